@@ -1,0 +1,104 @@
+package app
+
+import (
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// AuditEvent describes one mutating HTTP call, whatever module served it.
+type AuditEvent struct {
+	Time       time.Time `json:"time"`
+	RequestID  string    `json:"request_id"`
+	Principal  string    `json:"principal"`
+	ClientIP   string    `json:"client_ip"`
+	Module     string    `json:"module"`
+	Method     string    `json:"method"`
+	Route      string    `json:"route"`
+	Path       string    `json:"path"`
+	Status     int       `json:"status"`
+	Success    bool      `json:"success"`
+	DurationMS float64   `json:"duration_ms"`
+	Error      string    `json:"error,omitempty"`
+}
+
+// AuditSink receives one AuditEvent per mutating call. The observer module
+// provides it; the server's audit middleware is the only caller, so no
+// handler repeats audit code.
+type AuditSink interface{ Audit(ev AuditEvent) }
+
+const contextNoAudit = "lakehouse.no_audit"
+
+// ReadOnly marks a route that uses POST for a read (search, SQL, embed) so
+// the audit middleware does not record it as a write.
+func ReadOnly(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Set(contextNoAudit, true)
+		return next(c)
+	}
+}
+
+func isMutating(method string) bool {
+	switch method {
+	case "POST", "PUT", "PATCH", "DELETE":
+		return true
+	}
+	return false
+}
+
+// auditMiddleware records every mutating call through the container's
+// AuditSink, when one is provided.
+func auditMiddleware(c *Container) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(ec echo.Context) error {
+			start := time.Now()
+			err := next(ec)
+			if !isMutating(ec.Request().Method) || ec.Get(contextNoAudit) == true {
+				return err
+			}
+			sink, ok := Lookup[AuditSink](c)
+			if !ok {
+				return err
+			}
+			status := ec.Response().Status
+			ev := AuditEvent{
+				Time:       start.UTC(),
+				RequestID:  ec.Response().Header().Get(echo.HeaderXRequestID),
+				Principal:  stringOr(ec.Get(ContextPrincipal), "anonymous"),
+				ClientIP:   stringOr(ec.Get(ContextClientIP), ec.RealIP()),
+				Module:     moduleOf(ec.Request().URL.Path),
+				Method:     ec.Request().Method,
+				Route:      ec.Path(),
+				Path:       ec.Request().URL.Path,
+				DurationMS: float64(time.Since(start).Microseconds()) / 1000,
+			}
+			if err != nil {
+				apiErr := toAPIError(err)
+				status, ev.Error = apiErr.Status, apiErr.Message
+			}
+			ev.Status, ev.Success = status, status < 400
+			sink.Audit(ev)
+			return err
+		}
+	}
+}
+
+// moduleOf maps /v1/<segment>/... to the module that serves it.
+func moduleOf(path string) string {
+	seg := strings.Split(strings.TrimPrefix(path, "/v1/"), "/")[0]
+	switch seg {
+	case "sql":
+		return "query"
+	case "vectors":
+		return "vector"
+	}
+	return seg
+}
+
+func stringOr(v any, def string) string {
+	if s, ok := v.(string); ok && s != "" {
+		return s
+	}
+	return def
+}

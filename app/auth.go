@@ -1,0 +1,181 @@
+package app
+
+import (
+	"crypto/subtle"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"lakehouse/config"
+)
+
+// ContextPrincipal is the echo context key holding which credential a
+// request used: "primary", "secondary:<n>" or "anonymous" (auth off).
+const ContextPrincipal = "lakehouse.principal"
+
+// ContextClientIP is the echo context key holding the client address the
+// gate decided on (X-Forwarded-For only through a trusted proxy).
+const ContextClientIP = "lakehouse.client_ip"
+
+// Gate is the one auth middleware: bearer token (primary, then secondary
+// tokens) compared in constant time, plus a CIDR allowlist.
+type Gate struct {
+	headers [][]byte // "Bearer <token>", pre-encoded; index 0 = primary (may be nil)
+	allowed []netip.Prefix
+	proxies []netip.Prefix
+}
+
+// NewGate builds the gate from the auth section (token already resolved).
+func NewGate(a config.AuthConfig) (*Gate, error) {
+	allowed, err := config.ParsePrefixes(a.AllowedIPs)
+	if err != nil {
+		return nil, fmt.Errorf("auth: allowed_ips: %w", err)
+	}
+	proxies, err := config.ParsePrefixes(a.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("auth: trusted_proxies: %w", err)
+	}
+	g := &Gate{allowed: allowed, proxies: proxies}
+	g.headers = append(g.headers, encodeBearer(a.Token))
+	for _, t := range a.SecondaryTokens {
+		g.headers = append(g.headers, encodeBearer(t))
+	}
+	return g, nil
+}
+
+func encodeBearer(t string) []byte {
+	if t == "" {
+		return nil
+	}
+	return []byte("Bearer " + t)
+}
+
+// enabled reports whether any token is configured.
+func (g *Gate) enabled() bool {
+	for _, h := range g.headers {
+		if h != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// Middleware returns the echo middleware enforcing the gate.
+func (g *Gate) Middleware() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			ip := g.clientIP(c.Request())
+			c.Set(ContextClientIP, ip.String())
+			if len(g.allowed) > 0 && !containsAddr(g.allowed, ip) {
+				return Errorf(http.StatusForbidden, "forbidden", "client address %s is not in auth.allowed_ips", ip)
+			}
+			principal, ok := g.authenticate(c.Request().Header.Get(echo.HeaderAuthorization))
+			if !ok {
+				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="lakehouse"`)
+				return Errorf(http.StatusUnauthorized, "unauthorized", "missing or invalid bearer token")
+			}
+			c.Set(ContextPrincipal, principal)
+			return next(c)
+		}
+	}
+}
+
+// authenticate compares the header with every configured token in
+// constant time, primary first; it never returns early on a mismatch so
+// timing does not reveal which slot almost matched.
+func (g *Gate) authenticate(header string) (string, bool) {
+	if !g.enabled() {
+		return "anonymous", true
+	}
+	got := []byte(header)
+	match := -1
+	for i, want := range g.headers {
+		if want == nil {
+			continue
+		}
+		if subtle.ConstantTimeCompare(got, want) == 1 && match < 0 {
+			match = i
+		}
+	}
+	switch {
+	case match == 0:
+		return "primary", true
+	case match > 0:
+		return fmt.Sprintf("secondary:%d", match-1), true
+	}
+	return "", false
+}
+
+// clientIP is the TCP peer, or the right-most untrusted X-Forwarded-For
+// hop when the peer is a trusted proxy.
+func (g *Gate) clientIP(r *http.Request) netip.Addr {
+	peer := parseHostAddr(r.RemoteAddr)
+	if len(g.proxies) == 0 || !containsAddr(g.proxies, peer) {
+		return peer
+	}
+	hops := strings.Split(r.Header.Get(echo.HeaderXForwardedFor), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		a = a.Unmap()
+		if !containsAddr(g.proxies, a) {
+			return a
+		}
+		peer = a
+	}
+	return peer
+}
+
+func parseHostAddr(hostport string) netip.Addr {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = hostport
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a.Unmap()
+}
+
+func containsAddr(list []netip.Prefix, a netip.Addr) bool {
+	for _, p := range list {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckListen refuses a non-loopback listen address when no token is
+// configured. The error is meant to be printed as is.
+func CheckListen(listen string, a config.AuthConfig) error {
+	if a.Enabled() {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return fmt.Errorf("listen %q: %w", listen, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("refusing to listen on %s without a token: set auth.token in the config "+
+		"or the %s environment variable (auth.token_env), or listen on 127.0.0.1", listen, tokenEnvName(a))
+}
+
+func tokenEnvName(a config.AuthConfig) string {
+	if a.TokenEnv == "" {
+		return "AUTH_TOKEN"
+	}
+	return a.TokenEnv
+}

@@ -1,0 +1,158 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+)
+
+// Version is stamped at build time with -ldflags "-X lakehouse/app.Version=...".
+var Version = "dev"
+
+// Server is the one HTTP server in front of every module.
+type Server struct {
+	Echo *echo.Echo
+	c    *Container
+	log  *slog.Logger
+}
+
+// NewServer builds the echo server: open /health, and /ready plus the
+// routes of the exposed modules behind the auth gate. exposed names the
+// modules whose routes are mounted; others answer 404.
+func NewServer(c *Container, exposed []string) (*Server, error) {
+	cfg := c.Config()
+	gate, err := NewGate(cfg.Auth)
+	if err != nil {
+		return nil, err
+	}
+	log := c.Logger("http")
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(log)
+	e.Use(middleware.RequestID())
+	e.Use(requestLogger(log))
+	e.Use(recoverJSON(log))
+
+	e.GET("/health", func(ec echo.Context) error {
+		return ec.JSON(http.StatusOK, map[string]any{"status": "ok", "service": "lakehouse", "version": Version})
+	})
+	e.GET("/ready", func(ec echo.Context) error { return ready(ec, c) }, gate.Middleware())
+	api := e.Group("/v1", gate.Middleware(), defaultBodyLimit(int64(cfg.Server.BodyLimit)), auditMiddleware(c))
+	mounted := map[string]bool{}
+	for _, n := range exposed {
+		mounted[n] = true
+	}
+	for _, m := range c.Running() {
+		if r, ok := m.(Router); ok && mounted[m.Name()] {
+			r.Routes(api)
+		}
+	}
+	if web, ok := Lookup[WebUI](c); ok {
+		web.Mount(e)
+	}
+	return &Server{Echo: e, c: c, log: log}, nil
+}
+
+// WebUI is provided by the web package to serve the embedded UI; the UI's
+// own calls go through the gated /v1 routes.
+type WebUI interface{ Mount(e *echo.Echo) }
+
+func ready(ec echo.Context, c *Container) error {
+	ctx, cancel := context.WithTimeout(ec.Request().Context(), 5*time.Second)
+	defer cancel()
+	checks := map[string]any{}
+	ok := true
+	for name, err := range c.Check(ctx) {
+		if err != nil {
+			ok = false
+			checks[name] = map[string]any{"ok": false, "error": err.Error()}
+		} else {
+			checks[name] = map[string]any{"ok": true}
+		}
+	}
+	status := http.StatusOK
+	if !ok {
+		status = http.StatusServiceUnavailable
+	}
+	return ec.JSON(status, map[string]any{"ready": ok, "modules": checks})
+}
+
+// Serve serves on ln until ctx is cancelled, then drains in-flight
+// requests for up to the configured shutdown timeout.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	cfg := s.c.Config()
+	srv := &http.Server{Handler: s.Echo, ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.D()}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("listening", "addr", ln.Addr().String(), "version", Version)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http: serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "drain_timeout", cfg.Server.ShutdownTimeout.D().String())
+	dctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout.D())
+	defer cancel()
+	if err := srv.Shutdown(dctx); err != nil {
+		return fmt.Errorf("http: shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http: serve: %w", err)
+	}
+	return nil
+}
+
+// requestLogger writes one slog line per request.
+func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			status := c.Response().Status
+			if err != nil {
+				status = toAPIError(err).Status
+			}
+			level := slog.LevelInfo
+			if status >= 500 {
+				level = slog.LevelError
+			}
+			log.LogAttrs(c.Request().Context(), level, "request",
+				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+				slog.String("method", c.Request().Method),
+				slog.String("path", c.Request().URL.Path),
+				slog.Int("status", status),
+				slog.Int64("bytes", c.Response().Size),
+				slog.Float64("ms", float64(time.Since(start).Microseconds())/1000),
+				slog.String("remote", c.Request().RemoteAddr))
+			return err
+		}
+	}
+}
+
+// recoverJSON turns a handler panic into a 500 JSON error and a log line
+// with the stack, so one bad request never takes the process down.
+func recoverJSON(log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					if r == http.ErrAbortHandler {
+						panic(r)
+					}
+					log.Error("panic in handler", "panic", fmt.Sprint(r), "path", c.Request().URL.Path,
+						"stack", string(debug.Stack()))
+					err = Errorf(http.StatusInternalServerError, "internal", "internal error (panic): %v", r)
+				}
+			}()
+			return next(c)
+		}
+	}
+}

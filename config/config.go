@@ -1,0 +1,147 @@
+// Package config holds lakehouse's configuration: the types of every
+// section, their defaults and validation, and the loader that layers a TOML
+// file, a secrets file, LAKEHOUSE_* environment variables and flags.
+//
+// Each module's section lives in its own file (storage.go, query.go, ...)
+// so a module's knobs are read and changed in one place. Module packages
+// import config; config imports no module, which keeps the graph acyclic.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Config is the effective configuration of one lakehouse process.
+type Config struct {
+	// Listen is the HTTP listen address.
+	Listen string `toml:"listen"`
+	// DataDir holds local objects, the metadata database, logs and caches.
+	DataDir string `toml:"data_dir"`
+	// Modules lists the modules whose routes are mounted; empty means all.
+	Modules []string `toml:"modules"`
+	// SecretsFile names an optional TOML file with the same shape as this
+	// one, read after it; meant for credentials kept out of the main file.
+	SecretsFile string `toml:"secrets_file"`
+
+	Log      LogConfig      `toml:"log"`
+	Server   ServerConfig   `toml:"server"`
+	Auth     AuthConfig     `toml:"auth"`
+	Storage  StorageConfig  `toml:"storage"`
+	Catalog  CatalogConfig  `toml:"catalog"`
+	Ingest   IngestConfig   `toml:"ingest"`
+	Query    QueryConfig    `toml:"query"`
+	Vector   VectorConfig   `toml:"vector"`
+	Embed    EmbedConfig    `toml:"embed"`
+	Pathway  PathwayConfig  `toml:"pathway"`
+	Observer ObserverConfig `toml:"observer"`
+}
+
+// LogConfig controls log/slog output.
+type LogConfig struct {
+	// Level is debug, info, warn or error.
+	Level string `toml:"level"`
+	// Format is auto (JSON unless stderr is a terminal), json or text.
+	Format string `toml:"format"`
+}
+
+// ServerConfig controls the HTTP server around the modules.
+type ServerConfig struct {
+	// BodyLimit caps JSON request bodies (routes that stream data set
+	// their own, larger caps).
+	BodyLimit ByteSize `toml:"body_limit"`
+	// ShutdownTimeout is how long in-flight requests may drain on stop.
+	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+	// ReadHeaderTimeout bounds slow clients sending headers.
+	ReadHeaderTimeout Duration `toml:"read_header_timeout"`
+}
+
+// AllModules is every module name, in the order the docs list them.
+var AllModules = []string{"storage", "catalog", "ingest", "query", "vector", "embed", "pathway", "observer"}
+
+// Default returns the configuration for a single box: loopback listen,
+// ./data, local-disk storage, the built-in embedder.
+func Default() *Config {
+	return &Config{
+		Listen:  "127.0.0.1:3110",
+		DataDir: "./data",
+		Log:     LogConfig{Level: "info", Format: "auto"},
+		Server: ServerConfig{
+			BodyLimit:         4 << 20,
+			ShutdownTimeout:   Duration(15e9),
+			ReadHeaderTimeout: Duration(10e9),
+		},
+		Auth:     defaultAuth(),
+		Storage:  defaultStorage(),
+		Catalog:  defaultCatalog(),
+		Ingest:   defaultIngest(),
+		Query:    defaultQuery(),
+		Vector:   defaultVector(),
+		Embed:    defaultEmbed(),
+		Pathway:  defaultPathway(),
+		Observer: defaultObserver(),
+	}
+}
+
+// Validate checks every section and returns all problems at once, each
+// prefixed with the section it belongs to.
+func (c *Config) Validate() error {
+	var errs []error
+	if strings.TrimSpace(c.Listen) == "" {
+		errs = append(errs, errors.New("listen: must not be empty"))
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		errs = append(errs, errors.New("data_dir: must not be empty"))
+	}
+	if _, err := ParseModules(c.Modules); err != nil {
+		errs = append(errs, fmt.Errorf("modules: %w", err))
+	}
+	switch c.Log.Format {
+	case "auto", "json", "text":
+	default:
+		errs = append(errs, fmt.Errorf("log.format: %q is not auto, json or text", c.Log.Format))
+	}
+	if c.Server.BodyLimit <= 0 {
+		errs = append(errs, errors.New("server.body_limit: must be positive"))
+	}
+	sections := []struct {
+		name string
+		v    interface{ Validate() error }
+	}{
+		{"auth", &c.Auth}, {"storage", &c.Storage}, {"catalog", &c.Catalog},
+		{"ingest", &c.Ingest}, {"query", &c.Query}, {"vector", &c.Vector},
+		{"embed", &c.Embed}, {"pathway", &c.Pathway}, {"observer", &c.Observer},
+	}
+	for _, s := range sections {
+		if err := s.v.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("%s.%w", s.name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ParseModules validates a module list; empty or ["all"] means every module.
+func ParseModules(names []string) ([]string, error) {
+	if len(names) == 0 || (len(names) == 1 && names[0] == "all") {
+		return append([]string(nil), AllModules...), nil
+	}
+	known := map[string]bool{}
+	for _, m := range AllModules {
+		known[m] = true
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		if n == "" || seen[n] {
+			continue
+		}
+		if !known[n] {
+			return nil, fmt.Errorf("unknown module %q (known: %s)", n, strings.Join(AllModules, ", "))
+		}
+		seen[n] = true
+		out = append(out, n)
+	}
+	return out, nil
+}

@@ -1,0 +1,84 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// StorageConfig selects and tunes the object store.
+type StorageConfig struct {
+	// Backend is "local" (files under data_dir/objects) or "s3".
+	Backend string `toml:"backend"`
+	// PutCap is the largest object a PUT may write (default 256MiB).
+	PutCap ByteSize `toml:"put_cap"`
+	// PrefixCaps overrides PutCap for keys under a prefix; the longest
+	// matching prefix wins (default: "_vectors/" = 4GiB).
+	PrefixCaps map[string]ByteSize `toml:"prefix_caps"`
+	// MaxConcurrentPuts caps PUTs in flight through HTTP; more → 503.
+	MaxConcurrentPuts int `toml:"max_concurrent_puts"`
+	// MaxConcurrentGets caps GETs in flight through HTTP; more → 503.
+	MaxConcurrentGets int `toml:"max_concurrent_gets"`
+	// S3 configures the s3 backend.
+	S3 S3Config `toml:"s3"`
+}
+
+// S3Config is an S3-compatible endpoint (AWS, MinIO, ...).
+type S3Config struct {
+	Endpoint     string `toml:"endpoint"`
+	Bucket       string `toml:"bucket"`
+	Region       string `toml:"region"`
+	AccessKey    string `toml:"access_key"`
+	SecretKey    string `toml:"secret_key"`
+	UseTLS       bool   `toml:"use_tls"`
+	CreateBucket bool   `toml:"create_bucket"`
+}
+
+func defaultStorage() StorageConfig {
+	return StorageConfig{
+		Backend:           "local",
+		PutCap:            256 << 20,
+		PrefixCaps:        map[string]ByteSize{"_vectors/": 4 << 30},
+		MaxConcurrentPuts: 4,
+		MaxConcurrentGets: 32,
+		S3:                S3Config{Bucket: "lakehouse-go-primary", Region: "us-east-1"},
+	}
+}
+
+// Validate checks the backend choice and its settings.
+func (s *StorageConfig) Validate() error {
+	var errs []error
+	switch s.Backend {
+	case "local":
+	case "s3":
+		if s.S3.Endpoint == "" {
+			errs = append(errs, errors.New("s3.endpoint: required when backend = \"s3\""))
+		}
+		if s.S3.Bucket == "" {
+			errs = append(errs, errors.New("s3.bucket: required when backend = \"s3\""))
+		}
+		if strings.Contains(s.S3.Endpoint, "://") {
+			errs = append(errs, fmt.Errorf("s3.endpoint: %q must be host:port without a scheme (use use_tls)", s.S3.Endpoint))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("backend: %q is not local or s3", s.Backend))
+	}
+	if s.PutCap <= 0 {
+		errs = append(errs, errors.New("put_cap: must be positive"))
+	}
+	if s.MaxConcurrentPuts <= 0 || s.MaxConcurrentGets <= 0 {
+		errs = append(errs, errors.New("max_concurrent_puts/max_concurrent_gets: must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// CapFor returns the PUT cap for key: the longest matching prefix cap, or PutCap.
+func (s *StorageConfig) CapFor(key string) int64 {
+	best, capv := -1, int64(s.PutCap)
+	for p, c := range s.PrefixCaps {
+		if strings.HasPrefix(key, p) && len(p) > best {
+			best, capv = len(p), int64(c)
+		}
+	}
+	return capv
+}

@@ -1,0 +1,2 @@
+// Package catalog is the catalog module (being written).
+package catalog

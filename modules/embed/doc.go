@@ -1,0 +1,2 @@
+// Package embed is the embed module (being written).
+package embed

@@ -1,0 +1,2 @@
+// Package ingest is the ingest module (being written).
+package ingest

@@ -1,0 +1,27 @@
+package ingest
+
+import (
+	"context"
+
+	"lakehouse/app"
+)
+
+// Module is the ingest module. STUB: being written.
+type Module struct{}
+
+var _ app.Module = (*Module)(nil)
+
+// New returns the ingest module.
+func New() *Module { return &Module{} }
+
+// Name implements app.Module.
+func (m *Module) Name() string { return "ingest" }
+
+// Deps implements app.Module.
+func (m *Module) Deps() []string { return []string{"catalog", "storage"} }
+
+// OptionalDeps implements app.OptionalDepender.
+func (m *Module) OptionalDeps() []string { return []string{} }
+
+// Init implements app.Module.
+func (m *Module) Init(ctx context.Context, c *app.Container) error { return nil }

@@ -1,0 +1,2 @@
+// Package observer is the observer module (being written).
+package observer

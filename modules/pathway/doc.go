@@ -1,0 +1,2 @@
+// Package pathway is the pathway module (being written).
+package pathway

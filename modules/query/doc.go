@@ -1,0 +1,2 @@
+// Package query is the query module (being written).
+package query

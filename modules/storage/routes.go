@@ -1,0 +1,185 @@
+package storage
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"lakehouse/app"
+)
+
+// MaxListPage is the most objects one list call returns.
+const MaxListPage = 10000
+
+// Routes mounts the storage routes (both the original's put/get/delete
+// paths and the /objects/ resource paths).
+func (m *Module) Routes(g *echo.Group) {
+	put := m.putLimit
+	g.PUT("/storage/put/*", m.handlePut, put)
+	g.PUT("/storage/objects/*", m.handlePut, put)
+	g.GET("/storage/get/*", m.handleGet)
+	g.GET("/storage/objects/*", m.handleGet)
+	g.HEAD("/storage/objects/*", m.handleHead)
+	g.DELETE("/storage/delete/*", m.handleDelete)
+	g.DELETE("/storage/objects/*", m.handleDelete)
+	g.GET("/storage/list", m.handleList)
+}
+
+// keyParam is the object key: the decoded path after the route's prefix
+// (so %2F and %25 in keys arrive as "/" and "%").
+func keyParam(c echo.Context) (string, error) {
+	prefix := strings.TrimSuffix(c.Path(), "*")
+	key := strings.TrimPrefix(c.Request().URL.Path, prefix)
+	if err := ValidateKey(key); err != nil {
+		return "", app.BadRequest("%v", err).WithDetails(map[string]any{"key": key})
+	}
+	return key, nil
+}
+
+// putLimit validates the key, applies the per-prefix cap from the
+// declared length (before reading) and takes a PUT slot.
+func (m *Module) putLimit(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		key, err := keyParam(c)
+		if err != nil {
+			return err
+		}
+		limit := m.cfg.CapFor(key)
+		return app.BodyLimit(limit)(func(c echo.Context) error {
+			release, ok := m.lim.acquirePut()
+			if !ok {
+				return app.Unavailable(5, "too many concurrent uploads (max %d); retry later", m.cfg.MaxConcurrentPuts)
+			}
+			defer release()
+			return next(c)
+		})(c)
+	}
+}
+
+func (m *Module) handlePut(c echo.Context) error {
+	key, err := keyParam(c)
+	if err != nil {
+		return err
+	}
+	size := c.Request().ContentLength
+	info, err := m.store.Put(c.Request().Context(), key, c.Request().Body, size)
+	if err != nil {
+		return mapError(err)
+	}
+	return c.JSON(http.StatusCreated, info)
+}
+
+func (m *Module) handleGet(c echo.Context) error {
+	key, err := keyParam(c)
+	if err != nil {
+		return err
+	}
+	release, ok := m.lim.acquireGet()
+	if !ok {
+		return app.Unavailable(5, "too many concurrent downloads (max %d); retry later", m.cfg.MaxConcurrentGets)
+	}
+	defer release()
+	rc, info, err := m.store.Get(c.Request().Context(), key)
+	if err != nil {
+		return mapError(err)
+	}
+	defer rc.Close()
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentLength, strconv.FormatInt(info.Size, 10))
+	h.Set("ETag", quoteETag(info.ETag))
+	h.Set(echo.HeaderLastModified, info.Modified.UTC().Format(http.TimeFormat))
+	c.Response().WriteHeader(http.StatusOK)
+	_, err = io.Copy(c.Response(), rc)
+	return err
+}
+
+func (m *Module) handleHead(c echo.Context) error {
+	key, err := keyParam(c)
+	if err != nil {
+		return err
+	}
+	info, err := m.store.Stat(c.Request().Context(), key)
+	if err != nil {
+		return mapError(err)
+	}
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentLength, strconv.FormatInt(info.Size, 10))
+	h.Set(echo.HeaderContentType, info.ContentType)
+	h.Set("ETag", quoteETag(info.ETag))
+	h.Set(echo.HeaderLastModified, info.Modified.UTC().Format(http.TimeFormat))
+	return c.NoContent(http.StatusOK)
+}
+
+func (m *Module) handleDelete(c echo.Context) error {
+	key, err := keyParam(c)
+	if err != nil {
+		return err
+	}
+	if err := m.store.Delete(c.Request().Context(), key); err != nil {
+		return mapError(err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"key": key, "deleted": true})
+}
+
+func (m *Module) handleList(c echo.Context) error {
+	prefix, cursor := c.QueryParam("prefix"), c.QueryParam("cursor")
+	limit := MaxListPage
+	if s := c.QueryParam("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			return app.BadRequest("limit must be a positive integer, got %q", s)
+		}
+		limit = min(n, MaxListPage)
+	}
+	page, err := m.store.List(c.Request().Context(), prefix, cursor, limit)
+	if err != nil {
+		return mapError(err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{
+		"prefix": prefix, "objects": page.Objects, "count": len(page.Objects),
+		"cursor": page.Cursor, "truncated": page.Cursor != "",
+	})
+}
+
+func quoteETag(e string) string {
+	if strings.HasPrefix(e, `"`) {
+		return e
+	}
+	return `"` + e + `"`
+}
+
+func mapError(err error) error {
+	switch {
+	case errors.Is(err, ErrInvalidKey):
+		return app.BadRequest("%v", err)
+	case errors.Is(err, ErrNotFound):
+		return app.NotFound("%v", err)
+	case errors.Is(err, app.ErrBodyTooLarge):
+		return err
+	}
+	return err
+}
+
+// limiter caps concurrent PUTs and GETs through HTTP; a full limiter
+// answers 503 at once instead of queueing the client.
+type limiter struct{ puts, gets chan struct{} }
+
+func newLimiter(puts, gets int) *limiter {
+	return &limiter{puts: make(chan struct{}, puts), gets: make(chan struct{}, gets)}
+}
+
+func (l *limiter) acquirePut() (func(), bool) { return acquire(l.puts) }
+func (l *limiter) acquireGet() (func(), bool) { return acquire(l.gets) }
+
+func acquire(sem chan struct{}) (func(), bool) {
+	select {
+	case sem <- struct{}{}:
+		return func() { <-sem }, true
+	default:
+		return nil, false
+	}
+}

@@ -1,0 +1,2 @@
+// Package vector is the vector module (being written).
+package vector

@@ -1,0 +1,27 @@
+package vector
+
+import (
+	"context"
+
+	"lakehouse/app"
+)
+
+// Module is the vector module. STUB: being written.
+type Module struct{}
+
+var _ app.Module = (*Module)(nil)
+
+// New returns the vector module.
+func New() *Module { return &Module{} }
+
+// Name implements app.Module.
+func (m *Module) Name() string { return "vector" }
+
+// Deps implements app.Module.
+func (m *Module) Deps() []string { return []string{"storage"} }
+
+// OptionalDeps implements app.OptionalDepender.
+func (m *Module) OptionalDeps() []string { return []string{"embed"} }
+
+// Init implements app.Module.
+func (m *Module) Init(ctx context.Context, c *app.Container) error { return nil }
