@@ -37,15 +37,21 @@ type Router interface{ Routes(g *echo.Group) }
 
 // Starter is implemented by modules with background work to start after
 // every module is initialised.
-type Starter interface{ Start(ctx context.Context) error }
+type Starter interface {
+	Start(ctx context.Context) error
+}
 
 // Stopper is implemented by modules holding resources; Stop runs in
 // reverse initialisation order.
-type Stopper interface{ Stop(ctx context.Context) error }
+type Stopper interface {
+	Stop(ctx context.Context) error
+}
 
 // Checker is implemented by modules that can report readiness (/ready,
 // lakehouse doctor). The error message should say how to fix the problem.
-type Checker interface{ Check(ctx context.Context) error }
+type Checker interface {
+	Check(ctx context.Context) error
+}
 
 // Container registers modules, orders them by dependency, runs their
 // lifecycle and holds the typed services they publish.

@@ -21,7 +21,9 @@ func (m *Module) Name() string { return "observer" }
 func (m *Module) Deps() []string { return []string{"storage"} }
 
 // OptionalDeps implements app.OptionalDepender.
-func (m *Module) OptionalDeps() []string { return []string{"catalog", "query", "embed", "vector", "pathway"} }
+func (m *Module) OptionalDeps() []string {
+	return []string{"catalog", "query", "embed", "vector", "pathway"}
+}
 
 // Init implements app.Module.
 func (m *Module) Init(ctx context.Context, c *app.Container) error { return nil }
