@@ -1,0 +1,90 @@
+// Package catalog is the registry of datasets: named, versioned Parquet
+// manifests, persisted in the metadata database and as manifest objects
+// in storage (so the catalog can be rebuilt from the bucket alone).
+package catalog
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors callers match with errors.Is; the routes map them to statuses.
+var (
+	ErrNotFound            = errors.New("dataset not found")                             // 404
+	ErrInvalidName         = errors.New("invalid dataset name")                          // 400
+	ErrSchemaDrift         = errors.New("schema drift")                                  // 409, details in *DriftError
+	ErrIdempotencyConflict = errors.New("idempotency key reused with different content") // 409
+)
+
+// Column is one column of a dataset's schema. Type is a DuckDB type name
+// (BIGINT, DOUBLE, BOOLEAN, DATE, TIMESTAMP, VARCHAR, ...).
+type Column struct {
+	Name     string `json:"name"`
+	Type     string `json:"type"`
+	Nullable bool   `json:"nullable"`
+}
+
+// File is one Parquet part of a version.
+type File struct {
+	Key    string `json:"key"`
+	Bytes  int64  `json:"bytes"`
+	Rows   int64  `json:"rows"`
+	SHA256 string `json:"sha256"`
+}
+
+// Manifest is one version of a dataset.
+type Manifest struct {
+	DatasetID         string    `json:"dataset_id"`
+	Name              string    `json:"name"`
+	Version           int       `json:"version"`
+	Schema            []Column  `json:"schema"`
+	SchemaFingerprint string    `json:"schema_fingerprint"`
+	Files             []File    `json:"files"`
+	RowCount          int64     `json:"row_count"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
+	Source            string    `json:"source,omitempty"`
+	IdempotencyKey    string    `json:"idempotency_key,omitempty"`
+}
+
+// RegisterRequest asks for a new version of a dataset.
+type RegisterRequest struct {
+	Name              string
+	Schema            []Column
+	SchemaFingerprint string // computed from Schema when empty
+	Files             []File
+	RowCount          int64
+	Source            string
+	IdempotencyKey    string
+	// AllowSchemaChange permits a fingerprint different from the latest
+	// version's (ingest mode=replace); otherwise that is ErrSchemaDrift.
+	AllowSchemaChange bool
+}
+
+// Change tells watchers that a dataset gained a version or was deleted.
+type Change struct {
+	Name    string
+	Version int // 0 when deleted
+	Deleted bool
+}
+
+// Catalog is the dataset registry other modules use.
+type Catalog interface {
+	// Register records a new version, or returns the existing manifest
+	// with existing=true when the same content (idempotency key, or same
+	// files and schema) was registered before.
+	Register(ctx context.Context, req RegisterRequest) (m Manifest, existing bool, err error)
+	// Get returns the latest version of a dataset.
+	Get(ctx context.Context, name string) (Manifest, error)
+	// GetVersion returns one version.
+	GetVersion(ctx context.Context, name string, version int) (Manifest, error)
+	// Versions returns every version, oldest first.
+	Versions(ctx context.Context, name string) ([]Manifest, error)
+	// List returns the latest version of every live dataset, by name.
+	List(ctx context.Context) ([]Manifest, error)
+	// Delete hides a dataset from List and SQL (files stay until gc).
+	Delete(ctx context.Context, name string) error
+	// Watch calls fn after every committed change (from any goroutine).
+	Watch(fn func(Change))
+}
