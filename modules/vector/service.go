@@ -1,0 +1,75 @@
+package vector
+
+import (
+	"context"
+	"errors"
+)
+
+// Errors callers match with errors.Is; the routes map them to statuses.
+var (
+	ErrIndexNotFound = errors.New("index not found")      // 404
+	ErrIndexExists   = errors.New("index already exists") // 409
+	ErrInvalid       = errors.New("invalid request")      // 400 (dim mismatch, NaN, bad filter...)
+)
+
+// IndexSpec creates an index.
+type IndexSpec struct {
+	Name           string `json:"name"`
+	Dim            int    `json:"dimension"`
+	Metric         string `json:"distance"` // cosine, dot, l2 (euclidean accepted)
+	M              int    `json:"m"`
+	EfConstruction int    `json:"ef_construction"`
+	EfSearch       int    `json:"ef_search"`
+	// Model is the embedding model whose vectors the index holds, when
+	// items are added as text (set by the server from embed).
+	Model string `json:"model,omitempty"`
+}
+
+// IndexInfo describes an index.
+type IndexInfo struct {
+	IndexSpec
+	Length      int   `json:"length"`
+	MemoryBytes int64 `json:"memory_bytes"`
+}
+
+// Item is one vector with its id and flat metadata. Text may replace
+// Vector when the index has a model (the server embeds it). Metadata nil
+// keeps an existing item's metadata on upsert; an empty map clears it.
+type Item struct {
+	ID       string         `json:"id"`
+	Vector   []float32      `json:"vector,omitempty"`
+	Text     string         `json:"text,omitempty"`
+	Metadata map[string]any `json:"metadata,omitempty"`
+}
+
+// SearchRequest is a k-NN query with an optional metadata filter
+// (equality, {"$in":[...]}, {"$gte":n,"$lte":n}, ANDed).
+type SearchRequest struct {
+	Vector []float32      `json:"vector,omitempty"`
+	Text   string         `json:"text,omitempty"`
+	K      int            `json:"k"`
+	Ef     int            `json:"ef,omitempty"`
+	Filter map[string]any `json:"filter,omitempty"`
+}
+
+// Result is one hit; Distance ascends (cosine distance = 1 − cos).
+type Result struct {
+	ID       string         `json:"id"`
+	Distance float32        `json:"distance"`
+	Score    float32        `json:"score"`
+	Metadata map[string]any `json:"metadata,omitempty"`
+}
+
+// Service is the vector module's interface for other modules (pathway,
+// observer workflows, MCP).
+type Service interface {
+	Create(ctx context.Context, spec IndexSpec) (IndexInfo, error)
+	Info(ctx context.Context, name string) (IndexInfo, error)
+	List(ctx context.Context) ([]IndexInfo, error)
+	Drop(ctx context.Context, name string) error
+	// Add validates the whole batch before applying any of it, and returns
+	// once the batch is durable.
+	Add(ctx context.Context, name string, items []Item) error
+	Delete(ctx context.Context, name string, ids []string) error
+	Search(ctx context.Context, name string, req SearchRequest) ([]Result, error)
+}
