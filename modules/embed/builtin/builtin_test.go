@@ -1,0 +1,186 @@
+package builtin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"slices"
+	"testing"
+)
+
+// reference is testdata/reference.json, written once by
+// tools/embed-reference/generate.js with the original JavaScript encoder.
+type reference struct {
+	Dimension int `json:"dimension"`
+	Sentences []struct {
+		Text   string    `json:"text"`
+		Tokens []int32   `json:"tokens"`
+		Vector []float32 `json:"vector"`
+	} `json:"sentences"`
+}
+
+func loadReference(t *testing.T) reference {
+	t.Helper()
+	b, err := os.ReadFile("testdata/reference.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref reference
+	if err := json.Unmarshal(b, &ref); err != nil {
+		t.Fatal(err)
+	}
+	if len(ref.Sentences) < 40 {
+		t.Fatalf("reference has %d sentences", len(ref.Sentences))
+	}
+	return ref
+}
+
+// shared loads the embedded model once for the package's tests.
+var shared = New()
+
+func encoder(t testing.TB) *Encoder {
+	t.Helper()
+	if err := shared.Available(); err != nil {
+		t.Fatalf("%v", err)
+	}
+	return shared
+}
+
+func cosine(a, b []float32) float64 {
+	var dot, na, nb float64
+	for i := range a {
+		dot += float64(a[i]) * float64(b[i])
+		na += float64(a[i]) * float64(a[i])
+		nb += float64(b[i]) * float64(b[i])
+	}
+	return dot / math.Sqrt(na*nb)
+}
+
+func TestTokenizerMatchesReference(t *testing.T) {
+	enc := encoder(t)
+	for _, s := range loadReference(t).Sentences {
+		got, err := enc.Tokenize(s.Text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := s.Tokens
+		if len(want) > maxTokens {
+			want = want[:maxTokens] // the graph clips; the JS tokenizer does not
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%q:\n got %v\nwant %v", s.Text, got, want)
+		}
+	}
+}
+
+func TestVectorsMatchReference(t *testing.T) {
+	enc := encoder(t)
+	ref := loadReference(t)
+	texts := make([]string, len(ref.Sentences))
+	for i, s := range ref.Sentences {
+		texts[i] = s.Text
+	}
+	// One batch of all sentences, as the reference was generated.
+	vecs, err := enc.EmbedBatch(context.Background(), texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vecs) != len(texts) {
+		t.Fatalf("%d vectors for %d texts", len(vecs), len(texts))
+	}
+	worst := 1.0
+	for i, s := range ref.Sentences {
+		if len(vecs[i]) != ref.Dimension {
+			t.Fatalf("dimension %d, want %d", len(vecs[i]), ref.Dimension)
+		}
+		c := cosine(vecs[i], s.Vector)
+		worst = min(worst, c)
+		if c < 0.999 {
+			t.Errorf("%q: cosine %.6f < 0.999", s.Text, c)
+		}
+	}
+	t.Logf("worst cosine against the JS reference over %d sentences: %.6f", len(texts), worst)
+
+	// Batching must not change a vector: padding never enters attention.
+	for _, i := range []int{0, 10, len(texts) - 1} {
+		one, err := enc.EmbedBatch(context.Background(), texts[i:i+1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := cosine(one[0], vecs[i]); c < 0.99999 {
+			t.Errorf("%q alone vs in batch: cosine %.7f", texts[i], c)
+		}
+	}
+}
+
+func TestMeaning(t *testing.T) {
+	enc := encoder(t)
+	v, err := enc.EmbedBatch(context.Background(), []string{
+		"forklift operator", "warehouse equipment driver", "registered nurse",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	near, far := cosine(v[0], v[1]), cosine(v[0], v[2])
+	if near <= far {
+		t.Fatalf("forklift~warehouse driver %.3f should beat forklift~nurse %.3f", near, far)
+	}
+	for _, x := range v {
+		var n float64
+		for _, f := range x {
+			n += float64(f) * float64(f)
+		}
+		if math.Abs(n-1) > 1e-4 {
+			t.Fatalf("vector norm² %.6f, want 1", n)
+		}
+	}
+}
+
+func TestEdgeTexts(t *testing.T) {
+	enc := encoder(t)
+	long := ""
+	for i := 0; i < 400; i++ {
+		long += "pallet "
+	}
+	texts := []string{"", "\x00\xff invalid utf8 \xc3", "🚀🚀🚀", long}
+	vecs, err := enc.EmbedBatch(context.Background(), texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range vecs {
+		for _, f := range v {
+			if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+				t.Fatalf("text %d: non-finite value", i)
+			}
+		}
+	}
+	ids, _ := enc.Tokenize(long)
+	if len(ids) != maxTokens {
+		t.Fatalf("long text: %d tokens, want %d", len(ids), maxTokens)
+	}
+}
+
+func TestMissingModelIsAClearError(t *testing.T) {
+	e := &Encoder{load: func() ([]byte, error) { return nil, ErrModelMissing }}
+	if _, err := e.EmbedBatch(context.Background(), []string{"x"}); !errors.Is(err, ErrModelMissing) {
+		t.Fatalf("err = %v", err)
+	}
+	bad := NewFromBytes([]byte("not a model"))
+	if err := bad.Available(); err == nil {
+		t.Fatal("garbage model accepted")
+	}
+}
+
+func TestHalfRoundTrip(t *testing.T) {
+	for _, f := range []float32{0, 1, -2.5, 65504, 1e-7, 6.1e-5, 0.1, -0.333} {
+		got := halfToFloat32(float32ToHalf(f))
+		if d := math.Abs(float64(got - f)); d > math.Abs(float64(f))*1e-3+6e-8 {
+			t.Errorf("%g → %g", f, got)
+		}
+	}
+	if !math.IsInf(float64(halfToFloat32(float32ToHalf(1e6))), 1) {
+		t.Error("overflow should be +Inf")
+	}
+}

@@ -1,0 +1,28 @@
+package builtin
+
+import (
+	"embed"
+	"errors"
+	"io/fs"
+)
+
+// modelDir holds the converted model when `make deps` has run; README.md
+// keeps the pattern matching (and `go build ./...` working) when it has not.
+//
+//go:embed model/*
+var modelDir embed.FS
+
+// ModelFileName is the converted model's path under the embedded directory.
+const ModelFileName = "model/use-lite.bin"
+
+// ErrModelMissing is returned when the binary was built without the
+// converted model (the generated file is made by `make deps`).
+var ErrModelMissing = errors.New("builtin embed model not embedded in this binary: run `make deps` (or `make build`) to fetch and convert " + NPMPackage)
+
+func embeddedModel() ([]byte, error) {
+	b, err := modelDir.ReadFile(ModelFileName)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, ErrModelMissing
+	}
+	return b, err
+}
