@@ -2,14 +2,33 @@ package pathway
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
 
 	"lakehouse/app"
+	"lakehouse/config"
+	"lakehouse/modules/embed"
+	"lakehouse/modules/vector"
 )
 
-// Module is the pathway module. STUB: being written.
-type Module struct{}
+// Module is the pathway module: trace memory over a durable JSONL log,
+// published as a Store, with semantic search when embed and vector run.
+type Module struct {
+	cfg config.PathwayConfig
+	log *slog.Logger
+	svc *Service
+	c   *app.Container
+}
 
-var _ app.Module = (*Module)(nil)
+var (
+	_ app.Module           = (*Module)(nil)
+	_ app.OptionalDepender = (*Module)(nil)
+	_ app.Router           = (*Module)(nil)
+	_ app.Starter          = (*Module)(nil)
+	_ app.Stopper          = (*Module)(nil)
+	_ app.Checker          = (*Module)(nil)
+)
 
 // New returns the pathway module.
 func New() *Module { return &Module{} }
@@ -23,5 +42,62 @@ func (m *Module) Deps() []string { return []string{} }
 // OptionalDeps implements app.OptionalDepender.
 func (m *Module) OptionalDeps() []string { return []string{"embed", "vector"} }
 
-// Init implements app.Module.
-func (m *Module) Init(ctx context.Context, c *app.Container) error { return nil }
+// LogPath resolves the configured log file against the data dir.
+func LogPath(cfg *config.Config) string {
+	if filepath.IsAbs(cfg.Pathway.Log) {
+		return cfg.Pathway.Log
+	}
+	return filepath.Join(cfg.DataDir, cfg.Pathway.Log)
+}
+
+// Init replays the log and provides the Store.
+func (m *Module) Init(ctx context.Context, c *app.Container) error {
+	cfg := c.Config()
+	m.cfg, m.log, m.c = cfg.Pathway, c.Logger("pathway"), c
+	svc, err := Open(LogPath(cfg), Options{CompactBytes: int64(cfg.Pathway.CompactBytes), Logger: m.log})
+	if err != nil {
+		return err
+	}
+	m.svc = svc
+	rs := svc.ReplayStats()
+	st, _ := svc.Stats(ctx)
+	m.log.Info("pathway: log replayed", "path", svc.Path(), "traces", st.Total, "lines", rs.Lines,
+		"corrupted", rs.Corrupted, "apply_errors", rs.ApplyErrors)
+	app.Provide[Store](c, svc)
+	return nil
+}
+
+// Start turns on semantic search when embed and vector are running (they
+// start before pathway); without them, or if the index cannot be set up,
+// search ranks lexically.
+func (m *Module) Start(ctx context.Context) error {
+	if !m.cfg.Semantic {
+		return nil
+	}
+	emb, okE := app.Lookup[embed.Embedder](m.c)
+	vec, okV := app.Lookup[vector.Service](m.c)
+	if !okE || !okV || emb == nil || vec == nil {
+		m.log.Info("pathway: embed or vector not running; search ranks lexically")
+		return nil
+	}
+	if err := m.svc.EnableSemantic(ctx, emb, vec, m.cfg.VectorIndex); err != nil {
+		m.log.Warn("pathway: semantic search unavailable; search ranks lexically", "err", err)
+	}
+	return nil
+}
+
+// Stop drains and closes the log.
+func (m *Module) Stop(ctx context.Context) error {
+	if m.svc == nil {
+		return nil
+	}
+	return m.svc.Close()
+}
+
+// Check fails when the log can no longer be written.
+func (m *Module) Check(ctx context.Context) error {
+	if err := m.svc.p.usable(); err != nil {
+		return fmt.Errorf("%w (restart the process; the log on disk is the truth)", err)
+	}
+	return nil
+}

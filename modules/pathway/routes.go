@@ -1,0 +1,285 @@
+package pathway
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+
+	"github.com/labstack/echo/v4"
+
+	"lakehouse/app"
+)
+
+// Routes mounts the original's pathway routes (API-COMPAT.md) and the
+// compaction route beside them.
+func (m *Module) Routes(g *echo.Group) {
+	limit := app.BodyLimit(int64(m.cfg.MaxBody))
+	p := g.Group("/pathway", limit)
+	p.POST("/add", m.handleAdd)
+	p.POST("/add_idempotent", m.handleAddIdempotent)
+	p.POST("/update", m.handleUpdate)
+	p.POST("/revise", m.handleRevise)
+	p.POST("/retire", m.handleRetire)
+	p.POST("/search", m.handleSearch, app.ReadOnly)
+	p.GET("/get/*", m.handleGet)
+	p.GET("/history/*", m.handleHistory)
+	p.GET("/stats", m.handleStats)
+	p.POST("/compact", m.handleCompact)
+}
+
+type addBody struct {
+	UID            string          `json:"uid"`
+	PredecessorUID string          `json:"predecessor_uid"`
+	Content        json.RawMessage `json:"content"`
+	Tags           []string        `json:"tags"`
+	Kind           string          `json:"kind"`
+}
+
+func (b *addBody) newTrace() NewTrace { return NewTrace{Content: b.Content, Tags: b.Tags, Kind: b.Kind} }
+
+func (m *Module) handleAdd(c echo.Context) error {
+	var b addBody
+	if err := decodeBody(c, &b); err != nil {
+		return err
+	}
+	t, err := m.svc.Add(c.Request().Context(), b.newTrace())
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(http.StatusOK, t)
+}
+
+func (m *Module) handleAddIdempotent(c echo.Context) error {
+	var b addBody
+	if err := decodeBody(c, &b); err != nil {
+		return err
+	}
+	t, replayed, err := m.svc.AddIdempotent(c.Request().Context(), b.UID, b.newTrace())
+	if err != nil {
+		return apiError(err)
+	}
+	if replayed {
+		c.Response().Header().Set("X-Pathway-Replayed", "true")
+	}
+	return c.JSON(http.StatusOK, t)
+}
+
+func (m *Module) handleUpdate(c echo.Context) error {
+	var b addBody
+	if err := decodeBody(c, &b); err != nil {
+		return err
+	}
+	t, err := m.svc.Update(c.Request().Context(), b.UID, b.Content, b.Tags)
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(http.StatusOK, t)
+}
+
+func (m *Module) handleRevise(c echo.Context) error {
+	var b addBody
+	if err := decodeBody(c, &b); err != nil {
+		return err
+	}
+	t, err := m.svc.Revise(c.Request().Context(), b.PredecessorUID, b.newTrace())
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(http.StatusOK, t)
+}
+
+func (m *Module) handleRetire(c echo.Context) error {
+	var b addBody
+	if err := decodeBody(c, &b); err != nil {
+		return err
+	}
+	if b.UID == "" {
+		return app.BadRequest("uid is required")
+	}
+	t, err := m.svc.Retire(c.Request().Context(), b.UID)
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(http.StatusOK, t)
+}
+
+// searchBody is Query plus the alias "query" for "text".
+type searchBody struct {
+	Query
+	QueryAlias string `json:"query"`
+}
+
+// searchResponse lists hits best first and says how they were ranked.
+type searchResponse struct {
+	Results []Hit  `json:"results"`
+	Count   int    `json:"count"`
+	Mode    string `json:"mode"`
+}
+
+func (m *Module) handleSearch(c echo.Context) error {
+	var b searchBody
+	if err := decodeBody(c, &b); err != nil {
+		return err
+	}
+	if b.Text == "" {
+		b.Text = b.QueryAlias
+	}
+	hits, mode, err := m.svc.SearchMode(c.Request().Context(), b.Query)
+	if err != nil {
+		return apiError(err)
+	}
+	if hits == nil {
+		hits = []Hit{}
+	}
+	return c.JSON(http.StatusOK, searchResponse{Results: hits, Count: len(hits), Mode: mode})
+}
+
+func (m *Module) handleGet(c echo.Context) error {
+	uid, err := pathUID(c)
+	if err != nil {
+		return err
+	}
+	t, err := m.svc.Get(c.Request().Context(), uid)
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(http.StatusOK, t)
+}
+
+// historyResponse is the chain newest first; truncated is set when the
+// walk stopped at a predecessor that is not stored.
+type historyResponse struct {
+	UID       string   `json:"uid"`
+	Chain     []*Trace `json:"chain"`
+	Length    int      `json:"length"`
+	Truncated bool     `json:"truncated"`
+}
+
+func (m *Module) handleHistory(c echo.Context) error {
+	uid, err := pathUID(c)
+	if err != nil {
+		return err
+	}
+	chain, err := m.svc.History(c.Request().Context(), uid)
+	if err != nil {
+		if errors.Is(err, ErrCycle) {
+			uids := make([]string, len(chain))
+			for i, t := range chain {
+				uids[i] = t.UID
+			}
+			return app.Conflict("history_cycle", "%v", err).WithDetails(map[string]any{"chain": uids})
+		}
+		return apiError(err)
+	}
+	last := chain[len(chain)-1]
+	return c.JSON(http.StatusOK, historyResponse{UID: uid, Chain: chain, Length: len(chain),
+		Truncated: last.PredecessorUID != ""})
+}
+
+// statsResponse keeps the original's total/active/retired at the top.
+type statsResponse struct {
+	Stats
+	Log      LogStats   `json:"log"`
+	Semantic IndexStats `json:"semantic"`
+}
+
+func (m *Module) handleStats(c echo.Context) error {
+	st, err := m.svc.Stats(c.Request().Context())
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(http.StatusOK, statsResponse{Stats: st, Log: m.svc.LogStats(), Semantic: m.svc.IndexStats()})
+}
+
+func (m *Module) handleCompact(c echo.Context) error {
+	res, err := m.svc.Compact(c.Request().Context())
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(http.StatusOK, res)
+}
+
+// pathUID reads the uid after /get/ or /history/ (uids chosen by callers
+// may contain slashes; escaped bytes are decoded).
+func pathUID(c echo.Context) (string, error) {
+	raw := c.Param("*")
+	uid, err := url.PathUnescape(raw)
+	if err != nil {
+		return "", app.BadRequest("uid %q is not a valid escaped path: %v", raw, err)
+	}
+	if uid == "" {
+		return "", app.BadRequest("uid is required in the path")
+	}
+	return uid, nil
+}
+
+// decodeBody reads the (capped) body and decodes it into v; a syntax
+// error answers 400 with its line and column, an over-cap body 413.
+func decodeBody(c echo.Context, v any) error {
+	data, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		if errors.Is(err, app.ErrBodyTooLarge) {
+			return err
+		}
+		return app.BadRequest("read request body: %v", err)
+	}
+	if len(data) == 0 {
+		return app.BadRequest("request body is empty; expected a JSON object")
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return jsonError(data, err)
+	}
+	return nil
+}
+
+// jsonError turns a decode error into a 400 naming where it happened.
+func jsonError(data []byte, err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		line, col := lineCol(data, se.Offset)
+		return app.Errorf(http.StatusBadRequest, "invalid_json", "invalid JSON at line %d, column %d: %v", line, col, se).
+			WithDetails(map[string]any{"line": line, "column": col, "offset": se.Offset})
+	case errors.As(err, &te):
+		line, col := lineCol(data, te.Offset)
+		return app.Errorf(http.StatusBadRequest, "invalid_json", "field %q: expected %s, got JSON %s (line %d, column %d)",
+			te.Field, te.Type, te.Value, line, col).
+			WithDetails(map[string]any{"field": te.Field, "line": line, "column": col, "offset": te.Offset})
+	}
+	return app.Errorf(http.StatusBadRequest, "invalid_json", "invalid JSON body: %v", err)
+}
+
+// lineCol converts a byte offset into 1-based line and column.
+func lineCol(data []byte, off int64) (line, col int) {
+	line, col = 1, 1
+	for i := int64(0); i < off && i < int64(len(data)); i++ {
+		if data[i] == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}
+
+// apiError maps the store's errors to statuses.
+func apiError(err error) error {
+	switch {
+	case errors.Is(err, ErrInvalidContent):
+		return app.Errorf(http.StatusBadRequest, "invalid_content", "%v", err)
+	case errors.Is(err, ErrInvalid):
+		return app.BadRequest("%v", err)
+	case errors.Is(err, ErrNotFound):
+		return app.NotFound("%v", err)
+	case errors.Is(err, ErrCycle):
+		return app.Conflict("history_cycle", "%v", err)
+	case errors.Is(err, ErrExists):
+		return app.Conflict("exists", "%v", err)
+	case errors.Is(err, errLogFailed), errors.Is(err, ErrClosed):
+		return app.Unavailable(30, "%v", err)
+	}
+	return err
+}

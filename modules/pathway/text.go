@@ -1,0 +1,96 @@
+package pathway
+
+import (
+	"bytes"
+	"encoding/json"
+	"sort"
+	"strings"
+	"unicode"
+)
+
+// maxTextBytes bounds the text derived from one trace for ranking and
+// embedding; a 4 MiB content blob is searchable by its beginning.
+const maxTextBytes = 32 << 10
+
+// traceText is the searchable text of a trace: its kind, tags and the
+// strings, numbers and keys of its content, as "key: value" lines so an
+// embedder sees something close to prose.
+func traceText(t *Trace) string {
+	var b strings.Builder
+	if t.Kind != "" {
+		b.WriteString(t.Kind)
+		b.WriteByte('\n')
+	}
+	if len(t.Tags) > 0 {
+		b.WriteString(strings.Join(t.Tags, " "))
+		b.WriteByte('\n')
+	}
+	dec := json.NewDecoder(bytes.NewReader(t.Content))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err == nil {
+		writeText(&b, "", v)
+	}
+	s := b.String()
+	if len(s) > maxTextBytes {
+		s = strings.ToValidUTF8(s[:maxTextBytes], "")
+	}
+	return strings.TrimSpace(s)
+}
+
+func writeText(b *strings.Builder, key string, v any) {
+	if b.Len() > maxTextBytes {
+		return
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			writeText(b, k, x[k])
+		}
+	case []any:
+		for _, e := range x {
+			writeText(b, key, e)
+		}
+	case string:
+		writeLine(b, key, x)
+	case json.Number:
+		writeLine(b, key, x.String())
+	case bool:
+		if x {
+			writeLine(b, key, "true")
+		} else {
+			writeLine(b, key, "false")
+		}
+	}
+}
+
+func writeLine(b *strings.Builder, key, val string) {
+	if key != "" {
+		b.WriteString(key)
+		b.WriteString(": ")
+	}
+	b.WriteString(val)
+	b.WriteByte('\n')
+}
+
+// tokenize lower-cases s and splits it into letter/digit runs.
+func tokenize(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	})
+}
+
+// termCounts counts the tokens of s.
+func termCounts(s string) (map[string]int, int) {
+	toks := tokenize(s)
+	m := make(map[string]int, len(toks))
+	for _, t := range toks {
+		m[t]++
+	}
+	return m, len(toks)
+}
