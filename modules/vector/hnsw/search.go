@@ -1,0 +1,164 @@
+package hnsw
+
+import (
+	"fmt"
+	"math"
+	"sync/atomic"
+)
+
+// Neighbor is one search hit.
+type Neighbor struct {
+	ID       uint32
+	Distance float32
+}
+
+// greedy walks level l from cur to a local minimum of the distance to q.
+func (g *Graph) greedy(q []float32, cur cand, l int, s *scratch) cand {
+	for changed := true; changed; {
+		changed = false
+		s.nbuf = g.neighbours(cur.id, l, s.nbuf)
+		for _, nb := range s.nbuf {
+			if d := g.dist(q, g.vec(nb)); d < cur.d {
+				cur, changed = cand{d, nb}, true
+			}
+		}
+	}
+	return cur
+}
+
+// searchLayer is the best-first beam search of level l from eps, keeping
+// ef results. accept (nil = everything) decides which nodes may be
+// results; every node still routes, so a filter is applied inside the
+// traversal rather than after it. It returns the results ascending.
+func (g *Graph) searchLayer(q []float32, eps []cand, ef, l int, accept func(uint32) bool, s *scratch) []cand {
+	s.reset(g.capacity())
+	cands, res := s.cands[:0], s.res[:0]
+	for _, e := range eps {
+		if s.visited[e.id] == s.gen {
+			continue
+		}
+		s.visited[e.id] = s.gen
+		cands.push(e)
+		if accept == nil || accept(e.id) {
+			res.push(e)
+		}
+	}
+	for len(res) > ef {
+		res.pop()
+	}
+	bound := float32(math.Inf(1))
+	if len(res) > 0 {
+		bound = res.top().d
+	}
+	for len(cands) > 0 {
+		c := cands.pop()
+		if c.d > bound && len(res) >= ef {
+			break
+		}
+		s.nbuf = g.neighbours(c.id, l, s.nbuf)
+		for _, nb := range s.nbuf {
+			if s.visited[nb] == s.gen {
+				continue
+			}
+			s.visited[nb] = s.gen
+			d := g.dist(q, g.vec(nb))
+			if len(res) < ef || d < bound {
+				cands.push(cand{d, nb})
+				if accept == nil || accept(nb) {
+					res.push(cand{d, nb})
+					if len(res) > ef {
+						res.pop()
+					}
+					bound = res.top().d
+				}
+			}
+		}
+	}
+	s.cands, s.res = cands, res
+	return s.res.sorted()
+}
+
+// Search returns up to k nearest live nodes to q, using a beam of ef
+// (0 = the graph's EfSearch; raised to k). accept, when non-nil, filters
+// results inside the traversal.
+func (g *Graph) Search(q []float32, k, ef int, accept func(uint32) bool) ([]Neighbor, error) {
+	if len(q) != g.dim {
+		return nil, fmt.Errorf("hnsw: query has dimension %d, graph has %d", len(q), g.dim)
+	}
+	if k <= 0 {
+		return nil, nil
+	}
+	if g.cfg.Metric == Cosine {
+		q = append([]float32(nil), q...)
+		if !Normalize(q) {
+			return nil, fmt.Errorf("hnsw: zero query vector cannot be used with cosine distance")
+		}
+	}
+	if ef <= 0 {
+		ef = g.cfg.EfSearch
+	}
+	ef = max(ef, k)
+	g.grow.RLock()
+	defer g.grow.RUnlock()
+	ep, maxL, ok := g.getEntry()
+	if !ok {
+		return nil, nil
+	}
+	s := g.getScratch()
+	defer g.pool.Put(s)
+	cur := cand{g.dist(q, g.vec(ep)), ep}
+	for l := maxL; l > 0; l-- {
+		cur = g.greedy(q, cur, l, s)
+	}
+	live := func(id uint32) bool {
+		return atomic.LoadUint32(&g.deleted[id]) == live && (accept == nil || accept(id))
+	}
+	found := g.searchLayer(q, []cand{cur}, ef, 0, live, s)
+	if len(found) > k {
+		found = found[:k]
+	}
+	out := make([]Neighbor, len(found))
+	for i, c := range found {
+		out[i] = Neighbor{c.id, c.d}
+	}
+	return out, nil
+}
+
+// Exact scans every live node accepted by accept and returns the k
+// nearest: the fallback for very selective filters, and ground truth.
+func (g *Graph) Exact(q []float32, k int, accept func(uint32) bool) ([]Neighbor, error) {
+	if len(q) != g.dim {
+		return nil, fmt.Errorf("hnsw: query has dimension %d, graph has %d", len(q), g.dim)
+	}
+	if k <= 0 {
+		return nil, nil
+	}
+	if g.cfg.Metric == Cosine {
+		q = append([]float32(nil), q...)
+		if !Normalize(q) {
+			return nil, fmt.Errorf("hnsw: zero query vector cannot be used with cosine distance")
+		}
+	}
+	g.grow.RLock()
+	defer g.grow.RUnlock()
+	n := uint32(g.Len())
+	var res maxHeap
+	for id := uint32(0); id < n; id++ {
+		if g.isDeleted(id) || (accept != nil && !accept(id)) {
+			continue
+		}
+		d := g.dist(q, g.vec(id))
+		if len(res) < k {
+			res.push(cand{d, id})
+		} else if d < res.top().d {
+			res.pop()
+			res.push(cand{d, id})
+		}
+	}
+	found := res.sorted()
+	out := make([]Neighbor, len(found))
+	for i, c := range found {
+		out[i] = Neighbor{c.id, c.d}
+	}
+	return out, nil
+}
