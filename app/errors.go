@@ -73,7 +73,7 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			return
 		}
 		apiErr := toAPIError(err)
-		if apiErr.Status >= 500 {
+		if apiErr.Status >= 500 && apiErr.Status != http.StatusServiceUnavailable && apiErr.Status != http.StatusGatewayTimeout && log != nil {
 			log.Error("request failed", "err", err, "path", c.Request().URL.Path,
 				"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 		}

@@ -121,7 +121,10 @@ func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
 				status = toAPIError(err).Status
 			}
 			level := slog.LevelInfo
-			if status >= 500 {
+			switch {
+			case status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout:
+				level = slog.LevelWarn // overload and timeouts are the client's to retry
+			case status >= 500:
 				level = slog.LevelError
 			}
 			log.LogAttrs(c.Request().Context(), level, "request",
