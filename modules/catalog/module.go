@@ -2,14 +2,25 @@ package catalog
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 
 	"lakehouse/app"
+	"lakehouse/modules/storage"
 )
 
-// Module is the catalog module. STUB: being written.
-type Module struct{}
+// Module is the catalog module: it opens and migrates the metadata
+// database, mirrors manifests to storage and serves /v1/catalog.
+type Module struct {
+	store *Store
+}
 
-var _ app.Module = (*Module)(nil)
+var (
+	_ app.Module  = (*Module)(nil)
+	_ app.Router  = (*Module)(nil)
+	_ app.Stopper = (*Module)(nil)
+	_ app.Checker = (*Module)(nil)
+)
 
 // New returns the catalog module.
 func New() *Module { return &Module{} }
@@ -23,5 +34,60 @@ func (m *Module) Deps() []string { return []string{"storage"} }
 // OptionalDeps implements app.OptionalDepender.
 func (m *Module) OptionalDeps() []string { return []string{} }
 
-// Init implements app.Module.
-func (m *Module) Init(ctx context.Context, c *app.Container) error { return nil }
+// Init opens the metadata database, applies migrations (before the server
+// listens), repairs missing manifest objects and publishes Catalog and
+// MetaDB.
+func (m *Module) Init(ctx context.Context, c *app.Container) error {
+	objects, err := app.Resolve[storage.Store](c)
+	if err != nil {
+		return err
+	}
+	st, err := Open(ctx, MetaDBPath(c.Config()), objects, c.Logger("catalog"))
+	if err != nil {
+		return err
+	}
+	m.store = st
+	app.Provide[Catalog](c, st)
+	app.Provide[MetaDB](c, st)
+	return nil
+}
+
+// Open opens a migrated catalog on the metadata database at path (used by
+// Init and by the offline CLI commands).
+func Open(ctx context.Context, path string, objects storage.Store, log *slog.Logger) (*Store, error) {
+	db, err := OpenMigrated(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := NewStore(ctx, db, objects, log)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if n, err := st.syncObjects(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	} else if n > 0 && log != nil {
+		log.Info("catalog: restored missing manifest objects in storage", "count", n)
+	}
+	return st, nil
+}
+
+// Close closes the metadata database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Stop closes the metadata database.
+func (m *Module) Stop(context.Context) error {
+	if m.store == nil {
+		return nil
+	}
+	return m.store.Close()
+}
+
+// Check proves the metadata database answers.
+func (m *Module) Check(ctx context.Context) error {
+	if err := m.store.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("metadata database unreachable: %w (check catalog.meta_db and disk space)", err)
+	}
+	return nil
+}

@@ -1,0 +1,101 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"lakehouse/config"
+	"lakehouse/modules/catalog"
+	"lakehouse/modules/storage"
+)
+
+func init() { extraCommands = append(extraCommands, newCatalogCmd, newGCCmd) }
+
+// openOfflineCatalog opens storage and the catalog without the server (the
+// metadata database must not be held by a running server).
+func openOfflineCatalog(ctx context.Context, cfg *config.Config, what string) (*catalog.Store, error) {
+	objs, err := storage.Open(ctx, cfg.Storage, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := catalog.Open(ctx, catalog.MetaDBPath(cfg), objs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return nil, lockedHint(err, what)
+	}
+	return st, nil
+}
+
+func newCatalogCmd(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "catalog", Short: "Maintain the dataset catalog"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "rebuild",
+		Short: "Rebuild the catalog tables from the manifest objects in storage alone",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			l, err := g.loadConfig(cmd.ErrOrStderr())
+			if err != nil {
+				return &ExitError{Code: 2, Err: err}
+			}
+			st, err := openOfflineCatalog(cmd.Context(), l.Config, "stop the server before rebuilding")
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			rep, err := st.Rebuild(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "rebuilt %d datasets (%d versions, %d deleted) from storage; %d manifest objects skipped\n",
+				rep.Datasets, rep.Versions, rep.Deleted, rep.Skipped)
+			return nil
+		},
+	})
+	cmd.AddCommand(newGCCmd(g))
+	return cmd
+}
+
+func newGCCmd(g *globalFlags) *cobra.Command {
+	var grace time.Duration
+	var dryRun, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "gc",
+		Short: "Remove the files of deleted datasets and unreferenced data objects older than --grace",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			l, err := g.loadConfig(cmd.ErrOrStderr())
+			if err != nil {
+				return &ExitError{Code: 2, Err: err}
+			}
+			st, err := openOfflineCatalog(cmd.Context(), l.Config, "stop the server before gc")
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			rep, err := st.GC(cmd.Context(), grace, dryRun)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
+			}
+			verb := "removed"
+			if dryRun {
+				verb = "would remove"
+			}
+			for _, k := range rep.RemovedKeys {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", verb, k)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s %d objects (%d bytes); purged datasets: %v\n", verb, len(rep.RemovedKeys), rep.RemovedBytes, rep.PurgedDatasets)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.DurationVar(&grace, "grace", time.Hour, "keep unreferenced objects younger than this (an ingest may still be writing them)")
+	f.BoolVar(&dryRun, "dry-run", false, "only report what would be removed")
+	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	return cmd
+}

@@ -1,2 +1,0 @@
-// Package catalog is the catalog module (being written).
-package catalog

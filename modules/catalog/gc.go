@@ -1,0 +1,151 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// DataPrefix is where ingest writes Parquet parts: datasets/<name>/...
+const DataPrefix = "datasets/"
+
+// GCReport says what GC removed (or would remove, on a dry run).
+type GCReport struct {
+	// PurgedDatasets are deleted datasets whose versions, manifests and
+	// files were removed.
+	PurgedDatasets []string `json:"purged_datasets"`
+	// RemovedKeys are the data objects removed.
+	RemovedKeys  []string `json:"removed_keys"`
+	RemovedBytes int64    `json:"removed_bytes"`
+	DryRun       bool     `json:"dry_run"`
+}
+
+// GC purges deleted datasets (data objects, manifest objects, tombstone,
+// rows) and removes objects under datasets/ that no version of a live
+// dataset references and that are older than grace (so an ingest still
+// writing its parts is never touched). Every version of a live dataset
+// keeps its files.
+func (s *Store) GC(ctx context.Context, grace time.Duration, dryRun bool) (GCReport, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rep := GCReport{DryRun: dryRun, PurgedDatasets: []string{}, RemovedKeys: []string{}}
+
+	live := map[string]bool{}
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT f.key FROM dataset_files f JOIN datasets d ON d.name = f.name WHERE d.deleted_at IS NULL`)
+	if err != nil {
+		return rep, fmt.Errorf("catalog: gc: %w", err)
+	}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return rep, fmt.Errorf("catalog: gc: %w", err)
+		}
+		live[k] = true
+	}
+	rows.Close()
+
+	var deleted []string
+	drows, err := s.db.QueryContext(ctx, `SELECT name FROM datasets WHERE deleted_at IS NOT NULL ORDER BY name`)
+	if err != nil {
+		return rep, fmt.Errorf("catalog: gc: %w", err)
+	}
+	for drows.Next() {
+		var n string
+		if err := drows.Scan(&n); err != nil {
+			drows.Close()
+			return rep, fmt.Errorf("catalog: gc: %w", err)
+		}
+		deleted = append(deleted, n)
+	}
+	drows.Close()
+
+	removed := map[string]bool{}
+	remove := func(key string, size int64) error {
+		if removed[key] || live[key] {
+			return nil
+		}
+		removed[key] = true
+		rep.RemovedKeys = append(rep.RemovedKeys, key)
+		rep.RemovedBytes += size
+		if dryRun {
+			return nil
+		}
+		return s.objects.Delete(ctx, key)
+	}
+
+	for _, name := range deleted {
+		frows, err := s.db.QueryContext(ctx, `SELECT DISTINCT key, bytes FROM dataset_files WHERE name = ?`, name)
+		if err != nil {
+			return rep, fmt.Errorf("catalog: gc %q: %w", name, err)
+		}
+		type kb struct {
+			k string
+			b int64
+		}
+		var keys []kb
+		for frows.Next() {
+			var x kb
+			if err := frows.Scan(&x.k, &x.b); err != nil {
+				frows.Close()
+				return rep, fmt.Errorf("catalog: gc %q: %w", name, err)
+			}
+			keys = append(keys, x)
+		}
+		frows.Close()
+		for _, x := range keys {
+			if err := remove(x.k, x.b); err != nil {
+				return rep, fmt.Errorf("catalog: gc %q: %w", name, err)
+			}
+		}
+		rep.PurgedDatasets = append(rep.PurgedDatasets, name)
+		if dryRun {
+			continue
+		}
+		mans, err := listAll(ctx, s.objects, ManifestPrefix+name+"/")
+		if err != nil {
+			return rep, err
+		}
+		for _, o := range mans {
+			if err := s.objects.Delete(ctx, o.Key); err != nil {
+				return rep, fmt.Errorf("catalog: gc %q: %w", name, err)
+			}
+		}
+		// The tombstone goes last: until then a rebuild keeps the
+		// dataset hidden even if gc stopped half way.
+		if err := s.objects.Delete(ctx, tombstoneKey(name)); err != nil {
+			return rep, fmt.Errorf("catalog: gc %q: %w", name, err)
+		}
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return rep, fmt.Errorf("catalog: gc %q: %w", name, err)
+		}
+		for _, q := range []string{`DELETE FROM dataset_files WHERE name = ?`, `DELETE FROM dataset_versions WHERE name = ?`, `DELETE FROM datasets WHERE name = ?`} {
+			if _, err := tx.ExecContext(ctx, q, name); err != nil {
+				_ = tx.Rollback()
+				return rep, fmt.Errorf("catalog: gc %q: %w", name, err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return rep, fmt.Errorf("catalog: gc %q: commit: %w", name, err)
+		}
+	}
+
+	objs, err := listAll(ctx, s.objects, DataPrefix)
+	if err != nil {
+		return rep, err
+	}
+	cutoff := time.Now().Add(-grace)
+	for _, o := range objs {
+		if live[o.Key] || o.Modified.After(cutoff) {
+			continue
+		}
+		if err := remove(o.Key, o.Size); err != nil {
+			return rep, fmt.Errorf("catalog: gc orphan %s: %w", o.Key, err)
+		}
+	}
+	slices.SortFunc(rep.RemovedKeys, strings.Compare)
+	return rep, nil
+}

@@ -1,0 +1,256 @@
+package catalog
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"lakehouse/modules/storage"
+)
+
+// ManifestPrefix is where manifest objects live:
+// _catalog/manifests/<name>/<version>.json.
+const ManifestPrefix = "_catalog/manifests/"
+
+// tombstonePrefix holds _catalog/deleted/<name>.json for deleted datasets,
+// so a rebuild from the bucket keeps them hidden.
+const tombstonePrefix = "_catalog/deleted/"
+
+// ManifestKey is the storage key of one version's manifest object.
+func ManifestKey(name string, version int) string {
+	return fmt.Sprintf("%s%s/%d.json", ManifestPrefix, name, version)
+}
+
+func tombstoneKey(name string) string { return tombstonePrefix + name + ".json" }
+
+// tombstone records that a dataset was deleted at a version.
+type tombstone struct {
+	Name      string    `json:"name"`
+	Version   int       `json:"version"`
+	DeletedAt time.Time `json:"deleted_at"`
+}
+
+func (s *Store) putJSON(ctx context.Context, key string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = s.objects.Put(ctx, key, bytes.NewReader(data), int64(len(data)))
+	return err
+}
+
+func (s *Store) writeManifestObject(ctx context.Context, m Manifest) error {
+	return s.putJSON(ctx, ManifestKey(m.Name, m.Version), m)
+}
+
+func (s *Store) writeTombstone(ctx context.Context, name string, version int, at time.Time) error {
+	return s.putJSON(ctx, tombstoneKey(name), tombstone{Name: name, Version: version, DeletedAt: at})
+}
+
+// listAll returns every key under prefix.
+func listAll(ctx context.Context, st storage.Store, prefix string) ([]storage.ObjectInfo, error) {
+	var out []storage.ObjectInfo
+	cursor := ""
+	for {
+		page, err := st.List(ctx, prefix, cursor, 10000)
+		if err != nil {
+			return nil, fmt.Errorf("catalog: list %s: %w", prefix, err)
+		}
+		out = append(out, page.Objects...)
+		if page.Cursor == "" {
+			return out, nil
+		}
+		cursor = page.Cursor
+	}
+}
+
+func getJSON(ctx context.Context, st storage.Store, key string, v any) error {
+	rc, _, err := st.Get(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, 64<<20))
+	if err != nil {
+		return fmt.Errorf("catalog: read %s: %w", key, err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("catalog: decode %s: %w", key, err)
+	}
+	return nil
+}
+
+// syncObjects writes the manifest objects and tombstones the database has
+// but storage lacks (a crash between commit and mirror write).
+func (s *Store) syncObjects(ctx context.Context) (int, error) {
+	have := map[string]bool{}
+	for _, p := range []string{ManifestPrefix, tombstonePrefix} {
+		objs, err := listAll(ctx, s.objects, p)
+		if err != nil {
+			return 0, err
+		}
+		for _, o := range objs {
+			have[o.Key] = true
+		}
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT name, version, manifest FROM dataset_versions`)
+	if err != nil {
+		return 0, fmt.Errorf("catalog: sync: %w", err)
+	}
+	type missing struct {
+		key string
+		raw string
+	}
+	var todo []missing
+	for rows.Next() {
+		var name, raw string
+		var v int
+		if err := rows.Scan(&name, &v, &raw); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("catalog: sync: %w", err)
+		}
+		if !have[ManifestKey(name, v)] {
+			todo = append(todo, missing{ManifestKey(name, v), raw})
+		}
+	}
+	rows.Close()
+	fixed := 0
+	for _, m := range todo {
+		var man Manifest
+		if err := json.Unmarshal([]byte(m.raw), &man); err != nil {
+			return fixed, fmt.Errorf("catalog: sync: decode %s: %w", m.key, err)
+		}
+		if err := s.writeManifestObject(ctx, man); err != nil {
+			return fixed, fmt.Errorf("catalog: sync: write %s: %w", m.key, err)
+		}
+		fixed++
+	}
+	drows, err := s.db.QueryContext(ctx, `SELECT name, latest_version, deleted_at FROM datasets WHERE deleted_at IS NOT NULL`)
+	if err != nil {
+		return fixed, fmt.Errorf("catalog: sync: %w", err)
+	}
+	var stones []tombstone
+	for drows.Next() {
+		var t tombstone
+		if err := drows.Scan(&t.Name, &t.Version, &t.DeletedAt); err != nil {
+			drows.Close()
+			return fixed, fmt.Errorf("catalog: sync: %w", err)
+		}
+		if !have[tombstoneKey(t.Name)] {
+			stones = append(stones, t)
+		}
+	}
+	drows.Close()
+	for _, t := range stones {
+		if err := s.writeTombstone(ctx, t.Name, t.Version, t.DeletedAt.UTC()); err != nil {
+			return fixed, fmt.Errorf("catalog: sync: tombstone %s: %w", t.Name, err)
+		}
+		fixed++
+	}
+	return fixed, nil
+}
+
+// RebuildReport says what Rebuild found in the bucket.
+type RebuildReport struct {
+	Datasets int `json:"datasets"`
+	Versions int `json:"versions"`
+	Deleted  int `json:"deleted"`
+	Skipped  int `json:"skipped"` // unreadable or misplaced manifest objects
+}
+
+// Rebuild replaces the catalog tables with what the manifest objects and
+// tombstones in storage say, in one transaction.
+func (s *Store) Rebuild(ctx context.Context) (RebuildReport, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var rep RebuildReport
+	objs, err := listAll(ctx, s.objects, ManifestPrefix)
+	if err != nil {
+		return rep, err
+	}
+	byName := map[string][]Manifest{}
+	for _, o := range objs {
+		rest := strings.TrimPrefix(o.Key, ManifestPrefix)
+		name, file, ok := strings.Cut(rest, "/")
+		v, convErr := strconv.Atoi(strings.TrimSuffix(file, ".json"))
+		if !ok || !strings.HasSuffix(file, ".json") || convErr != nil || ValidateName(name) != nil {
+			rep.Skipped++
+			continue
+		}
+		var m Manifest
+		if err := getJSON(ctx, s.objects, o.Key, &m); err != nil || m.Name != name || m.Version != v {
+			s.log.Warn("catalog: rebuild: skip manifest", "key", o.Key, "err", err)
+			rep.Skipped++
+			continue
+		}
+		byName[name] = append(byName[name], m)
+	}
+	stones := map[string]tombstone{}
+	tobjs, err := listAll(ctx, s.objects, tombstonePrefix)
+	if err != nil {
+		return rep, err
+	}
+	for _, o := range tobjs {
+		var t tombstone
+		if err := getJSON(ctx, s.objects, o.Key, &t); err != nil {
+			rep.Skipped++
+			continue
+		}
+		stones[t.Name] = t
+	}
+
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return rep, fmt.Errorf("catalog: rebuild: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	for _, q := range []string{`DELETE FROM dataset_files`, `DELETE FROM dataset_versions`, `DELETE FROM datasets`} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return rep, fmt.Errorf("catalog: rebuild: clear: %w", err)
+		}
+	}
+	for name, ms := range byName {
+		latest := ms[0]
+		first := ms[0]
+		for _, m := range ms {
+			raw, err := json.Marshal(m)
+			if err != nil {
+				return rep, err
+			}
+			if err := insertVersion(ctx, tx, m, contentHash(m.SchemaFingerprint, m.Files), string(raw)); err != nil {
+				return rep, err
+			}
+			if m.Version > latest.Version {
+				latest = m
+			}
+			if m.Version < first.Version {
+				first = m
+			}
+			rep.Versions++
+		}
+		var deletedAt any
+		updated := latest.CreatedAt
+		if t, ok := stones[name]; ok && t.Version >= latest.Version {
+			deletedAt, updated = t.DeletedAt, t.DeletedAt
+			rep.Deleted++
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO datasets (name, dataset_id, latest_version, created_at, updated_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			name, DatasetID(name), latest.Version, first.CreatedAt, updated, deletedAt); err != nil {
+			return rep, fmt.Errorf("catalog: rebuild: dataset %q: %w", name, err)
+		}
+		rep.Datasets++
+	}
+	if err := tx.Commit(); err != nil {
+		return rep, fmt.Errorf("catalog: rebuild: commit: %w", err)
+	}
+	if err := s.reload(ctx); err != nil {
+		return rep, err
+	}
+	return rep, nil
+}
+

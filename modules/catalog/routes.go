@@ -1,0 +1,158 @@
+package catalog
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"lakehouse/app"
+)
+
+// Routes implements app.Router: every catalog route, handlers below.
+func (m *Module) Routes(g *echo.Group) {
+	g.POST("/catalog/register", m.handleRegister)
+	g.GET("/catalog/list", m.handleList)
+	g.GET("/catalog/manifest/:name", m.handleManifest)
+	g.GET("/catalog/versions/:name", m.handleVersions)
+	g.DELETE("/catalog/datasets/:name", m.handleDelete)
+}
+
+// registerBody is POST /v1/catalog/register. Files may be given as file
+// objects or, as older clients do, as bare object keys.
+type registerBody struct {
+	Name              string   `json:"name"`
+	SchemaFingerprint string   `json:"schema_fingerprint"`
+	Schema            []Column `json:"schema"`
+	Files             []File   `json:"files"`
+	ObjectKey         string   `json:"object_key"`
+	ObjectKeys        []string `json:"object_keys"`
+	RowCount          int64    `json:"row_count"`
+	Source            string   `json:"source"`
+	IdempotencyKey    string   `json:"idempotency_key"`
+	AllowSchemaChange bool     `json:"allow_schema_change"`
+}
+
+// ManifestResponse is a manifest as the routes answer it: the manifest,
+// its object keys (the original's field) and, from register, existing.
+type ManifestResponse struct {
+	Manifest
+	ObjectKeys []string `json:"object_keys"`
+	Existing   *bool    `json:"existing,omitempty"`
+}
+
+// Response wraps a manifest for a JSON answer.
+func Response(m Manifest, existing *bool) ManifestResponse {
+	keys := make([]string, 0, len(m.Files))
+	for _, f := range m.Files {
+		keys = append(keys, f.Key)
+	}
+	return ManifestResponse{Manifest: m, ObjectKeys: keys, Existing: existing}
+}
+
+func (m *Module) handleRegister(c echo.Context) error {
+	var b registerBody
+	if err := json.NewDecoder(c.Request().Body).Decode(&b); err != nil {
+		if errors.Is(err, app.ErrBodyTooLarge) {
+			return err
+		}
+		return app.BadRequest("malformed JSON body: %v", err)
+	}
+	if b.Name == "" {
+		return app.BadRequest("name is required")
+	}
+	if b.SchemaFingerprint == "" {
+		return app.BadRequest("schema_fingerprint is required")
+	}
+	files := b.Files
+	for _, k := range append([]string{b.ObjectKey}, b.ObjectKeys...) {
+		if k != "" {
+			files = append(files, File{Key: k})
+		}
+	}
+	man, existing, err := m.store.Register(c.Request().Context(), RegisterRequest{
+		Name: b.Name, Schema: b.Schema, SchemaFingerprint: b.SchemaFingerprint, Files: files,
+		RowCount: b.RowCount, Source: b.Source, IdempotencyKey: b.IdempotencyKey, AllowSchemaChange: b.AllowSchemaChange,
+	})
+	if err != nil {
+		return HTTPError(err)
+	}
+	status := http.StatusCreated
+	if existing {
+		status = http.StatusOK
+	}
+	return c.JSON(status, Response(man, &existing))
+}
+
+func (m *Module) handleList(c echo.Context) error {
+	ms, err := m.store.List(c.Request().Context())
+	if err != nil {
+		return HTTPError(err)
+	}
+	out := make([]ManifestResponse, 0, len(ms))
+	for _, x := range ms {
+		out = append(out, Response(x, nil))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"datasets": out, "count": len(out)})
+}
+
+func (m *Module) handleManifest(c echo.Context) error {
+	ctx := c.Request().Context()
+	name := c.Param("name")
+	var man Manifest
+	var err error
+	if v := c.QueryParam("version"); v != "" {
+		n, convErr := strconv.Atoi(v)
+		if convErr != nil || n < 1 {
+			return app.BadRequest("version must be a positive integer, got %q", v)
+		}
+		man, err = m.store.GetVersion(ctx, name, n)
+	} else {
+		man, err = m.store.Get(ctx, name)
+	}
+	if err != nil {
+		return HTTPError(err)
+	}
+	return c.JSON(http.StatusOK, Response(man, nil))
+}
+
+func (m *Module) handleVersions(c echo.Context) error {
+	ms, err := m.store.Versions(c.Request().Context(), c.Param("name"))
+	if err != nil {
+		return HTTPError(err)
+	}
+	out := make([]ManifestResponse, 0, len(ms))
+	for _, x := range ms {
+		out = append(out, Response(x, nil))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"name": c.Param("name"), "versions": out})
+}
+
+func (m *Module) handleDelete(c echo.Context) error {
+	name := c.Param("name")
+	if err := m.store.Delete(c.Request().Context(), name); err != nil {
+		return HTTPError(err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"name": name, "deleted": true})
+}
+
+// HTTPError maps catalog errors to API errors (other modules, such as
+// ingest, use it for errors coming out of Register).
+func HTTPError(err error) error {
+	var drift *DriftError
+	switch {
+	case errors.As(err, &drift):
+		return app.Conflict("schema_drift", "%s", drift.Error()).WithDetails(drift.Details())
+	case errors.Is(err, ErrInvalidName):
+		return app.Errorf(http.StatusBadRequest, "invalid_name", "%v", err)
+	case errors.Is(err, ErrInvalidRequest):
+		return app.BadRequest("%v", err)
+	case errors.Is(err, ErrNotFound):
+		return app.NotFound("%v", err)
+	case errors.Is(err, ErrIdempotencyConflict):
+		return app.Conflict("idempotency_conflict", "%v", err)
+	}
+	return err
+}
