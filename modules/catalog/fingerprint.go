@@ -98,12 +98,12 @@ func (e *DriftError) Details() map[string]any {
 		changed = []ColumnChange{}
 	}
 	return map[string]any{
-		"dataset":                  e.Name,
-		"added":                    nonNil(e.Added),
-		"removed":                  nonNil(e.Removed),
-		"changed":                  changed,
-		"reordered":                e.Reordered,
-		"schema_fingerprint":       e.NewFingerprint,
+		"dataset":                   e.Name,
+		"added":                     nonNil(e.Added),
+		"removed":                   nonNil(e.Removed),
+		"changed":                   changed,
+		"reordered":                 e.Reordered,
+		"schema_fingerprint":        e.NewFingerprint,
 		"latest_schema_fingerprint": e.OldFingerprint,
 	}
 }

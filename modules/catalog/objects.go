@@ -253,4 +253,3 @@ func (s *Store) Rebuild(ctx context.Context) (RebuildReport, error) {
 	}
 	return rep, nil
 }
-
