@@ -111,6 +111,7 @@ func TestStorageConcurrencyCapIs503WithRetryAfter(t *testing.T) {
 	go func() {
 		req, _ := http.NewRequest("PUT", s.URL+"/v1/storage/put/slow", pr)
 		req.Header.Set("Authorization", "Bearer "+s.Token)
+		req.Header.Set("Expect", "100-continue") // body flows only once the handler holds the slot
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			first <- -1
