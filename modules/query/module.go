@@ -2,14 +2,30 @@ package query
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
 
 	"lakehouse/app"
+	"lakehouse/modules/catalog"
+	"lakehouse/modules/storage"
 )
 
-// Module is the query module. STUB: being written.
-type Module struct{}
+// Module is the query module: its own locked-down in-memory DuckDB with a
+// view per dataset version, POST /v1/sql, and the Querier other modules use.
+type Module struct {
+	log   *slog.Logger
+	eng   *Engine
+	svc   *Service
+	cache *partCache // nil with local storage
+}
 
-var _ app.Module = (*Module)(nil)
+var (
+	_ app.Module  = (*Module)(nil)
+	_ app.Router  = (*Module)(nil)
+	_ app.Stopper = (*Module)(nil)
+	_ app.Checker = (*Module)(nil)
+)
 
 // New returns the query module.
 func New() *Module { return &Module{} }
@@ -23,5 +39,49 @@ func (m *Module) Deps() []string { return []string{"catalog", "storage"} }
 // OptionalDeps implements app.OptionalDepender.
 func (m *Module) OptionalDeps() []string { return []string{} }
 
-// Init implements app.Module.
-func (m *Module) Init(ctx context.Context, c *app.Container) error { return nil }
+// Init opens the engine, builds the views of every dataset and watches the
+// catalog for new versions; it provides Querier.
+func (m *Module) Init(ctx context.Context, c *app.Container) error {
+	cfg := c.Config()
+	m.log = c.Logger("query")
+	cat, err := app.Resolve[catalog.Catalog](c)
+	if err != nil {
+		return err
+	}
+	store, err := app.Resolve[storage.Store](c)
+	if err != nil {
+		return err
+	}
+	svc, cache, err := Open(ctx, Config{
+		Query:   cfg.Query,
+		DataDir: cfg.DataDir,
+		Store:   store,
+		Catalog: cat,
+		Log:     m.log,
+	})
+	if err != nil {
+		return err
+	}
+	m.svc, m.eng, m.cache = svc, svc.eng, cache
+	app.Provide[Querier](c, svc)
+	return nil
+}
+
+// Stop closes the engine.
+func (m *Module) Stop(context.Context) error {
+	if m.eng == nil {
+		return nil
+	}
+	return m.eng.Close()
+}
+
+// Check runs a trivial query through the pool.
+func (m *Module) Check(ctx context.Context) error {
+	if _, err := m.svc.Query(ctx, "SELECT 1", nil, 1); err != nil {
+		return fmt.Errorf("query engine not answering: %w", err)
+	}
+	return nil
+}
+
+// cacheDir is where the S3 part cache lives.
+func cacheDir(dataDir string) string { return filepath.Join(dataDir, "query", "cache") }

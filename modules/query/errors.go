@@ -1,0 +1,104 @@
+package query
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"lakehouse/app"
+)
+
+// apiError maps an engine error to the HTTP answer: 400 for bad input
+// (empty, unparsable, unknown table, bad types), 403 for what the
+// lock-down refuses, 504 past the timeout, 503 when DuckDB runs out of
+// memory, 500 otherwise. DuckDB's "LINE n:" context becomes line/column.
+func apiError(err error, sqlText string) *app.APIError {
+	var ae *app.APIError
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.Is(err, ErrEmptySQL):
+		return app.Errorf(http.StatusBadRequest, "empty_sql", "sql is empty: send {\"sql\": \"SELECT ...\"}")
+	case errors.Is(err, ErrMultipleStatements):
+		return app.Errorf(http.StatusBadRequest, "multiple_statements", "%v", err)
+	case errors.Is(err, ErrForbidden):
+		return app.Errorf(http.StatusForbidden, "forbidden_statement", "%v", err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return app.Errorf(http.StatusGatewayTimeout, "timeout", "query exceeded its timeout and was interrupted")
+	case errors.Is(err, context.Canceled):
+		return app.Errorf(499, "canceled", "query canceled: the client went away")
+	}
+	var de *duckdb.Error
+	if !errors.As(err, &de) {
+		if msg := err.Error(); strings.Contains(msg, "argument count") || strings.Contains(msg, "bind parameter") {
+			return app.Errorf(http.StatusBadRequest, "bad_params", "params: %s", msg)
+		}
+		return app.Errorf(http.StatusInternalServerError, "query_failed", "%v", err)
+	}
+	msg := de.Msg
+	var out *app.APIError
+	switch de.Type {
+	case duckdb.ErrorTypePermission:
+		out = app.Errorf(http.StatusForbidden, "forbidden", "%s", firstLine(msg))
+	case duckdb.ErrorTypeInterrupt:
+		out = app.Errorf(http.StatusGatewayTimeout, "timeout", "query exceeded its timeout and was interrupted")
+	case duckdb.ErrorTypeOutOfMemory:
+		out = app.Errorf(http.StatusServiceUnavailable, "out_of_memory", "%s (raise [query] memory_limit or narrow the query)", firstLine(msg))
+	case duckdb.ErrorTypeParser, duckdb.ErrorTypeSyntax:
+		out = app.Errorf(http.StatusBadRequest, "syntax_error", "%s", firstLine(msg))
+	case duckdb.ErrorTypeCatalog:
+		if m := unknownTableRe.FindStringSubmatch(msg); m != nil {
+			out = app.Errorf(http.StatusBadRequest, "unknown_table", "unknown table %q (datasets are queried by name; older versions as \"name@N\")", m[1]).
+				WithDetails(map[string]any{"table": m[1]})
+		} else {
+			out = app.Errorf(http.StatusBadRequest, "bad_sql", "%s", firstLine(msg))
+		}
+	case duckdb.ErrorTypeIO, duckdb.ErrorTypeInternal, duckdb.ErrorTypeFatal, duckdb.ErrorTypeConnection, duckdb.ErrorTypeTransaction:
+		out = app.Errorf(http.StatusInternalServerError, "query_failed", "%s", firstLine(msg))
+	default:
+		out = app.Errorf(http.StatusBadRequest, "bad_sql", "%s", firstLine(msg))
+	}
+	if line, col, ok := errorPosition(msg, sqlText); ok {
+		out.WithDetails(map[string]any{"line": line, "column": col})
+	}
+	return out
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return strings.TrimSpace(s)
+}
+
+var lineRe = regexp.MustCompile(`(?m)^LINE (\d+): (.*)\n( *)\^`)
+
+// errorPosition turns DuckDB's "LINE n: <snippet>\n    ^" into a 1-based
+// line and column of sqlText.
+func errorPosition(msg, sqlText string) (int, int, bool) {
+	m := lineRe.FindStringSubmatch(msg)
+	if m == nil {
+		return 0, 0, false
+	}
+	line, _ := strconv.Atoi(m[1])
+	caret := len(m[3]) - len("LINE "+m[1]+": ")
+	snippet := m[2]
+	lines := strings.Split(sqlText, "\n")
+	if line < 1 || line > len(lines) || caret < 0 {
+		return line, 0, line >= 1
+	}
+	// DuckDB may show a window of a long line, marked with "...".
+	trimmed := strings.TrimPrefix(snippet, "...")
+	caret -= len(snippet) - len(trimmed)
+	trimmed = strings.TrimSuffix(trimmed, "...")
+	off := strings.Index(lines[line-1], trimmed)
+	if off < 0 {
+		off = 0
+	}
+	return line, off + caret + 1, true
+}

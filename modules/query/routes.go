@@ -1,0 +1,152 @@
+package query
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"lakehouse/app"
+)
+
+// Routes implements app.Router: POST /v1/sql (a read, so not audited),
+// GET /v1/sql/tables (the queryable names) and GET /v1/sql/cache (S3
+// part-cache statistics).
+func (m *Module) Routes(g *echo.Group) {
+	g.POST("/sql", m.handleSQL, app.ReadOnly)
+	g.GET("/sql/tables", m.handleTables)
+	g.GET("/sql/cache", m.handleCache)
+}
+
+// sqlRequest is the body of POST /v1/sql. "query" is accepted as an
+// alias of "sql".
+type sqlRequest struct {
+	SQL       string `json:"sql"`
+	Query     string `json:"query"`
+	Params    []any  `json:"params"`
+	Limit     int    `json:"limit"`
+	TimeoutMS int    `json:"timeout_ms"`
+	Format    string `json:"format"`
+}
+
+func decodeSQLRequest(r io.Reader) (sqlRequest, error) {
+	var req sqlRequest
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return req, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&req); err != nil {
+		return req, app.Errorf(http.StatusBadRequest, "malformed_json", "request body is not valid JSON: %v", err)
+	}
+	if dec.More() {
+		return req, app.Errorf(http.StatusBadRequest, "malformed_json", "request body has data after the JSON object")
+	}
+	if req.SQL == "" {
+		req.SQL = req.Query
+	}
+	if req.Limit < 0 {
+		return req, app.BadRequest("limit: must not be negative")
+	}
+	if req.TimeoutMS < 0 {
+		return req, app.BadRequest("timeout_ms: must not be negative")
+	}
+	req.Format = strings.ToLower(strings.TrimSpace(req.Format))
+	switch req.Format {
+	case "":
+		req.Format = "json"
+	case "json", "ndjson", "csv", "arrow":
+	default:
+		return req, app.BadRequest("format: %q is not json, ndjson, csv or arrow", req.Format)
+	}
+	for i, p := range req.Params {
+		req.Params[i] = paramValue(p)
+	}
+	return req, nil
+}
+
+// paramValue turns decoded JSON into driver values: integral numbers
+// become BIGINT, others DOUBLE.
+func paramValue(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if n, err := x.Int64(); err == nil {
+			return n
+		}
+		f, _ := x.Float64()
+		return f
+	case []any:
+		for i := range x {
+			x[i] = paramValue(x[i])
+		}
+		return x
+	case map[string]any:
+		for k := range x {
+			x[k] = paramValue(x[k])
+		}
+		return x
+	}
+	return v
+}
+
+func (m *Module) handleSQL(c echo.Context) error {
+	start := time.Now()
+	req, err := decodeSQLRequest(c.Request().Body)
+	if err != nil {
+		return err
+	}
+	timeout := m.svc.timeout
+	if req.TimeoutMS > 0 {
+		timeout = min(time.Duration(req.TimeoutMS)*time.Millisecond, m.svc.maxTime)
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), timeout)
+	defer cancel()
+	switch req.Format {
+	case "arrow":
+		err = m.streamArrow(ctx, c, req)
+	case "ndjson", "csv":
+		err = m.streamRows(ctx, c, req)
+	default:
+		var res *Result
+		err = m.svc.withRows(ctx, req.SQL, req.Params, func(cur Cursor) error {
+			res, err = collect(ctx, cur, m.svc.capRows(req.Limit))
+			return err
+		})
+		if err == nil {
+			res.ElapsedMS = float64(time.Since(start).Microseconds()) / 1000
+			return c.JSON(http.StatusOK, res)
+		}
+	}
+	if err != nil && !c.Response().Committed {
+		return apiError(err, req.SQL)
+	}
+	if err != nil {
+		m.log.Warn("query: stream ended early", "err", err, "format", req.Format)
+	}
+	return nil
+}
+
+func (m *Module) handleTables(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]any{"tables": m.svc.views.names()})
+}
+
+func (m *Module) handleCache(c echo.Context) error {
+	if m.cache == nil {
+		return c.JSON(http.StatusOK, map[string]any{"enabled": false})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"enabled": true, "stats": m.cache.stats()})
+}
+
+func flusher(c echo.Context) func() {
+	return func() {
+		if f, ok := c.Response().Writer.(http.Flusher); ok {
+			f.Flush()
+		}
+	}
+}

@@ -1,0 +1,263 @@
+package query
+
+import (
+	"context"
+	"database/sql/driver"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+)
+
+// Service runs user SQL on the engine's pool. It implements Querier.
+type Service struct {
+	eng     *Engine
+	views   *views
+	maxRows int
+	timeout time.Duration
+	maxTime time.Duration
+}
+
+var _ Querier = (*Service)(nil)
+
+// Query implements Querier: one read-only statement, at most limit rows
+// (0 or more than the configured cap = the cap), the default timeout.
+func (s *Service) Query(ctx context.Context, sqlText string, params []any, limit int) (*Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	var res *Result
+	err := s.withRows(ctx, sqlText, params, func(c Cursor) error {
+		var err error
+		res, err = collect(ctx, c, s.capRows(limit))
+		return err
+	})
+	return res, err
+}
+
+// capRows applies the json row cap.
+func (s *Service) capRows(limit int) int {
+	if limit <= 0 || limit > s.maxRows {
+		return s.maxRows
+	}
+	return limit
+}
+
+// Cursor iterates a result row by row.
+type Cursor struct {
+	Columns []Column
+	rows    driver.Rows
+}
+
+// Next fills dst (len(Columns)) with the next row; io.EOF at the end.
+func (c Cursor) Next(dst []driver.Value) error { return c.rows.Next(dst) }
+
+// collect buffers at most limit rows, peeking one more to set Truncated.
+func collect(ctx context.Context, c Cursor, limit int) (*Result, error) {
+	start := time.Now()
+	res := &Result{Columns: c.Columns, Rows: [][]any{}}
+	vals := make([]driver.Value, len(c.Columns))
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		err := c.Next(vals)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(res.Rows) == limit {
+			res.Truncated = true
+			break
+		}
+		row := make([]any, len(vals))
+		for i, v := range vals {
+			row[i] = jsonValue(v, c.Columns[i].Type)
+		}
+		res.Rows = append(res.Rows, row)
+	}
+	res.RowCount = len(res.Rows)
+	res.ElapsedMS = float64(time.Since(start).Microseconds()) / 1000
+	return res, nil
+}
+
+// withRows runs sqlText and hands its rows to fn.
+func (s *Service) withRows(ctx context.Context, sqlText string, params []any, fn func(Cursor) error) error {
+	return s.withConn(ctx, sqlText, func(dc *duckdb.Conn) error {
+		rows, err := dc.QueryContext(ctx, sqlText, namedArgs(params))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		cols := rows.Columns()
+		c := Cursor{Columns: make([]Column, len(cols)), rows: rows}
+		typed, _ := rows.(driver.RowsColumnTypeDatabaseTypeName)
+		for i, n := range cols {
+			c.Columns[i].Name = n
+			if typed != nil {
+				c.Columns[i].Type = typed.ColumnTypeDatabaseTypeName(i)
+			}
+		}
+		return fn(c)
+	})
+}
+
+// withConn takes a pooled connection, makes sure the datasets the query
+// names have views (and, on S3, their parts cached and pinned), refuses
+// anything but a single read statement, then runs fn.
+//
+// A connection whose query was interrupted or failed inside DuckDB in an
+// unexpected way is discarded rather than returned to the pool, so one bad
+// query cannot poison the next.
+func (s *Service) withConn(ctx context.Context, sqlText string, fn func(dc *duckdb.Conn) error) error {
+	if strings.TrimSpace(sqlText) == "" {
+		return ErrEmptySQL
+	}
+	conn, err := s.eng.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("query: connection: %w", err)
+	}
+	defer conn.Close()
+	var runErr error
+	rawErr := conn.Raw(func(raw any) error {
+		dc, ok := raw.(*duckdb.Conn)
+		if !ok {
+			runErr = errors.New("query: not a duckdb connection")
+			return runErr
+		}
+		release, err := s.prepareViews(ctx, dc, sqlText)
+		defer release()
+		if err != nil {
+			runErr = err
+			return nil
+		}
+		if err := checkStatement(dc, sqlText); err != nil {
+			runErr = err
+			return nil
+		}
+		runErr = fn(dc)
+		if runErr != nil && (ctx.Err() != nil || isInterrupt(runErr)) {
+			return driver.ErrBadConn // drop this connection from the pool
+		}
+		return nil
+	})
+	if runErr != nil {
+		return runErr
+	}
+	if rawErr != nil && !errors.Is(rawErr, driver.ErrBadConn) {
+		return rawErr
+	}
+	return nil
+}
+
+// prepareViews ensures the views a query names. With local parts every
+// view exists already; with the S3 cache the names come from DuckDB's own
+// parse tree (json_serialize_sql), and a still-unknown table named in a
+// binder error gets one more chance.
+func (s *Service) prepareViews(ctx context.Context, dc *duckdb.Conn, sqlText string) (func(), error) {
+	if !s.views.src.Lazy() {
+		return func() {}, nil
+	}
+	names := referencedTables(ctx, dc, sqlText)
+	var releases []func()
+	release := func() {
+		for _, r := range releases {
+			r()
+		}
+	}
+	r, err := s.views.ensure(ctx, names)
+	releases = append(releases, r)
+	if err != nil {
+		return release, err
+	}
+	// Names the parse tree did not show (e.g. inside DESCRIBE/SUMMARIZE):
+	// prepare, and on "table does not exist" ensure that name, a few times.
+	for range 4 {
+		st, err := dc.Prepare(sqlText)
+		if err == nil {
+			_ = st.Close()
+			break
+		}
+		m := unknownTableRe.FindStringSubmatch(err.Error())
+		if m == nil {
+			break
+		}
+		r, err := s.views.ensure(ctx, []string{m[1]})
+		releases = append(releases, r)
+		if err != nil {
+			return release, err
+		}
+	}
+	return release, nil
+}
+
+var unknownTableRe = regexp.MustCompile(`Table with name (.+?) does not exist`)
+
+// referencedTables lists the base tables a SELECT names, from DuckDB's
+// serialized parse tree; nil when the statement cannot be serialized.
+func referencedTables(ctx context.Context, dc *duckdb.Conn, sqlText string) []string {
+	if inner, ok := explainInner(sqlText); ok {
+		sqlText = inner
+	}
+	rows, err := dc.QueryContext(ctx, "SELECT json_serialize_sql($1::VARCHAR)", []driver.NamedValue{{Ordinal: 1, Value: sqlText}})
+	if err != nil {
+		return nil
+	}
+	defer rows.Close()
+	vals := make([]driver.Value, 1)
+	if err := rows.Next(vals); err != nil {
+		return nil
+	}
+	var tree any
+	switch x := vals[0].(type) {
+	case string:
+		_ = json.Unmarshal([]byte(x), &tree)
+	default:
+		b, _ := json.Marshal(x)
+		_ = json.Unmarshal(b, &tree)
+	}
+	var out []string
+	var walk func(any)
+	walk = func(n any) {
+		switch x := n.(type) {
+		case map[string]any:
+			if x["type"] == "BASE_TABLE" {
+				if name, ok := x["table_name"].(string); ok && name != "" {
+					out = append(out, name)
+				}
+			}
+			for _, c := range x {
+				walk(c)
+			}
+		case []any:
+			for _, c := range x {
+				walk(c)
+			}
+		}
+	}
+	walk(tree)
+	return out
+}
+
+// namedArgs turns positional params into driver arguments ($1, $2 / ?).
+func namedArgs(params []any) []driver.NamedValue {
+	out := make([]driver.NamedValue, len(params))
+	for i, p := range params {
+		out[i] = driver.NamedValue{Ordinal: i + 1, Value: p}
+	}
+	return out
+}
+
+// ErrEmptySQL is returned for an empty statement (400).
+var ErrEmptySQL = errors.New("sql is empty")
+
+func isInterrupt(err error) bool {
+	var de *duckdb.Error
+	return errors.As(err, &de) && de.Type == duckdb.ErrorTypeInterrupt
+}

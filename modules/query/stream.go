@@ -1,0 +1,193 @@
+package query
+
+import (
+	"bufio"
+	"context"
+	"database/sql/driver"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	duckdb "github.com/duckdb/duckdb-go/v2"
+	"github.com/labstack/echo/v4"
+)
+
+// Content types of the streamed formats.
+const (
+	ContentTypeNDJSON = "application/x-ndjson"
+	ContentTypeCSV    = "text/csv; charset=utf-8"
+	ContentTypeArrow  = "application/vnd.apache.arrow.stream"
+)
+
+// flushEvery is how many rows a text stream writes between flushes.
+const flushEvery = 4096
+
+// streamRows writes ndjson (one object per row) or csv (a header, then
+// rows) as DuckDB hands chunks over, never holding the whole answer. A
+// failure after the first byte ends the stream: ndjson gets a final
+// {"error": ...} line so a reader can tell a cut stream from a short one.
+func (m *Module) streamRows(ctx context.Context, c echo.Context, req sqlRequest) error {
+	return m.svc.withRows(ctx, req.SQL, req.Params, func(cur Cursor) error {
+		w := c.Response()
+		ct := ContentTypeNDJSON
+		if req.Format == "csv" {
+			ct = ContentTypeCSV
+		}
+		w.Header().Set(echo.HeaderContentType, ct)
+		w.WriteHeader(http.StatusOK)
+		bw := bufio.NewWriterSize(w, 64<<10)
+		flush := flusher(c)
+		err := writeRows(ctx, bw, cur, req.Format, req.Limit, func() { _ = bw.Flush(); flush() })
+		if err != nil && req.Format == "ndjson" {
+			ae := apiError(err, req.SQL)
+			line, _ := json.Marshal(map[string]any{"error": ae})
+			_, _ = bw.Write(append(line, '\n'))
+		}
+		_ = bw.Flush()
+		flush()
+		return err
+	})
+}
+
+// writeRows writes the rows of cur in format ndjson or csv; limit 0 = all.
+func writeRows(ctx context.Context, w io.Writer, cur Cursor, format string, limit int, flush func()) error {
+	vals := make([]driver.Value, len(cur.Columns))
+	var cw *csv.Writer
+	var enc *json.Encoder
+	if format == "csv" {
+		cw = csv.NewWriter(w)
+		header := make([]string, len(cur.Columns))
+		for i, col := range cur.Columns {
+			header[i] = col.Name
+		}
+		if err := cw.Write(header); err != nil {
+			return err
+		}
+	} else {
+		enc = json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+	}
+	rec := make([]string, len(cur.Columns))
+	obj := make(orderedRow, len(cur.Columns))
+	for i, col := range cur.Columns {
+		obj[i].name = col.Name
+	}
+	for n := 0; limit <= 0 || n < limit; n++ {
+		if n%flushEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if n > 0 {
+				if cw != nil {
+					cw.Flush()
+				}
+				flush()
+			}
+		}
+		err := cur.Next(vals)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if cw != nil {
+			for i, v := range vals {
+				rec[i] = textValue(v, cur.Columns[i].Type)
+			}
+			if err := cw.Write(rec); err != nil {
+				return err
+			}
+			continue
+		}
+		for i, v := range vals {
+			obj[i].value = jsonValue(v, cur.Columns[i].Type)
+		}
+		if err := enc.Encode(obj); err != nil {
+			return err
+		}
+	}
+	if cw != nil {
+		cw.Flush()
+		return cw.Error()
+	}
+	return nil
+}
+
+// orderedRow is one ndjson object with keys in column order.
+type orderedRow []struct {
+	name  string
+	value any
+}
+
+// MarshalJSON implements json.Marshaler.
+func (r orderedRow) MarshalJSON() ([]byte, error) {
+	buf := make([]byte, 0, 64*len(r))
+	buf = append(buf, '{')
+	for i, kv := range r {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		k, err := json.Marshal(kv.name)
+		if err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(kv.value)
+		if err != nil {
+			return nil, err
+		}
+		buf = append(append(append(buf, k...), ':'), v...)
+	}
+	return append(buf, '}'), nil
+}
+
+// streamArrow writes an Arrow IPC stream straight from DuckDB's Arrow
+// result (one record batch per DuckDB chunk), flushing after each batch.
+func (m *Module) streamArrow(ctx context.Context, c echo.Context, req sqlRequest) error {
+	return m.svc.withConn(ctx, req.SQL, func(dc *duckdb.Conn) error {
+		ar, err := duckdb.NewArrowFromConn(dc)
+		if err != nil {
+			return err
+		}
+		rr, err := ar.QueryContext(ctx, req.SQL, req.Params...)
+		if err != nil {
+			return err
+		}
+		defer rr.Release()
+		w := c.Response()
+		w.Header().Set(echo.HeaderContentType, ContentTypeArrow)
+		w.WriteHeader(http.StatusOK)
+		flush := flusher(c)
+		iw := ipc.NewWriter(w, ipc.WithSchema(rr.Schema()))
+		left := int64(req.Limit)
+		for (req.Limit <= 0 || left > 0) && rr.Next() {
+			rec := rr.RecordBatch()
+			n := rec.NumRows()
+			if req.Limit > 0 && n > left {
+				n = left
+				part := rec.NewSlice(0, n)
+				err = iw.Write(part)
+				part.Release()
+			} else {
+				err = iw.Write(rec)
+			}
+			if err != nil {
+				return err
+			}
+			left -= n
+			flush()
+		}
+		if err := rr.Err(); err != nil {
+			_ = iw.Close()
+			return err
+		}
+		if err := iw.Close(); err != nil {
+			return err
+		}
+		flush()
+		return nil
+	})
+}

@@ -1,0 +1,267 @@
+package query
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"lakehouse/modules/catalog"
+)
+
+// views keeps one DuckDB view per dataset version: the latest as
+// "<name>", every version as "<name>@<n>" (time travel). The registry is
+// fed by the catalog (a full sync at start, then Watch), so a new version
+// is visible to the very next query.
+//
+// With local storage every view is created eagerly (the parts are plain
+// files). With S3 a view is created when a query first names it, after
+// its parts are fetched into the read-through cache; the parts are pinned
+// in the cache while the query runs.
+type views struct {
+	eng *Engine
+	src partSource
+	log *slog.Logger
+
+	mu       sync.Mutex
+	datasets map[string]map[int]catalog.Manifest // name → version → manifest
+	latest   map[string]int
+	created  map[string]string // view name → the SELECT it was created with
+}
+
+func newViews(eng *Engine, src partSource, log *slog.Logger) *views {
+	return &views{
+		eng: eng, src: src, log: log,
+		datasets: map[string]map[int]catalog.Manifest{},
+		latest:   map[string]int{},
+		created:  map[string]string{},
+	}
+}
+
+// syncAll loads every live dataset and all of its versions.
+func (v *views) syncAll(ctx context.Context, cat catalog.Catalog) error {
+	list, err := cat.List(ctx)
+	if err != nil {
+		return fmt.Errorf("query: list datasets: %w", err)
+	}
+	for _, m := range list {
+		if err := v.syncDataset(ctx, cat, m.Name); err != nil {
+			v.log.Warn("query: dataset not queryable", "dataset", m.Name, "err", err)
+		}
+	}
+	return nil
+}
+
+// syncDataset reloads one dataset's versions from the catalog.
+func (v *views) syncDataset(ctx context.Context, cat catalog.Catalog, name string) error {
+	ms, err := cat.Versions(ctx, name)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return v.drop(ctx, name)
+	}
+	if err != nil {
+		return fmt.Errorf("query: versions of %q: %w", name, err)
+	}
+	return v.set(ctx, name, ms)
+}
+
+// onChange is the catalog watcher. It runs synchronously after the
+// catalog's commit, so the views are current before the writer returns.
+func (v *views) onChange(cat catalog.Catalog) func(catalog.Change) {
+	return func(ch catalog.Change) {
+		ctx := context.Background()
+		var err error
+		if ch.Deleted {
+			err = v.drop(ctx, ch.Name)
+		} else {
+			err = v.syncDataset(ctx, cat, ch.Name)
+		}
+		if err != nil {
+			v.log.Warn("query: refresh views", "dataset", ch.Name, "err", err)
+		}
+	}
+}
+
+// set replaces the registry entry for name and (when parts are local)
+// creates or replaces its views.
+func (v *views) set(ctx context.Context, name string, ms []catalog.Manifest) error {
+	if len(ms) == 0 {
+		return v.drop(ctx, name)
+	}
+	byVersion := make(map[int]catalog.Manifest, len(ms))
+	latest := 0
+	for _, m := range ms {
+		byVersion[m.Version] = m
+		latest = max(latest, m.Version)
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.datasets[name] = byVersion
+	v.latest[name] = latest
+	if v.src.Lazy() {
+		// Built on next use; ensure compares definitions, so a view on an
+		// older latest is replaced then.
+		return nil
+	}
+	var errs []error
+	names := []string{name}
+	for ver := range byVersion {
+		names = append(names, versionName(name, ver))
+	}
+	for _, vn := range names {
+		if _, err := v.ensureLocked(ctx, vn); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// drop removes a dataset and all of its views.
+func (v *views) drop(ctx context.Context, name string) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var errs []error
+	for vn := range v.created {
+		if vn == name || isVersionOf(vn, name) {
+			if err := v.eng.execAdmin(ctx, "DROP VIEW IF EXISTS "+quoteIdent(vn)); err != nil {
+				errs = append(errs, err)
+			}
+			delete(v.created, vn)
+		}
+	}
+	delete(v.datasets, name)
+	delete(v.latest, name)
+	return errors.Join(errs...)
+}
+
+// isVersionOf reports whether viewName is "<name>@<digits>".
+func isVersionOf(viewName, name string) bool {
+	rest, ok := strings.CutPrefix(viewName, name+"@")
+	if !ok || rest == "" {
+		return false
+	}
+	_, err := strconv.Atoi(rest)
+	return err == nil
+}
+
+// versionName is the time-travel view name of one version.
+func versionName(name string, version int) string { return name + "@" + strconv.Itoa(version) }
+
+// resolveLocked maps a view name to its dataset manifest.
+func (v *views) resolveLocked(viewName string) (catalog.Manifest, string, bool) {
+	if vs, ok := v.datasets[viewName]; ok {
+		m, ok := vs[v.latest[viewName]]
+		return m, viewName, ok
+	}
+	i := strings.LastIndexByte(viewName, '@')
+	if i <= 0 {
+		return catalog.Manifest{}, "", false
+	}
+	ver, err := strconv.Atoi(viewName[i+1:])
+	if err != nil || viewName[i+1:] != strconv.Itoa(ver) {
+		return catalog.Manifest{}, "", false
+	}
+	m, ok := v.datasets[viewName[:i]][ver]
+	return m, viewName, ok
+}
+
+// ensure makes sure the named views exist and their parts are readable,
+// pinning cached parts until release is called. Names that are not
+// datasets are ignored (DuckDB reports them as unknown tables).
+func (v *views) ensure(ctx context.Context, names []string) (release func(), err error) {
+	var releases []func()
+	release = func() {
+		for _, r := range releases {
+			r()
+		}
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	slices.Sort(names)
+	for _, n := range slices.Compact(names) {
+		r, err := v.ensureLocked(ctx, n)
+		if err != nil {
+			release()
+			return func() {}, err
+		}
+		releases = append(releases, r)
+	}
+	return release, nil
+}
+
+func (v *views) ensureLocked(ctx context.Context, viewName string) (func(), error) {
+	m, _, ok := v.resolveLocked(viewName)
+	if !ok {
+		return func() {}, nil
+	}
+	keys := make([]string, len(m.Files))
+	for i, f := range m.Files {
+		keys[i] = f.Key
+	}
+	paths, release, err := v.src.Acquire(ctx, keys)
+	if err != nil {
+		return func() {}, fmt.Errorf("query: parts of %q: %w", viewName, err)
+	}
+	def := viewSelect(m, paths)
+	if v.created[viewName] == def {
+		return release, nil
+	}
+	if err := v.eng.execAdmin(ctx, "CREATE OR REPLACE VIEW "+quoteIdent(viewName)+" AS "+def); err != nil {
+		release()
+		return func() {}, fmt.Errorf("query: create view %q: %w", viewName, err)
+	}
+	v.created[viewName] = def
+	return release, nil
+}
+
+// viewSelect is the SELECT behind a view: the version's Parquet parts, or
+// an empty typed relation when the version has no parts.
+func viewSelect(m catalog.Manifest, paths []string) string {
+	if len(paths) == 0 {
+		cols := make([]string, 0, len(m.Schema))
+		for _, c := range m.Schema {
+			cols = append(cols, "CAST(NULL AS "+safeType(c.Type)+") AS "+quoteIdent(c.Name))
+		}
+		if len(cols) == 0 {
+			return "SELECT 1 AS empty WHERE false"
+		}
+		return "SELECT " + strings.Join(cols, ", ") + " WHERE false"
+	}
+	q := make([]string, len(paths))
+	for i, p := range paths {
+		q[i] = quoteString(p)
+	}
+	return "SELECT * FROM read_parquet([" + strings.Join(q, ", ") + "])"
+}
+
+// safeType passes a catalog type name through only when it looks like a
+// DuckDB type (it is spliced into a CAST).
+func safeType(t string) string {
+	if t == "" {
+		return "VARCHAR"
+	}
+	for _, r := range t {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune(" _(),[]", r)) {
+			return "VARCHAR"
+		}
+	}
+	return t
+}
+
+// names lists every dataset view name (latest and versions), sorted.
+func (v *views) names() []string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var out []string
+	for n, vs := range v.datasets {
+		out = append(out, n)
+		for ver := range vs {
+			out = append(out, versionName(n, ver))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
