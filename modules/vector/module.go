@@ -2,14 +2,27 @@ package vector
 
 import (
 	"context"
+	"fmt"
 
 	"lakehouse/app"
+	"lakehouse/modules/embed"
+	"lakehouse/modules/storage"
 )
 
-// Module is the vector module. STUB: being written.
-type Module struct{}
+// Module is the vector module: HNSW indexes persisted through the store
+// (snapshot + WAL under _vectors/), served under /v1/vectors and provided
+// to other modules as vector.Service.
+type Module struct {
+	svc      *service
+	maxBatch int64
+}
 
-var _ app.Module = (*Module)(nil)
+var (
+	_ app.Module  = (*Module)(nil)
+	_ app.Router  = (*Module)(nil)
+	_ app.Starter = (*Module)(nil)
+	_ app.Stopper = (*Module)(nil)
+)
 
 // New returns the vector module.
 func New() *Module { return &Module{} }
@@ -20,8 +33,45 @@ func (m *Module) Name() string { return "vector" }
 // Deps implements app.Module.
 func (m *Module) Deps() []string { return []string{"storage"} }
 
-// OptionalDeps implements app.OptionalDepender.
+// OptionalDeps implements app.OptionalDepender: with embed present,
+// items and queries may be given as text.
 func (m *Module) OptionalDeps() []string { return []string{"embed"} }
 
-// Init implements app.Module.
-func (m *Module) Init(ctx context.Context, c *app.Container) error { return nil }
+// Init loads every persisted index (snapshot, then WAL replay) and
+// provides the Service.
+func (m *Module) Init(ctx context.Context, c *app.Container) error {
+	st, err := app.Resolve[storage.Store](c)
+	if err != nil {
+		return err
+	}
+	emb, _ := app.Lookup[embed.Embedder](c)
+	cfg := c.Config().Vector
+	m.maxBatch = int64(cfg.MaxBatchBytes)
+	m.svc = newService(st, emb, cfg, c.Logger("vector"))
+	if err := m.svc.load(ctx); err != nil {
+		return fmt.Errorf("vector: %w", err)
+	}
+	app.Provide[Service](c, m.svc)
+	return nil
+}
+
+// Start begins time-based compaction.
+func (m *Module) Start(context.Context) error {
+	m.svc.wg.Add(1)
+	go m.svc.run()
+	return nil
+}
+
+// Stop ends background work and waits for running compactions. Nothing
+// needs flushing: every acknowledged batch is already in the store.
+func (m *Module) Stop(ctx context.Context) error {
+	close(m.svc.stop)
+	done := make(chan struct{})
+	go func() { m.svc.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("vector: stop: compaction still running: %w", ctx.Err())
+	}
+}

@@ -57,7 +57,7 @@ type Result struct {
 	ID       string         `json:"id"`
 	Distance float32        `json:"distance"`
 	Score    float32        `json:"score"`
-	Metadata map[string]any `json:"metadata,omitempty"`
+	Metadata map[string]any `json:"metadata"` // {} when the item has none
 }
 
 // Service is the vector module's interface for other modules (pathway,

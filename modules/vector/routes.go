@@ -1,0 +1,180 @@
+package vector
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+
+	"github.com/labstack/echo/v4"
+
+	"lakehouse/app"
+)
+
+// Routes implements app.Router.
+func (m *Module) Routes(g *echo.Group) {
+	g.POST("/vectors/index", m.create)
+	g.GET("/vectors/index", m.list)
+	g.GET("/vectors/index/:name", m.info)
+	g.DELETE("/vectors/index/:name", m.drop)
+	g.POST("/vectors/index/:name/add", m.add, app.BodyLimit(m.maxBatch))
+	g.POST("/vectors/index/:name/search", m.search, app.ReadOnly)
+	g.DELETE("/vectors/index/:name/items/:id", m.deleteItem)
+}
+
+// createRequest accepts both the API-COMPAT names (dimension, distance)
+// and the issue's (dim, metric).
+type createRequest struct {
+	Name           string `json:"name"`
+	Dimension      *int   `json:"dimension"`
+	Dim            *int   `json:"dim"`
+	Distance       string `json:"distance"`
+	Metric         string `json:"metric"`
+	M              int    `json:"m"`
+	EfConstruction int    `json:"ef_construction"`
+	EfSearch       int    `json:"ef_search"`
+	Model          string `json:"model"`
+}
+
+func decode(c echo.Context, v any) error {
+	dec := json.NewDecoder(c.Request().Body)
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, app.ErrBodyTooLarge) {
+			return err
+		}
+		if errors.Is(err, io.EOF) {
+			return app.BadRequest("request body is empty; expected a JSON object")
+		}
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return app.BadRequest("invalid JSON at byte %d: %v", se.Offset, err).WithDetails(map[string]any{"offset": se.Offset})
+		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return app.BadRequest("field %q: %v", te.Field, err).WithDetails(map[string]any{"field": te.Field, "offset": te.Offset})
+		}
+		return app.BadRequest("invalid JSON: %v", err)
+	}
+	return nil
+}
+
+// apiError maps service errors to statuses.
+func apiError(err error) error {
+	switch {
+	case errors.Is(err, ErrIndexNotFound), errors.Is(err, ErrItemNotFound):
+		return app.NotFound("%v", err)
+	case errors.Is(err, ErrIndexExists):
+		return app.Conflict("index_exists", "%v", err)
+	case errors.Is(err, ErrInvalid):
+		return app.BadRequest("%v", err)
+	case errors.Is(err, ErrEmbed):
+		return app.Errorf(http.StatusBadGateway, "embed_failed", "%v", err)
+	}
+	return err
+}
+
+func (m *Module) create(c echo.Context) error {
+	var req createRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if req.Name == "" {
+		return app.BadRequest("missing field \"name\"").WithDetails(map[string]any{"field": "name"})
+	}
+	dim := req.Dimension
+	if dim == nil {
+		dim = req.Dim
+	}
+	if dim == nil && req.Model == "" {
+		return app.BadRequest("missing field \"dimension\" (or \"model\" to take the embedder's)").WithDetails(map[string]any{"field": "dimension"})
+	}
+	spec := IndexSpec{Name: req.Name, Metric: req.Distance, M: req.M, EfConstruction: req.EfConstruction,
+		EfSearch: req.EfSearch, Model: req.Model}
+	if spec.Metric == "" {
+		spec.Metric = req.Metric
+	}
+	if dim != nil {
+		spec.Dim = *dim
+		if spec.Dim <= 0 {
+			return app.BadRequest("dimension must be positive, got %d", spec.Dim)
+		}
+	}
+	info, err := m.svc.Create(c.Request().Context(), spec)
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(http.StatusCreated, info)
+}
+
+func (m *Module) list(c echo.Context) error {
+	all, err := m.svc.List(c.Request().Context())
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"indexes": all, "count": len(all)})
+}
+
+func (m *Module) info(c echo.Context) error {
+	info, err := m.svc.Info(c.Request().Context(), c.Param("name"))
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(http.StatusOK, info)
+}
+
+func (m *Module) drop(c echo.Context) error {
+	if err := m.svc.Drop(c.Request().Context(), c.Param("name")); err != nil {
+		return apiError(err)
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+type addRequest struct {
+	Items []Item `json:"items"`
+}
+
+func (m *Module) add(c echo.Context) error {
+	name := c.Param("name")
+	if _, err := m.svc.get(name); err != nil {
+		return apiError(err) // 404 before reading a large body
+	}
+	var req addRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if req.Items == nil {
+		return app.BadRequest("missing field \"items\"").WithDetails(map[string]any{"field": "items"})
+	}
+	if err := m.svc.Add(c.Request().Context(), name, req.Items); err != nil {
+		return apiError(err)
+	}
+	info, err := m.svc.Info(c.Request().Context(), name)
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"added": len(req.Items), "length": info.Length})
+}
+
+func (m *Module) search(c echo.Context) error {
+	var req SearchRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	res, err := m.svc.Search(c.Request().Context(), c.Param("name"), req)
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"results": res})
+}
+
+func (m *Module) deleteItem(c echo.Context) error {
+	id := c.Param("id")
+	if u, err := url.PathUnescape(id); err == nil {
+		id = u
+	}
+	if err := m.svc.Delete(c.Request().Context(), c.Param("name"), []string{id}); err != nil {
+		return apiError(err)
+	}
+	return c.NoContent(http.StatusNoContent)
+}
