@@ -19,7 +19,7 @@ import (
 
 // More errors the routes map to statuses.
 var (
-	ErrItemNotFound = errors.New("item not found") // 404
+	ErrItemNotFound = errors.New("item not found")   // 404
 	ErrEmbed        = errors.New("embedding failed") // 502
 )
 

@@ -258,7 +258,9 @@ func bruteForce(m hnsw.Metric, items map[string]Item, q []float32, k int, f filt
 		}
 		hits = append(hits, hit{it.ID, hnsw.Distance(m, qq, v)})
 	}
-	sort.Slice(hits, func(i, j int) bool { return hits[i].d < hits[j].d || (hits[i].d == hits[j].d && hits[i].id < hits[j].id) })
+	sort.Slice(hits, func(i, j int) bool {
+		return hits[i].d < hits[j].d || (hits[i].d == hits[j].d && hits[i].id < hits[j].id)
+	})
 	var out []string
 	for i := 0; i < len(hits) && i < k; i++ {
 		out = append(out, hits[i].id)
