@@ -1,0 +1,305 @@
+package observer
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/labstack/echo/v4"
+
+	"lakehouse/app"
+)
+
+// Routes implements app.Router. POST /event and /inbox are marked
+// app.ReadOnly: the event they carry IS the audit row (with the caller's
+// principal and address filled in), so the middleware does not add a
+// second one. Workflow runs are audited by the middleware (who ran it)
+// and by one row per node.
+func (m *Module) Routes(g *echo.Group) {
+	o := g.Group("/observer")
+	o.GET("/health", m.health)
+	o.GET("/stats", m.stats)
+	o.GET("/events", m.events)
+	o.POST("/event", m.postEvent, app.ReadOnly, app.BodyLimit(int64(m.cfg.MaxEventBytes)))
+	o.POST("/inbox", m.postInbox, app.ReadOnly, app.BodyLimit(inboxMaxBytes))
+	o.POST("/flush", m.flush)
+	o.POST("/workflow/run", m.runWorkflow)
+	o.GET("/workflow", m.listRuns)
+	o.GET("/workflow/:id", m.getRun)
+}
+
+func (m *Module) health(c echo.Context) error {
+	st := m.obs.Stats()
+	out := map[string]any{
+		"status": "ok", "service": "observer",
+		"ring_size": st.RingSize, "ring_len": st.RingLen, "last_id": st.LastID,
+		"persist": PersistStatus{},
+	}
+	if m.pers != nil {
+		ps := m.pers.status()
+		out["persist"] = ps
+		if ps.LastError != "" {
+			out["status"] = "degraded"
+		}
+	}
+	if m.pq != nil {
+		out["dataset"] = m.pq.status()
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (m *Module) stats(c echo.Context) error {
+	return c.JSON(http.StatusOK, m.obs.Stats())
+}
+
+// defaultEventsLimit is GET /events' page size when limit is not given.
+const defaultEventsLimit = 100
+
+func (m *Module) events(c echo.Context) error {
+	f := Filter{
+		Source: c.QueryParam("source"), Workflow: c.QueryParam("workflow"),
+		RunID: c.QueryParam("run_id"), Module: c.QueryParam("module"), Limit: defaultEventsLimit,
+	}
+	if s := c.QueryParam("since"); s != "" {
+		if id, err := strconv.ParseInt(s, 10, 64); err == nil {
+			f.SinceID = id
+		} else if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			f.SinceTime = t
+		} else {
+			return app.BadRequest("since: %q is neither an event id nor an RFC 3339 time", s).
+				WithDetails(map[string]any{"param": "since"})
+		}
+	}
+	if s := c.QueryParam("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			return app.BadRequest("limit: %q is not a positive integer", s).WithDetails(map[string]any{"param": "limit"})
+		}
+		f.Limit = min(n, m.cfg.RingSize)
+	}
+	evs := m.obs.Events(f)
+	next := f.SinceID
+	if len(evs) > 0 {
+		next = evs[len(evs)-1].ID
+	}
+	return c.JSON(http.StatusOK, map[string]any{"events": evs, "count": len(evs), "next_since": next})
+}
+
+// readJSONObject decodes a body that must be one JSON object; the numbers
+// stay json.Number so free-form fields keep their exact text.
+func readJSONObject(c echo.Context) (map[string]any, error) {
+	data, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		if errors.Is(err, app.ErrBodyTooLarge) {
+			return nil, err
+		}
+		return nil, app.BadRequest("read body: %v", err)
+	}
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return nil, app.BadRequest("empty body: a JSON object is required")
+	}
+	var obj map[string]any
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.UseNumber()
+	if err := dec.Decode(&obj); err != nil {
+		return nil, badJSON(data, err)
+	}
+	if obj == nil {
+		return nil, app.BadRequest("body must be a JSON object")
+	}
+	return obj, nil
+}
+
+// badJSON turns a decode error into a 400 with line and column.
+func badJSON(data []byte, err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	off := int64(-1)
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset
+	case errors.As(err, &te):
+		off = te.Offset
+	}
+	e := app.BadRequest("invalid JSON: %v", err)
+	if off >= 0 {
+		line, col := 1, 1
+		for _, b := range data[:min(int(off), len(data))] {
+			if b == '\n' {
+				line, col = line+1, 1
+			} else {
+				col++
+			}
+		}
+		e = e.WithDetails(map[string]any{"line": line, "column": col})
+	}
+	return e
+}
+
+func (m *Module) postEvent(c echo.Context) error {
+	obj, err := readJSONObject(c)
+	if err != nil {
+		return err
+	}
+	ev, err := eventFromJSON(obj)
+	if err != nil {
+		return err
+	}
+	ev.Principal = principal(c)
+	ev.ClientIP = clientIP(c)
+	ev.RequestID = c.Response().Header().Get(echo.HeaderXRequestID)
+	ev = m.obs.Record(ev)
+	return c.JSON(http.StatusOK, map[string]any{"accepted": true, "id": ev.ID, "timestamp": ev.Timestamp, "source": ev.Source})
+}
+
+// eventFromJSON validates a reported event: endpoint required; timestamp
+// (RFC 3339 or Unix seconds/milliseconds) and source (default "mcp")
+// defaulted; success defaults from status/error, else true. Every other
+// key is kept as a free-form field.
+func eventFromJSON(obj map[string]any) (Event, error) {
+	var ev Event
+	str := func(k string) (string, error) {
+		v, ok := obj[k]
+		if !ok || v == nil {
+			return "", nil
+		}
+		s, ok := v.(string)
+		if !ok {
+			return "", app.BadRequest("%s: must be a string", k).WithDetails(map[string]any{"field": k})
+		}
+		return s, nil
+	}
+	var err error
+	if ev.Endpoint, err = str("endpoint"); err != nil {
+		return ev, err
+	}
+	ev.Endpoint = strings.TrimSpace(ev.Endpoint)
+	if ev.Endpoint == "" {
+		return ev, app.BadRequest("endpoint is required").WithDetails(map[string]any{"field": "endpoint"})
+	}
+	if ev.Source, err = str("source"); err != nil {
+		return ev, err
+	}
+	ev.Source = strings.TrimSpace(ev.Source)
+	if ev.Source == "" {
+		ev.Source = SourceMCP
+	}
+	if len(ev.Source) > 64 || strings.IndexFunc(ev.Source, unicode.IsControl) >= 0 {
+		return ev, app.BadRequest("source: at most 64 characters, no control characters").WithDetails(map[string]any{"field": "source"})
+	}
+	if ev.Timestamp, err = parseTimestamp(obj["timestamp"]); err != nil {
+		return ev, err
+	}
+	if ev.Error, err = str("error"); err != nil {
+		return ev, err
+	}
+	for _, k := range []struct {
+		name string
+		dst  *string
+	}{{"workflow", &ev.Workflow}, {"run_id", &ev.RunID}, {"node", &ev.Node}, {"mode", &ev.Mode}, {"module", &ev.Module}, {"method", &ev.Method}} {
+		if *k.dst, err = str(k.name); err != nil {
+			return ev, err
+		}
+	}
+	if v, ok := obj["status"]; ok && v != nil {
+		n, ok := v.(json.Number)
+		i, err := n.Int64()
+		if !ok || err != nil || i < 0 || i > 999 {
+			return ev, app.BadRequest("status: must be an integer status code").WithDetails(map[string]any{"field": "status"})
+		}
+		ev.Status = int(i)
+	}
+	if v, ok := obj["duration_ms"]; ok && v != nil {
+		n, ok := v.(json.Number)
+		f, err := n.Float64()
+		if !ok || err != nil || f < 0 || math.IsInf(f, 0) {
+			return ev, app.BadRequest("duration_ms: must be a non-negative number").WithDetails(map[string]any{"field": "duration_ms"})
+		}
+		ev.DurationMS = f
+	}
+	switch v := obj["success"].(type) {
+	case bool:
+		ev.Success = v
+	case nil:
+		ev.Success = ev.Error == "" && (ev.Status == 0 || ev.Status < 400)
+	default:
+		return ev, app.BadRequest("success: must be true or false").WithDetails(map[string]any{"field": "success"})
+	}
+	for k, v := range obj {
+		if named[k] {
+			continue
+		}
+		if ev.Fields == nil {
+			ev.Fields = map[string]any{}
+		}
+		ev.Fields[k] = v
+	}
+	return ev, nil
+}
+
+// parseTimestamp accepts RFC 3339 text or a Unix time in seconds or, when
+// it is too large to be seconds, milliseconds; absent means now.
+func parseTimestamp(v any) (time.Time, error) {
+	bad := func() (time.Time, error) {
+		return time.Time{}, app.BadRequest("timestamp: use RFC 3339 (2026-01-02T15:04:05Z) or Unix seconds/milliseconds").
+			WithDetails(map[string]any{"field": "timestamp"})
+	}
+	switch t := v.(type) {
+	case nil:
+		return time.Time{}, nil
+	case string:
+		if t == "" {
+			return time.Time{}, nil
+		}
+		ts, err := time.Parse(time.RFC3339Nano, t)
+		if err != nil {
+			return bad()
+		}
+		return ts, nil
+	case json.Number:
+		f, err := t.Float64()
+		if err != nil || f < 0 || math.IsInf(f, 0) || f > 1e16 {
+			return bad()
+		}
+		if f >= 1e11 { // later than year 5138 in seconds: milliseconds
+			return time.UnixMilli(int64(f)), nil
+		}
+		sec, frac := math.Modf(f)
+		return time.Unix(int64(sec), int64(frac*1e9)), nil
+	}
+	return bad()
+}
+
+func principal(c echo.Context) string {
+	if s, ok := c.Get(app.ContextPrincipal).(string); ok && s != "" {
+		return s
+	}
+	return "anonymous"
+}
+
+func clientIP(c echo.Context) string {
+	if s, ok := c.Get(app.ContextClientIP).(string); ok && s != "" {
+		return s
+	}
+	return c.RealIP()
+}
+
+func (m *Module) flush(c echo.Context) error {
+	if err := m.Flush(c.Request().Context()); err != nil {
+		return app.Errorf(http.StatusServiceUnavailable, "persist_failed", "flush: %v", err)
+	}
+	out := map[string]any{"flushed": true}
+	if m.pers != nil {
+		out["persist"] = m.pers.status()
+	}
+	if m.pq != nil {
+		out["dataset"] = m.pq.status()
+	}
+	return c.JSON(http.StatusOK, out)
+}

@@ -1,0 +1,418 @@
+package observer
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"lakehouse/config"
+)
+
+// ModeFunc runs one node: it gets the node's inputs with every reference
+// resolved and returns a JSON-encodable output. It must honour ctx (the
+// node's timeout). A returned error fails the node; so does a panic.
+type ModeFunc func(ctx context.Context, in Inputs) (any, error)
+
+// Node and run statuses.
+const (
+	StatusPending   = "pending"
+	StatusRunning   = "running"
+	StatusSucceeded = "succeeded"
+	StatusFailed    = "failed"
+	StatusSkipped   = "skipped"
+)
+
+// NodeResult is one node's outcome within a Run.
+type NodeResult struct {
+	ID         string     `json:"id"`
+	Mode       string     `json:"mode"`
+	DependsOn  []string   `json:"depends_on"`
+	Status     string     `json:"status"`
+	Success    bool       `json:"success"`
+	Error      string     `json:"error,omitempty"`
+	StartedAt  *time.Time `json:"started_at,omitempty"`
+	DurationMS float64    `json:"duration_ms"`
+	Output     any        `json:"output,omitempty"`
+	// EventID is the node's audit row in the observer ring.
+	EventID int64 `json:"event_id,omitempty"`
+}
+
+// Run is a workflow run as GET /v1/observer/workflow/<id> shows it; while
+// it runs, finished nodes already carry their results.
+type Run struct {
+	ID         string       `json:"id"`
+	Workflow   string       `json:"workflow"`
+	Status     string       `json:"status"`
+	Success    bool         `json:"success"`
+	StartedAt  time.Time    `json:"started_at"`
+	FinishedAt *time.Time   `json:"finished_at,omitempty"`
+	DurationMS float64      `json:"duration_ms"`
+	Principal  string       `json:"principal,omitempty"`
+	Nodes      []NodeResult `json:"nodes"`
+}
+
+// runState is a run in progress or kept after it finished.
+type runState struct {
+	mu      sync.Mutex
+	run     Run
+	outputs map[string]any
+	done    chan struct{}
+}
+
+func (rs *runState) snapshot() Run {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	r := rs.run
+	r.Nodes = slices.Clone(r.Nodes)
+	if r.FinishedAt == nil {
+		r.DurationMS = msSince(r.StartedAt)
+	}
+	return r
+}
+
+// Wait blocks until the run finishes or ctx ends.
+func (rs *runState) wait(ctx context.Context) error {
+	select {
+	case <-rs.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Runner validates and executes workflows. Modes live in a registry, so a
+// program (or a test) can add its own with RegisterMode.
+type Runner struct {
+	obs *Observer
+	cfg config.ObserverConfig
+	log *slog.Logger
+
+	modesMu sync.RWMutex
+	modes   map[string]ModeFunc
+
+	runsMu sync.Mutex
+	runs   map[string]*runState
+	order  []string // run ids, oldest first
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// NewRunner returns a runner recording node rows in obs, with no modes.
+func NewRunner(obs *Observer, cfg config.ObserverConfig, log *slog.Logger) *Runner {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Runner{obs: obs, cfg: cfg, log: log, modes: map[string]ModeFunc{}, runs: map[string]*runState{}, ctx: ctx, cancel: cancel}
+}
+
+// RegisterMode adds or replaces a mode.
+func (r *Runner) RegisterMode(name string, fn ModeFunc) {
+	r.modesMu.Lock()
+	defer r.modesMu.Unlock()
+	r.modes[name] = fn
+}
+
+// Modes lists the registered mode names, sorted.
+func (r *Runner) Modes() []string {
+	r.modesMu.RLock()
+	defer r.modesMu.RUnlock()
+	names := make([]string, 0, len(r.modes))
+	for n := range r.modes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func (r *Runner) hasMode(name string) bool {
+	r.modesMu.RLock()
+	defer r.modesMu.RUnlock()
+	_, ok := r.modes[name]
+	return ok
+}
+
+func (r *Runner) mode(name string) ModeFunc {
+	r.modesMu.RLock()
+	defer r.modesMu.RUnlock()
+	return r.modes[name]
+}
+
+// Close cancels every running workflow and waits for them to stop.
+func (r *Runner) Close() {
+	r.cancel()
+	r.wg.Wait()
+}
+
+// Caller identifies who started a run; it is copied onto every node row.
+type Caller struct {
+	Principal string
+	ClientIP  string
+}
+
+// Start validates wf and starts it in the background. stop, when not nil,
+// also cancels the run when it ends (a synchronous caller's request). A
+// bad definition is a 400 APIError naming the problem.
+func (r *Runner) Start(stop context.Context, wf Workflow, who Caller) (*runState, error) {
+	p, err := r.validate(wf)
+	if err != nil {
+		return nil, err
+	}
+	if r.ctx.Err() != nil {
+		return nil, fmt.Errorf("observer: workflow runner is shut down")
+	}
+	timeout := r.cfg.WorkflowTimeout.D()
+	if wf.TimeoutMS > 0 {
+		timeout = time.Duration(wf.TimeoutMS) * time.Millisecond
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, timeout)
+	if stop != nil {
+		context.AfterFunc(stop, cancel)
+	}
+	rs := &runState{
+		outputs: map[string]any{}, done: make(chan struct{}),
+		run: Run{ID: uuid.NewString(), Workflow: wf.Name, Status: StatusRunning, StartedAt: time.Now().UTC(), Principal: who.Principal},
+	}
+	for _, n := range wf.Nodes {
+		rs.run.Nodes = append(rs.run.Nodes, NodeResult{ID: n.ID, Mode: n.Mode, DependsOn: p.deps[n.ID], Status: StatusPending})
+	}
+	r.keep(rs)
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer cancel()
+		r.execute(ctx, rs, p, who)
+	}()
+	return rs, nil
+}
+
+// keep stores a run for GET, forgetting the oldest finished runs beyond
+// observer.keep_runs.
+func (r *Runner) keep(rs *runState) {
+	r.runsMu.Lock()
+	defer r.runsMu.Unlock()
+	r.runs[rs.run.ID] = rs
+	r.order = append(r.order, rs.run.ID)
+	for i := 0; len(r.order) > r.cfg.KeepRuns && i < len(r.order); {
+		old := r.runs[r.order[i]]
+		select {
+		case <-old.done:
+			delete(r.runs, r.order[i])
+			r.order = slices.Delete(r.order, i, i+1)
+		default:
+			i++ // still running: keep it
+		}
+	}
+}
+
+// Get returns a run by id.
+func (r *Runner) Get(id string) (Run, bool) {
+	r.runsMu.Lock()
+	rs, ok := r.runs[id]
+	r.runsMu.Unlock()
+	if !ok {
+		return Run{}, false
+	}
+	return rs.snapshot(), true
+}
+
+// List returns the kept runs, newest first, without node outputs.
+func (r *Runner) List() []Run {
+	r.runsMu.Lock()
+	states := make([]*runState, 0, len(r.order))
+	for i := len(r.order) - 1; i >= 0; i-- {
+		states = append(states, r.runs[r.order[i]])
+	}
+	r.runsMu.Unlock()
+	out := make([]Run, 0, len(states))
+	for _, rs := range states {
+		run := rs.snapshot()
+		for i := range run.Nodes {
+			run.Nodes[i].Output = nil
+		}
+		out = append(out, run)
+	}
+	return out
+}
+
+// execute runs every node in its own goroutine: each waits for its
+// dependencies, then either is skipped (a dependency did not succeed) or
+// takes a parallelism slot and runs its mode. Independent nodes therefore
+// run concurrently, up to observer.max_parallel.
+func (r *Runner) execute(ctx context.Context, rs *runState, p *plan, who Caller) {
+	sem := make(chan struct{}, r.cfg.MaxParallel)
+	done := make(map[string]chan struct{}, len(p.wf.Nodes))
+	for _, n := range p.wf.Nodes {
+		done[n.ID] = make(chan struct{})
+	}
+	var wg sync.WaitGroup
+	for i, n := range p.wf.Nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(done[n.ID])
+			for _, d := range p.deps[n.ID] {
+				<-done[d]
+			}
+			if reason := rs.blockedBy(p.deps[n.ID], p.index); reason != "" {
+				r.finish(rs, i, n, who, nil, time.Now(), StatusSkipped, reason)
+				return
+			}
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+			case <-ctx.Done():
+				r.finish(rs, i, n, who, nil, time.Now(), StatusFailed, "workflow stopped before the node started: "+ctx.Err().Error())
+				return
+			}
+			start := time.Now()
+			rs.mu.Lock()
+			rs.run.Nodes[i].Status = StatusRunning
+			st := start.UTC()
+			rs.run.Nodes[i].StartedAt = &st
+			inputs, err := resolve(n.Inputs, "inputs", rs.outputs)
+			rs.mu.Unlock()
+			if err != nil {
+				r.finish(rs, i, n, who, nil, start, StatusFailed, err.Error())
+				return
+			}
+			in, _ := inputs.(map[string]any)
+			out, err := r.call(ctx, n, in)
+			if err != nil {
+				r.finish(rs, i, n, who, nil, start, StatusFailed, err.Error())
+				return
+			}
+			r.finish(rs, i, n, who, out, start, StatusSucceeded, "")
+		}()
+	}
+	wg.Wait()
+	rs.mu.Lock()
+	now := time.Now().UTC()
+	rs.run.FinishedAt = &now
+	rs.run.DurationMS = msSince(rs.run.StartedAt)
+	rs.run.Success = true
+	for _, nr := range rs.run.Nodes {
+		if !nr.Success {
+			rs.run.Success = false
+		}
+	}
+	rs.run.Status = StatusSucceeded
+	if !rs.run.Success {
+		rs.run.Status = StatusFailed
+	}
+	rs.mu.Unlock()
+	close(rs.done)
+}
+
+// blockedBy explains why a node cannot run ("" = it can).
+func (rs *runState) blockedBy(deps []string, index map[string]int) string {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	for _, d := range deps {
+		switch st := rs.run.Nodes[index[d]].Status; st {
+		case StatusSucceeded:
+		case StatusSkipped:
+			return fmt.Sprintf("skipped: dependency %q was skipped", d)
+		default:
+			return fmt.Sprintf("skipped: dependency %q %s", d, st)
+		}
+	}
+	return ""
+}
+
+// call runs a node's mode under its timeout, turning a panic into an
+// error. A mode that ignores its context is abandoned at the deadline (its
+// late result is discarded), so one stuck mode cannot hang the run.
+func (r *Runner) call(ctx context.Context, n Node, in map[string]any) (any, error) {
+	timeout := r.cfg.NodeTimeout.D()
+	if n.TimeoutMS > 0 {
+		timeout = time.Duration(n.TimeoutMS) * time.Millisecond
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	fn := r.mode(n.Mode)
+	if fn == nil {
+		return nil, fmt.Errorf("mode %q is no longer registered", n.Mode)
+	}
+	type result struct {
+		out any
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				r.log.Error("observer: workflow mode panicked", "mode", n.Mode, "node", n.ID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				ch <- result{err: fmt.Errorf("mode %q panicked: %v", n.Mode, p)}
+			}
+		}()
+		if in == nil {
+			in = map[string]any{}
+		}
+		out, err := fn(ctx, Inputs(in))
+		ch <- result{out, err}
+	}()
+	select {
+	case res := <-ch:
+		if res.err != nil {
+			return nil, res.err
+		}
+		return normalizeOutput(res.out)
+	case <-ctx.Done():
+		if ctx.Err() == context.DeadlineExceeded {
+			return nil, fmt.Errorf("node timed out after %s", timeout)
+		}
+		return nil, fmt.Errorf("node cancelled: %w", ctx.Err())
+	}
+}
+
+// normalizeOutput turns a mode's Go value into plain JSON data (maps,
+// slices, float64...), the shape references walk.
+func normalizeOutput(v any) (any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("mode output is not JSON-encodable: %w", err)
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("mode output: %w", err)
+	}
+	return out, nil
+}
+
+// finish records a node's audit row, then publishes its result and output
+// to the run (so a dependant reading the output and a GET both see the
+// row already recorded).
+func (r *Runner) finish(rs *runState, i int, n Node, who Caller, out any, start time.Time, status, errText string) {
+	dur := msSince(start)
+	if status == StatusSkipped {
+		dur = 0
+	}
+	rs.mu.Lock()
+	runID, wfName := rs.run.ID, rs.run.Workflow
+	rs.mu.Unlock()
+	ev := r.obs.Record(Event{
+		Timestamp: start, Source: SourceWorkflow, Endpoint: "workflow/" + n.Mode,
+		Success: status == StatusSucceeded, DurationMS: dur, Error: errText,
+		Principal: who.Principal, ClientIP: who.ClientIP,
+		Module: "observer", Workflow: wfName, RunID: runID, Node: n.ID, Mode: n.Mode,
+		Fields: map[string]any{"node_status": status},
+	})
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	nr := &rs.run.Nodes[i]
+	nr.Status, nr.Success, nr.Error, nr.DurationMS, nr.EventID = status, status == StatusSucceeded, errText, dur, ev.ID
+	if status == StatusSucceeded {
+		nr.Output = out
+		rs.outputs[n.ID] = out
+	}
+}
+
+func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
