@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
@@ -19,9 +20,17 @@ import (
 // memory, 500 otherwise. DuckDB's "LINE n:" context becomes line/column.
 func apiError(err error, sqlText string) *app.APIError {
 	var ae *app.APIError
+	var pe *ParseError
 	switch {
 	case errors.As(err, &ae):
 		return ae
+	case errors.As(err, &pe):
+		out := app.Errorf(http.StatusBadRequest, "syntax_error", "%s", pe.Msg)
+		if pe.HasOffset {
+			line, col := lineCol(sqlText, pe.Offset)
+			out.WithDetails(map[string]any{"line": line, "column": col})
+		}
+		return out
 	case errors.Is(err, ErrEmptySQL):
 		return app.Errorf(http.StatusBadRequest, "empty_sql", "sql is empty: send {\"sql\": \"SELECT ...\"}")
 	case errors.Is(err, ErrMultipleStatements):
@@ -101,4 +110,15 @@ func errorPosition(msg, sqlText string) (int, int, bool) {
 		off = 0
 	}
 	return line, off + caret + 1, true
+}
+
+// lineCol turns a byte offset into a 1-based line and column (in runes).
+func lineCol(s string, off int) (int, int) {
+	off = min(max(off, 0), len(s))
+	before := s[:off]
+	line := strings.Count(before, "\n") + 1
+	if i := strings.LastIndexByte(before, '\n'); i >= 0 {
+		before = before[i+1:]
+	}
+	return line, utf8.RuneCountInString(before) + 1
 }

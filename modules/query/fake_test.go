@@ -240,3 +240,12 @@ func (h *harness) post(body string) (int, string, []byte) {
 	}
 	return resp.StatusCode, resp.Header.Get("Content-Type"), data
 }
+
+func mustLocal(t testing.TB, dir string) *storage.Local {
+	t.Helper()
+	l, err := storage.OpenLocal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}

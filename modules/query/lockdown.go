@@ -1,9 +1,12 @@
 package query
 
 import (
+	"context"
 	"database/sql/driver"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -15,15 +18,6 @@ var ErrForbidden = errors.New("statement not allowed")
 // ErrMultipleStatements is returned when a request holds more than one
 // statement (400).
 var ErrMultipleStatements = errors.New("only one statement per request")
-
-// allowedTypes are the statement kinds user SQL may run, as DuckDB's own
-// parser classifies them. DESCRIBE, SHOW, SUMMARIZE, FROM-first, VALUES,
-// TABLE and PRAGMAs that only read (table_info, show_tables) are all
-// SELECT to DuckDB; EXPLAIN is checked further (its inner statement).
-var allowedTypes = map[duckdb.StmtType]string{
-	duckdb.STATEMENT_TYPE_SELECT:  "SELECT",
-	duckdb.STATEMENT_TYPE_EXPLAIN: "EXPLAIN",
-}
 
 var typeNames = map[duckdb.StmtType]string{
 	duckdb.STATEMENT_TYPE_INSERT: "INSERT", duckdb.STATEMENT_TYPE_UPDATE: "UPDATE",
@@ -40,51 +34,136 @@ var typeNames = map[duckdb.StmtType]string{
 	duckdb.STATEMENT_TYPE_MULTI: "MULTI",
 }
 
-// checkStatement prepares sqlText on conn (preparing never executes: the
-// driver's Prepare refuses multi-statement text before running any of
-// it) and allows it only when DuckDB classifies it as a read. An EXPLAIN
-// is allowed only when the statement it explains is itself a read,
-// because EXPLAIN ANALYZE executes its statement.
-func checkStatement(conn driver.Conn, sqlText string) error {
-	return checkDepth(conn, sqlText, 0)
+// checkStatement decides whether sqlText may run, in two gates, and
+// returns the base tables it names.
+//
+// Gate 1 parses without binding or executing: DuckDB's json_serialize_sql
+// serializes only SELECT statements (DESCRIBE, SHOW, SUMMARIZE, FROM-first,
+// VALUES and TABLE are SELECTs to DuckDB's parser) and reports how many
+// statements the text holds. This must come first because preparing is
+// not side-effect free for every statement: EXPORT DATABASE creates its
+// directory and IMPORT DATABASE reads files while being prepared.
+//
+// Gate 2 prepares the one statement (the driver's Prepare refuses
+// multi-statement text before running any of it) and checks DuckDB's own
+// statement type. An EXPLAIN passes only when the statement it explains
+// passes both gates, because EXPLAIN ANALYZE executes its statement.
+func checkStatement(ctx context.Context, conn *duckdb.Conn, sqlText string) ([]string, error) {
+	return checkDepth(ctx, conn, sqlText, 0)
 }
 
-func checkDepth(conn driver.Conn, sqlText string, depth int) error {
+func checkDepth(ctx context.Context, conn *duckdb.Conn, sqlText string, depth int) ([]string, error) {
 	if depth > 4 {
-		return fmt.Errorf("%w: nested EXPLAIN", ErrForbidden)
+		return nil, fmt.Errorf("%w: nested EXPLAIN", ErrForbidden)
+	}
+	tree, err := parseTree(ctx, conn, sqlText)
+	if err != nil {
+		return nil, err
+	}
+	if tree.Error {
+		if tree.ErrorType == "not implemented" { // "Only SELECT statements can be serialized"
+			if inner, ok := explainInner(sqlText); ok {
+				return checkDepth(ctx, conn, inner, depth+1)
+			}
+			return nil, fmt.Errorf("%w: only SELECT, WITH, EXPLAIN, DESCRIBE, SHOW and SUMMARIZE run (no COPY, ATTACH, INSTALL/LOAD, SET/PRAGMA, CREATE, INSERT, EXPORT, ...)", ErrForbidden)
+		}
+		pos, _ := strconv.Atoi(tree.Position)
+		return nil, &ParseError{Msg: tree.ErrorMessage, Offset: pos, HasOffset: tree.Position != ""}
+	}
+	switch len(tree.Statements) {
+	case 0:
+		return nil, ErrEmptySQL
+	case 1:
+	default:
+		return nil, ErrMultipleStatements
 	}
 	st, err := conn.Prepare(sqlText)
 	if err != nil {
 		if strings.Contains(err.Error(), "multi-statement") {
-			return fmt.Errorf("%w (PIVOT without an IN list also expands to several statements)", ErrMultipleStatements)
+			return nil, ErrMultipleStatements
 		}
-		return err
+		return nil, err
 	}
 	ds, ok := st.(*duckdb.Stmt)
 	if !ok {
 		_ = st.Close()
-		return errors.New("query: unexpected driver statement type")
+		return nil, errors.New("query: unexpected driver statement type")
 	}
 	typ, err := ds.StatementType()
 	_ = st.Close()
 	if err != nil {
-		return fmt.Errorf("query: statement type: %w", err)
+		return nil, fmt.Errorf("query: statement type: %w", err)
 	}
-	if _, ok := allowedTypes[typ]; !ok {
+	if typ != duckdb.STATEMENT_TYPE_SELECT {
 		name := typeNames[typ]
 		if name == "" {
 			name = fmt.Sprintf("type %d", typ)
 		}
-		return fmt.Errorf("%w: %s statements are refused; only SELECT, WITH, EXPLAIN, DESCRIBE, SHOW and SUMMARIZE run", ErrForbidden, name)
+		return nil, fmt.Errorf("%w: %s statements are refused; only SELECT, WITH, EXPLAIN, DESCRIBE, SHOW and SUMMARIZE run", ErrForbidden, name)
 	}
-	if typ == duckdb.STATEMENT_TYPE_EXPLAIN {
-		inner, ok := explainInner(sqlText)
-		if !ok {
-			return fmt.Errorf("%w: EXPLAIN must be followed directly by its statement (optionally ANALYZE or an option list)", ErrForbidden)
+	return baseTables(tree.Statements), nil
+}
+
+// ParseError is a syntax error with its byte offset in the SQL.
+type ParseError struct {
+	Msg       string
+	Offset    int
+	HasOffset bool
+}
+
+func (e *ParseError) Error() string { return "syntax error: " + e.Msg }
+
+// serialized is json_serialize_sql's answer.
+type serialized struct {
+	Error        bool   `json:"error"`
+	ErrorType    string `json:"error_type"`
+	ErrorMessage string `json:"error_message"`
+	Position     string `json:"position"`
+	Statements   []any  `json:"statements"`
+}
+
+func parseTree(ctx context.Context, conn *duckdb.Conn, sqlText string) (serialized, error) {
+	var out serialized
+	rows, err := conn.QueryContext(ctx, "SELECT json_serialize_sql($1::VARCHAR)::VARCHAR",
+		[]driver.NamedValue{{Ordinal: 1, Value: sqlText}})
+	if err != nil {
+		return out, fmt.Errorf("query: parse: %w", err)
+	}
+	defer rows.Close()
+	vals := make([]driver.Value, 1)
+	if err := rows.Next(vals); err != nil {
+		return out, fmt.Errorf("query: parse: %w", err)
+	}
+	text, _ := vals[0].(string)
+	if err := json.Unmarshal([]byte(text), &out); err != nil {
+		return out, fmt.Errorf("query: parse tree: %w", err)
+	}
+	return out, nil
+}
+
+// baseTables lists the table names a parse tree reads (views included).
+func baseTables(tree any) []string {
+	var out []string
+	var walk func(any)
+	walk = func(n any) {
+		switch x := n.(type) {
+		case map[string]any:
+			if x["type"] == "BASE_TABLE" {
+				if name, ok := x["table_name"].(string); ok && name != "" {
+					out = append(out, name)
+				}
+			}
+			for _, c := range x {
+				walk(c)
+			}
+		case []any:
+			for _, c := range x {
+				walk(c)
+			}
 		}
-		return checkDepth(conn, inner, depth+1)
 	}
-	return nil
+	walk(tree)
+	return out
 }
 
 // explainInner returns the statement an EXPLAIN explains. DuckDB has

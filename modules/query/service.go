@@ -3,7 +3,6 @@ package query
 import (
 	"context"
 	"database/sql/driver"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -131,13 +130,9 @@ func (s *Service) withConn(ctx context.Context, sqlText string, fn func(dc *duck
 			runErr = errors.New("query: not a duckdb connection")
 			return runErr
 		}
-		release, err := s.prepareViews(ctx, dc, sqlText)
+		release, err := s.admit(ctx, dc, sqlText)
 		defer release()
 		if err != nil {
-			runErr = err
-			return nil
-		}
-		if err := checkStatement(dc, sqlText); err != nil {
 			runErr = err
 			return nil
 		}
@@ -156,94 +151,46 @@ func (s *Service) withConn(ctx context.Context, sqlText string, fn func(dc *duck
 	return nil
 }
 
-// prepareViews ensures the views a query names. With local parts every
-// view exists already; with the S3 cache the names come from DuckDB's own
-// parse tree (json_serialize_sql), and a still-unknown table named in a
-// binder error gets one more chance.
-func (s *Service) prepareViews(ctx context.Context, dc *duckdb.Conn, sqlText string) (func(), error) {
-	if !s.views.src.Lazy() {
-		return func() {}, nil
-	}
-	names := referencedTables(ctx, dc, sqlText)
+// admit runs the lock-down gates and makes sure the views the query
+// names exist (with the S3 cache: parts fetched and pinned until release).
+// With local parts every view exists already. Lazily built views are
+// unknown to DuckDB until built, so a binder error naming a dataset gets
+// the view built and the gates run again (a few times at most).
+func (s *Service) admit(ctx context.Context, dc *duckdb.Conn, sqlText string) (func(), error) {
 	var releases []func()
 	release := func() {
 		for _, r := range releases {
 			r()
 		}
 	}
-	r, err := s.views.ensure(ctx, names)
-	releases = append(releases, r)
-	if err != nil {
-		return release, err
-	}
-	// Names the parse tree did not show (e.g. inside DESCRIBE/SUMMARIZE):
-	// prepare, and on "table does not exist" ensure that name, a few times.
-	for range 4 {
-		st, err := dc.Prepare(sqlText)
+	lazy := s.views.src.Lazy()
+	for attempt := 0; ; attempt++ {
+		tables, err := checkStatement(ctx, dc, sqlText)
+		if !lazy {
+			return release, err
+		}
 		if err == nil {
-			_ = st.Close()
-			break
+			// Pin (and refresh) every dataset the statement names.
+			r, err := s.views.ensure(ctx, tables)
+			releases = append(releases, r)
+			return release, err
 		}
 		m := unknownTableRe.FindStringSubmatch(err.Error())
-		if m == nil {
-			break
+		if m == nil || attempt >= 4 {
+			return release, err
 		}
-		r, err := s.views.ensure(ctx, []string{m[1]})
+		r, ensureErr := s.views.ensure(ctx, []string{m[1]})
 		releases = append(releases, r)
-		if err != nil {
+		if ensureErr != nil {
+			return release, ensureErr
+		}
+		if !s.views.known(m[1]) {
 			return release, err
 		}
 	}
-	return release, nil
 }
 
 var unknownTableRe = regexp.MustCompile(`Table with name (.+?) does not exist`)
-
-// referencedTables lists the base tables a SELECT names, from DuckDB's
-// serialized parse tree; nil when the statement cannot be serialized.
-func referencedTables(ctx context.Context, dc *duckdb.Conn, sqlText string) []string {
-	if inner, ok := explainInner(sqlText); ok {
-		sqlText = inner
-	}
-	rows, err := dc.QueryContext(ctx, "SELECT json_serialize_sql($1::VARCHAR)", []driver.NamedValue{{Ordinal: 1, Value: sqlText}})
-	if err != nil {
-		return nil
-	}
-	defer rows.Close()
-	vals := make([]driver.Value, 1)
-	if err := rows.Next(vals); err != nil {
-		return nil
-	}
-	var tree any
-	switch x := vals[0].(type) {
-	case string:
-		_ = json.Unmarshal([]byte(x), &tree)
-	default:
-		b, _ := json.Marshal(x)
-		_ = json.Unmarshal(b, &tree)
-	}
-	var out []string
-	var walk func(any)
-	walk = func(n any) {
-		switch x := n.(type) {
-		case map[string]any:
-			if x["type"] == "BASE_TABLE" {
-				if name, ok := x["table_name"].(string); ok && name != "" {
-					out = append(out, name)
-				}
-			}
-			for _, c := range x {
-				walk(c)
-			}
-		case []any:
-			for _, c := range x {
-				walk(c)
-			}
-		}
-	}
-	walk(tree)
-	return out
-}
 
 // namedArgs turns positional params into driver arguments ($1, $2 / ?).
 func namedArgs(params []any) []driver.NamedValue {

@@ -251,6 +251,14 @@ func safeType(t string) string {
 	return t
 }
 
+// known reports whether viewName is a dataset or one of its versions.
+func (v *views) known(viewName string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	_, _, ok := v.resolveLocked(viewName)
+	return ok
+}
+
 // names lists every dataset view name (latest and versions), sorted.
 func (v *views) names() []string {
 	v.mu.Lock()
