@@ -14,7 +14,7 @@ STATIC := -tags 'netgo,osusergo,$(TAGS)' -ldflags '$(LDFLAGS) -linkmode external
 TEST_FLAGS ?= -race -timeout 25m
 export CGO_ENABLED := 1
 
-.PHONY: build run test test-deps vet bench fmt lint clean deps
+.PHONY: build run test test-deps chromium vet bench fmt lint clean deps
 
 ## build: bin/lakehouse, one statically linked binary with everything embedded
 build: deps
@@ -45,7 +45,14 @@ $(USE_BIN): $(USE_TGZ) modules/embed/builtin/convert.go modules/embed/builtin/fo
 test: test-deps deps vet
 	LAKEHOUSE_MINIO_BIN=$(MINIO) $(GO) test -tags $(TAGS) $(TEST_FLAGS) ./...
 
-test-deps: $(MINIO)
+test-deps: $(MINIO) chromium
+
+# Headless Chromium for the web UI tests, from Debian's packages.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing chromium (apt)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 # MinIO takes minutes to build on 2 cores: build it once into the cache.
 $(MINIO):

@@ -13,6 +13,7 @@ import (
 
 	"lakehouse/app"
 	"lakehouse/config"
+	"lakehouse/web"
 )
 
 func newServeCmd(g *globalFlags) *cobra.Command {
@@ -82,6 +83,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 // (with their dependencies) and starts them.
 func Boot(ctx context.Context, cfg *config.Config, log *slog.Logger, exposed []string) (*app.Container, error) {
 	c := app.NewContainer(cfg, log)
+	app.Provide[app.WebUI](c, web.New())
 	if err := c.Register(AllModules()...); err != nil {
 		return nil, err
 	}
