@@ -37,7 +37,9 @@ type addBody struct {
 	Kind           string          `json:"kind"`
 }
 
-func (b *addBody) newTrace() NewTrace { return NewTrace{Content: b.Content, Tags: b.Tags, Kind: b.Kind} }
+func (b *addBody) newTrace() NewTrace {
+	return NewTrace{Content: b.Content, Tags: b.Tags, Kind: b.Kind}
+}
 
 func (m *Module) handleAdd(c echo.Context) error {
 	var b addBody

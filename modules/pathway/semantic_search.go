@@ -141,4 +141,3 @@ func (s *Service) semanticSearch(ctx context.Context, m *semantic, q Query, term
 	}
 	return hits, nil
 }
-
