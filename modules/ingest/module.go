@@ -2,14 +2,37 @@ package ingest
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"lakehouse/app"
+	"lakehouse/config"
+	"lakehouse/modules/catalog"
+	"lakehouse/modules/storage"
 )
 
-// Module is the ingest module. STUB: being written.
-type Module struct{}
+// Service is what other parts of the process (the CLI) use to ingest.
+type Service interface {
+	// IngestFile ingests a CSV file on local disk.
+	IngestFile(ctx context.Context, path string, req Request) (Result, error)
+	// IngestReader spools a CSV stream to disk and ingests it.
+	IngestReader(ctx context.Context, r io.Reader, req Request) (Result, error)
+}
 
-var _ app.Module = (*Module)(nil)
+// Module is the ingest module: POST /v1/ingest and the Service.
+type Module struct {
+	ing       *Ingester
+	maxUpload config.ByteSize
+}
+
+var (
+	_ app.Module = (*Module)(nil)
+	_ app.Router = (*Module)(nil)
+	_ Service    = (*Ingester)(nil)
+)
 
 // New returns the ingest module.
 func New() *Module { return &Module{} }
@@ -23,5 +46,38 @@ func (m *Module) Deps() []string { return []string{"catalog", "storage"} }
 // OptionalDeps implements app.OptionalDepender.
 func (m *Module) OptionalDeps() []string { return []string{} }
 
-// Init implements app.Module.
-func (m *Module) Init(ctx context.Context, c *app.Container) error { return nil }
+// TempDir is where ingest spools uploads and writes parts for cfg.
+func TempDir(cfg *config.Config) string { return filepath.Join(cfg.DataDir, "tmp") }
+
+// Init builds the Ingester and clears work directories a crashed ingest
+// left behind (the catalog holds the metadata database lock by now, so no
+// other process is ingesting into this data dir).
+func (m *Module) Init(ctx context.Context, c *app.Container) error {
+	cat, err := app.Resolve[catalog.Catalog](c)
+	if err != nil {
+		return err
+	}
+	store, err := app.Resolve[storage.Store](c)
+	if err != nil {
+		return err
+	}
+	cfg := c.Config()
+	tmp := TempDir(cfg)
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return fmt.Errorf("ingest: temp dir: %w", err)
+	}
+	if entries, err := os.ReadDir(tmp); err == nil {
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), "ingest-") {
+				_ = os.RemoveAll(filepath.Join(tmp, e.Name()))
+			}
+		}
+	}
+	m.maxUpload = cfg.Ingest.MaxUpload
+	m.ing = NewIngester(cat, store, Options{
+		SampleRows: cfg.Ingest.SampleRows, PartSize: int64(cfg.Ingest.PartSize), RowGroupRows: cfg.Ingest.RowGroupRows,
+		Workers: cfg.Ingest.Workers, TempDir: tmp,
+	}, c.Logger("ingest"))
+	app.Provide[Service](c, m.ing)
+	return nil
+}

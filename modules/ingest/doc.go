@@ -1,2 +1,0 @@
-// Package ingest is the ingest module (being written).
-package ingest

@@ -1,0 +1,244 @@
+package ingest
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"sync/atomic"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+)
+
+// partJob is one span to convert into one Parquet part.
+type partJob struct {
+	index int
+	span  span
+	path  string // temp file to write
+}
+
+// partResult is what converting a span produced. widen is non-nil when a
+// value did not fit its column's kind: it holds, per column, the kind the
+// rest of the span needs (the part file is then incomplete and discarded).
+type partResult struct {
+	index   int
+	rows    int64
+	bytes   int64
+	sha256  string
+	path    string
+	nulls   []bool
+	widen   []kind
+	err     error
+	errLine int64
+}
+
+// convertEnv is what every worker of one pass shares.
+type convertEnv struct {
+	r        io.ReaderAt
+	delim    byte
+	names    []string
+	kinds    []kind
+	rgRows   int
+	progress *Progress
+	mem      memory.Allocator
+}
+
+func writerProps(rgRows int) *parquet.WriterProperties {
+	return parquet.NewWriterProperties(
+		parquet.WithCompression(compress.Codecs.Snappy),
+		parquet.WithMaxRowGroupLength(int64(rgRows)),
+		parquet.WithDictionaryDefault(true),
+		parquet.WithStats(true),
+		parquet.WithCreatedBy("lakehouse"),
+	)
+}
+
+// convertSpan parses job.span and writes it as a Parquet file, returning
+// its size, rows and SHA-256.
+func convertSpan(ctx context.Context, env *convertEnv, job partJob) (res partResult) {
+	res.index, res.path = job.index, job.path
+	ncols := len(env.kinds)
+	res.nulls = make([]bool, ncols)
+	f, err := os.Create(job.path)
+	if err != nil {
+		res.err = fmt.Errorf("ingest: create part: %w", err)
+		return res
+	}
+	defer func() {
+		if res.err != nil || res.widen != nil {
+			_ = f.Close()
+			_ = os.Remove(job.path)
+		}
+	}()
+	h := sha256.New()
+	cw := &countWriter{w: f, h: h}
+	bw := bufio.NewWriterSize(cw, 1<<20)
+	schema := arrowSchema(env.names, env.kinds)
+	fw, err := pqarrow.NewFileWriter(schema, bw, writerProps(env.rgRows), pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(env.mem)))
+	if err != nil {
+		res.err = fmt.Errorf("ingest: parquet writer: %w", err)
+		return res
+	}
+	p := newParser(env.r, job.span.start, job.span.end, env.delim, job.span.line, 4<<20)
+	b := newBatch(env.mem, schema, env.kinds, env.rgRows)
+	defer b.release()
+	flush := func() error {
+		if b.rows == 0 {
+			return nil
+		}
+		rec := b.record()
+		defer rec.Release()
+		return fw.Write(rec)
+	}
+	var lastConsumed int64
+	for {
+		fs, line, err := p.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			res.err, res.errLine = withColumnName(err, env.names), line
+			return res
+		}
+		if len(fs) != ncols {
+			res.err, res.errLine = raggedError(line, len(fs), env.names), line
+			return res
+		}
+		if bad := b.appendRow(p, fs); bad >= 0 {
+			res.widen = scanRest(p, fs, env.kinds, env.names, &res)
+			return res
+		}
+		res.rows++
+		if b.rows >= env.rgRows {
+			if err := ctx.Err(); err != nil {
+				res.err = err
+				return res
+			}
+			if err := flush(); err != nil {
+				res.err = fmt.Errorf("ingest: write row group: %w", err)
+				return res
+			}
+			if env.progress != nil {
+				env.progress.add(p.consumed-lastConsumed, int64(env.rgRows))
+				lastConsumed = p.consumed
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		res.err = fmt.Errorf("ingest: write row group: %w", err)
+		return res
+	}
+	if env.progress != nil {
+		env.progress.add(p.consumed-lastConsumed, res.rows%int64(env.rgRows))
+	}
+	for i := range b.cols {
+		res.nulls[i] = b.cols[i].null
+	}
+	if err := fw.Close(); err != nil {
+		res.err = fmt.Errorf("ingest: close parquet: %w", err)
+		return res
+	}
+	if err := bw.Flush(); err != nil {
+		res.err = fmt.Errorf("ingest: write part: %w", err)
+		return res
+	}
+	// fsync before the part can be published: a crash after registration
+	// must never find a torn file.
+	if err := f.Sync(); err != nil {
+		res.err = fmt.Errorf("ingest: fsync part: %w", err)
+		return res
+	}
+	if err := f.Close(); err != nil {
+		res.err = fmt.Errorf("ingest: close part: %w", err)
+		return res
+	}
+	res.bytes = cw.n
+	res.sha256 = hex.EncodeToString(h.Sum(nil))
+	return res
+}
+
+// scanRest continues through the span after a value broke its column's
+// kind, only classifying, and returns the kinds every remaining value
+// needs (parse errors found on the way are reported as usual).
+func scanRest(p *parser, fs []field, kinds []kind, names []string, res *partResult) []kind {
+	widen := append([]kind(nil), kinds...)
+	check := func(fs []field) {
+		for i, f := range fs {
+			if f.end == f.start {
+				continue
+			}
+			v := p.value(f)
+			if widen[i] == kString || fits(widen[i], v) {
+				continue
+			}
+			widen[i] = join(widen[i], classify(v))
+		}
+	}
+	check(fs)
+	for {
+		fs, line, err := p.next()
+		if err == io.EOF {
+			return widen
+		}
+		if err != nil {
+			res.err, res.errLine = withColumnName(err, names), line
+			return widen
+		}
+		if len(fs) != len(kinds) {
+			res.err, res.errLine = raggedError(line, len(fs), names), line
+			return widen
+		}
+		check(fs)
+	}
+}
+
+func raggedError(line int64, got int, names []string) error {
+	col := min(got, len(names)) + 1
+	if got > len(names) {
+		col = len(names) + 1
+	}
+	return &CSVError{Line: line, Column: col, Msg: fmt.Sprintf("the record has %d fields but the header has %d", got, len(names))}
+}
+
+func withColumnName(err error, names []string) error {
+	if ce, ok := err.(*CSVError); ok && ce.ColumnName == "" && ce.Column >= 1 && ce.Column <= len(names) {
+		ce.ColumnName = names[ce.Column-1]
+	}
+	return err
+}
+
+type countWriter struct {
+	w io.Writer
+	h hash.Hash
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.h.Write(p[:n])
+	c.n += int64(n)
+	return n, err
+}
+
+// Progress counts input bytes and rows converted; safe for concurrent use.
+type Progress struct {
+	bytes atomic.Int64
+	rows  atomic.Int64
+	// Total is the input size in bytes (0 until known).
+	Total atomic.Int64
+}
+
+func (p *Progress) add(b, r int64) {
+	p.bytes.Add(b)
+	p.rows.Add(r)
+}
+
+// Done returns the bytes and rows converted so far.
+func (p *Progress) Done() (bytes, rows int64) { return p.bytes.Load(), p.rows.Load() }

@@ -1,0 +1,129 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"lakehouse/modules/catalog"
+	"lakehouse/modules/storage"
+)
+
+// partKey is a part's content-addressed key: the same bytes always land
+// on the same key, so re-ingesting the same CSV is idempotent and a live
+// version's file is never overwritten with different content.
+func partKey(dataset, sha string) string {
+	return fmt.Sprintf("%s%s/%s.parquet", catalog.DataPrefix, dataset, sha)
+}
+
+// publish moves the finished parts into storage. With a local store the
+// fsynced temp file is renamed into place (no copy); otherwise it is
+// uploaded. A key that already exists holds the same bytes and is kept.
+func (in *Ingester) publish(ctx context.Context, dataset string, parts []partResult) ([]catalog.File, error) {
+	files := make([]catalog.File, 0, len(parts))
+	lp, local := in.store.(storage.LocalPather)
+	for _, p := range parts {
+		key := partKey(dataset, p.sha256)
+		files = append(files, catalog.File{Key: key, Bytes: p.bytes, Rows: p.rows, SHA256: p.sha256})
+		if _, err := in.store.Stat(ctx, key); err == nil {
+			continue
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return nil, fmt.Errorf("ingest: stat %s: %w", key, err)
+		}
+		if local {
+			if dst, err := lp.LocalPath(key); err == nil {
+				if err := os.MkdirAll(filepath.Dir(dst), 0o755); err == nil {
+					if err := os.Rename(p.path, dst); err == nil {
+						if err := syncDir(filepath.Dir(dst)); err != nil {
+							return nil, fmt.Errorf("ingest: fsync %s: %w", filepath.Dir(dst), err)
+						}
+						continue
+					}
+				}
+			}
+			// Different file system: fall back to a copy through Put.
+		}
+		if err := in.upload(ctx, key, p); err != nil {
+			return nil, err
+		}
+	}
+	return files, nil
+}
+
+func (in *Ingester) upload(ctx context.Context, key string, p partResult) error {
+	f, err := os.Open(p.path)
+	if err != nil {
+		return fmt.Errorf("ingest: open part: %w", err)
+	}
+	defer f.Close()
+	if _, err := in.store.Put(ctx, key, f, p.bytes); err != nil {
+		return fmt.Errorf("ingest: upload %s: %w", key, err)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// register records the new version: replace = the new parts; append = the
+// previous version's parts + the new ones. Re-ingesting content the
+// dataset already holds is an idempotent replay (existing=true).
+func (in *Ingester) register(ctx context.Context, req Request, prev *catalog.Manifest, schema []catalog.Column, parts []catalog.File) (Result, error) {
+	newKeys := make([]string, len(parts))
+	for i, p := range parts {
+		newKeys[i] = p.Key
+	}
+	contains := func(m catalog.Manifest) bool {
+		for _, k := range newKeys {
+			if !slices.ContainsFunc(m.Files, func(f catalog.File) bool { return f.Key == k }) {
+				return false
+			}
+		}
+		return true
+	}
+	if req.IdempotencyKey != "" && prev != nil {
+		vs, err := in.cat.Versions(ctx, req.Dataset)
+		if err != nil {
+			return Result{}, err
+		}
+		for i := len(vs) - 1; i >= 0; i-- {
+			if vs[i].IdempotencyKey != req.IdempotencyKey {
+				continue
+			}
+			if contains(vs[i]) && vs[i].SchemaFingerprint == catalog.Fingerprint(schema) {
+				return Result{Manifest: vs[i], Existing: true}, nil
+			}
+			return Result{}, fmt.Errorf("ingest: %q idempotency key %q: %w", req.Dataset, req.IdempotencyKey, catalog.ErrIdempotencyConflict)
+		}
+	}
+	files := parts
+	if prev != nil && req.Mode == ModeAppend {
+		if contains(*prev) {
+			return Result{Manifest: *prev, Existing: true}, nil
+		}
+		files = append(slices.Clone(prev.Files), parts...)
+		// Nullability is the union over every part of the version.
+		for i := range schema {
+			if i < len(prev.Schema) && prev.Schema[i].Nullable {
+				schema[i].Nullable = true
+			}
+		}
+	}
+	m, existing, err := in.cat.Register(ctx, catalog.RegisterRequest{
+		Name: req.Dataset, Schema: schema, Files: files, Source: req.Source,
+		IdempotencyKey: req.IdempotencyKey, AllowSchemaChange: req.Mode == ModeReplace,
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Manifest: m, Existing: existing}, nil
+}

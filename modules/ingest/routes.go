@@ -1,0 +1,139 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"lakehouse/app"
+	"lakehouse/modules/catalog"
+)
+
+// Routes implements app.Router.
+func (m *Module) Routes(g *echo.Group) {
+	g.POST("/ingest", m.handleIngest, app.BodyLimit(int64(m.maxUpload)))
+}
+
+// IngestResponse is the answer of POST /v1/ingest: the version's manifest
+// (as the catalog routes show it), existing, and the run's statistics.
+type IngestResponse struct {
+	catalog.ManifestResponse
+	Ingest Stats `json:"ingest"`
+}
+
+// params are the request's settings from the query string, an
+// Idempotency-Key header, or multipart fields sent before the file.
+type params struct {
+	name, mode, idem, delim string
+}
+
+func (p *params) set(k, v string) {
+	switch k {
+	case "name", "dataset":
+		p.name = v
+	case "mode":
+		p.mode = v
+	case "idempotency_key":
+		p.idem = v
+	case "delimiter":
+		p.delim = v
+	}
+}
+
+func (m *Module) handleIngest(c echo.Context) error {
+	r := c.Request()
+	var ps params
+	for _, k := range []string{"dataset", "name", "mode", "idempotency_key", "delimiter"} {
+		if v := c.QueryParam(k); v != "" {
+			ps.set(k, v)
+		}
+	}
+	if v := r.Header.Get("Idempotency-Key"); v != "" && ps.idem == "" {
+		ps.idem = v
+	}
+	ctx := r.Context()
+	mt, mp, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt == "multipart/form-data" {
+		if mp["boundary"] == "" {
+			return app.BadRequest("malformed multipart body: no boundary in Content-Type")
+		}
+		mr := multipart.NewReader(r.Body, mp["boundary"])
+		for {
+			part, err := mr.NextPart()
+			if err == io.EOF {
+				return app.BadRequest("multipart body has no \"file\" field (send the CSV as form field \"file\")")
+			}
+			if err != nil {
+				if errors.Is(err, app.ErrBodyTooLarge) {
+					return err
+				}
+				return app.BadRequest("malformed multipart body: %v", err)
+			}
+			field := part.FormName()
+			if field == "file" {
+				res, err := m.run(ctx, part, ps, part.FileName())
+				return m.answer(c, res, err)
+			}
+			val, err := io.ReadAll(io.LimitReader(part, 4096))
+			if err != nil {
+				return app.BadRequest("malformed multipart body: %v", err)
+			}
+			ps.set(field, strings.TrimSpace(string(val)))
+		}
+	}
+	res, err := m.run(ctx, r.Body, ps, "upload")
+	return m.answer(c, res, err)
+}
+
+func (m *Module) run(ctx context.Context, body io.Reader, ps params, source string) (Result, error) {
+	if ps.name == "" {
+		return Result{}, app.BadRequest("name is required (POST /v1/ingest?name=<dataset>)")
+	}
+	delim, err := parseDelimiter(ps.delim)
+	if err != nil {
+		return Result{}, app.BadRequest("%v", err)
+	}
+	if source == "" {
+		source = "upload"
+	}
+	return m.ing.IngestReader(ctx, body, Request{
+		Dataset: ps.name, Mode: ps.mode, IdempotencyKey: ps.idem, Source: "ingest:" + source, Delimiter: delim,
+	})
+}
+
+func (m *Module) answer(c echo.Context, res Result, err error) error {
+	if err != nil {
+		return HTTPError(err)
+	}
+	status := http.StatusCreated
+	if res.Existing {
+		status = http.StatusOK
+	}
+	existing := res.Existing
+	return c.JSON(status, IngestResponse{ManifestResponse: catalog.Response(res.Manifest, &existing), Ingest: res.Stats})
+}
+
+// HTTPError maps ingest errors to API errors.
+func HTTPError(err error) error {
+	var ce *CSVError
+	var apiErr *app.APIError
+	switch {
+	case errors.As(err, &apiErr), errors.Is(err, app.ErrBodyTooLarge):
+		return err
+	case errors.As(err, &ce):
+		d := map[string]any{"line": ce.Line, "column": ce.Column}
+		if ce.ColumnName != "" {
+			d["column_name"] = ce.ColumnName
+		}
+		return app.Errorf(http.StatusBadRequest, "bad_csv", "%s", ce.Error()).WithDetails(d)
+	case errors.Is(err, ErrInvalid):
+		return app.BadRequest("%v", err)
+	}
+	return catalog.HTTPError(err)
+}
