@@ -2,14 +2,37 @@ package embed
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
 
 	"lakehouse/app"
+	"lakehouse/config"
+	"lakehouse/modules/embed/builtin"
+	"lakehouse/modules/embed/ollama"
+	"lakehouse/modules/embed/openai"
 )
 
-// Module is the embed module. STUB: being written.
-type Module struct{}
+// Module is the embed module: it builds the configured provider, wraps it
+// in the LRU cache, provides it as embed.Embedder, and serves /v1/embed
+// plus the dataset → vector index pipeline.
+type Module struct {
+	cfg      config.EmbedConfig
+	log      *slog.Logger
+	c        *app.Container
+	provider Embedder // the configured provider, uncached
+	cache    *LRU
+	cached   *Cached
+	hc       *http.Client
+	pipe     *pipelines
+}
 
-var _ app.Module = (*Module)(nil)
+var (
+	_ app.Module           = (*Module)(nil)
+	_ app.Router           = (*Module)(nil)
+	_ app.Checker          = (*Module)(nil)
+	_ app.OptionalDepender = (*Module)(nil)
+)
 
 // New returns the embed module.
 func New() *Module { return &Module{} }
@@ -20,8 +43,78 @@ func (m *Module) Name() string { return "embed" }
 // Deps implements app.Module.
 func (m *Module) Deps() []string { return []string{} }
 
-// OptionalDeps implements app.OptionalDepender.
-func (m *Module) OptionalDeps() []string { return []string{} }
+// OptionalDeps implements app.OptionalDepender. The from-dataset pipeline
+// uses the vector and query modules, but vector depends on embed, so both
+// are looked up per request (after every Init) instead of declared here.
+func (m *Module) OptionalDeps() []string { return nil }
 
 // Init implements app.Module.
-func (m *Module) Init(ctx context.Context, c *app.Container) error { return nil }
+func (m *Module) Init(ctx context.Context, c *app.Container) error {
+	m.c = c
+	m.cfg = c.Config().Embed
+	m.log = c.Logger("embed")
+	m.hc = &http.Client{}
+	p, err := newProvider(m.cfg, m.hc)
+	if err != nil {
+		return err
+	}
+	m.provider = p
+	m.cache = NewLRU(m.cfg.CacheSize)
+	m.cached = NewCached(p, m.cache)
+	m.pipe = newPipelines()
+	if b, ok := p.(*builtin.Encoder); ok {
+		if err := b.Available(); err != nil {
+			// Not fatal: the rest of the server works; embedding answers
+			// 502 with this message and /ready reports it.
+			m.log.Warn("builtin embedder unavailable", "err", err)
+		}
+	}
+	app.Provide[Embedder](c, m.cached)
+	return nil
+}
+
+// newProvider builds the configured provider.
+func newProvider(cfg config.EmbedConfig, hc *http.Client) (Embedder, error) {
+	switch cfg.Provider {
+	case "", "builtin":
+		return builtin.New(), nil
+	case "ollama":
+		return ollama.New(cfg, hc), nil
+	case "openai":
+		return openai.New(cfg, hc), nil
+	}
+	return nil, fmt.Errorf("embed: unknown provider %q (builtin, ollama, openai)", cfg.Provider)
+}
+
+// forModel returns the cached embedder for a request's "model": the
+// configured one when empty or equal; for remote providers another model
+// of the same server; for builtin an unknown model (502).
+func (m *Module) forModel(model string) (Embedder, error) {
+	if model == "" || model == m.provider.Model() {
+		return m.cached, nil
+	}
+	switch m.cfg.Provider {
+	case "ollama":
+		cfg := m.cfg
+		cfg.Ollama.Model, cfg.Ollama.Dimension = model, 0
+		return NewCached(ollama.New(cfg, m.hc), m.cache), nil
+	case "openai":
+		cfg := m.cfg
+		cfg.OpenAI.Model, cfg.OpenAI.Dimension = model, 0
+		return NewCached(openai.New(cfg, m.hc), m.cache), nil
+	}
+	return nil, fmt.Errorf("%w: %q (the builtin provider serves %q only)", ErrUnknownModel, model, m.provider.Model())
+}
+
+// Check implements app.Checker: the builtin model must be embedded;
+// remote providers are not probed (a remote outage is a 502 per request,
+// not a reason to take the whole server out of rotation).
+func (m *Module) Check(ctx context.Context) error {
+	if b, ok := m.provider.(*builtin.Encoder); ok {
+		return b.Available()
+	}
+	return nil
+}
+
+// Stats returns the cache counters (GET /v1/embed/stats).
+func (m *Module) Stats() CacheStats { return m.cache.Stats() }

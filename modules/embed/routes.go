@@ -1,0 +1,129 @@
+package embed
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"lakehouse/app"
+)
+
+// Routes implements app.Router.
+func (m *Module) Routes(g *echo.Group) {
+	g.POST("/embed", m.handleEmbed, app.ReadOnly)
+	g.GET("/embed/stats", m.handleStats)
+	g.POST("/vectors/index/:name/from-dataset", m.handleFromDataset)
+}
+
+// EmbedRequest is the body of POST /v1/embed.
+type EmbedRequest struct {
+	Texts []string `json:"texts"`
+	Model string   `json:"model,omitempty"`
+	// Purpose is "document" (default) or "query"; it selects the
+	// provider's task prefix when one is configured.
+	Purpose string `json:"purpose,omitempty"`
+}
+
+// EmbedResponse is its answer.
+type EmbedResponse struct {
+	Model     string      `json:"model"`
+	Dimension int         `json:"dimension"`
+	Vectors   [][]float32 `json:"vectors"`
+}
+
+func (m *Module) handleEmbed(c echo.Context) error {
+	var req EmbedRequest
+	if err := decodeJSON(c.Request().Body, &req); err != nil {
+		return err
+	}
+	if len(req.Texts) == 0 {
+		return app.BadRequest("texts: at least one text is required")
+	}
+	if len(req.Texts) > m.cfg.MaxTexts {
+		return app.TooLarge("texts: %d texts in one request, at most %d (embed.max_texts)", len(req.Texts), m.cfg.MaxTexts).
+			WithDetails(map[string]any{"count": len(req.Texts), "max": m.cfg.MaxTexts})
+	}
+	for i, t := range req.Texts {
+		if strings.TrimSpace(t) == "" {
+			return app.BadRequest("texts[%d]: empty text", i).WithDetails(map[string]any{"index": i})
+		}
+	}
+	ctx := c.Request().Context()
+	switch req.Purpose {
+	case "", "document":
+	case "query":
+		ctx = WithPurpose(ctx, Query)
+	default:
+		return app.BadRequest("purpose: %q is not document or query", req.Purpose)
+	}
+	emb, err := m.forModel(req.Model)
+	if err != nil {
+		return APIError(err)
+	}
+	vecs, err := emb.EmbedBatch(ctx, req.Texts)
+	if err != nil {
+		return APIError(err)
+	}
+	dim := emb.Dimension()
+	if len(vecs) > 0 {
+		dim = len(vecs[0])
+	}
+	return c.JSON(http.StatusOK, EmbedResponse{Model: emb.Model(), Dimension: dim, Vectors: vecs})
+}
+
+// StatsResponse is the body of GET /v1/embed/stats.
+type StatsResponse struct {
+	CacheStats
+	Provider  string `json:"provider"`
+	Model     string `json:"model"`
+	Dimension int    `json:"dimension"`
+}
+
+func (m *Module) handleStats(c echo.Context) error {
+	return c.JSON(http.StatusOK, StatsResponse{
+		CacheStats: m.cache.Stats(), Provider: m.cfg.Provider,
+		Model: m.provider.Model(), Dimension: m.provider.Dimension(),
+	})
+}
+
+// decodeJSON reads one JSON object; syntax errors name line and column.
+func decodeJSON(r io.Reader, v any) error {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return err // ErrBodyTooLarge → 413
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			line, col := lineCol(data, se.Offset)
+			return app.BadRequest("invalid JSON at line %d, column %d: %v", line, col, err).
+				WithDetails(map[string]any{"line": line, "column": col})
+		case errors.As(err, &te):
+			line, col := lineCol(data, te.Offset)
+			return app.BadRequest("invalid JSON at line %d, column %d: field %q must be %s", line, col, te.Field, te.Type).
+				WithDetails(map[string]any{"line": line, "column": col, "field": te.Field})
+		}
+		return app.BadRequest("invalid JSON: %v", err)
+	}
+	return nil
+}
+
+func lineCol(data []byte, off int64) (int, int) {
+	off = min(max(off, 0), int64(len(data)))
+	line, col := 1, 1
+	for _, b := range data[:off] {
+		if b == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}
+
