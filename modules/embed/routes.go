@@ -126,4 +126,3 @@ func lineCol(data []byte, off int64) (int, int) {
 	}
 	return line, col
 }
-
