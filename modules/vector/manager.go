@@ -33,7 +33,7 @@ const (
 	maxNameLn = 128
 )
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
 
 // service implements Service over storage.Store.
 type service struct {
@@ -72,7 +72,7 @@ func (s *service) get(name string) (*index, error) {
 // Create implements Service.
 func (s *service) Create(ctx context.Context, spec IndexSpec) (IndexInfo, error) {
 	if len(spec.Name) > maxNameLn || !nameRE.MatchString(spec.Name) {
-		return IndexInfo{}, invalid("index name %q must be 1-%d letters, digits, '_', '-' or '.', starting with a letter or digit", spec.Name, maxNameLn)
+		return IndexInfo{}, invalid("index name %q must be 1-%d letters, digits, '_', '-' or '.', starting with a letter, digit or '_'", spec.Name, maxNameLn)
 	}
 	if spec.Model != "" {
 		if s.emb == nil {
