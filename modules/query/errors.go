@@ -14,11 +14,11 @@ import (
 	"lakehouse/app"
 )
 
-// apiError maps an engine error to the HTTP answer: 400 for bad input
+// APIError maps an engine error to the HTTP answer: 400 for bad input
 // (empty, unparsable, unknown table, bad types), 403 for what the
 // lock-down refuses, 504 past the timeout, 503 when DuckDB runs out of
 // memory, 500 otherwise. DuckDB's "LINE n:" context becomes line/column.
-func apiError(err error, sqlText string) *app.APIError {
+func APIError(err error, sqlText string) *app.APIError {
 	var ae *app.APIError
 	var pe *ParseError
 	switch {

@@ -15,7 +15,6 @@ import (
 // view per dataset version, POST /v1/sql, and the Querier other modules use.
 type Module struct {
 	log   *slog.Logger
-	eng   *Engine
 	svc   *Service
 	cache *partCache // nil with local storage
 }
@@ -52,7 +51,7 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 	if err != nil {
 		return err
 	}
-	svc, cache, err := Open(ctx, Config{
+	svc, err := Open(ctx, Config{
 		Query:   cfg.Query,
 		DataDir: cfg.DataDir,
 		Store:   store,
@@ -62,17 +61,17 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 	if err != nil {
 		return err
 	}
-	m.svc, m.eng, m.cache = svc, svc.eng, cache
+	m.svc, m.cache = svc, svc.cache
 	app.Provide[Querier](c, svc)
 	return nil
 }
 
 // Stop closes the engine.
 func (m *Module) Stop(context.Context) error {
-	if m.eng == nil {
+	if m.svc == nil {
 		return nil
 	}
-	return m.eng.Close()
+	return m.svc.Close()
 }
 
 // Check runs a trivial query through the pool.

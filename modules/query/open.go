@@ -22,9 +22,9 @@ type Config struct {
 }
 
 // Open builds the engine and its views. Local stores are read in place;
-// any other store goes through the read-through part cache (returned, or
-// nil for local).
-func Open(ctx context.Context, cfg Config) (*Service, *partCache, error) {
+// any other store goes through the read-through part cache. The caller
+// closes the Service.
+func Open(ctx context.Context, cfg Config) (*Service, error) {
 	log := cfg.Log
 	if log == nil {
 		log = slog.Default()
@@ -36,7 +36,7 @@ func Open(ctx context.Context, cfg Config) (*Service, *partCache, error) {
 	} else {
 		c, err := newPartCache(cfg.Store, cacheDir(cfg.DataDir), int64(cfg.Query.CacheSize), log)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		src, cache = c, c
 	}
@@ -48,20 +48,21 @@ func Open(ctx context.Context, cfg Config) (*Service, *partCache, error) {
 		TempDir:       filepath.Join(cfg.DataDir, "query", "tmp"),
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	v := newViews(eng, src, log)
 	// Watch first, then sync: a change committed in between is applied
 	// twice (idempotent) rather than missed.
 	cfg.Catalog.Watch(v.onChange(cfg.Catalog))
 	if err := v.syncAll(ctx, cfg.Catalog); err != nil {
+		v.close()
 		_ = eng.Close()
-		return nil, nil, fmt.Errorf("query: initial views: %w", err)
+		return nil, fmt.Errorf("query: initial views: %w", err)
 	}
 	return &Service{
-		eng: eng, views: v,
+		eng: eng, views: v, cache: cache,
 		maxRows: cfg.Query.MaxRows,
 		timeout: cfg.Query.Timeout.D(),
 		maxTime: cfg.Query.MaxTimeout.D(),
-	}, cache, nil
+	}, nil
 }

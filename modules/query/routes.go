@@ -124,7 +124,7 @@ func (m *Module) handleSQL(c echo.Context) error {
 		}
 	}
 	if err != nil && !c.Response().Committed {
-		return apiError(err, req.SQL)
+		return APIError(err, req.SQL)
 	}
 	if err != nil {
 		m.log.Warn("query: stream ended early", "err", err, "format", req.Format)

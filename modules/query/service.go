@@ -17,12 +17,19 @@ import (
 type Service struct {
 	eng     *Engine
 	views   *views
+	cache   *partCache // nil with local storage
 	maxRows int
 	timeout time.Duration
 	maxTime time.Duration
 }
 
 var _ Querier = (*Service)(nil)
+
+// Close stops following the catalog and closes the engine.
+func (s *Service) Close() error {
+	s.views.close()
+	return s.eng.Close()
+}
 
 // Query implements Querier: one read-only statement, at most limit rows
 // (0 or more than the configured cap = the cap), the default timeout.

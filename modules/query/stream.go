@@ -42,7 +42,7 @@ func (m *Module) streamRows(ctx context.Context, c echo.Context, req sqlRequest)
 		flush := flusher(c)
 		err := writeRows(ctx, bw, cur, req.Format, req.Limit, func() { _ = bw.Flush(); flush() })
 		if err != nil && req.Format == "ndjson" {
-			ae := apiError(err, req.SQL)
+			ae := APIError(err, req.SQL)
 			line, _ := json.Marshal(map[string]any{"error": ae})
 			_, _ = bw.Write(append(line, '\n'))
 		}

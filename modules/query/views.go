@@ -28,6 +28,7 @@ type views struct {
 	log *slog.Logger
 
 	mu       sync.Mutex
+	closed   bool                                // after close, catalog changes are ignored
 	datasets map[string]map[int]catalog.Manifest // name → version → manifest
 	latest   map[string]int
 	created  map[string]string // view name → the SELECT it was created with
@@ -72,6 +73,12 @@ func (v *views) syncDataset(ctx context.Context, cat catalog.Catalog, name strin
 // catalog's commit, so the views are current before the writer returns.
 func (v *views) onChange(cat catalog.Catalog) func(catalog.Change) {
 	return func(ch catalog.Change) {
+		v.mu.Lock()
+		closed := v.closed
+		v.mu.Unlock()
+		if closed {
+			return
+		}
 		ctx := context.Background()
 		var err error
 		if ch.Deleted {
@@ -83,6 +90,13 @@ func (v *views) onChange(cat catalog.Catalog) func(catalog.Change) {
 			v.log.Warn("query: refresh views", "dataset", ch.Name, "err", err)
 		}
 	}
+}
+
+// close makes the watcher a no-op (the catalog has no Unwatch).
+func (v *views) close() {
+	v.mu.Lock()
+	v.closed = true
+	v.mu.Unlock()
 }
 
 // set replaces the registry entry for name and (when parts are local)
