@@ -257,8 +257,13 @@ func parseDate(b []byte) (int32, bool) {
 
 // parseTimestamp accepts YYYY-MM-DD[T ]HH:MM[:SS[.fraction]] with an
 // optional Z or ±HH[:MM] offset (RFC 3339 and the common SQL forms), and
-// returns microseconds since the epoch in UTC. No offset means UTC.
+// returns microseconds since the epoch in UTC. No offset means UTC. A
+// plain YYYY-MM-DD is accepted as midnight.
 func parseTimestamp(b []byte) (int64, bool) {
+	if len(b) == 10 { // a plain date is midnight (date joins into timestamp)
+		d, ok := parseDate(b)
+		return int64(d) * 86400_000_000, ok
+	}
 	if len(b) < 16 || (b[10] != 'T' && b[10] != ' ' && b[10] != 't') {
 		return 0, false
 	}

@@ -1,0 +1,111 @@
+package ingest_test
+
+import (
+	"bytes"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"lakehouse/app/apptest"
+	"lakehouse/config"
+)
+
+// snapshotObjects lists every object file under the data dir with its bytes.
+func snapshotObjects(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	root := filepath.Join(dir, "objects")
+	filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			b, _ := os.ReadFile(p)
+			rel, _ := filepath.Rel(root, p)
+			out[rel] = b
+		}
+		return nil
+	})
+	return out
+}
+
+// Every bad input: 400 with a line and a column, nothing registered,
+// nothing stored before changed.
+func TestBadCSVMatrix(t *testing.T) {
+	s := apptest.Start(t)
+	v1 := ingest(t, s, "name=keep", "id,name\n1,a\n", 201)
+	before := snapshotObjects(t, s.DataDir)
+
+	cases := []struct {
+		name      string
+		csv       string
+		line, col float64
+	}{
+		{"empty file", "", 1, 1},
+		{"only BOM", "\xEF\xBB\xBF", 1, 1},
+		{"header only", "id,name\n", 2, 1},
+		{"ragged short", "id,name\n1,a\n2\n", 3, 2},
+		{"ragged long", "id,name\n1,a\n2,b,c\n", 3, 3},
+		{"invalid utf8", "id,name\n1,a\n2,b\xff\xfe\n", 3, 2},
+		{"invalid utf8 quoted", "id,name\n1,\"a\nb\xff\"\n", 3, 2},
+		{"duplicate column", "id,name,id\n1,a,2\n", 1, 3},
+		{"empty column name", "id,,x\n1,2,3\n", 1, 2},
+		{"bare quote", "id,name\n1,a\"b\n", 2, 2},
+		{"unterminated quote", "id,name\n1,\"abc\n2,d\n", 2, 2},
+		{"junk after quote", "id,name\n1,\"abc\"x\n", 2, 2},
+		{"ragged after quoted newlines", "id,name\n1,\"a\nb\nc\"\n2\n", 5, 2},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for _, ds := range []string{"keep", "fresh"} {
+				e := ingestFail(t, s, "name="+ds, c.csv, 400)
+				if e.Error.Code != "bad_csv" {
+					t.Fatalf("code %q: %s", e.Error.Code, e.Error.Message)
+				}
+				if e.Error.Details["line"] != c.line || e.Error.Details["column"] != c.col {
+					t.Fatalf("position %v:%v, want %v:%v (%s)", e.Error.Details["line"], e.Error.Details["column"], c.line, c.col, e.Error.Message)
+				}
+			}
+		})
+	}
+	// Request errors.
+	s.Fail(t, "POST", "/v1/ingest", "id\n1\n", 400)                       // missing name
+	s.Fail(t, "POST", "/v1/ingest?name=Bad-Name", "id\n1\n", 400)         // invalid name
+	s.Fail(t, "POST", "/v1/ingest?name=keep&mode=merge", "id\n1\n", 400)  // bad mode
+	s.Fail(t, "POST", "/v1/ingest?name=keep&delimiter=ab", "id\n1\n", 400) // bad delimiter
+	resp, _ := s.DoHeader(t, "POST", "/v1/ingest?name=keep", "--x\r\nbroken", http.Header{"Content-Type": {"multipart/form-data; boundary=x"}})
+	if resp.StatusCode != 400 {
+		t.Fatalf("malformed multipart: %d", resp.StatusCode)
+	}
+	body, ct := multipartBody(t, "", map[string]string{"other": "1"})
+	body = bytes.Replace(body, []byte(`name="file"`), []byte(`name="notfile"`), 1)
+	resp, data := s.DoHeader(t, "POST", "/v1/ingest?name=keep", body, http.Header{"Content-Type": {ct}})
+	if resp.StatusCode != 400 || !bytes.Contains(data, []byte("file")) {
+		t.Fatalf("missing file field: %d %s", resp.StatusCode, data)
+	}
+
+	var list struct {
+		Count int `json:"count"`
+	}
+	s.JSON(t, "GET", "/v1/catalog/list", nil, 200, &list)
+	var man ingestResp
+	s.JSON(t, "GET", "/v1/catalog/manifest/keep", nil, 200, &man)
+	if list.Count != 1 || man.Version != 1 || !reflect.DeepEqual(man.Files, v1.Files) {
+		t.Fatalf("bad input changed the catalog: count %d, %+v", list.Count, man)
+	}
+	if after := snapshotObjects(t, s.DataDir); !reflect.DeepEqual(before, after) {
+		t.Fatalf("bad input changed stored objects: %d before, %d after", len(before), len(after))
+	}
+	if entries, _ := os.ReadDir(filepath.Join(s.DataDir, "tmp")); len(entries) != 0 {
+		t.Fatalf("temp files left behind: %v", entries)
+	}
+}
+
+func TestUploadTooLarge(t *testing.T) {
+	s := apptest.Start(t, func(c *config.Config) { c.Ingest.MaxUpload = 1024 })
+	big := bytes.Repeat([]byte("1234567\n"), 1000)
+	resp, data := s.DoHeader(t, "POST", "/v1/ingest?name=big", append([]byte("id\n"), big...), http.Header{"Content-Type": {"text/csv"}})
+	if resp.StatusCode != 413 {
+		t.Fatalf("status %d: %s", resp.StatusCode, data)
+	}
+	s.Fail(t, "GET", "/v1/catalog/manifest/big", nil, 404)
+}
