@@ -68,9 +68,9 @@ func TestBadCSVMatrix(t *testing.T) {
 		})
 	}
 	// Request errors.
-	s.Fail(t, "POST", "/v1/ingest", "id\n1\n", 400)                       // missing name
-	s.Fail(t, "POST", "/v1/ingest?name=Bad-Name", "id\n1\n", 400)         // invalid name
-	s.Fail(t, "POST", "/v1/ingest?name=keep&mode=merge", "id\n1\n", 400)  // bad mode
+	s.Fail(t, "POST", "/v1/ingest", "id\n1\n", 400)                        // missing name
+	s.Fail(t, "POST", "/v1/ingest?name=Bad-Name", "id\n1\n", 400)          // invalid name
+	s.Fail(t, "POST", "/v1/ingest?name=keep&mode=merge", "id\n1\n", 400)   // bad mode
 	s.Fail(t, "POST", "/v1/ingest?name=keep&delimiter=ab", "id\n1\n", 400) // bad delimiter
 	resp, _ := s.DoHeader(t, "POST", "/v1/ingest?name=keep", "--x\r\nbroken", http.Header{"Content-Type": {"multipart/form-data; boundary=x"}})
 	if resp.StatusCode != 400 {
