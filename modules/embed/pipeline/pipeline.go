@@ -1,0 +1,216 @@
+// Package pipeline indexes a dataset's text into a vector index:
+// POST /v1/vectors/index/<name>/from-dataset embeds every row (batched,
+// streaming pages from the query engine) and adds it; a re-run embeds only
+// new or changed rows and removes rows gone from the dataset.
+package pipeline
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"lakehouse/app"
+	"lakehouse/modules/catalog"
+	"lakehouse/modules/embed"
+	"lakehouse/modules/query"
+	"lakehouse/modules/vector"
+)
+
+// FromDatasetRequest is the body of
+// POST /v1/vectors/index/<name>/from-dataset.
+type FromDatasetRequest struct {
+	Dataset         string   `json:"dataset"`
+	IDColumn        string   `json:"id_column"`
+	TextColumns     []string `json:"text_columns"`
+	MetadataColumns []string `json:"metadata_columns"`
+	// BatchSize is how many rows are read, embedded and added at a time
+	// (default 256, at most 2048): the run's memory is bounded by it.
+	BatchSize int `json:"batch_size,omitempty"`
+	// Stream answers with NDJSON progress lines (also chosen by
+	// Accept: application/x-ndjson), ending with the summary.
+	Stream bool `json:"stream,omitempty"`
+}
+
+// FromDatasetSummary is the answer (the last NDJSON line when streaming).
+type FromDatasetSummary struct {
+	Event        string  `json:"event,omitempty"`
+	Index        string  `json:"index"`
+	Dataset      string  `json:"dataset"`
+	Version      int     `json:"version"`
+	Model        string  `json:"model"`
+	Dimension    int     `json:"dimension"`
+	CreatedIndex bool    `json:"created_index"`
+	Total        int64   `json:"total"`     // rows in the dataset version
+	Processed    int64   `json:"processed"` // rows read so far
+	Embedded     int64   `json:"embedded"`  // new or changed rows embedded and added
+	Unchanged    int64   `json:"unchanged"` // rows already indexed with the same text and metadata
+	Empty        int64   `json:"empty"`     // rows whose text columns are all empty (skipped)
+	Removed      int64   `json:"removed"`   // ids indexed by an earlier run and gone from the dataset
+	ElapsedMS    float64 `json:"elapsed_ms"`
+}
+
+func init() {
+	embed.RegisterRoutes(func(g *echo.Group, c *app.Container) {
+		h := &handler{c: c, log: c.Logger("embed"), runs: newPipelines()}
+		g.POST("/vectors/index/:name/from-dataset", h.fromDataset)
+	})
+}
+
+// handler serves the pipeline route.
+type handler struct {
+	c    *app.Container
+	log  *slog.Logger
+	runs *pipelines
+}
+
+// pipelines allows one from-dataset run per index at a time.
+type pipelines struct {
+	mu      sync.Mutex
+	running map[string]bool
+}
+
+func newPipelines() *pipelines { return &pipelines{running: map[string]bool{}} }
+
+func (p *pipelines) acquire(index string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.running[index] {
+		return false
+	}
+	p.running[index] = true
+	return true
+}
+
+func (p *pipelines) release(index string) {
+	p.mu.Lock()
+	delete(p.running, index)
+	p.mu.Unlock()
+}
+
+var columnRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_ .\-]{0,127}$`)
+
+func (h *handler) fromDataset(c echo.Context) error {
+	index := c.Param("name")
+	var req FromDatasetRequest
+	if err := embed.DecodeJSON(c.Request().Body, &req); err != nil {
+		return err
+	}
+	if req.Dataset == "" || req.IDColumn == "" || len(req.TextColumns) == 0 {
+		return app.BadRequest("dataset, id_column and text_columns are required")
+	}
+	if req.BatchSize == 0 {
+		req.BatchSize = 256
+	}
+	if req.BatchSize < 1 || req.BatchSize > 2048 {
+		return app.BadRequest("batch_size: must be 1..2048, got %d", req.BatchSize)
+	}
+	vs, ok := app.Lookup[vector.Service](h.c)
+	if !ok {
+		return app.Errorf(http.StatusServiceUnavailable, "vector_unavailable", "the vector module is not running (add it to --modules)")
+	}
+	q, ok := app.Lookup[query.Querier](h.c)
+	if !ok {
+		return app.Errorf(http.StatusServiceUnavailable, "query_unavailable", "the query module is not running (add it to --modules)")
+	}
+	cat, ok := app.Lookup[catalog.Catalog](h.c)
+	if !ok {
+		return app.Errorf(http.StatusServiceUnavailable, "catalog_unavailable", "the catalog module is not running (add it to --modules)")
+	}
+	man, err := cat.Get(c.Request().Context(), req.Dataset)
+	if errors.Is(err, catalog.ErrNotFound) || errors.Is(err, catalog.ErrInvalidName) {
+		return app.NotFound("dataset %q not found", req.Dataset)
+	}
+	if err != nil {
+		return err
+	}
+	if err := checkColumns(man, req); err != nil {
+		return err
+	}
+	emb, ok := app.Lookup[embed.Embedder](h.c)
+	if !ok {
+		return app.Errorf(http.StatusServiceUnavailable, "embed_unavailable", "no embedder is configured")
+	}
+	if !h.runs.acquire(index) {
+		return app.Conflict("pipeline_running", "a from-dataset run for index %q is already in progress", index)
+	}
+	defer h.runs.release(index)
+
+	run := &pipelineRun{
+		h: h, vs: vs, q: q, emb: emb, index: index, req: req, manifest: man,
+		sum: FromDatasetSummary{Index: index, Dataset: req.Dataset, Version: man.Version,
+			Model: emb.Model(), Total: man.RowCount},
+	}
+	stream := req.Stream || c.Request().Header.Get("Accept") == "application/x-ndjson"
+	ctx := c.Request().Context()
+	if !stream {
+		if err := run.prepare(ctx); err != nil {
+			return err
+		}
+		if err := run.execute(ctx, nil); err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, run.sum)
+	}
+	// Validation errors still answer with a status; once rows flow, errors
+	// become the last NDJSON line.
+	if err := run.prepare(ctx); err != nil {
+		return err
+	}
+	w := c.Response()
+	w.Header().Set(echo.HeaderContentType, "application/x-ndjson")
+	w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(w)
+	last := time.Time{}
+	progress := func(s FromDatasetSummary) {
+		if time.Since(last) < 200*time.Millisecond {
+			return
+		}
+		last = time.Now()
+		s.Event = "progress"
+		_ = enc.Encode(s)
+		w.Flush()
+	}
+	if err := run.execute(ctx, progress); err != nil {
+		ae := toAPIErr(err)
+		_ = enc.Encode(map[string]any{"event": "error", "error": ae})
+		w.Flush()
+		return nil
+	}
+	run.sum.Event = "done"
+	_ = enc.Encode(run.sum)
+	w.Flush()
+	return nil
+}
+
+func checkColumns(man catalog.Manifest, req FromDatasetRequest) error {
+	have := map[string]bool{}
+	for _, col := range man.Schema {
+		have[col.Name] = true
+	}
+	all := append(append([]string{req.IDColumn}, req.TextColumns...), req.MetadataColumns...)
+	for _, name := range all {
+		if !columnRE.MatchString(name) {
+			return app.BadRequest("column %q: invalid column name", name).WithDetails(map[string]any{"column": name})
+		}
+		if !have[name] {
+			return app.BadRequest("column %q is not in dataset %q (version %d)", name, man.Name, man.Version).
+				WithDetails(map[string]any{"column": name, "dataset": man.Name})
+		}
+	}
+	return nil
+}
+
+// toAPIErr renders an error the way the server's error handler would.
+func toAPIErr(err error) *app.APIError {
+	var ae *app.APIError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	return app.Errorf(http.StatusInternalServerError, "internal", "%v", err)
+}

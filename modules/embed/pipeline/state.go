@@ -1,0 +1,89 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// pipelineState remembers, per index, the hash of each row's indexed text
+// and metadata, so a re-run embeds only new or changed rows. It lives in
+// <data_dir>/embed/pipelines/<index>.json, written atomically. It is a
+// cache of work done: losing it only costs a full re-embed.
+type pipelineState struct {
+	Dataset string            `json:"dataset"`
+	Model   string            `json:"model"`
+	Rows    map[string]string `json:"rows"`
+}
+
+func newPipelineState(dataset, model string) *pipelineState {
+	return &pipelineState{Dataset: dataset, Model: model, Rows: map[string]string{}}
+}
+
+func (h *handler) stateDir() string {
+	return filepath.Join(h.c.Config().DataDir, "embed", "pipelines")
+}
+
+func statePath(dir, index string) (string, error) {
+	// Index names are validated by the vector module; refuse anything that
+	// could leave the directory all the same.
+	if index == "" || strings.ContainsAny(index, `/\`) || index == "." || index == ".." || strings.ContainsRune(index, 0) {
+		return "", fmt.Errorf("embed: invalid index name %q", index)
+	}
+	return filepath.Join(dir, index+".json"), nil
+}
+
+func loadPipelineState(dir, index string) (*pipelineState, error) {
+	p, err := statePath(dir, index)
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return newPipelineState("", ""), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("embed: read pipeline state: %w", err)
+	}
+	var st pipelineState
+	if err := json.Unmarshal(b, &st); err != nil || st.Rows == nil {
+		// A damaged state only means re-embedding everything once.
+		return newPipelineState("", ""), nil
+	}
+	return &st, nil
+}
+
+func (s *pipelineState) save(dir, index string) error {
+	p, err := statePath(dir, index)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("embed: pipeline state dir: %w", err)
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".state-*")
+	if err != nil {
+		return fmt.Errorf("embed: write pipeline state: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("embed: write pipeline state: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("embed: sync pipeline state: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), p)
+}
