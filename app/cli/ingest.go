@@ -1,0 +1,277 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"lakehouse/app"
+	"lakehouse/modules/catalog"
+	"lakehouse/modules/ingest"
+)
+
+func init() { extraCommands = append(extraCommands, newIngestCmd) }
+
+type ingestFlags struct {
+	dataset, mode, server, idem, delim, tokenEnv string
+}
+
+func newIngestCmd(g *globalFlags) *cobra.Command {
+	var f ingestFlags
+	cmd := &cobra.Command{
+		Use:   "ingest FILE --dataset NAME",
+		Short: "Ingest a CSV file (or - for stdin) as a new dataset version",
+		Long: "Ingest a CSV file as a new version of a dataset. Without --server it runs in-process on the data dir\n" +
+			"(the server must not be running there); with --server it streams the file to that server,\n" +
+			"authenticating with the token in $AUTH_TOKEN.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.dataset == "" {
+				return &ExitError{Code: 2, Err: errors.New("--dataset is required")}
+			}
+			ctx := cmd.Context()
+			if f.server != "" {
+				return ingestRemote(ctx, cmd, args[0], f)
+			}
+			return ingestLocal(ctx, cmd, g, args[0], f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.dataset, "dataset", "", "dataset name ([a-z][a-z0-9_]*)")
+	fl.StringVar(&f.mode, "mode", "", "append (default: previous parts + this file, same schema) or replace (this file only, new schema allowed)")
+	fl.StringVar(&f.server, "server", "", "URL of a running lakehouse (e.g. http://127.0.0.1:3110); default: ingest in-process")
+	fl.StringVar(&f.idem, "idempotency-key", "", "replaying the same key with the same content returns the existing version")
+	fl.StringVar(&f.delim, "delimiter", "", "field delimiter (default: sniffed among , ; tab |)")
+	fl.StringVar(&f.tokenEnv, "token-env", "AUTH_TOKEN", "environment variable holding the server's bearer token")
+	return cmd
+}
+
+func isTTY(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// progressLoop redraws a progress bar on a terminal until stop is closed.
+func progressLoop(w io.Writer, began time.Time, done func() (bytes, rows, total int64), stop <-chan struct{}) {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			fmt.Fprint(w, "\r\033[K")
+			return
+		case <-t.C:
+			b, rows, total := done()
+			el := time.Since(began).Seconds()
+			pct := 0.0
+			if total > 0 {
+				pct = float64(b) / float64(total)
+			}
+			bar := strings.Repeat("#", int(pct*30)) + strings.Repeat(".", 30-int(pct*30))
+			eta := "?"
+			if pct > 0.01 {
+				eta = (time.Duration(el/pct*(1-pct)) * time.Second).Round(time.Second).String()
+			}
+			fmt.Fprintf(w, "\r\033[K[%s] %3.0f%% %s/%s  %.0f rows/s  ETA %s", bar, pct*100, human(b), human(total), float64(rows)/max(el, 0.001), eta)
+		}
+	}
+}
+
+func human(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+func summary(w io.Writer, m catalog.Manifest, existing bool, rows, in int64, el time.Duration) {
+	if existing {
+		fmt.Fprintf(w, "%s v%d already holds this content (idempotent replay): %d rows, %d files\n", m.Name, m.Version, m.RowCount, len(m.Files))
+		return
+	}
+	fmt.Fprintf(w, "ingested %s v%d: %d rows (%d in this file), %d files, %s in %s (%.1f MB/s)\n",
+		m.Name, m.Version, m.RowCount, rows, len(m.Files), human(in), el.Round(time.Millisecond), float64(in)/1e6/max(el.Seconds(), 0.001))
+}
+
+func ingestLocal(ctx context.Context, cmd *cobra.Command, g *globalFlags, path string, f ingestFlags) error {
+	l, err := g.loadConfig(cmd.ErrOrStderr())
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	delim, err := ingestDelimiter(f.delim)
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	if err := os.MkdirAll(l.Config.DataDir, 0o755); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	c, err := Boot(ctx, l.Config, log, []string{"ingest"})
+	if err != nil {
+		if errors.Is(err, catalog.ErrLocked) {
+			return &ExitError{Code: 1, Err: fmt.Errorf("%w\n  a running lakehouse server holds the metadata database in %s;\n  send the file to it instead: lakehouse ingest %s --dataset %s --server http://%s",
+				err, l.Config.DataDir, path, f.dataset, l.Config.Listen)}
+		}
+		return err
+	}
+	defer func() { _ = c.Stop(context.Background()) }()
+	svc, err := app.Resolve[ingest.Service](c)
+	if err != nil {
+		return err
+	}
+	prog := &ingest.Progress{}
+	req := ingest.Request{Dataset: f.dataset, Mode: f.mode, IdempotencyKey: f.idem, Source: "cli:" + path, Delimiter: delim, Progress: prog}
+	began := time.Now()
+	stop := make(chan struct{})
+	finished := make(chan struct{})
+	if isTTY(cmd.ErrOrStderr()) {
+		go func() {
+			progressLoop(cmd.ErrOrStderr(), began, func() (int64, int64, int64) {
+				b, r := prog.Done()
+				return b, r, prog.Total.Load()
+			}, stop)
+			close(finished)
+		}()
+	} else {
+		close(finished)
+	}
+	var res ingest.Result
+	if path == "-" {
+		res, err = svc.IngestReader(ctx, os.Stdin, req)
+	} else {
+		res, err = svc.IngestFile(ctx, path, req)
+	}
+	close(stop)
+	<-finished
+	if err != nil {
+		var ce *ingest.CSVError
+		if errors.As(err, &ce) {
+			return fmt.Errorf("%s: %w", path, ce)
+		}
+		return err
+	}
+	summary(cmd.OutOrStdout(), res.Manifest, res.Existing, res.Stats.Rows, res.Stats.InputBytes, time.Since(began))
+	return nil
+}
+
+func ingestDelimiter(s string) (byte, error) {
+	switch s {
+	case "":
+		return 0, nil
+	case "tab", `\t`, "\t":
+		return '\t', nil
+	}
+	if len(s) != 1 {
+		return 0, fmt.Errorf("--delimiter must be one character or \"tab\", not %q", s)
+	}
+	return s[0], nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func ingestRemote(ctx context.Context, cmd *cobra.Command, path string, f ingestFlags) error {
+	var body io.Reader = os.Stdin
+	size := int64(-1)
+	if path != "-" {
+		file, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer file.Close()
+		if st, err := file.Stat(); err == nil {
+			size = st.Size()
+		}
+		body = file
+	}
+	q := url.Values{"name": {f.dataset}}
+	for k, v := range map[string]string{"mode": f.mode, "idempotency_key": f.idem, "delimiter": f.delim} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	cr := &countingReader{r: body}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(f.server, "/")+"/v1/ingest?"+q.Encode(), cr)
+	if err != nil {
+		return &ExitError{Code: 2, Err: fmt.Errorf("--server: %w", err)}
+	}
+	req.ContentLength = size
+	req.Header.Set("Content-Type", "text/csv")
+	if tok := os.Getenv(f.tokenEnv); tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	began := time.Now()
+	stop := make(chan struct{})
+	finished := make(chan struct{})
+	if isTTY(cmd.ErrOrStderr()) && size > 0 {
+		go func() {
+			progressLoop(cmd.ErrOrStderr(), began, func() (int64, int64, int64) { return cr.n.Load(), 0, size }, stop)
+			close(finished)
+		}()
+	} else {
+		close(finished)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	close(stop)
+	<-finished
+	if err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if resp.StatusCode >= 300 {
+		var e struct {
+			Error struct {
+				Code    string         `json:"code"`
+				Message string         `json:"message"`
+				Details map[string]any `json:"details"`
+			} `json:"error"`
+		}
+		if json.Unmarshal(data, &e) == nil && e.Error.Message != "" {
+			msg := fmt.Sprintf("server answered %d %s: %s", resp.StatusCode, e.Error.Code, e.Error.Message)
+			if resp.StatusCode == http.StatusUnauthorized {
+				msg += fmt.Sprintf(" (set $%s to the server's token)", f.tokenEnv)
+			}
+			return &ExitError{Code: 1, Err: errors.New(msg)}
+		}
+		return &ExitError{Code: 1, Err: fmt.Errorf("server answered %d: %s", resp.StatusCode, strings.TrimSpace(string(data)))}
+	}
+	var out struct {
+		catalog.Manifest
+		Existing bool         `json:"existing"`
+		Ingest   ingest.Stats `json:"ingest"`
+	}
+	if err := json.Unmarshal(data, &out); err != nil {
+		return fmt.Errorf("ingest: decode answer: %w", err)
+	}
+	summary(cmd.OutOrStdout(), out.Manifest, out.Existing, out.Ingest.Rows, cr.n.Load(), time.Since(began))
+	return nil
+}
