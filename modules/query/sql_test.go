@@ -350,3 +350,21 @@ func TestQuerierInterface(t *testing.T) {
 		t.Fatal("querier ran DROP")
 	}
 }
+
+func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
+	for _, v := range []any{"plain", `q"uote\back`, "tab\tnl\ncr\r\x01\x1f", "ünï 😀", "<a>&", "", int64(-5), 3.25, 1e21, true, nil} {
+		got, err := appendJSON(nil, v, "")
+		must(t, err)
+		var back, want any
+		must(t, json.Unmarshal(got, &back))
+		wb, _ := json.Marshal(v)
+		must(t, json.Unmarshal(wb, &want))
+		if fmt.Sprint(back) != fmt.Sprint(want) {
+			t.Errorf("%q: got %s, want %s", v, got, wb)
+		}
+	}
+	got, _ := appendJSON(nil, "bad\xffutf8", "")
+	if !json.Valid(got) {
+		t.Fatalf("invalid utf-8 gave %q", got)
+	}
+}

@@ -56,7 +56,9 @@ func (m *Module) streamRows(ctx context.Context, c echo.Context, req sqlRequest)
 func writeRows(ctx context.Context, w io.Writer, cur Cursor, format string, limit int, flush func()) error {
 	vals := make([]driver.Value, len(cur.Columns))
 	var cw *csv.Writer
-	var enc *json.Encoder
+	// ndjson: each line is built by hand (keys pre-encoded, fast paths
+	// for the common types): encoding/json per value was the bottleneck.
+	keys := make([][]byte, len(cur.Columns))
 	if format == "csv" {
 		cw = csv.NewWriter(w)
 		header := make([]string, len(cur.Columns))
@@ -67,14 +69,17 @@ func writeRows(ctx context.Context, w io.Writer, cur Cursor, format string, limi
 			return err
 		}
 	} else {
-		enc = json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
+		for i, col := range cur.Columns {
+			k, _ := json.Marshal(col.Name)
+			sep := byte(',')
+			if i == 0 {
+				sep = '{'
+			}
+			keys[i] = append(append([]byte{sep}, k...), ':')
+		}
 	}
 	rec := make([]string, len(cur.Columns))
-	obj := make(orderedRow, len(cur.Columns))
-	for i, col := range cur.Columns {
-		obj[i].name = col.Name
-	}
+	var line []byte
 	for n := 0; limit <= 0 || n < limit; n++ {
 		if n%flushEvery == 0 {
 			if err := ctx.Err(); err != nil {
@@ -103,10 +108,18 @@ func writeRows(ctx context.Context, w io.Writer, cur Cursor, format string, limi
 			}
 			continue
 		}
+		line = line[:0]
 		for i, v := range vals {
-			obj[i].value = jsonValue(v, cur.Columns[i].Type)
+			line = append(line, keys[i]...)
+			if line, err = appendJSON(line, v, cur.Columns[i].Type); err != nil {
+				return err
+			}
 		}
-		if err := enc.Encode(obj); err != nil {
+		if len(keys) == 0 {
+			line = append(line, '{')
+		}
+		line = append(line, '}', '\n')
+		if _, err := w.Write(line); err != nil {
 			return err
 		}
 	}
@@ -115,33 +128,6 @@ func writeRows(ctx context.Context, w io.Writer, cur Cursor, format string, limi
 		return cw.Error()
 	}
 	return nil
-}
-
-// orderedRow is one ndjson object with keys in column order.
-type orderedRow []struct {
-	name  string
-	value any
-}
-
-// MarshalJSON implements json.Marshaler.
-func (r orderedRow) MarshalJSON() ([]byte, error) {
-	buf := make([]byte, 0, 64*len(r))
-	buf = append(buf, '{')
-	for i, kv := range r {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		k, err := json.Marshal(kv.name)
-		if err != nil {
-			return nil, err
-		}
-		v, err := json.Marshal(kv.value)
-		if err != nil {
-			return nil, err
-		}
-		buf = append(append(append(buf, k...), ':'), v...)
-	}
-	return append(buf, '}'), nil
 }
 
 // streamArrow writes an Arrow IPC stream straight from DuckDB's Arrow

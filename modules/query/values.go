@@ -2,11 +2,13 @@ package query
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/big"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 )
@@ -125,4 +127,73 @@ func textValue(v any, dbType string) string {
 		return string(y)
 	}
 	return fmt.Sprint(j)
+}
+
+// appendJSON appends v as JSON, as jsonValue would render it, with fast
+// paths for strings, integers, floats, booleans, NULL and times.
+func appendJSON(buf []byte, v any, dbType string) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(buf, "null"...), nil
+	case bool:
+		return strconv.AppendBool(buf, x), nil
+	case int64:
+		return strconv.AppendInt(buf, x, 10), nil
+	case int32:
+		return strconv.AppendInt(buf, int64(x), 10), nil
+	case int16:
+		return strconv.AppendInt(buf, int64(x), 10), nil
+	case int8:
+		return strconv.AppendInt(buf, int64(x), 10), nil
+	case uint64:
+		return strconv.AppendUint(buf, x, 10), nil
+	case uint32:
+		return strconv.AppendUint(buf, uint64(x), 10), nil
+	case float64:
+		if !math.IsNaN(x) && !math.IsInf(x, 0) {
+			return strconv.AppendFloat(buf, x, 'g', -1, 64), nil
+		}
+	case string:
+		if s, ok := appendJSONString(buf, x); ok {
+			return s, nil
+		}
+	case time.Time:
+		buf = append(buf, '"')
+		return append(append(buf, formatTime(x, dbType)...), '"'), nil
+	}
+	b, err := json.Marshal(jsonValue(v, dbType))
+	return append(buf, b...), err
+}
+
+// appendJSONString quotes s; ok is false for invalid UTF-8 (left to
+// encoding/json, which replaces bad bytes).
+func appendJSONString(buf []byte, s string) ([]byte, bool) {
+	const hexDigits = "0123456789abcdef"
+	if !utf8.ValidString(s) {
+		return buf, false
+	}
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		buf = append(buf, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			buf = append(buf, '\\', c)
+		case '\n':
+			buf = append(buf, '\\', 'n')
+		case '\r':
+			buf = append(buf, '\\', 'r')
+		case '\t':
+			buf = append(buf, '\\', 't')
+		default: // other control characters
+			buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		start = i + 1
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"'), true
 }

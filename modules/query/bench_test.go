@@ -1,0 +1,177 @@
+package query
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+
+	"lakehouse/config"
+	"lakehouse/modules/catalog"
+)
+
+// benchRows is the candidates table size (BENCHMARKS.md: 4.5M rows);
+// LAKEHOUSE_BENCH_ROWS shrinks it for a quick run.
+func benchRows() int {
+	if n, err := strconv.Atoi(os.Getenv("LAKEHOUSE_BENCH_ROWS")); err == nil && n > 0 {
+		return n
+	}
+	return 4_500_000
+}
+
+const benchAgg = `SELECT city, role, count(*), avg(hourly_rate) FROM candidates GROUP BY ALL`
+const benchScan = `SELECT id, name, city, role, hourly_rate FROM candidates LIMIT 1000000`
+
+// BenchmarkSQLvsRawDriver measures, in one run, the same aggregate and a
+// 1M-row × 5-column scan through POST /v1/sql and through the raw driver
+// (database/sql over read_parquet, threads=2), and prints the ratios.
+// Targets: aggregate ≤ 1.2× raw; ≥ 1M rows/s streamed as Arrow.
+func BenchmarkSQLvsRawDriver(b *testing.B) {
+	n := benchRows()
+	h := newHarness(b, nil, func(c *config.Config) { c.Query.Threads = 2; c.Query.Timeout = config.Duration(10 * time.Minute) })
+	gen := fmt.Sprintf(`SELECT printf('CAND-%%07d', i) AS id, 'Name ' || i AS name,
+		(['Chicago','Austin','Boston','Denver','Seattle','Miami','Atlanta','Dallas','Phoenix','Portland',
+		  'Detroit','Houston','Newark','Omaha','Tulsa','Reno','Tampa','Boise','Fresno','Akron'])[1 + i %% 20] AS city,
+		(['Java Developer','Welder','Forklift Driver','Electrician'])[1 + (i // 20) %% 4] AS role,
+		15 + (i * 7919 %% 6000) / 100.0 AS hourly_rate, i %% 30 AS years, DATE '2020-01-01' + (i %% 1500)::INT AS since
+		FROM range(%d) t(i)`, n)
+	start := time.Now()
+	f := writeParquet(b, h.store, "datasets/candidates/part-0.parquet", gen)
+	if _, _, err := h.cat.Register(context.Background(), catalog.RegisterRequest{Name: "candidates", Files: []catalog.File{f}}); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("generated %d rows (%.0f MB Parquet) in %v", n, float64(f.Bytes)/1e6, time.Since(start).Round(time.Millisecond))
+	path := filepath.Join(h.cfg.DataDir, "objects", f.Key)
+
+	raw, err := sql.Open("duckdb", "?threads=2")
+	must(b, err)
+	defer raw.Close()
+	_, err = raw.Exec("CREATE VIEW candidates AS SELECT * FROM read_parquet(" + quoteString(path) + ")")
+	must(b, err)
+
+	rawAgg := func() {
+		rows, err := raw.Query(benchAgg)
+		must(b, err)
+		defer rows.Close()
+		var city, role string
+		var cnt int64
+		var avg float64
+		for rows.Next() {
+			must(b, rows.Scan(&city, &role, &cnt, &avg))
+		}
+		must(b, rows.Err())
+	}
+	httpAgg := func() {
+		a := postJSON(b, h.url, benchAgg)
+		if a.RowCount != 80 {
+			b.Fatalf("aggregate: %d groups, want 80", a.RowCount)
+		}
+	}
+	rawScan := func() int {
+		rows, err := raw.Query(benchScan)
+		must(b, err)
+		defer rows.Close()
+		var id, name, city, role string
+		var rate float64
+		k := 0
+		for rows.Next() {
+			must(b, rows.Scan(&id, &name, &city, &role, &rate))
+			k++
+		}
+		must(b, rows.Err())
+		return k
+	}
+	arrowScan := func() int {
+		resp := postStream(b, h.url, benchScan, "arrow")
+		defer resp.Body.Close()
+		rd, err := ipc.NewReader(resp.Body)
+		must(b, err)
+		k := 0
+		for rd.Next() {
+			k += int(rd.RecordBatch().NumRows())
+		}
+		must(b, rd.Err())
+		return k
+	}
+	ndjsonScan := func() int {
+		resp := postStream(b, h.url, benchScan, "ndjson")
+		defer resp.Body.Close()
+		data, err := io.ReadAll(resp.Body)
+		must(b, err)
+		return bytes.Count(data, []byte("\n"))
+	}
+
+	b.ResetTimer()
+	for range b.N {
+		aggRaw := median(7, rawAgg)
+		aggHTTP := median(7, httpAgg)
+		var k int
+		scanRaw := median(3, func() { k = rawScan() })
+		checkRows(b, "raw scan", k)
+		scanArrow := median(3, func() { k = arrowScan() })
+		checkRows(b, "arrow scan", k)
+		scanNDJSON := median(3, func() { k = ndjsonScan() })
+		checkRows(b, "ndjson scan", k)
+
+		rps := func(d time.Duration) float64 { return 1e6 / d.Seconds() }
+		b.ReportMetric(aggHTTP.Seconds()/aggRaw.Seconds(), "agg_http/raw")
+		b.ReportMetric(rps(scanArrow), "arrow_rows/s")
+		b.ReportMetric(rps(scanRaw), "raw_rows/s")
+		fmt.Printf("\nSQL: %d-row candidates Parquet, threads=2, medians\n", n)
+		fmt.Printf("%-34s %10s %14s %8s\n", "case", "time", "rows/s", "ratio")
+		fmt.Printf("%-34s %10v %14s %8s\n", "aggregate, raw database/sql", aggRaw.Round(time.Microsecond), "-", "1.00")
+		fmt.Printf("%-34s %10v %14s %8.2f  (target <= 1.2)\n", "aggregate, POST /v1/sql json", aggHTTP.Round(time.Microsecond), "-", aggHTTP.Seconds()/aggRaw.Seconds())
+		fmt.Printf("%-34s %10v %14.0f %8s\n", "1M x 5 scan, raw database/sql", scanRaw.Round(time.Millisecond), rps(scanRaw), "1.00")
+		fmt.Printf("%-34s %10v %14.0f %8.2f  (target >= 1M rows/s)\n", "1M x 5 scan, /v1/sql arrow stream", scanArrow.Round(time.Millisecond), rps(scanArrow), rps(scanArrow)/rps(scanRaw))
+		fmt.Printf("%-34s %10v %14.0f %8.2f\n", "1M x 5 scan, /v1/sql ndjson", scanNDJSON.Round(time.Millisecond), rps(scanNDJSON), rps(scanNDJSON)/rps(scanRaw))
+	}
+}
+
+func checkRows(b *testing.B, what string, k int) {
+	if k != 1_000_000 && k != benchRows() {
+		b.Fatalf("%s: %d rows", what, k)
+	}
+}
+
+func median(runs int, fn func()) time.Duration {
+	fn() // warm
+	ds := make([]time.Duration, runs)
+	for i := range ds {
+		s := time.Now()
+		fn()
+		ds[i] = time.Since(s)
+	}
+	slices.Sort(ds)
+	return ds[runs/2]
+}
+
+func postJSON(b *testing.B, url, sqlText string) jsonAnswer {
+	resp := postStream(b, url, sqlText, "json")
+	defer resp.Body.Close()
+	var a jsonAnswer
+	must(b, json.NewDecoder(resp.Body).Decode(&a))
+	return a
+}
+
+func postStream(b *testing.B, url, sqlText, format string) *http.Response {
+	resp, err := http.Post(url+"/v1/sql", "application/json", strings.NewReader(sqlBody(sqlText, "format", format)))
+	must(b, err)
+	if resp.StatusCode != 200 {
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		b.Fatalf("%s: %d %s", format, resp.StatusCode, data)
+	}
+	return resp
+}
