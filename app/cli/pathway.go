@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"lakehouse/config"
+	"lakehouse/modules/pathway"
+)
+
+func init() { extraCommands = append(extraCommands, newPathwayCmd) }
+
+func newPathwayCmd(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "pathway",
+		Short: "Trace memory maintenance",
+	}
+	cmd.AddCommand(newPathwayCompactCmd(g))
+	return cmd
+}
+
+func newPathwayCompactCmd(g *globalFlags) *cobra.Command {
+	var server string
+	cmd := &cobra.Command{
+		Use:   "compact",
+		Short: "Rewrite the pathway log as one record per trace (atomic; state unchanged)",
+		Long: "Compacts the pathway JSONL log: the log is rewritten to a temp file, fsynced and renamed over the old\n" +
+			"one, so a crash leaves either the old or the new log, never half of one. When no server holds the log it is\n" +
+			"compacted in this process; when a server runs on the data dir (the log is locked), the server is asked to\n" +
+			"do it (POST /v1/pathway/compact on --server, token from auth.token or the env var auth.token_env names).",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			l, err := g.loadConfig(cmd.ErrOrStderr())
+			if err != nil {
+				return &ExitError{Code: 2, Err: err}
+			}
+			res, where, err := compactPathway(cmd.Context(), l.Config, server, cmd.Flags().Changed("server"))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "compacted %s (%s): %d traces, %d -> %d bytes in %.1f ms\n",
+				pathway.LogPath(l.Config), where, res.Traces, res.BeforeBytes, res.AfterBytes, res.DurationMs)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&server, "server", "", "server URL to ask when the log is locked (default: http://<listen> from the config)")
+	return cmd
+}
+
+// compactPathway compacts offline, or through the running server when it
+// holds the log.
+func compactPathway(ctx context.Context, cfg *config.Config, server string, serverSet bool) (pathway.CompactResult, string, error) {
+	path := pathway.LogPath(cfg)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return pathway.CompactResult{}, "", fmt.Errorf("pathway compact: no log at %s (check data_dir and [pathway] log)", path)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc, err := pathway.Open(path, pathway.Options{Logger: quiet})
+	if err == nil {
+		res, cerr := svc.Compact(ctx)
+		if err := svc.Close(); cerr == nil {
+			cerr = err
+		}
+		return res, "offline", cerr
+	}
+	if !errors.Is(err, pathway.ErrLocked) {
+		return pathway.CompactResult{}, "", err
+	}
+	if !serverSet {
+		server = "http://" + cfg.Listen
+	}
+	res, herr := compactViaServer(ctx, server, pathwayToken(cfg))
+	if herr != nil {
+		return res, "", fmt.Errorf("%v; asking the server at %s failed too: %w", err, server, herr)
+	}
+	return res, "by the server at " + server, nil
+}
+
+func compactViaServer(ctx context.Context, server, token string) (pathway.CompactResult, error) {
+	var res pathway.CompactResult
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(server, "/")+"/v1/pathway/compact", nil)
+	if err != nil {
+		return res, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return res, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return res, fmt.Errorf("status %d: %s", resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	if err := json.Unmarshal(body, &res); err != nil {
+		return res, fmt.Errorf("decode answer: %w", err)
+	}
+	return res, nil
+}
+
+// pathwayToken is the token a CLI command presents to the server: auth.token,
+// else the env var auth.token_env names.
+func pathwayToken(cfg *config.Config) string {
+	if cfg.Auth.Token != "" {
+		return cfg.Auth.Token
+	}
+	if cfg.Auth.TokenEnv != "" {
+		return os.Getenv(cfg.Auth.TokenEnv)
+	}
+	return ""
+}
