@@ -35,9 +35,10 @@ func run(in, out string) error {
 		return err
 	}
 	defer f.Close()
-	// Write beside the target and rename, so an interrupted run never
-	// leaves a half file that go:embed would pick up.
-	tmp, err := os.CreateTemp(filepath.Dir(out), ".use-lite-*.tmp")
+	// Write next to the model directory (same filesystem, outside the
+	// go:embed pattern) and rename, so neither an interrupted run nor a
+	// concurrent build ever sees a half file.
+	tmp, err := os.CreateTemp(filepath.Dir(filepath.Dir(out)), ".use-lite-*.tmp")
 	if err != nil {
 		return err
 	}
