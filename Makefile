@@ -7,7 +7,7 @@ MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 MINIO := $(CACHE_BIN)/minio
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 TAGS := duckdb_arrow
-LDFLAGS := -X lakehouse/app.Version=$(VERSION)
+LDFLAGS := -s -w -X lakehouse/app.Version=$(VERSION)
 # As static as the toolchain allows: DuckDB needs cgo; glibc warns about
 # dlopen/getpwuid/getaddrinfo in a static link, which lakehouse does not use.
 STATIC := -tags 'netgo,osusergo,$(TAGS)' -ldflags '$(LDFLAGS) -linkmode external -extldflags "-static"'
@@ -18,7 +18,7 @@ export CGO_ENABLED := 1
 
 ## build: bin/lakehouse, one statically linked binary with everything embedded
 build: deps
-	$(GO) build $(STATIC) -o bin/lakehouse . 2> >(grep -v -e 'statically linked applications requires' -e 'in statically linked' >&2)
+	$(GO) build $(STATIC) -o bin/lakehouse . 2>&1 | { grep -v -e '^# lakehouse$$' -e ': in function ' -e 'in statically linked applications' || true; }; test $${PIPESTATUS[0]} -eq 0
 	@echo "built bin/lakehouse $(VERSION)"
 
 ## run: build, then serve on embedded defaults (127.0.0.1:3110, ./data, local disk)
