@@ -26,7 +26,7 @@ type Module struct {
 	cfg    config.ObserverConfig
 	log    *slog.Logger
 	obs    *Observer
-	pers   *persister      // nil when persistence is off
+	pers   *persister       // nil when persistence is off
 	pq     *parquetExporter // nil until Start finds a catalog
 	runner *Runner
 	c      *app.Container

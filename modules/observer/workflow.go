@@ -159,4 +159,6 @@ func findCycle(nodes []Node, deps map[string][]string) []string {
 }
 
 // String names a plan for logs.
-func (p *plan) String() string { return fmt.Sprintf("workflow %q (%d nodes)", p.wf.Name, len(p.wf.Nodes)) }
+func (p *plan) String() string {
+	return fmt.Sprintf("workflow %q (%d nodes)", p.wf.Name, len(p.wf.Nodes))
+}

@@ -113,36 +113,67 @@ func NewRunner(obs *Observer, cfg config.ObserverConfig, log *slog.Logger) *Runn
 	return &Runner{obs: obs, cfg: cfg, log: log, modes: map[string]ModeFunc{}, runs: map[string]*runState{}, ctx: ctx, cancel: cancel}
 }
 
-// RegisterMode adds or replaces a mode.
+// RegisterMode adds or replaces one of this runner's modes.
 func (r *Runner) RegisterMode(name string, fn ModeFunc) {
 	r.modesMu.Lock()
 	defer r.modesMu.Unlock()
 	r.modes[name] = fn
 }
 
-// Modes lists the registered mode names, sorted.
+// Modes lists the registered mode names (the runner's and the package's),
+// sorted.
 func (r *Runner) Modes() []string {
+	seen := map[string]bool{}
 	r.modesMu.RLock()
-	defer r.modesMu.RUnlock()
-	names := make([]string, 0, len(r.modes))
 	for n := range r.modes {
+		seen[n] = true
+	}
+	r.modesMu.RUnlock()
+	sharedModes.RLock()
+	for n := range sharedModes.m {
+		seen[n] = true
+	}
+	sharedModes.RUnlock()
+	names := make([]string, 0, len(seen))
+	for n := range seen {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	return names
 }
 
-func (r *Runner) hasMode(name string) bool {
-	r.modesMu.RLock()
-	defer r.modesMu.RUnlock()
-	_, ok := r.modes[name]
-	return ok
-}
+func (r *Runner) hasMode(name string) bool { return r.mode(name) != nil }
 
+// mode finds a mode: the runner's own first, then the package's.
 func (r *Runner) mode(name string) ModeFunc {
 	r.modesMu.RLock()
-	defer r.modesMu.RUnlock()
-	return r.modes[name]
+	fn := r.modes[name]
+	r.modesMu.RUnlock()
+	if fn != nil {
+		return fn
+	}
+	sharedModes.RLock()
+	defer sharedModes.RUnlock()
+	return sharedModes.m[name]
+}
+
+// sharedModes are modes every Runner knows, registered by programs that
+// embed lakehouse (or tests) before or after the server starts.
+var sharedModes = struct {
+	sync.RWMutex
+	m map[string]ModeFunc
+}{m: map[string]ModeFunc{}}
+
+// RegisterMode adds a mode to every Runner of the process (a runner's own
+// mode of the same name wins). Passing a nil fn removes it.
+func RegisterMode(name string, fn ModeFunc) {
+	sharedModes.Lock()
+	defer sharedModes.Unlock()
+	if fn == nil {
+		delete(sharedModes.m, name)
+		return
+	}
+	sharedModes.m[name] = fn
 }
 
 // Close cancels every running workflow and waits for them to stop.
