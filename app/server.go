@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,8 +42,9 @@ func NewServer(c *Container, exposed []string) (*Server, error) {
 	e.Use(requestLogger(log))
 	e.Use(recoverJSON(log))
 
+	health, _ := json.Marshal(map[string]any{"status": "ok", "service": "lakehouse", "version": Version})
 	e.GET("/health", func(ec echo.Context) error {
-		return ec.JSON(http.StatusOK, map[string]any{"status": "ok", "service": "lakehouse", "version": Version})
+		return ec.JSONBlob(http.StatusOK, health)
 	})
 	e.GET("/ready", func(ec echo.Context) error { return ready(ec, c) }, gate.Middleware())
 	api := e.Group("/v1", gate.Middleware(), defaultBodyLimit(int64(cfg.Server.BodyLimit)), auditMiddleware(c))
@@ -122,6 +124,8 @@ func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
 			}
 			level := slog.LevelInfo
 			switch {
+			case c.Path() == "/health" && status == http.StatusOK:
+				level = slog.LevelDebug // probes every few seconds would drown the log
 			case status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout:
 				level = slog.LevelWarn // overload and timeouts are the client's to retry
 			case status >= 500:
