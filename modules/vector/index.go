@@ -298,6 +298,13 @@ func score(m hnsw.Metric, d float32) float32 {
 	return 1 / (1 + d)
 }
 
+// length is the number of live items.
+func (ix *index) length() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.live
+}
+
 // info describes the index.
 func (ix *index) info() IndexInfo {
 	ix.mu.RLock()

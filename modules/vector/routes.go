@@ -149,11 +149,11 @@ func (m *Module) add(c echo.Context) error {
 	if err := m.svc.Add(c.Request().Context(), name, req.Items); err != nil {
 		return apiError(err)
 	}
-	info, err := m.svc.Info(c.Request().Context(), name)
+	ix, err := m.svc.get(name)
 	if err != nil {
 		return apiError(err)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"added": len(req.Items), "length": info.Length})
+	return c.JSON(http.StatusOK, map[string]any{"added": len(req.Items), "length": ix.length()})
 }
 
 func (m *Module) search(c echo.Context) error {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	coder "github.com/coder/hnsw"
+
+	"lakehouse/modules/vector/internal/synth"
 )
 
 // BenchmarkHNSWvsCoder is the BENCHMARKS.md recipe: 100k × 768 clustered
@@ -54,7 +56,7 @@ type sweepRow struct {
 func runHNSWBench(b *testing.B, n, dim, nq, k int) {
 	b.StopTimer()
 	t0 := time.Now()
-	base, queries := clusteredParallel(20251123, n, nq, dim)
+	base, queries := synth.Clustered(20251123, n, nq, dim)
 	truth := groundTruthParallel(Cosine, base, queries, k)
 	fmt.Printf("\nvector HNSW benchmark: n=%d dim=%d queries=%d k=%d cores=%d vek AVX2/FMA=%v (data + ground truth %.1fs)\n",
 		n, dim, nq, k, runtime.GOMAXPROCS(0), Accelerated(), time.Since(t0).Seconds())
@@ -210,39 +212,6 @@ func runHNSWBench(b *testing.B, n, dim, nq, k int) {
 	b.ReportMetric(at95.recall, "recall")
 	b.ReportMetric(match.qps/best.qps, "qps_ratio_equal_recall")
 	b.ReportMetric(loadT.Seconds(), "load_s")
-}
-
-// clusteredParallel is clustered with the per-vector work spread over the
-// cores; the data is the same for a given seed whatever the core count.
-func clusteredParallel(seed uint64, n, q, dim int) (base, queries [][]float32) {
-	// Generation is dominated by the projection; clustered is simple and
-	// deterministic, so split the seed space in fixed chunks.
-	const chunk = 5000
-	base = make([][]float32, 0, n)
-	type part struct{ b, q [][]float32 }
-	parts := make([]part, (n+chunk-1)/chunk)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for c := range parts {
-		wg.Add(1)
-		go func(c int) {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			cnt := min(chunk, n-c*chunk)
-			nq := 0
-			if c == 0 {
-				nq = q
-			}
-			parts[c].b, parts[c].q = clusteredChunk(seed, uint64(c), cnt, nq, dim)
-		}(c)
-	}
-	wg.Wait()
-	for _, p := range parts {
-		base = append(base, p.b...)
-		queries = append(queries, p.q...)
-	}
-	return base, queries
 }
 
 func groundTruthParallel(m Metric, base, queries [][]float32, k int) [][]uint32 {
