@@ -46,6 +46,9 @@ type column struct {
 	str  *array.BinaryBuilder // the StringBuilder's embedded BinaryBuilder
 	sb   *array.StringBuilder
 	null bool // a null was appended
+	// dataHint is the string bytes of the last batch: reserving it up
+	// front avoids growing (copying and zeroing) the buffer while appending.
+	dataHint int
 }
 
 // batch accumulates rows into Arrow builders, one row group's worth.
@@ -55,7 +58,7 @@ type batch struct {
 	rows   int
 }
 
-func newBatch(mem memory.Allocator, schema *arrow.Schema, kinds []kind, capRows int) *batch {
+func newBatch(mem memory.Allocator, schema *arrow.Schema, kinds []kind, capRows int, dataHints []int) *batch {
 	b := &batch{schema: schema, cols: make([]column, len(kinds))}
 	for i, k := range kinds {
 		c := &b.cols[i]
@@ -80,6 +83,10 @@ func newBatch(mem memory.Allocator, schema *arrow.Schema, kinds []kind, capRows 
 			c.sb = array.NewStringBuilder(mem)
 			c.sb.Reserve(capRows)
 			c.str = c.sb.BinaryBuilder
+			if dataHints != nil && dataHints[i] > 0 {
+				c.dataHint = dataHints[i]
+				c.sb.ReserveData(c.dataHint)
+			}
 		}
 	}
 	return b
@@ -174,6 +181,7 @@ func (b *batch) record() arrow.RecordBatch {
 		case kTimestamp:
 			arrs[i] = c.ts.NewArray()
 		default:
+			c.dataHint = c.str.DataLen() + c.str.DataLen()/8
 			arrs[i] = c.sb.NewArray()
 		}
 	}
@@ -181,8 +189,33 @@ func (b *batch) record() arrow.RecordBatch {
 	for _, a := range arrs {
 		a.Release()
 	}
+	b.reserve(b.rows)
 	b.rows = 0
 	return rec
+}
+
+// reserve sizes every builder for the next batch of rows.
+func (b *batch) reserve(rows int) {
+	for i := range b.cols {
+		c := &b.cols[i]
+		switch c.k {
+		case kBool:
+			c.bl.Reserve(rows)
+		case kInt:
+			c.i64.Reserve(rows)
+		case kFloat:
+			c.f64.Reserve(rows)
+		case kDate:
+			c.d32.Reserve(rows)
+		case kTimestamp:
+			c.ts.Reserve(rows)
+		default:
+			c.sb.Reserve(rows)
+			if c.dataHint > 0 {
+				c.sb.ReserveData(c.dataHint)
+			}
+		}
+	}
 }
 
 func (b *batch) release() {

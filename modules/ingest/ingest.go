@@ -258,6 +258,8 @@ type ingestPlan struct {
 	size      int64
 	prev      *catalog.Manifest
 	workers   int
+	avgBytes  []float64
+	noDict    []bool
 }
 
 func (k kind) final() kind {
@@ -294,6 +296,12 @@ func (in *Ingester) plan(ctx context.Context, r io.ReaderAt, size int64, req Req
 	pl.dataLine = p.line
 	ncols := len(pl.names)
 	pl.kinds = make([]kind, ncols)
+	sizes := make([]int64, ncols)
+	distinct := make([]map[string]struct{}, ncols)
+	nonNull := make([]int, ncols)
+	for i := range distinct {
+		distinct[i] = map[string]struct{}{}
+	}
 	rows := 0
 	for rows < in.opt.SampleRows {
 		fs, line, err := p.next()
@@ -307,10 +315,18 @@ func (in *Ingester) plan(ctx context.Context, r io.ReaderAt, size int64, req Req
 			return nil, raggedError(line, len(fs), pl.names)
 		}
 		for i, f := range fs {
-			if f.end == f.start || pl.kinds[i] == kString {
+			if f.end == f.start {
 				continue
 			}
 			v := p.value(f)
+			sizes[i] += int64(len(v))
+			nonNull[i]++
+			if len(distinct[i]) < 4096 {
+				distinct[i][string(v)] = struct{}{}
+			}
+			if pl.kinds[i] == kString {
+				continue
+			}
 			if !fits(pl.kinds[i], v) {
 				pl.kinds[i] = join(pl.kinds[i], classify(v))
 			}
@@ -319,6 +335,13 @@ func (in *Ingester) plan(ctx context.Context, r io.ReaderAt, size int64, req Req
 	}
 	if rows == 0 {
 		return nil, &CSVError{Line: p.line, Column: 1, Msg: "no data rows (the file has only a header)"}
+	}
+	pl.avgBytes = make([]float64, ncols)
+	pl.noDict = make([]bool, ncols)
+	for i := range sizes {
+		pl.avgBytes[i] = float64(sizes[i]) / float64(rows)
+		// Mostly distinct values (ids, e-mails, free text): PLAIN.
+		pl.noDict[i] = nonNull[i] >= 64 && len(distinct[i]) > nonNull[i]/2
 	}
 	prev, err := in.cat.Get(ctx, req.Dataset)
 	switch {
@@ -361,7 +384,10 @@ func (in *Ingester) plan(ctx context.Context, r io.ReaderAt, size int64, req Req
 // kind yields the widened kinds for the next pass.
 func (in *Ingester) convert(ctx context.Context, r io.ReaderAt, pl *ingestPlan, dir string, prog *Progress) ([]partResult, []bool, Stats, error) {
 	var stats Stats
-	spans, err := splitSpans(r, pl.dataStart, pl.size, pl.dataLine, in.opt.PartSize, pl.workers)
+	// At least one span per worker once the input is big enough to be
+	// worth splitting, so every core converts.
+	partSize := min(in.opt.PartSize, max((pl.size-pl.dataStart)/int64(pl.workers)+1, 8<<20))
+	spans, err := splitSpans(r, pl.dataStart, pl.size, pl.dataLine, partSize, pl.workers)
 	if err != nil {
 		return nil, nil, stats, err
 	}
@@ -372,7 +398,7 @@ func (in *Ingester) convert(ctx context.Context, r io.ReaderAt, pl *ingestPlan, 
 			prog.bytes.Store(0)
 			prog.rows.Store(0)
 		}
-		env := &convertEnv{r: r, delim: pl.delim, names: pl.names, kinds: pl.kinds, rgRows: in.opt.RowGroupRows, progress: prog, mem: in.mem}
+		env := &convertEnv{r: r, delim: pl.delim, names: pl.names, kinds: pl.kinds, rgRows: in.opt.RowGroupRows, progress: prog, mem: in.mem, avgBytes: pl.avgBytes, noDict: pl.noDict}
 		results := runPass(ctx, env, spans, dir, pass, pl.workers)
 		// The earliest error in file order wins: spans are in order.
 		for _, res := range results {

@@ -26,6 +26,12 @@ type rig struct {
 func newRig(t *testing.T, opt Options) *rig {
 	t.Helper()
 	dir := t.TempDir()
+	ing := newRigTB(t, dir, opt)
+	return &rig{ing: ing, cat: ing.cat.(*catalog.Store), store: ing.store.(*storage.Local), dir: dir}
+}
+
+func newRigTB(t testing.TB, dir string, opt Options) *Ingester {
+	t.Helper()
 	st, err := storage.OpenLocal(filepath.Join(dir, "objects"))
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +42,7 @@ func newRig(t *testing.T, opt Options) *rig {
 	}
 	t.Cleanup(func() { cat.Close() })
 	opt.TempDir = filepath.Join(dir, "tmp")
-	return &rig{ing: NewIngester(cat, st, opt, nil), cat: cat, store: st, dir: dir}
+	return NewIngester(cat, st, opt, nil)
 }
 
 func (r *rig) file(t *testing.T, content string) string {

@@ -46,18 +46,29 @@ type convertEnv struct {
 	names    []string
 	kinds    []kind
 	rgRows   int
+	// avgBytes is each column's mean value size in the sample (sizes the
+	// string buffers); noDict marks near-unique columns written PLAIN,
+	// where a dictionary costs time and saves nothing.
+	avgBytes []float64
+	noDict   []bool
 	progress *Progress
 	mem      memory.Allocator
 }
 
-func writerProps(rgRows int) *parquet.WriterProperties {
-	return parquet.NewWriterProperties(
+func writerProps(env *convertEnv) *parquet.WriterProperties {
+	opts := []parquet.WriterProperty{
 		parquet.WithCompression(compress.Codecs.Snappy),
-		parquet.WithMaxRowGroupLength(int64(rgRows)),
+		parquet.WithMaxRowGroupLength(int64(env.rgRows)),
 		parquet.WithDictionaryDefault(true),
 		parquet.WithStats(true),
 		parquet.WithCreatedBy("lakehouse"),
-	)
+	}
+	for i, n := range env.names {
+		if i < len(env.noDict) && env.noDict[i] {
+			opts = append(opts, parquet.WithDictionaryFor(n, false))
+		}
+	}
+	return parquet.NewWriterProperties(opts...)
 }
 
 // convertSpan parses job.span and writes it as a Parquet file, returning
@@ -81,13 +92,20 @@ func convertSpan(ctx context.Context, env *convertEnv, job partJob) (res partRes
 	cw := &countWriter{w: f, h: h}
 	bw := bufio.NewWriterSize(cw, 1<<20)
 	schema := arrowSchema(env.names, env.kinds)
-	fw, err := pqarrow.NewFileWriter(schema, bw, writerProps(env.rgRows), pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(env.mem)))
+	fw, err := pqarrow.NewFileWriter(schema, bw, writerProps(env), pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(env.mem)))
 	if err != nil {
 		res.err = fmt.Errorf("ingest: parquet writer: %w", err)
 		return res
 	}
 	p := newParser(env.r, job.span.start, job.span.end, env.delim, job.span.line, 4<<20)
-	b := newBatch(env.mem, schema, env.kinds, env.rgRows)
+	var hints []int
+	if env.avgBytes != nil {
+		hints = make([]int, ncols)
+		for i, a := range env.avgBytes {
+			hints[i] = int(a*float64(env.rgRows)*1.1) + 64
+		}
+	}
+	b := newBatch(env.mem, schema, env.kinds, env.rgRows, hints)
 	defer b.release()
 	flush := func() error {
 		if b.rows == 0 {
