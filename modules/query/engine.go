@@ -96,6 +96,9 @@ func (e *Engine) lockDown(ctx context.Context) error {
 		dirs = append(dirs, quoteString(strings.TrimSuffix(abs, string(filepath.Separator))+string(filepath.Separator)))
 	}
 	stmts = append(stmts,
+		// Parts are immutable (content-addressed keys; cache files named
+		// by key + ETag): footers can be cached across queries.
+		"SET GLOBAL parquet_metadata_cache = true",
 		"SET GLOBAL autoinstall_known_extensions = false",
 		"SET GLOBAL autoload_known_extensions = false",
 		"SET GLOBAL allow_community_extensions = false",

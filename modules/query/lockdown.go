@@ -48,11 +48,17 @@ var typeNames = map[duckdb.StmtType]string{
 // multi-statement text before running any of it) and checks DuckDB's own
 // statement type. An EXPLAIN passes only when the statement it explains
 // passes both gates, because EXPLAIN ANALYZE executes its statement.
-func checkStatement(ctx context.Context, conn *duckdb.Conn, sqlText string) ([]string, error) {
-	return checkDepth(ctx, conn, sqlText, 0)
+//
+// Between the gates, beforePrepare gets the base tables the statement
+// names (so their views can be built and their parts fetched before
+// DuckDB binds them). The statement prepared by gate 2 is returned for
+// execution (the caller closes it), so the query is bound once; it is nil
+// for an EXPLAIN.
+func checkStatement(ctx context.Context, conn *duckdb.Conn, sqlText string, beforePrepare func([]string) error) (*duckdb.Stmt, error) {
+	return checkDepth(ctx, conn, sqlText, beforePrepare, 0)
 }
 
-func checkDepth(ctx context.Context, conn *duckdb.Conn, sqlText string, depth int) ([]string, error) {
+func checkDepth(ctx context.Context, conn *duckdb.Conn, sqlText string, beforePrepare func([]string) error, depth int) (*duckdb.Stmt, error) {
 	if depth > 4 {
 		return nil, fmt.Errorf("%w: nested EXPLAIN", ErrForbidden)
 	}
@@ -63,7 +69,11 @@ func checkDepth(ctx context.Context, conn *duckdb.Conn, sqlText string, depth in
 	if tree.Error {
 		if tree.ErrorType == "not implemented" { // "Only SELECT statements can be serialized"
 			if inner, ok := explainInner(sqlText); ok {
-				return checkDepth(ctx, conn, inner, depth+1)
+				st, err := checkDepth(ctx, conn, inner, beforePrepare, depth+1)
+				if st != nil {
+					_ = st.Close()
+				}
+				return nil, err
 			}
 			return nil, fmt.Errorf("%w: only SELECT, WITH, EXPLAIN, DESCRIBE, SHOW and SUMMARIZE run (no COPY, ATTACH, INSTALL/LOAD, SET/PRAGMA, CREATE, INSERT, EXPORT, ...)", ErrForbidden)
 		}
@@ -76,6 +86,11 @@ func checkDepth(ctx context.Context, conn *duckdb.Conn, sqlText string, depth in
 	case 1:
 	default:
 		return nil, ErrMultipleStatements
+	}
+	if beforePrepare != nil {
+		if err := beforePrepare(baseTables(tree.Statements)); err != nil {
+			return nil, err
+		}
 	}
 	st, err := conn.Prepare(sqlText)
 	if err != nil {
@@ -90,18 +105,18 @@ func checkDepth(ctx context.Context, conn *duckdb.Conn, sqlText string, depth in
 		return nil, errors.New("query: unexpected driver statement type")
 	}
 	typ, err := ds.StatementType()
-	_ = st.Close()
-	if err != nil {
-		return nil, fmt.Errorf("query: statement type: %w", err)
-	}
-	if typ != duckdb.STATEMENT_TYPE_SELECT {
+	if err == nil && typ != duckdb.STATEMENT_TYPE_SELECT {
 		name := typeNames[typ]
 		if name == "" {
 			name = fmt.Sprintf("type %d", typ)
 		}
-		return nil, fmt.Errorf("%w: %s statements are refused; only SELECT, WITH, EXPLAIN, DESCRIBE, SHOW and SUMMARIZE run", ErrForbidden, name)
+		err = fmt.Errorf("%w: %s statements are refused; only SELECT, WITH, EXPLAIN, DESCRIBE, SHOW and SUMMARIZE run", ErrForbidden, name)
 	}
-	return baseTables(tree.Statements), nil
+	if err != nil {
+		_ = ds.Close()
+		return nil, err
+	}
+	return ds, nil
 }
 
 // ParseError is a syntax error with its byte offset in the SQL.

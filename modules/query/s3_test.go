@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"lakehouse/config"
 	"lakehouse/modules/storage"
 	"lakehouse/modules/storage/storagetest"
 )
@@ -78,6 +79,23 @@ func TestS3QueriesThroughPartCache(t *testing.T) {
 	h.fail(sqlBody(`SELECT * FROM read_text('/etc/passwd')`), 403)
 	h.fail(sqlBody(`COPY sales TO '`+cacheDir(h.cfg.DataDir)+`/x.csv'`), 403)
 	h.fail(sqlBody(`SELECT * FROM nosuch`), 400)
+}
+
+// TestS3EvictedPartsFetchedAgain: with a cache smaller than one part,
+// every query's parts are evicted after it, and the next query fetches
+// them again before DuckDB binds the view.
+func TestS3EvictedPartsFetchedAgain(t *testing.T) {
+	s3 := openMinIO(t)
+	h := newHarness(t, s3, func(c *config.Config) { c.Query.CacheSize = 1 })
+	addDataset(t, h.cat, h.store, "sales", salesV1)
+	for i := 1; i <= 3; i++ {
+		if a := h.ok(sqlBody(`SELECT sum(id) FROM sales`)); a.Rows[0][0] != float64(45) {
+			t.Fatalf("query %d: %v", i, a.Rows)
+		}
+		if st := h.mod.cache.stats(); st.Misses != int64(i) || st.Entries != 0 || st.Evictions != int64(i) {
+			t.Fatalf("query %d: %+v", i, st)
+		}
+	}
 }
 
 // TestPartCacheLRU checks the bound, pinning, and key+etag freshness

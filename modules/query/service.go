@@ -95,8 +95,14 @@ func collect(ctx context.Context, c Cursor, limit int) (*Result, error) {
 
 // withRows runs sqlText and hands its rows to fn.
 func (s *Service) withRows(ctx context.Context, sqlText string, params []any, fn func(Cursor) error) error {
-	return s.withConn(ctx, sqlText, func(dc *duckdb.Conn) error {
-		rows, err := dc.QueryContext(ctx, sqlText, namedArgs(params))
+	return s.withConn(ctx, sqlText, func(dc *duckdb.Conn, st *duckdb.Stmt) error {
+		var rows driver.Rows
+		var err error
+		if st != nil {
+			rows, err = st.QueryContext(ctx, namedArgs(params))
+		} else {
+			rows, err = dc.QueryContext(ctx, sqlText, namedArgs(params))
+		}
 		if err != nil {
 			return err
 		}
@@ -121,7 +127,10 @@ func (s *Service) withRows(ctx context.Context, sqlText string, params []any, fn
 // A connection whose query was interrupted or failed inside DuckDB in an
 // unexpected way is discarded rather than returned to the pool, so one bad
 // query cannot poison the next.
-func (s *Service) withConn(ctx context.Context, sqlText string, fn func(dc *duckdb.Conn) error) error {
+//
+// fn gets the statement the lock-down prepared (nil for EXPLAIN), to run
+// without binding it again; withConn closes it.
+func (s *Service) withConn(ctx context.Context, sqlText string, fn func(dc *duckdb.Conn, st *duckdb.Stmt) error) error {
 	if strings.TrimSpace(sqlText) == "" {
 		return ErrEmptySQL
 	}
@@ -137,13 +146,16 @@ func (s *Service) withConn(ctx context.Context, sqlText string, fn func(dc *duck
 			runErr = errors.New("query: not a duckdb connection")
 			return runErr
 		}
-		release, err := s.admit(ctx, dc, sqlText)
+		st, release, err := s.admit(ctx, dc, sqlText)
 		defer release()
 		if err != nil {
 			runErr = err
 			return nil
 		}
-		runErr = fn(dc)
+		if st != nil {
+			defer st.Close()
+		}
+		runErr = fn(dc, st)
 		if runErr != nil && (ctx.Err() != nil || isInterrupt(runErr)) {
 			return driver.ErrBadConn // drop this connection from the pool
 		}
@@ -163,7 +175,7 @@ func (s *Service) withConn(ctx context.Context, sqlText string, fn func(dc *duck
 // With local parts every view exists already. Lazily built views are
 // unknown to DuckDB until built, so a binder error naming a dataset gets
 // the view built and the gates run again (a few times at most).
-func (s *Service) admit(ctx context.Context, dc *duckdb.Conn, sqlText string) (func(), error) {
+func (s *Service) admit(ctx context.Context, dc *duckdb.Conn, sqlText string) (*duckdb.Stmt, func(), error) {
 	var releases []func()
 	release := func() {
 		for _, r := range releases {
@@ -171,28 +183,27 @@ func (s *Service) admit(ctx context.Context, dc *duckdb.Conn, sqlText string) (f
 		}
 	}
 	lazy := s.views.src.Lazy()
-	for attempt := 0; ; attempt++ {
-		tables, err := checkStatement(ctx, dc, sqlText)
+	// Pin every dataset the statement names before DuckDB binds it (an
+	// evicted part is fetched again; a new version's view is rebuilt).
+	pin := func(tables []string) error {
 		if !lazy {
-			return release, err
+			return nil
 		}
-		if err == nil {
-			// Pin (and refresh) every dataset the statement names.
-			r, err := s.views.ensure(ctx, tables)
-			releases = append(releases, r)
-			return release, err
+		r, err := s.views.ensure(ctx, tables)
+		releases = append(releases, r)
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		st, err := checkStatement(ctx, dc, sqlText, pin)
+		if err == nil || !lazy {
+			return st, release, err
 		}
 		m := unknownTableRe.FindStringSubmatch(err.Error())
-		if m == nil || attempt >= 4 {
-			return release, err
+		if m == nil || attempt >= 4 || !s.views.known(m[1]) {
+			return nil, release, err
 		}
-		r, ensureErr := s.views.ensure(ctx, []string{m[1]})
-		releases = append(releases, r)
-		if ensureErr != nil {
-			return release, ensureErr
-		}
-		if !s.views.known(m[1]) {
-			return release, err
+		if err := pin([]string{m[1]}); err != nil {
+			return nil, release, err
 		}
 	}
 }

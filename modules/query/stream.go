@@ -133,7 +133,8 @@ func writeRows(ctx context.Context, w io.Writer, cur Cursor, format string, limi
 // streamArrow writes an Arrow IPC stream straight from DuckDB's Arrow
 // result (one record batch per DuckDB chunk), flushing after each batch.
 func (m *Module) streamArrow(ctx context.Context, c echo.Context, req sqlRequest) error {
-	return m.svc.withConn(ctx, req.SQL, func(dc *duckdb.Conn) error {
+	// The driver's Arrow API takes SQL text, so the statement is bound again.
+	return m.svc.withConn(ctx, req.SQL, func(dc *duckdb.Conn, _ *duckdb.Stmt) error {
 		ar, err := duckdb.NewArrowFromConn(dc)
 		if err != nil {
 			return err
