@@ -75,16 +75,8 @@ func (s *service) Create(ctx context.Context, spec IndexSpec) (IndexInfo, error)
 		return IndexInfo{}, invalid("index name %q must be 1-%d letters, digits, '_', '-' or '.', starting with a letter, digit or '_'", spec.Name, maxNameLn)
 	}
 	if spec.Model != "" {
-		if s.emb == nil {
-			return IndexInfo{}, invalid("model %q requested but no embedder is configured", spec.Model)
-		}
-		if spec.Model != s.emb.Model() {
-			return IndexInfo{}, invalid("model %q is not the configured embedder's model %q", spec.Model, s.emb.Model())
-		}
-		if spec.Dim == 0 {
-			spec.Dim = s.emb.Dimension()
-		} else if spec.Dim != s.emb.Dimension() {
-			return IndexInfo{}, invalid("dimension %d does not match model %q's dimension %d", spec.Dim, spec.Model, s.emb.Dimension())
+		if err := s.modelDim(ctx, &spec); err != nil {
+			return IndexInfo{}, err
 		}
 	}
 	if spec.Dim <= 0 || spec.Dim > maxDim {
@@ -133,6 +125,37 @@ func (s *service) Create(ctx context.Context, spec IndexSpec) (IndexInfo, error)
 	}
 	s.indexes[spec.Name] = ix
 	return ix.info(), nil
+}
+
+// modelDim reconciles a spec's model with the configured embedder. A
+// caller that gives both model and dimension (it embeds by itself) is
+// taken at its word unless the model is the embedder's and the dimensions
+// disagree; without a dimension the model must be the embedder's, whose
+// dimension the index takes.
+func (s *service) modelDim(ctx context.Context, spec *IndexSpec) error {
+	if s.emb == nil || spec.Model != s.emb.Model() {
+		if spec.Dim > 0 {
+			return nil
+		}
+		if s.emb == nil {
+			return invalid("model %q requested without a dimension, and no embedder is configured", spec.Model)
+		}
+		return invalid("model %q is not the configured embedder's model %q; give the dimension, or use %q", spec.Model, s.emb.Model(), s.emb.Model())
+	}
+	dim := s.emb.Dimension()
+	if dim == 0 { // a remote provider that learns its dimension from its first answer
+		v, err := s.emb.EmbedBatch(ctx, []string{"dimension probe"})
+		if err != nil || len(v) != 1 {
+			return fmt.Errorf("%w: probe model %q for its dimension: %v", ErrEmbed, spec.Model, err)
+		}
+		dim = len(v[0])
+	}
+	if spec.Dim == 0 {
+		spec.Dim = dim
+	} else if spec.Dim != dim {
+		return invalid("dimension %d does not match model %q's dimension %d", spec.Dim, spec.Model, dim)
+	}
+	return nil
 }
 
 // Info implements Service.
@@ -289,7 +312,7 @@ func (s *service) checkModel(ix *index) (string, error) {
 	if spec.Model != "" && spec.Model != s.emb.Model() {
 		return "", invalid("index %q holds vectors of model %q, but the configured embedder is %q", spec.Name, spec.Model, s.emb.Model())
 	}
-	if s.emb.Dimension() != spec.Dim {
+	if d := s.emb.Dimension(); d != 0 && d != spec.Dim {
 		return "", invalid("embedder model %q has dimension %d, index %q has dimension %d", s.emb.Model(), s.emb.Dimension(), spec.Name, spec.Dim)
 	}
 	return s.emb.Model(), nil
