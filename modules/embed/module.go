@@ -61,7 +61,7 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 	m.cache = NewLRU(m.cfg.CacheSize)
 	m.cached = NewCached(p, m.cache)
 	if b, ok := p.(*builtin.Encoder); ok {
-		if err := b.Available(); err != nil {
+		if err := b.Present(); err != nil {
 			// Not fatal: the rest of the server works; embedding answers
 			// 502 with this message and /ready reports it.
 			m.log.Warn("builtin embedder unavailable", "err", err)
@@ -109,7 +109,7 @@ func (m *Module) forModel(model string) (Embedder, error) {
 // not a reason to take the whole server out of rotation).
 func (m *Module) Check(ctx context.Context) error {
 	if b, ok := m.provider.(*builtin.Encoder); ok {
-		return b.Available()
+		return b.Present()
 	}
 	return nil
 }

@@ -22,14 +22,24 @@ const maxBatchTokens = 2048
 // Encoder is the builtin provider. It implements embed.Embedder. The
 // model is decoded from the embedded file on first use.
 type Encoder struct {
-	once sync.Once
-	m    *model
-	err  error
-	load func() ([]byte, error)
+	once    sync.Once
+	m       *model
+	err     error
+	load    func() ([]byte, error)
+	present func() error
 }
 
 // New returns the encoder over the model embedded in the binary.
-func New() *Encoder { return &Encoder{load: embeddedModel} }
+func New() *Encoder { return &Encoder{load: embeddedModel, present: embeddedPresent} }
+
+// Present reports whether the model is there without decoding it (the
+// first embedding decodes it, ~30 MB of float32).
+func (e *Encoder) Present() error {
+	if e.present == nil {
+		return e.Available()
+	}
+	return e.present()
+}
 
 // NewFromBytes returns an encoder over a converted model file's bytes
 // (tests and tools; the server uses New).

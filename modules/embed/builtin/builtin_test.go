@@ -1,12 +1,17 @@
 package builtin
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -182,5 +187,37 @@ func TestHalfRoundTrip(t *testing.T) {
 	}
 	if !math.IsInf(float64(halfToFloat32(float32ToHalf(1e6))), 1) {
 		t.Error("overflow should be +Inf")
+	}
+}
+
+func TestPresentDoesNotDecode(t *testing.T) {
+	e := New()
+	if err := e.Present(); err != nil {
+		t.Fatalf("embedded model missing: %v", err)
+	}
+	if e.m != nil {
+		t.Fatal("Present decoded the model")
+	}
+	missing := &Encoder{load: func() ([]byte, error) { return nil, ErrModelMissing }, present: func() error { return ErrModelMissing }}
+	if !errors.Is(missing.Present(), ErrModelMissing) {
+		t.Fatal("missing model not reported")
+	}
+}
+
+func TestConvertRejectsIncompletePackages(t *testing.T) {
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	body := []byte(`[["x", 0]]`)
+	tw.WriteHeader(&tar.Header{Name: "package/dist/vocab.json", Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg})
+	tw.Write(body)
+	tw.Close()
+	gz.Close()
+	err := Convert(&buf, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "model.json missing") {
+		t.Fatalf("err = %v", err)
+	}
+	if err := Convert(strings.NewReader("not gzip"), io.Discard); err == nil {
+		t.Fatal("garbage tarball accepted")
 	}
 }

