@@ -120,4 +120,30 @@ func TestE2EWorkflowAuditedThroughEventsAndSQL(t *testing.T) {
 	if got := fmt.Sprint(ans.Rows); !strings.Contains(got, "ingest") || !strings.Contains(got, "vector") {
 		t.Fatalf("audit rows by module = %s", got)
 	}
+
+	// After a restart the dataset neither loses nor duplicates rows: the
+	// exporter resumes after the highest id already in the dataset, and
+	// re-exports what was persisted but not yet published.
+	var total sqlAnswer
+	count := "SELECT count(*), count(DISTINCT id), max(id) FROM observer_events"
+	s.JSON(t, "POST", "/v1/observer/flush", nil, 200, nil)
+	s.JSON(t, "POST", "/v1/sql", map[string]any{"sql": count}, 200, &total)
+	before := fmt.Sprint(total.Rows)
+	s = s.Restart(t)
+	s.JSON(t, "POST", "/v1/sql", map[string]any{"sql": fmt.Sprintf("SELECT count(*) FROM observer_events WHERE run_id = '%s'", run.ID)}, 200, &ans)
+	if fmt.Sprint(ans.Rows) != "[[4]]" {
+		t.Fatalf("after restart the run has %v rows in SQL", ans.Rows)
+	}
+	s.JSON(t, "POST", "/v1/sql", map[string]any{"sql": count}, 200, &total)
+	after := total.Rows[0]
+	if after[0] != after[1] {
+		t.Fatalf("duplicate ids after restart: %v (before restart %s)", total.Rows, before)
+	}
+	var st observer.Stats
+	s.JSON(t, "GET", "/v1/observer/stats", nil, 200, &st)
+	s.JSON(t, "POST", "/v1/observer/flush", nil, 200, nil)
+	s.JSON(t, "POST", "/v1/sql", map[string]any{"sql": count}, 200, &total)
+	if total.Rows[0][0] != total.Rows[0][1] || fmt.Sprint(total.Rows[0][2]) != fmt.Sprint(st.LastID) {
+		t.Fatalf("after restart and flush: %v, last id %d", total.Rows, st.LastID)
+	}
 }
