@@ -5,12 +5,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"lakehouse/config"
 )
 
 // TestLockdownRefusesEveryEscape tries each way out of a read-only query
 // and expects a 4xx JSON error, then checks nothing was written.
 func TestLockdownRefusesEveryEscape(t *testing.T) {
-	h := newHarness(t, nil)
+	h := newHarness(t, nil, func(c *config.Config) { c.Query.MemoryLimit = "512MB" })
 	addDataset(t, h.cat, h.store, "sales", salesV1)
 	objects := filepath.Join(h.cfg.DataDir, "objects")
 	datasets := filepath.Join(objects, "datasets")
@@ -117,8 +119,8 @@ func TestLockdownRefusesEveryEscape(t *testing.T) {
 	if a := h.ok(sqlBody(`SELECT count(*) FROM sales`)); a.Rows[0][0] != float64(10) {
 		t.Fatalf("sales after escapes: %v", a.Rows)
 	}
-	a := h.ok(sqlBody(`SELECT current_setting('enable_external_access'), current_setting('lock_configuration'), current_setting('threads')`))
-	if a.Rows[0][0] != false || a.Rows[0][1] != true || a.Rows[0][2] != float64(2) {
+	a := h.ok(sqlBody(`SELECT current_setting('enable_external_access'), current_setting('lock_configuration'), current_setting('threads'), current_setting('memory_limit')`))
+	if a.Rows[0][0] != false || a.Rows[0][1] != true || a.Rows[0][2] != float64(2) || a.Rows[0][3] != "488.2 MiB" {
 		t.Fatalf("settings changed: %v", a.Rows)
 	}
 }
