@@ -44,9 +44,12 @@ func newIndexCmd(g *globalFlags) *cobra.Command {
 				} else if l.Auth.TokenEnv != "" {
 					token = os.Getenv(l.Auth.TokenEnv)
 				}
-				if !cmd.Flags().Changed("server") && l.Listen != "" {
+				if server == "" && l.Listen != "" {
 					server = "http://" + l.Listen
 				}
+			}
+			if server == "" {
+				server = "http://127.0.0.1:3110"
 			}
 			if dataset == "" || id == "" || len(text) == 0 {
 				return &ExitError{Code: 2, Err: fmt.Errorf("--dataset, --id and --text are required")}
@@ -68,7 +71,7 @@ func newIndexCmd(g *globalFlags) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&server, "server", "http://127.0.0.1:3110", "lakehouse server URL (default: http://<listen> from the config)")
+	f.StringVar(&server, "server", "", "lakehouse server URL (default: http://<listen> from the config)")
 	f.StringVar(&dataset, "dataset", "", "dataset to read")
 	f.StringVar(&id, "id", "", "column holding each row's id")
 	f.StringSliceVar(&text, "text", nil, "columns whose text is embedded (joined by newlines)")
