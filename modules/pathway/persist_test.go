@@ -118,7 +118,7 @@ func TestPersistor_MissingFile_EmptyStore(t *testing.T) {
 
 func TestPersistor_LongLine(t *testing.T) {
 	s := openTest(t)
-	big := fmt.Sprintf(`{"blob":%q}`, strings.Repeat("abcdefgh", 300_000)) // ~2.4 MB, far past 64 KiB
+	big := fmt.Sprintf(`{"blob":%q}`, strings.Repeat("abcdefgh", 128<<10)) // 1 MiB: past 64 KiB and the 256 KiB read buffer
 	a := mustAdd(t, s, big)
 	mustAdd(t, s, `"small after big"`)
 	s = reopen(t, s)

@@ -70,6 +70,9 @@ func writeText(b *strings.Builder, key string, v any) {
 }
 
 func writeLine(b *strings.Builder, key, val string) {
+	if room := maxTextBytes + 1 - b.Len(); len(val) > room {
+		val = val[:max(room, 0)] // the caller trims to maxTextBytes and valid UTF-8
+	}
 	if key != "" {
 		b.WriteString(key)
 		b.WriteString(": ")
