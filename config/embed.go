@@ -22,7 +22,8 @@ type EmbedConfig struct {
 	Timeout Duration `toml:"timeout"`
 	// Retries is how many times a remote batch is retried on 5xx or a
 	// connection error, with exponential backoff from RetryBackoff.
-	Retries      int      `toml:"retries"`
+	Retries int `toml:"retries"`
+	// RetryBackoff is the first retry's delay; each later retry doubles it.
 	RetryBackoff Duration `toml:"retry_backoff"`
 	// Ollama configures provider = "ollama".
 	Ollama OllamaConfig `toml:"ollama"`
@@ -32,15 +33,18 @@ type EmbedConfig struct {
 
 // OllamaConfig is an Ollama server's /api/embed.
 type OllamaConfig struct {
+	// BaseURL is the Ollama server; the provider POSTs {base_url}/api/embed.
 	BaseURL string `toml:"base_url"`
-	Model   string `toml:"model"`
+	// Model is the Ollama model name (it must be pulled on that server).
+	Model string `toml:"model"`
 	// Dimension of the model's vectors; 0 learns it from the first answer.
 	Dimension int `toml:"dimension"`
 	// DocumentPrefix and QueryPrefix are prepended to texts embedded as
 	// documents or as search queries (nomic-embed-text wants
 	// "search_document: " and "search_query: "); empty = none.
 	DocumentPrefix string `toml:"document_prefix"`
-	QueryPrefix    string `toml:"query_prefix"`
+	// QueryPrefix is prepended to search queries (see DocumentPrefix).
+	QueryPrefix string `toml:"query_prefix"`
 }
 
 // OpenAIConfig is an OpenAI-compatible /v1/embeddings endpoint (OpenAI,
@@ -49,14 +53,18 @@ type OpenAIConfig struct {
 	// BaseURL is the API root, e.g. https://api.openai.com/v1 or
 	// http://127.0.0.1:8000/v1; the provider POSTs {base_url}/embeddings.
 	BaseURL string `toml:"base_url"`
-	Model   string `toml:"model"`
+	// Model is the embedding model the endpoint serves.
+	Model string `toml:"model"`
 	// APIKey wins over the environment variable named by APIKeyEnv.
-	APIKey    string `toml:"api_key"`
+	APIKey string `toml:"api_key"`
+	// APIKeyEnv names the environment variable holding the API key.
 	APIKeyEnv string `toml:"api_key_env"`
 	// Dimension of the model's vectors; 0 learns it from the first answer.
-	Dimension      int    `toml:"dimension"`
+	Dimension int `toml:"dimension"`
+	// DocumentPrefix is prepended to texts embedded as documents; empty = none.
 	DocumentPrefix string `toml:"document_prefix"`
-	QueryPrefix    string `toml:"query_prefix"`
+	// QueryPrefix is prepended to search queries; empty = none.
+	QueryPrefix string `toml:"query_prefix"`
 }
 
 func defaultEmbed() EmbedConfig {

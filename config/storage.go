@@ -25,13 +25,20 @@ type StorageConfig struct {
 
 // S3Config is an S3-compatible endpoint (AWS, MinIO, ...).
 type S3Config struct {
-	Endpoint     string `toml:"endpoint"`
-	Bucket       string `toml:"bucket"`
-	Region       string `toml:"region"`
-	AccessKey    string `toml:"access_key"`
-	SecretKey    string `toml:"secret_key"`
-	UseTLS       bool   `toml:"use_tls"`
-	CreateBucket bool   `toml:"create_bucket"`
+	// Endpoint is host:port of the S3 service, without a scheme.
+	Endpoint string `toml:"endpoint"`
+	// Bucket holds every object lakehouse writes.
+	Bucket string `toml:"bucket"`
+	// Region is the bucket's region (MinIO accepts any).
+	Region string `toml:"region"`
+	// AccessKey is the S3 access key id (better kept in the secrets file).
+	AccessKey string `toml:"access_key"`
+	// SecretKey is the S3 secret key (better kept in the secrets file).
+	SecretKey string `toml:"secret_key"`
+	// UseTLS selects https for the endpoint.
+	UseTLS bool `toml:"use_tls"`
+	// CreateBucket creates the bucket at start when it does not exist.
+	CreateBucket bool `toml:"create_bucket"`
 }
 
 func defaultStorage() StorageConfig {
