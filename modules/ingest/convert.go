@@ -35,126 +35,142 @@ func arrowSchema(names []string, kinds []kind) *arrow.Schema {
 	return arrow.NewSchema(fs, nil)
 }
 
-// column builds one column of a batch with the builder of its kind.
+// column holds one column of a batch in plain Go slices that are reused
+// batch after batch: appending never zeroes or copies a growing Arrow
+// buffer, and the steady state allocates nothing. The slices are handed
+// to Arrow without copying when the batch becomes a record.
 type column struct {
-	k    kind
-	i64  *array.Int64Builder
-	f64  *array.Float64Builder
-	bl   *array.BooleanBuilder
-	d32  *array.Date32Builder
-	ts   *array.TimestampBuilder
-	str  *array.BinaryBuilder // the StringBuilder's embedded BinaryBuilder
-	sb   *array.StringBuilder
-	null bool // a null was appended
-	// dataHint is the string bytes of the last batch: reserving it up
-	// front avoids growing (copying and zeroing) the buffer while appending.
-	dataHint int
+	k     kind
+	valid []byte // validity bitmap, LSB first
+	nulls int
+	i64   []int64 // BIGINT, TIMESTAMP
+	f64   []float64
+	i32   []int32 // DATE
+	bits  []byte  // BOOLEAN values bitmap
+	offs  []int32 // VARCHAR offsets (rows+1)
+	data  []byte  // VARCHAR bytes
+	null  bool    // a null was appended in this span
 }
 
-// batch accumulates rows into Arrow builders, one row group's worth.
+// colSet is one batch's worth of columns.
+type colSet []column
+
+// batch accumulates rows into columns, one row group's worth. The
+// Parquet writer copies what it keeps (encoded pages, dictionaries,
+// min/max statistics) during Write, so the same slices are refilled for
+// the next row group (TestRowGroupsReuseBuffers proves it).
 type batch struct {
 	schema *arrow.Schema
-	cols   []column
+	sets   [1]colSet
+	cur    int
 	rows   int
+	cap    int
+	full   bool // a string buffer reached its limit before cap rows
 }
 
-func newBatch(mem memory.Allocator, schema *arrow.Schema, kinds []kind, capRows int, dataHints []int) *batch {
-	b := &batch{schema: schema, cols: make([]column, len(kinds))}
-	for i, k := range kinds {
-		c := &b.cols[i]
-		c.k = k
-		switch k {
-		case kBool:
-			c.bl = array.NewBooleanBuilder(mem)
-			c.bl.Reserve(capRows)
-		case kInt:
-			c.i64 = array.NewInt64Builder(mem)
-			c.i64.Reserve(capRows)
-		case kFloat:
-			c.f64 = array.NewFloat64Builder(mem)
-			c.f64.Reserve(capRows)
-		case kDate:
-			c.d32 = array.NewDate32Builder(mem)
-			c.d32.Reserve(capRows)
-		case kTimestamp:
-			c.ts = array.NewTimestampBuilder(mem, k.arrowType().(*arrow.TimestampType))
-			c.ts.Reserve(capRows)
-		default:
-			c.sb = array.NewStringBuilder(mem)
-			c.sb.Reserve(capRows)
-			c.str = c.sb.BinaryBuilder
-			if dataHints != nil && dataHints[i] > 0 {
-				c.dataHint = dataHints[i]
-				c.sb.ReserveData(c.dataHint)
+// maxColumnBytes caps one column's string bytes in a batch (int32 offsets).
+const maxColumnBytes = 1 << 30
+
+func newBatch(_ memory.Allocator, schema *arrow.Schema, kinds []kind, capRows int, dataHints []int) *batch {
+	b := &batch{schema: schema, cap: capRows}
+	for s := range b.sets {
+		cs := make(colSet, len(kinds))
+		for i, k := range kinds {
+			c := &cs[i]
+			c.k = k
+			c.valid = make([]byte, (capRows+7)/8+1)
+			switch k {
+			case kBool:
+				c.bits = make([]byte, (capRows+7)/8+1)
+			case kInt, kTimestamp:
+				c.i64 = make([]int64, 0, capRows)
+			case kFloat:
+				c.f64 = make([]float64, 0, capRows)
+			case kDate:
+				c.i32 = make([]int32, 0, capRows)
+			default:
+				c.offs = make([]int32, 1, capRows+1)
+				hint := 0
+				if dataHints != nil {
+					hint = min(dataHints[i], maxColumnBytes)
+				}
+				c.data = make([]byte, 0, hint)
 			}
 		}
+		b.sets[s] = cs
 	}
 	return b
 }
+
+// cols is the column set being filled.
+func (b *batch) cols() colSet { return b.sets[b.cur] }
 
 // appendRow appends one record. It returns the index of the first column
 // whose value does not fit its kind (the row is then half appended and
 // the batch must be discarded), or -1.
 func (b *batch) appendRow(p *parser, fs []field) int {
-	for i := range b.cols {
-		c := &b.cols[i]
+	cs := b.sets[b.cur]
+	r := b.rows
+	for i := range cs {
+		c := &cs[i]
 		f := fs[i]
-		if f.end == f.start {
-			if f.quoted && (c.k == kString) {
-				c.str.Append(nil)
-				continue
-			}
+		if f.end == f.start && !(f.quoted && c.k == kString) {
 			c.null = true
+			c.nulls++
 			switch c.k {
-			case kBool:
-				c.bl.AppendNull()
-			case kInt:
-				c.i64.AppendNull()
+			case kInt, kTimestamp:
+				c.i64 = append(c.i64, 0)
 			case kFloat:
-				c.f64.AppendNull()
+				c.f64 = append(c.f64, 0)
 			case kDate:
-				c.d32.AppendNull()
-			case kTimestamp:
-				c.ts.AppendNull()
+				c.i32 = append(c.i32, 0)
+			case kBool:
 			default:
-				c.str.AppendNull()
+				c.offs = append(c.offs, int32(len(c.data)))
 			}
 			continue
 		}
+		c.valid[r>>3] |= 1 << (r & 7)
 		v := p.value(f)
 		switch c.k {
 		case kString:
-			c.str.Append(v)
+			c.data = append(c.data, v...)
+			c.offs = append(c.offs, int32(len(c.data)))
+			if len(c.data) > maxColumnBytes {
+				b.full = true
+			}
 		case kInt:
 			x, ok := parseInt(v)
 			if !ok {
 				return i
 			}
-			c.i64.Append(x)
+			c.i64 = append(c.i64, x)
 		case kFloat:
 			x, ok := parseFloat(v)
 			if !ok {
 				return i
 			}
-			c.f64.Append(x)
+			c.f64 = append(c.f64, x)
 		case kBool:
 			x, ok := parseBool(v)
 			if !ok {
 				return i
 			}
-			c.bl.Append(x)
+			if x {
+				c.bits[r>>3] |= 1 << (r & 7)
+			}
 		case kDate:
 			x, ok := parseDate(v)
 			if !ok {
 				return i
 			}
-			c.d32.Append(arrow.Date32(x))
+			c.i32 = append(c.i32, x)
 		case kTimestamp:
 			x, ok := parseTimestamp(v)
 			if !ok {
 				return i
 			}
-			c.ts.Append(arrow.Timestamp(x))
+			c.i64 = append(c.i64, x)
 		default: // kNull: only empty values fit until widened
 			return i
 		}
@@ -163,80 +179,82 @@ func (b *batch) appendRow(p *parser, fs []field) int {
 	return -1
 }
 
-// record hands the built columns over as a record batch and resets the
-// builders for the next row group.
+// isFull reports whether the batch should become a row group now.
+func (b *batch) isFull() bool { return b.rows >= b.cap || b.full }
+
+// anyNull reports whether column i got a null in any batch so far.
+func (b *batch) anyNull(i int) bool { return b.sets[0][i].null }
+
+// record hands the current columns to Arrow (no copy). The caller writes
+// the record, then calls reuse before appending again.
 func (b *batch) record() arrow.RecordBatch {
-	arrs := make([]arrow.Array, len(b.cols))
-	for i := range b.cols {
-		c := &b.cols[i]
+	cs := b.sets[b.cur]
+	n := b.rows
+	arrs := make([]arrow.Array, len(cs))
+	for i := range cs {
+		c := &cs[i]
+		var valid *memory.Buffer
+		if c.nulls > 0 {
+			valid = memory.NewBufferBytes(c.valid[:(n+7)/8])
+		}
+		var bufs []*memory.Buffer
 		switch c.k {
 		case kBool:
-			arrs[i] = c.bl.NewArray()
-		case kInt:
-			arrs[i] = c.i64.NewArray()
+			bufs = []*memory.Buffer{valid, memory.NewBufferBytes(c.bits[:(n+7)/8])}
+		case kInt, kTimestamp:
+			bufs = []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Int64Traits.CastToBytes(c.i64))}
 		case kFloat:
-			arrs[i] = c.f64.NewArray()
+			bufs = []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Float64Traits.CastToBytes(c.f64))}
 		case kDate:
-			arrs[i] = c.d32.NewArray()
-		case kTimestamp:
-			arrs[i] = c.ts.NewArray()
+			bufs = []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(c.i32))}
 		default:
-			c.dataHint = c.str.DataLen() + c.str.DataLen()/8
-			arrs[i] = c.sb.NewArray()
+			bufs = []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(c.offs)), memory.NewBufferBytes(c.data)}
 		}
+		d := array.NewData(b.schema.Field(i).Type, n, bufs, nil, c.nulls, 0)
+		arrs[i] = array.MakeFromData(d)
+		d.Release()
 	}
-	rec := array.NewRecordBatch(b.schema, arrs, int64(b.rows))
+	rec := array.NewRecordBatch(b.schema, arrs, int64(n))
 	for _, a := range arrs {
 		a.Release()
 	}
-	b.reserve(b.rows)
-	b.rows = 0
 	return rec
 }
 
-// reserve sizes every builder for the next batch of rows.
-func (b *batch) reserve(rows int) {
-	for i := range b.cols {
-		c := &b.cols[i]
+// reuse empties the columns once their record has been written.
+func (b *batch) reuse() {
+	b.reset(b.sets[b.cur])
+	b.rows, b.full = 0, false
+}
+
+func (b *batch) reset(cs colSet) {
+	for i := range cs {
+		c := &cs[i]
+		clear(c.valid)
+		c.nulls = 0
 		switch c.k {
 		case kBool:
-			c.bl.Reserve(rows)
-		case kInt:
-			c.i64.Reserve(rows)
+			clear(c.bits)
+		case kInt, kTimestamp:
+			c.i64 = c.i64[:0]
 		case kFloat:
-			c.f64.Reserve(rows)
+			c.f64 = c.f64[:0]
 		case kDate:
-			c.d32.Reserve(rows)
-		case kTimestamp:
-			c.ts.Reserve(rows)
+			c.i32 = c.i32[:0]
 		default:
-			c.sb.Reserve(rows)
-			if c.dataHint > 0 {
-				c.sb.ReserveData(c.dataHint)
-			}
+			c.offs = c.offs[:1]
+			c.data = c.data[:0]
 		}
 	}
 }
 
-func (b *batch) release() {
-	for i := range b.cols {
-		c := &b.cols[i]
-		switch c.k {
-		case kBool:
-			c.bl.Release()
-		case kInt:
-			c.i64.Release()
-		case kFloat:
-			c.f64.Release()
-		case kDate:
-			c.d32.Release()
-		case kTimestamp:
-			c.ts.Release()
-		default:
-			c.sb.Release()
-		}
-	}
+// discard drops the rows appended so far (a value broke its kind).
+func (b *batch) discard() {
+	b.reset(b.sets[b.cur])
+	b.rows, b.full = 0, false
 }
+
+func (b *batch) release() {}
 
 // bytesString views b as a string without copying (b must not change
 // while the string is used).

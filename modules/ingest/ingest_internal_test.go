@@ -67,6 +67,7 @@ func (r *rig) query(t *testing.T, m catalog.Manifest, q string) string {
 	}
 	defer db.Close()
 	var out string
+	q = strings.ReplaceAll(q, "$PATH", paths[0])
 	if err := db.QueryRow(strings.ReplaceAll(q, "$T", "read_parquet(["+strings.Join(paths, ",")+"])")).Scan(&out); err != nil {
 		t.Fatal(err)
 	}
@@ -205,5 +206,31 @@ func TestParseValues(t *testing.T) {
 	d, _ := parseDate([]byte("1969-12-31"))
 	if d != -1 {
 		t.Errorf("date %d", d)
+	}
+}
+
+// The converter refills the same column buffers for every row group; the
+// values of every row group (first and last column included, whose chunk
+// the writer closes last) must survive that.
+func TestRowGroupsReuseBuffers(t *testing.T) {
+	r := newRig(t, Options{RowGroupRows: 1024, Workers: 1, SampleRows: 100})
+	var b strings.Builder
+	b.WriteString("id,a,n,d,last\n")
+	for i := 0; i < 5000; i++ {
+		fmt.Fprintf(&b, "%d,val-%d,%d.25,2024-01-%02d,tail-%d\n", i, i, i, 1+i%28, i*7)
+	}
+	res, err := r.ing.IngestFile(context.Background(), r.file(t, b.String()), Request{Dataset: "rg"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := r.query(t, res.Manifest, `SELECT count(DISTINCT a)::VARCHAR || ' ' || count(DISTINCT last)::VARCHAR || ' ' ||
+		sum(n)::VARCHAR || ' ' || bool_and(a = 'val-' || id AND last = 'tail-' || (id*7))::VARCHAR || ' ' ||
+		bool_and(day(d) = 1 + id % 28)::VARCHAR FROM $T`)
+	if got != "5000 5000 12498750.0 true true" {
+		t.Fatalf("got %q", got)
+	}
+	rgs := r.query(t, res.Manifest, `SELECT count(DISTINCT row_group_id)::VARCHAR FROM parquet_metadata($PATH)`)
+	if rgs != "5" {
+		t.Fatalf("row groups %s", rgs)
 	}
 }

@@ -41,11 +41,11 @@ type partResult struct {
 
 // convertEnv is what every worker of one pass shares.
 type convertEnv struct {
-	r        io.ReaderAt
-	delim    byte
-	names    []string
-	kinds    []kind
-	rgRows   int
+	r      io.ReaderAt
+	delim  byte
+	names  []string
+	kinds  []kind
+	rgRows int
 	// avgBytes is each column's mean value size in the sample (sizes the
 	// string buffers); noDict marks near-unique columns written PLAIN,
 	// where a dictionary costs time and saves nothing.
@@ -112,8 +112,10 @@ func convertSpan(ctx context.Context, env *convertEnv, job partJob) (res partRes
 			return nil
 		}
 		rec := b.record()
-		defer rec.Release()
-		return fw.Write(rec)
+		err := fw.Write(rec)
+		rec.Release()
+		b.reuse()
+		return err
 	}
 	var lastConsumed int64
 	for {
@@ -134,7 +136,7 @@ func convertSpan(ctx context.Context, env *convertEnv, job partJob) (res partRes
 			return res
 		}
 		res.rows++
-		if b.rows >= env.rgRows {
+		if b.isFull() {
 			if err := ctx.Err(); err != nil {
 				res.err = err
 				return res
@@ -156,8 +158,8 @@ func convertSpan(ctx context.Context, env *convertEnv, job partJob) (res partRes
 	if env.progress != nil {
 		env.progress.add(p.consumed-lastConsumed, res.rows%int64(env.rgRows))
 	}
-	for i := range b.cols {
-		res.nulls[i] = b.cols[i].null
+	for i := range res.nulls {
+		res.nulls[i] = b.anyNull(i)
 	}
 	if err := fw.Close(); err != nil {
 		res.err = fmt.Errorf("ingest: close parquet: %w", err)
