@@ -183,7 +183,7 @@ func (l *layer) apply(x []float32, s seqs, eps float32) []float32 {
 	// FFN with its own pre-norm and residual.
 	f := layerNorm(att, l.ln2s, l.ln2b, l.width, eps)
 	f = matmulBias(f, l.ffn1W, l.ffn1B, total, l.width, l.hidden)
-	vek32.Maximum_Inplace(f, make([]float32, len(f)))
+	vek32.MaximumNumber_Inplace(f, 0) // ReLU
 	f = matmulBias(f, l.ffn2W, l.ffn2B, total, l.hidden, l.width)
 	vek32.Add_Inplace(f, att)
 	return f
@@ -236,11 +236,11 @@ func softmax(w []float32) {
 
 // matmulBias returns x[m,n] · w[n,p] + bias, batched through vek.
 func matmulBias(x, w, bias []float32, m, n, p int) []float32 {
-	dst := make([]float32, m*p)
 	if m == 0 {
-		return dst
+		return nil
 	}
-	vek32.MatMul_Into(dst, x[:m*n], w, n)
+	// MatMul allocates a zeroed result; MatMul_Into would zero it again.
+	dst := vek32.MatMul(x[:m*n], w, n)
 	for i := 0; i < m; i++ {
 		vek32.Add_Inplace(dst[i*p:(i+1)*p], bias)
 	}
