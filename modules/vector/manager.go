@@ -31,6 +31,9 @@ const (
 	maxIDLen  = 1024
 	defaultK  = 10
 	maxNameLn = 128
+	// maxWALSegments bounds the objects a start-up must list and read,
+	// whatever their size: many tiny batches also trigger a compaction.
+	maxWALSegments = 1024
 )
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
@@ -44,6 +47,10 @@ type service struct {
 
 	mu      sync.RWMutex
 	indexes map[string]*index
+	// dropping names indexes whose objects are being deleted; creating the
+	// name again waits for that (409) so the drop cannot delete the new
+	// index's objects.
+	dropping map[string]bool
 
 	wg   sync.WaitGroup
 	stop chan struct{}
@@ -52,7 +59,8 @@ type service struct {
 var _ Service = (*service)(nil)
 
 func newService(st storage.Store, emb embed.Embedder, cfg config.VectorConfig, log *slog.Logger) *service {
-	return &service{store: st, emb: emb, cfg: cfg, log: log, indexes: map[string]*index{}, stop: make(chan struct{})}
+	return &service{store: st, emb: emb, cfg: cfg, log: log, indexes: map[string]*index{},
+		dropping: map[string]bool{}, stop: make(chan struct{})}
 }
 
 func invalid(format string, args ...any) error {
@@ -112,6 +120,9 @@ func (s *service) Create(ctx context.Context, spec IndexSpec) (IndexInfo, error)
 	defer s.mu.Unlock()
 	if _, dup := s.indexes[spec.Name]; dup {
 		return IndexInfo{}, fmt.Errorf("%w: %q", ErrIndexExists, spec.Name)
+	}
+	if s.dropping[spec.Name] {
+		return IndexInfo{}, fmt.Errorf("%w: %q is still being dropped; retry", ErrIndexExists, spec.Name)
 	}
 	// Leftovers of an earlier index of this name must not be replayed into
 	// the new one on the next start.
@@ -202,7 +213,13 @@ func (s *service) Drop(ctx context.Context, name string) error {
 		return fmt.Errorf("%w: %q", ErrIndexNotFound, name)
 	}
 	delete(s.indexes, name)
+	s.dropping[name] = true
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.dropping, name)
+		s.mu.Unlock()
+	}()
 
 	ix.writeMu.Lock()
 	defer ix.writeMu.Unlock()
@@ -447,7 +464,7 @@ func (s *service) Search(ctx context.Context, name string, req SearchRequest) ([
 // budget. Call with writeMu held.
 func (s *service) maybeCompact(ix *index) {
 	limit := int64(s.cfg.CompactWALBytes)
-	if ix.compacting || limit <= 0 || ix.walBytes < limit {
+	if ix.compacting || ((limit <= 0 || ix.walBytes < limit) && len(ix.walSeqs) < maxWALSegments) {
 		return
 	}
 	s.startCompaction(ix)

@@ -172,6 +172,15 @@ func (g *Graph) capacity() int { return len(g.levels) }
 // Reserve grows the slabs to hold n nodes, so that a batch of adds does
 // not reallocate (and stall searches) midway.
 func (g *Graph) Reserve(n int) {
+	// Fast path: room already there, no need to stall searches.
+	g.grow.RLock()
+	g.allocMu.Lock()
+	room := n <= g.capacity() && g.upperEstimate(n) <= len(g.upper)
+	g.allocMu.Unlock()
+	g.grow.RUnlock()
+	if room {
+		return
+	}
 	g.grow.Lock()
 	defer g.grow.Unlock()
 	g.growLocked(n)
