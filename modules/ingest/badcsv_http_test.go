@@ -32,7 +32,7 @@ func snapshotObjects(t *testing.T, dir string) map[string][]byte {
 // nothing stored before changed.
 func TestBadCSVMatrix(t *testing.T) {
 	s := apptest.Start(t)
-	v1 := ingest(t, s, "name=keep", "id,name\n1,a\n", 201)
+	v1 := postCSV(t, s, "name=keep", "id,name\n1,a\n", 201)
 	before := snapshotObjects(t, s.DataDir)
 
 	cases := []struct {

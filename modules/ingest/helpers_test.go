@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -47,8 +48,8 @@ func multipartBody(t *testing.T, csv string, fields map[string]string) ([]byte, 
 	return buf.Bytes(), w.FormDataContentType()
 }
 
-// ingest posts csv as multipart and requires status.
-func ingest(t *testing.T, s *apptest.Server, query, csv string, status int) ingestResp {
+// postCSV posts csv as multipart and requires status.
+func postCSV(t *testing.T, s *apptest.Server, query, csv string, status int) ingestResp {
 	t.Helper()
 	body, ct := multipartBody(t, csv, nil)
 	resp, data := s.DoHeader(t, "POST", "/v1/ingest?"+query, body, http.Header{"Content-Type": {ct}})
@@ -121,4 +122,22 @@ func duckRows(t *testing.T, s *apptest.Server, m catalog.Manifest, query string)
 		out = append(out, row)
 	}
 	return out
+}
+
+func mustReq(t *testing.T, s *apptest.Server, path string) *http.Request {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	st, _ := f.Stat()
+	req, err := http.NewRequest("POST", s.URL+"/v1/ingest?name=cands&mode=append", f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = st.Size()
+	req.Header.Set("Content-Type", "text/csv")
+	req.Header.Set("Authorization", "Bearer "+s.Token)
+	return req
 }

@@ -242,11 +242,19 @@ func (in *Ingester) IngestFile(ctx context.Context, path string, req Request) (R
 	if err != nil {
 		return Result{}, err
 	}
+	if beforeRegister != nil {
+		beforeRegister()
+	}
 	res, err := in.register(ctx, req, plan.prev, schema, files)
 	stats.ElapsedMS = float64(time.Since(began).Microseconds()) / 1000
 	res.Stats = stats
 	return res, err
 }
+
+// beforeRegister, when set (tests only, see export_test.go), runs between
+// publishing the parts and registering the version: the kill -9 test
+// stops the process exactly there.
+var beforeRegister func()
 
 // ingestPlan is what the header and the sample decided.
 type ingestPlan struct {

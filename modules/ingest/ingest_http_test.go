@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -20,7 +21,7 @@ const typedCSV = "\xEF\xBB\xBFid,name,score,active,born,seen,note\r\n" +
 // The seed's d4 scenario: CSV → Parquet round trip read back with DuckDB.
 func TestCSVRoundTripThroughDuckDB(t *testing.T) {
 	s := apptest.Start(t)
-	out := ingest(t, s, "name=people", typedCSV, 201)
+	out := postCSV(t, s, "name=people", typedCSV, 201)
 	if *out.Existing || out.Version != 1 || out.RowCount != 4 || len(out.Files) != 1 {
 		t.Fatalf("ingest answer: %+v", out)
 	}
@@ -46,7 +47,7 @@ func TestCSVRoundTripThroughDuckDB(t *testing.T) {
 		t.Fatalf("read back:\n%q\nwant\n%q", rows, want)
 	}
 	// Re-ingesting the same CSV is an idempotent replay: 200, same version.
-	again := ingest(t, s, "name=people", typedCSV, 200)
+	again := postCSV(t, s, "name=people", typedCSV, 200)
 	if !*again.Existing || again.Version != 1 {
 		t.Fatalf("replay: %+v", again)
 	}
@@ -66,7 +67,7 @@ func TestCSVRoundTripThroughDuckDB(t *testing.T) {
 // dataset is 409 with the column diff, and nothing changes.
 func TestSchemaDrift409(t *testing.T) {
 	s := apptest.Start(t)
-	v1 := ingest(t, s, "name=emp", "id,name,salary\n1,a,10\n2,b,20\n", 201)
+	v1 := postCSV(t, s, "name=emp", "id,name,salary\n1,a,10\n2,b,20\n", 201)
 	e := ingestFail(t, s, "name=emp", "id,salary,dept\nx1,10.5,eng\n", 409)
 	if e.Error.Code != "schema_drift" {
 		t.Fatalf("code %s", e.Error.Code)
@@ -89,7 +90,7 @@ func TestSchemaDrift409(t *testing.T) {
 		t.Fatalf("drift changed the dataset: %+v", man)
 	}
 	// Append with a compatible file: ints into the BIGINT/… columns.
-	v2 := ingest(t, s, "name=emp&mode=append", "id,name,salary\n3,c,30\n", 201)
+	v2 := postCSV(t, s, "name=emp&mode=append", "id,name,salary\n3,c,30\n", 201)
 	if v2.Version != 2 || len(v2.Files) != 2 || v2.RowCount != 3 || v2.Files[0] != v1.Files[0] {
 		t.Fatalf("append: %+v", v2)
 	}
@@ -98,9 +99,56 @@ func TestSchemaDrift409(t *testing.T) {
 		t.Fatalf("appended rows: %v", rows)
 	}
 	// replace accepts the new schema.
-	v3 := ingest(t, s, "name=emp&mode=replace", "id,salary,dept\nx1,10.5,eng\n", 201)
+	v3 := postCSV(t, s, "name=emp&mode=replace", "id,salary,dept\nx1,10.5,eng\n", 201)
 	if v3.Version != 3 || len(v3.Files) != 1 {
 		t.Fatalf("replace: %+v", v3)
 	}
 	_ = apptest.Token
+}
+
+func TestIdempotencyKeyFormFieldsAndConcurrentAppends(t *testing.T) {
+	s := apptest.Start(t)
+	// name, mode and idempotency_key as multipart fields before the file.
+	body, ct := multipartBody(t, "id;v\n1;a\n", map[string]string{"name": "ik", "idempotency_key": "load-1", "delimiter": ";"})
+	resp, data := s.DoHeader(t, "POST", "/v1/ingest", body, map[string][]string{"Content-Type": {ct}})
+	if resp.StatusCode != 201 {
+		t.Fatalf("form fields: %d %s", resp.StatusCode, data)
+	}
+	var first ingestResp
+	_ = jsonUnmarshal(data, &first)
+	if first.IdempotencyKey != "load-1" || len(first.Schema) != 2 {
+		t.Fatalf("first: %+v", first)
+	}
+	// Same key, same content: 200 replay. Same key, other content: 409.
+	r2 := postCSV(t, s, "name=ik&idempotency_key=load-1&delimiter=%3B", "id;v\n1;a\n", 200)
+	if r2.Version != 1 || !*r2.Existing {
+		t.Fatalf("replay: %+v", r2)
+	}
+	e := ingestFail(t, s, "name=ik&idempotency_key=load-1", "id,v\n2,b\n", 409)
+	if e.Error.Code != "idempotency_conflict" {
+		t.Fatalf("code %s", e.Error.Code)
+	}
+	// Concurrent appends into one dataset: each lands, none is lost.
+	const n = 4
+	errs := make(chan string, n)
+	for i := 0; i < n; i++ {
+		go func(i int) {
+			resp, data := s.DoHeader(t, "POST", "/v1/ingest?name=ik&mode=append", fmt.Sprintf("id,v\n%d,x%d\n", 100+i, i), map[string][]string{"Content-Type": {"text/csv"}})
+			if resp.StatusCode != 201 {
+				errs <- fmt.Sprintf("%d %s", resp.StatusCode, data)
+				return
+			}
+			errs <- ""
+		}(i)
+	}
+	for i := 0; i < n; i++ {
+		if e := <-errs; e != "" {
+			t.Fatal(e)
+		}
+	}
+	var man ingestResp
+	s.JSON(t, "GET", "/v1/catalog/manifest/ik", nil, 200, &man)
+	if man.Version != 1+n || man.RowCount != 1+n || len(man.Files) != 1+n {
+		t.Fatalf("after concurrent appends: v%d rows %d files %d", man.Version, man.RowCount, len(man.Files))
+	}
 }

@@ -1,0 +1,160 @@
+package ingest_test
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"lakehouse/app/apptest"
+	"lakehouse/app/cli"
+	"lakehouse/config"
+	"lakehouse/modules/ingest"
+)
+
+// TestMain lets the test binary act as the lakehouse CLI in a child
+// process (the crash tests SIGKILL it mid-ingest).
+func TestMain(m *testing.M) {
+	if args := os.Getenv("LAKEHOUSE_TEST_CLI_ARGS"); args != "" {
+		var a []string
+		if err := json.Unmarshal([]byte(args), &a); err != nil {
+			panic(err)
+		}
+		if marker := os.Getenv("LAKEHOUSE_TEST_STALL_BEFORE_REGISTER"); marker != "" {
+			ingest.SetBeforeRegister(func() {
+				_ = os.WriteFile(marker, []byte("published"), 0o644)
+				time.Sleep(time.Hour)
+			})
+		}
+		os.Exit(cli.Main(a, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+func child(t *testing.T, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	a, _ := json.Marshal(args)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), append(env, "LAKEHOUSE_TEST_CLI_ARGS="+string(a))...)
+	return cmd
+}
+
+func runChild(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	out, err := child(t, env, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("lakehouse %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+func writeStaffing(t *testing.T, path string, size int64) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingest.GenerateStaffingCSV(f, size, 7); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Killing the process mid-ingest (while converting, and after the parts
+// are published but before the version is registered) leaves no new
+// version, the live version's files intact, and a server that starts.
+func TestKill9MidIngest(t *testing.T) {
+	dir := t.TempDir()
+	small, big := filepath.Join(dir, "small.csv"), filepath.Join(dir, "big.csv")
+	writeStaffing(t, small, 64<<10)
+	writeStaffing(t, big, 24<<20)
+	data := filepath.Join(dir, "data")
+	env := []string{"LAKEHOUSE_INGEST_PART_SIZE=1MiB", "LAKEHOUSE_INGEST_WORKERS=1", "LAKEHOUSE_LOG_LEVEL=warn"}
+	runChild(t, env, "--data-dir", data, "ingest", small, "--dataset", "cands")
+	before := snapshotObjects(t, data)
+
+	// 1: SIGKILL while parts are being converted.
+	cmd := child(t, env, "--data-dir", data, "ingest", big, "--dataset", "cands", "--mode", "append")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "parts being written", func() bool {
+		m, _ := filepath.Glob(filepath.Join(data, "tmp", "ingest-*", "p1-*.parquet"))
+		return len(m) >= 2
+	})
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Wait()
+
+	// 2: SIGKILL after publishing, before registering.
+	marker := filepath.Join(dir, "published")
+	cmd = child(t, append(env, "LAKEHOUSE_TEST_STALL_BEFORE_REGISTER="+marker), "--data-dir", data, "ingest", big, "--dataset", "cands", "--mode", "append")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "parts published", func() bool { _, err := os.Stat(marker); return err == nil })
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Wait()
+
+	after := snapshotObjects(t, data)
+	for k, v := range before {
+		if !reflect.DeepEqual(after[k], v) {
+			t.Fatalf("object %s changed or vanished after the crash", k)
+		}
+	}
+	if len(after) <= len(before) {
+		t.Fatalf("expected orphan parts from the published-but-unregistered ingest")
+	}
+	// gc removes the orphans (unreferenced, older than grace 0) only.
+	out := runChild(t, env, "--data-dir", data, "gc", "--grace", "0s")
+	if !strings.Contains(out, "removed") {
+		t.Fatalf("gc: %s", out)
+	}
+	if final := snapshotObjects(t, data); !reflect.DeepEqual(final, before) {
+		t.Fatalf("after gc: %d objects, want the %d from before the crashes", len(final), len(before))
+	}
+
+	cfg := config.Default()
+	cfg.DataDir = data
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Auth.Token = apptest.Token
+	s := apptest.StartConfig(t, cfg)
+	var vs struct {
+		Versions []ingestResp `json:"versions"`
+	}
+	s.JSON(t, "GET", "/v1/catalog/versions/cands", nil, 200, &vs)
+	if len(vs.Versions) != 1 || vs.Versions[0].Version != 1 {
+		t.Fatalf("versions after crashes: %+v", vs.Versions)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(data, "tmp")); len(entries) != 0 {
+		t.Fatalf("crashed ingest's work dirs not cleared at start: %v", entries)
+	}
+	// And a real ingest now succeeds (no stale lock, no stale state).
+	resp, err := s.Client.Do(mustReq(t, s, big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("ingest after restart: status %d", resp.StatusCode)
+	}
+	s.JSON(t, "GET", "/v1/catalog/versions/cands", nil, 200, &vs)
+	if len(vs.Versions) != 2 || vs.Versions[1].RowCount <= vs.Versions[0].RowCount {
+		t.Fatalf("ingest after restart: %+v", vs.Versions)
+	}
+}
