@@ -69,3 +69,30 @@ func TestCacheOff(t *testing.T) {
 		t.Fatalf("seen %d stats %+v", inner.seen.Load(), lru.Stats())
 	}
 }
+
+func TestCachedConcurrentUse(t *testing.T) {
+	inner := &countingEmbedder{model: "m"}
+	c := NewCached(inner, NewLRU(8))
+	done := make(chan error)
+	for g := 0; g < 4; g++ {
+		go func(g int) {
+			var err error
+			for i := 0; i < 50 && err == nil; i++ {
+				var v [][]float32
+				v, err = c.EmbedBatch(context.Background(), []string{"a", "bb", string(rune('c' + (i+g)%12))})
+				if err == nil && (len(v) != 3 || v[1][0] != 2) {
+					err = context.DeadlineExceeded // any non-nil marker
+				}
+			}
+			done <- err
+		}(g)
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := c.cache.Stats(); s.Hits+s.Misses != 600 || s.Size > 8 {
+		t.Fatalf("stats %+v", s)
+	}
+}

@@ -204,3 +204,38 @@ func contains(xs []string, x string) bool {
 }
 
 var jsonUnmarshal = json.Unmarshal
+
+// TestNumericIDsPaginate: integer ids page correctly by keyset (the last
+// id of a page is the next page's bound), across several small pages.
+func TestNumericIDsPaginate(t *testing.T) {
+	s := apptest.Start(t)
+	var b strings.Builder
+	b.WriteString("id,title,level\n")
+	for i := 1; i <= 11; i++ {
+		fmt.Fprintf(&b, "%d,job title number %d,%d\n", i*1000, i, i%3)
+	}
+	resp, data := s.DoHeader(t, "POST", "/v1/ingest?name=jobs", b.String(), http.Header{"Content-Type": {"text/csv"}})
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("ingest: %d %s", resp.StatusCode, data)
+	}
+	var sum pipeline.FromDatasetSummary
+	s.JSON(t, "POST", "/v1/vectors/index/jobs/from-dataset", map[string]any{"dataset": "jobs", "id_column": "id",
+		"text_columns": []string{"title"}, "metadata_columns": []string{"level"}, "batch_size": 3}, 200, &sum)
+	if sum.Processed != 11 || sum.Embedded != 11 {
+		t.Fatalf("summary %+v", sum)
+	}
+	var got struct {
+		Results []hit `json:"results"`
+	}
+	s.JSON(t, "POST", "/v1/vectors/index/jobs/search", map[string]any{"text": "job title number 7", "k": 11,
+		"filter": map[string]any{"level": map[string]any{"$gte": 2}}}, 200, &got)
+	// level = i%3, so level ≥ 2 holds for ids 2000, 5000, 8000 and 11000.
+	if len(got.Results) != 4 {
+		t.Fatalf("filtered results %+v", got.Results)
+	}
+	for _, h := range got.Results {
+		if lv, _ := h.Metadata["level"].(float64); lv < 2 {
+			t.Fatalf("filter $gte ignored: %+v", h)
+		}
+	}
+}
