@@ -61,6 +61,7 @@ func newCatalogCmd(g *globalFlags) *cobra.Command {
 
 func newGCCmd(g *globalFlags) *cobra.Command {
 	var grace time.Duration
+	var keep int
 	var dryRun, asJSON bool
 	cmd := &cobra.Command{
 		Use:   "gc",
@@ -75,7 +76,7 @@ func newGCCmd(g *globalFlags) *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			rep, err := st.GC(cmd.Context(), grace, dryRun)
+			rep, err := st.GC(cmd.Context(), catalog.GCOptions{Grace: grace, KeepVersions: keep, DryRun: dryRun})
 			if err != nil {
 				return err
 			}
@@ -89,12 +90,16 @@ func newGCCmd(g *globalFlags) *cobra.Command {
 			for _, k := range rep.RemovedKeys {
 				fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", verb, k)
 			}
+			for name, vs := range rep.PrunedVersions {
+				fmt.Fprintf(cmd.OutOrStdout(), "pruned %s versions %v\n", name, vs)
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s %d objects (%d bytes); purged datasets: %v\n", verb, len(rep.RemovedKeys), rep.RemovedBytes, rep.PurgedDatasets)
 			return nil
 		},
 	}
 	f := cmd.Flags()
 	f.DurationVar(&grace, "grace", time.Hour, "keep unreferenced objects younger than this (an ingest may still be writing them)")
+	f.IntVar(&keep, "keep-versions", 0, "also prune versions older than the newest N of every dataset (0 = keep every version)")
 	f.BoolVar(&dryRun, "dry-run", false, "only report what would be removed")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd

@@ -19,18 +19,87 @@ type GCReport struct {
 	// RemovedKeys are the data objects removed.
 	RemovedKeys  []string `json:"removed_keys"`
 	RemovedBytes int64    `json:"removed_bytes"`
-	DryRun       bool     `json:"dry_run"`
+	// PrunedVersions are the versions removed by KeepVersions, by dataset.
+	PrunedVersions map[string][]int `json:"pruned_versions"`
+	DryRun         bool             `json:"dry_run"`
+}
+
+// pruneVersions drops the versions older than the newest keep of every
+// live dataset. On a dry run it only reports them (and their files are
+// then still counted as live).
+func (s *Store) pruneVersions(ctx context.Context, keep int, dryRun bool, rep *GCReport) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT v.name, v.version FROM dataset_versions v JOIN datasets d ON d.name = v.name
+		WHERE d.deleted_at IS NULL AND v.version <= d.latest_version - ? ORDER BY v.name, v.version`, keep)
+	if err != nil {
+		return fmt.Errorf("catalog: gc: prune: %w", err)
+	}
+	type nv struct {
+		name string
+		v    int
+	}
+	var old []nv
+	for rows.Next() {
+		var x nv
+		if err := rows.Scan(&x.name, &x.v); err != nil {
+			rows.Close()
+			return fmt.Errorf("catalog: gc: prune: %w", err)
+		}
+		old = append(old, x)
+	}
+	rows.Close()
+	for _, x := range old {
+		rep.PrunedVersions[x.name] = append(rep.PrunedVersions[x.name], x.v)
+		if dryRun {
+			continue
+		}
+		// Manifest object first: a rebuild must not bring the version back.
+		if err := s.objects.Delete(ctx, ManifestKey(x.name, x.v)); err != nil {
+			return fmt.Errorf("catalog: gc: prune %s v%d: %w", x.name, x.v, err)
+		}
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("catalog: gc: prune: %w", err)
+		}
+		for _, q := range []string{`DELETE FROM dataset_files WHERE name = ? AND version = ?`, `DELETE FROM dataset_versions WHERE name = ? AND version = ?`} {
+			if _, err := tx.ExecContext(ctx, q, x.name, x.v); err != nil {
+				_ = tx.Rollback()
+				return fmt.Errorf("catalog: gc: prune %s v%d: %w", x.name, x.v, err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("catalog: gc: prune %s v%d: %w", x.name, x.v, err)
+		}
+	}
+	return nil
+}
+
+// GCOptions tune GC.
+type GCOptions struct {
+	// Grace keeps unreferenced objects younger than this (an ingest may
+	// still be writing them).
+	Grace time.Duration
+	// KeepVersions, when > 0, prunes versions older than the newest
+	// KeepVersions of every live dataset (rows and manifest objects); their
+	// files go unless a kept version references them. 0 keeps every version.
+	KeepVersions int
+	// DryRun only reports.
+	DryRun bool
 }
 
 // GC purges deleted datasets (data objects, manifest objects, tombstone,
-// rows) and removes objects under datasets/ that no version of a live
-// dataset references and that are older than grace (so an ingest still
-// writing its parts is never touched). Every version of a live dataset
-// keeps its files.
-func (s *Store) GC(ctx context.Context, grace time.Duration, dryRun bool) (GCReport, error) {
+// rows), optionally prunes old versions, and removes objects under
+// datasets/ that no remaining version of a live dataset references and
+// that are older than the grace period.
+func (s *Store) GC(ctx context.Context, opt GCOptions) (GCReport, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rep := GCReport{DryRun: dryRun, PurgedDatasets: []string{}, RemovedKeys: []string{}}
+	grace, dryRun := opt.Grace, opt.DryRun
+	rep := GCReport{DryRun: dryRun, PurgedDatasets: []string{}, RemovedKeys: []string{}, PrunedVersions: map[string][]int{}}
+	if opt.KeepVersions > 0 {
+		if err := s.pruneVersions(ctx, opt.KeepVersions, dryRun, &rep); err != nil {
+			return rep, err
+		}
+	}
 
 	live := map[string]bool{}
 	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT f.key FROM dataset_files f JOIN datasets d ON d.name = f.name WHERE d.deleted_at IS NULL`)

@@ -123,14 +123,14 @@ func TestWatchRebuildAndGC(t *testing.T) {
 	}
 
 	// GC: b's file goes, a's orphan goes only once past the grace period.
-	gc, err := st2.GC(ctx, time.Hour, false)
+	gc, err := st2.GC(ctx, catalog.GCOptions{Grace: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(gc.RemovedKeys, []string{"datasets/b/1.parquet"}) || !reflect.DeepEqual(gc.PurgedDatasets, []string{"b"}) {
 		t.Fatalf("gc: %+v", gc)
 	}
-	gc, err = st2.GC(ctx, 0, false)
+	gc, err = st2.GC(ctx, catalog.GCOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,5 +144,22 @@ func TestWatchRebuildAndGC(t *testing.T) {
 	}
 	if _, err := objs.Stat(ctx, catalog.ManifestKey("b", 1)); err == nil {
 		t.Fatal("b's manifest survived gc")
+	}
+	// Keep only the newest version of a: v1 and its file go.
+	gc, err = st2.GC(ctx, catalog.GCOptions{KeepVersions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(gc.PrunedVersions, map[string][]int{"a": {1}}) || !reflect.DeepEqual(gc.RemovedKeys, []string{"datasets/a/1.parquet"}) {
+		t.Fatalf("keep-versions gc: %+v", gc)
+	}
+	if vs, _ := st2.Versions(ctx, "a"); len(vs) != 1 || vs[0].Version != 2 {
+		t.Fatalf("versions after prune: %+v", vs)
+	}
+	if _, err := objs.Stat(ctx, "datasets/a/2.parquet"); err != nil {
+		t.Fatalf("kept version's file removed: %v", err)
+	}
+	if _, err := objs.Stat(ctx, catalog.ManifestKey("a", 1)); err == nil {
+		t.Fatal("pruned version's manifest object survived")
 	}
 }
