@@ -88,7 +88,11 @@ func checkDepth(ctx context.Context, conn *duckdb.Conn, sqlText string, beforePr
 		return nil, ErrMultipleStatements
 	}
 	if beforePrepare != nil {
-		if err := beforePrepare(baseTables(tree.Statements)); err != nil {
+		var stmt any
+		if err := json.Unmarshal(tree.Statements[0], &stmt); err != nil {
+			return nil, fmt.Errorf("query: parse tree: %w", err)
+		}
+		if err := beforePrepare(baseTables(stmt)); err != nil {
 			return nil, err
 		}
 	}
@@ -134,7 +138,8 @@ type serialized struct {
 	ErrorType    string `json:"error_type"`
 	ErrorMessage string `json:"error_message"`
 	Position     string `json:"position"`
-	Statements   []any  `json:"statements"`
+	// Statements stay raw: only the S3 path walks them (baseTables).
+	Statements []json.RawMessage `json:"statements"`
 }
 
 func parseTree(ctx context.Context, conn *duckdb.Conn, sqlText string) (serialized, error) {

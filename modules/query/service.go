@@ -185,13 +185,13 @@ func (s *Service) admit(ctx context.Context, dc *duckdb.Conn, sqlText string) (*
 	lazy := s.views.src.Lazy()
 	// Pin every dataset the statement names before DuckDB binds it (an
 	// evicted part is fetched again; a new version's view is rebuilt).
-	pin := func(tables []string) error {
-		if !lazy {
-			return nil
+	var pin func([]string) error
+	if lazy {
+		pin = func(tables []string) error {
+			r, err := s.views.ensure(ctx, tables)
+			releases = append(releases, r)
+			return err
 		}
-		r, err := s.views.ensure(ctx, tables)
-		releases = append(releases, r)
-		return err
 	}
 	for attempt := 0; ; attempt++ {
 		st, err := checkStatement(ctx, dc, sqlText, pin)
