@@ -104,3 +104,59 @@ func runPeerWrites(b *testing.B, writers, per int) float64 {
 	wg.Wait()
 	return float64(writers*per) / time.Since(start).Seconds()
 }
+
+// fillState loads n traces straight into the state (no log writes), for
+// benchmarks of what runs over a big store.
+func fillState(b *testing.B, s *Service, n int) {
+	b.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := 0; i < n; i++ {
+		ts := int64(i + 1)
+		if _, err := s.st.apply(&record{Op: opAdd, Trace: &Trace{UID: fmt.Sprintf("t-%07d", i), Content: benchContent(i%64, i),
+			CreatedAtNs: ts, UpdatedAtNs: ts, Tags: []string{"bench"}, Kind: "note"}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLargeStore: compaction, replay and a lexical search over 100k
+// traces (no peer: these bound pauses, they are not a race).
+func BenchmarkLargeStore(b *testing.B) {
+	const n = 100_000
+	path := filepath.Join(b.TempDir(), "traces.jsonl")
+	s, err := Open(path, Options{Logger: quietLog})
+	if err != nil {
+		b.Fatal(err)
+	}
+	fillState(b, s, n)
+	var compactMs, replayMs, searchMs float64
+	for i := 0; i < b.N; i++ {
+		res, err := s.Compact(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		compactMs = res.DurationMs
+		start := time.Now()
+		hits, err := s.Search(ctx, Query{Text: "forklift voicemail CAND-000042", Limit: 10})
+		if err != nil || len(hits) == 0 {
+			b.Fatalf("search: %v %d", err, len(hits))
+		}
+		searchMs = float64(time.Since(start).Microseconds()) / 1000
+		s.Close()
+		start = time.Now()
+		s, err = Open(path, Options{Logger: quietLog})
+		if err != nil {
+			b.Fatal(err)
+		}
+		replayMs = float64(time.Since(start).Microseconds()) / 1000
+		if st, _ := s.Stats(ctx); st.Total != n {
+			b.Fatalf("replayed %d traces", st.Total)
+		}
+	}
+	s.Close()
+	b.ReportMetric(compactMs, "compact_ms")
+	b.ReportMetric(replayMs, "replay_ms")
+	b.ReportMetric(searchMs, "search_ms")
+	fmt.Printf("pathway 100k traces: compact %.0f ms, replay %.0f ms, lexical search %.1f ms\n", compactMs, replayMs, searchMs)
+}

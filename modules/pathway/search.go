@@ -142,19 +142,26 @@ const (
 // returned (semantic fill).
 func (s *Service) lexical(q Query, terms []string, skip map[string]bool) ([]Hit, error) {
 	s.mu.RLock()
+	// Query terms the store has never seen match nothing; drop them.
+	var ids []uint32
+	for _, t := range terms {
+		if id, ok := s.st.dict.lookup(t); ok {
+			ids = append(ids, id)
+		}
+	}
 	var (
 		cands []*entry
 		total int
 	)
-	df := make([]int, len(terms))
+	df := make([]int, len(ids))
 	for _, e := range s.st.traces {
 		if !matches(e.t, &q) {
 			continue
 		}
 		cands = append(cands, e)
 		total += e.nterm
-		for i, term := range terms {
-			if e.terms[term] > 0 {
+		for i, id := range ids {
+			if tf(e.terms, id) > 0 {
 				df[i]++
 			}
 		}
@@ -164,40 +171,30 @@ func (s *Service) lexical(q Query, terms []string, skip map[string]bool) ([]Hit,
 	if len(cands) > 0 && total > 0 {
 		avgdl = float64(total) / n
 	}
-	type scored struct {
-		e     *entry
-		score float64
+	idf := make([]float64, len(ids))
+	for i := range ids {
+		idf[i] = math.Log(1 + (n-float64(df[i])+0.5)/(float64(df[i])+0.5))
 	}
-	var ranked []scored
+	top := newTopK(q.Limit)
 	for _, e := range cands {
+		if len(ids) == 0 {
+			break
+		}
 		if skip[e.t.UID] {
 			continue
 		}
 		score := 0.0
-		for i, term := range terms {
-			tf := float64(e.terms[term])
-			if tf == 0 {
-				continue
+		norm := bm25K1 * (1 - bm25B + bm25B*float64(e.nterm)/avgdl)
+		for i, id := range ids {
+			if f := float64(tf(e.terms, id)); f > 0 {
+				score += idf[i] * f * (bm25K1 + 1) / (f + norm)
 			}
-			idf := math.Log(1 + (n-float64(df[i])+0.5)/(float64(df[i])+0.5))
-			score += idf * tf * (bm25K1 + 1) / (tf + bm25K1*(1-bm25B+bm25B*float64(e.nterm)/avgdl))
 		}
 		if score > 0 {
-			ranked = append(ranked, scored{e, score})
+			top.offer(e, score)
 		}
 	}
-	sort.Slice(ranked, func(i, j int) bool {
-		if ranked[i].score != ranked[j].score {
-			return ranked[i].score > ranked[j].score
-		}
-		return newerFirst(ranked[i].e.t, ranked[j].e.t)
-	})
-	ranked = ranked[:min(len(ranked), q.Limit)]
-	es := make([]*entry, len(ranked))
-	scores := make([]float64, len(ranked))
-	for i, r := range ranked {
-		es[i], scores[i] = r.e, r.score
-	}
+	es, scores := top.sorted()
 	hits := s.collect(es, scores)
 	s.mu.RUnlock()
 	return hits, s.visibleHits(hits)

@@ -79,7 +79,7 @@ func (s *Service) indexText(uid string) (string, bool) {
 	if !ok || e.t.Retired {
 		return "", false
 	}
-	return e.text, true
+	return traceText(e.t), true
 }
 
 func (s *Service) activeUIDs() []string {

@@ -42,24 +42,23 @@ func (r *record) encode() ([]byte, error) {
 // entry is one stored trace plus what search needs.
 type entry struct {
 	t     *Trace
-	terms map[string]int // token → count, for lexical ranking
-	nterm int
-	text  string // searchable/embeddable text
-	seq   uint64 // log sequence of the last change (0 = replayed)
+	terms []termCount // sorted by term id, for lexical ranking
+	nterm int         // tokens in the trace's text
+	seq   uint64      // log sequence of the last change (0 = replayed)
 }
 
 // state is the in-memory store. It is not synchronised: Service guards it.
 type state struct {
 	traces  map[string]*entry
+	dict    *termDict
 	retired int
 	lastNs  int64 // newest timestamp seen, so the clock never goes back
 }
 
-func newState() *state { return &state{traces: map[string]*entry{}} }
+func newState() *state { return &state{traces: map[string]*entry{}, dict: newTermDict()} }
 
 func (s *state) index(e *entry) {
-	e.text = traceText(e.t)
-	e.terms, e.nterm = termCounts(e.text)
+	e.terms, e.nterm = s.dict.countTerms(traceText(e.t))
 }
 
 func (s *state) seen(ts int64) {

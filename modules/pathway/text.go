@@ -87,13 +87,3 @@ func tokenize(s string) []string {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
 	})
 }
-
-// termCounts counts the tokens of s.
-func termCounts(s string) (map[string]int, int) {
-	toks := tokenize(s)
-	m := make(map[string]int, len(toks))
-	for _, t := range toks {
-		m[t]++
-	}
-	return m, len(toks)
-}
