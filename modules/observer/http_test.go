@@ -14,6 +14,7 @@ import (
 
 	"lakehouse/app/apptest"
 	"lakehouse/config"
+	"lakehouse/modules/catalog"
 	"lakehouse/modules/observer"
 )
 
@@ -171,16 +172,20 @@ func TestHTTPAuditRowPerWrite(t *testing.T) {
 		{"PUT", "/v1/storage/objects/bad/../key", "storage", "x"},
 		{"DELETE", "/v1/storage/delete/notes/a.txt", "storage", nil},
 		{"POST", "/v1/catalog/register", "catalog", map[string]any{"name": "t_audit"}},
+		{"POST", "/v1/catalog/register", "catalog", map[string]any{"name": "t_audit",
+			"schema_fingerprint": catalog.Fingerprint([]catalog.Column{{Name: "id", Type: "BIGINT"}}), "schema": []any{map[string]any{"name": "id", "type": "BIGINT"}}}},
 		{"POST", "/v1/ingest?name=people", "ingest", "id,name\n1,ann\n"},
 		{"POST", "/v1/vectors/index", "vector", map[string]any{"name": "idx_audit", "dimension": 3}},
 		{"POST", "/v1/vectors/index/idx_audit/add", "vector", map[string]any{"items": []any{map[string]any{"id": "a", "vector": []float64{1, 0, 0}}}}},
 		{"DELETE", "/v1/vectors/index/idx_audit", "vector", nil},
 		{"POST", "/v1/pathway/add", "pathway", map[string]any{"content": map[string]any{"note": "x"}}},
 		{"POST", "/v1/pathway/retire", "pathway", map[string]any{"uid": "missing"}},
+		{"POST", "/v1/nosuchmodule/thing", "nosuchmodule", map[string]any{}},
 	}
 	for _, w := range writes {
 		before := stats(t, s).LastID
 		resp, _ := s.Do(t, w.method, w.path, w.body)
+		t.Logf("%s %s -> %d", w.method, w.path, resp.StatusCode)
 		rows := getEvents(t, s, url.Values{"since": {fmt.Sprint(before)}, "source": {"audit"}}).Events
 		if len(rows) != 1 {
 			t.Errorf("%s %s: %d audit rows, want 1", w.method, w.path, len(rows))
