@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -85,8 +86,87 @@ func (r *pipelineRun) prepare(ctx context.Context) error {
 	return nil
 }
 
-// execute runs the pages; progress (may be nil) is called after each.
+// batch is one page's work handed from the reading/embedding stage to the
+// adding stage, with the page's counters.
+type batch struct {
+	items                       []vector.Item
+	hashes                      []string
+	processed, unchanged, empty int64
+}
+
+// execute runs the pages in two overlapping stages: one goroutine reads
+// and embeds page N+1 while this one adds page N to the index (the
+// embedder and the index insert share the cores instead of taking
+// turns). progress (may be nil) is called after each added page.
 func (r *pipelineRun) execute(ctx context.Context, progress func(FromDatasetSummary)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// The producer reads the previous run's hashes; only this goroutine
+	// writes the state, so the producer gets its own copy.
+	old := maps.Clone(r.state.Rows)
+	seen := make(map[string]bool, min(r.sum.Total, 1<<20))
+	work := make(chan batch, 1)
+	var readErr error
+	go func() {
+		defer close(work)
+		readErr = r.produce(ctx, old, seen, work)
+	}()
+	saved := time.Now()
+	var addErr error
+	for b := range work {
+		if addErr != nil {
+			continue // drain so the producer can finish
+		}
+		if addErr = r.add(ctx, b); addErr != nil {
+			cancel()
+			continue
+		}
+		if progress != nil {
+			r.sum.ElapsedMS = msSince(r.start)
+			progress(r.sum)
+		}
+		if time.Since(saved) > 5*time.Second { // resumable after a crash
+			if addErr = r.state.save(r.h.stateDir(), r.index); addErr != nil {
+				cancel()
+			}
+			saved = time.Now()
+		}
+	}
+	if addErr != nil {
+		return addErr
+	}
+	if readErr != nil {
+		return readErr
+	}
+	// Rows indexed by an earlier run that the dataset no longer has.
+	var gone []string
+	for id := range r.state.Rows {
+		if !seen[id] {
+			gone = append(gone, id)
+		}
+	}
+	for start := 0; start < len(gone); start += 1024 {
+		ids := gone[start:min(start+1024, len(gone))]
+		if err := r.vs.Delete(ctx, r.index, ids); err != nil && !errors.Is(err, vector.ErrIndexNotFound) {
+			return fmt.Errorf("embed: remove %d gone rows: %w", len(ids), err)
+		}
+		for _, id := range ids {
+			delete(r.state.Rows, id)
+		}
+		r.sum.Removed += int64(len(ids))
+	}
+	if err := r.state.save(r.h.stateDir(), r.index); err != nil {
+		return err
+	}
+	r.sum.ElapsedMS = msSince(r.start)
+	r.h.log.Info("from-dataset run done", "index", r.index, "dataset", r.req.Dataset, "version", r.manifest.Version,
+		"embedded", r.sum.Embedded, "unchanged", r.sum.Unchanged, "removed", r.sum.Removed, "ms", r.sum.ElapsedMS)
+	return nil
+}
+
+// produce reads the dataset version page by page (keyset pagination on
+// the id column) and sends each page's new or changed rows, embedded.
+func (r *pipelineRun) produce(ctx context.Context, old map[string]string, seen map[string]bool, out chan<- batch) error {
 	cols := append(append([]string{r.req.IDColumn}, r.req.TextColumns...), r.req.MetadataColumns...)
 	quoted := make([]string, len(cols))
 	for i, c := range cols {
@@ -95,9 +175,7 @@ func (r *pipelineRun) execute(ctx context.Context, progress func(FromDatasetSumm
 	table := quoteIdent(fmt.Sprintf("%s@%d", r.manifest.Name, r.manifest.Version))
 	id := quoteIdent(r.req.IDColumn)
 	base := fmt.Sprintf("SELECT %s FROM %s", strings.Join(quoted, ", "), table)
-	seen := make(map[string]bool, min(r.sum.Total, 1<<20))
 	var after any
-	saved := time.Now()
 	for {
 		sqlText := fmt.Sprintf("%s WHERE %s IS NOT NULL ORDER BY %s LIMIT %d", base, id, id, r.req.BatchSize)
 		var params []any
@@ -110,60 +188,31 @@ func (r *pipelineRun) execute(ctx context.Context, progress func(FromDatasetSumm
 			return fmt.Errorf("embed: read %s: %w", r.manifest.Name, err)
 		}
 		if len(res.Rows) == 0 {
-			break
+			return nil
 		}
 		after = res.Rows[len(res.Rows)-1][0]
-		if err := r.page(ctx, res.Rows, seen); err != nil {
+		b, err := r.page(ctx, res.Rows, old, seen)
+		if err != nil {
 			return err
 		}
-		if progress != nil {
-			r.sum.ElapsedMS = msSince(r.start)
-			progress(r.sum)
-		}
-		if time.Since(saved) > 5*time.Second { // resumable after a crash
-			if err := r.state.save(r.h.stateDir(), r.index); err != nil {
-				return err
-			}
-			saved = time.Now()
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 		if len(res.Rows) < r.req.BatchSize {
-			break
+			return nil
 		}
 	}
-	// Rows indexed by an earlier run that the dataset no longer has.
-	var gone []string
-	for id := range r.state.Rows {
-		if !seen[id] {
-			gone = append(gone, id)
-		}
-	}
-	for start := 0; start < len(gone); start += 1024 {
-		batch := gone[start:min(start+1024, len(gone))]
-		if err := r.vs.Delete(ctx, r.index, batch); err != nil && !errors.Is(err, vector.ErrIndexNotFound) {
-			return fmt.Errorf("embed: remove %d gone rows: %w", len(batch), err)
-		}
-		for _, id := range batch {
-			delete(r.state.Rows, id)
-		}
-		r.sum.Removed += int64(len(batch))
-	}
-	if err := r.state.save(r.h.stateDir(), r.index); err != nil {
-		return err
-	}
-	r.sum.ElapsedMS = msSince(r.start)
-	r.h.log.Info("from-dataset run done", "index", r.index, "dataset", r.req.Dataset, "version", r.manifest.Version,
-		"embedded", r.sum.Embedded, "unchanged", r.sum.Unchanged, "removed", r.sum.Removed, "ms", r.sum.ElapsedMS)
-	return nil
 }
 
-// page embeds and adds the new or changed rows of one page.
-func (r *pipelineRun) page(ctx context.Context, rows [][]any, seen map[string]bool) error {
+// page picks the new or changed rows of one page and embeds their text.
+func (r *pipelineRun) page(ctx context.Context, rows [][]any, old map[string]string, seen map[string]bool) (batch, error) {
 	nText := len(r.req.TextColumns)
-	var items []vector.Item
+	var b batch
 	var texts []string
-	var hashes []string
 	for _, row := range rows {
-		r.sum.Processed++
+		b.processed++
 		id := scalarString(row[0])
 		seen[id] = true
 		parts := make([]string, 0, nText)
@@ -173,7 +222,7 @@ func (r *pipelineRun) page(ctx context.Context, rows [][]any, seen map[string]bo
 			}
 		}
 		if len(parts) == 0 {
-			r.sum.Empty++
+			b.empty++
 			continue
 		}
 		text := strings.Join(parts, "\n")
@@ -184,34 +233,45 @@ func (r *pipelineRun) page(ctx context.Context, rows [][]any, seen map[string]bo
 			}
 		}
 		h := rowHash(text, meta)
-		if r.state.Rows[id] == h {
-			r.sum.Unchanged++
+		if old[id] == h {
+			b.unchanged++
 			continue
 		}
-		items = append(items, vector.Item{ID: id, Metadata: meta})
+		b.items = append(b.items, vector.Item{ID: id, Metadata: meta})
 		texts = append(texts, text)
-		hashes = append(hashes, h)
+		b.hashes = append(b.hashes, h)
 	}
-	if len(items) == 0 {
-		return nil
+	if len(texts) == 0 {
+		return b, nil
 	}
 	vecs, err := r.emb.EmbedBatch(ctx, texts)
 	if err != nil {
-		return embed.APIError(err)
+		return b, embed.APIError(err)
 	}
-	for i := range items {
-		items[i].Vector = vecs[i]
+	for i := range b.items {
+		b.items[i].Vector = vecs[i]
 	}
-	if err := r.vs.Add(ctx, r.index, items); err != nil {
+	return b, nil
+}
+
+// add writes one batch to the index, then records it in the state.
+func (r *pipelineRun) add(ctx context.Context, b batch) error {
+	r.sum.Processed += b.processed
+	r.sum.Unchanged += b.unchanged
+	r.sum.Empty += b.empty
+	if len(b.items) == 0 {
+		return nil
+	}
+	if err := r.vs.Add(ctx, r.index, b.items); err != nil {
 		if errors.Is(err, vector.ErrInvalid) {
 			return app.BadRequest("%v", err)
 		}
-		return fmt.Errorf("embed: add %d items to %q: %w", len(items), r.index, err)
+		return fmt.Errorf("embed: add %d items to %q: %w", len(b.items), r.index, err)
 	}
-	for i, it := range items {
-		r.state.Rows[it.ID] = hashes[i]
+	for i, it := range b.items {
+		r.state.Rows[it.ID] = b.hashes[i]
 	}
-	r.sum.Embedded += int64(len(items))
+	r.sum.Embedded += int64(len(b.items))
 	return nil
 }
 
