@@ -163,3 +163,18 @@ func TestWatchRebuildAndGC(t *testing.T) {
 		t.Fatal("pruned version's manifest object survived")
 	}
 }
+
+// A migration whose recorded checksum no longer matches is a start-up error.
+func TestTamperedMigrationStopsStart(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, objs := openStore(t, dir)
+	if _, err := st.MetaDB().Exec(`UPDATE schema_migrations SET checksum = 'bogus' WHERE version = 1`); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	_, err := catalog.Open(ctx, filepath.Join(dir, "meta.duckdb"), objs, nil)
+	if err == nil || !strings.Contains(err.Error(), "changed after it was applied") {
+		t.Fatalf("open with tampered migration: %v", err)
+	}
+}

@@ -158,3 +158,31 @@ func TestKill9MidIngest(t *testing.T) {
 		t.Fatalf("ingest after restart: %+v", vs.Versions)
 	}
 }
+
+// The in-process CLI refuses a data dir a running server holds and says
+// to use --server; with --server it streams the file to that server.
+func TestCLIIngestLockedAndServer(t *testing.T) {
+	dir := t.TempDir()
+	csv := filepath.Join(dir, "s.csv")
+	if err := os.WriteFile(csv, []byte("id,name\n1,a\n2,b\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := apptest.Start(t)
+	out, err := child(t, nil, "--data-dir", s.DataDir, "ingest", csv, "--dataset", "s").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--server") || !strings.Contains(string(out), "locked") {
+		t.Fatalf("locked data dir: err %v, output:\n%s", err, out)
+	}
+	got := runChild(t, []string{"AUTH_TOKEN=" + s.Token}, "ingest", csv, "--dataset", "s", "--server", s.URL)
+	if !strings.Contains(got, "ingested s v1: 2 rows") {
+		t.Fatalf("--server output: %s", got)
+	}
+	out, err = child(t, []string{"AUTH_TOKEN=wrong"}, "ingest", csv, "--dataset", "s", "--server", s.URL).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "401") {
+		t.Fatalf("bad token: %v %s", err, out)
+	}
+	var man ingestResp
+	s.JSON(t, "GET", "/v1/catalog/manifest/s", nil, 200, &man)
+	if man.RowCount != 2 {
+		t.Fatalf("manifest %+v", man)
+	}
+}
