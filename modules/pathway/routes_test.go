@@ -223,3 +223,26 @@ func TestHTTP_BodyCapIndependentOfServerDefault(t *testing.T) {
 	})
 	s.Fail(t, "POST", "/v1/pathway/add", `{"content":"`+strings.Repeat("a", 5<<20)+`"}`, 413)
 }
+
+// TestHTTP_AuditWritesNotSearch: pathway writes are audited (observer
+// records them), search is a read and is not.
+func TestHTTP_AuditWritesNotSearch(t *testing.T) {
+	s := apptest.Start(t, func(c *config.Config) { c.Modules = []string{"pathway", "observer"} })
+	audits := func() int64 {
+		var st struct {
+			BySource map[string]int64 `json:"by_source"`
+		}
+		s.JSON(t, "GET", "/v1/observer/stats", nil, 200, &st)
+		return st.BySource["audit"]
+	}
+	before := audits()
+	s.JSON(t, "POST", "/v1/pathway/add", map[string]any{"content": "x"}, 200, nil)
+	afterAdd := audits()
+	for i := 0; i < 3; i++ {
+		s.JSON(t, "POST", "/v1/pathway/search", map[string]any{"text": "x"}, 200, nil)
+	}
+	afterSearch := audits()
+	if afterAdd != before+1 || afterSearch != afterAdd {
+		t.Fatalf("audit events: before %d, after add %d, after 3 searches %d", before, afterAdd, afterSearch)
+	}
+}
