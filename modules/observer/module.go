@@ -99,16 +99,18 @@ func (m *Module) Runner() *Runner { return m.runner }
 func (m *Module) Start(ctx context.Context) error {
 	bg, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
+	// The exporter's backfill reads segments, so it runs before the
+	// flusher (whose compaction may delete them) starts.
+	if err := m.startParquet(ctx, bg); err != nil {
+		cancel()
+		return err
+	}
 	if m.pers != nil {
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
 			m.pers.run(bg, m.cfg.FlushInterval.D())
 		}()
-	}
-	if err := m.startParquet(ctx, bg); err != nil {
-		cancel()
-		return err
 	}
 	return nil
 }

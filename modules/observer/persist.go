@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -151,9 +152,15 @@ func (p *persister) flush(ctx context.Context) error {
 }
 
 func (p *persister) fail(batch []pendingLine, err error) {
-	p.obs.persistFailures.Add(1)
-	p.setErr(err)
-	p.log.Error("observer: persist failed; events stay queued", "events", len(batch), "err", err)
+	if errors.Is(err, context.Canceled) {
+		// Shutdown interrupted the write; Stop flushes again. Not a
+		// failure of the store.
+		p.log.Debug("observer: flush interrupted by shutdown", "events", len(batch))
+	} else {
+		p.obs.persistFailures.Add(1)
+		p.setErr(err)
+		p.log.Error("observer: persist failed; events stay queued", "events", len(batch), "err", err)
+	}
 	p.mu.Lock()
 	p.pending = append(batch, p.pending...)
 	if over := len(p.pending) - p.maxPending; over > 0 {

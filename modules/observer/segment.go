@@ -240,7 +240,7 @@ func (p *persister) compact(ctx context.Context) error {
 	groups = append(groups, cur)
 	var merged []segment
 	for _, g := range groups {
-		if len(g) < 2 {
+		if len(g) < 2 || ctx.Err() != nil {
 			merged = append(merged, g...)
 			continue
 		}
