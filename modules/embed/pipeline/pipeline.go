@@ -9,9 +9,10 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"regexp"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/labstack/echo/v4"
 
@@ -92,8 +93,6 @@ func (p *pipelines) release(index string) {
 	delete(p.running, index)
 	p.mu.Unlock()
 }
-
-var columnRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_ .\-]{0,127}$`)
 
 func (h *handler) fromDataset(c echo.Context) error {
 	index := c.Param("name")
@@ -195,7 +194,9 @@ func checkColumns(man catalog.Manifest, req FromDatasetRequest) error {
 	}
 	all := append(append([]string{req.IDColumn}, req.TextColumns...), req.MetadataColumns...)
 	for _, name := range all {
-		if !columnRE.MatchString(name) {
+		// Names are quoted as identifiers in the SQL, so any schema column
+		// is safe; control characters never are.
+		if name == "" || strings.IndexFunc(name, unicode.IsControl) >= 0 {
 			return app.BadRequest("column %q: invalid column name", name).WithDetails(map[string]any{"column": name})
 		}
 		if !have[name] {
