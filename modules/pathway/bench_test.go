@@ -19,13 +19,13 @@ func benchContent(w, i int) []byte {
 // mutex, write + fsync per record. Both run in the same process, on the
 // same disk, in the same run; x_peer is the ratio.
 func BenchmarkDurableWrite(b *testing.B) {
-	for _, c := range []struct{ writers, perWriter int }{{1, 200}, {16, 60}, {64, 30}} {
+	for _, c := range []struct{ writers, perWriter, rounds int }{{1, 100, 4}, {16, 60, 2}, {64, 30, 2}} {
 		b.Run(fmt.Sprintf("writers=%d", c.writers), func(b *testing.B) {
 			// Alternate ours and the peer and keep each one's best round:
 			// the machine is shared and noisy, and noise only slows.
 			var ours, peer, syncsPer float64
 			for n := 0; n < b.N; n++ {
-				for round := 0; round < 2; round++ {
+				for round := 0; round < c.rounds; round++ {
 					o, fs := runStoreWrites(b, c.writers, c.perWriter)
 					if o > ours {
 						ours, syncsPer = o, float64(fs)/float64(c.writers*c.perWriter)
@@ -43,7 +43,7 @@ func BenchmarkDurableWrite(b *testing.B) {
 	}
 }
 
-func runStoreWrites(b *testing.B, writers, per int) (float64, uint64) {
+func runStoreWrites(b testing.TB, writers, per int) (float64, uint64) {
 	b.Helper()
 	s, err := Open(filepath.Join(b.TempDir(), "traces.jsonl"), Options{Logger: quietLog})
 	if err != nil {
@@ -70,7 +70,7 @@ func runStoreWrites(b *testing.B, writers, per int) (float64, uint64) {
 
 // runPeerWrites is the baseline: each record encoded the same way,
 // appended and fsynced under one mutex before it is acknowledged.
-func runPeerWrites(b *testing.B, writers, per int) float64 {
+func runPeerWrites(b testing.TB, writers, per int) float64 {
 	b.Helper()
 	f, err := os.OpenFile(filepath.Join(b.TempDir(), "peer.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
