@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 var (
@@ -239,8 +240,13 @@ func TestHistory_CycleDetected(t *testing.T) {
 	for _, uid := range []string{"c", "self"} {
 		done := make(chan error, 1)
 		go func() { _, err := s.History(ctx, uid); done <- err }()
-		if err := <-done; !errors.Is(err, ErrCycle) {
-			t.Fatalf("history(%s): %v, want ErrCycle", uid, err)
+		select {
+		case err := <-done:
+			if !errors.Is(err, ErrCycle) {
+				t.Fatalf("history(%s): %v, want ErrCycle", uid, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("history(%s) hangs on a cycle", uid)
 		}
 	}
 }
