@@ -3,6 +3,8 @@ package builtin
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 
 	"github.com/viterin/vek/vek32"
 )
@@ -174,10 +176,24 @@ func (l *layer) apply(x []float32, s seqs, eps float32) []float32 {
 	h := layerNorm(x, l.ln1s, l.ln1b, l.in, eps)
 	qkv := matmulBias(h, l.qkvW, l.qkvB, total, l.in, 3*l.in)
 	ctx := make([]float32, total*l.in)
-	for i := 0; i < s.n(); i++ {
-		a, b := s.rows(i)
-		l.attend(qkv, ctx, a, b)
+	// Attention is per text: split the texts over the cores (each writes
+	// its own rows of ctx); vek already spreads the matrix products.
+	workers := min(runtime.GOMAXPROCS(0), s.n())
+	if total < 256 {
+		workers = 1
 	}
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < s.n(); i += workers {
+				a, b := s.rows(i)
+				l.attend(qkv, ctx, a, b)
+			}
+		}(w)
+	}
+	wg.Wait()
 	att := matmulBias(ctx, l.outW, l.outB, total, l.in, l.width)
 	vek32.Add_Inplace(att, res)
 	// FFN with its own pre-norm and residual.
