@@ -329,7 +329,7 @@ func (in *Ingester) plan(ctx context.Context, r io.ReaderAt, size int64, req Req
 			v := p.value(f)
 			sizes[i] += int64(len(v))
 			nonNull[i]++
-			if len(distinct[i]) < 4096 {
+			if len(distinct[i]) < 1<<15 {
 				distinct[i][string(v)] = struct{}{}
 			}
 			if pl.kinds[i] == kString {
