@@ -165,6 +165,13 @@ func TestEdgeTexts(t *testing.T) {
 	if len(ids) != maxTokens {
 		t.Fatalf("long text: %d tokens, want %d", len(ids), maxTokens)
 	}
+	// A multi-megabyte text is cut before segmentation: same first 128
+	// tokens, bounded memory.
+	huge := strings.Repeat("pallet ", 600_000)
+	hugeIDs, _ := enc.Tokenize(huge)
+	if !slices.Equal(hugeIDs, ids) {
+		t.Fatalf("huge text tokens differ from the long text's")
+	}
 }
 
 func TestMissingModelIsAClearError(t *testing.T) {

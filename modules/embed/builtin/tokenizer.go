@@ -14,6 +14,12 @@ const reservedPieces = 6
 // maxTokens is the graph's ClipToMaxLength: later positions are dropped.
 const maxTokens = 128
 
+// maxRunes bounds the segmented text. Pieces are at most 16 runes, so the
+// 128 tokens kept come from the first 2,048 runes (unless long runs of
+// unknown characters collapse); the cap keeps the lattice's memory bounded
+// on multi-megabyte inputs without changing the tokens of real text.
+const maxRunes = 16384
+
 // tokenizer is the SentencePiece-style segmenter of the original encoder,
 // reproduced decision for decision (see encode).
 type tokenizer struct {
@@ -69,12 +75,18 @@ type candidate struct {
 // float64 like the original's JavaScript numbers), unknown characters as
 // id 0 with runs of them collapsed.
 func (t *tokenizer) encode(text string) []int32 {
+	if len(text) > 4*maxRunes {
+		text = text[:4*maxRunes] // NFKC never shrinks much; cut before it
+	}
 	s := norm.NFKC.String(text)
 	if s == "" {
 		return nil
 	}
 	s = "▁" + strings.ReplaceAll(s, " ", "▁")
 	syms := []rune(s)
+	if len(syms) > maxRunes {
+		syms = syms[:maxRunes]
+	}
 	n := len(syms)
 	// ends[e] lists the edges ending at e, in ascending start order (the
 	// original visits them in that order and lets later ties win).
