@@ -22,6 +22,10 @@ const maxBatchTokens = 2048
 // Encoder is the builtin provider. It implements embed.Embedder. The
 // model is decoded from the embedded file on first use.
 type Encoder struct {
+	// passes bounds concurrent forward passes: each already spreads its
+	// matrix products over every core, so more would only add memory
+	// (tens of MB each) and contention.
+	passes  chan struct{}
 	once    sync.Once
 	m       *model
 	err     error
@@ -30,7 +34,12 @@ type Encoder struct {
 }
 
 // New returns the encoder over the model embedded in the binary.
-func New() *Encoder { return &Encoder{load: embeddedModel, present: embeddedPresent} }
+func New() *Encoder {
+	return &Encoder{load: embeddedModel, present: embeddedPresent, passes: make(chan struct{}, maxPasses)}
+}
+
+// maxPasses is how many forward passes may run at once.
+const maxPasses = 2
 
 // Present reports whether the model is there without decoding it (the
 // first embedding decodes it, ~30 MB of float32).
@@ -44,7 +53,7 @@ func (e *Encoder) Present() error {
 // NewFromBytes returns an encoder over a converted model file's bytes
 // (tests and tools; the server uses New).
 func NewFromBytes(b []byte) *Encoder {
-	return &Encoder{load: func() ([]byte, error) { return b, nil }}
+	return &Encoder{load: func() ([]byte, error) { return b, nil }, passes: make(chan struct{}, maxPasses)}
 }
 
 // Available reports whether the model is present and decodes, loading it.
@@ -97,23 +106,37 @@ func (e *Encoder) EmbedBatch(ctx context.Context, texts []string) ([][]float32, 
 	out := make([][]float32, 0, len(texts))
 	var group [][]int32
 	rows := 0
-	flush := func() {
-		if len(group) > 0 {
-			out = append(out, m.forward(group)...)
+	flush := func() error {
+		if len(group) == 0 {
+			return nil
 		}
+		if e.passes != nil {
+			select {
+			case e.passes <- struct{}{}:
+				defer func() { <-e.passes }()
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		out = append(out, m.forward(group)...)
 		group, rows = group[:0], 0
+		return nil
 	}
 	for _, t := range texts {
 		ids := m.tok.encode(t)
 		if rows+len(ids) > maxBatchTokens {
-			if err := ctx.Err(); err != nil {
+			if err := flush(); err != nil {
 				return nil, err
 			}
-			flush()
 		}
 		group = append(group, ids)
 		rows += len(ids)
 	}
-	flush()
+	if err := flush(); err != nil {
+		return nil, err
+	}
 	return out, nil
 }

@@ -228,3 +228,35 @@ func TestConvertRejectsIncompletePackages(t *testing.T) {
 		t.Fatal("garbage tarball accepted")
 	}
 }
+
+func TestCancelledContextStopsEmbedding(t *testing.T) {
+	enc := encoder(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := enc.EmbedBatch(ctx, []string{"a", "b"}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestConcurrentEmbedsAgree(t *testing.T) {
+	enc := encoder(t)
+	want, err := enc.EmbedBatch(context.Background(), []string{"forklift operator"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 6)
+	for g := 0; g < 6; g++ {
+		go func() {
+			v, err := enc.EmbedBatch(context.Background(), []string{"registered nurse", "forklift operator"})
+			if err == nil && cosine(v[1], want[0]) < 0.99999 {
+				err = errors.New("concurrent result differs")
+			}
+			errs <- err
+		}()
+	}
+	for g := 0; g < 6; g++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
