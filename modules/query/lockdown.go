@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 )
@@ -142,7 +143,43 @@ type serialized struct {
 	Statements []json.RawMessage `json:"statements"`
 }
 
+// parsed caches parse results by SQL text: parsing depends on the text
+// alone, and a repeated query (dashboards, the UI) then skips a DuckDB
+// round trip. Bounded; an arbitrary entry goes when full.
+var parsed = struct {
+	sync.Mutex
+	m map[string]serialized
+}{m: map[string]serialized{}}
+
+const (
+	parseCacheEntries = 1024
+	parseCacheMaxText = 16 << 10
+)
+
 func parseTree(ctx context.Context, conn *duckdb.Conn, sqlText string) (serialized, error) {
+	parsed.Lock()
+	out, ok := parsed.m[sqlText]
+	parsed.Unlock()
+	if ok {
+		return out, nil
+	}
+	out, err := parseTreeUncached(ctx, conn, sqlText)
+	if err != nil || len(sqlText) > parseCacheMaxText {
+		return out, err
+	}
+	parsed.Lock()
+	if len(parsed.m) >= parseCacheEntries {
+		for k := range parsed.m {
+			delete(parsed.m, k)
+			break
+		}
+	}
+	parsed.m[sqlText] = out
+	parsed.Unlock()
+	return out, nil
+}
+
+func parseTreeUncached(ctx context.Context, conn *duckdb.Conn, sqlText string) (serialized, error) {
 	var out serialized
 	rows, err := conn.QueryContext(ctx, "SELECT json_serialize_sql($1::VARCHAR)::VARCHAR",
 		[]driver.NamedValue{{Ordinal: 1, Value: sqlText}})
