@@ -132,7 +132,8 @@ func TestKill9KeepsAcknowledgedBatches(t *testing.T) {
 	var (
 		mu      sync.Mutex
 		acked   = map[string]float64{} // id → metadata "seq"
-		deleted = map[string]bool{}
+		deleted = map[string]bool{} // delete acknowledged
+		tried   = map[string]bool{} // delete sent: either outcome is valid unless acknowledged
 		wg      sync.WaitGroup
 		stop    = make(chan struct{})
 	)
@@ -171,6 +172,9 @@ func TestKill9KeepsAcknowledgedBatches(t *testing.T) {
 				mu.Unlock()
 				if b%5 == 4 {
 					id := fmt.Sprintf("w%d-b%d-i0", w, b)
+					mu.Lock()
+					tried[id] = true
+					mu.Unlock()
 					if st, _, err := c.do("DELETE", "/v1/vectors/index/k9/items/"+id, nil); err == nil && st == 204 {
 						mu.Lock()
 						deleted[id] = true
@@ -227,6 +231,9 @@ func TestKill9KeepsAcknowledgedBatches(t *testing.T) {
 				t.Errorf("acknowledged delete of %s undone by the restart", id)
 			}
 			continue
+		}
+		if tried[id] {
+			continue // the delete was in flight at the kill
 		}
 		g, ok := got[id]
 		if !ok || g != seq {
