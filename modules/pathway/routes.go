@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -203,10 +204,18 @@ func (m *Module) handleCompact(c echo.Context) error {
 	return c.JSON(http.StatusOK, res)
 }
 
-// pathUID reads the uid after /get/ or /history/ (uids chosen by callers
-// may contain slashes; escaped bytes are decoded).
+// pathUID reads the uid after /get/ or /history/. uids chosen by callers
+// may contain slashes (the route is a wildcard) and escaped bytes. echo
+// hands the wildcard over unescaped or not depending on whether Go kept a
+// RawPath, so the uid is cut from the escaped path and unescaped exactly
+// once here: "a%2541b" is the uid "a%41b", "job%2F42" is "job/42".
 func pathUID(c echo.Context) (string, error) {
-	raw := c.Param("*")
+	prefix := strings.TrimSuffix(c.Path(), "*")
+	escaped := c.Request().URL.EscapedPath()
+	if !strings.HasPrefix(escaped, prefix) {
+		return "", app.BadRequest("uid is required in the path")
+	}
+	raw := escaped[len(prefix):]
 	uid, err := url.PathUnescape(raw)
 	if err != nil {
 		return "", app.BadRequest("uid %q is not a valid escaped path: %v", raw, err)

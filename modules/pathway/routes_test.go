@@ -101,6 +101,14 @@ func TestHTTP_Lifecycle(t *testing.T) {
 		t.Fatalf("get escaped uid: %+v", g)
 	}
 
+	for _, odd := range []string{"a%41b", "sp ace/and?query#frag", "ünï"} {
+		s.JSON(t, "POST", "/v1/pathway/add_idempotent", map[string]any{"uid": odd, "content": 1}, 200, nil)
+		s.JSON(t, "GET", "/v1/pathway/get/"+url.PathEscape(odd), nil, 200, &g)
+		if g.UID != odd {
+			t.Fatalf("get %q returned %q", odd, g.UID)
+		}
+	}
+
 	var ret traceJSON
 	s.JSON(t, "POST", "/v1/pathway/retire", map[string]any{"uid": a.UID}, 200, &ret)
 	if !ret.Retired {
@@ -117,7 +125,7 @@ func TestHTTP_Lifecycle(t *testing.T) {
 		Mode    string      `json:"mode"`
 	}
 	s.JSON(t, "POST", "/v1/pathway/search", map[string]any{"limit": 50}, 200, &sr)
-	if sr.Count != 2 || sr.Mode != pathway.ModeRecent {
+	if sr.Count != 5 || sr.Mode != pathway.ModeRecent {
 		t.Fatalf("search: %+v", sr)
 	}
 	for _, x := range sr.Results {
@@ -135,7 +143,7 @@ func TestHTTP_Lifecycle(t *testing.T) {
 		Log                    struct{ Bytes int64 }
 	}
 	s.JSON(t, "GET", "/v1/pathway/stats", nil, 200, &st)
-	if st.Total != 3 || st.Active != 2 || st.Retired != 1 || st.Log.Bytes == 0 {
+	if st.Total != 6 || st.Active != 5 || st.Retired != 1 || st.Log.Bytes == 0 {
 		t.Fatalf("stats: %+v", st)
 	}
 
@@ -143,7 +151,7 @@ func TestHTTP_Lifecycle(t *testing.T) {
 	s.JSON(t, "POST", "/v1/pathway/compact", nil, 200, nil)
 	s = s.Restart(t)
 	s.JSON(t, "GET", "/v1/pathway/stats", nil, 200, &st)
-	if st.Total != 3 || st.Active != 2 || st.Retired != 1 {
+	if st.Total != 6 || st.Active != 5 || st.Retired != 1 {
 		t.Fatalf("stats after restart: %+v", st)
 	}
 	s.JSON(t, "GET", "/v1/pathway/history/"+r.UID, nil, 200, &h)
