@@ -23,8 +23,8 @@ const (
 // Fields holds whatever else the reporter sent; it is flattened into the
 // JSON object beside the named fields.
 type Event struct {
-	// ID is a process-wide sequence number, increasing, never reused
-	// (replay continues from the highest persisted id).
+	// ID is a process-wide sequence number, increasing; replay continues
+	// after the highest persisted id.
 	ID         int64     `json:"id"`
 	Timestamp  time.Time `json:"timestamp"`
 	Source     string    `json:"source"`

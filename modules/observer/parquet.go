@@ -136,7 +136,7 @@ func concatParquet(ctx context.Context, parts [][]byte) ([]byte, error) {
 			_ = fw.Close()
 			return nil, fmt.Errorf("observer: read part %d: %w", i, err)
 		}
-		err = fw.WriteTable(tbl, 64<<10)
+		err = copyTable(fw, tbl)
 		tbl.Release()
 		if err != nil {
 			_ = fw.Close()
@@ -147,4 +147,31 @@ func concatParquet(ctx context.Context, parts [][]byte) ([]byte, error) {
 		return nil, fmt.Errorf("observer: close parquet: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// copyTable writes a part read back from Parquet under eventSchema: the
+// reader adds field metadata (PARQUET:field_id) that the writer would
+// reject as a different schema, so each batch is re-labelled; a part
+// whose column types differ is still an error.
+func copyTable(fw *pqarrow.FileWriter, tbl arrow.Table) error {
+	if int(tbl.NumCols()) != eventSchema.NumFields() {
+		return fmt.Errorf("part has %d columns, want %d", tbl.NumCols(), eventSchema.NumFields())
+	}
+	for i, f := range eventSchema.Fields() {
+		if got := tbl.Schema().Field(i); got.Name != f.Name || !arrow.TypeEqual(got.Type, f.Type) {
+			return fmt.Errorf("part column %d is %s %s, want %s %s", i, got.Name, got.Type, f.Name, f.Type)
+		}
+	}
+	tr := array.NewTableReader(tbl, 64<<10)
+	defer tr.Release()
+	for tr.Next() {
+		rec := tr.RecordBatch()
+		out := array.NewRecordBatch(eventSchema, rec.Columns(), rec.NumRows())
+		err := fw.Write(out)
+		out.Release()
+		if err != nil {
+			return err
+		}
+	}
+	return tr.Err()
 }
