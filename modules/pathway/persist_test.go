@@ -228,3 +228,35 @@ func sortTraces(ts []*Trace) {
 		}
 	}
 }
+
+// TestPersistor_WriteFailurePoisons: after a failed write/fsync no later
+// write is acknowledged (memory may hold what the disk does not); reads
+// keep working and a restart replays what reached the disk.
+func TestPersistor_WriteFailurePoisons(t *testing.T) {
+	s := openTest(t)
+	a := mustAdd(t, s, `"durable"`)
+	s.p.mu.Lock()
+	s.p.f.Close() // the next write fails like a dead disk would
+	s.p.mu.Unlock()
+	if _, err := s.Add(ctx, NewTrace{Content: raw(`"lost"`)}); !errors.Is(err, errLogFailed) {
+		t.Fatalf("write on a failed log: %v", err)
+	}
+	if _, err := s.Update(ctx, a.UID, raw(`"also lost"`), nil); !errors.Is(err, errLogFailed) {
+		t.Fatalf("second write: %v", err)
+	}
+	if g, err := s.Get(ctx, a.UID); err != nil || string(g.Content) != `"durable"` {
+		t.Fatalf("read after failure: %v %+v", err, g)
+	}
+	m := &Module{svc: s}
+	if err := m.Check(ctx); err == nil || !strings.Contains(err.Error(), "restart") {
+		t.Fatalf("check: %v", err)
+	}
+	if err := apiError(errLogFailed); !strings.Contains(err.Error(), "503") {
+		t.Fatalf("status for a failed log: %v", err)
+	}
+	s.Close()
+	s = openAt(t, s.Path())
+	if st, _ := s.Stats(ctx); st.Total != 1 {
+		t.Fatalf("after restart %+v", st)
+	}
+}
