@@ -107,26 +107,26 @@ func (v *views) set(ctx context.Context, name string, ms []catalog.Manifest) err
 	}
 	byVersion := make(map[int]catalog.Manifest, len(ms))
 	latest := 0
+	names := []string{name}
 	for _, m := range ms {
 		byVersion[m.Version] = m
 		latest = max(latest, m.Version)
+		names = append(names, versionName(name, m.Version))
 	}
 	v.mu.Lock()
-	defer v.mu.Unlock()
 	v.datasets[name] = byVersion
 	v.latest[name] = latest
+	v.mu.Unlock()
 	if v.src.Lazy() {
 		// Built on next use; ensure compares definitions, so a view on an
 		// older latest is replaced then.
 		return nil
 	}
 	var errs []error
-	names := []string{name}
-	for ver := range byVersion {
-		names = append(names, versionName(name, ver))
-	}
 	for _, vn := range names {
-		if _, err := v.ensureLocked(ctx, vn); err != nil {
+		release, err := v.ensureOne(ctx, vn)
+		release()
+		if err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -192,11 +192,10 @@ func (v *views) ensure(ctx context.Context, names []string) (release func(), err
 			r()
 		}
 	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
+	names = slices.Clone(names)
 	slices.Sort(names)
 	for _, n := range slices.Compact(names) {
-		r, err := v.ensureLocked(ctx, n)
+		r, err := v.ensureOne(ctx, n)
 		if err != nil {
 			release()
 			return func() {}, err
@@ -206,29 +205,48 @@ func (v *views) ensure(ctx context.Context, names []string) (release func(), err
 	return release, nil
 }
 
-func (v *views) ensureLocked(ctx context.Context, viewName string) (func(), error) {
-	m, _, ok := v.resolveLocked(viewName)
-	if !ok {
-		return func() {}, nil
-	}
-	keys := make([]string, len(m.Files))
-	for i, f := range m.Files {
-		keys[i] = f.Key
-	}
-	paths, release, err := v.src.Acquire(ctx, keys)
-	if err != nil {
-		return func() {}, fmt.Errorf("query: parts of %q: %w", viewName, err)
-	}
-	def := viewSelect(m, paths)
-	if v.created[viewName] == def {
+// ensureOne fetches (pins) a view's parts without holding the lock, so a
+// slow S3 download does not stall other queries or the catalog watcher,
+// then creates or replaces the view if its definition changed. If the
+// dataset changed meanwhile, it starts over.
+func (v *views) ensureOne(ctx context.Context, viewName string) (func(), error) {
+	for attempt := 0; ; attempt++ {
+		v.mu.Lock()
+		m, _, ok := v.resolveLocked(viewName)
+		v.mu.Unlock()
+		if !ok {
+			return func() {}, nil
+		}
+		keys := make([]string, len(m.Files))
+		for i, f := range m.Files {
+			keys[i] = f.Key
+		}
+		paths, release, err := v.src.Acquire(ctx, keys)
+		if err != nil {
+			return func() {}, fmt.Errorf("query: parts of %q: %w", viewName, err)
+		}
+		def := viewSelect(m, paths)
+		v.mu.Lock()
+		now, _, ok := v.resolveLocked(viewName)
+		if !ok || now.Version != m.Version {
+			v.mu.Unlock()
+			release()
+			if attempt < 3 {
+				continue
+			}
+			return func() {}, fmt.Errorf("query: %q keeps changing; try again", viewName)
+		}
+		if v.created[viewName] != def {
+			if err := v.eng.execAdmin(ctx, "CREATE OR REPLACE VIEW "+quoteIdent(viewName)+" AS "+def); err != nil {
+				v.mu.Unlock()
+				release()
+				return func() {}, fmt.Errorf("query: create view %q: %w", viewName, err)
+			}
+			v.created[viewName] = def
+		}
+		v.mu.Unlock()
 		return release, nil
 	}
-	if err := v.eng.execAdmin(ctx, "CREATE OR REPLACE VIEW "+quoteIdent(viewName)+" AS "+def); err != nil {
-		release()
-		return func() {}, fmt.Errorf("query: create view %q: %w", viewName, err)
-	}
-	v.created[viewName] = def
-	return release, nil
 }
 
 // viewSelect is the SELECT behind a view: the version's Parquet parts, or
