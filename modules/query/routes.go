@@ -114,11 +114,7 @@ func (m *Module) handleSQL(c echo.Context) error {
 		err = m.streamRows(ctx, c, req)
 	default:
 		var res *Result
-		err = m.svc.withRows(ctx, req.SQL, req.Params, func(cur Cursor) error {
-			res, err = collect(ctx, cur, m.svc.capRows(req.Limit))
-			return err
-		})
-		if err == nil {
+		if res, err = m.svc.query(ctx, req.SQL, req.Params, req.Limit); err == nil {
 			res.ElapsedMS = float64(time.Since(start).Microseconds()) / 1000
 			return c.JSON(http.StatusOK, res)
 		}

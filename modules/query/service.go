@@ -36,13 +36,23 @@ func (s *Service) Close() error {
 func (s *Service) Query(ctx context.Context, sqlText string, params []any, limit int) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
+	return s.query(ctx, sqlText, params, limit)
+}
+
+// query runs sqlText within ctx's deadline and buffers the json answer.
+func (s *Service) query(ctx context.Context, sqlText string, params []any, limit int) (*Result, error) {
+	start := time.Now()
 	var res *Result
 	err := s.withRows(ctx, sqlText, params, func(c Cursor) error {
 		var err error
 		res, err = collect(ctx, c, s.capRows(limit))
 		return err
 	})
-	return res, err
+	if err != nil {
+		return nil, err
+	}
+	res.ElapsedMS = float64(time.Since(start).Microseconds()) / 1000
+	return res, nil
 }
 
 // capRows applies the json row cap.
@@ -64,7 +74,6 @@ func (c Cursor) Next(dst []driver.Value) error { return c.rows.Next(dst) }
 
 // collect buffers at most limit rows, peeking one more to set Truncated.
 func collect(ctx context.Context, c Cursor, limit int) (*Result, error) {
-	start := time.Now()
 	res := &Result{Columns: c.Columns, Rows: [][]any{}}
 	vals := make([]driver.Value, len(c.Columns))
 	for {
@@ -89,7 +98,6 @@ func collect(ctx context.Context, c Cursor, limit int) (*Result, error) {
 		res.Rows = append(res.Rows, row)
 	}
 	res.RowCount = len(res.Rows)
-	res.ElapsedMS = float64(time.Since(start).Microseconds()) / 1000
 	return res, nil
 }
 
