@@ -50,7 +50,7 @@ func crashChild(root string) {
 	go func() {
 		for i := 0; ; i++ {
 			o.Record(Event{Endpoint: fmt.Sprint("op", i), Success: i%5 != 0, Fields: map[string]any{"pad": strings.Repeat("p", i%200)}})
-			if i%16 == 0 {
+			if i%4 == 0 {
 				time.Sleep(time.Millisecond)
 			}
 		}
@@ -97,7 +97,7 @@ func TestCrashKeepsEveryFlushedEvent(t *testing.T) {
 				t.Fatalf("round %d: durable id went back from %d to %d", round, acked, id)
 			}
 			acked = id
-			if lines++; lines == 40+round*17 {
+			if lines++; lines == 20+round*7 {
 				_ = cmd.Process.Signal(syscall.SIGKILL)
 				break
 			}
