@@ -1,2 +1,13 @@
-// Package observer is the observer module (being written).
+// Package observer is lakehouse's audit witness. It provides the process's
+// app.AuditSink (one row per mutating /v1 call, recorded by the server's
+// audit middleware), accepts ops reported by outside clients and inbox
+// messages, and runs workflows (DAGs of sql, embed, vector and pathway
+// nodes) recording one row per node as each finishes.
+//
+// Every row lands in a bounded in-memory ring (the in-flight source of
+// truth), is persisted through storage.Store as immutable JSONL segments
+// replayed at start, and, when the catalog runs, is published as Parquet
+// parts of the "observer_events" dataset so SQL can query the trail.
+// A persistence failure is counted and logged; it never fails a request.
+// See docs/observer.md.
 package observer
