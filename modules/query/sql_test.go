@@ -122,6 +122,15 @@ func TestTimeTravelAndNewVersionVisible(t *testing.T) {
 	if strings.Join(tl.Tables, ",") != "sales,sales@1,sales@2" {
 		t.Fatalf("tables %v", tl.Tables)
 	}
+	// A version the catalog no longer lists (pruned) loses its view.
+	h.cat.mu.Lock()
+	h.cat.versions["sales"] = h.cat.versions["sales"][1:]
+	h.cat.mu.Unlock()
+	must(t, h.mod.svc.views.syncDataset(context.Background(), h.cat, "sales"))
+	if e := h.fail(sqlBody(`SELECT * FROM "sales@1"`), 400); e.Error.Code != "unknown_table" {
+		t.Fatalf("pruned version: %+v", e)
+	}
+	h.ok(sqlBody(`SELECT * FROM "sales@2"`))
 	// Deleting the dataset removes its views.
 	must(t, h.cat.Delete(context.Background(), "sales"))
 	e := h.fail(sqlBody(`SELECT * FROM sales`), 400)

@@ -116,13 +116,24 @@ func (v *views) set(ctx context.Context, name string, ms []catalog.Manifest) err
 	v.mu.Lock()
 	v.datasets[name] = byVersion
 	v.latest[name] = latest
+	// Versions the catalog no longer has (pruned) lose their views.
+	var errs []error
+	for vn := range v.created {
+		if isVersionOf(vn, name) {
+			if _, _, ok := v.resolveLocked(vn); !ok {
+				if err := v.eng.execAdmin(ctx, "DROP VIEW IF EXISTS "+quoteIdent(vn)); err != nil {
+					errs = append(errs, err)
+				}
+				delete(v.created, vn)
+			}
+		}
+	}
 	v.mu.Unlock()
 	if v.src.Lazy() {
 		// Built on next use; ensure compares definitions, so a view on an
 		// older latest is replaced then.
-		return nil
+		return errors.Join(errs...)
 	}
-	var errs []error
 	for _, vn := range names {
 		release, err := v.ensureOne(ctx, vn)
 		release()
