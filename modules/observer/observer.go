@@ -50,8 +50,19 @@ func (c *counters) add(ev *Event) {
 	if c.BySource == nil {
 		c.BySource = map[string]int64{}
 	}
-	c.BySource[ev.Source]++
+	src := ev.Source
+	if _, ok := c.BySource[src]; !ok && len(c.BySource) >= maxSources {
+		// Sources are client-chosen strings: bound the map.
+		src = otherSource
+	}
+	c.BySource[src]++
 }
+
+// maxSources bounds by_source; later new sources count under "other".
+const (
+	maxSources  = 256
+	otherSource = "other"
+)
 
 func (c counters) clone() counters {
 	c.BySource = maps.Clone(c.BySource)

@@ -132,3 +132,14 @@ func TestObserverConcurrentRecord(t *testing.T) {
 		}
 	}
 }
+
+func TestBySourceIsBounded(t *testing.T) {
+	o := NewObserver(10, 0, nil)
+	for i := range maxSources + 50 {
+		o.Record(Event{Endpoint: "e", Source: fmt.Sprint("src", i)})
+	}
+	st := o.Stats()
+	if len(st.BySource) > maxSources+1 || st.BySource[otherSource] < 50 {
+		t.Fatalf("by_source has %d keys, other=%d", len(st.BySource), st.BySource[otherSource])
+	}
+}
