@@ -360,3 +360,57 @@ func TestHTTPWorkflow(t *testing.T) {
 	}
 	s.Fail(t, "GET", "/v1/observer/workflow/no-such-run", nil, 404)
 }
+
+// A clean stop cancels a running async workflow; the cancelled node's
+// row is recorded and flushed before the process ends, so after a
+// restart the trail says what happened to it.
+func TestHTTPStopCancelsAsyncWorkflowAndKeepsItsRows(t *testing.T) {
+	s := apptest.Start(t)
+	var acc map[string]any
+	s.JSON(t, "POST", "/v1/observer/workflow/run", map[string]any{"async": true, "name": "interrupted", "nodes": []any{
+		map[string]any{"id": "fast", "mode": "test_echo"},
+		map[string]any{"id": "long", "mode": "test_sleep", "depends_on": []string{"fast"}, "inputs": map[string]any{"ms": 60000}},
+		map[string]any{"id": "after", "mode": "test_echo", "depends_on": []string{"long"}},
+	}}, 202, &acc)
+	runID := acc["id"].(string)
+	waitFor(t, "the first node's row", func() bool {
+		return getEvents(t, s, url.Values{"run_id": {runID}}).Count == 1
+	})
+	s = s.Restart(t)
+	rows := getEvents(t, s, url.Values{"run_id": {runID}}).Events
+	got := map[string]string{}
+	for _, r := range rows {
+		got[r["node"].(string)] = fmt.Sprint(r["node_status"], " ", r["success"])
+	}
+	if fmt.Sprint(got) != "map[after:skipped false fast:succeeded true long:failed false]" {
+		t.Fatalf("rows after restart = %v", got)
+	}
+}
+
+// observer.persist = false: ring only, nothing written, nothing replayed,
+// and the dataset is still published (straight from the ring's feed).
+func TestHTTPPersistOff(t *testing.T) {
+	s := apptest.Start(t, func(c *config.Config) { c.Observer.Persist = false })
+	s.JSON(t, "POST", "/v1/observer/event", map[string]any{"endpoint": "x"}, 200, nil)
+	s.JSON(t, "POST", "/v1/observer/flush", nil, 200, nil)
+	if _, err := os.Stat(filepath.Join(s.DataDir, "objects", "_observer")); !os.IsNotExist(err) {
+		t.Fatalf("segments written with persist off: %v", err)
+	}
+	var ans sqlAnswer
+	s.JSON(t, "POST", "/v1/sql", map[string]any{"sql": "SELECT endpoint FROM observer_events WHERE source = 'mcp'"}, 200, &ans)
+	if fmt.Sprint(ans.Rows) != "[[x]]" {
+		t.Fatalf("dataset rows = %v", ans.Rows)
+	}
+	s = s.Restart(t)
+	if st := stats(t, s); st.Total != 0 || st.RingLen != 0 {
+		t.Fatalf("persist off replayed something: %+v", st)
+	}
+	// Ids go on after the dataset's, so new rows are exported, not
+	// mistaken for ones already there.
+	s.JSON(t, "POST", "/v1/observer/event", map[string]any{"endpoint": "y"}, 200, nil)
+	s.JSON(t, "POST", "/v1/observer/flush", nil, 200, nil)
+	s.JSON(t, "POST", "/v1/sql", map[string]any{"sql": "SELECT endpoint, count(*) OVER (), count(DISTINCT id) OVER () FROM observer_events WHERE source = 'mcp' ORDER BY id"}, 200, &ans)
+	if len(ans.Rows) != 2 || ans.Rows[1][0] != "y" {
+		t.Fatalf("dataset rows after restart = %v", ans.Rows)
+	}
+}

@@ -160,6 +160,15 @@ func (o *Observer) restore(c counters, events []Event, nextID int64) {
 	}
 }
 
+// continueAfter makes the next id larger than id.
+func (o *Observer) continueAfter(id int64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if id >= o.nextID {
+		o.nextID = id + 1
+	}
+}
+
 // Audit implements app.AuditSink: one row per mutating /v1 call.
 func (o *Observer) Audit(a app.AuditEvent) {
 	endpoint := a.Route

@@ -92,6 +92,9 @@ func (m *Module) startParquet(ctx context.Context, bg context.Context) error {
 		m.log.Warn("observer: read dataset manifest; not publishing events as a dataset", "dataset", x.dataset, "err", err)
 		return nil
 	}
+	// Ids must go on after the dataset's, even when the segments are off
+	// or gone, or new rows would collide with (and be filtered as) old ones.
+	m.obs.continueAfter(x.hwm)
 	// Hook first, then backfill: export() sorts and drops duplicates.
 	m.obs.onRecord(func(ev Event, _ []byte) { x.enqueue(ev) })
 	if m.pers != nil {
