@@ -37,6 +37,10 @@ type persistor struct {
 	size       int64 // bytes in the file plus bytes in buf
 	baseSize   int64 // size right after open or the last compaction
 	syncs      uint64
+	// While a compaction writes its snapshot, appended lines are also
+	// kept here, to be copied after the snapshot in the new file.
+	teeing bool
+	tee    []byte
 }
 
 // errLogFailed wraps the sticky persistor error.
@@ -104,9 +108,29 @@ func (p *persistor) append(line []byte) (uint64, error) {
 	}
 	p.buf = append(p.buf, line...)
 	p.buf = append(p.buf, '\n')
+	if p.teeing {
+		p.tee = append(p.tee, line...)
+		p.tee = append(p.tee, '\n')
+	}
 	p.size += int64(len(line)) + 1
 	p.pendingSeq++
 	return p.pendingSeq, nil
+}
+
+// startTee starts keeping a copy of every appended line.
+func (p *persistor) startTee() {
+	p.mu.Lock()
+	p.teeing, p.tee = true, nil
+	p.mu.Unlock()
+}
+
+// stopTee stops teeing and returns the lines kept.
+func (p *persistor) stopTee() []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t := p.tee
+	p.teeing, p.tee = false, nil
+	return t
 }
 
 // usable reports the sticky error, if any.

@@ -37,7 +37,8 @@ type Service struct {
 	lock   *fileLock
 	replay ReplayStats
 
-	compacting atomic.Bool
+	compacting atomic.Bool // an automatic compaction is scheduled or running
+	compactMu  sync.Mutex  // one compaction at a time
 	bg         sync.WaitGroup
 	sem        atomic.Pointer[semantic]
 }
@@ -173,12 +174,13 @@ func (s *Service) afterWrite(r *record, t *Trace) {
 		go func() {
 			defer s.bg.Done()
 			defer s.compacting.Store(false)
-			res, err := s.compactLocked()
+			res, err := s.compact()
 			if err != nil {
 				s.log.Error("pathway: automatic compaction failed", "err", err)
 				return
 			}
-			s.log.Info("pathway: log compacted", "before_bytes", res.BeforeBytes, "after_bytes", res.AfterBytes, "traces", res.Traces)
+			s.log.Info("pathway: log compacted", "before_bytes", res.BeforeBytes, "after_bytes", res.AfterBytes,
+				"traces", res.Traces, "ms", res.DurationMs, "writers_held_ms", res.StallMs)
 		}()
 	}
 }

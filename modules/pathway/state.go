@@ -70,6 +70,10 @@ func (s *state) seen(ts int64) {
 // apply changes the state by one record. Replay and live writes share it,
 // so what a restart rebuilds is exactly what was acknowledged. It returns
 // the affected entry.
+//
+// A stored *Trace is never modified once published: a change replaces
+// e.t with a changed copy (copy on write), so compaction can snapshot
+// the traces by pointer and encode them without holding the lock.
 func (s *state) apply(r *record) (*entry, error) {
 	switch r.Op {
 	case opAdd, opRevise:
@@ -103,11 +107,13 @@ func (s *state) apply(r *record) (*entry, error) {
 		if err := checkContent(r.Content); err != nil {
 			return nil, err
 		}
-		e.t.Content = bytes.Clone(r.Content)
+		t := *e.t
+		t.Content = bytes.Clone(r.Content)
 		if r.Tags != nil {
-			e.t.Tags = cloneTags(*r.Tags)
+			t.Tags = cloneTags(*r.Tags)
 		}
-		e.t.UpdatedAtNs = r.TsNs
+		t.UpdatedAtNs = r.TsNs
+		e.t = &t
 		s.seen(r.TsNs)
 		s.index(e)
 		return e, nil
@@ -116,11 +122,13 @@ func (s *state) apply(r *record) (*entry, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !e.t.Retired {
-			e.t.Retired = true
+		t := *e.t
+		if !t.Retired {
+			t.Retired = true
 			s.retired++
 		}
-		e.t.UpdatedAtNs = r.TsNs
+		t.UpdatedAtNs = r.TsNs
+		e.t = &t
 		s.seen(r.TsNs)
 		return e, nil
 	case opReplay:
@@ -130,7 +138,9 @@ func (s *state) apply(r *record) (*entry, error) {
 		}
 		// A replay only counts: the original content, tags and
 		// timestamps stay as they were.
-		e.t.ReplayCount++
+		t := *e.t
+		t.ReplayCount++
+		e.t = &t
 		return e, nil
 	default:
 		return nil, fmt.Errorf("%w: unknown op %q", ErrInvalid, r.Op)
