@@ -103,6 +103,9 @@ func TestHTTPEventValidationAndDefaults(t *testing.T) {
 	if page := getEvents(t, s, url.Values{"source": {"scenario"}}); page.Count != 1 {
 		t.Fatalf("source filter = %+v", page)
 	}
+	if page := getEvents(t, s, url.Values{"since": {"0"}, "limit": {"2"}}); page.Count != 2 || page.NextSince != 2 {
+		t.Fatalf("since=0 pages from the oldest: %+v", page)
+	}
 	if page := getEvents(t, s, url.Values{"since": {"1"}, "limit": {"1"}}); page.Count != 1 || page.NextSince != 2 {
 		t.Fatalf("since/limit page = %+v", page)
 	}

@@ -224,9 +224,12 @@ type Filter struct {
 	Workflow  string
 	RunID     string
 	Module    string
-	// Limit caps the answer (<= 0: no cap). With a Since bound the oldest
-	// matches are returned (to page forward); without one, the newest.
+	// Limit caps the answer (<= 0: no cap). With a Since bound (or
+	// Forward) the oldest matches are returned, to page forward; without
+	// one, the newest.
 	Limit int
+	// Forward pages from the oldest even without a Since bound (since=0).
+	Forward bool
 }
 
 func (f *Filter) match(ev *Event) bool {
@@ -244,7 +247,7 @@ func (o *Observer) Events(f Filter) []Event {
 	defer o.mu.Unlock()
 	out := []Event{}
 	full := func() bool { return f.Limit > 0 && len(out) >= f.Limit }
-	if f.SinceID > 0 || !f.SinceTime.IsZero() || f.Limit <= 0 {
+	if f.Forward || f.SinceID > 0 || !f.SinceTime.IsZero() || f.Limit <= 0 {
 		o.ring.each(func(ev *Event) bool {
 			if f.match(ev) {
 				out = append(out, *ev)

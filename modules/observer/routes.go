@@ -67,6 +67,7 @@ func (m *Module) events(c echo.Context) error {
 		RunID: c.QueryParam("run_id"), Module: c.QueryParam("module"), Limit: defaultEventsLimit,
 	}
 	if s := c.QueryParam("since"); s != "" {
+		f.Forward = true
 		if id, err := strconv.ParseInt(s, 10, 64); err == nil {
 			f.SinceID = id
 		} else if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
