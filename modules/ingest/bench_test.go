@@ -153,6 +153,7 @@ func BenchmarkIngestVsDuckDB(b *testing.B) {
 		fmt.Printf("%-22s %8s %8s %10s %12s %12s %10s\n", "", "wall s", "cpu s", "MB/s", "rows/s", "peak RSS MiB", "out MB")
 		fmt.Printf("%-22s %8.2f %8.2f %10.1f %12.0f %12.0f %10.1f\n", "lakehouse ingest", ours, oursCPU, size/1e6/ours, float64(rows)/ours, oursRSS, float64(outBytes)/1e6)
 		fmt.Printf("%-22s %8.2f %8.2f %10.1f %12.0f %12.0f %10.1f\n", "duckdb COPY (2 thr)", duck, duckCPU, size/1e6/duck, float64(rows)/duck, duckRSS, float64(dst.Size())/1e6)
+		fmt.Printf("lakehouse phases: split %.0f ms, convert %.0f ms, publish+register %.0f ms\n", res.Stats.SplitMS, res.Stats.ConvertMS, res.Stats.PublishMS)
 		fmt.Printf("throughput ratio lakehouse/duckdb: %.2fx (wall), %.2fx (cpu)\n", ratio, duckCPU/oursCPU)
 		b.ReportMetric(duckCPU/oursCPU, "x_duckdb_cpu")
 	}

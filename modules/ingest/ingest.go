@@ -61,7 +61,14 @@ type Stats struct {
 	Delimiter  string  `json:"delimiter"`
 	Widened    []Widen `json:"widened,omitempty"`
 	ElapsedMS  float64 `json:"elapsed_ms"`
+	// Phase times: splitting the input into spans, converting, and
+	// publishing + registering.
+	SplitMS   float64 `json:"split_ms"`
+	ConvertMS float64 `json:"convert_ms"`
+	PublishMS float64 `json:"publish_ms"`
 }
+
+func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
 
 // Widen records a column whose sampled type a later value broke.
 type Widen struct {
@@ -238,6 +245,7 @@ func (in *Ingester) IngestFile(ctx context.Context, path string, req Request) (R
 		return Result{}, catalog.Diff(req.Dataset, plan.prev.Schema, schema)
 	}
 
+	pubStart := time.Now()
 	files, err := in.publish(ctx, req.Dataset, parts)
 	if err != nil {
 		return Result{}, err
@@ -246,7 +254,8 @@ func (in *Ingester) IngestFile(ctx context.Context, path string, req Request) (R
 		beforeRegister()
 	}
 	res, err := in.register(ctx, req, plan.prev, schema, files)
-	stats.ElapsedMS = float64(time.Since(began).Microseconds()) / 1000
+	stats.ElapsedMS = msSince(began)
+	stats.PublishMS = msSince(pubStart)
 	res.Stats = stats
 	return res, err
 }
@@ -392,6 +401,7 @@ func (in *Ingester) plan(ctx context.Context, r io.ReaderAt, size int64, req Req
 // kind yields the widened kinds for the next pass.
 func (in *Ingester) convert(ctx context.Context, r io.ReaderAt, pl *ingestPlan, dir string, prog *Progress) ([]partResult, []bool, Stats, error) {
 	var stats Stats
+	splitStart := time.Now()
 	// At least one span per worker once the input is big enough to be
 	// worth splitting, so every core converts.
 	partSize := min(in.opt.PartSize, max((pl.size-pl.dataStart)/int64(pl.workers)+1, 8<<20))
@@ -399,6 +409,8 @@ func (in *Ingester) convert(ctx context.Context, r io.ReaderAt, pl *ingestPlan, 
 	if err != nil {
 		return nil, nil, stats, err
 	}
+	stats.SplitMS = msSince(splitStart)
+	convStart := time.Now()
 	original := slices.Clone(pl.kinds)
 	for pass := 1; pass <= 4; pass++ {
 		stats.Passes = pass
@@ -449,6 +461,7 @@ func (in *Ingester) convert(ctx context.Context, r io.ReaderAt, pl *ingestPlan, 
 				rows += res.rows
 			}
 			stats.Parts, stats.Rows = len(parts), rows
+			stats.ConvertMS = msSince(convStart)
 			return parts, nulls, stats, nil
 		}
 		for _, res := range results {

@@ -37,6 +37,8 @@ type partResult struct {
 	widen   []kind
 	err     error
 	errLine int64
+	// synced yields the result of the part file's fsync and close.
+	synced chan error
 }
 
 // convertEnv is what every worker of one pass shares.
@@ -169,16 +171,21 @@ func convertSpan(ctx context.Context, env *convertEnv, job partJob) (res partRes
 		res.err = fmt.Errorf("ingest: write part: %w", err)
 		return res
 	}
-	// fsync before the part can be published: a crash after registration
-	// must never find a torn file.
-	if err := f.Sync(); err != nil {
-		res.err = fmt.Errorf("ingest: fsync part: %w", err)
-		return res
-	}
-	if err := f.Close(); err != nil {
-		res.err = fmt.Errorf("ingest: close part: %w", err)
-		return res
-	}
+	// The part must be on disk before it is published (a crash after
+	// registration must never find a torn file), but the worker need not
+	// wait: the fsync runs beside the next span's conversion and publish
+	// waits for it.
+	res.synced = make(chan error, 1)
+	go func() {
+		err := f.Sync()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			err = fmt.Errorf("ingest: fsync part: %w", err)
+		}
+		res.synced <- err
+	}()
 	res.bytes = cw.n
 	res.sha256 = hex.EncodeToString(h.Sum(nil))
 	return res

@@ -26,6 +26,11 @@ func (in *Ingester) publish(ctx context.Context, dataset string, parts []partRes
 	files := make([]catalog.File, 0, len(parts))
 	lp, local := in.store.(storage.LocalPather)
 	for _, p := range parts {
+		if p.synced != nil {
+			if err := <-p.synced; err != nil {
+				return nil, err
+			}
+		}
 		key := partKey(dataset, p.sha256)
 		files = append(files, catalog.File{Key: key, Bytes: p.bytes, Rows: p.rows, SHA256: p.sha256})
 		if _, err := in.store.Stat(ctx, key); err == nil {
