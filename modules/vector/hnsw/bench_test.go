@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -50,7 +51,17 @@ func heapInUse() uint64 {
 type sweepRow struct {
 	ef     int
 	recall float64
-	qps    float64
+	qps    float64 // queries per wall-clock second
+	cpuQPS float64 // queries per CPU second of this process
+}
+
+// cpuTime is the CPU time this process has used. On a shared machine the
+// wall clock measures the neighbours too; CPU seconds do not, so the
+// table shows both.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func runHNSWBench(b *testing.B, n, dim, nq, k int) {
@@ -63,8 +74,12 @@ func runHNSWBench(b *testing.B, n, dim, nq, k int) {
 
 	// Ours, built on every core.
 	h0 := heapInUse()
-	start := time.Now()
-	g, err := New(Config{Dim: dim, Metric: Cosine, Seed: 1})
+	start, cpu0 := time.Now(), cpuTime()
+	efc := DefaultEfConstruction
+	if v := os.Getenv("LAKEHOUSE_BENCH_EFC"); v != "" {
+		efc, _ = strconv.Atoi(v)
+	}
+	g, err := New(Config{Dim: dim, Metric: Cosine, EfConstruction: efc, Seed: 1})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -90,13 +105,13 @@ func runHNSWBench(b *testing.B, n, dim, nq, k int) {
 	}
 	close(next)
 	wg.Wait()
-	oursBuild := time.Since(start)
+	oursBuild, oursCPU := time.Since(start), cpuTime()-cpu0
 	oursMem := heapInUse() - h0
 
 	var ours []sweepRow
 	for _, ef := range []int{10, 20, 40, 80, 160} {
 		got := make([][]Neighbor, nq)
-		st := time.Now()
+		st, c0 := time.Now(), cpuTime()
 		for qi, q := range queries {
 			res, _ := g.Search(q, k, ef, nil)
 			for j := range res {
@@ -104,8 +119,8 @@ func runHNSWBench(b *testing.B, n, dim, nq, k int) {
 			}
 			got[qi] = res
 		}
-		el := time.Since(st)
-		ours = append(ours, sweepRow{ef, recallAt(got, truth), float64(nq) / el.Seconds()})
+		el, ec := time.Since(st), cpuTime()-c0
+		ours = append(ours, sweepRow{ef, recallAt(got, truth), float64(nq) / el.Seconds(), float64(nq) / ec.Seconds()})
 	}
 
 	// Snapshot save/load through a file (what a restart pays).
@@ -137,53 +152,54 @@ func runHNSWBench(b *testing.B, n, dim, nq, k int) {
 	// coder/hnsw, the original's index (single-threaded Add: it is not
 	// safe for concurrent use).
 	h0 = heapInUse()
-	start = time.Now()
+	start, cpu0 = time.Now(), cpuTime()
 	cg := coder.NewGraph[int]()
 	cg.M = 16
 	cg.Rng = rand.New(rand.NewSource(1))
 	for i, v := range base {
 		cg.Add(coder.MakeNode(i, v))
 	}
-	coderBuild := time.Since(start)
+	coderBuild, coderCPU := time.Since(start), cpuTime()-cpu0
 	coderMem := heapInUse() - h0
 	var theirs []sweepRow
 	for _, ef := range []int{20, 100} {
 		cg.EfSearch = ef
 		got := make([][]Neighbor, nq)
-		st := time.Now()
+		st, c0 := time.Now(), cpuTime()
 		for qi, q := range queries {
 			for _, nd := range cg.Search(q, k) {
 				got[qi] = append(got[qi], Neighbor{ID: uint32(nd.Key)})
 			}
 		}
-		el := time.Since(st)
-		theirs = append(theirs, sweepRow{ef, recallAt(got, truth), float64(nq) / el.Seconds()})
+		el, ec := time.Since(st), cpuTime()-c0
+		theirs = append(theirs, sweepRow{ef, recallAt(got, truth), float64(nq) / el.Seconds(), float64(nq) / ec.Seconds()})
 	}
 
-	fmt.Printf("\n%-28s %9s %6s %10s %10s\n", "index (single-thread search)", "build", "ef", "recall@10", "QPS")
-	for i, r := range ours {
+	fmt.Printf("\n%-28s %16s %6s %10s %10s %10s\n", "index (single-thread search)", "build wall / CPU", "ef", "recall@10", "QPS", "QPS/CPU-s")
+	row := func(name string, i int, wall, cpu time.Duration, r sweepRow) {
 		build := ""
 		if i == 0 {
-			build = fmt.Sprintf("%.1fs", oursBuild.Seconds())
+			build = fmt.Sprintf("%.1fs / %.1fs", wall.Seconds(), cpu.Seconds())
 		}
-		fmt.Printf("%-28s %9s %6d %10.4f %10.0f\n", "lakehouse hnsw M=16 efC=128", build, r.ef, r.recall, r.qps)
+		fmt.Printf("%-28s %16s %6d %10.4f %10.0f %10.0f\n", name, build, r.ef, r.recall, r.qps, r.cpuQPS)
+	}
+	for i, r := range ours {
+		row(fmt.Sprintf("lakehouse hnsw M=16 efC=%d", efc), i, oursBuild, oursCPU, r)
 	}
 	for i, r := range theirs {
-		build := ""
-		if i == 0 {
-			build = fmt.Sprintf("%.1fs", coderBuild.Seconds())
-		}
-		fmt.Printf("%-28s %9s %6d %10.4f %10.0f\n", "coder/hnsw v0.6.1 M=16", build, r.ef, r.recall, r.qps)
+		row("coder/hnsw v0.6.1 M=16", i, coderBuild, coderCPU, r)
 	}
-	fmt.Printf("memory: ours %.0f MiB heap (%.0f MiB slabs), coder/hnsw %.0f MiB heap\n",
-		float64(oursMem)/(1<<20), float64(ourSlab)/(1<<20), float64(coderMem)/(1<<20))
+	fmt.Printf("memory: ours %.0f MiB heap (%.0f MiB slabs, vectors included), coder/hnsw %.0f MiB heap (references the caller's vectors: +%.0f MiB not counted)\n",
+		float64(oursMem)/(1<<20), float64(ourSlab)/(1<<20), float64(coderMem)/(1<<20), float64(n*dim*4)/(1<<20))
 	fmt.Printf("snapshot: %.0f MiB, save %.2fs, load %.2fs (no rebuild)\n", float64(fi.Size())/(1<<20), saveT.Seconds(), loadT.Seconds())
 
-	// Ratios: our QPS at the cheapest ef whose recall matches or beats
-	// coder/hnsw's best recall, against coder/hnsw's QPS at that recall.
+	// Ratios. coder/hnsw's recall does not rise with ef (its search keeps
+	// k candidates), so "equal recall" means our cheapest ef whose recall
+	// matches or beats its best; QPS ratios use CPU seconds, which the
+	// neighbours on a shared machine do not distort.
 	best := theirs[0]
 	for _, r := range theirs {
-		if r.recall > best.recall {
+		if r.recall > best.recall || (r.recall == best.recall && r.cpuQPS > best.cpuQPS) {
 			best = r
 		}
 	}
@@ -201,16 +217,18 @@ func runHNSWBench(b *testing.B, n, dim, nq, k int) {
 			break
 		}
 	}
-	fmt.Printf("ratios vs coder/hnsw: build %.2fx faster; at equal-or-better recall (%.3f vs %.3f, ef=%d) QPS %.2fx; "+
-		"recall@10 at ef=20 %.3f vs %.3f; ours at recall ≥0.95: ef=%d recall %.3f QPS %.0f (%.2fx coder's QPS)\n",
-		coderBuild.Seconds()/oursBuild.Seconds(), match.recall, best.recall, match.ef, match.qps/best.qps,
-		ours[1].recall, theirs[0].recall, at95.ef, at95.recall, at95.qps, at95.qps/theirs[0].qps)
+	fmt.Printf("ratios vs coder/hnsw: build CPU %.2fx less (wall %.2fx faster); at equal-or-better recall (%.3f at ef=%d vs %.3f) QPS/CPU %.2fx; "+
+		"recall@10 at ef=20 %.3f vs %.3f; ours at recall >= 0.95: ef=%d recall %.3f, %.0f QPS/CPU-s = %.2fx coder's\n",
+		coderCPU.Seconds()/oursCPU.Seconds(), coderBuild.Seconds()/oursBuild.Seconds(), match.recall, match.ef, best.recall,
+		match.cpuQPS/best.cpuQPS, ours[1].recall, theirs[0].recall, at95.ef, at95.recall, at95.cpuQPS, at95.cpuQPS/best.cpuQPS)
 
 	b.ReportMetric(oursBuild.Seconds(), "build_s")
 	b.ReportMetric(coderBuild.Seconds(), "coder_build_s")
-	b.ReportMetric(at95.qps, "qps@0.95")
+	b.ReportMetric(oursCPU.Seconds(), "build_cpu_s")
+	b.ReportMetric(coderCPU.Seconds(), "coder_build_cpu_s")
+	b.ReportMetric(at95.cpuQPS, "cpu_qps@0.95")
 	b.ReportMetric(at95.recall, "recall")
-	b.ReportMetric(match.qps/best.qps, "qps_ratio_equal_recall")
+	b.ReportMetric(match.cpuQPS/best.cpuQPS, "qps_ratio_equal_recall")
 	b.ReportMetric(loadT.Seconds(), "load_s")
 }
 

@@ -66,7 +66,7 @@ func ParseMetric(s string) (Metric, error) {
 // Defaults for Config fields left zero.
 const (
 	DefaultM              = 16
-	DefaultEfConstruction = 128
+	DefaultEfConstruction = 64
 	DefaultEfSearch       = 20
 )
 
