@@ -109,6 +109,7 @@ type scratch struct {
 	res     maxHeap
 	nbuf    []uint32
 	sel     []cand
+	sink    float32 // keeps the cache-line touches in searchLayer alive
 }
 
 // reset prepares the visited marks for a graph of capacity n.

@@ -56,11 +56,21 @@ func (g *Graph) searchLayer(q []float32, eps []cand, ef, l int, accept func(uint
 			break
 		}
 		s.nbuf = g.neighbours(c.id, l, s.nbuf)
+		// Drop visited ids first and touch each remaining vector's first
+		// cache line: the memory misses then overlap instead of each
+		// waiting behind the previous distance computation (Go has no
+		// prefetch intrinsic; a load is the next best thing).
+		todo := s.nbuf[:0]
+		var touch float32
 		for _, nb := range s.nbuf {
-			if s.visited[nb] == s.gen {
-				continue
+			if s.visited[nb] != s.gen {
+				s.visited[nb] = s.gen
+				todo = append(todo, nb)
+				touch += g.vecs[int(nb)*g.dim]
 			}
-			s.visited[nb] = s.gen
+		}
+		s.sink += touch
+		for _, nb := range todo {
 			d := g.dist(q, g.vec(nb))
 			if len(res) < ef || d < bound {
 				cands.push(cand{d, nb})
