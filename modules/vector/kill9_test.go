@@ -132,8 +132,8 @@ func TestKill9KeepsAcknowledgedBatches(t *testing.T) {
 	var (
 		mu      sync.Mutex
 		acked   = map[string]float64{} // id → metadata "seq"
-		deleted = map[string]bool{} // delete acknowledged
-		tried   = map[string]bool{} // delete sent: either outcome is valid unless acknowledged
+		deleted = map[string]bool{}    // delete acknowledged
+		tried   = map[string]bool{}    // delete sent: either outcome is valid unless acknowledged
 		wg      sync.WaitGroup
 		stop    = make(chan struct{})
 	)
