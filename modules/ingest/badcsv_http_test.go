@@ -52,6 +52,7 @@ func TestBadCSVMatrix(t *testing.T) {
 		{"invalid utf8", "id,name\n1,a\n2,b\xff\xfe\n", 3, 2},
 		{"invalid utf8 quoted", "id,name\n1,\"a\nb\xff\"\n", 3, 2},
 		{"duplicate column", "id,name,id\n1,a,2\n", 1, 3},
+		{"duplicate column ignoring case", "id,name,ID\n1,a,2\n", 1, 3},
 		{"empty column name", "id,,x\n1,2,3\n", 1, 2},
 		{"bare quote", "id,name\n1,a\"b\n", 2, 2},
 		{"unterminated quote", "id,name\n1,\"abc\n2,d\n", 2, 2},

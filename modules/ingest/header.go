@@ -65,7 +65,9 @@ func parseDelimiter(s string) (byte, error) {
 	return s[0], nil
 }
 
-// headerNames validates the header record: non-empty, unique names.
+// headerNames validates the header record: non-empty names, unique
+// ignoring case (DuckDB identifiers are case-insensitive, so "id" and "ID"
+// could not both be columns of the dataset's view).
 func headerNames(p *parser, fs []field) ([]string, error) {
 	names := make([]string, len(fs))
 	seen := map[string]int{}
@@ -74,10 +76,10 @@ func headerNames(p *parser, fs []field) ([]string, error) {
 		if n == "" {
 			return nil, &CSVError{Line: 1, Column: i + 1, Msg: "empty column name in the header"}
 		}
-		if j, dup := seen[n]; dup {
-			return nil, &CSVError{Line: 1, Column: i + 1, ColumnName: n, Msg: fmt.Sprintf("duplicate column name %q (also column %d)", n, j+1)}
+		if j, dup := seen[strings.ToLower(n)]; dup {
+			return nil, &CSVError{Line: 1, Column: i + 1, ColumnName: n, Msg: fmt.Sprintf("duplicate column name %q (column %d is %q; names are compared ignoring case)", n, j+1, names[j])}
 		}
-		seen[n] = i
+		seen[strings.ToLower(n)] = i
 		names[i] = n
 	}
 	return names, nil
