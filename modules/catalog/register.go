@@ -35,10 +35,10 @@ func (s *Store) validate(req *RegisterRequest) error {
 			if c.Name == "" || c.Type == "" {
 				return fmt.Errorf("%w: schema column %d needs a name and a type", ErrInvalidRequest, i+1)
 			}
-			if seen[c.Name] {
-				return fmt.Errorf("%w: duplicate schema column %q", ErrInvalidRequest, c.Name)
+			if seen[strings.ToLower(c.Name)] {
+				return fmt.Errorf("%w: duplicate schema column %q (names are compared ignoring case)", ErrInvalidRequest, c.Name)
 			}
-			seen[c.Name] = true
+			seen[strings.ToLower(c.Name)] = true
 		}
 		fp := Fingerprint(req.Schema)
 		if req.SchemaFingerprint == "" {
