@@ -21,8 +21,8 @@ type condition struct {
 type filter []condition
 
 // compileFilter turns the JSON filter into conditions. A plain value is
-// equality; an object holds operators: $eq, $ne, $in, $nin... only $eq,
-// $in, $gt, $gte, $lt, $lte, $ne are known; anything else is a 400.
+// equality; an object holds operators ($eq, $ne, $in, $gt, $gte, $lt,
+// $lte); an unknown operator or a non-scalar value is an error (400).
 func compileFilter(f map[string]any) (filter, error) {
 	if len(f) == 0 {
 		return nil, nil

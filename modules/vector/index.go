@@ -187,7 +187,7 @@ func (ix *index) applyDelete(ids []string) {
 	}
 }
 
-// has reports which of ids exist.
+// missing returns the ids that do not exist.
 func (ix *index) missing(ids []string) []string {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()

@@ -164,17 +164,17 @@ func TestHTTPScenario(t *testing.T) {
 // default body cap, and refuses ones over vector.max_batch_bytes with 413.
 func TestHTTPLargeBatch(t *testing.T) {
 	s := apptest.Start(t, func(c *config.Config) { c.Vector.MaxBatchBytes = 32 << 20 })
-	s.JSON(t, "POST", "/v1/vectors/index", map[string]any{"name": "big", "dimension": 256}, 201, nil)
+	s.JSON(t, "POST", "/v1/vectors/index", map[string]any{"name": "big", "dimension": 512}, 201, nil)
 	rng := rand.New(rand.NewPCG(1, 1))
 	var b bytes.Buffer
 	b.WriteString(`{"items":[`)
-	const n = 2000
+	const n = 1000
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		fmt.Fprintf(&b, `{"id":"i%d","vector":[`, i)
-		for j := 0; j < 256; j++ {
+		for j := 0; j < 512; j++ {
 			if j > 0 {
 				b.WriteByte(',')
 			}
@@ -198,7 +198,7 @@ func TestHTTPLargeBatch(t *testing.T) {
 		t.Fatalf("over the cap: %d", resp.StatusCode)
 	}
 	// Search is a read: POST, but not audited as a write (app.ReadOnly).
-	s.JSON(t, "POST", "/v1/vectors/index/big/search", map[string]any{"vector": make([]float32, 256), "k": 1}, 400, nil)
+	s.JSON(t, "POST", "/v1/vectors/index/big/search", map[string]any{"vector": make([]float32, 512), "k": 1}, 400, nil)
 }
 
 func mathHypot(a, b float64) float64 { return math.Hypot(a, b) }
