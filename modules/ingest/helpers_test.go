@@ -141,3 +141,14 @@ func mustReq(t *testing.T, s *apptest.Server, path string) *http.Request {
 	req.Header.Set("Authorization", "Bearer "+s.Token)
 	return req
 }
+
+// bigCSVText has rows with quoted multi-line fields (like the internal
+// tests' bigCSV) for tests outside the package.
+func bigCSVText(rows int) string {
+	var b strings.Builder
+	b.WriteString("id,txt,v\n")
+	for i := 1; i <= rows; i++ {
+		fmt.Fprintf(&b, "%d,\"row %d\nsays \"\"hi\"\", with some padding to make the file bigger\",%d.5\n", i, i, i)
+	}
+	return b.String()
+}
