@@ -256,6 +256,10 @@ func (in *Ingester) IngestFile(ctx context.Context, path string, req Request) (R
 	stats.ElapsedMS = msSince(began)
 	stats.PublishMS = msSince(pubStart)
 	res.Stats = stats
+	if err == nil {
+		in.log.Info("ingest: done", "dataset", req.Dataset, "version", res.Manifest.Version, "existing", res.Existing,
+			"rows", stats.Rows, "bytes", stats.InputBytes, "parts", stats.Parts, "passes", stats.Passes, "ms", int64(stats.ElapsedMS))
+	}
 	return res, err
 }
 
