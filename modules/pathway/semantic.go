@@ -37,6 +37,9 @@ type semantic struct {
 	wake     chan struct{}
 	quit     chan struct{}
 	done     chan struct{}
+	// ctx is cancelled by stop, so a slow embedder cannot delay shutdown.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	indexed  atomic.Int64
 	failures atomic.Int64
@@ -46,10 +49,12 @@ type semantic struct {
 const semanticBatch = 64
 
 func newSemantic(emb embed.Embedder, vec vector.Service, index string, log *slog.Logger, textOf func(string) (string, bool)) *semantic {
+	ctx, cancel := context.WithCancel(context.Background())
 	return &semantic{
 		emb: emb, vec: vec, index: index, log: log, textOf: textOf,
 		upserts: map[string]struct{}{}, removals: map[string]struct{}{},
 		wake: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
+		ctx: ctx, cancel: cancel,
 	}
 }
 
@@ -112,6 +117,7 @@ func (m *semantic) start() { go m.run() }
 
 func (m *semantic) stop() {
 	close(m.quit)
+	m.cancel()
 	<-m.done
 }
 
@@ -133,6 +139,9 @@ func (m *semantic) run() {
 			m.mu.Lock()
 			m.inflight = false
 			m.mu.Unlock()
+			if m.ctx.Err() != nil {
+				return // stopping; the next start backfills what is missing
+			}
 			if err == nil {
 				backoff = time.Second
 				continue
@@ -172,7 +181,7 @@ func (m *semantic) take() (ups, rms []string) {
 }
 
 func (m *semantic) process(ups, rms []string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(m.ctx, 60*time.Second)
 	defer cancel()
 	var ids, texts []string
 	for _, u := range ups {

@@ -278,3 +278,36 @@ func TestSemantic_ReindexOnStartAndModelChange(t *testing.T) {
 		t.Fatal("stats model")
 	}
 }
+
+// blockingEmbedder never answers until its context ends.
+type blockingEmbedder struct{ conceptEmbedder }
+
+func (e *blockingEmbedder) EmbedBatch(ctx context.Context, texts []string) ([][]float32, error) {
+	if len(texts) == 1 && texts[0] == "query" {
+		return e.conceptEmbedder.EmbedBatch(ctx, texts)
+	}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestSemantic_CloseDoesNotWaitForSlowEmbedder: shutdown cancels an
+// embedding call in flight instead of waiting out its 60 s timeout.
+func TestSemantic_CloseDoesNotWaitForSlowEmbedder(t *testing.T) {
+	s := openTest(t)
+	emb := &blockingEmbedder{conceptEmbedder{model: "slow"}}
+	if err := s.EnableSemantic(ctx, emb, newMemVector(), "_pathway"); err != nil {
+		t.Fatal(err)
+	}
+	mustAdd(t, s, `"waiting forever"`)
+	time.Sleep(20 * time.Millisecond) // let the worker pick it up
+	done := make(chan error, 1)
+	go func() { done <- s.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close waited for the embedder")
+	}
+}
