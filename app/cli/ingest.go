@@ -87,7 +87,11 @@ func progressLoop(w io.Writer, began time.Time, done func() (bytes, rows, total 
 			if pct > 0.01 {
 				eta = (time.Duration(el/pct*(1-pct)) * time.Second).Round(time.Second).String()
 			}
-			fmt.Fprintf(w, "\r\033[K[%s] %3.0f%% %s/%s  %.0f rows/s  ETA %s", bar, pct*100, human(b), human(total), float64(rows)/max(el, 0.001), eta)
+			rate := fmt.Sprintf("%.0f rows/s", float64(rows)/max(el, 0.001))
+			if rows < 0 { // uploading: the server counts rows
+				rate = fmt.Sprintf("%.1f MB/s", float64(b)/1e6/max(el, 0.001))
+			}
+			fmt.Fprintf(w, "\r\033[K[%s] %3.0f%% %s/%s  %s  ETA %s", bar, pct*100, human(b), human(total), rate, eta)
 		}
 	}
 }
@@ -233,7 +237,7 @@ func ingestRemote(ctx context.Context, cmd *cobra.Command, path string, f ingest
 	finished := make(chan struct{})
 	if isTTY(cmd.ErrOrStderr()) && size > 0 {
 		go func() {
-			progressLoop(cmd.ErrOrStderr(), began, func() (int64, int64, int64) { return cr.n.Load(), 0, size }, stop)
+			progressLoop(cmd.ErrOrStderr(), began, func() (int64, int64, int64) { return cr.n.Load(), -1, size }, stop)
 			close(finished)
 		}()
 	} else {
