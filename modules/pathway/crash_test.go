@@ -23,10 +23,19 @@ type ack struct {
 	Version int    `json:"version"`
 }
 
+// CrashChildren are extra crash-child modes (external tests register an
+// HTTP server child here); PATHWAY_CRASH_CHILD_KIND picks one and
+// PATHWAY_CRASH_CHILD_ARG is its argument.
+var CrashChildren = map[string]func(arg string){}
+
 // TestMain lets the test binary double as the crash child.
 func TestMain(m *testing.M) {
 	if path := os.Getenv(crashChildEnv); path != "" {
 		crashChild(path)
+		return
+	}
+	if kind := os.Getenv("PATHWAY_CRASH_CHILD_KIND"); kind != "" {
+		CrashChildren[kind](os.Getenv("PATHWAY_CRASH_CHILD_ARG"))
 		return
 	}
 	os.Exit(m.Run())
