@@ -228,7 +228,9 @@ func (m *semantic) idle() bool {
 
 // query embeds text and returns up to k (uid, similarity) pairs.
 func (m *semantic) query(ctx context.Context, text string, k int) ([]vector.Result, error) {
-	vecs, err := m.emb.EmbedBatch(ctx, []string{text})
+	// A search text is a query, not a document: providers with asymmetric
+	// prefixes (nomic's "search_query: ") embed it accordingly.
+	vecs, err := m.emb.EmbedBatch(embed.WithPurpose(ctx, embed.Query), []string{text})
 	if err != nil {
 		return nil, fmt.Errorf("embed query: %w", err)
 	}

@@ -435,7 +435,9 @@ func (s *service) Search(ctx context.Context, name string, req SearchRequest) ([
 		if _, err := s.checkModel(ix); err != nil {
 			return nil, err
 		}
-		vecs, err := s.emb.EmbedBatch(ctx, []string{req.Text})
+		// Search text is a query: asymmetric models (nomic under Ollama)
+		// get their query prefix rather than the document one.
+		vecs, err := s.emb.EmbedBatch(embed.WithPurpose(ctx, embed.Query), []string{req.Text})
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrEmbed, err)
 		}
