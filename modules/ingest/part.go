@@ -62,6 +62,12 @@ func writerProps(env *convertEnv) *parquet.WriterProperties {
 		parquet.WithCompression(compress.Codecs.Snappy),
 		parquet.WithMaxRowGroupLength(int64(env.rgRows)),
 		parquet.WithDictionaryDefault(true),
+		// Never fall back from dictionary to PLAIN mid-chunk: arrow-go
+		// lists the page encodings of such a chunk in map order, which
+		// makes the file bytes (and so the content-addressed key) differ
+		// from run to run. A dictionary cannot outgrow its row group's
+		// values, and near-unique columns skip it (noDict) anyway.
+		parquet.WithDictionaryPageSizeLimit(1 << 30),
 		parquet.WithStats(true),
 		parquet.WithCreatedBy("lakehouse"),
 	}
