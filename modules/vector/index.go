@@ -213,12 +213,24 @@ const (
 	minGraphMatch = 0.02
 )
 
+// Plans a search can take (reported to tests).
+const (
+	planGraph = "graph" // HNSW beam search (filter inside the traversal): approximate
+	planExact = "exact" // scan of every live (matching) item: exact
+)
+
 // search runs a k-NN query; q has the index's dimension already.
 func (ix *index) search(q []float32, k, ef int, f filter) ([]Result, error) {
+	res, _, err := ix.searchPlan(q, k, ef, f)
+	return res, err
+}
+
+// searchPlan is search, also saying which plan answered.
+func (ix *index) searchPlan(q []float32, k, ef int, f filter) ([]Result, string, error) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	if ix.live == 0 {
-		return []Result{}, nil
+		return []Result{}, planExact, nil
 	}
 	if ef <= 0 {
 		ef = ix.spec.EfSearch
@@ -228,31 +240,34 @@ func (ix *index) search(q []float32, k, ef int, f filter) ([]Result, error) {
 	}
 	want := min(k, ix.live)
 	var (
-		res []hnsw.Neighbor
-		err error
+		res  []hnsw.Neighbor
+		err  error
+		plan = planGraph
 	)
 	switch {
 	case f == nil:
 		res, err = ix.g.Search(q, k, ef, accept)
 		if err == nil && len(res) < want {
-			res, err = ix.g.Exact(q, k, accept)
+			res, plan, err = ix.exact(q, k, accept)
 		}
 	case ix.live < exactBelow:
-		res, err = ix.g.Exact(q, k, accept)
+		res, plan, err = ix.exact(q, k, accept)
 	default:
 		sel := ix.selectivity(f)
 		if sel < minGraphMatch || sel*float64(ix.live) < float64(4*k) {
-			res, err = ix.g.Exact(q, k, accept)
+			res, plan, err = ix.exact(q, k, accept)
 			break
 		}
 		wide := min(int(float64(max(ef, k))/sel)+1, ix.live)
 		res, err = ix.g.Search(q, k, wide, accept)
 		if err == nil && len(res) < k {
-			res, err = ix.g.Exact(q, k, accept)
+			// Fewer than k found: either fewer than k match (the scan
+			// proves it) or the beam missed some; the scan finds them.
+			res, plan, err = ix.exact(q, k, accept)
 		}
 	}
 	if err != nil {
-		return nil, err
+		return nil, plan, err
 	}
 	out := make([]Result, len(res))
 	for i, r := range res {
@@ -262,7 +277,12 @@ func (ix *index) search(q []float32, k, ef int, f filter) ([]Result, error) {
 		}
 		out[i] = Result{ID: ix.ids[r.ID], Distance: r.Distance, Score: score(ix.metric, r.Distance), Metadata: md}
 	}
-	return out, nil
+	return out, plan, nil
+}
+
+func (ix *index) exact(q []float32, k int, accept func(uint32) bool) ([]hnsw.Neighbor, string, error) {
+	res, err := ix.g.Exact(q, k, accept)
+	return res, planExact, err
 }
 
 // selectivity estimates the fraction of live items f matches from an

@@ -305,6 +305,9 @@ func TestFilterEqualsBruteForce(t *testing.T) {
 				{"rare": true},
 				{"city": "nowhere"},
 			}
+			ix, _ := s.get("f")
+			plans := map[string]int{}
+			var hit, total int
 			for fi, raw := range filters {
 				f, err := compileFilter(raw)
 				if err != nil {
@@ -313,22 +316,65 @@ func TestFilterEqualsBruteForce(t *testing.T) {
 				for qi := 0; qi < 4; qi++ {
 					q := randVec(rng, 16)
 					want := bruteForce(hnsw.Cosine, items, q, 10, f)
-					res, err := s.Search(ctxb(), "f", SearchRequest{Vector: q, K: 10, Ef: 64, Filter: raw})
+					// Through the service once (validation, JSON-level
+					// shape), then with the plan visible.
+					if _, err := s.Search(ctxb(), "f", SearchRequest{Vector: q, K: 10, Ef: 64, Filter: raw}); err != nil {
+						t.Fatal(err)
+					}
+					res, plan, err := ix.searchPlan(q, 10, 64, f)
 					if err != nil {
 						t.Fatal(err)
 					}
+					plans[plan]++
 					got := make([]string, len(res))
 					for i, r := range res {
 						got[i] = r.ID
 						if slices.Contains(del, r.ID) {
 							t.Fatalf("deleted id %s returned", r.ID)
 						}
+						if f != nil && !f.match(items[r.ID].Metadata) {
+							t.Fatalf("filter %v: %s does not match", raw, r.ID)
+						}
+					}
+					if len(got) != len(want) {
+						t.Fatalf("filter %d %v: %d results, brute force has %d", fi, raw, len(got), len(want))
+					}
+					if plan == planExact {
+						if !slices.Equal(got, want) {
+							t.Fatalf("filter %d %v query %d (exact plan):\n got %v\nwant %v", fi, raw, qi, got, want)
+						}
+						continue
+					}
+					// The graph plan is approximate like any HNSW search:
+					// high recall at ef=64, and with a beam as wide as the
+					// index it is exhaustive, so it must equal brute force.
+					for _, id := range got {
+						if slices.Contains(want, id) {
+							hit++
+						}
+					}
+					total += len(want)
+					wide, _, err := ix.searchPlan(q, 10, len(items), f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for i := range got {
+						got[i] = wide[i].ID
 					}
 					if !slices.Equal(got, want) {
-						t.Fatalf("filter %d %v query %d:\n got %v\nwant %v", fi, raw, qi, got, want)
+						t.Fatalf("filter %d %v query %d (graph plan, ef = n):\n got %v\nwant %v", fi, raw, qi, got, want)
 					}
 				}
 			}
+			if total > 0 {
+				if r := float64(hit) / float64(total); r < 0.95 {
+					t.Fatalf("graph-plan filtered recall@10 = %.3f, want ≥ 0.95", r)
+				}
+			}
+			if n >= exactBelow && (plans[planGraph] == 0 || plans[planExact] == 0) {
+				t.Fatalf("plans used: %v; want both graph and exact", plans)
+			}
+			t.Logf("n=%d plans %v, graph-plan recall %d/%d", n, plans, hit, total)
 		})
 	}
 }

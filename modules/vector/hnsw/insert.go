@@ -68,16 +68,34 @@ func (g *Graph) connect(id uint32, v []float32, found []cand, l int, s *scratch)
 	sel := g.selectHeuristic(found, g.cfg.M, s.sel[:0])
 	s.sel = sel
 
+	// Concurrent inserts may already have linked themselves into id's
+	// list at this level (they found id through a level above): merge
+	// those links with ours instead of overwriting them, or they would be
+	// lost and could leave their nodes unreachable.
 	mu := &g.locks[id&(lockStripes-1)]
 	mu.Lock()
 	ls := g.list(id, l)
-	ls[0] = uint32(len(sel))
-	for i, c := range sel {
+	own := sel
+	if ls[0] > 0 {
+		own = slices.Clone(sel)
+		for _, o := range ls[1 : 1+ls[0]] {
+			if !slices.ContainsFunc(own, func(c cand) bool { return c.id == o }) {
+				own = append(own, cand{g.dist(v, g.vec(o)), o})
+			}
+		}
+		if len(own) > maxN {
+			slices.SortFunc(own, func(a, b cand) int { return cmpF(a.d, b.d) })
+			own = g.selectHeuristic(own, maxN, nil)
+		}
+	}
+	ls[0] = uint32(len(own))
+	for i, c := range own {
 		ls[1+i] = c.id
 	}
 	mu.Unlock()
 
 	var buf []cand
+	linked := false // does any neighbour link back to id?
 	for _, c := range sel {
 		nb := c.id
 		nv := g.vec(nb)
@@ -87,12 +105,14 @@ func (g *Graph) connect(id uint32, v []float32, found []cand, l int, s *scratch)
 		cnt := int(nl[0])
 		if slices.Contains(nl[1:1+cnt], id) {
 			mu.Unlock()
+			linked = true
 			continue
 		}
 		if cnt < maxN {
 			nl[1+cnt] = id
 			nl[0]++
 			mu.Unlock()
+			linked = true
 			continue
 		}
 		// Full: keep the heuristic's choice among the old list plus id.
@@ -102,9 +122,34 @@ func (g *Graph) connect(id uint32, v []float32, found []cand, l int, s *scratch)
 		}
 		slices.SortFunc(buf, func(a, b cand) int { return cmpF(a.d, b.d) })
 		kept := g.selectHeuristic(buf, maxN, nil)
+		if !slices.ContainsFunc(kept, func(k cand) bool { return k.id == id }) && len(kept) < maxN {
+			// The heuristic left room: keep the back link anyway, so
+			// the new node does not lose its way in.
+			kept = append(kept, cand{c.d, id})
+		}
 		nl[0] = uint32(len(kept))
 		for i, k := range kept {
 			nl[1+i] = k.id
+			linked = linked || k.id == id
+		}
+		mu.Unlock()
+	}
+	if !linked && len(sel) > 0 {
+		// Every neighbour pruned id away: a node nothing links to can
+		// never be found. Replace the closest neighbour's farthest link.
+		nb := sel[0].id
+		nv := g.vec(nb)
+		mu := &g.locks[nb&(lockStripes-1)]
+		mu.Lock()
+		nl := g.list(nb, l)
+		far, farD := -1, float32(-1)
+		for i, o := range nl[1 : 1+nl[0]] {
+			if d := g.dist(nv, g.vec(o)); d > farD {
+				far, farD = i, d
+			}
+		}
+		if far >= 0 && farD > sel[0].d {
+			nl[1+far] = id
 		}
 		mu.Unlock()
 	}
