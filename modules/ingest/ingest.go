@@ -16,6 +16,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"lakehouse/internal/fsx"
 	"lakehouse/modules/catalog"
 	"lakehouse/modules/storage"
 )
@@ -159,7 +160,7 @@ func (in *Ingester) IngestReader(ctx context.Context, r io.Reader, req Request) 
 	if err != nil {
 		return Result{}, fmt.Errorf("ingest: spool: %w", err)
 	}
-	_, err = io.Copy(f, ctxReader{ctx, r})
+	_, err = io.Copy(f, fsx.ContextReader(ctx, r))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -167,18 +168,6 @@ func (in *Ingester) IngestReader(ctx context.Context, r io.Reader, req Request) 
 		return Result{}, fmt.Errorf("ingest: read upload: %w", err)
 	}
 	return in.IngestFile(ctx, path, req)
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 func checkRequest(req *Request) error {

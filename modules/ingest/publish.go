@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"lakehouse/internal/fsx"
 	"lakehouse/modules/catalog"
 	"lakehouse/modules/storage"
 )
@@ -42,7 +43,7 @@ func (in *Ingester) publish(ctx context.Context, dataset string, parts []partRes
 			if dst, err := lp.LocalPath(key); err == nil {
 				if err := os.MkdirAll(filepath.Dir(dst), 0o755); err == nil {
 					if err := os.Rename(p.path, dst); err == nil {
-						if err := syncDir(filepath.Dir(dst)); err != nil {
+						if err := fsx.SyncDir(filepath.Dir(dst)); err != nil {
 							return nil, fmt.Errorf("ingest: fsync %s: %w", filepath.Dir(dst), err)
 						}
 						continue
@@ -68,15 +69,6 @@ func (in *Ingester) upload(ctx context.Context, key string, p partResult) error 
 		return fmt.Errorf("ingest: upload %s: %w", key, err)
 	}
 	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // register records the new version: replace = the new parts; append = the

@@ -8,6 +8,8 @@ import (
 	"os"
 	"sort"
 	"time"
+
+	"lakehouse/internal/fsx"
 )
 
 // CompactResult reports one compaction.
@@ -112,8 +114,8 @@ func (s *Service) compact() (CompactResult, error) {
 	if err := os.Rename(tmp, s.path); err != nil {
 		return abort(fmt.Errorf("pathway: compact: rename: %w", err))
 	}
-	if err := syncDir(dirOf(s.path)); err != nil {
-		return CompactResult{}, err
+	if err := fsx.SyncDir(dirOf(s.path)); err != nil {
+		return CompactResult{}, fmt.Errorf("pathway: compact: %w", err)
 	}
 	if err := s.p.swap(); err != nil {
 		return CompactResult{}, err

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"lakehouse/internal/fsx"
 )
 
 // persistor is the append-only JSONL log with group commit.
@@ -63,9 +65,9 @@ func openPersistor(path string) (*persistor, error) {
 		return nil, fmt.Errorf("pathway: stat log: %w", err)
 	}
 	// The file's directory entry must survive a crash too.
-	if err := syncDir(dir); err != nil {
+	if err := fsx.SyncDir(dir); err != nil {
 		f.Close()
-		return nil, err
+		return nil, fmt.Errorf("pathway: %w", err)
 	}
 	p := &persistor{path: path, f: f, size: st.Size(), baseSize: st.Size()}
 	p.cond = sync.NewCond(&p.mu)
@@ -251,16 +253,3 @@ func (p *persistor) close() error {
 }
 
 func dirOf(path string) string { return filepath.Dir(path) }
-
-// syncDir fsyncs a directory so a created or renamed entry is durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("pathway: open dir for fsync: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("pathway: fsync dir: %w", err)
-	}
-	return nil
-}

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"lakehouse/internal/fsx"
 )
 
 // Local stores objects as files under a root directory. Writes go to a
@@ -72,7 +74,7 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, size int64) (O
 			_ = os.Remove(f.Name())
 		}
 	}()
-	n, err := io.Copy(f, ctxReader{ctx, r})
+	n, err := io.Copy(f, fsx.ContextReader(ctx, r))
 	if err != nil {
 		return ObjectInfo{}, fmt.Errorf("storage: put %s: write: %w", key, err)
 	}
@@ -89,7 +91,7 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, size int64) (O
 		return ObjectInfo{}, fmt.Errorf("storage: put %s: rename: %w", key, err)
 	}
 	committed = true
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := fsx.SyncDir(filepath.Dir(path)); err != nil {
 		return ObjectInfo{}, fmt.Errorf("storage: put %s: fsync dir: %w", key, err)
 	}
 	return l.Stat(ctx, key)
@@ -233,26 +235,4 @@ func mapFSError(key string, err error) error {
 func isNotDir(err error) bool {
 	var pe *fs.PathError
 	return errors.As(err, &pe) && strings.Contains(pe.Err.Error(), "not a directory")
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
-// ctxReader stops a copy when the context is cancelled.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
