@@ -1,0 +1,55 @@
+package vector
+
+import (
+	"context"
+	"fmt"
+
+	"lakehouse/modules/embed"
+)
+
+// Search implements Service.
+func (s *service) Search(ctx context.Context, name string, req SearchRequest) ([]Result, error) {
+	ix, err := s.get(name)
+	if err != nil {
+		return nil, err
+	}
+	if req.K == 0 {
+		req.K = defaultK
+	}
+	if req.K < 0 || req.K > maxK {
+		return nil, invalid("k must be in [1, %d], got %d", maxK, req.K)
+	}
+	if req.Ef < 0 || req.Ef > maxEf {
+		return nil, invalid("ef must be in [0, %d], got %d", maxEf, req.Ef)
+	}
+	q := req.Vector
+	if q == nil && req.Text != "" {
+		if _, err := s.checkModel(ix); err != nil {
+			return nil, err
+		}
+		// Search text is a query: asymmetric models (nomic under Ollama)
+		// get their query prefix rather than the document one.
+		vecs, err := s.emb.EmbedBatch(embed.WithPurpose(ctx, embed.Query), []string{req.Text})
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrEmbed, err)
+		}
+		if len(vecs) != 1 {
+			return nil, fmt.Errorf("%w: embedder returned %d vectors for 1 text", ErrEmbed, len(vecs))
+		}
+		q = vecs[0]
+	}
+	if q == nil {
+		return nil, invalid("vector (or text) is required")
+	}
+	if len(q) != ix.spec.Dim {
+		return nil, invalid("query vector has dimension %d, index %q has dimension %d", len(q), name, ix.spec.Dim)
+	}
+	if err := checkVector(ix.metric, q); err != nil {
+		return nil, invalid("query %v", err)
+	}
+	f, err := compileFilter(req.Filter)
+	if err != nil {
+		return nil, invalid("%v", err)
+	}
+	return ix.search(q, req.K, req.Ef, f)
+}
