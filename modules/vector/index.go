@@ -1,7 +1,6 @@
 package vector
 
 import (
-	"maps"
 	"runtime"
 	"slices"
 	"sync"
@@ -198,124 +197,6 @@ func (ix *index) missing(ids []string) []string {
 		}
 	}
 	return out
-}
-
-// Filtered search strategy. Below exactBelow live items an exact scan is
-// both exact and cheap. Above it the filter's selectivity is estimated
-// from a sample: when few items can match, an exact scan of the matches
-// beats a graph walk that must skip most nodes; otherwise the graph is
-// searched with the filter applied inside the traversal and ef widened by
-// 1/selectivity, and a short result falls back to the exact scan, so k
-// results come back whenever k items match.
-const (
-	exactBelow    = 4096
-	sampleSize    = 512
-	minGraphMatch = 0.02
-)
-
-// Plans a search can take (reported to tests).
-const (
-	planGraph = "graph" // HNSW beam search (filter inside the traversal): approximate
-	planExact = "exact" // scan of every live (matching) item: exact
-)
-
-// search runs a k-NN query; q has the index's dimension already.
-func (ix *index) search(q []float32, k, ef int, f filter) ([]Result, error) {
-	res, _, err := ix.searchPlan(q, k, ef, f)
-	return res, err
-}
-
-// searchPlan is search, also saying which plan answered.
-func (ix *index) searchPlan(q []float32, k, ef int, f filter) ([]Result, string, error) {
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
-	if ix.live == 0 {
-		return []Result{}, planExact, nil
-	}
-	if ef <= 0 {
-		ef = ix.spec.EfSearch
-	}
-	accept := func(n uint32) bool {
-		return int(n) < len(ix.ids) && ix.ids[n] != "" && (f == nil || f.match(ix.meta[n]))
-	}
-	want := min(k, ix.live)
-	var (
-		res  []hnsw.Neighbor
-		err  error
-		plan = planGraph
-	)
-	switch {
-	case f == nil:
-		res, err = ix.g.Search(q, k, ef, accept)
-		if err == nil && len(res) < want {
-			res, plan, err = ix.exact(q, k, accept)
-		}
-	case ix.live < exactBelow:
-		res, plan, err = ix.exact(q, k, accept)
-	default:
-		sel := ix.selectivity(f)
-		if sel < minGraphMatch || sel*float64(ix.live) < float64(4*k) {
-			res, plan, err = ix.exact(q, k, accept)
-			break
-		}
-		wide := min(int(float64(max(ef, k))/sel)+1, ix.live)
-		res, err = ix.g.Search(q, k, wide, accept)
-		if err == nil && len(res) < k {
-			// Fewer than k found: either fewer than k match (the scan
-			// proves it) or the beam missed some; the scan finds them.
-			res, plan, err = ix.exact(q, k, accept)
-		}
-	}
-	if err != nil {
-		return nil, plan, err
-	}
-	out := make([]Result, len(res))
-	for i, r := range res {
-		md := maps.Clone(ix.meta[r.ID])
-		if md == nil {
-			md = map[string]any{}
-		}
-		out[i] = Result{ID: ix.ids[r.ID], Distance: r.Distance, Score: score(ix.metric, r.Distance), Metadata: md}
-	}
-	return out, plan, nil
-}
-
-func (ix *index) exact(q []float32, k int, accept func(uint32) bool) ([]hnsw.Neighbor, string, error) {
-	res, err := ix.g.Exact(q, k, accept)
-	return res, planExact, err
-}
-
-// selectivity estimates the fraction of live items f matches from an
-// evenly spaced sample of nodes. Call with mu held.
-func (ix *index) selectivity(f filter) float64 {
-	n := len(ix.ids)
-	step := max(1, n/sampleSize)
-	seen, hit := 0, 0
-	for i := 0; i < n; i += step {
-		if ix.ids[i] == "" {
-			continue
-		}
-		seen++
-		if f.match(ix.meta[i]) {
-			hit++
-		}
-	}
-	if seen == 0 {
-		return 0
-	}
-	return float64(hit) / float64(seen)
-}
-
-// score turns a distance into "higher is better": cosine similarity, the
-// inner product, or 1/(1+d) for Euclidean.
-func score(m hnsw.Metric, d float32) float32 {
-	switch m {
-	case hnsw.Cosine:
-		return 1 - d
-	case hnsw.Dot:
-		return -d
-	}
-	return 1 / (1 + d)
 }
 
 // length is the number of live items.
