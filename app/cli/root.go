@@ -22,7 +22,10 @@ type ExitError struct {
 	Err  error
 }
 
+// Error implements error.
 func (e *ExitError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the underlying error.
 func (e *ExitError) Unwrap() error { return e.Err }
 
 // globalFlags are shared by every command that reads configuration.

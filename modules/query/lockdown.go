@@ -131,6 +131,7 @@ type ParseError struct {
 	HasOffset bool
 }
 
+// Error implements error.
 func (e *ParseError) Error() string { return "syntax error: " + e.Msg }
 
 // serialized is json_serialize_sql's answer.

@@ -74,6 +74,7 @@ type StatusError struct {
 	Body   string
 }
 
+// Error implements error.
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("HTTP %d: %s", e.Status, e.Body)
 }
