@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"text/tabwriter"
@@ -27,13 +28,9 @@ func newMigrateCmd(g *globalFlags) *cobra.Command {
 		Use:   "status",
 		Short: "List every migration and whether it is applied (a tampered one is an error)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			l, err := g.loadConfig(cmd.ErrOrStderr())
+			db, err := g.openMetaDB(cmd, "stop it first (it applies migrations itself at start)")
 			if err != nil {
-				return &ExitError{Code: 2, Err: err}
-			}
-			db, err := catalog.OpenMetaDB(cmd.Context(), catalog.MetaDBPath(l.Config))
-			if err != nil {
-				return lockedHint(err, "stop it first (it applies migrations itself at start)")
+				return err
 			}
 			defer db.Close()
 			sts, err := migrations.Check(cmd.Context(), db, migrations.FS())
@@ -63,13 +60,9 @@ func newMigrateCmd(g *globalFlags) *cobra.Command {
 		Use:   "up",
 		Short: "Apply every pending migration (serve does this at start)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			l, err := g.loadConfig(cmd.ErrOrStderr())
+			db, err := g.openMetaDB(cmd, "it applied its migrations at start; nothing to do")
 			if err != nil {
-				return &ExitError{Code: 2, Err: err}
-			}
-			db, err := catalog.OpenMetaDB(cmd.Context(), catalog.MetaDBPath(l.Config))
-			if err != nil {
-				return lockedHint(err, "it applied its migrations at start; nothing to do")
+				return err
 			}
 			defer db.Close()
 			ran, err := migrations.Up(cmd.Context(), db, migrations.FS())
@@ -86,4 +79,18 @@ func newMigrateCmd(g *globalFlags) *cobra.Command {
 		},
 	})
 	return cmd
+}
+
+// openMetaDB opens the metadata database of the configured data dir for an
+// offline command; whenRunning is the advice shown when a server holds it.
+func (g *globalFlags) openMetaDB(cmd *cobra.Command, whenRunning string) (*sql.DB, error) {
+	l, err := g.loadConfig(cmd.ErrOrStderr())
+	if err != nil {
+		return nil, &ExitError{Code: 2, Err: err}
+	}
+	db, err := catalog.OpenMetaDB(cmd.Context(), catalog.MetaDBPath(l.Config))
+	if err != nil {
+		return nil, lockedHint(err, whenRunning)
+	}
+	return db, nil
 }
