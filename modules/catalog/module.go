@@ -31,9 +31,6 @@ func (m *Module) Name() string { return "catalog" }
 // Deps implements app.Module.
 func (m *Module) Deps() []string { return []string{"storage"} }
 
-// OptionalDeps implements app.OptionalDepender.
-func (m *Module) OptionalDeps() []string { return []string{} }
-
 // Init opens the metadata database, applies migrations (before the server
 // listens), repairs missing manifest objects and publishes Catalog and
 // MetaDB.

@@ -43,9 +43,6 @@ func (m *Module) Name() string { return "ingest" }
 // Deps implements app.Module.
 func (m *Module) Deps() []string { return []string{"catalog", "storage"} }
 
-// OptionalDeps implements app.OptionalDepender.
-func (m *Module) OptionalDeps() []string { return []string{} }
-
 // TempDir is where ingest spools uploads and writes parts for cfg.
 func TempDir(cfg *config.Config) string { return filepath.Join(cfg.DataDir, "tmp") }
 

@@ -35,9 +35,6 @@ func (m *Module) Name() string { return "query" }
 // Deps implements app.Module.
 func (m *Module) Deps() []string { return []string{"catalog", "storage"} }
 
-// OptionalDeps implements app.OptionalDepender.
-func (m *Module) OptionalDeps() []string { return []string{} }
-
 // Init opens the engine, builds the views of every dataset and watches the
 // catalog for new versions; it provides Querier.
 func (m *Module) Init(ctx context.Context, c *app.Container) error {
