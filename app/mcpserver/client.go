@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // MaxResponseBytes caps what one tool call reads from the server.
@@ -38,6 +40,14 @@ func (e *apiError) Error() string {
 		return fmt.Sprintf("lakehouse answered %d %s: %s", e.Status, e.Code, e.Message)
 	}
 	return fmt.Sprintf("lakehouse answered %d: %s", e.Status, e.Message)
+}
+
+// tool proxies one tool call to the API and hands the decoded answer to
+// the MCP SDK, which turns an error into an IsError result.
+func (c *apiClient) tool(ctx context.Context, method, path string, body any) (*mcp.CallToolResult, any, error) {
+	var out any
+	err := c.call(ctx, method, path, body, &out)
+	return nil, out, err
 }
 
 // call sends body (JSON-encoded when non-nil) and decodes a 2xx answer

@@ -37,9 +37,7 @@ func New(opts Options) *mcp.Server {
 	mcp.AddTool(s, &mcp.Tool{Name: "list_datasets", Annotations: readOnly,
 		Description: "List every dataset in the lakehouse catalog with its row count, version and schema fingerprint. Dataset names are SQL table names."},
 		func(ctx context.Context, _ *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, any, error) {
-			var out any
-			err := api.call(ctx, "GET", "/v1/catalog/list", nil, &out)
-			return nil, out, err
+			return api.tool(ctx, "GET", "/v1/catalog/list", nil)
 		})
 
 	mcp.AddTool(s, &mcp.Tool{Name: "get_manifest", Annotations: readOnly,
@@ -47,9 +45,7 @@ func New(opts Options) *mcp.Server {
 		func(ctx context.Context, _ *mcp.CallToolRequest, in struct {
 			Name string `json:"name" jsonschema:"dataset name"`
 		}) (*mcp.CallToolResult, any, error) {
-			var out any
-			err := api.call(ctx, "GET", "/v1/catalog/manifest/"+url.PathEscape(in.Name), nil, &out)
-			return nil, out, err
+			return api.tool(ctx, "GET", "/v1/catalog/manifest/"+url.PathEscape(in.Name), nil)
 		})
 
 	mcp.AddTool(s, &mcp.Tool{Name: "query_sql", Annotations: readOnly,
@@ -61,9 +57,7 @@ func New(opts Options) *mcp.Server {
 			if in.Limit <= 0 {
 				in.Limit = 1000
 			}
-			var out any
-			err := api.call(ctx, "POST", "/v1/sql", map[string]any{"sql": in.SQL, "limit": in.Limit}, &out)
-			return nil, out, err
+			return api.tool(ctx, "POST", "/v1/sql", map[string]any{"sql": in.SQL, "limit": in.Limit})
 		})
 
 	mcp.AddTool(s, &mcp.Tool{Name: "embed_text", Annotations: readOnly,
@@ -71,9 +65,7 @@ func New(opts Options) *mcp.Server {
 		func(ctx context.Context, _ *mcp.CallToolRequest, in struct {
 			Texts []string `json:"texts" jsonschema:"texts to embed"`
 		}) (*mcp.CallToolResult, any, error) {
-			var out any
-			err := api.call(ctx, "POST", "/v1/embed", map[string]any{"texts": in.Texts}, &out)
-			return nil, out, err
+			return api.tool(ctx, "POST", "/v1/embed", map[string]any{"texts": in.Texts})
 		})
 
 	mcp.AddTool(s, &mcp.Tool{Name: "search_vectors", Annotations: readOnly,
@@ -98,9 +90,7 @@ func New(opts Options) *mcp.Server {
 			if len(in.Filter) > 0 {
 				body["filter"] = in.Filter
 			}
-			var out any
-			err := api.call(ctx, "POST", "/v1/vectors/index/"+url.PathEscape(in.Index)+"/search", body, &out)
-			return nil, out, err
+			return api.tool(ctx, "POST", "/v1/vectors/index/"+url.PathEscape(in.Index)+"/search", body)
 		})
 
 	mcp.AddTool(s, &mcp.Tool{Name: "remember",
@@ -112,9 +102,7 @@ func New(opts Options) *mcp.Server {
 			if in.Content == nil {
 				return nil, nil, fmt.Errorf("content is required")
 			}
-			var out any
-			err := api.call(ctx, "POST", "/v1/pathway/add", map[string]any{"content": in.Content, "tags": in.Tags}, &out)
-			return nil, out, err
+			return api.tool(ctx, "POST", "/v1/pathway/add", map[string]any{"content": in.Content, "tags": in.Tags})
 		})
 
 	mcp.AddTool(s, &mcp.Tool{Name: "recall", Annotations: readOnly,
@@ -127,9 +115,7 @@ func New(opts Options) *mcp.Server {
 			if in.Limit <= 0 {
 				in.Limit = 10
 			}
-			var out any
-			err := api.call(ctx, "POST", "/v1/pathway/search", map[string]any{"text": in.Text, "tags": in.Tags, "limit": in.Limit}, &out)
-			return nil, out, err
+			return api.tool(ctx, "POST", "/v1/pathway/search", map[string]any{"text": in.Text, "tags": in.Tags, "limit": in.Limit})
 		})
 	return s
 }
