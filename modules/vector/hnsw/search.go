@@ -92,17 +92,9 @@ func (g *Graph) searchLayer(q []float32, eps []cand, ef, l int, accept func(uint
 // (0 = the graph's EfSearch; raised to k). accept, when non-nil, filters
 // results inside the traversal.
 func (g *Graph) Search(q []float32, k, ef int, accept func(uint32) bool) ([]Neighbor, error) {
-	if len(q) != g.dim {
-		return nil, fmt.Errorf("hnsw: query has dimension %d, graph has %d", len(q), g.dim)
-	}
-	if k <= 0 {
-		return nil, nil
-	}
-	if g.cfg.Metric == Cosine {
-		q = append([]float32(nil), q...)
-		if !Normalize(q) {
-			return nil, fmt.Errorf("hnsw: zero query vector cannot be used with cosine distance")
-		}
+	q, err := g.prepareQuery(q, k)
+	if q == nil || err != nil {
+		return nil, err
 	}
 	if ef <= 0 {
 		ef = g.cfg.EfSearch
@@ -137,17 +129,9 @@ func (g *Graph) Search(q []float32, k, ef int, accept func(uint32) bool) ([]Neig
 // Exact scans every live node accepted by accept and returns the k
 // nearest: the fallback for very selective filters, and ground truth.
 func (g *Graph) Exact(q []float32, k int, accept func(uint32) bool) ([]Neighbor, error) {
-	if len(q) != g.dim {
-		return nil, fmt.Errorf("hnsw: query has dimension %d, graph has %d", len(q), g.dim)
-	}
-	if k <= 0 {
-		return nil, nil
-	}
-	if g.cfg.Metric == Cosine {
-		q = append([]float32(nil), q...)
-		if !Normalize(q) {
-			return nil, fmt.Errorf("hnsw: zero query vector cannot be used with cosine distance")
-		}
+	q, err := g.prepareQuery(q, k)
+	if q == nil || err != nil {
+		return nil, err
 	}
 	g.grow.RLock()
 	defer g.grow.RUnlock()
@@ -171,4 +155,23 @@ func (g *Graph) Exact(q []float32, k int, accept func(uint32) bool) ([]Neighbor,
 		out[i] = Neighbor{c.id, c.d}
 	}
 	return out, nil
+}
+
+// prepareQuery checks q's dimension and returns the query to search with:
+// nil when k asks for nothing, a normalised copy under cosine (the
+// caller's slice is never changed), else q itself.
+func (g *Graph) prepareQuery(q []float32, k int) ([]float32, error) {
+	if len(q) != g.dim {
+		return nil, fmt.Errorf("hnsw: query has dimension %d, graph has %d", len(q), g.dim)
+	}
+	if k <= 0 {
+		return nil, nil
+	}
+	if g.cfg.Metric == Cosine {
+		q = append([]float32(nil), q...)
+		if !Normalize(q) {
+			return nil, fmt.Errorf("hnsw: zero query vector cannot be used with cosine distance")
+		}
+	}
+	return q, nil
 }
