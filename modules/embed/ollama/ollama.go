@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync/atomic"
 
 	"lakehouse/config"
 	"lakehouse/modules/embed/remote"
@@ -16,31 +15,25 @@ import (
 
 // Provider embeds through Ollama. It implements embed.Embedder.
 type Provider struct {
-	cfg       config.OllamaConfig
-	url       string
-	batch     int
-	client    *remote.Client
-	dimension atomic.Int64
+	remote.Provider
+	cfg    config.OllamaConfig
+	url    string
+	client *remote.Client
 }
 
 // New returns a provider for the [embed.ollama] settings.
 func New(ec config.EmbedConfig, hc *http.Client) *Provider {
 	p := &Provider{
-		cfg:   ec.Ollama,
-		url:   strings.TrimRight(ec.Ollama.BaseURL, "/") + "/api/embed",
-		batch: ec.BatchSize,
+		cfg: ec.Ollama,
+		url: strings.TrimRight(ec.Ollama.BaseURL, "/") + "/api/embed",
 		client: &remote.Client{HTTP: hc, Timeout: ec.Timeout.D(), Retries: ec.Retries,
 			Backoff: ec.RetryBackoff.D()},
 	}
-	p.dimension.Store(int64(ec.Ollama.Dimension))
+	p.Provider = remote.Provider{Name: "ollama", ModelName: ec.Ollama.Model, BatchSize: ec.BatchSize,
+		DocPrefix: ec.Ollama.DocumentPrefix, QueryPrefix: ec.Ollama.QueryPrefix, Call: p.call}
+	p.SetDimension(ec.Ollama.Dimension)
 	return p
 }
-
-// Model implements embed.Embedder.
-func (p *Provider) Model() string { return p.cfg.Model }
-
-// Dimension implements embed.Embedder (0 until learned when unset).
-func (p *Provider) Dimension() int { return int(p.dimension.Load()) }
 
 // request and response are Ollama's documented /api/embed shapes.
 type request struct {
@@ -51,17 +44,6 @@ type request struct {
 type response struct {
 	Model      string      `json:"model"`
 	Embeddings [][]float32 `json:"embeddings"`
-}
-
-// EmbedBatch implements embed.Embedder.
-func (p *Provider) EmbedBatch(ctx context.Context, texts []string) ([][]float32, error) {
-	texts = remote.Prefix(ctx, texts, p.cfg.DocumentPrefix, p.cfg.QueryPrefix)
-	vecs, dim, err := remote.Batches(ctx, texts, p.batch, p.Dimension(), p.call)
-	if err != nil {
-		return nil, fmt.Errorf("ollama %s: %w", p.cfg.Model, err)
-	}
-	p.dimension.CompareAndSwap(0, int64(dim))
-	return vecs, nil
 }
 
 func (p *Provider) call(ctx context.Context, texts []string) ([][]float32, error) {

@@ -11,7 +11,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"sync/atomic"
 
 	"lakehouse/config"
 	"lakehouse/modules/embed/remote"
@@ -20,12 +19,11 @@ import (
 // Provider embeds through an OpenAI-compatible endpoint. It implements
 // embed.Embedder.
 type Provider struct {
-	cfg       config.OpenAIConfig
-	url       string
-	key       string
-	batch     int
-	client    *remote.Client
-	dimension atomic.Int64
+	remote.Provider
+	cfg    config.OpenAIConfig
+	url    string
+	key    string
+	client *remote.Client
 }
 
 // New returns a provider for the [embed.openai] settings; the key is
@@ -36,22 +34,17 @@ func New(ec config.EmbedConfig, hc *http.Client) *Provider {
 		key = os.Getenv(ec.OpenAI.APIKeyEnv)
 	}
 	p := &Provider{
-		cfg:   ec.OpenAI,
-		url:   strings.TrimRight(ec.OpenAI.BaseURL, "/") + "/embeddings",
-		key:   key,
-		batch: ec.BatchSize,
+		cfg: ec.OpenAI,
+		url: strings.TrimRight(ec.OpenAI.BaseURL, "/") + "/embeddings",
+		key: key,
 		client: &remote.Client{HTTP: hc, Timeout: ec.Timeout.D(), Retries: ec.Retries,
 			Backoff: ec.RetryBackoff.D()},
 	}
-	p.dimension.Store(int64(ec.OpenAI.Dimension))
+	p.Provider = remote.Provider{Name: "openai", ModelName: ec.OpenAI.Model, BatchSize: ec.BatchSize,
+		DocPrefix: ec.OpenAI.DocumentPrefix, QueryPrefix: ec.OpenAI.QueryPrefix, Call: p.call}
+	p.SetDimension(ec.OpenAI.Dimension)
 	return p
 }
-
-// Model implements embed.Embedder.
-func (p *Provider) Model() string { return p.cfg.Model }
-
-// Dimension implements embed.Embedder (0 until learned when unset).
-func (p *Provider) Dimension() int { return int(p.dimension.Load()) }
 
 // request and response are the OpenAI embeddings API's shapes.
 type request struct {
@@ -66,17 +59,6 @@ type response struct {
 		Embedding []float32 `json:"embedding"`
 	} `json:"data"`
 	Model string `json:"model"`
-}
-
-// EmbedBatch implements embed.Embedder.
-func (p *Provider) EmbedBatch(ctx context.Context, texts []string) ([][]float32, error) {
-	texts = remote.Prefix(ctx, texts, p.cfg.DocumentPrefix, p.cfg.QueryPrefix)
-	vecs, dim, err := remote.Batches(ctx, texts, p.batch, p.Dimension(), p.call)
-	if err != nil {
-		return nil, fmt.Errorf("openai %s: %w", p.cfg.Model, err)
-	}
-	p.dimension.CompareAndSwap(0, int64(dim))
-	return vecs, nil
 }
 
 func (p *Provider) call(ctx context.Context, texts []string) ([][]float32, error) {
