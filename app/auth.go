@@ -2,6 +2,7 @@ package app
 
 import (
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -68,7 +69,10 @@ func (g *Gate) enabled() bool {
 func (g *Gate) Middleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			ip := g.clientIP(c.Request())
+			ip, err := g.clientIP(c.Request())
+			if err != nil {
+				return Errorf(http.StatusForbidden, "forbidden", "%v from trusted proxy %s", err, c.Request().RemoteAddr)
+			}
 			c.Set(ContextClientIP, ip.String())
 			if len(g.allowed) > 0 && !containsAddr(g.allowed, ip) {
 				return Errorf(http.StatusForbidden, "forbidden", "client address %s is not in auth.allowed_ips", ip)
@@ -110,26 +114,60 @@ func (g *Gate) authenticate(header string) (string, bool) {
 	return "", false
 }
 
+// errBadForwardedHop is returned when a trusted proxy hands us an
+// X-Forwarded-For chain with a hop we cannot parse: we cannot know who the
+// client is, so the gate fails closed instead of trusting the proxy itself.
+var errBadForwardedHop = errors.New("unparsable X-Forwarded-For hop")
+
 // clientIP is the TCP peer, or the right-most untrusted X-Forwarded-For
-// hop when the peer is a trusted proxy.
-func (g *Gate) clientIP(r *http.Request) netip.Addr {
+// hop when the peer is a trusted proxy. Every X-Forwarded-For header line
+// counts (RFC 7230 allows a list to be split over lines, and a client can
+// forge a first line that a proxy then appends to on a second one), walked
+// right to left from the peer; an unparsable hop is an error.
+func (g *Gate) clientIP(r *http.Request) (netip.Addr, error) {
 	peer := parseHostAddr(r.RemoteAddr)
 	if len(g.proxies) == 0 || !containsAddr(g.proxies, peer) {
-		return peer
+		return peer, nil
 	}
-	hops := strings.Split(r.Header.Get(echo.HeaderXForwardedFor), ",")
+	var hops []string
+	for _, line := range r.Header.Values(echo.HeaderXForwardedFor) {
+		hops = append(hops, strings.Split(line, ",")...)
+	}
 	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break
+		h := strings.TrimSpace(hops[i])
+		if h == "" && i == len(hops)-1 && len(hops) == 1 {
+			break // an empty header: no forwarding information, the proxy is the client
 		}
-		a = a.Unmap()
+		a, err := parseHopAddr(h)
+		if err != nil {
+			return netip.Addr{}, fmt.Errorf("%w %q", errBadForwardedHop, truncate(h, 64))
+		}
 		if !containsAddr(g.proxies, a) {
-			return a
+			return a, nil
 		}
 		peer = a
 	}
-	return peer
+	return peer, nil
+}
+
+// parseHopAddr parses one X-Forwarded-For element: a bare address, or the
+// forms some proxies emit with a port ("1.2.3.4:5678", "[::1]:80").
+func parseHopAddr(h string) (netip.Addr, error) {
+	if a, err := netip.ParseAddr(h); err == nil {
+		return a.Unmap(), nil
+	}
+	ap, err := netip.ParseAddrPort(h)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	return ap.Addr().Unmap(), nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 func parseHostAddr(hostport string) netip.Addr {

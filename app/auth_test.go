@@ -156,3 +156,45 @@ func TestCheckListen(t *testing.T) {
 		t.Errorf("with secondary token: %v", err)
 	}
 }
+
+// A forged first X-Forwarded-For line plus the proxy's real hop on a second
+// line must not pass: every line counts, walked right to left.
+func TestGateForwardedForJoinsEveryHeaderLine(t *testing.T) {
+	g, err := NewGate(config.AuthConfig{Token: "t", AllowedIPs: []string{"203.0.113.0/24"}, TrustedProxies: []string{"127.0.0.1/32"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := echo.New()
+	e.HTTPErrorHandler = errorHandler(nil)
+	e.GET("/v1/x", func(c echo.Context) error { return c.String(200, c.Get(ContextClientIP).(string)) }, g.Middleware())
+	send := func(lines ...string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, "/v1/x", nil)
+		req.RemoteAddr = "127.0.0.1:9"
+		req.Header.Set("Authorization", "Bearer t")
+		for _, l := range lines {
+			req.Header.Add("X-Forwarded-For", l)
+		}
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		return rec
+	}
+	// Forged allowed address on line one, the real (disallowed) client on line two.
+	if rec := send("203.0.113.5", "198.51.100.1"); rec.Code != 403 {
+		t.Fatalf("forged first line honoured: %d %s", rec.Code, rec.Body)
+	}
+	// The reverse is a legitimate chain through the proxy.
+	if rec := send("198.51.100.1", "203.0.113.5"); rec.Code != 200 || rec.Body.String() != "203.0.113.5" {
+		t.Fatalf("legit two-line chain: %d %s", rec.Code, rec.Body)
+	}
+	// An unparsable hop fails closed instead of falling back to the proxy's address.
+	for _, bad := range [][]string{{"garbage"}, {"203.0.113.5, not-an-ip"}, {"203.0.113.5", "junk"}} {
+		rec := send(bad...)
+		if rec.Code != 403 || !strings.Contains(rec.Body.String(), "X-Forwarded-For") {
+			t.Fatalf("bad hop %q: %d %s", bad, rec.Code, rec.Body)
+		}
+	}
+	// A hop with a port is still an address.
+	if rec := send("203.0.113.7:4444"); rec.Code != 200 || rec.Body.String() != "203.0.113.7" {
+		t.Fatalf("hop with port: %d %s", rec.Code, rec.Body)
+	}
+}
