@@ -67,15 +67,25 @@ func Unavailable(retryAfterSeconds int, format string, args ...any) *APIError {
 }
 
 // errorHandler renders every error a handler returns in the one shape.
-func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+// A 500 never shows its cause: the body says "internal error" and the
+// request id, and the cause goes to the log under that id. Every message
+// is scrubbed of the server's own paths (data dir, temp dir, working dir),
+// whichever module produced it.
+func errorHandler(log *slog.Logger, serverPaths ...string) echo.HTTPErrorHandler {
+	scrub := newPathScrubber(serverPaths)
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
 		}
 		apiErr := toAPIError(err)
+		reqID := c.Response().Header().Get(echo.HeaderXRequestID)
 		if apiErr.Status >= 500 && apiErr.Status != http.StatusServiceUnavailable && apiErr.Status != http.StatusGatewayTimeout && log != nil {
-			log.Error("request failed", "err", err, "path", c.Request().URL.Path,
-				"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+			log.Error("request failed", "err", err, "path", c.Request().URL.Path, "request_id", reqID)
+		}
+		if apiErr.Status == http.StatusInternalServerError {
+			apiErr = internalError(reqID)
+		} else {
+			apiErr = scrub.apply(apiErr)
 		}
 		for k, vs := range apiErr.Header {
 			for _, v := range vs {
@@ -88,6 +98,17 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		}
 		_ = c.JSON(apiErr.Status, map[string]any{"error": apiErr})
 	}
+}
+
+// internalError is what a client sees of an unexpected failure: nothing of
+// the cause, only the id to quote when asking an operator to read the log.
+func internalError(reqID string) *APIError {
+	e := Errorf(http.StatusInternalServerError, "internal", "internal error (request id %s)", reqID)
+	if reqID == "" {
+		e.Message = "internal error"
+	}
+	e.Details["request_id"] = reqID
+	return e
 }
 
 func toAPIError(err error) *APIError {
@@ -109,7 +130,7 @@ func toAPIError(err error) *APIError {
 		}
 		return &APIError{Status: he.Code, Code: codeFor(he.Code), Message: msg, Details: map[string]any{}}
 	}
-	return &APIError{Status: 500, Code: "internal", Message: "internal error: " + err.Error(), Details: map[string]any{}}
+	return &APIError{Status: 500, Code: "internal", Message: "internal error", Details: map[string]any{}}
 }
 
 func codeFor(status int) string {

@@ -20,9 +20,11 @@ var Version = "dev"
 
 // Server is the one HTTP server in front of every module.
 type Server struct {
-	Echo *echo.Echo
-	c    *Container
-	log  *slog.Logger
+	Echo   *echo.Echo
+	c      *Container
+	log    *slog.Logger
+	conns  *connGuard
+	memory *memoryGuard
 }
 
 // NewServer builds the echo server: open /health, and /ready plus the
@@ -37,17 +39,25 @@ func NewServer(c *Container, exposed []string) (*Server, error) {
 	log := c.Logger("http")
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = errorHandler(log)
+	e.HTTPErrorHandler = errorHandler(log, cfg.DataDir)
 	e.Use(middleware.RequestID())
 	e.Use(requestLogger(log))
 	e.Use(recoverJSON(log))
+	e.Use(securityHeaders())
+	if !cfg.Auth.Enabled() {
+		e.Use(loopbackHostOnly())
+	}
+	e.Use(paceWrites(cfg.Server.WriteIdleTimeout.D()))
+	memory := newMemoryGuard(cfg.Server, log)
 
 	health, _ := json.Marshal(map[string]any{"status": "ok", "service": "lakehouse", "version": Version})
 	e.GET("/health", func(ec echo.Context) error {
 		return ec.JSONBlob(http.StatusOK, health)
 	})
 	e.GET("/ready", func(ec echo.Context) error { return ready(ec, c) }, gate.Middleware())
-	api := e.Group("/v1", gate.Middleware(), defaultBodyLimit(int64(cfg.Server.BodyLimit)), auditMiddleware(c))
+	pace := bodyPace{idle: cfg.Server.BodyIdleTimeout.D(), minRate: int64(cfg.Server.BodyMinRate)}
+	api := e.Group("/v1", gate.Middleware(), sameOriginWrites(), inFlightLimit(cfg.Server.MaxInFlight),
+		memory.middleware(), policedBody(int64(cfg.Server.BodyLimit), pace), auditMiddleware(c))
 	mounted := map[string]bool{}
 	for _, n := range exposed {
 		mounted[n] = true
@@ -60,7 +70,7 @@ func NewServer(c *Container, exposed []string) (*Server, error) {
 	if web, ok := Lookup[WebUI](c); ok {
 		web.Mount(e)
 	}
-	return &Server{Echo: e, c: c, log: log}, nil
+	return &Server{Echo: e, c: c, log: log, conns: newConnGuard(maxConnections(cfg.Server), log), memory: memory}, nil
 }
 
 // WebUI is provided by the web package to serve the embedded UI; the UI's
@@ -91,9 +101,17 @@ func ready(ec echo.Context, c *Container) error {
 // requests for up to the configured shutdown timeout.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	cfg := s.c.Config()
-	srv := &http.Server{Handler: s.Echo, ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.D()}
+	defer s.memory.close()
+	srv := &http.Server{
+		Handler:           s.Echo,
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.D(),
+		IdleTimeout:       cfg.Server.IdleTimeout.D(),
+		MaxHeaderBytes:    int(cfg.Server.MaxHeaderBytes),
+		ConnState:         s.conns.track,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(s.conns.listener(ln)) }()
 	s.log.Info("listening", "addr", ln.Addr().String(), "version", Version)
 	select {
 	case err := <-errc:

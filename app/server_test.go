@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -38,6 +41,26 @@ func (panicky) Routes(g *echo.Group) {
 		}
 		return c.JSON(200, map[string]int{"keys": len(v)})
 	}, BodyLimit(8<<20))
+	g.GET("/fail", func(c echo.Context) error {
+		return fmt.Errorf("open /srv/secret/data/objects/x: permission denied")
+	})
+	g.GET("/pathy", func(c echo.Context) error {
+		return BadRequest("cannot read %s", filepath.Join(os.TempDir(), "lakehouse-data", "objects", "datasets", "x.parquet"))
+	})
+	g.POST("/raw", func(c echo.Context) error {
+		data, err := io.ReadAll(c.Request().Body)
+		if err != nil {
+			return BadRequest("read: %v", err) // a handler that turns every read failure into a 400
+		}
+		return c.JSON(200, map[string]int{"bytes": len(data)})
+	})
+	g.POST("/csv", func(c echo.Context) error {
+		data, err := io.ReadAll(c.Request().Body)
+		if err != nil {
+			return err
+		}
+		return c.JSON(200, map[string]int{"bytes": len(data)})
+	}, MediaTypes("text/csv", "multipart/form-data"))
 }
 
 func newTestServer(t *testing.T) *Server {
@@ -63,6 +86,7 @@ func newTestServer(t *testing.T) *Server {
 
 func serve(s *Server, method, path string, body []byte) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(method, path, bytes.NewReader(body))
+	req.Host = "127.0.0.1:3110" // development mode answers loopback host names only
 	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
 	s.Echo.ServeHTTP(rec, req)
@@ -90,7 +114,9 @@ func TestPanicBecomes500JSONAndServerSurvives(t *testing.T) {
 	if rec.Code != 500 {
 		t.Fatalf("status %d", rec.Code)
 	}
-	if code, msg := decodeError(t, rec); code != "internal" || !strings.Contains(msg, "kaboom") {
+	// The cause goes to the log, never to the client: only the request id.
+	if code, msg := decodeError(t, rec); code != "internal" || strings.Contains(msg, "kaboom") ||
+		!strings.Contains(msg, rec.Header().Get("X-Request-Id")) {
 		t.Fatalf("error = %s %s", code, msg)
 	}
 	if rec := serve(s, "GET", "/health", nil); rec.Code != 200 {
@@ -134,6 +160,7 @@ func TestRouteCanRaiseBodyLimit(t *testing.T) {
 	// Chunked (no Content-Length) bodies are capped while streaming.
 	req := httptest.NewRequest("POST", "/v1/echo", strings.NewReader(string(big)))
 	req.ContentLength = -1
+	req.Host = "127.0.0.1"
 	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
 	s.Echo.ServeHTTP(rec, req)

@@ -46,17 +46,6 @@ type LogConfig struct {
 	Format string `toml:"format"`
 }
 
-// ServerConfig controls the HTTP server around the modules.
-type ServerConfig struct {
-	// BodyLimit caps JSON request bodies (routes that stream data set
-	// their own, larger caps).
-	BodyLimit ByteSize `toml:"body_limit"`
-	// ShutdownTimeout is how long in-flight requests may drain on stop.
-	ShutdownTimeout Duration `toml:"shutdown_timeout"`
-	// ReadHeaderTimeout bounds slow clients sending headers.
-	ReadHeaderTimeout Duration `toml:"read_header_timeout"`
-}
-
 // AllModules is every module name, in the order the docs list them.
 var AllModules = []string{"storage", "catalog", "ingest", "query", "vector", "embed", "pathway", "observer"}
 
@@ -67,11 +56,7 @@ func Default() *Config {
 		Listen:  "127.0.0.1:3110",
 		DataDir: "./data",
 		Log:     LogConfig{Level: "info", Format: "auto"},
-		Server: ServerConfig{
-			BodyLimit:         4 << 20,
-			ShutdownTimeout:   Duration(15e9),
-			ReadHeaderTimeout: Duration(10e9),
-		},
+		Server:   defaultServer(),
 		Auth:     defaultAuth(),
 		Storage:  defaultStorage(),
 		Catalog:  defaultCatalog(),
@@ -102,14 +87,11 @@ func (c *Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("log.format: %q is not auto, json or text", c.Log.Format))
 	}
-	if c.Server.BodyLimit <= 0 {
-		errs = append(errs, errors.New("server.body_limit: must be positive"))
-	}
 	sections := []struct {
 		name string
 		v    interface{ Validate() error }
 	}{
-		{"auth", &c.Auth}, {"storage", &c.Storage}, {"catalog", &c.Catalog},
+		{"server", &c.Server}, {"auth", &c.Auth}, {"storage", &c.Storage}, {"catalog", &c.Catalog},
 		{"ingest", &c.Ingest}, {"query", &c.Query}, {"vector", &c.Vector},
 		{"embed", &c.Embed}, {"pathway", &c.Pathway}, {"observer", &c.Observer},
 	}

@@ -17,7 +17,7 @@ import (
 
 // Routes implements app.Router.
 func (m *Module) Routes(g *echo.Group) {
-	g.POST("/ingest", m.handleIngest, app.BodyLimit(int64(m.maxUpload)))
+	g.POST("/ingest", m.handleIngest, app.BodyLimit(int64(m.maxUpload)), app.MediaTypes(CSVMediaTypes...))
 }
 
 // IngestResponse is the answer of POST /v1/ingest: the version's manifest
@@ -137,3 +137,8 @@ func HTTPError(err error) error {
 	}
 	return catalog.HTTPError(err)
 }
+
+// CSVMediaTypes are the Content-Types /v1/ingest takes: a multipart form
+// with the file, or the CSV itself as the body.
+var CSVMediaTypes = []string{"multipart/form-data", "text/csv", "text/plain", "application/csv",
+	"application/octet-stream", "text/tab-separated-values"}

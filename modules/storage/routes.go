@@ -19,8 +19,9 @@ const MaxListPage = 10000
 // paths and the /objects/ resource paths).
 func (m *Module) Routes(g *echo.Group) {
 	put := m.putLimit
-	g.PUT("/storage/put/*", m.handlePut, put)
-	g.PUT("/storage/objects/*", m.handlePut, put)
+	anyType := app.MediaTypes("*/*") // objects are opaque bytes of any type
+	g.PUT("/storage/put/*", m.handlePut, anyType, put)
+	g.PUT("/storage/objects/*", m.handlePut, anyType, put)
 	g.GET("/storage/get/*", m.handleGet)
 	g.GET("/storage/objects/*", m.handleGet)
 	g.HEAD("/storage/objects/*", m.handleHead)
