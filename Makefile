@@ -14,7 +14,7 @@ STATIC := -tags 'netgo,osusergo,$(TAGS)' -ldflags '$(LDFLAGS) -linkmode external
 TEST_FLAGS ?= -race -timeout 25m
 export CGO_ENABLED := 1
 
-.PHONY: build run test test-deps chromium vet bench fmt lint clean deps
+.PHONY: build run test test-deps chromium vet bench fmt lint clean deps load
 
 ## build: bin/lakehouse, one statically linked binary with everything embedded
 build: deps
@@ -67,6 +67,12 @@ vet:
 ## bench: every benchmark, each printing ratios against its peer
 bench: deps
 	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+
+## load: 100 clients of mixed traffic for 60 s against the built binary on 127.0.0.1
+LOAD_CLIENTS ?= 100
+LOAD_DURATION ?= 60s
+load: build
+	$(GO) run ./tools/load -bin bin/lakehouse -clients $(LOAD_CLIENTS) -duration $(LOAD_DURATION)
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
