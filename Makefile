@@ -14,7 +14,7 @@ STATIC := -tags 'netgo,osusergo,$(TAGS)' -ldflags '$(LDFLAGS) -linkmode external
 TEST_FLAGS ?= -race -timeout 25m
 export CGO_ENABLED := 1
 
-.PHONY: build run test test-deps chromium vet bench fmt lint clean deps load
+.PHONY: build run test test-deps chromium vet bench fmt lint clean deps load crash
 
 ## build: bin/lakehouse, one statically linked binary with everything embedded
 build: deps
@@ -73,6 +73,11 @@ LOAD_CLIENTS ?= 100
 LOAD_DURATION ?= 60s
 load: build
 	$(GO) run ./tools/load -bin bin/lakehouse -clients $(LOAD_CLIENTS) -duration $(LOAD_DURATION)
+
+## crash: the mixed kill -9 driver at full length (KILL9_CYCLES kills; `make test` runs 10)
+KILL9_CYCLES ?= 60
+crash: deps
+	LAKEHOUSE_KILL9_CYCLES=$(KILL9_CYCLES) $(GO) test -tags $(TAGS) -count=1 -timeout 60m -run TestKill9MixedWrites -v ./tests/kill9/
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
