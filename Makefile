@@ -14,7 +14,7 @@ STATIC := -tags 'netgo,osusergo,$(TAGS)' -ldflags '$(LDFLAGS) -linkmode external
 TEST_FLAGS ?= -race -timeout 25m
 export CGO_ENABLED := 1
 
-.PHONY: build run test test-deps chromium vet bench fmt lint clean deps load crash
+.PHONY: build run test test-deps chromium vet bench fmt lint clean deps load crash fuzz fuzz-smoke
 
 ## build: bin/lakehouse, one statically linked binary with everything embedded
 build: deps
@@ -73,6 +73,20 @@ LOAD_CLIENTS ?= 100
 LOAD_DURATION ?= 60s
 load: build
 	$(GO) run ./tools/load -bin bin/lakehouse -clients $(LOAD_CLIENTS) -duration $(LOAD_DURATION)
+
+## fuzz: every fuzz target for FUZZTIME each (default 60s); corpus under each package's testdata/fuzz
+FUZZTIME ?= 60s
+FUZZ_TARGETS := \
+	./app:FuzzGate ./app:FuzzMediaType \
+	./modules/pathway:FuzzReplay
+fuzz: deps
+	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "== $$fn ($$pkg, $(FUZZTIME))"; \
+	  $(GO) test -tags $(TAGS) -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; done
+
+## fuzz-smoke: a few seconds of each fuzz target (part of `make test`)
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 
 ## crash: the mixed kill -9 driver at full length (KILL9_CYCLES kills; `make test` runs 10)
 KILL9_CYCLES ?= 60
