@@ -52,9 +52,10 @@ func runChild(dir string) int {
 
 // child is one server process.
 type child struct {
-	cmd  *exec.Cmd
-	url  string
-	http *http.Client
+	cmd    *exec.Cmd
+	exited chan error
+	url    string
+	http   *http.Client
 }
 
 func startChild(t *testing.T, dir string) *child {
@@ -82,9 +83,11 @@ func startChild(t *testing.T, dir string) *child {
 	}()
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
+	// A failing check must not leave a server behind.
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
 	select {
 	case addr := <-lines:
-		return &child{cmd: cmd, url: "http://" + addr, http: &http.Client{Timeout: 30 * time.Second}}
+		return &child{cmd: cmd, exited: exited, url: "http://" + addr, http: &http.Client{Timeout: 30 * time.Second}}
 	case err := <-exited:
 		t.Fatalf("child server exited at start (a data dir that cannot restart): %v\n%s", err, stderr.String())
 	case <-time.After(90 * time.Second):
@@ -94,10 +97,10 @@ func startChild(t *testing.T, dir string) *child {
 	return nil
 }
 
-// kill sends SIGKILL and reaps the process.
+// kill sends SIGKILL; the process is reaped by the goroutine started with it.
 func (c *child) kill() {
 	_ = c.cmd.Process.Kill()
-	_, _ = c.cmd.Process.Wait()
+	<-c.exited
 }
 
 func (c *child) do(method, path, ctype string, body []byte) (int, []byte, error) {
