@@ -76,10 +76,10 @@ func TestKill9MixedWrites(t *testing.T) {
 		var wg sync.WaitGroup
 		for w, writer := range []func(*child, *acked, int, <-chan struct{}){ingestWriter, vectorWriter, traceWriter} {
 			wg.Add(1)
-			go func(w int, writer func(*child, *acked, int, <-chan struct{})) {
+			go func(c *child, seed int, writer func(*child, *acked, int, <-chan struct{})) {
 				defer wg.Done()
-				writer(c, a, seq*10+w, stop)
-			}(w, writer)
+				writer(c, a, seed, stop)
+			}(c, seq*10+w, writer)
 		}
 		seq++
 		time.Sleep(time.Duration(20+r.IntN(400)) * time.Millisecond)
