@@ -276,3 +276,17 @@ func TestMemoryGuardShedsAboveThreshold(t *testing.T) {
 		t.Fatal("cannot read memory figures on this machine")
 	}
 }
+
+func TestWrongMethodIs405WithAllow(t *testing.T) {
+	s := newTestServer(t)
+	rec := request(s, "DELETE", "/v1/echo", "")
+	if rec.Code != 405 || rec.Header().Get("Allow") != "POST" {
+		t.Fatalf("DELETE on a POST route: %d Allow=%q %s", rec.Code, rec.Header().Get("Allow"), rec.Body)
+	}
+	if rec := request(s, "GET", "/v1/no-such-route", ""); rec.Code != 404 {
+		t.Fatalf("unknown path: %d", rec.Code)
+	}
+	if rec := request(s, "PUT", "/health", ""); rec.Code != 405 || !strings.Contains(rec.Header().Get("Allow"), "GET") {
+		t.Fatalf("PUT /health: %d %v", rec.Code, rec.Header())
+	}
+}

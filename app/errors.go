@@ -78,6 +78,11 @@ func errorHandler(log *slog.Logger, serverPaths ...string) echo.HTTPErrorHandler
 			return
 		}
 		apiErr := toAPIError(err)
+		if apiErr.Status == http.StatusNotFound && isRouterNotFound(err) {
+			if e405 := methodNotAllowed(c.Echo(), c.Request()); e405 != nil {
+				apiErr = e405
+			}
+		}
 		reqID := c.Response().Header().Get(echo.HeaderXRequestID)
 		if apiErr.Status >= 500 && apiErr.Status != http.StatusServiceUnavailable && apiErr.Status != http.StatusGatewayTimeout && log != nil {
 			log.Error("request failed", "err", err, "path", c.Request().URL.Path, "request_id", reqID)
@@ -98,6 +103,12 @@ func errorHandler(log *slog.Logger, serverPaths ...string) echo.HTTPErrorHandler
 		}
 		_ = c.JSON(apiErr.Status, map[string]any{"error": apiErr})
 	}
+}
+
+// isRouterNotFound is true for echo's own "no route" error (not a handler's 404).
+func isRouterNotFound(err error) bool {
+	var he *echo.HTTPError
+	return errors.As(err, &he) && he.Code == http.StatusNotFound && he.Internal == nil
 }
 
 // internalError is what a client sees of an unexpected failure: nothing of
