@@ -70,7 +70,10 @@ func NewContainer(cfg *config.Config, log *slog.Logger) *Container {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Container{cfg: cfg, log: log, modules: map[string]Module{}, services: map[reflect.Type]any{}}
+	c := &Container{cfg: cfg, log: log, modules: map[string]Module{}, services: map[reflect.Type]any{}}
+	// Every module may register collectors on the one registry in Init.
+	Provide(c, NewMetrics())
+	return c
 }
 
 // Config is the process configuration.

@@ -290,3 +290,16 @@ func TestWrongMethodIs405WithAllow(t *testing.T) {
 		t.Fatalf("PUT /health: %d %v", rec.Code, rec.Header())
 	}
 }
+
+func TestMetricsCountRequestsByRouteTemplate(t *testing.T) {
+	s := newTestServer(t)
+	request(s, "POST", "/v1/raw", `{}`, "Content-Type", "application/json")
+	request(s, "GET", "/v1/no/such/route/12345", "")
+	rec := request(s, "GET", "/metrics", "")
+	body := rec.Body.String()
+	if rec.Code != 200 || !strings.Contains(body, `lakehouse_http_requests_total{method="POST",module="raw",route="/v1/raw",status="200"} 1`) ||
+		!strings.Contains(body, `route="unmatched"`) || strings.Contains(body, "12345") ||
+		!strings.Contains(body, "lakehouse_http_request_duration_seconds_bucket") || !strings.Contains(body, "go_goroutines") {
+		t.Fatalf("metrics: %d\n%s", rec.Code, body)
+	}
+}

@@ -48,6 +48,11 @@ func NewServer(c *Container, exposed []string) (*Server, error) {
 		e.Use(loopbackHostOnly())
 	}
 	e.Use(paceWrites(cfg.Server.WriteIdleTimeout.D()))
+	metrics, ok := Lookup[*Metrics](c)
+	if !ok {
+		metrics = NewMetrics()
+	}
+	e.Use(metrics.middleware())
 	memory := newMemoryGuard(cfg.Server, log)
 
 	health, _ := json.Marshal(map[string]any{"status": "ok", "service": "lakehouse", "version": Version})
@@ -55,6 +60,8 @@ func NewServer(c *Container, exposed []string) (*Server, error) {
 		return ec.JSONBlob(http.StatusOK, health)
 	})
 	e.GET("/ready", func(ec echo.Context) error { return ready(ec, c) }, gate.Middleware())
+	// Prometheus sends a bearer token like any client; in dev mode it is open.
+	e.GET("/metrics", metrics.handler(), gate.Middleware())
 	pace := bodyPace{idle: cfg.Server.BodyIdleTimeout.D(), minRate: int64(cfg.Server.BodyMinRate)}
 	api := e.Group("/v1", gate.Middleware(), sameOriginWrites(), inFlightLimit(cfg.Server.MaxInFlight),
 		memory.middleware(), policedBody(int64(cfg.Server.BodyLimit), pace), auditMiddleware(c))
