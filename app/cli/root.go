@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"lakehouse/config"
+	"lakehouse/internal/fsx"
 )
 
 // ExitError carries a specific process exit code out of a command.
@@ -101,6 +102,9 @@ func (g *globalFlags) loadConfig(stderr io.Writer) (*config.Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Every command may create files under data_dir (offline ingest, gc,
+	// migrate): the configured modes hold for all of them.
+	fsx.ApplyModes(l.Config.Storage.Modes())
 	for _, w := range l.Warnings {
 		fmt.Fprintln(stderr, "warning:", w)
 	}

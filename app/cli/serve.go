@@ -13,6 +13,7 @@ import (
 
 	"lakehouse/app"
 	"lakehouse/config"
+	"lakehouse/internal/fsx"
 	"lakehouse/web"
 )
 
@@ -47,6 +48,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	if cfg.Auth.Token == "" && !cfg.Auth.Enabled() {
 		log.Warn("auth disabled: no token configured (development mode, loopback only)")
 	}
+	fsx.ApplyModes(cfg.Storage.Modes())
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}

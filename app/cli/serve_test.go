@@ -88,13 +88,13 @@ func TestStorageRejectsBadKeys(t *testing.T) {
 func TestStoragePutCapIs413(t *testing.T) {
 	s := apptest.Start(t, func(c *config.Config) {
 		c.Storage.PutCap = 1 << 10
-		c.Storage.PrefixCaps = map[string]config.ByteSize{"_vectors/": 4 << 10}
+		c.Storage.PrefixCaps = map[string]config.ByteSize{"big/": 4 << 10}
 	})
 	e := s.Fail(t, "PUT", "/v1/storage/put/big", bytes.Repeat([]byte("x"), 1025), 413)
 	if !strings.Contains(e.Error.Message, "1024") {
 		t.Errorf("413 message = %s", e.Error.Message)
 	}
-	s.JSON(t, "PUT", "/v1/storage/put/_vectors/idx/snap", bytes.Repeat([]byte("x"), 3000), 201, nil)
+	s.JSON(t, "PUT", "/v1/storage/put/big/snap", bytes.Repeat([]byte("x"), 3000), 201, nil)
 	// Without a Content-Length the cap still holds while streaming, and
 	// nothing is left behind.
 	resp, _ := s.Do(t, "PUT", "/v1/storage/put/chunked", io.MultiReader(bytes.NewReader(bytes.Repeat([]byte("y"), 2000))))

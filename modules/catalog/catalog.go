@@ -60,6 +60,10 @@ type RegisterRequest struct {
 	// AllowSchemaChange permits a fingerprint different from the latest
 	// version's (ingest mode=replace); otherwise that is ErrSchemaDrift.
 	AllowSchemaChange bool
+	// Owner is the module registering an internal dataset it reserved
+	// (Store.Reserve); empty for every user request, which may then not
+	// register a reserved name (ErrReserved).
+	Owner string
 }
 
 // Change tells watchers that a dataset gained a version or was deleted.

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"lakehouse/modules/storage"
 )
 
 // DataPrefix is where ingest writes Parquet parts: datasets/<name>/...
@@ -21,6 +23,10 @@ type GCReport struct {
 	RemovedBytes int64    `json:"removed_bytes"`
 	// PrunedVersions are the versions removed by KeepVersions, by dataset.
 	PrunedVersions map[string][]int `json:"pruned_versions"`
+	// OutsideKeys are keys a purged version referenced outside datasets/
+	// (registered before register enforced datasets/<name>/): gc never
+	// deletes those, they may be another module's state.
+	OutsideKeys []string `json:"outside_keys,omitempty"`
 	DryRun         bool             `json:"dry_run"`
 }
 
@@ -71,6 +77,13 @@ func (s *Store) pruneVersions(ctx context.Context, keep int, dryRun bool, rep *G
 		}
 	}
 	return nil
+}
+
+// gcDeletable limits gc to dataset parts: keys under datasets/ but not a
+// dataset's metadata/ (the catalog's own). Anything else a manifest names
+// (a vector index, the catalog's manifests) is never gc's to delete.
+func gcDeletable(key string) bool {
+	return strings.HasPrefix(key, DataPrefix) && storage.CheckPublicKey(key) == nil
 }
 
 // GCOptions tune GC.
@@ -134,6 +147,12 @@ func (s *Store) GC(ctx context.Context, opt GCOptions) (GCReport, error) {
 	removed := map[string]bool{}
 	remove := func(key string, size int64) error {
 		if removed[key] || live[key] {
+			return nil
+		}
+		if !gcDeletable(key) {
+			removed[key] = true
+			rep.OutsideKeys = append(rep.OutsideKeys, key)
+			s.log.Warn("catalog: gc keeps a referenced key outside datasets/", "key", key)
 			return nil
 		}
 		removed[key] = true
@@ -208,7 +227,7 @@ func (s *Store) GC(ctx context.Context, opt GCOptions) (GCReport, error) {
 	}
 	cutoff := time.Now().Add(-grace)
 	for _, o := range objs {
-		if live[o.Key] || o.Modified.After(cutoff) {
+		if live[o.Key] || o.Modified.After(cutoff) || !gcDeletable(o.Key) {
 			continue
 		}
 		if err := remove(o.Key, o.Size); err != nil {

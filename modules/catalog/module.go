@@ -44,10 +44,21 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 		return err
 	}
 	m.store = st
+	// The observer's audit dataset is reserved here, from the config,
+	// rather than by the observer at its own Init: a process that serves
+	// only some modules must still refuse a forged audit trail.
+	if name := c.Config().Observer.Dataset; name != "" {
+		st.Reserve(name, ObserverOwner)
+	}
 	app.Provide[Catalog](c, st)
 	app.Provide[MetaDB](c, st)
+	app.Provide[storage.ReferenceChecker](c, st)
 	return nil
 }
+
+// ObserverOwner is the owner of the observer's audit dataset
+// (config observer.dataset), for RegisterRequest.Owner.
+const ObserverOwner = "observer"
 
 // Open opens a migrated catalog on the metadata database at path (used by
 // Init and by the offline CLI commands).

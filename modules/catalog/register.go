@@ -29,11 +29,20 @@ func (s *Store) validate(req *RegisterRequest) error {
 	if err := ValidateName(req.Name); err != nil {
 		return err
 	}
+	if owner := s.reservedBy(req.Name); owner != "" && req.Owner != owner {
+		return s.CheckName(req.Name)
+	}
 	if len(req.Schema) > 0 {
 		seen := map[string]bool{}
 		for i, c := range req.Schema {
 			if c.Name == "" || c.Type == "" {
 				return fmt.Errorf("%w: schema column %d needs a name and a type", ErrInvalidRequest, i+1)
+			}
+			if err := ValidateColumnName(c.Name); err != nil {
+				return fmt.Errorf("%w: schema column %d name %q: %w", ErrInvalidRequest, i+1, c.Name, err)
+			}
+			if err := ValidateType(c.Type); err != nil {
+				return fmt.Errorf("%w: schema column %d (%q) type %q: %w", ErrInvalidRequest, i+1, c.Name, c.Type, err)
 			}
 			if seen[strings.ToLower(c.Name)] {
 				return fmt.Errorf("%w: duplicate schema column %q (names are compared ignoring case)", ErrInvalidRequest, c.Name)
@@ -56,8 +65,8 @@ func (s *Store) validate(req *RegisterRequest) error {
 		if err := storage.ValidateKey(f.Key); err != nil {
 			return fmt.Errorf("%w: file %d: %w", ErrInvalidRequest, i+1, err)
 		}
-		if strings.HasPrefix(f.Key, ManifestPrefix) || strings.HasPrefix(f.Key, tombstonePrefix) {
-			return fmt.Errorf("%w: file %d: %q is under the catalog's reserved prefix", ErrInvalidRequest, i+1, f.Key)
+		if err := checkFileKey(req.Name, f.Key); err != nil {
+			return fmt.Errorf("%w: file %d: %w", ErrInvalidRequest, i+1, err)
 		}
 		if f.Rows < 0 || f.Bytes < 0 {
 			return fmt.Errorf("%w: file %d: negative rows or bytes", ErrInvalidRequest, i+1)

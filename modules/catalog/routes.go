@@ -145,6 +145,8 @@ func HTTPError(err error) error {
 	switch {
 	case errors.As(err, &drift):
 		return app.Conflict("schema_drift", "%s", drift.Error()).WithDetails(drift.Details())
+	case errors.Is(err, ErrReserved):
+		return app.Errorf(http.StatusForbidden, "reserved", "%v", err)
 	case errors.Is(err, ErrInvalidName):
 		return app.Errorf(http.StatusBadRequest, "invalid_name", "%v", err)
 	case errors.Is(err, ErrInvalidRequest):

@@ -27,8 +27,9 @@ type Store struct {
 
 	// mu serialises writers; reads of latest come from the cache.
 	mu     sync.Mutex
-	cacheM sync.RWMutex
-	latest map[string]Manifest // live datasets only
+	cacheM   sync.RWMutex
+	latest   map[string]Manifest // live datasets only
+	reserved map[string]string   // internal dataset name → owning module
 
 	watchM   sync.RWMutex
 	watchers []func(Change)
@@ -65,11 +66,15 @@ func (s *Store) reload(ctx context.Context) error {
 	defer rows.Close()
 	latest := map[string]Manifest{}
 	for rows.Next() {
-		m, err := scanManifest(rows)
+		m, bad, err := scanManifestChecked(rows)
 		if err != nil {
 			return err
 		}
 		latest[m.Name] = m
+		if len(bad) > 0 {
+			s.log.Warn("catalog: dataset has column types that are not DuckDB types; they read as VARCHAR (register a new version with valid types)",
+				"dataset", m.Name, "version", m.Version, "columns", bad)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("catalog: load: %w", err)
@@ -81,15 +86,39 @@ func (s *Store) reload(ctx context.Context) error {
 }
 
 func scanManifest(r interface{ Scan(...any) error }) (Manifest, error) {
+	m, _, err := scanManifestChecked(r)
+	return m, err
+}
+
+// scanManifestChecked decodes a manifest row and neutralizes invalid
+// column types, returning the columns it changed.
+func scanManifestChecked(r interface{ Scan(...any) error }) (Manifest, []string, error) {
 	var raw string
 	if err := r.Scan(&raw); err != nil {
-		return Manifest{}, fmt.Errorf("catalog: scan manifest: %w", err)
+		return Manifest{}, nil, fmt.Errorf("catalog: scan manifest: %w", err)
 	}
 	var m Manifest
 	if err := json.Unmarshal([]byte(raw), &m); err != nil {
-		return Manifest{}, fmt.Errorf("catalog: decode manifest: %w", err)
+		return Manifest{}, nil, fmt.Errorf("catalog: decode manifest: %w", err)
 	}
-	return m, nil
+	return m, neutralizeTypes(&m), nil
+}
+
+// neutralizeTypes replaces column types that fail ValidateType with
+// VARCHAR in a manifest read back from the database. Register refuses
+// such types, but a catalog written before it did may hold one (even SQL
+// meant for the view DDL); no reader may ever be handed it. The stored
+// manifest and its fingerprint are left as they are. It returns the
+// columns it changed.
+func neutralizeTypes(m *Manifest) []string {
+	var bad []string
+	for i, c := range m.Schema {
+		if ValidateType(c.Type) != nil {
+			m.Schema[i].Type = "VARCHAR"
+			bad = append(bad, fmt.Sprintf("%d %q %q", i+1, c.Name, c.Type))
+		}
+	}
+	return bad
 }
 
 // Watch implements Catalog. fn runs synchronously after each commit, before
@@ -184,7 +213,7 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 }
 
 func (s *Store) delete(ctx context.Context, name string) error {
-	if err := ValidateName(name); err != nil {
+	if err := s.CheckName(name); err != nil {
 		return err
 	}
 	s.mu.Lock()

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"lakehouse/modules/catalog"
 )
 
 var bom = []byte{0xEF, 0xBB, 0xBF}
@@ -65,9 +67,10 @@ func parseDelimiter(s string) (byte, error) {
 	return s[0], nil
 }
 
-// headerNames validates the header record: non-empty names, unique
-// ignoring case (DuckDB identifiers are case-insensitive, so "id" and "ID"
-// could not both be columns of the dataset's view).
+// headerNames validates the header record: non-empty names without
+// control characters (the catalog refuses them: NUL cuts a name short in
+// DuckDB), unique ignoring case (DuckDB identifiers are case-insensitive,
+// so "id" and "ID" could not both be columns of the dataset's view).
 func headerNames(p *parser, fs []field) ([]string, error) {
 	names := make([]string, len(fs))
 	seen := map[string]int{}
@@ -75,6 +78,9 @@ func headerNames(p *parser, fs []field) ([]string, error) {
 		n := strings.TrimSpace(string(p.value(f)))
 		if n == "" {
 			return nil, &CSVError{Line: 1, Column: i + 1, Msg: "empty column name in the header"}
+		}
+		if err := catalog.ValidateColumnName(n); err != nil {
+			return nil, &CSVError{Line: 1, Column: i + 1, Msg: fmt.Sprintf("column name %q in the header: %v", n, err)}
 		}
 		if j, dup := seen[strings.ToLower(n)]; dup {
 			return nil, &CSVError{Line: 1, Column: i + 1, ColumnName: n, Msg: fmt.Sprintf("duplicate column name %q (column %d is %q; names are compared ignoring case)", n, j+1, names[j])}

@@ -147,7 +147,7 @@ func (in *Ingester) workDir() (string, error) {
 // IngestReader spools r to a temp file (bounded memory whatever its size)
 // and ingests it.
 func (in *Ingester) IngestReader(ctx context.Context, r io.Reader, req Request) (Result, error) {
-	if err := checkRequest(&req); err != nil {
+	if err := in.checkRequest(&req); err != nil {
 		return Result{}, err
 	}
 	dir, err := in.workDir()
@@ -170,8 +170,10 @@ func (in *Ingester) IngestReader(ctx context.Context, r io.Reader, req Request) 
 	return in.IngestFile(ctx, path, req)
 }
 
-func checkRequest(req *Request) error {
-	if err := catalog.ValidateName(req.Dataset); err != nil {
+// checkRequest validates the request before any byte of the upload is
+// read: the dataset name must be valid and not an internal dataset.
+func (in *Ingester) checkRequest(req *Request) error {
+	if err := catalog.CheckUserName(in.cat, req.Dataset); err != nil {
 		return err
 	}
 	switch req.Mode {
@@ -190,7 +192,7 @@ func checkRequest(req *Request) error {
 // failure leaves the catalog and the live version's files untouched.
 func (in *Ingester) IngestFile(ctx context.Context, path string, req Request) (Result, error) {
 	began := time.Now()
-	if err := checkRequest(&req); err != nil {
+	if err := in.checkRequest(&req); err != nil {
 		return Result{}, err
 	}
 	f, err := os.Open(path)

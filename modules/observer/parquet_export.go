@@ -238,6 +238,7 @@ func (x *parquetExporter) publish(ctx context.Context, batch []Event) (catalog.M
 	}
 	man, _, err := x.cat.Register(ctx, catalog.RegisterRequest{
 		Name: x.dataset, Schema: eventColumns, Files: files, RowCount: rows, Source: "observer",
+		Owner: catalog.ObserverOwner, // the catalog reserves the name for this module
 	})
 	if err != nil {
 		return catalog.Manifest{}, fmt.Errorf("observer: register dataset %s: %w", x.dataset, err)

@@ -19,8 +19,10 @@ import (
 // sibling temp directory, are fsynced, then renamed into place, so a crash
 // never leaves a partial object visible.
 type Local struct {
-	root string
-	tmp  string
+	root     string
+	tmp      string
+	fileMode fs.FileMode
+	dirMode  fs.FileMode
 }
 
 var (
@@ -28,16 +30,34 @@ var (
 	_ LocalPather = (*Local)(nil)
 )
 
-// OpenLocal opens (creating if needed) a local store rooted at root.
-func OpenLocal(root string) (*Local, error) {
+// LocalOption tunes OpenLocal.
+type LocalOption func(*Local)
+
+// WithModes sets the permissions of the files and directories the store
+// creates (default fsx.DefaultFileMode and fsx.DefaultDirMode: owner only).
+func WithModes(file, dir fs.FileMode) LocalOption {
+	return func(l *Local) { l.fileMode, l.dirMode = file.Perm(), dir.Perm() }
+}
+
+// OpenLocal opens (creating if needed) a local store rooted at root. The
+// root and its temp directory get the directory mode even when they
+// existed, so a data dir made before the modes were tightened is closed
+// to other users from here on.
+func OpenLocal(root string, opts ...LocalOption) (*Local, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, fmt.Errorf("storage: local root %q: %w", root, err)
 	}
-	l := &Local{root: abs, tmp: abs + ".tmp"}
+	l := &Local{root: abs, tmp: abs + ".tmp", fileMode: fsx.DefaultFileMode, dirMode: fsx.DefaultDirMode}
+	for _, o := range opts {
+		o(l)
+	}
 	for _, d := range []string{l.root, l.tmp} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+		if err := fsx.MkdirAll(d, l.dirMode); err != nil {
 			return nil, fmt.Errorf("storage: create %s: %w", d, err)
+		}
+		if err := os.Chmod(d, l.dirMode); err != nil {
+			return nil, fmt.Errorf("storage: chmod %s: %w", d, err)
 		}
 	}
 	return l, nil
@@ -55,17 +75,22 @@ func (l *Local) LocalPath(key string) (string, error) {
 }
 
 // Put writes the object atomically (temp file, fsync, rename, fsync dir).
+// A key that would need an existing object as a directory, or that names
+// a directory of other objects, is ErrConflict before any byte is read.
 func (l *Local) Put(ctx context.Context, key string, r io.Reader, size int64) (ObjectInfo, error) {
 	path, err := l.LocalPath(key)
 	if err != nil {
 		return ObjectInfo{}, err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return ObjectInfo{}, fmt.Errorf("storage: put %s: %w", key, err)
+	if err := fsx.MkdirAll(filepath.Dir(path), l.dirMode); err != nil {
+		return ObjectInfo{}, l.fsErr("put", key, err)
+	}
+	if st, err := os.Lstat(path); err == nil && st.IsDir() {
+		return ObjectInfo{}, l.conflict(key)
 	}
 	f, err := os.CreateTemp(l.tmp, "put-*")
 	if err != nil {
-		return ObjectInfo{}, fmt.Errorf("storage: put %s: %w", key, err)
+		return ObjectInfo{}, l.fsErr("put", key, err)
 	}
 	committed := false
 	defer func() {
@@ -74,27 +99,51 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, size int64) (O
 			_ = os.Remove(f.Name())
 		}
 	}()
-	n, err := io.Copy(f, fsx.ContextReader(ctx, r))
+	src := &readErrs{r: fsx.ContextReader(ctx, r)}
+	n, err := io.Copy(f, src)
+	if src.err != nil {
+		// The client's body failed (cut off, too large, cancelled): its
+		// error carries no server path and keeps its identity.
+		return ObjectInfo{}, fmt.Errorf("storage: put %s: read body: %w", key, src.err)
+	}
 	if err != nil {
-		return ObjectInfo{}, fmt.Errorf("storage: put %s: write: %w", key, err)
+		return ObjectInfo{}, l.fsErr("put", key, err)
 	}
 	if size >= 0 && n != size {
-		return ObjectInfo{}, fmt.Errorf("storage: put %s: got %d bytes, expected %d", key, n, size)
+		return ObjectInfo{}, fmt.Errorf("storage: put %s: %w: got %d bytes, expected %d", key, ErrSizeMismatch, n, size)
+	}
+	if err := f.Chmod(l.fileMode); err != nil {
+		return ObjectInfo{}, l.fsErr("put", key, err)
 	}
 	if err := f.Sync(); err != nil {
-		return ObjectInfo{}, fmt.Errorf("storage: put %s: fsync: %w", key, err)
+		return ObjectInfo{}, l.fsErr("put", key, err)
 	}
 	if err := f.Close(); err != nil {
-		return ObjectInfo{}, fmt.Errorf("storage: put %s: close: %w", key, err)
+		return ObjectInfo{}, l.fsErr("put", key, err)
 	}
 	if err := os.Rename(f.Name(), path); err != nil {
-		return ObjectInfo{}, fmt.Errorf("storage: put %s: rename: %w", key, err)
+		return ObjectInfo{}, l.fsErr("put", key, err)
 	}
 	committed = true
 	if err := fsx.SyncDir(filepath.Dir(path)); err != nil {
-		return ObjectInfo{}, fmt.Errorf("storage: put %s: fsync dir: %w", key, err)
+		return ObjectInfo{}, l.fsErr("put", key, err)
 	}
 	return l.Stat(ctx, key)
+}
+
+// readErrs remembers the reader's own error, so a failed copy can tell a
+// broken request body from a failing disk.
+type readErrs struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErrs) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
 }
 
 // Get opens the object's file.
@@ -105,7 +154,7 @@ func (l *Local) Get(ctx context.Context, key string) (io.ReadCloser, ObjectInfo,
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, ObjectInfo{}, mapFSError(key, err)
+		return nil, ObjectInfo{}, l.fsErr("get", key, err)
 	}
 	st, err := f.Stat()
 	if err != nil || st.IsDir() {
@@ -123,7 +172,7 @@ func (l *Local) Stat(_ context.Context, key string) (ObjectInfo, error) {
 	}
 	st, err := os.Stat(path)
 	if err != nil {
-		return ObjectInfo{}, mapFSError(key, err)
+		return ObjectInfo{}, l.fsErr("stat", key, err)
 	}
 	if st.IsDir() {
 		return ObjectInfo{}, fmt.Errorf("storage: stat %s: %w", key, ErrNotFound)
@@ -147,8 +196,8 @@ func (l *Local) List(ctx context.Context, prefix, cursor string, limit int) (Lis
 	var keys []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
+			if errors.Is(err, fs.ErrNotExist) || (p == dir && isNotDir(err)) {
+				return nil // nothing under the prefix (or it names an object)
 			}
 			return err
 		}
@@ -169,7 +218,7 @@ func (l *Local) List(ctx context.Context, prefix, cursor string, limit int) (Lis
 		return nil
 	})
 	if err != nil {
-		return ListPage{}, fmt.Errorf("storage: list %q: %w", prefix, err)
+		return ListPage{}, l.fsErr("list", prefix, err)
 	}
 	sort.Strings(keys)
 	var page ListPage
@@ -191,14 +240,26 @@ func (l *Local) List(ctx context.Context, prefix, cursor string, limit int) (Lis
 	return page, nil
 }
 
-// Delete removes the file and any directories it leaves empty.
+// Delete removes the file and any directories it leaves empty. A key that
+// names a directory (a prefix of other objects) holds no object, so like
+// any missing key it is not an error, and nothing is removed.
 func (l *Local) Delete(_ context.Context, key string) error {
 	path, err := l.LocalPath(key)
 	if err != nil {
 		return err
 	}
+	st, err := os.Lstat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || isNotDir(err) {
+			return nil
+		}
+		return l.fsErr("delete", key, err)
+	}
+	if st.IsDir() {
+		return nil
+	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("storage: delete %s: %w", key, err)
+		return l.fsErr("delete", key, err)
 	}
 	for d := filepath.Dir(path); d != l.root && strings.HasPrefix(d, l.root); d = filepath.Dir(d) {
 		if os.Remove(d) != nil {
@@ -223,16 +284,4 @@ func contentType(key string) string {
 		return t
 	}
 	return "application/octet-stream"
-}
-
-func mapFSError(key string, err error) error {
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrInvalid) || isNotDir(err) {
-		return fmt.Errorf("storage: %s: %w", key, ErrNotFound)
-	}
-	return fmt.Errorf("storage: %s: %w", key, err)
-}
-
-func isNotDir(err error) bool {
-	var pe *fs.PathError
-	return errors.As(err, &pe) && strings.Contains(pe.Err.Error(), "not a directory")
 }

@@ -12,6 +12,7 @@ import (
 // Module is the storage module: it builds the configured backend and
 // publishes it as a Store.
 type Module struct {
+	c     *app.Container
 	cfg   config.StorageConfig
 	store Store
 	lim   *limiter
@@ -35,6 +36,7 @@ func (m *Module) Deps() []string { return nil }
 // Init opens the backend and provides it as storage.Store.
 func (m *Module) Init(ctx context.Context, c *app.Container) error {
 	cfg := c.Config()
+	m.c = c
 	m.cfg = cfg.Storage
 	st, err := Open(ctx, cfg.Storage, cfg.DataDir)
 	if err != nil {
@@ -52,7 +54,8 @@ func Open(ctx context.Context, cfg config.StorageConfig, dataDir string) (Store,
 	case "s3":
 		return OpenS3(ctx, cfg.S3)
 	default:
-		return OpenLocal(filepath.Join(dataDir, "objects"))
+		file, dir := cfg.Modes()
+		return OpenLocal(filepath.Join(dataDir, "objects"), WithModes(file, dir))
 	}
 }
 

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -31,22 +32,48 @@ func (m *Module) Routes(g *echo.Group) {
 }
 
 // keyParam is the object key: the decoded path after the route's prefix
-// (so %2F and %25 in keys arrive as "/" and "%").
+// (so %2F and %25 in keys arrive as "/" and "%"). Every key route passes
+// here, so a reserved key is refused for reads and writes alike.
 func keyParam(c echo.Context) (string, error) {
 	prefix := strings.TrimSuffix(c.Path(), "*")
 	key := strings.TrimPrefix(c.Request().URL.Path, prefix)
 	if err := ValidateKey(key); err != nil {
 		return "", app.BadRequest("%v", err).WithDetails(map[string]any{"key": key})
 	}
+	if err := CheckPublicKey(key); err != nil {
+		return "", mapError(err).WithDetails(map[string]any{"key": key})
+	}
 	return key, nil
 }
 
-// putLimit validates the key, applies the per-prefix cap from the
-// declared length (before reading) and takes a PUT slot.
+// checkMutable asks the owner of datasets/ (the catalog's
+// ReferenceChecker, looked up per request because the catalog is
+// initialised after storage) whether the public API may overwrite or
+// delete key. Without a catalog in this process nothing can prove a key
+// under datasets/ unreferenced, so writes there are refused.
+func (m *Module) checkMutable(c echo.Context, key string) error {
+	var err error
+	if rc, ok := app.Lookup[ReferenceChecker](m.c); ok {
+		err = rc.CheckMutable(c.Request().Context(), key)
+	} else if strings.HasPrefix(key, DatasetsPrefix) {
+		err = fmt.Errorf("%w: %q is under %s, which the catalog manages, and the catalog module is not running in this process", ErrReserved, key, DatasetsPrefix)
+	}
+	if err != nil {
+		return mapError(err).WithDetails(map[string]any{"key": key})
+	}
+	return nil
+}
+
+// putLimit validates the key, refuses reserved and referenced keys,
+// applies the per-prefix cap from the declared length (all before reading
+// the body) and takes a PUT slot.
 func (m *Module) putLimit(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		key, err := keyParam(c)
 		if err != nil {
+			return err
+		}
+		if err := m.checkMutable(c, key); err != nil {
 			return err
 		}
 		limit := m.cfg.CapFor(key)
@@ -69,7 +96,7 @@ func (m *Module) handlePut(c echo.Context) error {
 	size := c.Request().ContentLength
 	info, err := m.store.Put(c.Request().Context(), key, c.Request().Body, size)
 	if err != nil {
-		return mapError(err)
+		return mapErr(err)
 	}
 	return c.JSON(http.StatusCreated, info)
 }
@@ -86,7 +113,7 @@ func (m *Module) handleGet(c echo.Context) error {
 	defer release()
 	rc, info, err := m.store.Get(c.Request().Context(), key)
 	if err != nil {
-		return mapError(err)
+		return mapErr(err)
 	}
 	defer rc.Close()
 	h := c.Response().Header()
@@ -105,7 +132,7 @@ func (m *Module) handleHead(c echo.Context) error {
 	}
 	info, err := m.store.Stat(c.Request().Context(), key)
 	if err != nil {
-		return mapError(err)
+		return mapErr(err)
 	}
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentLength, strconv.FormatInt(info.Size, 10))
@@ -120,8 +147,11 @@ func (m *Module) handleDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := m.checkMutable(c, key); err != nil {
+		return err
+	}
 	if err := m.store.Delete(c.Request().Context(), key); err != nil {
-		return mapError(err)
+		return mapErr(err)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"key": key, "deleted": true})
 }
@@ -136,9 +166,15 @@ func (m *Module) handleList(c echo.Context) error {
 		}
 		limit = min(n, MaxListPage)
 	}
-	page, err := m.store.List(c.Request().Context(), prefix, cursor, limit)
+	if err := ValidatePrefix(prefix); err != nil {
+		return app.BadRequest("%v", err).WithDetails(map[string]any{"prefix": prefix})
+	}
+	if err := CheckPublicPrefix(prefix); err != nil {
+		return mapError(err).WithDetails(map[string]any{"prefix": prefix})
+	}
+	page, err := publicList(c.Request().Context(), m.store, prefix, cursor, limit)
 	if err != nil {
-		return mapError(err)
+		return mapErr(err)
 	}
 	return c.JSON(http.StatusOK, map[string]any{
 		"prefix": prefix, "objects": page.Objects, "count": len(page.Objects),
@@ -153,16 +189,35 @@ func quoteETag(e string) string {
 	return `"` + e + `"`
 }
 
-func mapError(err error) error {
+// mapErr is mapError for handler returns: errors that are not the
+// client's (a failing disk) pass through unchanged and become a 500.
+func mapErr(err error) error {
+	if e := mapError(err); e != nil {
+		return e
+	}
+	return err
+}
+
+// mapError maps the storage sentinels to API errors, or returns nil for an
+// error that is not the client's.
+func mapError(err error) *app.APIError {
 	switch {
-	case errors.Is(err, ErrInvalidKey):
+	case errors.Is(err, app.ErrBodyTooLarge):
+		return nil // the error handler renders it with the route's cap
+	case errors.Is(err, ErrInvalidKey), errors.Is(err, ErrSizeMismatch):
 		return app.BadRequest("%v", err)
 	case errors.Is(err, ErrNotFound):
 		return app.NotFound("%v", err)
-	case errors.Is(err, app.ErrBodyTooLarge):
-		return err
+	case errors.Is(err, ErrReserved):
+		return app.Errorf(http.StatusForbidden, "reserved", "%v", err)
+	case errors.Is(err, ErrReferenced):
+		return app.Conflict("referenced", "%v", err)
+	case errors.Is(err, ErrConflict):
+		return app.Conflict("key_conflict", "%v", err)
+	case errors.Is(err, ErrNoSpace):
+		return app.Errorf(http.StatusInsufficientStorage, "insufficient_storage", "%v", err)
 	}
-	return err
+	return nil
 }
 
 // limiter caps concurrent PUTs and GETs through HTTP; a full limiter

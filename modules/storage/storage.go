@@ -22,6 +22,12 @@ var ErrInvalidKey = errors.New("invalid key")
 // MaxKeyLen is the longest key accepted, in bytes.
 const MaxKeyLen = 1024
 
+// MaxSegmentLen is the longest "/"-separated segment accepted, in bytes:
+// the local backend stores a segment as a file or directory name, and
+// common file systems (ext4, xfs, APFS, NTFS) stop at 255 bytes. Both
+// backends apply it so a key valid on S3 stays valid on local disk.
+const MaxSegmentLen = 255
+
 // ObjectInfo describes a stored object.
 type ObjectInfo struct {
 	Key         string    `json:"key"`
@@ -65,7 +71,8 @@ type LocalPather interface {
 
 // ValidateKey rejects keys that could escape the store or confuse a
 // backend: empty, longer than MaxKeyLen, a leading "/", a "." or ".."
-// segment, an empty segment, NUL or any control character, or invalid UTF-8.
+// segment, an empty segment, a segment longer than MaxSegmentLen, NUL or
+// any control character, or invalid UTF-8.
 func ValidateKey(key string) error {
 	switch {
 	case key == "":
@@ -91,6 +98,8 @@ func ValidateKey(key string) error {
 			return fmt.Errorf("%w: %q has a %q segment", ErrInvalidKey, key, seg)
 		case seg == "" && i < len(segs)-1:
 			return fmt.Errorf("%w: %q has an empty segment", ErrInvalidKey, key)
+		case len(seg) > MaxSegmentLen:
+			return fmt.Errorf("%w: segment %d is %d bytes, longer than %d (%.40q...)", ErrInvalidKey, i+1, len(seg), MaxSegmentLen, seg)
 		}
 	}
 	if strings.HasSuffix(key, "/") {
