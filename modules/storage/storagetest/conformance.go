@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -135,6 +136,59 @@ func RunConformance(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		}
 		if _, err := s.List(ctx, "../", "", 10); !errors.Is(err, storage.ErrInvalidKey) {
 			t.Errorf("list ../: err = %v", err)
+		}
+	})
+	t.Run("SegmentLength", func(t *testing.T) {
+		s := newStore(t)
+		ok := "seg/" + strings.Repeat("s", storage.MaxSegmentLen)
+		mustPut(t, s, ok, []byte("255"))
+		long := "seg/" + strings.Repeat("s", storage.MaxSegmentLen+45) + "/x"
+		if _, err := s.Put(ctx, long, strings.NewReader("x"), 1); !errors.Is(err, storage.ErrInvalidKey) {
+			t.Errorf("put with a 300-byte segment: err = %v, want ErrInvalidKey", err)
+		}
+		if _, _, err := s.Get(ctx, long); !errors.Is(err, storage.ErrInvalidKey) {
+			t.Errorf("get with a 300-byte segment: err = %v, want ErrInvalidKey", err)
+		}
+	})
+	// An object that is also a prefix of other keys: S3 allows it, local
+	// disk cannot (a path is a file or a directory). Either both objects
+	// exist, or the second Put fails with ErrConflict naming the keys and
+	// no server path; never another error, and the first object stays.
+	t.Run("ObjectAlsoPrefix", func(t *testing.T) {
+		for _, order := range [][2]string{{"c/a/b", "c/a/b/c"}, {"c/x/y/z", "c/x/y"}} {
+			s := newStore(t)
+			mustPut(t, s, order[0], []byte("first"))
+			_, err := s.Put(ctx, order[1], strings.NewReader("second"), 6)
+			switch {
+			case err == nil:
+				if got := mustGet(t, s, order[1]); string(got) != "second" {
+					t.Errorf("%s: got %q", order[1], got)
+				}
+			case errors.Is(err, storage.ErrConflict):
+				msg := err.Error()
+				if !strings.Contains(msg, order[0]) && !strings.Contains(msg, order[1]) {
+					t.Errorf("conflict does not name the keys: %v", err)
+				}
+				if strings.Contains(msg, os.TempDir()) || strings.Contains(msg, "/objects") {
+					t.Errorf("conflict names a server path: %v", err)
+				}
+			default:
+				t.Errorf("put %s after %s: err = %v, want nil or ErrConflict", order[1], order[0], err)
+			}
+			if got := mustGet(t, s, order[0]); string(got) != "first" {
+				t.Errorf("%s changed to %q", order[0], got)
+			}
+			// Deleting a key that is only a prefix deletes nothing.
+			if err := s.Delete(ctx, "c"); err != nil {
+				t.Errorf("delete of a prefix: %v", err)
+			}
+			if got := mustGet(t, s, order[0]); string(got) != "first" {
+				t.Errorf("%s changed to %q by deleting a prefix", order[0], got)
+			}
+			// Reading under an object is not found, not a path error.
+			if _, _, err := s.Get(ctx, order[0]+"/deeper/x"); !errors.Is(err, storage.ErrNotFound) {
+				t.Errorf("get under an object: err = %v, want ErrNotFound", err)
+			}
 		}
 	})
 	t.Run("OddButValidKeys", func(t *testing.T) {
