@@ -58,6 +58,8 @@ func TestBadCSVMatrix(t *testing.T) {
 		{"unterminated quote", "id,name\n1,\"abc\n2,d\n", 2, 2},
 		{"junk after quote", "id,name\n1,\"abc\"x\n", 2, 2},
 		{"ragged after quoted newlines", "id,name\n1,\"a\nb\nc\"\n2\n", 5, 2},
+		{"NUL in a column name", "id,na\x00me\n1,a\n", 1, 2},
+		{"control character in a column name", "id,x,a\x1bb\n1,2,3\n", 1, 3},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -106,6 +108,23 @@ func TestBadCSVMatrix(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(filepath.Join(s.DataDir, "tmp")); len(entries) != 0 {
 		t.Fatalf("temp files left behind: %v", entries)
+	}
+}
+
+// The observer's audit dataset is internal: ingest into it (even
+// mode=replace) answers 403 before reading the upload, and it is not
+// touched.
+func TestIngestIntoInternalDatasetIs403(t *testing.T) {
+	s := apptest.Start(t)
+	for _, q := range []string{"name=observer_events&mode=replace", "name=observer_events"} {
+		e := ingestFail(t, s, q, "id,status\n1,forged\n", 403)
+		if e.Error.Code != "reserved" || !strings.Contains(e.Error.Message, "observer_events") {
+			t.Fatalf("%s: %+v", q, e)
+		}
+	}
+	resp, data := s.Do(t, "GET", "/v1/catalog/manifest/observer_events", nil)
+	if resp.StatusCode == 200 && bytes.Contains(data, []byte("forged")) {
+		t.Fatalf("audit dataset forged: %s", data)
 	}
 }
 
