@@ -27,7 +27,7 @@ type GCReport struct {
 	// (registered before register enforced datasets/<name>/): gc never
 	// deletes those, they may be another module's state.
 	OutsideKeys []string `json:"outside_keys,omitempty"`
-	DryRun         bool             `json:"dry_run"`
+	DryRun      bool     `json:"dry_run"`
 }
 
 // pruneVersions drops the versions older than the newest keep of every

@@ -26,7 +26,7 @@ type Store struct {
 	log     *slog.Logger
 
 	// mu serialises writers; reads of latest come from the cache.
-	mu     sync.Mutex
+	mu       sync.Mutex
 	cacheM   sync.RWMutex
 	latest   map[string]Manifest // live datasets only
 	reserved map[string]string   // internal dataset name → owning module

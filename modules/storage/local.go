@@ -56,9 +56,9 @@ func OpenLocal(root string, opts ...LocalOption) (*Local, error) {
 		if err := fsx.MkdirAll(d, l.dirMode); err != nil {
 			return nil, fmt.Errorf("storage: create %s: %w", d, err)
 		}
-		if err := os.Chmod(d, l.dirMode); err != nil {
-			return nil, fmt.Errorf("storage: chmod %s: %w", d, err)
-		}
+		// Best effort: a root another account owns keeps its mode
+		// rather than stopping the server from starting.
+		_ = os.Chmod(d, l.dirMode)
 	}
 	return l, nil
 }

@@ -1,0 +1,4 @@
+package storage
+
+// PublicList exposes publicList to the external tests.
+var PublicList = publicList
