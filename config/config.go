@@ -53,9 +53,9 @@ var AllModules = []string{"storage", "catalog", "ingest", "query", "vector", "em
 // ./data, local-disk storage, the built-in embedder.
 func Default() *Config {
 	return &Config{
-		Listen:  "127.0.0.1:3110",
-		DataDir: "./data",
-		Log:     LogConfig{Level: "info", Format: "auto"},
+		Listen:   "127.0.0.1:3110",
+		DataDir:  "./data",
+		Log:      LogConfig{Level: "info", Format: "auto"},
 		Server:   defaultServer(),
 		Auth:     defaultAuth(),
 		Storage:  defaultStorage(),
