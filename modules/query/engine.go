@@ -15,7 +15,8 @@ import (
 
 // Options configure an Engine.
 type Options struct {
-	// Threads and MemoryLimit are DuckDB's settings (0 / "" = DuckDB's default).
+	// Threads and MemoryLimit are DuckDB's settings (0 / "" = DuckDB's
+	// default); MemoryLimit may be a percentage of memory such as "40%".
 	Threads     int
 	MemoryLimit string
 	// MaxConcurrent is how many user queries may run at once.
@@ -73,8 +74,12 @@ func (e *Engine) lockDown(ctx context.Context) error {
 	if e.opts.Threads > 0 {
 		stmts = append(stmts, fmt.Sprintf("SET GLOBAL threads = %d", e.opts.Threads))
 	}
-	if m := strings.TrimSpace(e.opts.MemoryLimit); m != "" {
-		stmts = append(stmts, "SET GLOBAL memory_limit = "+quoteString(m))
+	limit, ok, err := duckMemoryLimit(e.opts.MemoryLimit, systemMemory())
+	if err != nil {
+		return err
+	}
+	if ok {
+		stmts = append(stmts, "SET GLOBAL memory_limit = "+quoteString(limit))
 	}
 	if e.opts.TempDir != "" {
 		if err := os.MkdirAll(e.opts.TempDir, 0o755); err != nil {

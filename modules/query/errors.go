@@ -15,12 +15,17 @@ import (
 )
 
 // APIError maps an engine error to the HTTP answer: 400 for bad input
-// (empty, unparsable, unknown table, bad types), 403 for what the
-// lock-down refuses, 504 past the timeout, 503 when DuckDB runs out of
-// memory, 500 otherwise. DuckDB's "LINE n:" context becomes line/column.
+// (empty, unparsable, too complex, unknown table, bad types, bad params),
+// 403 for what the lock-down refuses, 504 past the timeout, 503 when
+// DuckDB runs out of memory, 500 for failures that are not the user's
+// (I/O on our own files, DuckDB internal errors). DuckDB's "LINE n:"
+// context becomes line/column. Messages are DuckDB's own (the service
+// has scrubbed server paths from them); the route replaces a 500's
+// message by "internal error".
 func APIError(err error, sqlText string) *app.APIError {
 	var ae *app.APIError
 	var pe *ParseError
+	var tc *TooComplexError
 	switch {
 	case errors.As(err, &ae):
 		return ae
@@ -33,6 +38,9 @@ func APIError(err error, sqlText string) *app.APIError {
 		return out
 	case errors.Is(err, ErrEmptySQL):
 		return app.Errorf(http.StatusBadRequest, "empty_sql", "sql is empty: send {\"sql\": \"SELECT ...\"}")
+	case errors.As(err, &tc):
+		return app.Errorf(http.StatusBadRequest, "sql_too_complex", "%v", tc).
+			WithDetails(map[string]any{"select_blocks": tc.Selects, "limit": tc.Max})
 	case errors.Is(err, ErrMultipleStatements):
 		return app.Errorf(http.StatusBadRequest, "multiple_statements", "%v", err)
 	case errors.Is(err, ErrForbidden):
@@ -43,13 +51,20 @@ func APIError(err error, sqlText string) *app.APIError {
 		return app.Errorf(499, "canceled", "query canceled: the client went away")
 	}
 	var de *duckdb.Error
-	if !errors.As(err, &de) {
-		if msg := err.Error(); strings.Contains(msg, "argument count") || strings.Contains(msg, "bind parameter") {
-			return app.Errorf(http.StatusBadRequest, "bad_params", "params: %s", msg)
+	isDuck := errors.As(err, &de)
+	// The driver's own errors carry no DuckDB type (or "Invalid").
+	if !isDuck || de.Type == duckdb.ErrorTypeInvalid {
+		if out := driverError(err); out != nil {
+			return out
 		}
+	}
+	if !isDuck {
 		return app.Errorf(http.StatusInternalServerError, "query_failed", "%v", err)
 	}
 	msg := de.Msg
+	if strings.TrimSpace(msg) == "" {
+		msg = err.Error()
+	}
 	var out *app.APIError
 	switch de.Type {
 	case duckdb.ErrorTypePermission:
@@ -121,4 +136,31 @@ func lineCol(s string, off int) (int, int) {
 		before = before[i+1:]
 	}
 	return line, utf8.RuneCountInString(before) + 1
+}
+
+var bindIndexRe = regexp.MustCompile(`index: (\d+)`)
+
+// driverError maps the driver's own errors (not DuckDB's) that the
+// request caused: params it cannot bind or a wrong param count, and
+// values it cannot read. nil for anything else.
+func driverError(err error) *app.APIError {
+	msg := strings.TrimSpace(err.Error())
+	flat := strings.Join(strings.Fields(msg), " ")
+	switch {
+	case strings.Contains(msg, "could not bind parameter") || strings.Contains(msg, "bind parameter"):
+		out := app.Errorf(http.StatusBadRequest, "bad_params", "params: %s", flat)
+		if m := bindIndexRe.FindStringSubmatch(msg); m != nil {
+			if i, err := strconv.Atoi(m[1]); err == nil && i >= 1 {
+				out = app.Errorf(http.StatusBadRequest, "bad_params", "params[%d]: %s", i-1, flat).
+					WithDetails(map[string]any{"param": i - 1})
+			}
+		}
+		return out
+	case strings.Contains(msg, "argument count"):
+		return app.Errorf(http.StatusBadRequest, "bad_params", "params: %s", flat)
+	case strings.Contains(msg, "unsupported data type"):
+		return app.Errorf(http.StatusBadRequest, "unsupported_type",
+			"a result column has a type json, ndjson and csv answers cannot render (%s); cast it in the query, e.g. col::VARCHAR", flat)
+	}
+	return nil
 }

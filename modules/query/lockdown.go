@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,11 +56,15 @@ var typeNames = map[duckdb.StmtType]string{
 // DuckDB binds them). The statement prepared by gate 2 is returned for
 // execution (the caller closes it), so the query is bound once; it is nil
 // for an EXPLAIN.
-func checkStatement(ctx context.Context, conn *duckdb.Conn, sqlText string, beforePrepare func([]string) error) (*duckdb.Stmt, error) {
-	return checkDepth(ctx, conn, sqlText, beforePrepare, 0)
+//
+// maxSelects (0 = no cap) bounds the statement's SELECT blocks before
+// DuckDB binds and plans it: planning time grows faster than linearly
+// with them and is not reliably interrupted by the timeout.
+func checkStatement(ctx context.Context, conn *duckdb.Conn, sqlText string, maxSelects int, beforePrepare func([]string) error) (*duckdb.Stmt, error) {
+	return checkDepth(ctx, conn, sqlText, maxSelects, beforePrepare, 0)
 }
 
-func checkDepth(ctx context.Context, conn *duckdb.Conn, sqlText string, beforePrepare func([]string) error, depth int) (*duckdb.Stmt, error) {
+func checkDepth(ctx context.Context, conn *duckdb.Conn, sqlText string, maxSelects int, beforePrepare func([]string) error, depth int) (*duckdb.Stmt, error) {
 	if depth > 4 {
 		return nil, fmt.Errorf("%w: nested EXPLAIN", ErrForbidden)
 	}
@@ -70,7 +75,7 @@ func checkDepth(ctx context.Context, conn *duckdb.Conn, sqlText string, beforePr
 	if tree.Error {
 		if tree.ErrorType == "not implemented" { // "Only SELECT statements can be serialized"
 			if inner, ok := explainInner(sqlText); ok {
-				st, err := checkDepth(ctx, conn, inner, beforePrepare, depth+1)
+				st, err := checkDepth(ctx, conn, inner, maxSelects, beforePrepare, depth+1)
 				if st != nil {
 					_ = st.Close()
 				}
@@ -81,23 +86,25 @@ func checkDepth(ctx context.Context, conn *duckdb.Conn, sqlText string, beforePr
 		pos, _ := strconv.Atoi(tree.Position)
 		return nil, &ParseError{Msg: tree.ErrorMessage, Offset: pos, HasOffset: tree.Position != ""}
 	}
-	switch len(tree.Statements) {
+	switch tree.Statements {
 	case 0:
 		return nil, ErrEmptySQL
 	case 1:
 	default:
 		return nil, ErrMultipleStatements
 	}
+	if maxSelects > 0 && tree.Selects > maxSelects {
+		return nil, &TooComplexError{Selects: tree.Selects, Max: maxSelects}
+	}
 	if beforePrepare != nil {
-		var stmt any
-		if err := json.Unmarshal(tree.Statements[0], &stmt); err != nil {
-			return nil, fmt.Errorf("query: parse tree: %w", err)
-		}
-		if err := beforePrepare(baseTables(stmt)); err != nil {
+		if err := beforePrepare(tree.Tables); err != nil {
 			return nil, err
 		}
 	}
-	st, err := conn.Prepare(sqlText)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	st, err := conn.PrepareContext(ctx, sqlText)
 	if err != nil {
 		if strings.Contains(err.Error(), "multi-statement") {
 			return nil, ErrMultipleStatements
@@ -134,14 +141,27 @@ type ParseError struct {
 // Error implements error.
 func (e *ParseError) Error() string { return "syntax error: " + e.Msg }
 
-// serialized is json_serialize_sql's answer.
+// TooComplexError refuses a statement with more SELECT blocks than
+// max_select_blocks (400).
+type TooComplexError struct{ Selects, Max int }
+
+// Error implements error.
+func (e *TooComplexError) Error() string {
+	return fmt.Sprintf("the statement has %d SELECT blocks (UNION branches, subqueries, CTEs); at most %d are accepted (query.max_select_blocks)", e.Selects, e.Max)
+}
+
+// serialized is what the gates need of json_serialize_sql's answer: the
+// parse error, if any, the number of statements, the SELECT blocks of
+// the statement and the base tables it names. The tree itself (about 100
+// bytes per byte of SQL for long UNIONs or IN lists) is not kept.
 type serialized struct {
-	Error        bool   `json:"error"`
-	ErrorType    string `json:"error_type"`
-	ErrorMessage string `json:"error_message"`
-	Position     string `json:"position"`
-	// Statements stay raw: only the S3 path walks them (baseTables).
-	Statements []json.RawMessage `json:"statements"`
+	Error        bool
+	ErrorType    string
+	ErrorMessage string
+	Position     string
+	Statements   int
+	Selects      int      // SELECT_NODEs in all statements
+	Tables       []string // base tables (views included)
 }
 
 // parsed caches parse results by SQL text: parsing depends on the text
@@ -193,35 +213,97 @@ func parseTreeUncached(ctx context.Context, conn *duckdb.Conn, sqlText string) (
 		return out, fmt.Errorf("query: parse: %w", err)
 	}
 	text, _ := vals[0].(string)
-	if err := json.Unmarshal([]byte(text), &out); err != nil {
+	if out, err = scanTree(text); err != nil {
 		return out, fmt.Errorf("query: parse tree: %w", err)
 	}
 	return out, nil
 }
 
-// baseTables lists the table names a parse tree reads (views included).
-func baseTables(tree any) []string {
-	var out []string
-	var walk func(any)
-	walk = func(n any) {
-		switch x := n.(type) {
-		case map[string]any:
-			if x["type"] == "BASE_TABLE" {
-				if name, ok := x["table_name"].(string); ok && name != "" {
-					out = append(out, name)
-				}
-			}
-			for _, c := range x {
-				walk(c)
-			}
-		case []any:
-			for _, c := range x {
-				walk(c)
+// scanTree reads json_serialize_sql's answer token by token, keeping
+// only what serialized holds: memory stays proportional to the nesting
+// depth, not to the tree.
+func scanTree(text string) (serialized, error) {
+	var out serialized
+	type frame struct {
+		obj, statements bool
+		key             string // the key whose value comes next (objects)
+		typ, table      string // the object's "type" and "table_name"
+	}
+	dec := json.NewDecoder(strings.NewReader(text))
+	stack := []frame{}
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = &stack[len(stack)-1]
+		}
+		if top != nil && top.obj && top.key == "" {
+			if d, isDelim := tok.(json.Delim); isDelim && d == '}' {
+				// an object ends (possibly empty): handled below
+			} else {
+				top.key, _ = tok.(string)
+				continue
 			}
 		}
+		if t, isDelim := tok.(json.Delim); isDelim {
+			switch t {
+			case '{', '[':
+				f := frame{obj: t == '{'}
+				if top != nil {
+					if len(stack) == 1 && top.key == "statements" && t == '[' {
+						f.statements = true
+					}
+					if top.statements && t == '{' {
+						out.Statements++
+					}
+				}
+				stack = append(stack, f)
+				continue
+			default:
+				done := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				if done.obj && done.typ == "BASE_TABLE" && done.table != "" {
+					out.Tables = append(out.Tables, done.table)
+				}
+				if len(stack) > 0 {
+					stack[len(stack)-1].key = ""
+				}
+				continue
+			}
+		}
+		// A scalar value.
+		if top == nil || !top.obj {
+			continue
+		}
+		str, _ := tok.(string)
+		switch {
+		case top.key == "type":
+			top.typ = str
+			if str == "SELECT_NODE" {
+				out.Selects++
+			}
+		case top.key == "table_name":
+			top.table = str
+		case len(stack) == 1:
+			switch top.key {
+			case "error":
+				out.Error, _ = tok.(bool)
+			case "error_type":
+				out.ErrorType = str
+			case "error_message":
+				out.ErrorMessage = str
+			case "position":
+				out.Position = str
+			}
+		}
+		top.key = ""
 	}
-	walk(tree)
-	return out
 }
 
 // explainInner returns the statement an EXPLAIN explains. DuckDB has

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"path/filepath"
 
 	"lakehouse/config"
@@ -31,8 +32,11 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	var src partSource
 	var cache *partCache
+	// Server directories never appear in an error a client sees.
+	scrubDirs := []string{cfg.DataDir}
 	if lp, ok := cfg.Store.(storage.LocalPather); ok {
 		src = localParts{lp}
+		scrubDirs = append(scrubDirs, lp.Root())
 	} else {
 		c, err := newPartCache(cfg.Store, cacheDir(cfg.DataDir), int64(cfg.Query.CacheSize), log)
 		if err != nil {
@@ -45,7 +49,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		MemoryLimit:   cfg.Query.MemoryLimit,
 		MaxConcurrent: cfg.Query.MaxConcurrent,
 		ReadDirs:      []string{src.Dir()},
-		TempDir:       filepath.Join(cfg.DataDir, "query", "tmp"),
+		TempDir:       tempDir(cfg.DataDir),
 	})
 	if err != nil {
 		return nil, err
@@ -64,5 +68,24 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		maxRows: cfg.Query.MaxRows,
 		timeout: cfg.Query.Timeout.D(),
 		maxTime: cfg.Query.MaxTimeout.D(),
+		limits: limits{
+			resultBytes:  clampInt(int64(cfg.Query.MaxResultBytes)),
+			streamBytes:  clampInt(int64(cfg.Query.MaxStreamBytes)),
+			sqlBytes:     clampInt(int64(cfg.Query.MaxSQLBytes)),
+			selectBlocks: cfg.Query.MaxSelectBlocks,
+		},
+		scrub: newScrubber(append(scrubDirs, src.Dir(), tempDir(cfg.DataDir))...),
 	}, nil
+}
+
+// tempDir is where DuckDB spills.
+func tempDir(dataDir string) string { return filepath.Join(dataDir, "query", "tmp") }
+
+// clampInt turns a configured byte cap into an int; 0 (unset, in callers
+// that build a Config by hand) means no cap.
+func clampInt(n int64) int {
+	if n <= 0 || n > math.MaxInt {
+		return math.MaxInt
+	}
+	return int(n)
 }

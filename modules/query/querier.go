@@ -14,13 +14,18 @@ type Result struct {
 	Rows      [][]any  `json:"rows"`
 	RowCount  int      `json:"row_count"`
 	Truncated bool     `json:"truncated"`
-	ElapsedMS float64  `json:"elapsed_ms"`
+	// TruncatedReason names the cap that cut the answer, e.g.
+	// "max_result_bytes (67108864) reached"; empty when complete.
+	TruncatedReason string  `json:"truncated_reason,omitempty"`
+	ElapsedMS       float64 `json:"elapsed_ms"`
 }
 
 // Querier runs read-only SQL over the catalog's datasets; other modules
 // (observer workflows, MCP) use it through the container.
 type Querier interface {
 	// Query runs one read-only statement with positional params and
-	// returns at most limit rows (0 = the configured default cap).
+	// returns at most limit rows (0 = the configured default cap) and
+	// max_result_bytes of encoded answer; Result.Truncated says when a cap
+	// cut it.
 	Query(ctx context.Context, sql string, params []any, limit int) (*Result, error)
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -113,17 +115,54 @@ func (m *Module) handleSQL(c echo.Context) error {
 	case "ndjson", "csv":
 		err = m.streamRows(ctx, c, req)
 	default:
-		var res *Result
-		if res, err = m.svc.query(ctx, req.SQL, req.Params, req.Limit); err == nil {
-			res.ElapsedMS = float64(time.Since(start).Microseconds()) / 1000
-			return c.JSON(http.StatusOK, res)
+		var a *encodedAnswer
+		if a, err = m.svc.queryEncoded(ctx, req.SQL, req.Params, req.Limit); err == nil {
+			return writeAnswer(c, a, start)
 		}
 	}
 	if err != nil && !c.Response().Committed {
-		return APIError(err, req.SQL)
+		return m.apiError(err, req.SQL)
 	}
 	if err != nil {
 		m.log.Warn("query: stream ended early", "err", err, "format", req.Format)
+	}
+	return nil
+}
+
+// apiError is APIError for a client: a 500 (a failure that is not the
+// request's fault) says only "internal error"; its cause goes to the log.
+func (m *Module) apiError(err error, sqlText string) *app.APIError {
+	ae := APIError(err, sqlText)
+	if ae.Status == http.StatusInternalServerError {
+		m.log.Error("query failed", "err", err)
+		ae = app.Errorf(http.StatusInternalServerError, "internal", "internal error")
+	}
+	return ae
+}
+
+// writeAnswer writes a json answer in the shape of Result, the rows
+// copied from their encoding rather than built as Go values again.
+func writeAnswer(c echo.Context, a *encodedAnswer, start time.Time) error {
+	cols, err := json.Marshal(a.columns)
+	if err != nil {
+		return err
+	}
+	head := append(append([]byte(`{"columns":`), cols...), `,"rows":[`...)
+	tail := fmt.Appendf(nil, `],"row_count":%d,"truncated":%t`, a.n, a.reason != "")
+	if a.reason != "" {
+		reason, _ := json.Marshal(a.reason)
+		tail = append(append(tail, `,"truncated_reason":`...), reason...)
+	}
+	elapsed := float64(time.Since(start).Microseconds()) / 1000
+	tail = append(strconv.AppendFloat(append(tail, `,"elapsed_ms":`...), elapsed, 'f', -1, 64), "}\n"...)
+	w := c.Response()
+	w.Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+	w.Header().Set(echo.HeaderContentLength, strconv.Itoa(len(head)+len(a.rows)+len(tail)))
+	w.WriteHeader(http.StatusOK)
+	for _, part := range [][]byte{head, a.rows, tail} {
+		if _, err := w.Write(part); err != nil {
+			return nil // the client went away; nothing left to tell it
+		}
 	}
 	return nil
 }

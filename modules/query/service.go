@@ -5,12 +5,14 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"io"
+	"net/http"
 	"regexp"
 	"strings"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"lakehouse/app"
 )
 
 // Service runs user SQL on the engine's pool. It implements Querier.
@@ -21,6 +23,16 @@ type Service struct {
 	maxRows int
 	timeout time.Duration
 	maxTime time.Duration
+	limits  limits
+	scrub   scrubber
+}
+
+// limits bound what one request may cost (the [query] caps).
+type limits struct {
+	resultBytes  int // json answers and Querier results
+	streamBytes  int // ndjson, csv, arrow
+	sqlBytes     int
+	selectBlocks int
 }
 
 var _ Querier = (*Service)(nil)
@@ -32,35 +44,68 @@ func (s *Service) Close() error {
 }
 
 // Query implements Querier: one read-only statement, at most limit rows
-// (0 or more than the configured cap = the cap), the default timeout.
+// (0 or more than the configured cap = the cap) and max_result_bytes,
+// the default timeout.
 func (s *Service) Query(ctx context.Context, sqlText string, params []any, limit int) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	return s.query(ctx, sqlText, params, limit)
 }
 
-// query runs sqlText within ctx's deadline and buffers the json answer.
+// query runs sqlText within ctx's deadline and collects the answer as Go
+// values, within the same caps as a json answer.
 func (s *Service) query(ctx context.Context, sqlText string, params []any, limit int) (*Result, error) {
 	start := time.Now()
-	var res *Result
+	res := &Result{Rows: [][]any{}}
 	err := s.withRows(ctx, sqlText, params, func(c Cursor) error {
+		res.Columns = c.Columns
 		var err error
-		res, err = collect(ctx, c, s.capRows(limit))
+		_, res.RowCount, res.TruncatedReason, err = jsonRows(ctx, c, s.jsonCaps(limit), false, func(vals []driver.Value) {
+			row := make([]any, len(vals))
+			for i, v := range vals {
+				row[i] = jsonValue(v, c.Columns[i].Type)
+			}
+			res.Rows = append(res.Rows, row)
+		})
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	res.Truncated = res.TruncatedReason != ""
 	res.ElapsedMS = float64(time.Since(start).Microseconds()) / 1000
 	return res, nil
 }
 
-// capRows applies the json row cap.
-func (s *Service) capRows(limit int) int {
-	if limit <= 0 || limit > s.maxRows {
-		return s.maxRows
+// encodedAnswer is a json answer whose rows are already encoded.
+type encodedAnswer struct {
+	columns []Column
+	rows    []byte // the row arrays, comma separated
+	n       int
+	reason  string // why the answer was truncated; "" = complete
+}
+
+// queryEncoded runs sqlText and encodes the json answer as it reads it,
+// within max_rows (or limit) and max_result_bytes.
+func (s *Service) queryEncoded(ctx context.Context, sqlText string, params []any, limit int) (*encodedAnswer, error) {
+	a := &encodedAnswer{}
+	err := s.withRows(ctx, sqlText, params, func(c Cursor) error {
+		a.columns = c.Columns
+		var err error
+		a.rows, a.n, a.reason, err = jsonRows(ctx, c, s.jsonCaps(limit), true, nil)
+		return err
+	})
+	return a, err
+}
+
+// jsonCaps are the caps of a json answer: the request's limit when it is
+// below max_rows, and max_result_bytes.
+func (s *Service) jsonCaps(limit int) rowCaps {
+	c := rowCaps{rows: s.maxRows, rowsName: "max_rows", bytes: s.limits.resultBytes, bytesName: "max_result_bytes"}
+	if limit > 0 && limit <= s.maxRows {
+		c.rows, c.rowsName = limit, "limit"
 	}
-	return limit
+	return c
 }
 
 // Cursor iterates a result row by row.
@@ -72,41 +117,20 @@ type Cursor struct {
 // Next fills dst (len(Columns)) with the next row; io.EOF at the end.
 func (c Cursor) Next(dst []driver.Value) error { return c.rows.Next(dst) }
 
-// collect buffers at most limit rows, peeking one more to set Truncated.
-func collect(ctx context.Context, c Cursor, limit int) (*Result, error) {
-	res := &Result{Columns: c.Columns, Rows: [][]any{}}
-	vals := make([]driver.Value, len(c.Columns))
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		err := c.Next(vals)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		if len(res.Rows) == limit {
-			res.Truncated = true
-			break
-		}
-		row := make([]any, len(vals))
-		for i, v := range vals {
-			row[i] = jsonValue(v, c.Columns[i].Type)
-		}
-		res.Rows = append(res.Rows, row)
-	}
-	res.RowCount = len(res.Rows)
-	return res, nil
-}
-
-// withRows runs sqlText and hands its rows to fn.
+// withRows runs sqlText and hands its rows to fn. Params the driver
+// cannot bind and result types it cannot read are refused (400) before
+// anything runs.
 func (s *Service) withRows(ctx context.Context, sqlText string, params []any, fn func(Cursor) error) error {
+	if err := checkParams(params); err != nil {
+		return err
+	}
 	return s.withConn(ctx, sqlText, func(dc *duckdb.Conn, st *duckdb.Stmt) error {
 		var rows driver.Rows
 		var err error
 		if st != nil {
+			if err := checkReadable(st); err != nil {
+				return err
+			}
 			rows, err = st.QueryContext(ctx, namedArgs(params))
 		} else {
 			rows, err = dc.QueryContext(ctx, sqlText, namedArgs(params))
@@ -139,8 +163,17 @@ func (s *Service) withRows(ctx context.Context, sqlText string, params []any, fn
 // fn gets the statement the lock-down prepared (nil for EXPLAIN), to run
 // without binding it again; withConn closes it.
 func (s *Service) withConn(ctx context.Context, sqlText string, fn func(dc *duckdb.Conn, st *duckdb.Stmt) error) error {
+	return s.scrub.err(s.runConn(ctx, sqlText, fn))
+}
+
+func (s *Service) runConn(ctx context.Context, sqlText string, fn func(dc *duckdb.Conn, st *duckdb.Stmt) error) error {
 	if strings.TrimSpace(sqlText) == "" {
 		return ErrEmptySQL
+	}
+	if s.limits.sqlBytes > 0 && len(sqlText) > s.limits.sqlBytes {
+		return app.Errorf(http.StatusRequestEntityTooLarge, "sql_too_large",
+			"sql is %d bytes; at most %d are accepted (query.max_sql_bytes)", len(sqlText), s.limits.sqlBytes).
+			WithDetails(map[string]any{"limit": s.limits.sqlBytes, "size": len(sqlText)})
 	}
 	conn, err := s.eng.db.Conn(ctx)
 	if err != nil {
@@ -202,7 +235,7 @@ func (s *Service) admit(ctx context.Context, dc *duckdb.Conn, sqlText string) (*
 		}
 	}
 	for attempt := 0; ; attempt++ {
-		st, err := checkStatement(ctx, dc, sqlText, pin)
+		st, err := checkStatement(ctx, dc, sqlText, s.limits.selectBlocks, pin)
 		if err == nil || !lazy {
 			return st, release, err
 		}

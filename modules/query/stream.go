@@ -2,6 +2,7 @@ package query
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"database/sql/driver"
 	"encoding/csv"
@@ -23,10 +24,17 @@ const (
 // flushEvery is how many rows a text stream writes between flushes.
 const flushEvery = 4096
 
+// TruncatedTrailer is the HTTP trailer a stream cut by max_stream_bytes
+// carries: the reason, e.g. "max_stream_bytes (1073741824) reached".
+const TruncatedTrailer = "X-Lakehouse-Truncated"
+
 // streamRows writes ndjson (one object per row) or csv (a header, then
-// rows) as DuckDB hands chunks over, never holding the whole answer. A
-// failure after the first byte ends the stream: ndjson gets a final
-// {"error": ...} line so a reader can tell a cut stream from a short one.
+// rows) as DuckDB hands chunks over, never holding the whole answer, up
+// to max_stream_bytes. A failure after the first byte ends the stream:
+// ndjson gets a final {"error": ...} line so a reader can tell a cut
+// stream from a short one. A stream cut by the byte cap ends at the last
+// whole row, with the TruncatedTrailer trailer and (ndjson) a final
+// {"truncated": true, "truncated_reason": ...} line.
 func (m *Module) streamRows(ctx context.Context, c echo.Context, req sqlRequest) error {
 	return m.svc.withRows(ctx, req.SQL, req.Params, func(cur Cursor) error {
 		w := c.Response()
@@ -35,13 +43,20 @@ func (m *Module) streamRows(ctx context.Context, c echo.Context, req sqlRequest)
 			ct = ContentTypeCSV
 		}
 		w.Header().Set(echo.HeaderContentType, ct)
+		w.Header().Set("Trailer", TruncatedTrailer)
 		w.WriteHeader(http.StatusOK)
 		bw := bufio.NewWriterSize(w, 64<<10)
 		flush := flusher(c)
-		err := writeRows(ctx, bw, cur, req.Format, req.Limit, func() { _ = bw.Flush(); flush() })
-		if err != nil && req.Format == "ndjson" {
-			ae := APIError(err, req.SQL)
-			line, _ := json.Marshal(map[string]any{"error": ae})
+		reason, err := writeRows(ctx, bw, cur, req.Format, req.Limit, m.svc.limits.streamBytes, func() { _ = bw.Flush(); flush() })
+		var last any
+		if err != nil {
+			last = map[string]any{"error": m.apiError(err, req.SQL)}
+		} else if reason != "" {
+			last = map[string]any{"truncated": true, "truncated_reason": reason}
+			w.Header().Set(TruncatedTrailer, reason)
+		}
+		if last != nil && req.Format == "ndjson" {
+			line, _ := json.Marshal(last)
 			_, _ = bw.Write(append(line, '\n'))
 		}
 		_ = bw.Flush()
@@ -51,20 +66,36 @@ func (m *Module) streamRows(ctx context.Context, c echo.Context, req sqlRequest)
 }
 
 // writeRows writes the rows of cur in format ndjson or csv; limit 0 = all.
-func writeRows(ctx context.Context, w io.Writer, cur Cursor, format string, limit int, flush func()) error {
+// It stops before the first row that would take the output past
+// maxBytes and returns the reason ("" when every row was written).
+func writeRows(ctx context.Context, w io.Writer, cur Cursor, format string, limit, maxBytes int, flush func()) (string, error) {
 	vals := make([]driver.Value, len(cur.Columns))
-	var cw *csv.Writer
+	caps := rowCaps{bytes: maxBytes, bytesName: "max_stream_bytes"}
+	written := 0
+	emit := func(b []byte) (bool, error) {
+		if len(b) > maxBytes-written {
+			return false, nil
+		}
+		written += len(b)
+		_, err := w.Write(b)
+		return true, err
+	}
+	// csv: each record is rendered into rec first, so its size is known
+	// before anything is written.
+	var rec bytes.Buffer
+	cw := csv.NewWriter(&rec)
+	fields := make([]string, len(cur.Columns))
 	// ndjson: each line is built by hand (keys pre-encoded, fast paths
 	// for the common types): encoding/json per value was the bottleneck.
 	keys := make([][]byte, len(cur.Columns))
 	if format == "csv" {
-		cw = csv.NewWriter(w)
-		header := make([]string, len(cur.Columns))
 		for i, col := range cur.Columns {
-			header[i] = col.Name
+			fields[i] = col.Name
 		}
-		if err := cw.Write(header); err != nil {
-			return err
+		_ = cw.Write(fields)
+		cw.Flush()
+		if ok, err := emit(rec.Bytes()); !ok || err != nil {
+			return caps.bytesReason(), err
 		}
 	} else {
 		for i, col := range cur.Columns {
@@ -76,17 +107,13 @@ func writeRows(ctx context.Context, w io.Writer, cur Cursor, format string, limi
 			keys[i] = append(append([]byte{sep}, k...), ':')
 		}
 	}
-	rec := make([]string, len(cur.Columns))
 	var line []byte
 	for n := 0; limit <= 0 || n < limit; n++ {
 		if n%flushEvery == 0 {
 			if err := ctx.Err(); err != nil {
-				return err
+				return "", err
 			}
 			if n > 0 {
-				if cw != nil {
-					cw.Flush()
-				}
 				flush()
 			}
 		}
@@ -95,35 +122,50 @@ func writeRows(ctx context.Context, w io.Writer, cur Cursor, format string, limi
 			break
 		}
 		if err != nil {
-			return err
+			return "", err
 		}
-		if cw != nil {
+		left := maxBytes - written
+		if format == "csv" {
+			size := 0
 			for i, v := range vals {
-				rec[i] = textValue(v, cur.Columns[i].Type)
+				if fields[i], err = textValueMax(v, cur.Columns[i].Type, left-size); err != nil {
+					break
+				}
+				size += len(fields[i])
 			}
-			if err := cw.Write(rec); err != nil {
-				return err
+			if errors.Is(err, errOverBudget) {
+				return caps.bytesReason(), nil
+			}
+			rec.Reset()
+			if err := cw.Write(fields); err != nil {
+				return "", err
+			}
+			cw.Flush()
+			if ok, err := emit(rec.Bytes()); !ok || err != nil {
+				return caps.bytesReason(), err
 			}
 			continue
 		}
 		line = line[:0]
 		for i, v := range vals {
 			line = append(line, keys[i]...)
-			if line, err = appendJSON(line, v, cur.Columns[i].Type); err != nil {
-				return err
+			if line, err = appendValue(line, v, cur.Columns[i].Type, left); err != nil {
+				break
 			}
+		}
+		if errors.Is(err, errOverBudget) {
+			return caps.bytesReason(), nil
+		}
+		if err != nil {
+			return "", err
 		}
 		if len(keys) == 0 {
 			line = append(line, '{')
 		}
 		line = append(line, '}', '\n')
-		if _, err := w.Write(line); err != nil {
-			return err
+		if ok, err := emit(line); !ok || err != nil {
+			return caps.bytesReason(), err
 		}
 	}
-	if cw != nil {
-		cw.Flush()
-		return cw.Error()
-	}
-	return nil
+	return "", nil
 }

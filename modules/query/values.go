@@ -2,7 +2,6 @@ package query
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/big"
@@ -101,68 +100,50 @@ func formatTime(t time.Time, dbType string) string {
 
 // textValue renders a value for CSV and the CLI table; NULL is "".
 func textValue(v any, dbType string) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case bool:
-		return strconv.FormatBool(x)
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case int32:
-		return strconv.FormatInt(int64(x), 10)
-	case float64:
-		return strconv.FormatFloat(x, 'g', -1, 64)
-	case float32:
-		return strconv.FormatFloat(float64(x), 'g', -1, 32)
-	case time.Time:
-		return formatTime(x, dbType)
-	}
-	j := jsonValue(v, dbType)
-	switch y := j.(type) {
-	case string:
-		return y
-	case jsonNumber:
-		return string(y)
-	}
-	return fmt.Sprint(j)
+	s, _ := textValueMax(v, dbType, math.MaxInt)
+	return s
 }
 
-// appendJSON appends v as JSON, as jsonValue would render it, with fast
-// paths for strings, integers, floats, booleans, NULL and times.
-func appendJSON(buf []byte, v any, dbType string) ([]byte, error) {
+// textValueMax renders a value for CSV within max bytes (errOverBudget
+// past it): scalars as jsonValue renders them, without quotes; lists,
+// structs and maps as JSON.
+func textValueMax(v any, dbType string, max int) (string, error) {
+	var s string
 	switch x := v.(type) {
 	case nil:
-		return append(buf, "null"...), nil
-	case bool:
-		return strconv.AppendBool(buf, x), nil
-	case int64:
-		return strconv.AppendInt(buf, x, 10), nil
-	case int32:
-		return strconv.AppendInt(buf, int64(x), 10), nil
-	case int16:
-		return strconv.AppendInt(buf, int64(x), 10), nil
-	case int8:
-		return strconv.AppendInt(buf, int64(x), 10), nil
-	case uint64:
-		return strconv.AppendUint(buf, x, 10), nil
-	case uint32:
-		return strconv.AppendUint(buf, uint64(x), 10), nil
-	case float64:
-		if !math.IsNaN(x) && !math.IsInf(x, 0) {
-			return strconv.AppendFloat(buf, x, 'g', -1, 64), nil
-		}
+		return "", nil
 	case string:
-		if s, ok := appendJSONString(buf, x); ok {
-			return s, nil
-		}
+		s = x
+	case bool:
+		s = strconv.FormatBool(x)
+	case int64:
+		s = strconv.FormatInt(x, 10)
+	case int32:
+		s = strconv.FormatInt(int64(x), 10)
+	case float64:
+		s = strconv.FormatFloat(x, 'g', -1, 64)
+	case float32:
+		s = strconv.FormatFloat(float64(x), 'g', -1, 32)
 	case time.Time:
-		buf = append(buf, '"')
-		return append(append(buf, formatTime(x, dbType)...), '"'), nil
+		s = formatTime(x, dbType)
+	case []any, map[string]any, duckdb.OrderedMap, duckdb.Map, duckdb.Union:
+		b, err := appendValue(nil, v, dbType, max)
+		return string(b), err
+	default:
+		switch y := jsonValue(v, dbType).(type) {
+		case string:
+			s = y
+		case jsonNumber:
+			s = string(y)
+		default:
+			b, err := appendValue(nil, y, dbType, max)
+			return string(b), err
+		}
 	}
-	b, err := json.Marshal(jsonValue(v, dbType))
-	return append(buf, b...), err
+	if len(s) > max {
+		return "", errOverBudget
+	}
+	return s, nil
 }
 
 // appendJSONString quotes s; ok is false for invalid UTF-8 (left to
