@@ -44,13 +44,23 @@ func (m *Module) streamArrow(ctx context.Context, c echo.Context, req sqlRequest
 		left := int64(req.Limit)
 		for (req.Limit <= 0 || left > 0) && rr.Next() {
 			rec := rr.RecordBatch()
-			if cw.n+recordSize(rec) > maxBytes {
-				w.Header().Set(TruncatedTrailer, fmt.Sprintf("max_stream_bytes (%d) reached", maxBytes))
-				break
-			}
 			n := rec.NumRows()
 			if req.Limit > 0 && n > left {
 				n = left
+			}
+			// A batch that does not fit is cut by its average row size;
+			// the stream ends after it.
+			full := false
+			if size := recordSize(rec); n > 0 && cw.n+size > maxBytes {
+				perRow := max(size/rec.NumRows(), 1)
+				n = min(n, max(maxBytes-cw.n, 0)/perRow)
+				full = true
+			}
+			if n == 0 {
+				w.Header().Set(TruncatedTrailer, fmt.Sprintf("max_stream_bytes (%d) reached", maxBytes))
+				break
+			}
+			if n < rec.NumRows() {
 				part := rec.NewSlice(0, n)
 				err = iw.Write(part)
 				part.Release()
@@ -62,6 +72,10 @@ func (m *Module) streamArrow(ctx context.Context, c echo.Context, req sqlRequest
 			}
 			left -= n
 			flush()
+			if full {
+				w.Header().Set(TruncatedTrailer, fmt.Sprintf("max_stream_bytes (%d) reached", maxBytes))
+				break
+			}
 		}
 		if err := rr.Err(); err != nil {
 			_ = iw.Close()
