@@ -182,7 +182,7 @@ func TestSQLSizeAndComplexityCapped(t *testing.T) {
 	}
 }
 
-func TestScanTree(t *testing.T) {
+func TestParseTree(t *testing.T) {
 	eng, err := OpenEngine(context.Background(), Options{Threads: 1})
 	must(t, err)
 	defer eng.Close()
@@ -200,7 +200,7 @@ func TestScanTree(t *testing.T) {
 		conn, err := eng.db.Conn(context.Background())
 		must(t, err)
 		_ = conn.Raw(func(raw any) error {
-			tree, err := parseTreeUncached(context.Background(), raw.(*duckdb.Conn), c.sql)
+			tree, err := parseTreeUncached(context.Background(), raw.(*duckdb.Conn), c.sql, true)
 			must(t, err)
 			if tree.Statements != c.stmts || tree.Selects != c.selects || strings.Join(tree.Tables, ",") != c.tables {
 				t.Errorf("%s: %+v", c.sql, tree)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,7 +67,7 @@ func checkDepth(ctx context.Context, conn *duckdb.Conn, sqlText string, maxSelec
 	if depth > 4 {
 		return nil, fmt.Errorf("%w: nested EXPLAIN", ErrForbidden)
 	}
-	tree, err := parseTree(ctx, conn, sqlText)
+	tree, err := parseTree(ctx, conn, sqlText, beforePrepare != nil)
 	if err != nil {
 		return nil, err
 	}
@@ -177,14 +176,20 @@ const (
 	parseCacheMaxText = 16 << 10
 )
 
-func parseTree(ctx context.Context, conn *duckdb.Conn, sqlText string) (serialized, error) {
+// parseTree parses sqlText; the base tables are listed only withTables
+// (the lazy S3 views need them; local views all exist already).
+func parseTree(ctx context.Context, conn *duckdb.Conn, sqlText string, withTables bool) (serialized, error) {
+	key := "-" + sqlText
+	if withTables {
+		key = "+" + sqlText
+	}
 	parsed.Lock()
-	out, ok := parsed.m[sqlText]
+	out, ok := parsed.m[key]
 	parsed.Unlock()
 	if ok {
 		return out, nil
 	}
-	out, err := parseTreeUncached(ctx, conn, sqlText)
+	out, err := parseTreeUncached(ctx, conn, sqlText, withTables)
 	if err != nil || len(sqlText) > parseCacheMaxText {
 		return out, err
 	}
@@ -195,115 +200,68 @@ func parseTree(ctx context.Context, conn *duckdb.Conn, sqlText string) (serializ
 			break
 		}
 	}
-	parsed.m[sqlText] = out
+	parsed.m[key] = out
 	parsed.Unlock()
 	return out, nil
 }
 
-func parseTreeUncached(ctx context.Context, conn *duckdb.Conn, sqlText string) (serialized, error) {
+// parseSQL asks DuckDB for what serialized holds, so the tree itself
+// (about 80 bytes per byte of SQL for long IN lists or UNIONs: 20 MB for
+// 256 KiB) never leaves DuckDB, and the work stays under the query's
+// context. The serializer's output is compact JSON with fixed field
+// order: a BASE_TABLE ref's "type" precedes its "table_name", and a quote
+// inside a string value is always escaped, so neither pattern can match
+// inside a SQL literal.
+const parseSQL = `SELECT
+	e,
+	CASE WHEN e THEN coalesce(t->>'$.error_type', '') ELSE '' END,
+	CASE WHEN e THEN coalesce(t->>'$.error_message', '') ELSE '' END,
+	CASE WHEN e THEN coalesce(t->>'$.position', '') ELSE '' END,
+	CASE WHEN e THEN 0 ELSE coalesce(json_array_length(t, '$.statements'), 0) END,
+	(strlen(t) - strlen(replace(t, '"type":"SELECT_NODE"', ''))) // strlen('"type":"SELECT_NODE"'),
+	CASE WHEN $2 THEN regexp_extract_all(t, '"type":"BASE_TABLE",.*?"table_name":("(?:[^"\\]|\\.)*")', 1) END
+FROM (SELECT t, starts_with(t, '{"error":true') AS e
+	FROM (SELECT json_serialize_sql($1::VARCHAR)::VARCHAR AS t))`
+
+func parseTreeUncached(ctx context.Context, conn *duckdb.Conn, sqlText string, withTables bool) (serialized, error) {
 	var out serialized
-	rows, err := conn.QueryContext(ctx, "SELECT json_serialize_sql($1::VARCHAR)::VARCHAR",
-		[]driver.NamedValue{{Ordinal: 1, Value: sqlText}})
+	rows, err := conn.QueryContext(ctx, parseSQL, []driver.NamedValue{{Ordinal: 1, Value: sqlText}, {Ordinal: 2, Value: withTables}})
 	if err != nil {
 		return out, fmt.Errorf("query: parse: %w", err)
 	}
 	defer rows.Close()
-	vals := make([]driver.Value, 1)
+	vals := make([]driver.Value, 7)
 	if err := rows.Next(vals); err != nil {
 		return out, fmt.Errorf("query: parse: %w", err)
 	}
-	text, _ := vals[0].(string)
-	if out, err = scanTree(text); err != nil {
-		return out, fmt.Errorf("query: parse tree: %w", err)
+	out.Error, _ = vals[0].(bool)
+	out.ErrorType, _ = vals[1].(string)
+	out.ErrorMessage, _ = vals[2].(string)
+	out.Position, _ = vals[3].(string)
+	out.Statements = int(toInt64(vals[4]))
+	out.Selects = int(toInt64(vals[5]))
+	names, _ := vals[6].([]any)
+	for _, n := range names {
+		quoted, _ := n.(string)
+		var name string
+		if err := json.Unmarshal([]byte(quoted), &name); err != nil {
+			return out, fmt.Errorf("query: parse tree: table name %s: %w", quoted, err)
+		}
+		out.Tables = append(out.Tables, name)
 	}
 	return out, nil
 }
 
-// scanTree reads json_serialize_sql's answer token by token, keeping
-// only what serialized holds: memory stays proportional to the nesting
-// depth, not to the tree.
-func scanTree(text string) (serialized, error) {
-	var out serialized
-	type frame struct {
-		obj, statements bool
-		key             string // the key whose value comes next (objects)
-		typ, table      string // the object's "type" and "table_name"
+func toInt64(v any) int64 {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case int32:
+		return int64(x)
+	case uint64:
+		return int64(x)
 	}
-	dec := json.NewDecoder(strings.NewReader(text))
-	stack := []frame{}
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return out, err
-		}
-		var top *frame
-		if len(stack) > 0 {
-			top = &stack[len(stack)-1]
-		}
-		if top != nil && top.obj && top.key == "" {
-			if d, isDelim := tok.(json.Delim); isDelim && d == '}' {
-				// an object ends (possibly empty): handled below
-			} else {
-				top.key, _ = tok.(string)
-				continue
-			}
-		}
-		if t, isDelim := tok.(json.Delim); isDelim {
-			switch t {
-			case '{', '[':
-				f := frame{obj: t == '{'}
-				if top != nil {
-					if len(stack) == 1 && top.key == "statements" && t == '[' {
-						f.statements = true
-					}
-					if top.statements && t == '{' {
-						out.Statements++
-					}
-				}
-				stack = append(stack, f)
-				continue
-			default:
-				done := stack[len(stack)-1]
-				stack = stack[:len(stack)-1]
-				if done.obj && done.typ == "BASE_TABLE" && done.table != "" {
-					out.Tables = append(out.Tables, done.table)
-				}
-				if len(stack) > 0 {
-					stack[len(stack)-1].key = ""
-				}
-				continue
-			}
-		}
-		// A scalar value.
-		if top == nil || !top.obj {
-			continue
-		}
-		str, _ := tok.(string)
-		switch {
-		case top.key == "type":
-			top.typ = str
-			if str == "SELECT_NODE" {
-				out.Selects++
-			}
-		case top.key == "table_name":
-			top.table = str
-		case len(stack) == 1:
-			switch top.key {
-			case "error":
-				out.Error, _ = tok.(bool)
-			case "error_type":
-				out.ErrorType = str
-			case "error_message":
-				out.ErrorMessage = str
-			case "position":
-				out.Position = str
-			}
-		}
-		top.key = ""
-	}
+	return 0
 }
 
 // explainInner returns the statement an EXPLAIN explains. DuckDB has
