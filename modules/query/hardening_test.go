@@ -261,6 +261,13 @@ func TestBadParamsNamed(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Status != 400 || !strings.Contains(ae.Message, "params[0]") {
 		t.Fatalf("querier: %v", err)
 	}
+	// A list mixing types is named too; numbers with a fraction make a DOUBLE[].
+	if e := h.fail(sqlBody(`SELECT $1 AS a`, "params", []any{[]any{1, "x"}}), 400); !strings.HasPrefix(e.Error.Message, "params[0]: ") {
+		t.Fatalf("mixed list: %+v", e.Error)
+	}
+	if a := h.ok(sqlBody(`SELECT list_sum($1) AS a`, "params", []any{[]any{1.5, 2}})); a.Rows[0][0] != 3.5 {
+		t.Fatalf("double list: %v", a.Rows)
+	}
 	// Lists and scalars bind.
 	a := h.ok(sqlBody(`SELECT $1 AS a, $2 AS b, $3 AS c`, "params", []any{"x", 2.5, nil}))
 	if a.Rows[0][0] != "x" || a.Rows[0][1] != 2.5 || a.Rows[0][2] != nil {

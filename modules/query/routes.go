@@ -74,7 +74,8 @@ func decodeSQLRequest(r io.Reader) (sqlRequest, error) {
 }
 
 // paramValue turns decoded JSON into driver values: integral numbers
-// become BIGINT, others DOUBLE.
+// become BIGINT, others DOUBLE (and a list of numbers with any fraction
+// DOUBLE[]).
 func paramValue(v any) any {
 	switch x := v.(type) {
 	case json.Number:
@@ -84,8 +85,25 @@ func paramValue(v any) any {
 		f, _ := x.Float64()
 		return f
 	case []any:
+		hasFloat, allNumbers := false, true
 		for i := range x {
 			x[i] = paramValue(x[i])
+			switch x[i].(type) {
+			case float64:
+				hasFloat = true
+			case int64:
+			default:
+				allNumbers = false
+			}
+		}
+		// [1.5, 2] is a DOUBLE[] to the user; the driver refuses a
+		// list that mixes DOUBLE and BIGINT.
+		if hasFloat && allNumbers {
+			for i, e := range x {
+				if n, ok := e.(int64); ok {
+					x[i] = float64(n)
+				}
+			}
 		}
 		return x
 	case map[string]any:

@@ -59,7 +59,7 @@ func jsonRows(ctx context.Context, cur Cursor, caps rowCaps, keep bool, each fun
 		for i, v := range vals {
 			row[i] = v
 		}
-		buf, err = appendRow(buf, row, cur.Columns, start+caps.bytes-used)
+		buf, err = appendRow(buf, row, cur.Columns, start+(caps.bytes-used))
 		if errors.Is(err, errOverBudget) {
 			return buf[:start], n, caps.bytesReason(), nil
 		}
