@@ -25,7 +25,7 @@ type Result struct {
 type Querier interface {
 	// Query runs one read-only statement with positional params and
 	// returns at most limit rows (0 = the configured default cap) and
-	// max_result_bytes of encoded answer; Result.Truncated says when a cap
-	// cut it.
+	// max_result_bytes of encoded answer (each value also counts 16 bytes
+	// for its Go form); Result.Truncated says when a cap cut it.
 	Query(ctx context.Context, sql string, params []any, limit int) (*Result, error)
 }

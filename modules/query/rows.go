@@ -16,6 +16,10 @@ type rowCaps struct {
 	rowsName  string
 	bytes     int
 	bytesName string
+	// perValue is charged against bytes for every value on top of its
+	// encoding when rows are kept as Go values (an interface each), so
+	// a million one-digit numbers cost what they cost in memory.
+	perValue int
 }
 
 func (c rowCaps) rowsReason() string  { return fmt.Sprintf("%s (%d) reached", c.rowsName, c.rows) }
@@ -59,14 +63,14 @@ func jsonRows(ctx context.Context, cur Cursor, caps rowCaps, keep bool, each fun
 		for i, v := range vals {
 			row[i] = v
 		}
-		buf, err = appendRow(buf, row, cur.Columns, start+(caps.bytes-used))
+		buf, err = appendRow(buf, row, cur.Columns, start+(caps.bytes-used-caps.perValue*len(row)))
 		if errors.Is(err, errOverBudget) {
 			return buf[:start], n, caps.bytesReason(), nil
 		}
 		if err != nil {
 			return buf[:start], n, "", err
 		}
-		used += len(buf) - start
+		used += len(buf) - start + caps.perValue*len(row)
 		if each != nil {
 			each(vals)
 		}

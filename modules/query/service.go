@@ -60,7 +60,9 @@ func (s *Service) query(ctx context.Context, sqlText string, params []any, limit
 	err := s.withRows(ctx, sqlText, params, func(c Cursor) error {
 		res.Columns = c.Columns
 		var err error
-		_, res.RowCount, res.TruncatedReason, err = jsonRows(ctx, c, s.jsonCaps(limit), false, func(vals []driver.Value) {
+		caps := s.jsonCaps(limit)
+		caps.perValue = goValueBytes
+		_, res.RowCount, res.TruncatedReason, err = jsonRows(ctx, c, caps, false, func(vals []driver.Value) {
 			row := make([]any, len(vals))
 			for i, v := range vals {
 				row[i] = jsonValue(v, c.Columns[i].Type)
@@ -76,6 +78,10 @@ func (s *Service) query(ctx context.Context, sqlText string, params []any, limit
 	res.ElapsedMS = float64(time.Since(start).Microseconds()) / 1000
 	return res, nil
 }
+
+// goValueBytes is what a result value costs as a Go value beyond its
+// encoding (an interface in a row slice).
+const goValueBytes = 16
 
 // encodedAnswer is a json answer whose rows are already encoded.
 type encodedAnswer struct {
