@@ -295,6 +295,13 @@ func TestErrorsNeverShowServerPaths(t *testing.T) {
 	if status < 400 || status >= 500 || bytes.Contains(data, []byte(dataDir)) {
 		t.Fatalf("user path: %d %s", status, data)
 	}
+	// A missing file the statement names is the user's mistake: a 400
+	// that names it, relative to the object root.
+	nope := filepath.Join(dataDir, "objects", "datasets", "nope.parquet")
+	e := h.fail(sqlBody(fmt.Sprintf(`SELECT * FROM read_parquet(%s)`, quoteString(nope))), 400)
+	if strings.Contains(e.Error.Message, dataDir) || !strings.Contains(e.Error.Message, "datasets/nope.parquet") {
+		t.Fatalf("user's missing file: %+v", e.Error)
+	}
 	// Scrubbing keeps what APIError needs to classify.
 	s := newScrubber(dataDir)
 	wrapped := s.err(fmt.Errorf("ctx: %w", &ParseError{Msg: "near " + filepath.Join(dataDir, "x")}))

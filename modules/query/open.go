@@ -32,12 +32,15 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	var src partSource
 	var cache *partCache
-	// Server directories never appear in an error a client sees.
-	scrubDirs := []string{cfg.DataDir}
+	// Server directories never appear in an error a client sees: a
+	// local part reads as its key ("datasets/x/p.parquet"), a cached one
+	// as its cache file name.
+	scrubDirs := []string{cfg.DataDir, tempDir(cfg.DataDir)}
 	if lp, ok := cfg.Store.(storage.LocalPather); ok {
 		src = localParts{lp}
 		scrubDirs = append(scrubDirs, lp.Root())
 	} else {
+		scrubDirs = append(scrubDirs, cacheDir(cfg.DataDir))
 		c, err := newPartCache(cfg.Store, cacheDir(cfg.DataDir), int64(cfg.Query.CacheSize), log)
 		if err != nil {
 			return nil, err
@@ -74,7 +77,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 			sqlBytes:     clampInt(int64(cfg.Query.MaxSQLBytes)),
 			selectBlocks: cfg.Query.MaxSelectBlocks,
 		},
-		scrub: newScrubber(append(scrubDirs, src.Dir(), tempDir(cfg.DataDir))...),
+		scrub: newScrubber(scrubDirs...),
 	}, nil
 }
 

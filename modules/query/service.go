@@ -169,7 +169,26 @@ func (s *Service) withRows(ctx context.Context, sqlText string, params []any, fn
 // fn gets the statement the lock-down prepared (nil for EXPLAIN), to run
 // without binding it again; withConn closes it.
 func (s *Service) withConn(ctx context.Context, sqlText string, fn func(dc *duckdb.Conn, st *duckdb.Stmt) error) error {
-	return s.scrub.err(s.runConn(ctx, sqlText, fn))
+	return s.scrub.err(userIOError(s.runConn(ctx, sqlText, fn), sqlText))
+}
+
+var quotedRe = regexp.MustCompile(`"([^"]{2,})"|'([^']{2,})'`)
+
+// userIOError turns an I/O error about a file the statement itself names
+// (read_parquet('.../missing.parquet')) into the user's error it is (a
+// 400 with DuckDB's message). Any other I/O error is about our own files
+// (a view's part gone missing) and stays a 500.
+func userIOError(err error, sqlText string) error {
+	var de *duckdb.Error
+	if err == nil || !errors.As(err, &de) || de.Type != duckdb.ErrorTypeIO {
+		return err
+	}
+	for _, m := range quotedRe.FindAllStringSubmatch(de.Msg, -1) {
+		if name := m[1] + m[2]; strings.Contains(sqlText, name) {
+			return &duckdb.Error{Type: duckdb.ErrorTypeInvalidInput, Msg: de.Msg}
+		}
+	}
+	return err
 }
 
 func (s *Service) runConn(ctx context.Context, sqlText string, fn func(dc *duckdb.Conn, st *duckdb.Stmt) error) error {
