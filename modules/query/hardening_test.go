@@ -158,7 +158,7 @@ func TestStreamsCappedInBytes(t *testing.T) {
 func TestSQLSizeAndComplexityCapped(t *testing.T) {
 	h := newHarness(t, nil)
 	big := "SELECT 1" + strings.Repeat(" UNION ALL SELECT 1", 300<<10/18)
-	status, _, data := h.post(sqlBody(big, "timeout_ms", 500))
+	status, _, data := h.post(sqlBody(big))
 	var e errAnswer
 	must(t, json.Unmarshal(data, &e))
 	if status != http.StatusRequestEntityTooLarge || e.Error.Code != "sql_too_large" || !strings.Contains(e.Error.Message, "262144") ||
@@ -166,7 +166,7 @@ func TestSQLSizeAndComplexityCapped(t *testing.T) {
 		t.Fatalf("big sql: %d %s", status, data)
 	}
 	unions := "SELECT 1" + strings.Repeat(" UNION ALL SELECT 1", 6000) // 110 KiB, under the size cap
-	e = h.fail(sqlBody(unions, "timeout_ms", 500), 400)
+	e = h.fail(sqlBody(unions), 400)
 	if e.Error.Code != "sql_too_complex" || !strings.Contains(e.Error.Message, "6001 SELECT blocks") || !strings.Contains(e.Error.Message, "1000") {
 		t.Fatalf("unions: %+v", e.Error)
 	}
