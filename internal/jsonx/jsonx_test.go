@@ -18,9 +18,9 @@ func TestCheckDepth(t *testing.T) {
 		{`1`, 1, false},
 		{`{"a":[1,{"b":2}]}`, 3, false},
 		{`{"a":[1,{"b":2}]}`, 2, true},
-		{`"[[[[[[[[[[[["`, 1, false},           // brackets in strings do not count
-		{`{"a\"[[[[":"]]]\\"}`, 1, false},      // escaped quotes keep the string open
-		{`{"a":"x\\"}`, 1, false},              // an escaped backslash closes it
+		{`"[[[[[[[[[[[["`, 1, false},      // brackets in strings do not count
+		{`{"a\"[[[[":"]]]\\"}`, 1, false}, // escaped quotes keep the string open
+		{`{"a":"x\\"}`, 1, false},         // an escaped backslash closes it
 		{nested(512), 512, false},
 		{nested(513), 512, true},
 		{nested(9999), 0, true}, // 0 = DefaultMaxDepth
