@@ -15,6 +15,8 @@ type Options struct {
 	CompactBytes int64
 	// Logger receives replay warnings and compaction results.
 	Logger *slog.Logger
+	// MaxJSONDepth caps content nesting (0 = jsonx.DefaultMaxDepth).
+	MaxJSONDepth int
 }
 
 // Service is the Store implementation: in-memory state rebuilt from, and
