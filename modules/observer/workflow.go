@@ -62,8 +62,8 @@ func (r *Runner) validate(wf Workflow) (*plan, error) {
 	if len(wf.Nodes) > r.cfg.MaxNodes {
 		return nil, badWorkflow("too_many_nodes", "", "workflow has %d nodes; the limit is %d", len(wf.Nodes), r.cfg.MaxNodes)
 	}
-	if wf.TimeoutMS < 0 {
-		return nil, badWorkflow("bad_timeout", "", "timeout_ms must not be negative")
+	if err := checkTimeout(wf.TimeoutMS, r.cfg.MaxWorkflowTimeout, "max_workflow_timeout", ""); err != nil {
+		return nil, err
 	}
 	p := &plan{wf: wf, deps: map[string][]string{}, index: map[string]int{}}
 	for i, n := range wf.Nodes {
@@ -79,8 +79,8 @@ func (r *Runner) validate(wf Workflow) (*plan, error) {
 		if !r.hasMode(n.Mode) {
 			return nil, badWorkflow("unknown_mode", n.ID, "node %q: unknown mode %q (known: %s)", n.ID, n.Mode, strings.Join(r.Modes(), ", "))
 		}
-		if n.TimeoutMS < 0 {
-			return nil, badWorkflow("bad_timeout", n.ID, "node %q: timeout_ms must not be negative", n.ID)
+		if err := checkTimeout(n.TimeoutMS, r.cfg.MaxNodeTimeout, "max_node_timeout", n.ID); err != nil {
+			return nil, err
 		}
 		deps := []string{}
 		for _, d := range n.DependsOn {
