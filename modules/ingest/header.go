@@ -76,6 +76,9 @@ func headerNames(p *parser, fs []field) ([]string, error) {
 		if n == "" {
 			return nil, &CSVError{Line: 1, Column: i + 1, Msg: "empty column name in the header"}
 		}
+		if len(n) > maxColumnName {
+			return nil, &CSVError{Line: 1, Column: i + 1, Msg: fmt.Sprintf("a column name of %d bytes; at most %d are allowed", len(n), maxColumnName)}
+		}
 		if j, dup := seen[strings.ToLower(n)]; dup {
 			return nil, &CSVError{Line: 1, Column: i + 1, ColumnName: n, Msg: fmt.Sprintf("duplicate column name %q (column %d is %q; names are compared ignoring case)", n, j+1, names[j])}
 		}
