@@ -34,6 +34,9 @@ type Node struct {
 
 var nodeIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
+// maxWorkflowName caps a workflow's name in bytes.
+const maxWorkflowName = 256
+
 // badWorkflow is the 400 every definition problem answers with; details
 // name the node and the problem so a client can point at it.
 func badWorkflow(problem, node, format string, args ...any) *app.APIError {
@@ -58,6 +61,10 @@ type plan struct {
 func (r *Runner) validate(wf Workflow) (*plan, error) {
 	if len(wf.Nodes) == 0 {
 		return nil, badWorkflow("empty", "", "workflow has no nodes")
+	}
+	if len(wf.Name) > maxWorkflowName {
+		// The name is copied onto every node's audit row.
+		return nil, badWorkflow("bad_name", "", "workflow name of %d bytes; at most %d are allowed", len(wf.Name), maxWorkflowName)
 	}
 	if len(wf.Nodes) > r.cfg.MaxNodes {
 		return nil, badWorkflow("too_many_nodes", "", "workflow has %d nodes; the limit is %d", len(wf.Nodes), r.cfg.MaxNodes)

@@ -239,3 +239,27 @@ func TestWorkflowSQLNodesUseAtMostHalfThePool(t *testing.T) {
 		t.Fatalf("a pool of 1 still gives workflows %d slot(s), want 1", n)
 	}
 }
+
+// TestWorkflowNameAndErrorTextBounded: a workflow name is copied onto
+// every node row, and a mode's error may quote its whole input: both are
+// bounded so 256 nodes cannot put a gigabyte into the ring.
+func TestWorkflowNameAndErrorTextBounded(t *testing.T) {
+	r, o := testRunner(t)
+	_, err := r.Start(context.Background(), Workflow{Name: strings.Repeat("n", 300), Nodes: []Node{{ID: "a", Mode: "echo"}}}, Caller{})
+	var apiErr *app.APIError
+	if !errors.As(err, &apiErr) || apiErr.Status != 400 || apiErr.Details["problem"] != "bad_name" {
+		t.Fatalf("long name: %v", err)
+	}
+	r.RegisterMode("loud", func(_ context.Context, in Inputs) (any, error) {
+		s, _ := in.String("s")
+		return nil, errors.New("rejected: " + s)
+	})
+	run := runSync(t, r, Workflow{Nodes: []Node{{ID: "a", Mode: "loud", Inputs: map[string]any{"s": strings.Repeat("é", 1<<20)}}}})
+	n := node(run, "a")
+	if len(n.Error) > 9<<10 || !strings.Contains(n.Error, "bytes cut") {
+		t.Fatalf("error of %d bytes", len(n.Error))
+	}
+	if ev := o.Events(Filter{RunID: run.ID}); len(ev) != 1 || len(ev[0].Error) > 9<<10 {
+		t.Fatalf("row error of %d bytes", len(ev[0].Error))
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -486,6 +487,7 @@ func normalizeOutput(v any, limit int64) (any, int64, error) {
 // to the run (so a dependant reading the output and a GET both see the
 // row already recorded).
 func (r *Runner) finish(rs *runState, i int, n Node, who Caller, out any, start time.Time, status, errText string) {
+	errText = clipError(errText)
 	dur := msSince(start)
 	if status == StatusSkipped {
 		dur = 0
@@ -508,6 +510,17 @@ func (r *Runner) finish(rs *runState, i int, n Node, who Caller, out any, start 
 		nr.Output = out
 		rs.outputs[n.ID] = out
 	}
+}
+
+// maxNodeError caps a node's error text (a mode may quote its whole
+// input): it is copied into the audit row and the run.
+const maxNodeError = 8 << 10
+
+func clipError(s string) string {
+	if len(s) <= maxNodeError {
+		return s
+	}
+	return strings.ToValidUTF8(s[:maxNodeError], "") + fmt.Sprintf("… (%d bytes cut)", len(s)-maxNodeError)
 }
 
 func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
