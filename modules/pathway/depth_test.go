@@ -92,3 +92,43 @@ func TestReplayKeepsRecordsDeeperThanTheDecoder(t *testing.T) {
 		t.Fatalf("stats after compaction: %+v", st)
 	}
 }
+
+// TestSearchAndHistoryAnswersBounded: a search (up to 1000 hits) or a
+// history walk clones whole traces; the content of one answer is bounded
+// (the best hit / newest trace always comes back).
+func TestSearchAndHistoryAnswersBounded(t *testing.T) {
+	s, err := Open(t.TempDir()+"/traces.jsonl", Options{Logger: quietLog, MaxAnswerBytes: 250 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	big := json.RawMessage(`"` + strings.Repeat("w", 100<<10) + `"`)
+	prev, err := s.Add(ctx, NewTrace{Content: big, Kind: "big"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		if prev, err = s.Revise(ctx, prev.UID, NewTrace{Content: big}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hits, err := s.Search(ctx, Query{Kind: "big", Limit: 1000})
+	if err != nil || len(hits) != 2 {
+		t.Fatalf("search: %d hits (%v), want the 2 that fit 250 KiB", len(hits), err)
+	}
+	chain, err := s.History(ctx, prev.UID)
+	if err != nil || len(chain) != 2 || chain[len(chain)-1].PredecessorUID == "" {
+		t.Fatalf("history: %d traces (%v)", len(chain), err)
+	}
+	one, err := Open(t.TempDir()+"/t.jsonl", Options{Logger: quietLog, MaxAnswerBytes: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer one.Close()
+	if _, err := one.Add(ctx, NewTrace{Content: big}); err != nil {
+		t.Fatal(err)
+	}
+	if hits, _ := one.Search(ctx, Query{}); len(hits) != 1 {
+		t.Fatalf("the best hit must come back even above the budget: %d", len(hits))
+	}
+}
