@@ -28,7 +28,7 @@ func TestHTTPTooManyColumns(t *testing.T) {
 		}
 	}
 	ingestFail(t, s, "name=wide", wide(4097), 400)
-	s.Fail(t, "GET", "/v1/catalog/datasets/wide", nil, 404)
+	s.Fail(t, "GET", "/v1/catalog/manifest/wide", nil, 404)
 	res := postCSV(t, s, "name=wide", wide(4096), 201)
 	if len(res.Schema) != 4096 {
 		t.Fatalf("schema of %d columns", len(res.Schema))

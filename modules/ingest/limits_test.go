@@ -81,7 +81,7 @@ func TestBuffersGrowPastTheEstimate(t *testing.T) {
 // than max_record_bytes, a file without newlines and an over-long column
 // name are each a CSVError naming the limit, before any conversion.
 func TestColumnAndRecordCaps(t *testing.T) {
-	r := newRig(t, Options{})
+	r := newRig(t, Options{MaxColumns: 100, MaxRecordBytes: 1 << 20})
 	for _, tc := range []struct {
 		name, csv string
 		want      []string
