@@ -17,10 +17,18 @@ type IngestConfig struct {
 	RowGroupRows int `toml:"row_group_rows"`
 	// Workers is how many parts convert at once; 0 = one per CPU.
 	Workers int `toml:"workers"`
+	// MaxColumns caps the columns of one CSV (400 above it, naming the
+	// limit and the count): every column costs buffers in each worker.
+	MaxColumns int `toml:"max_columns"`
+	// MaxRecordBytes caps one CSV record (a line, or several when a
+	// quoted field holds newlines); a longer one is a 400 (an
+	// unterminated quote, or a file without newlines).
+	MaxRecordBytes ByteSize `toml:"max_record_bytes"`
 }
 
 func defaultIngest() IngestConfig {
-	return IngestConfig{MaxUpload: 8 << 30, SampleRows: 10000, PartSize: 128 << 20, RowGroupRows: 122880}
+	return IngestConfig{MaxUpload: 8 << 30, SampleRows: 10000, PartSize: 128 << 20, RowGroupRows: 122880,
+		MaxColumns: 4096, MaxRecordBytes: 64 << 20}
 }
 
 // Validate checks the ingest section.
@@ -37,6 +45,12 @@ func (c *IngestConfig) Validate() error {
 	}
 	if c.RowGroupRows < 1024 || c.RowGroupRows > 1<<24 {
 		errs = append(errs, errors.New("row_group_rows: must be between 1024 and 16777216"))
+	}
+	if c.MaxColumns < 1 {
+		errs = append(errs, errors.New("max_columns: must be positive"))
+	}
+	if c.MaxRecordBytes < 1<<10 || c.MaxRecordBytes > 1<<30 {
+		errs = append(errs, errors.New("max_record_bytes: must be between 1KiB and 1GiB"))
 	}
 	if c.Workers < 0 {
 		errs = append(errs, errors.New("workers: must be 0 (one per CPU) or positive"))

@@ -51,6 +51,35 @@ type ObserverConfig struct {
 	MaxNodes int `toml:"max_nodes"`
 	// KeepRuns is how many finished workflow runs GET can still return.
 	KeepRuns int `toml:"keep_runs"`
+	// KeepRunsBytes also bounds the kept runs by their nodes' outputs: the
+	// oldest finished runs are forgotten beyond it.
+	KeepRunsBytes ByteSize `toml:"keep_runs_bytes"`
+	// MaxRuns caps the workflow runs in progress at once, synchronous and
+	// async together; one more answers 429 with Retry-After.
+	MaxRuns int `toml:"max_runs"`
+	// MaxNodeTimeout is the largest timeout_ms a node may ask for (400
+	// above it).
+	MaxNodeTimeout Duration `toml:"max_node_timeout"`
+	// MaxWorkflowTimeout is the largest timeout_ms a run may ask for (400
+	// above it).
+	MaxWorkflowTimeout Duration `toml:"max_workflow_timeout"`
+	// MaxInputBytes caps one node's inputs once references are resolved,
+	// counted while they are resolved (a reference repeated 4000 times
+	// to a 1 MB output fails the node instead of building 4 GB).
+	MaxInputBytes ByteSize `toml:"max_input_bytes"`
+	// MaxOutputBytes caps one node's output, as JSON (the node fails
+	// above it).
+	MaxOutputBytes ByteSize `toml:"max_output_bytes"`
+	// MaxRunOutputBytes caps the outputs of all nodes of one run together.
+	MaxRunOutputBytes ByteSize `toml:"max_run_output_bytes"`
+	// MaxSQLNodes is how many sql nodes may run at once across all
+	// workflow runs, so runs never take the whole query pool from
+	// interactive SQL; 0 = half of query.max_concurrent (at least 1).
+	MaxSQLNodes int `toml:"max_sql_nodes"`
+	// MaxJSONDepth caps how deeply an event or workflow body may nest
+	// objects and arrays (400 above it), so everything acknowledged can
+	// be decoded again at replay.
+	MaxJSONDepth int `toml:"max_json_depth"`
 }
 
 func defaultObserver() ObserverConfig {
@@ -71,6 +100,14 @@ func defaultObserver() ObserverConfig {
 		MaxParallel:         4,
 		MaxNodes:            256,
 		KeepRuns:            200,
+		KeepRunsBytes:       256 << 20,
+		MaxRuns:             8,
+		MaxNodeTimeout:      Duration(10 * time.Minute),
+		MaxWorkflowTimeout:  Duration(time.Hour),
+		MaxInputBytes:       16 << 20,
+		MaxOutputBytes:      16 << 20,
+		MaxRunOutputBytes:   64 << 20,
+		MaxJSONDepth:        512,
 	}
 }
 
@@ -89,11 +126,29 @@ func (c *ObserverConfig) Validate() error {
 		{"parquet_interval", int64(c.ParquetInterval)}, {"parquet_compact_files", int64(c.ParquetCompactFiles)},
 		{"node_timeout", int64(c.NodeTimeout)}, {"workflow_timeout", int64(c.WorkflowTimeout)},
 		{"max_parallel", int64(c.MaxParallel)}, {"max_nodes", int64(c.MaxNodes)}, {"keep_runs", int64(c.KeepRuns)},
+		{"keep_runs_bytes", int64(c.KeepRunsBytes)}, {"max_runs", int64(c.MaxRuns)},
+		{"max_input_bytes", int64(c.MaxInputBytes)}, {"max_output_bytes", int64(c.MaxOutputBytes)},
+		{"max_run_output_bytes", int64(c.MaxRunOutputBytes)},
 	}
 	for _, p := range positive {
 		if p.v <= 0 {
 			errs = append(errs, fmt.Errorf("%s: must be positive", p.name))
 		}
+	}
+	if c.NodeTimeout > c.MaxNodeTimeout {
+		errs = append(errs, fmt.Errorf("max_node_timeout: %s is shorter than node_timeout %s", c.MaxNodeTimeout.D(), c.NodeTimeout.D()))
+	}
+	if c.WorkflowTimeout > c.MaxWorkflowTimeout {
+		errs = append(errs, fmt.Errorf("max_workflow_timeout: %s is shorter than workflow_timeout %s", c.MaxWorkflowTimeout.D(), c.WorkflowTimeout.D()))
+	}
+	if c.MaxOutputBytes > c.MaxRunOutputBytes {
+		errs = append(errs, errors.New("max_run_output_bytes: must be at least max_output_bytes"))
+	}
+	if c.MaxSQLNodes < 0 {
+		errs = append(errs, errors.New("max_sql_nodes: must be 0 (half of query.max_concurrent) or positive"))
+	}
+	if c.MaxJSONDepth < 1 || c.MaxJSONDepth > maxJSONDepthLimit {
+		errs = append(errs, fmt.Errorf("max_json_depth: must be between 1 and %d", maxJSONDepthLimit))
 	}
 	if c.RingMaxBytes < 0 {
 		errs = append(errs, errors.New("ring_max_bytes: must not be negative"))

@@ -24,6 +24,11 @@ type PathwayConfig struct {
 	// VectorIndex is the vector index the pathway module owns for
 	// semantic search.
 	VectorIndex string `toml:"vector_index"`
+	// MaxJSONDepth caps how deeply a trace's content may nest objects and
+	// arrays (400 above it). It keeps every acknowledged record far below
+	// the JSON decoder's own limit of 10000 levels, so replay reads back
+	// everything a write acknowledged.
+	MaxJSONDepth int `toml:"max_json_depth"`
 }
 
 func defaultPathway() PathwayConfig {
@@ -33,8 +38,14 @@ func defaultPathway() PathwayConfig {
 		CompactBytes: 64 << 20,
 		Semantic:     true,
 		VectorIndex:  "_pathway",
+		MaxJSONDepth: 512,
 	}
 }
+
+// maxJSONDepthLimit is the largest max_json_depth a section may set: a
+// stored value sits inside a record (a few levels more), and the whole
+// record must stay below encoding/json's 10000-level limit.
+const maxJSONDepthLimit = 9000
 
 var pathwayIndexName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 
@@ -49,6 +60,9 @@ func (c *PathwayConfig) Validate() error {
 	}
 	if c.CompactBytes < 0 {
 		errs = append(errs, errors.New("compact_bytes: must not be negative"))
+	}
+	if c.MaxJSONDepth < 1 || c.MaxJSONDepth > maxJSONDepthLimit {
+		errs = append(errs, fmt.Errorf("max_json_depth: must be between 1 and %d", maxJSONDepthLimit))
 	}
 	if c.Semantic && !pathwayIndexName.MatchString(c.VectorIndex) {
 		errs = append(errs, fmt.Errorf("vector_index: %q is not a valid index name", c.VectorIndex))

@@ -66,30 +66,37 @@ type batch struct {
 	rows   int
 	cap    int
 	full   bool // a string buffer reached its limit before cap rows
+	// bitRows is how many rows the bitmaps hold now; they grow (with the
+	// value slices, which grow by append) up to cap.
+	bitRows int
 }
 
 // maxColumnBytes caps one column's string bytes in a batch (int32 offsets).
 const maxColumnBytes = 1 << 30
 
-func newBatch(_ memory.Allocator, schema *arrow.Schema, kinds []kind, capRows int, dataHints []int) *batch {
-	b := &batch{schema: schema, cap: capRows}
+// newBatch returns a batch of up to capRows rows whose buffers start
+// sized for initRows (grown as rows arrive, then reused batch after
+// batch).
+func newBatch(_ memory.Allocator, schema *arrow.Schema, kinds []kind, capRows, initRows int, dataHints []int) *batch {
+	initRows = max(1, min(initRows, capRows))
+	b := &batch{schema: schema, cap: capRows, bitRows: initRows}
 	for s := range b.sets {
 		cs := make(colSet, len(kinds))
 		for i, k := range kinds {
 			c := &cs[i]
 			c.k = k
-			c.valid = make([]byte, (capRows+7)/8+1)
+			c.valid = make([]byte, (initRows+7)/8+1)
 			switch k {
 			case kBool:
-				c.bits = make([]byte, (capRows+7)/8+1)
+				c.bits = make([]byte, (initRows+7)/8+1)
 			case kInt, kTimestamp:
-				c.i64 = make([]int64, 0, capRows)
+				c.i64 = make([]int64, 0, initRows)
 			case kFloat:
-				c.f64 = make([]float64, 0, capRows)
+				c.f64 = make([]float64, 0, initRows)
 			case kDate:
-				c.i32 = make([]int32, 0, capRows)
+				c.i32 = make([]int32, 0, initRows)
 			default:
-				c.offs = make([]int32, 1, capRows+1)
+				c.offs = make([]int32, 1, initRows+1)
 				hint := 0
 				if dataHints != nil {
 					hint = min(dataHints[i], maxColumnBytes)
@@ -111,6 +118,9 @@ func (b *batch) cols() colSet { return b.sets[b.cur] }
 func (b *batch) appendRow(p *parser, fs []field) int {
 	cs := b.sets[b.cur]
 	r := b.rows
+	if r >= b.bitRows {
+		b.growBitmaps(cs, min(max(2*b.bitRows, r+1), b.cap))
+	}
 	for i := range cs {
 		c := &cs[i]
 		f := fs[i]
@@ -177,6 +187,20 @@ func (b *batch) appendRow(p *parser, fs []field) int {
 	}
 	b.rows++
 	return -1
+}
+
+// growBitmaps enlarges every column's validity (and boolean) bitmap to
+// hold rows rows, keeping the bits set so far.
+func (b *batch) growBitmaps(cs colSet, rows int) {
+	n := (rows+7)/8 + 1
+	for i := range cs {
+		c := &cs[i]
+		c.valid = append(c.valid, make([]byte, n-len(c.valid))...)
+		if c.k == kBool {
+			c.bits = append(c.bits, make([]byte, n-len(c.bits))...)
+		}
+	}
+	b.bitRows = rows
 }
 
 // isFull reports whether the batch should become a row group now.

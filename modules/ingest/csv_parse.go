@@ -44,10 +44,22 @@ const (
 )
 
 func newParser(r io.ReaderAt, off, end int64, delim byte, line int64, bufSize int) *parser {
-	p := &parser{r: r, off: off, end: end, buf: make([]byte, bufSize), delim: delim, line: line, maxRec: 256 << 20}
+	p := &parser{r: r, off: off, end: end, buf: make([]byte, bufSize), delim: delim, line: line, maxRec: defaultMaxRecord}
 	p.cls[delim] = clsDelim
 	p.cls['\n'] = clsNL
 	p.cls['"'] = clsQuote
+	return p
+}
+
+// defaultMaxRecord bounds a record when no limit is set (ingest.max_record_bytes).
+const defaultMaxRecord = 64 << 20
+
+// limit sets the longest record the parser accepts (n <= 0 keeps the
+// default); a longer one is a CSVError naming the limit.
+func (p *parser) limit(n int) *parser {
+	if n > 0 {
+		p.maxRec = n
+	}
 	return p
 }
 
@@ -61,7 +73,7 @@ func (p *parser) fill() error {
 	}
 	if p.n == len(p.buf) {
 		if len(p.buf) >= p.maxRec {
-			return &CSVError{Line: p.line, Column: 1, Msg: fmt.Sprintf("a record longer than %d bytes (unterminated quote?)", p.maxRec)}
+			return &CSVError{Line: p.line, Column: 1, Msg: fmt.Sprintf("a record longer than %d bytes (ingest.max_record_bytes; an unterminated quote, or no newlines?)", p.maxRec)}
 		}
 		nb := make([]byte, 2*len(p.buf))
 		copy(nb, p.buf[:p.n])

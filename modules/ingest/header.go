@@ -79,6 +79,9 @@ func headerNames(p *parser, fs []field) ([]string, error) {
 		if n == "" {
 			return nil, &CSVError{Line: 1, Column: i + 1, Msg: "empty column name in the header"}
 		}
+		if len(n) > maxColumnName {
+			return nil, &CSVError{Line: 1, Column: i + 1, Msg: fmt.Sprintf("a column name of %d bytes; at most %d are allowed", len(n), maxColumnName)}
+		}
 		if err := catalog.ValidateColumnName(n); err != nil {
 			return nil, &CSVError{Line: 1, Column: i + 1, Msg: fmt.Sprintf("column name %q in the header: %v", n, err)}
 		}

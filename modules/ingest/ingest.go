@@ -36,6 +36,10 @@ type Options struct {
 	PartSize     int64
 	RowGroupRows int
 	Workers      int
+	// MaxColumns caps the header's columns (0 = 4096).
+	MaxColumns int
+	// MaxRecordBytes caps one record (0 = 64 MiB).
+	MaxRecordBytes int
 	// TempDir holds spooled uploads and parts being written; it should be
 	// on the same file system as a local store so parts are renamed into
 	// place instead of copied.
@@ -113,6 +117,12 @@ func NewIngester(cat catalog.Catalog, store storage.Store, opt Options, log *slo
 	}
 	if opt.RowGroupRows <= 0 {
 		opt.RowGroupRows = 122880
+	}
+	if opt.MaxColumns <= 0 {
+		opt.MaxColumns = 4096
+	}
+	if opt.MaxRecordBytes <= 0 {
+		opt.MaxRecordBytes = defaultMaxRecord
 	}
 	if opt.TempDir == "" {
 		opt.TempDir = os.TempDir()

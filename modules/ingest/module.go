@@ -74,6 +74,7 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 	m.ing = NewIngester(cat, store, Options{
 		SampleRows: cfg.Ingest.SampleRows, PartSize: int64(cfg.Ingest.PartSize), RowGroupRows: cfg.Ingest.RowGroupRows,
 		Workers: cfg.Ingest.Workers, TempDir: tmp,
+		MaxColumns: cfg.Ingest.MaxColumns, MaxRecordBytes: int(cfg.Ingest.MaxRecordBytes),
 	}, c.Logger("ingest"))
 	app.Provide[Service](c, m.ing)
 	return nil

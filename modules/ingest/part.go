@@ -55,6 +55,8 @@ type convertEnv struct {
 	noDict   []bool
 	progress *Progress
 	mem      memory.Allocator
+	// maxRec is the longest record accepted (ingest.max_record_bytes).
+	maxRec int
 }
 
 func writerProps(env *convertEnv) *parquet.WriterProperties {
@@ -77,6 +79,17 @@ func writerProps(env *convertEnv) *parquet.WriterProperties {
 		}
 	}
 	return parquet.NewWriterProperties(opts...)
+}
+
+// expectedRows estimates how many rows a span of n bytes holds from the
+// sample's mean row size, a little generously, at most one row group.
+func (env *convertEnv) expectedRows(n int64) int {
+	rowBytes := float64(len(env.kinds)) // delimiters and the newline
+	for _, a := range env.avgBytes {
+		rowBytes += a
+	}
+	est := float64(n)/max(rowBytes, 1)*1.25 + 16
+	return int(min(est, float64(env.rgRows)))
 }
 
 // convertSpan parses job.span and writes it as a Parquet file, returning
@@ -105,15 +118,20 @@ func convertSpan(ctx context.Context, env *convertEnv, job partJob) (res partRes
 		res.err = fmt.Errorf("ingest: parquet writer: %w", err)
 		return res
 	}
-	p := newParser(env.r, job.span.start, job.span.end, env.delim, job.span.line, 4<<20)
+	p := newParser(env.r, job.span.start, job.span.end, env.delim, job.span.line, min(4<<20, int(job.span.end-job.span.start)+16)).limit(env.maxRec)
+	// Buffers start at the rows this span is expected to hold (from the
+	// sample's row size), not at a full row group per column: a wide
+	// file of one row must not reserve columns × row_group_rows. They
+	// grow if the estimate was low.
+	rows := env.expectedRows(job.span.end - job.span.start)
 	var hints []int
 	if env.avgBytes != nil {
 		hints = make([]int, ncols)
 		for i, a := range env.avgBytes {
-			hints[i] = int(a*float64(env.rgRows)*1.1) + 64
+			hints[i] = int(a*float64(rows)*1.1) + 64
 		}
 	}
-	b := newBatch(env.mem, schema, env.kinds, env.rgRows, hints)
+	b := newBatch(env.mem, schema, env.kinds, env.rgRows, rows, hints)
 	defer b.release()
 	flush := func() error {
 		if b.rows == 0 {

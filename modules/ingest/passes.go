@@ -34,7 +34,7 @@ func (in *Ingester) convert(ctx context.Context, r io.ReaderAt, pl *ingestPlan, 
 			prog.bytes.Store(0)
 			prog.rows.Store(0)
 		}
-		env := &convertEnv{r: r, delim: pl.delim, names: pl.names, kinds: pl.kinds, rgRows: in.opt.RowGroupRows, progress: prog, mem: in.mem, avgBytes: pl.avgBytes, noDict: pl.noDict}
+		env := &convertEnv{r: r, delim: pl.delim, names: pl.names, kinds: pl.kinds, rgRows: in.opt.RowGroupRows, progress: prog, mem: in.mem, avgBytes: pl.avgBytes, noDict: pl.noDict, maxRec: in.opt.MaxRecordBytes}
 		results := runPass(ctx, env, spans, dir, pass, pl.workers)
 		// The earliest error in file order wins: spans are in order.
 		for _, res := range results {

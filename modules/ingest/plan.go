@@ -3,10 +3,18 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 
 	"lakehouse/modules/catalog"
 )
+
+// maxColumnName caps one column name in bytes (a header cell).
+const maxColumnName = 1024
+
+// sampleDistinctBytes bounds the distinct values the sample keeps to
+// decide dictionary encoding.
+const sampleDistinctBytes = 64 << 20
 
 // ingestPlan is what the header and the sample decided.
 type ingestPlan struct {
@@ -41,7 +49,9 @@ func (in *Ingester) plan(ctx context.Context, r io.ReaderAt, size int64, req Req
 	if pl.delim == 0 {
 		pl.delim = sniffDelimiter(r, start, size)
 	}
-	p := newParser(r, start, size, pl.delim, 1, 1<<20)
+	// The header is bounded by the column cap (names are short), so a
+	// file without newlines fails after a few MiB, not max_record_bytes.
+	p := newParser(r, start, size, pl.delim, 1, 1<<20).limit(min(in.opt.MaxRecordBytes, max(1<<20, in.opt.MaxColumns*(maxColumnName+3))))
 	fs, _, err := p.next()
 	if err == io.EOF {
 		return nil, &CSVError{Line: 1, Column: 1, Msg: "empty file (a header line is required)"}
@@ -49,9 +59,14 @@ func (in *Ingester) plan(ctx context.Context, r io.ReaderAt, size int64, req Req
 	if err != nil {
 		return nil, err
 	}
+	if len(fs) > in.opt.MaxColumns {
+		return nil, &CSVError{Line: 1, Column: in.opt.MaxColumns + 1,
+			Msg: fmt.Sprintf("the header has %d columns; at most %d are allowed (ingest.max_columns)", len(fs), in.opt.MaxColumns)}
+	}
 	if pl.names, err = headerNames(p, fs); err != nil {
 		return nil, err
 	}
+	p.limit(in.opt.MaxRecordBytes)
 	pl.dataStart = p.off - int64(p.n-p.pos)
 	pl.dataLine = p.line
 	ncols := len(pl.names)
@@ -59,6 +74,11 @@ func (in *Ingester) plan(ctx context.Context, r io.ReaderAt, size int64, req Req
 	sizes := make([]int64, ncols)
 	distinct := make([]map[string]struct{}, ncols)
 	nonNull := make([]int, ncols)
+	// considered counts the values offered to distinct; the sample's
+	// distinct values are bounded in bytes (sampleDistinctBytes), so a
+	// wide sample of long values cannot hold gigabytes.
+	considered := make([]int, ncols)
+	distinctBytes := 0
 	for i := range distinct {
 		distinct[i] = map[string]struct{}{}
 	}
@@ -81,8 +101,12 @@ func (in *Ingester) plan(ctx context.Context, r io.ReaderAt, size int64, req Req
 			v := p.value(f)
 			sizes[i] += int64(len(v))
 			nonNull[i]++
-			if len(distinct[i]) < 1<<15 {
-				distinct[i][string(v)] = struct{}{}
+			if len(distinct[i]) < 1<<15 && distinctBytes < sampleDistinctBytes {
+				considered[i]++
+				if _, seen := distinct[i][string(v)]; !seen {
+					distinct[i][string(v)] = struct{}{}
+					distinctBytes += len(v)
+				}
 			}
 			if pl.kinds[i] == kString {
 				continue
@@ -101,7 +125,7 @@ func (in *Ingester) plan(ctx context.Context, r io.ReaderAt, size int64, req Req
 	for i := range sizes {
 		pl.avgBytes[i] = float64(sizes[i]) / float64(rows)
 		// Mostly distinct values (ids, e-mails, free text): PLAIN.
-		pl.noDict[i] = nonNull[i] >= 64 && len(distinct[i]) > nonNull[i]/2
+		pl.noDict[i] = considered[i] >= 64 && len(distinct[i]) > considered[i]/2
 	}
 	prev, err := in.cat.Get(ctx, req.Dataset)
 	switch {

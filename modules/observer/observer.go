@@ -100,6 +100,17 @@ func (o *Observer) Record(ev Event) Event {
 		ev.Timestamp = time.Now()
 	}
 	ev.Timestamp = ev.Timestamp.UTC()
+	if !validEventTime(ev.Timestamp) {
+		// A Go caller passed a time JSON cannot hold: keep the event (it
+		// is an audit row) at the time it was recorded, and say so.
+		o.log.Warn("observer: event time outside years 0000-9999 replaced by now", "timestamp", ev.Timestamp.String(), "endpoint", ev.Endpoint)
+		ev.Fields = maps.Clone(ev.Fields) // the caller's map stays as it was
+		if ev.Fields == nil {
+			ev.Fields = map[string]any{}
+		}
+		ev.Fields["timestamp_error"] = "the reported time " + ev.Timestamp.String() + " is outside years 0000-9999"
+		ev.Timestamp = time.Now().UTC()
+	}
 	if ev.Source == "" {
 		ev.Source = SourceMCP
 	}

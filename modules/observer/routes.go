@@ -3,7 +3,9 @@ package observer
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
@@ -14,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"lakehouse/app"
+	"lakehouse/internal/jsonx"
 )
 
 // Routes implements app.Router. POST /event and /inbox are marked
@@ -89,18 +92,63 @@ func (m *Module) events(c echo.Context) error {
 	if len(evs) > 0 {
 		next = evs[len(evs)-1].ID
 	}
-	return c.JSON(http.StatusOK, map[string]any{"events": evs, "count": len(evs), "next_since": next})
+	body, err := json.Marshal(map[string]any{"events": evs, "count": len(evs), "next_since": next})
+	if err != nil {
+		// One odd stored value must not make the page (and every page
+		// holding it) a 500: encode event by event, replacing the ones
+		// that fail with their id and the reason.
+		body, err = json.Marshal(map[string]any{"events": encodeEach(evs, m.log), "count": len(evs), "next_since": next})
+		if err != nil {
+			return fmt.Errorf("observer: encode events page: %w", err)
+		}
+	}
+	return c.JSONBlob(http.StatusOK, body)
 }
 
-// readJSONObject decodes a body that must be one JSON object; the numbers
-// stay json.Number so free-form fields keep their exact text.
-func readJSONObject(c echo.Context) (map[string]any, error) {
+// encodeEach encodes events one by one; an event that cannot be encoded
+// becomes {"id", "timestamp": null, "encode_error"} and is logged.
+func encodeEach(evs []Event, log *slog.Logger) []json.RawMessage {
+	out := make([]json.RawMessage, len(evs))
+	for i := range evs {
+		b, err := evs[i].MarshalJSON()
+		if err != nil {
+			log.Warn("observer: event cannot be encoded; the page shows a placeholder", "id", evs[i].ID, "err", err)
+			b, _ = json.Marshal(map[string]any{"id": evs[i].ID, "timestamp": nil, "source": evs[i].Source,
+				"encode_error": "this event cannot be shown as JSON: " + err.Error()})
+		}
+		out[i] = b
+	}
+	return out
+}
+
+// readBody reads a (capped) JSON body and refuses one nesting deeper
+// than observer.max_json_depth before anything decodes it: what is
+// acknowledged is persisted as a line that must decode again at replay.
+func (m *Module) readBody(c echo.Context) ([]byte, error) {
 	data, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		if errors.Is(err, app.ErrBodyTooLarge) {
 			return nil, err
 		}
 		return nil, app.BadRequest("read body: %v", err)
+	}
+	depth := m.cfg.MaxJSONDepth
+	if depth <= 0 {
+		depth = jsonx.DefaultMaxDepth
+	}
+	if err := jsonx.CheckDepth(data, depth); err != nil {
+		return nil, app.Errorf(http.StatusBadRequest, "too_deep", "request body %v; the limit is observer.max_json_depth", err).
+			WithDetails(map[string]any{"max_depth": depth})
+	}
+	return data, nil
+}
+
+// readJSONObject decodes a body that must be one JSON object; the numbers
+// stay json.Number so free-form fields keep their exact text.
+func (m *Module) readJSONObject(c echo.Context) (map[string]any, error) {
+	data, err := m.readBody(c)
+	if err != nil {
+		return nil, err
 	}
 	if len(strings.TrimSpace(string(data))) == 0 {
 		return nil, app.BadRequest("empty body: a JSON object is required")
@@ -144,7 +192,7 @@ func badJSON(data []byte, err error) error {
 }
 
 func (m *Module) postEvent(c echo.Context) error {
-	obj, err := readJSONObject(c)
+	obj, err := m.readJSONObject(c)
 	if err != nil {
 		return err
 	}
@@ -244,11 +292,25 @@ func eventFromJSON(obj map[string]any) (Event, error) {
 	return ev, nil
 }
 
+// Event times must lie in years 0000-9999: RFC 3339 (and so the JSON a
+// time.Time encodes to) cannot write any other, and one stored event
+// outside them used to turn every events page that held it into a 500.
+var (
+	minEventTime = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxEventTime = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+)
+
+// validEventTime reports whether t can be stored and encoded.
+func validEventTime(t time.Time) bool {
+	return !t.Before(minEventTime) && !t.After(maxEventTime)
+}
+
 // parseTimestamp accepts RFC 3339 text or a Unix time in seconds or, when
-// it is too large to be seconds, milliseconds; absent means now.
+// it is too large to be seconds, milliseconds; absent means now. A time
+// outside years 0000-9999 is a 400.
 func parseTimestamp(v any) (time.Time, error) {
 	bad := func() (time.Time, error) {
-		return time.Time{}, app.BadRequest("timestamp: use RFC 3339 (2026-01-02T15:04:05Z) or Unix seconds/milliseconds").
+		return time.Time{}, app.BadRequest("timestamp: use RFC 3339 (2026-01-02T15:04:05Z) or Unix seconds/milliseconds, between years 0000 and 9999").
 			WithDetails(map[string]any{"field": "timestamp"})
 	}
 	switch t := v.(type) {
@@ -259,13 +321,13 @@ func parseTimestamp(v any) (time.Time, error) {
 			return time.Time{}, nil
 		}
 		ts, err := time.Parse(time.RFC3339Nano, t)
-		if err != nil {
+		if err != nil || !validEventTime(ts.UTC()) {
 			return bad()
 		}
 		return ts, nil
 	case json.Number:
 		f, err := t.Float64()
-		if err != nil || f < 0 || math.IsInf(f, 0) || f > 1e16 {
+		if err != nil || f < 0 || math.IsInf(f, 0) || f > float64(maxEventTime.UnixMilli()) {
 			return bad()
 		}
 		if f >= 1e11 { // later than year 5138 in seconds: milliseconds

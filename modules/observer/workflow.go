@@ -34,6 +34,9 @@ type Node struct {
 
 var nodeIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
+// maxWorkflowName caps a workflow's name in bytes.
+const maxWorkflowName = 256
+
 // badWorkflow is the 400 every definition problem answers with; details
 // name the node and the problem so a client can point at it.
 func badWorkflow(problem, node, format string, args ...any) *app.APIError {
@@ -59,11 +62,15 @@ func (r *Runner) validate(wf Workflow) (*plan, error) {
 	if len(wf.Nodes) == 0 {
 		return nil, badWorkflow("empty", "", "workflow has no nodes")
 	}
+	if len(wf.Name) > maxWorkflowName {
+		// The name is copied onto every node's audit row.
+		return nil, badWorkflow("bad_name", "", "workflow name of %d bytes; at most %d are allowed", len(wf.Name), maxWorkflowName)
+	}
 	if len(wf.Nodes) > r.cfg.MaxNodes {
 		return nil, badWorkflow("too_many_nodes", "", "workflow has %d nodes; the limit is %d", len(wf.Nodes), r.cfg.MaxNodes)
 	}
-	if wf.TimeoutMS < 0 {
-		return nil, badWorkflow("bad_timeout", "", "timeout_ms must not be negative")
+	if err := checkTimeout(wf.TimeoutMS, r.cfg.MaxWorkflowTimeout, "max_workflow_timeout", ""); err != nil {
+		return nil, err
 	}
 	p := &plan{wf: wf, deps: map[string][]string{}, index: map[string]int{}}
 	for i, n := range wf.Nodes {
@@ -79,8 +86,8 @@ func (r *Runner) validate(wf Workflow) (*plan, error) {
 		if !r.hasMode(n.Mode) {
 			return nil, badWorkflow("unknown_mode", n.ID, "node %q: unknown mode %q (known: %s)", n.ID, n.Mode, strings.Join(r.Modes(), ", "))
 		}
-		if n.TimeoutMS < 0 {
-			return nil, badWorkflow("bad_timeout", n.ID, "node %q: timeout_ms must not be negative", n.ID)
+		if err := checkTimeout(n.TimeoutMS, r.cfg.MaxNodeTimeout, "max_node_timeout", n.ID); err != nil {
+			return nil, err
 		}
 		deps := []string{}
 		for _, d := range n.DependsOn {

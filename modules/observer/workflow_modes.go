@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"lakehouse/app"
 	"lakehouse/modules/embed"
@@ -23,8 +24,12 @@ func need[T any](c *app.Container, mode, module string) (T, error) {
 }
 
 // registerServiceModes adds the built-in modes, each calling another
-// module through its published interface.
+// module through its published interface, under the same limits that
+// module's own routes apply.
 func registerServiceModes(r *Runner, c *app.Container) {
+	cfg := c.Config()
+	r.limitMode("sql", sqlSlots(r.cfg.MaxSQLNodes, cfg.Query.MaxConcurrent))
+	embedLim := embedLimits{maxTexts: cfg.Embed.MaxTexts, maxBytes: int(cfg.Server.BodyLimit)}
 	r.RegisterMode("sql", func(ctx context.Context, in Inputs) (any, error) {
 		q, err := need[query.Querier](c, "sql", "query")
 		if err != nil {
@@ -37,7 +42,7 @@ func registerServiceModes(r *Runner, c *app.Container) {
 		if err != nil {
 			return nil, err
 		}
-		return runEmbed(ctx, e, in)
+		return runEmbed(ctx, e, in, embedLim)
 	})
 	r.RegisterMode("vector_search", func(ctx context.Context, in Inputs) (any, error) {
 		v, err := need[vector.Service](c, "vector_search", "vector")
@@ -113,9 +118,26 @@ func runSQL(ctx context.Context, q query.Querier, in Inputs) (any, error) {
 	return out, nil
 }
 
+// sqlSlots is how many sql nodes may run at once across all runs: the
+// configured number, or half the query pool (at least one), so
+// interactive SQL always finds a connection.
+func sqlSlots(configured, pool int) int {
+	if configured > 0 {
+		return configured
+	}
+	return max(1, pool/2)
+}
+
+// embedLimits are the limits POST /v1/embed applies: embed.max_texts
+// texts, and no more text than its body may carry (server.body_limit).
+type embedLimits struct {
+	maxTexts int
+	maxBytes int
+}
+
 // runEmbed: inputs texts (a list, or one string) or text → model,
 // dimension, vectors, vector (the first).
-func runEmbed(ctx context.Context, e embed.Embedder, in Inputs) (any, error) {
+func runEmbed(ctx context.Context, e embed.Embedder, in Inputs, lim embedLimits) (any, error) {
 	key := "texts"
 	if _, ok := in["texts"]; !ok {
 		key = "text"
@@ -127,9 +149,17 @@ func runEmbed(ctx context.Context, e embed.Embedder, in Inputs) (any, error) {
 	if len(texts) == 0 {
 		return nil, fmt.Errorf("input %q is empty: nothing to embed", key)
 	}
+	if lim.maxTexts > 0 && len(texts) > lim.maxTexts {
+		return nil, fmt.Errorf("input %q: %d texts, at most %d in one node (embed.max_texts)", key, len(texts), lim.maxTexts)
+	}
+	total := 0
 	for i, t := range texts {
-		if t == "" {
+		if strings.TrimSpace(t) == "" {
 			return nil, fmt.Errorf("input %q[%d] is an empty text", key, i)
+		}
+		total += len(t)
+		if lim.maxBytes > 0 && total > lim.maxBytes {
+			return nil, fmt.Errorf("input %q: the texts up to [%d] hold more than %d bytes, the most one embed request may carry (server.body_limit)", key, i, lim.maxBytes)
 		}
 	}
 	vecs, err := e.EmbedBatch(ctx, texts)

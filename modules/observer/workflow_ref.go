@@ -54,13 +54,19 @@ func walkRefs(v any, where string, fn func(where string, ref reference)) {
 	}
 }
 
-// resolve returns a deep copy of v with every reference replaced by the
-// referenced output. outputs holds the finished nodes' outputs.
-func resolve(v any, where string, outputs map[string]any) (any, error) {
+// resolve returns a copy of v with every reference replaced by the
+// referenced output (shared, not copied). outputs holds the finished
+// nodes' outputs. Every literal and every resolved value is counted in b
+// as it is resolved: past the budget the node fails before anything
+// encodes the expansion.
+func resolve(v any, where string, outputs map[string]any, b *inputBudget) (any, error) {
 	switch t := v.(type) {
 	case string:
 		ref, ok := parseRef(t)
 		if !ok {
+			if !b.add(t) {
+				return nil, b.exceeded(where)
+			}
 			return t, nil
 		}
 		out, ok := outputs[ref.node]
@@ -71,11 +77,20 @@ func resolve(v any, where string, outputs map[string]any) (any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", where, t, err)
 		}
+		if !b.add(got) {
+			return nil, b.exceeded(where)
+		}
 		return got, nil
 	case map[string]any:
+		if !b.spend(2) {
+			return nil, b.exceeded(where)
+		}
 		m := make(map[string]any, len(t))
 		for k, e := range t {
-			r, err := resolve(e, where+"."+k, outputs)
+			if !b.spend(len(k) + 4) {
+				return nil, b.exceeded(where)
+			}
+			r, err := resolve(e, where+"."+k, outputs, b)
 			if err != nil {
 				return nil, err
 			}
@@ -83,15 +98,24 @@ func resolve(v any, where string, outputs map[string]any) (any, error) {
 		}
 		return m, nil
 	case []any:
+		if !b.spend(2) {
+			return nil, b.exceeded(where)
+		}
 		s := make([]any, len(t))
 		for i, e := range t {
-			r, err := resolve(e, fmt.Sprintf("%s[%d]", where, i), outputs)
+			if !b.spend(1) {
+				return nil, b.exceeded(where)
+			}
+			r, err := resolve(e, fmt.Sprintf("%s[%d]", where, i), outputs, b)
 			if err != nil {
 				return nil, err
 			}
 			s[i] = r
 		}
 		return s, nil
+	}
+	if !b.add(v) {
+		return nil, b.exceeded(where)
 	}
 	return v, nil
 }

@@ -2,8 +2,6 @@ package observer
 
 import (
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -15,12 +13,9 @@ import (
 // (nodes may have failed: the run's success says so), or with "async":
 // true, 202 with the run id to poll.
 func (m *Module) runWorkflow(c echo.Context) error {
-	data, err := io.ReadAll(c.Request().Body)
+	data, err := m.readBody(c)
 	if err != nil {
-		if errors.Is(err, app.ErrBodyTooLarge) {
-			return err
-		}
-		return app.BadRequest("read body: %v", err)
+		return err
 	}
 	var wf Workflow
 	if err := json.Unmarshal(data, &wf); err != nil {

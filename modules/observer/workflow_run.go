@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -64,7 +65,10 @@ type runState struct {
 	mu      sync.Mutex
 	run     Run
 	outputs map[string]any
-	done    chan struct{}
+	// outBytes is the encoded size of the outputs, for
+	// observer.max_run_output_bytes and keep_runs_bytes.
+	outBytes int64
+	done     chan struct{}
 }
 
 func (rs *runState) snapshot() Run {
@@ -97,10 +101,12 @@ type Runner struct {
 
 	modesMu sync.RWMutex
 	modes   map[string]ModeFunc
+	slots   map[string]chan struct{} // modes limited across runs (limitMode)
 
-	runsMu sync.Mutex
-	runs   map[string]*runState
-	order  []string // run ids, oldest first
+	runsMu  sync.Mutex
+	runs    map[string]*runState
+	order   []string // run ids, oldest first
+	running int      // runs started and not finished (observer.max_runs)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -110,7 +116,8 @@ type Runner struct {
 // NewRunner returns a runner recording node rows in obs, with no modes.
 func NewRunner(obs *Observer, cfg config.ObserverConfig, log *slog.Logger) *Runner {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Runner{obs: obs, cfg: cfg, log: log, modes: map[string]ModeFunc{}, runs: map[string]*runState{}, ctx: ctx, cancel: cancel}
+	return &Runner{obs: obs, cfg: withLimitDefaults(cfg), log: log, modes: map[string]ModeFunc{}, slots: map[string]chan struct{}{},
+		runs: map[string]*runState{}, ctx: ctx, cancel: cancel}
 }
 
 // RegisterMode adds or replaces one of this runner's modes.
@@ -190,7 +197,8 @@ type Caller struct {
 
 // Start validates wf and starts it in the background. stop, when not nil,
 // also cancels the run when it ends (a synchronous caller's request). A
-// bad definition is a 400 APIError naming the problem.
+// bad definition is a 400 APIError naming the problem; a run past
+// observer.max_runs is a 429 with Retry-After.
 func (r *Runner) Start(stop context.Context, wf Workflow, who Caller) (*runState, error) {
 	p, err := r.validate(wf)
 	if err != nil {
@@ -199,6 +207,14 @@ func (r *Runner) Start(stop context.Context, wf Workflow, who Caller) (*runState
 	if r.ctx.Err() != nil {
 		return nil, fmt.Errorf("observer: workflow runner is shut down")
 	}
+	r.runsMu.Lock()
+	if r.running >= r.cfg.MaxRuns {
+		n := r.running
+		r.runsMu.Unlock()
+		return nil, tooManyRuns(n, r.cfg.MaxRuns)
+	}
+	r.running++
+	r.runsMu.Unlock()
 	timeout := r.cfg.WorkflowTimeout.D()
 	if wf.TimeoutMS > 0 {
 		timeout = time.Duration(wf.TimeoutMS) * time.Millisecond
@@ -220,27 +236,49 @@ func (r *Runner) Start(stop context.Context, wf Workflow, who Caller) (*runState
 		defer r.wg.Done()
 		defer cancel()
 		r.execute(ctx, rs, p, who)
+		r.runsMu.Lock()
+		r.running--
+		r.trimLocked()
+		r.runsMu.Unlock()
 	}()
 	return rs, nil
 }
 
 // keep stores a run for GET, forgetting the oldest finished runs beyond
-// observer.keep_runs.
+// observer.keep_runs and keep_runs_bytes.
 func (r *Runner) keep(rs *runState) {
 	r.runsMu.Lock()
 	defer r.runsMu.Unlock()
 	r.runs[rs.run.ID] = rs
 	r.order = append(r.order, rs.run.ID)
-	for i := 0; len(r.order) > r.cfg.KeepRuns && i < len(r.order); {
+	r.trimLocked()
+}
+
+// trimLocked forgets the oldest finished runs while more than keep_runs
+// are kept or their outputs hold more than keep_runs_bytes. Running runs
+// are never forgotten (at most max_runs of them).
+func (r *Runner) trimLocked() {
+	var total int64
+	for _, id := range r.order {
+		total += r.runs[id].outputBytes()
+	}
+	for i := 0; (len(r.order) > r.cfg.KeepRuns || total > int64(r.cfg.KeepRunsBytes)) && i < len(r.order); {
 		old := r.runs[r.order[i]]
 		select {
 		case <-old.done:
+			total -= old.outputBytes()
 			delete(r.runs, r.order[i])
 			r.order = slices.Delete(r.order, i, i+1)
 		default:
 			i++ // still running: keep it
 		}
 	}
+}
+
+func (rs *runState) outputBytes() int64 {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return rs.outBytes
 }
 
 // Get returns a run by id.
@@ -308,14 +346,17 @@ func (r *Runner) execute(ctx context.Context, rs *runState, p *plan, who Caller)
 			rs.run.Nodes[i].Status = StatusRunning
 			st := start.UTC()
 			rs.run.Nodes[i].StartedAt = &st
-			inputs, err := resolve(n.Inputs, "inputs", rs.outputs)
+			inputs, err := resolve(n.Inputs, "inputs", rs.outputs, newInputBudget(int64(r.cfg.MaxInputBytes)))
 			rs.mu.Unlock()
 			if err != nil {
 				r.finish(rs, i, n, who, nil, start, StatusFailed, err.Error())
 				return
 			}
 			in, _ := inputs.(map[string]any)
-			out, err := r.call(ctx, n, in)
+			out, size, err := r.call(ctx, n, in)
+			if err == nil {
+				err = rs.reserveOutput(size, int64(r.cfg.MaxRunOutputBytes))
+			}
 			if err != nil {
 				r.finish(rs, i, n, who, nil, start, StatusFailed, err.Error())
 				return
@@ -342,6 +383,18 @@ func (r *Runner) execute(ctx context.Context, rs *runState, p *plan, who Caller)
 	close(rs.done)
 }
 
+// reserveOutput counts a node's output against the run's budget.
+func (rs *runState) reserveOutput(size, limit int64) error {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.outBytes+size > limit {
+		return fmt.Errorf("the run's node outputs would reach %d bytes with this node's %d; the limit is %d (observer.max_run_output_bytes)",
+			rs.outBytes+size, size, limit)
+	}
+	rs.outBytes += size
+	return nil
+}
+
 // blockedBy explains why a node cannot run ("" = it can).
 func (rs *runState) blockedBy(deps []string, index map[string]int) string {
 	rs.mu.Lock()
@@ -359,9 +412,12 @@ func (rs *runState) blockedBy(deps []string, index map[string]int) string {
 }
 
 // call runs a node's mode under its timeout, turning a panic into an
-// error. A mode that ignores its context is abandoned at the deadline (its
-// late result is discarded), so one stuck mode cannot hang the run.
-func (r *Runner) call(ctx context.Context, n Node, in map[string]any) (any, error) {
+// error, and returns its output as plain JSON data with its encoded size
+// (an output above observer.max_output_bytes fails the node). A mode that
+// ignores its context is abandoned at the deadline (its late result is
+// discarded), so one stuck mode cannot hang the run. A mode limited across
+// runs (limitMode) waits for a slot first, and holds it until it returns.
+func (r *Runner) call(ctx context.Context, n Node, in map[string]any) (any, int64, error) {
 	timeout := r.cfg.NodeTimeout.D()
 	if n.TimeoutMS > 0 {
 		timeout = time.Duration(n.TimeoutMS) * time.Millisecond
@@ -370,7 +426,11 @@ func (r *Runner) call(ctx context.Context, n Node, in map[string]any) (any, erro
 	defer cancel()
 	fn := r.mode(n.Mode)
 	if fn == nil {
-		return nil, fmt.Errorf("mode %q is no longer registered", n.Mode)
+		return nil, 0, fmt.Errorf("mode %q is no longer registered", n.Mode)
+	}
+	release, err := r.acquireSlot(ctx, n.Mode)
+	if err != nil {
+		return nil, 0, err
 	}
 	type result struct {
 		out any
@@ -378,6 +438,7 @@ func (r *Runner) call(ctx context.Context, n Node, in map[string]any) (any, erro
 	}
 	ch := make(chan result, 1)
 	go func() {
+		defer release()
 		defer func() {
 			if p := recover(); p != nil {
 				r.log.Error("observer: workflow mode panicked", "mode", n.Mode, "node", n.ID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
@@ -393,35 +454,40 @@ func (r *Runner) call(ctx context.Context, n Node, in map[string]any) (any, erro
 	select {
 	case res := <-ch:
 		if res.err != nil {
-			return nil, res.err
+			return nil, 0, res.err
 		}
-		return normalizeOutput(res.out)
+		return normalizeOutput(res.out, int64(r.cfg.MaxOutputBytes))
 	case <-ctx.Done():
 		if ctx.Err() == context.DeadlineExceeded {
-			return nil, fmt.Errorf("node timed out after %s", timeout)
+			return nil, 0, fmt.Errorf("node timed out after %s", timeout)
 		}
-		return nil, fmt.Errorf("node cancelled: %w", ctx.Err())
+		return nil, 0, fmt.Errorf("node cancelled: %w", ctx.Err())
 	}
 }
 
 // normalizeOutput turns a mode's Go value into plain JSON data (maps,
-// slices, float64...), the shape references walk.
-func normalizeOutput(v any) (any, error) {
+// slices, float64...), the shape references walk, and returns its encoded
+// size; above limit the node fails (it is kept, shown and referenced).
+func normalizeOutput(v any, limit int64) (any, int64, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("mode output is not JSON-encodable: %w", err)
+		return nil, 0, fmt.Errorf("mode output is not JSON-encodable: %w", err)
+	}
+	if int64(len(b)) > limit {
+		return nil, 0, fmt.Errorf("the node's output is %d bytes; the limit is %d (observer.max_output_bytes)", len(b), limit)
 	}
 	var out any
 	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, fmt.Errorf("mode output: %w", err)
+		return nil, 0, fmt.Errorf("mode output: %w", err)
 	}
-	return out, nil
+	return out, int64(len(b)), nil
 }
 
 // finish records a node's audit row, then publishes its result and output
 // to the run (so a dependant reading the output and a GET both see the
 // row already recorded).
 func (r *Runner) finish(rs *runState, i int, n Node, who Caller, out any, start time.Time, status, errText string) {
+	errText = clipError(errText)
 	dur := msSince(start)
 	if status == StatusSkipped {
 		dur = 0
@@ -444,6 +510,17 @@ func (r *Runner) finish(rs *runState, i int, n Node, who Caller, out any, start 
 		nr.Output = out
 		rs.outputs[n.ID] = out
 	}
+}
+
+// maxNodeError caps a node's error text (a mode may quote its whole
+// input): it is copied into the audit row and the run.
+const maxNodeError = 8 << 10
+
+func clipError(s string) string {
+	if len(s) <= maxNodeError {
+		return s
+	}
+	return strings.ToValidUTF8(s[:maxNodeError], "") + fmt.Sprintf("… (%d bytes cut)", len(s)-maxNodeError)
 }
 
 func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -25,6 +26,10 @@ func FuzzReplay(f *testing.F) {
 		`{"op":"add","trace":{"uid":"c","content":1e999}}`,
 		`{"op":"revise","trace":{"uid":"d","content":true,"tags":["a","a",""]}}` + "\r\n",
 	}
+	// A record too deep for encoding/json inside its line (written
+	// before pathway.max_json_depth): replay must keep it.
+	deep := strings.Repeat("[", 9999) + "1" + strings.Repeat("]", 9999)
+	seeds = append(seeds, `{"op":"add","trace":{"uid":"deep","content":`+deep+`}}`+"\n"+`{"op":"update","uid":"deep","content":`+deep+`}`)
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}

@@ -54,7 +54,7 @@ func LogPath(cfg *config.Config) string {
 func (m *Module) Init(ctx context.Context, c *app.Container) error {
 	cfg := c.Config()
 	m.cfg, m.log, m.c = cfg.Pathway, c.Logger("pathway"), c
-	svc, err := Open(LogPath(cfg), Options{CompactBytes: int64(cfg.Pathway.CompactBytes), Logger: m.log})
+	svc, err := Open(LogPath(cfg), Options{CompactBytes: int64(cfg.Pathway.CompactBytes), Logger: m.log, MaxJSONDepth: cfg.Pathway.MaxJSONDepth})
 	if err != nil {
 		return err
 	}

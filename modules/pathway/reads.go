@@ -27,7 +27,10 @@ func (s *Service) visible(seq uint64) error {
 	return s.p.wait(seq)
 }
 
-// History implements Store.
+// History implements Store. The walk also stops once the chain's content
+// would pass the answer budget (the newest trace always comes back); the
+// last trace then still names its predecessor, which the route reports
+// as truncated.
 func (s *Service) History(ctx context.Context, uid string) ([]*Trace, error) {
 	s.mu.RLock()
 	var (
@@ -35,6 +38,7 @@ func (s *Service) History(ctx context.Context, uid string) ([]*Trace, error) {
 		maxSeq uint64
 		seen   = map[string]bool{}
 		cur    = uid
+		budget = s.answerBytes()
 	)
 	for cur != "" {
 		e, ok := s.st.traces[cur]
@@ -50,6 +54,9 @@ func (s *Service) History(ctx context.Context, uid string) ([]*Trace, error) {
 			return chain, fmt.Errorf("%w: %q is reached twice walking back from %q", ErrCycle, cur, uid)
 		}
 		seen[cur] = true
+		if budget -= int64(len(e.t.Content)); budget < 0 && len(chain) > 0 {
+			break
+		}
 		chain = append(chain, e.t.Clone())
 		maxSeq = max(maxSeq, e.seq)
 		cur = e.t.PredecessorUID

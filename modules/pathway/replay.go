@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+
+	"lakehouse/internal/jsonx"
 )
 
 // ReplayStats says what a start-up replay of the log found.
@@ -80,9 +82,13 @@ func applyLine(line []byte, st *state, rs *ReplayStats, problem func(string, err
 	rs.Lines++
 	var rec record
 	if err := json.Unmarshal(line, &rec); err != nil {
-		rs.Corrupted++
-		problem("corrupted", err)
-		return
+		if deep, ok := decodeDeepRecord(line); ok {
+			rec = *deep
+		} else {
+			rs.Corrupted++
+			problem("corrupted", err)
+			return
+		}
 	}
 	if _, err := st.apply(&rec); err != nil {
 		rs.ApplyErrors++
@@ -103,4 +109,46 @@ func replayFile(path string, st *state, log *slog.Logger) (ReplayStats, error) {
 	}
 	defer f.Close()
 	return replay(f, st, log)
+}
+
+// decodeDeepRecord reads a record whose content fits encoding/json's
+// 10000-level limit on its own but not inside the record's two extra
+// levels (written before pathway.max_json_depth existed, and
+// acknowledged then): the content's bytes are cut out without a depth
+// limit, the rest is decoded as usual, and the content is put back.
+// ok is false for anything else that fails to decode (a torn line).
+func decodeDeepRecord(line []byte) (*record, bool) {
+	if jsonx.Depth(line) <= jsonx.DecoderMaxDepth {
+		return nil, false
+	}
+	// add and revise carry the content in "trace", update at the top.
+	cs, ce, inTrace := 0, 0, false
+	if ts, te, ok := jsonx.Member(line, "trace"); ok {
+		s, e, ok := jsonx.Member(line[ts:te], "content")
+		if !ok {
+			return nil, false
+		}
+		cs, ce, inTrace = ts+s, ts+e, true
+	} else if cs, ce, ok = jsonx.Member(line, "content"); !ok {
+		return nil, false
+	}
+	content := line[cs:ce]
+	if !json.Valid(content) {
+		return nil, false
+	}
+	rest := make([]byte, 0, len(line)-len(content)+1)
+	rest = append(append(append(rest, line[:cs]...), '0'), line[ce:]...)
+	var rec record
+	if err := json.Unmarshal(rest, &rec); err != nil {
+		return nil, false
+	}
+	if inTrace {
+		if rec.Trace == nil {
+			return nil, false
+		}
+		rec.Trace.Content = bytes.Clone(content)
+	} else {
+		rec.Content = bytes.Clone(content)
+	}
+	return &rec, true
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"lakehouse/app"
+	"lakehouse/internal/jsonx"
 )
 
 // Routes mounts the original's pathway routes (API-COMPAT.md) and the
@@ -44,7 +45,7 @@ func (b *addBody) newTrace() NewTrace {
 
 func (m *Module) handleAdd(c echo.Context) error {
 	var b addBody
-	if err := decodeBody(c, &b); err != nil {
+	if err := m.decodeBody(c, &b); err != nil {
 		return err
 	}
 	t, err := m.svc.Add(c.Request().Context(), b.newTrace())
@@ -56,7 +57,7 @@ func (m *Module) handleAdd(c echo.Context) error {
 
 func (m *Module) handleAddIdempotent(c echo.Context) error {
 	var b addBody
-	if err := decodeBody(c, &b); err != nil {
+	if err := m.decodeBody(c, &b); err != nil {
 		return err
 	}
 	t, replayed, err := m.svc.AddIdempotent(c.Request().Context(), b.UID, b.newTrace())
@@ -71,7 +72,7 @@ func (m *Module) handleAddIdempotent(c echo.Context) error {
 
 func (m *Module) handleUpdate(c echo.Context) error {
 	var b addBody
-	if err := decodeBody(c, &b); err != nil {
+	if err := m.decodeBody(c, &b); err != nil {
 		return err
 	}
 	t, err := m.svc.Update(c.Request().Context(), b.UID, b.Content, b.Tags)
@@ -83,7 +84,7 @@ func (m *Module) handleUpdate(c echo.Context) error {
 
 func (m *Module) handleRevise(c echo.Context) error {
 	var b addBody
-	if err := decodeBody(c, &b); err != nil {
+	if err := m.decodeBody(c, &b); err != nil {
 		return err
 	}
 	t, err := m.svc.Revise(c.Request().Context(), b.PredecessorUID, b.newTrace())
@@ -95,7 +96,7 @@ func (m *Module) handleRevise(c echo.Context) error {
 
 func (m *Module) handleRetire(c echo.Context) error {
 	var b addBody
-	if err := decodeBody(c, &b); err != nil {
+	if err := m.decodeBody(c, &b); err != nil {
 		return err
 	}
 	if b.UID == "" {
@@ -123,7 +124,7 @@ type searchResponse struct {
 
 func (m *Module) handleSearch(c echo.Context) error {
 	var b searchBody
-	if err := decodeBody(c, &b); err != nil {
+	if err := m.decodeBody(c, &b); err != nil {
 		return err
 	}
 	if b.Text == "" {
@@ -227,8 +228,10 @@ func pathUID(c echo.Context) (string, error) {
 }
 
 // decodeBody reads the (capped) body and decodes it into v; a syntax
-// error answers 400 with its line and column, an over-cap body 413.
-func decodeBody(c echo.Context, v any) error {
+// error answers 400 with its line and column, an over-cap body 413, and a
+// body nesting deeper than the content may (pathway.max_json_depth, plus
+// the body object itself) a 400 before anything is decoded.
+func (m *Module) decodeBody(c echo.Context, v any) error {
 	data, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		if errors.Is(err, app.ErrBodyTooLarge) {
@@ -238,6 +241,14 @@ func decodeBody(c echo.Context, v any) error {
 	}
 	if len(data) == 0 {
 		return app.BadRequest("request body is empty; expected a JSON object")
+	}
+	depth := m.cfg.MaxJSONDepth
+	if depth <= 0 {
+		depth = jsonx.DefaultMaxDepth
+	}
+	if err := jsonx.CheckDepth(data, depth+1); err != nil {
+		return app.Errorf(http.StatusBadRequest, "too_deep", "request body %v: content may nest at most %d levels (pathway.max_json_depth)", err, depth).
+			WithDetails(map[string]any{"max_depth": depth})
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return jsonError(data, err)

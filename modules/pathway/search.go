@@ -106,14 +106,22 @@ func (s *Service) recent(q Query) ([]Hit, error) {
 	return hits, s.visibleHits(hits)
 }
 
-// collect clones entries into hits; caller holds s.mu (read).
+// collect clones entries into hits, best first, stopping before the
+// content would pass the answer budget (the best hit always comes back);
+// caller holds s.mu (read).
 func (s *Service) collect(es []*entry, scores []float64) []Hit {
-	hits := make([]Hit, len(es))
+	hits := make([]Hit, 0, len(es))
+	budget := s.answerBytes()
 	for i, e := range es {
-		hits[i] = Hit{Trace: e.t.Clone()}
-		if scores != nil {
-			hits[i].Score = scores[i]
+		budget -= int64(len(e.t.Content))
+		if budget < 0 && i > 0 {
+			break
 		}
+		h := Hit{Trace: e.t.Clone()}
+		if scores != nil {
+			h.Score = scores[i]
+		}
+		hits = append(hits, h)
 	}
 	return hits
 }

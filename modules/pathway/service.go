@@ -15,6 +15,24 @@ type Options struct {
 	CompactBytes int64
 	// Logger receives replay warnings and compaction results.
 	Logger *slog.Logger
+	// MaxJSONDepth caps content nesting (0 = jsonx.DefaultMaxDepth).
+	MaxJSONDepth int
+	// MaxAnswerBytes bounds the content one Search or History returns
+	// (0 = DefaultMaxAnswerBytes); at least one trace is always returned.
+	MaxAnswerBytes int64
+}
+
+// DefaultMaxAnswerBytes bounds the content of one Search or History
+// answer: a thousand 4 MiB traces would otherwise be cloned into one
+// 4 GB answer.
+const DefaultMaxAnswerBytes = 64 << 20
+
+// answerBytes is the content budget of one answer.
+func (s *Service) answerBytes() int64 {
+	if s.opts.MaxAnswerBytes > 0 {
+		return s.opts.MaxAnswerBytes
+	}
+	return DefaultMaxAnswerBytes
 }
 
 // Service is the Store implementation: in-memory state rebuilt from, and

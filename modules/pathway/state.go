@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+
+	"lakehouse/internal/jsonx"
 )
 
 // Log record operations (the original's line shape).
@@ -173,9 +175,14 @@ func checkContent(c json.RawMessage) error {
 
 // normalizeContent validates and compacts content (JSONL needs one line;
 // compacting once here means stored, logged and returned bytes agree).
-func normalizeContent(c json.RawMessage) (json.RawMessage, error) {
+// Content nesting deeper than maxDepth is refused before anything is
+// stored: the record around it must decode again at replay.
+func normalizeContent(c json.RawMessage, maxDepth int) (json.RawMessage, error) {
 	if err := checkContent(c); err != nil {
 		return nil, err
+	}
+	if err := jsonx.CheckDepth(c, maxDepth); err != nil {
+		return nil, fmt.Errorf("%w: content %v; the limit is pathway.max_json_depth", ErrInvalidContent, err)
 	}
 	var b bytes.Buffer
 	b.Grow(len(c))

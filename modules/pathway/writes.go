@@ -12,7 +12,7 @@ import (
 
 // Add implements Store.
 func (s *Service) Add(ctx context.Context, in NewTrace) (*Trace, error) {
-	content, err := normalizeContent(in.Content)
+	content, err := normalizeContent(in.Content, s.opts.MaxJSONDepth)
 	if err != nil {
 		return nil, err
 	}
@@ -29,7 +29,7 @@ func (s *Service) AddIdempotent(ctx context.Context, uid string, in NewTrace) (*
 	if err := checkUID(uid); err != nil {
 		return nil, false, err
 	}
-	content, err := normalizeContent(in.Content)
+	content, err := normalizeContent(in.Content, s.opts.MaxJSONDepth)
 	if err != nil {
 		return nil, false, err
 	}
@@ -51,7 +51,7 @@ func (s *Service) Update(ctx context.Context, uid string, content json.RawMessag
 	if uid == "" {
 		return nil, fmt.Errorf("%w: uid is required", ErrInvalid)
 	}
-	c, err := normalizeContent(content)
+	c, err := normalizeContent(content, s.opts.MaxJSONDepth)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +77,7 @@ func (s *Service) Revise(ctx context.Context, predecessorUID string, in NewTrace
 	if predecessorUID == "" {
 		return nil, fmt.Errorf("%w: predecessor_uid is required", ErrInvalid)
 	}
-	content, err := normalizeContent(in.Content)
+	content, err := normalizeContent(in.Content, s.opts.MaxJSONDepth)
 	if err != nil {
 		return nil, err
 	}
