@@ -66,6 +66,8 @@ func apiError(err error) error {
 		return app.NotFound("%v", err)
 	case errors.Is(err, ErrIndexExists):
 		return app.Conflict("index_exists", "%v", err)
+	case errors.Is(err, ErrTooLarge): // before ErrInvalid, which it also matches
+		return app.TooLarge("%v", err)
 	case errors.Is(err, ErrInvalid):
 		return app.BadRequest("%v", err)
 	case errors.Is(err, ErrEmbed):
