@@ -164,6 +164,10 @@ func (s *service) loadIndex(ctx context.Context, name string, keys []string, q *
 	var ix *index
 	if slices.Contains(keys, snapKey(name)) {
 		ix, err = s.readSnapshotOf(ctx, name)
+		if err == nil && (ix.spec.Name != spec.Name || ix.spec.Dim != spec.Dim || ix.spec.Metric != spec.Metric) {
+			err = fmt.Errorf("%w: snapshot holds index %q (dimension %d, %s), the spec says %q (dimension %d, %s)",
+				errCorrupt, ix.spec.Name, ix.spec.Dim, ix.spec.Metric, spec.Name, spec.Dim, spec.Metric)
+		}
 		if err != nil && !quarantinable(err) {
 			return nil, err
 		}
