@@ -18,9 +18,10 @@ type VectorConfig struct {
 	CompactInterval Duration `toml:"compact_interval"`
 	// MaxBatchBytes caps the JSON body of one add request.
 	MaxBatchBytes ByteSize `toml:"max_batch_bytes"`
-	// MaxBatchItems caps the items of one add (HTTP, workflows, pathway,
-	// the dataset pipeline alike); more → 413. One batch is one WAL
-	// segment, validated and held in memory whole.
+	// MaxBatchItems caps the items of one add from any caller (HTTP,
+	// workflows, pathway, the dataset pipeline); more is refused (413 on
+	// the add route). One batch is one WAL segment, validated and held in
+	// memory whole.
 	MaxBatchItems int `toml:"max_batch_items"`
 	// MaxK caps the k of one search (results held and returned at once).
 	MaxK int `toml:"max_k"`
