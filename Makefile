@@ -78,7 +78,8 @@ load: build
 FUZZTIME ?= 60s
 FUZZ_TARGETS := \
 	./app:FuzzGate ./app:FuzzMediaType \
-	./modules/pathway:FuzzReplay
+	./modules/pathway:FuzzReplay \
+	./modules/vector:FuzzWALReplay
 fuzz: deps
 	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "== $$fn ($$pkg, $(FUZZTIME))"; \

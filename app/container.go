@@ -53,6 +53,14 @@ type Checker interface {
 	Check(ctx context.Context) error
 }
 
+// Warner is implemented by modules that can be ready yet hold something an
+// operator should look at, such as data set aside at start-up. /ready
+// lists the warnings without failing (the server is serving; taking it out
+// of a load balancer would not help) and lakehouse doctor prints them.
+type Warner interface {
+	Warnings(ctx context.Context) []string
+}
+
 // Container registers modules, orders them by dependency, runs their
 // lifecycle and holds the typed services they publish.
 type Container struct {
@@ -270,6 +278,20 @@ func (c *Container) Running() []Module {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return slices.Clone(c.running)
+}
+
+// Warnings returns, by module name, the warnings of every running module
+// that implements Warner and has any.
+func (c *Container) Warnings(ctx context.Context) map[string][]string {
+	out := map[string][]string{}
+	for _, m := range c.Running() {
+		if w, ok := m.(Warner); ok {
+			if ws := w.Warnings(ctx); len(ws) > 0 {
+				out[m.Name()] = ws
+			}
+		}
+	}
+	return out
 }
 
 // Check runs every running module's Checker and returns the results by

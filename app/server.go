@@ -89,13 +89,17 @@ func ready(ec echo.Context, c *Container) error {
 	defer cancel()
 	checks := map[string]any{}
 	ok := true
+	warnings := c.Warnings(ctx)
 	for name, err := range c.Check(ctx) {
+		entry := map[string]any{"ok": true}
 		if err != nil {
 			ok = false
-			checks[name] = map[string]any{"ok": false, "error": err.Error()}
-		} else {
-			checks[name] = map[string]any{"ok": true}
+			entry = map[string]any{"ok": false, "error": err.Error()}
 		}
+		if w := warnings[name]; len(w) > 0 {
+			entry["warnings"] = w
+		}
+		checks[name] = entry
 	}
 	status := http.StatusOK
 	if !ok {

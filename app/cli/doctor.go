@@ -18,10 +18,11 @@ import (
 
 // doctorCheck is one line of the doctor report.
 type doctorCheck struct {
-	Name  string `json:"name"`
-	OK    bool   `json:"ok"`
-	Error string `json:"error,omitempty"`
-	Fix   string `json:"fix,omitempty"`
+	Name     string   `json:"name"`
+	OK       bool     `json:"ok"`
+	Error    string   `json:"error,omitempty"`
+	Fix      string   `json:"fix,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 func newDoctorCmd(g *globalFlags) *cobra.Command {
@@ -50,9 +51,15 @@ func newDoctorCmd(g *globalFlags) *cobra.Command {
 					if !c.OK {
 						mark = "FAIL"
 					}
+					if c.OK && len(c.Warnings) > 0 {
+						mark = "warn"
+					}
 					fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", mark, c.Name)
 					if !c.OK {
 						fmt.Fprintf(cmd.OutOrStdout(), "     error: %s\n     fix:   %s\n", c.Error, c.Fix)
+					}
+					for _, w := range c.Warnings {
+						fmt.Fprintf(cmd.OutOrStdout(), "     warning: %s\n", w)
 					}
 				}
 			}
@@ -87,8 +94,9 @@ func runDoctor(ctx context.Context, cfg *config.Config) []doctorCheck {
 	defer c.Stop(context.Background())
 	out = append(out, doctorCheck{Name: "modules start", OK: true})
 	results := c.Check(ctx)
+	warnings := c.Warnings(ctx)
 	for _, m := range c.Running() {
-		chk := doctorCheck{Name: "module " + m.Name(), OK: results[m.Name()] == nil}
+		chk := doctorCheck{Name: "module " + m.Name(), OK: results[m.Name()] == nil, Warnings: warnings[m.Name()]}
 		if err := results[m.Name()]; err != nil {
 			chk.Error = err.Error()
 			chk.Fix = "see the error; `lakehouse config print` shows the settings in effect"

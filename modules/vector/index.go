@@ -39,6 +39,8 @@ type index struct {
 	dropped  bool
 	// compacting is set while a background compaction is queued or running.
 	compacting bool
+	// quarantined is set at load: objects set aside (see quarantine.go).
+	quarantined int
 }
 
 func newIndex(spec IndexSpec) (*index, error) {
@@ -217,7 +219,7 @@ func (ix *index) info() IndexInfo {
 			mem += int64(48 * (len(ix.meta[i]) + 1))
 		}
 	}
-	return IndexInfo{IndexSpec: ix.spec, Length: ix.live, MemoryBytes: mem}
+	return IndexInfo{IndexSpec: ix.spec, Length: ix.live, MemoryBytes: mem, Quarantined: ix.quarantined}
 }
 
 // rebuilt returns a fresh graph holding only the live nodes (compaction of

@@ -2,10 +2,9 @@ package vector
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"math"
 	"slices"
+	"unicode/utf8"
 
 	"lakehouse/modules/vector/hnsw"
 )
@@ -19,6 +18,9 @@ func (s *service) Add(ctx context.Context, name string, items []Item) error {
 	}
 	if len(items) == 0 {
 		return invalid("items is empty")
+	}
+	if len(items) > s.cfg.MaxBatchItems {
+		return tooLarge("%d items in one batch, at most %d (vector.max_batch_items); split it", len(items), s.cfg.MaxBatchItems)
 	}
 	items = slices.Clone(items)
 	recordModel, err := s.embedItems(ctx, ix, items)
@@ -119,6 +121,8 @@ func validateItems(ix *index, items []Item) ([]Item, error) {
 			return nil, invalid("item %d: id is required", i)
 		case len(it.ID) > maxIDLen:
 			return nil, invalid("item %d: id is longer than %d bytes", i, maxIDLen)
+		case !utf8.ValidString(it.ID):
+			return nil, invalid("item %d: id is not valid UTF-8", i)
 		case it.Vector == nil:
 			return nil, invalid("item %d (id %q): vector (or text) is required", i, it.ID)
 		case len(it.Vector) != dim:
@@ -144,22 +148,12 @@ func validateItems(ix *index, items []Item) ([]Item, error) {
 	return out, nil
 }
 
-// checkVector refuses NaN, ±Inf, and under cosine a zero vector.
-func checkVector(m hnsw.Metric, v []float32) error {
-	zero := true
-	for j, x := range v {
-		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return fmt.Errorf("vector[%d] is not a finite number", j)
-		}
-		if x != 0 {
-			zero = false
-		}
-	}
-	if zero && m == hnsw.Cosine {
-		return errors.New("zero vector has no direction (cosine distance)")
-	}
-	return nil
-}
+// checkVector refuses what the graph would refuse (hnsw.Check, the same
+// computation Add runs): NaN, ±Inf, under cosine a vector whose float32
+// norm is zero, underflows or overflows, under dot and euclidean a norm
+// whose distances could overflow. It runs before a batch is written to
+// the WAL, so nothing durable can fail to apply.
+func checkVector(m hnsw.Metric, v []float32) error { return hnsw.Check(m, v) }
 
 // Delete implements Service: unknown ids fail the call before anything is
 // deleted.

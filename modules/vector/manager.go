@@ -21,10 +21,8 @@ var (
 	ErrEmbed        = errors.New("embedding failed") // 502
 )
 
-// Limits on a request.
+// Limits on a request (k, ef and batch sizes come from config.VectorConfig).
 const (
-	maxK      = 10000
-	maxEf     = 100000
 	maxDim    = 65536
 	maxIDLen  = 1024
 	defaultK  = 10
@@ -49,6 +47,11 @@ type service struct {
 	// name again waits for that (409) so the drop cannot delete the new
 	// index's objects.
 	dropping map[string]bool
+	// failed holds the indexes whose objects could not be loaded at all
+	// (left untouched; Check reports them); quarantined what start-up set
+	// aside per index (Warnings reports it).
+	failed      map[string]error
+	quarantined map[string]quarantineState
 
 	wg   sync.WaitGroup
 	stop chan struct{}
@@ -58,12 +61,23 @@ var _ Service = (*service)(nil)
 
 func newService(st storage.Store, emb embed.Embedder, cfg config.VectorConfig, log *slog.Logger) *service {
 	return &service{store: st, emb: emb, cfg: cfg, log: log, indexes: map[string]*index{},
-		dropping: map[string]bool{}, stop: make(chan struct{})}
+		dropping: map[string]bool{}, failed: map[string]error{}, quarantined: map[string]quarantineState{},
+		stop: make(chan struct{})}
 }
 
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 }
+
+// limitError is a request over a configured limit: ErrTooLarge, and also
+// ErrInvalid, so callers that only know that one still answer 400.
+type limitError struct{ msg string }
+
+func (e limitError) Error() string { return "too large: " + e.msg }
+
+func (e limitError) Is(target error) bool { return target == ErrTooLarge || target == ErrInvalid }
+
+func tooLarge(format string, args ...any) error { return limitError{fmt.Sprintf(format, args...)} }
 
 func (s *service) get(name string) (*index, error) {
 	s.mu.RLock()
@@ -107,8 +121,8 @@ func (s *service) Create(ctx context.Context, spec IndexSpec) (IndexInfo, error)
 		return IndexInfo{}, invalid("m must be in [2, 256], got %d", spec.M)
 	case spec.EfConstruction < 1 || spec.EfConstruction > 4096:
 		return IndexInfo{}, invalid("ef_construction must be in [1, 4096], got %d", spec.EfConstruction)
-	case spec.EfSearch < 1 || spec.EfSearch > maxEf:
-		return IndexInfo{}, invalid("ef_search must be in [1, %d], got %d", maxEf, spec.EfSearch)
+	case spec.EfSearch < 1 || spec.EfSearch > s.cfg.MaxEf:
+		return IndexInfo{}, invalid("ef_search must be in [1, %d] (vector.max_ef), got %d", s.cfg.MaxEf, spec.EfSearch)
 	}
 	ix, err := newIndex(spec)
 	if err != nil {
@@ -122,10 +136,15 @@ func (s *service) Create(ctx context.Context, spec IndexSpec) (IndexInfo, error)
 	if s.dropping[spec.Name] {
 		return IndexInfo{}, fmt.Errorf("%w: %q is still being dropped; retry", ErrIndexExists, spec.Name)
 	}
+	if _, failed := s.failed[spec.Name]; failed {
+		return IndexInfo{}, fmt.Errorf("%w: %q is in storage but could not be loaded at start-up (see /ready); restart once it can be", ErrIndexExists, spec.Name)
+	}
 	// Leftovers of an earlier index of this name must not be replayed into
-	// the new one on the next start.
+	// the new one on the next start. Its quarantine stays: it may be
+	// acknowledged data that an operator has not looked at yet.
 	if keys, err := listAll(ctx, s.store, indexPrefix(spec.Name)); err == nil {
-		for _, k := range keys {
+		live, _ := splitQuarantine(spec.Name, keys)
+		for _, k := range live {
 			_ = s.store.Delete(ctx, k)
 		}
 	}
@@ -234,5 +253,8 @@ func (s *service) Drop(ctx context.Context, name string) error {
 			return fmt.Errorf("vector: drop %q: %w", name, err)
 		}
 	}
+	s.mu.Lock()
+	delete(s.quarantined, name) // deleted with the rest
+	s.mu.Unlock()
 	return nil
 }

@@ -22,6 +22,8 @@ var (
 	_ app.Router  = (*Module)(nil)
 	_ app.Starter = (*Module)(nil)
 	_ app.Stopper = (*Module)(nil)
+	_ app.Checker = (*Module)(nil)
+	_ app.Warner  = (*Module)(nil)
 )
 
 // New returns the vector module.
@@ -75,3 +77,16 @@ func (m *Module) Stop(ctx context.Context) error {
 		return fmt.Errorf("vector: stop: compaction still running: %w", ctx.Err())
 	}
 }
+
+// Check fails while an index could not be loaded at start-up (its objects
+// unreadable, or written by a newer lakehouse); the other indexes serve.
+func (m *Module) Check(context.Context) error {
+	if err := m.svc.check(); err != nil {
+		return fmt.Errorf("vector: %w", err)
+	}
+	return nil
+}
+
+// Warnings implements app.Warner: the objects start-up quarantined, per
+// index. The module is ready meanwhile: everything else was loaded.
+func (m *Module) Warnings(context.Context) []string { return m.svc.warnings() }

@@ -82,11 +82,18 @@ func (s *service) appendWAL(ctx context.Context, ix *index, seg segment) error {
 	return nil
 }
 
-// load reads every index from the store: snapshot, then WAL segments after
-// it. A segment that fails its checksum is a torn write only when it is
-// the last one: it was never acknowledged, so it is dropped. A bad segment
-// followed by good ones means acknowledged data is damaged: that is an
-// error, and the index refuses to load rather than silently lose it.
+// load reads every index from the store: snapshot, then the WAL segments
+// after it. One index never stops the others, nor the server:
+//
+//   - an object whose content cannot be used (junk, a failed checksum, a
+//     batch that cannot be applied) is quarantined — moved under
+//     _vectors/<name>/quarantine/ with the reason beside it, logged, and
+//     reported by Warnings — and the index starts with everything else;
+//   - an index whose objects cannot be read (a storage failure) or were
+//     written by a newer lakehouse is not loaded and its objects are left
+//     untouched; Check reports it until a restart loads it.
+//
+// Only a failure to list the store at all fails the module.
 func (s *service) load(ctx context.Context) error {
 	keys, err := listAll(ctx, s.store, vectorsPrefix)
 	if err != nil {
@@ -106,47 +113,87 @@ func (s *service) load(ctx context.Context) error {
 	slices.Sort(names)
 	for _, name := range names {
 		start := time.Now()
-		ix, err := s.loadIndex(ctx, name, byIndex[name])
+		live, held := splitQuarantine(name, byIndex[name])
+		q := &quarantineLog{s: s, name: name, stamp: start.UTC().Format("20060102T150405.000000000Z")}
+		ix, err := s.loadIndex(ctx, name, live, q)
+		s.noteQuarantine(ctx, name, held, q.reasons)
 		if err != nil {
-			return err
+			s.log.Error("vector: index not loaded; its objects are left untouched", "index", name, "err", err)
+			s.failed[name] = err
+			continue
 		}
 		if ix == nil {
 			continue
 		}
+		ix.quarantined = s.quarantined[name].count
 		s.indexes[name] = ix
 		s.log.Info("vector index loaded", "index", name, "length", ix.live, "wal_segments", len(ix.walSeqs),
-			"elapsed", time.Since(start).Round(time.Millisecond).String())
+			"quarantined", len(q.reasons), "elapsed", time.Since(start).Round(time.Millisecond).String())
 	}
 	return nil
 }
 
-func (s *service) loadIndex(ctx context.Context, name string, keys []string) (*index, error) {
+// loadIndex loads one index from its objects (quarantine excluded). It
+// returns nil, nil when there is no index to load, and an error only when
+// the objects must be left as they are (storage failure, newer format).
+func (s *service) loadIndex(ctx context.Context, name string, keys []string, q *quarantineLog) (*index, error) {
 	if !slices.Contains(keys, specKey(name)) {
-		// A drop that crashed midway (the spec goes first): finish it.
-		s.log.Warn("vector: removing leftovers of a dropped index", "index", name, "objects", len(keys))
-		for _, k := range keys {
-			_ = s.store.Delete(ctx, k)
+		if len(keys) > 0 {
+			// A drop that crashed midway (the spec goes first): finish it.
+			s.log.Warn("vector: removing leftovers of a dropped index", "index", name, "objects", len(keys))
+			for _, k := range keys {
+				_ = s.store.Delete(ctx, k)
+			}
 		}
 		return nil, nil
 	}
 	spec, err := s.readSpec(ctx, name)
 	if err != nil {
-		return nil, err
+		if !quarantinable(err) {
+			return nil, err
+		}
+		// Without its spec nothing of the index can be interpreted: set all
+		// of it aside, so a new index of this name does not replay it.
+		for _, k := range keys {
+			if err := q.move(ctx, k, fmt.Errorf("the index spec %s is unreadable: %w", specKey(name), err)); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
 	}
 	var ix *index
 	if slices.Contains(keys, snapKey(name)) {
-		rc, _, err := s.store.Get(ctx, snapKey(name))
-		if err != nil {
-			return nil, fmt.Errorf("vector: load snapshot of %q: %w", name, err)
+		ix, err = s.readSnapshotOf(ctx, name)
+		if err == nil && (ix.spec.Name != spec.Name || ix.spec.Dim != spec.Dim || ix.spec.Metric != spec.Metric) {
+			err = fmt.Errorf("%w: snapshot holds index %q (dimension %d, %s), the spec says %q (dimension %d, %s)",
+				errCorrupt, ix.spec.Name, ix.spec.Dim, ix.spec.Metric, spec.Name, spec.Dim, spec.Metric)
 		}
-		ix, err = readSnapshot(rc)
-		rc.Close()
-		if err != nil {
-			return nil, fmt.Errorf("vector: load snapshot of %q: %w", name, err)
+		if err != nil && !quarantinable(err) {
+			return nil, err
 		}
-		ix.spec.Model = spec.Model // the spec file is authoritative for the model
-	} else if ix, err = newIndex(spec); err != nil {
-		return nil, fmt.Errorf("vector: index %q: %w", name, err)
+		if err != nil {
+			// Start from the spec and replay every segment: the index then
+			// holds everything but what only the snapshot held.
+			if err := q.move(ctx, snapKey(name), err); err != nil {
+				return nil, err
+			}
+			ix = nil
+		} else {
+			ix.spec.Model = spec.Model // the spec file is authoritative for the model
+		}
+	}
+	if ix == nil {
+		if ix, err = newIndex(spec); err != nil {
+			err = fmt.Errorf("%w: index spec: %v", errCorrupt, err)
+			for _, k := range keys {
+				if k != snapKey(name) { // already moved
+					if err := q.move(ctx, k, err); err != nil {
+						return nil, err
+					}
+				}
+			}
+			return nil, nil
+		}
 	}
 
 	var seqs []uint64
@@ -163,7 +210,7 @@ func (s *service) loadIndex(ctx context.Context, name string, keys []string) (*i
 		seqs = append(seqs, seq)
 	}
 	slices.Sort(seqs)
-	for i, seq := range seqs {
+	for _, seq := range seqs {
 		key := segKey(name, seq)
 		if seq <= ix.snapSeq {
 			_ = s.store.Delete(ctx, key) // covered by the snapshot; a compaction stopped before deleting it
@@ -173,22 +220,20 @@ func (s *service) loadIndex(ctx context.Context, name string, keys []string) (*i
 		if err == nil && seg.seq != seq {
 			err = fmt.Errorf("%w: segment names sequence %d, holds %d", errCorrupt, seq, seg.seq)
 		}
+		if err == nil {
+			err = ix.replay(seg)
+		}
 		if err != nil {
-			if errors.Is(err, errCorrupt) && i == len(seqs)-1 {
-				s.log.Warn("vector: dropping torn last WAL segment (never acknowledged)", "index", name, "key", key, "err", err)
-				_ = s.store.Delete(ctx, key)
-				break
+			if !quarantinable(err) {
+				return nil, fmt.Errorf("WAL segment %s: %w", key, err)
 			}
-			return nil, fmt.Errorf("vector: index %q: WAL segment %s: %w (acknowledged data is damaged; restore it or move it aside to start without it)", name, key, err)
-		}
-		switch seg.op {
-		case opAdd:
-			err = ix.applyAdd(seg.items)
-		case opDelete:
-			ix.applyDelete(seg.ids)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("vector: index %q: replay segment %d: %w", name, seq, err)
+			if err := q.move(ctx, key, err); err != nil {
+				return nil, err
+			}
+			// The sequence stays taken: the next batch must not reuse the
+			// number of a segment that may be restored.
+			ix.seq = max(ix.seq, seq)
+			continue
 		}
 		ix.seq = seq
 		ix.walSeqs = append(ix.walSeqs, seq)
@@ -197,18 +242,74 @@ func (s *service) loadIndex(ctx context.Context, name string, keys []string) (*i
 	return ix, nil
 }
 
+// replay applies one decoded segment, checking first what applying needs
+// (ids, and the vectors Add refuses), so a batch applies whole or not at
+// all.
+func (ix *index) replay(seg segment) error {
+	switch seg.op {
+	case opAdd:
+		for _, it := range seg.items {
+			if it.ID == "" {
+				return fmt.Errorf("%w: an item has an empty id", errCorrupt)
+			}
+			if err := checkVector(ix.metric, it.Vector); err != nil {
+				return fmt.Errorf("%w: item %q cannot be applied: %v", errCorrupt, it.ID, err)
+			}
+		}
+		if err := ix.applyAdd(seg.items); err != nil {
+			return fmt.Errorf("%w: %v", errCorrupt, err)
+		}
+	case opDelete:
+		ix.applyDelete(seg.ids)
+	}
+	return nil
+}
+
+// readSnapshotOf reads the snapshot of index name.
+func (s *service) readSnapshotOf(ctx context.Context, name string) (*index, error) {
+	rc, info, err := s.store.Get(ctx, snapKey(name))
+	if err != nil {
+		return nil, ioFailure(fmt.Errorf("read snapshot %s: %w", snapKey(name), err))
+	}
+	defer rc.Close()
+	tr := &ioErrReader{r: rc}
+	size := info.Size
+	if size <= 0 {
+		size = -1
+	}
+	ix, err := readSnapshot(tr, size)
+	if tr.err != nil {
+		return nil, ioFailure(fmt.Errorf("read snapshot %s: %w", snapKey(name), tr.err))
+	}
+	if err != nil && !errors.Is(err, errCorrupt) && !errors.Is(err, errNewer) {
+		err = fmt.Errorf("%w: %v", errCorrupt, err)
+	}
+	return ix, err
+}
+
+// maxSpecBytes bounds the spec read at start-up (a spec is a few hundred
+// bytes; a larger object is not one).
+const maxSpecBytes = 1 << 20
+
 func (s *service) readSpec(ctx context.Context, name string) (IndexSpec, error) {
 	var spec IndexSpec
 	rc, _, err := s.store.Get(ctx, specKey(name))
 	if err != nil {
-		return spec, fmt.Errorf("vector: read spec of %q: %w", name, err)
+		return spec, ioFailure(fmt.Errorf("read spec of %q: %w", name, err))
 	}
 	defer rc.Close()
-	if err := json.NewDecoder(rc).Decode(&spec); err != nil {
-		return spec, fmt.Errorf("vector: read spec of %q: %w", name, err)
+	data, err := io.ReadAll(io.LimitReader(rc, maxSpecBytes+1))
+	if err != nil {
+		return spec, ioFailure(fmt.Errorf("read spec of %q: %w", name, err))
+	}
+	if len(data) > maxSpecBytes {
+		return spec, fmt.Errorf("%w: spec of %q is larger than %d bytes", errCorrupt, name, maxSpecBytes)
+	}
+	if err := json.Unmarshal(data, &spec); err != nil {
+		return spec, fmt.Errorf("%w: spec of %q: %v", errCorrupt, name, err)
 	}
 	if spec.Name != name {
-		return spec, fmt.Errorf("vector: spec under %q names index %q", name, spec.Name)
+		return spec, fmt.Errorf("%w: spec under %q names index %q", errCorrupt, name, spec.Name)
 	}
 	return spec, nil
 }
@@ -216,12 +317,16 @@ func (s *service) readSpec(ctx context.Context, name string) (IndexSpec, error) 
 func (s *service) readSegment(ctx context.Context, key string, dim int) (segment, error) {
 	rc, _, err := s.store.Get(ctx, key)
 	if err != nil {
-		return segment{}, err
+		return segment{}, ioFailure(err)
 	}
 	defer rc.Close()
 	data, err := io.ReadAll(rc)
 	if err != nil {
-		return segment{}, err
+		return segment{}, ioFailure(err)
 	}
-	return decodeSegment(data, dim)
+	seg, err := decodeSegment(data, dim)
+	if err != nil && !errors.Is(err, errCorrupt) && !errors.Is(err, errNewer) {
+		err = fmt.Errorf("%w: %v", errCorrupt, err)
+	}
+	return seg, err
 }

@@ -66,6 +66,8 @@ func apiError(err error) error {
 		return app.NotFound("%v", err)
 	case errors.Is(err, ErrIndexExists):
 		return app.Conflict("index_exists", "%v", err)
+	case errors.Is(err, ErrTooLarge): // before ErrInvalid, which it also matches
+		return app.TooLarge("%v", err)
 	case errors.Is(err, ErrInvalid):
 		return app.BadRequest("%v", err)
 	case errors.Is(err, ErrEmbed):
@@ -170,8 +172,13 @@ func (m *Module) search(c echo.Context) error {
 
 func (m *Module) deleteItem(c echo.Context) error {
 	id := c.Param("id")
-	if u, err := url.PathUnescape(id); err == nil {
-		id = u
+	// echo routes on the escaped path only when the request has one that
+	// differs from the decoded path (RawPath); only then is the param still
+	// escaped. Unescaping a decoded id again would turn "50%2F" into "50/".
+	if c.Request().URL.RawPath != "" {
+		if u, err := url.PathUnescape(id); err == nil {
+			id = u
+		}
 	}
 	if err := m.svc.Delete(c.Request().Context(), c.Param("name"), []string{id}); err != nil {
 		return apiError(err)

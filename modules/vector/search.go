@@ -16,11 +16,11 @@ func (s *service) Search(ctx context.Context, name string, req SearchRequest) ([
 	if req.K == 0 {
 		req.K = defaultK
 	}
-	if req.K < 0 || req.K > maxK {
-		return nil, invalid("k must be in [1, %d], got %d", maxK, req.K)
+	if req.K < 0 || req.K > s.cfg.MaxK {
+		return nil, invalid("k must be in [1, %d] (vector.max_k), got %d", s.cfg.MaxK, req.K)
 	}
-	if req.Ef < 0 || req.Ef > maxEf {
-		return nil, invalid("ef must be in [0, %d], got %d", maxEf, req.Ef)
+	if req.Ef < 0 || req.Ef > s.cfg.MaxEf {
+		return nil, invalid("ef must be in [0, %d] (vector.max_ef; 0 = the index's ef_search), got %d", s.cfg.MaxEf, req.Ef)
 	}
 	q := req.Vector
 	if q == nil && req.Text != "" {

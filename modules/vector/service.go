@@ -10,6 +10,7 @@ var (
 	ErrIndexNotFound = errors.New("index not found")      // 404
 	ErrIndexExists   = errors.New("index already exists") // 409
 	ErrInvalid       = errors.New("invalid request")      // 400 (dim mismatch, NaN, bad filter...)
+	ErrTooLarge      = errors.New("request too large")    // 413 (more items than vector.max_batch_items); also matches ErrInvalid
 )
 
 // IndexSpec creates an index.
@@ -30,6 +31,9 @@ type IndexInfo struct {
 	IndexSpec
 	Length      int   `json:"length"`
 	MemoryBytes int64 `json:"memory_bytes"`
+	// Quarantined counts the index's objects set aside at start-up
+	// because they could not be applied (see the module's warnings).
+	Quarantined int `json:"quarantined,omitempty"`
 }
 
 // Item is one vector with its id and flat metadata. Text may replace

@@ -91,8 +91,14 @@ func (hr *hashingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// readSnapshot loads an index written by writeSnapshot.
-func readSnapshot(r io.Reader) (*index, error) {
+// readSnapshot loads an index written by writeSnapshot from r, which holds
+// size bytes (-1: unknown). Counts in the file are checked against size
+// before anything is allocated for them, so a damaged or foreign file
+// cannot exhaust memory.
+func readSnapshot(r io.Reader, size int64) (*index, error) {
+	if size < 0 {
+		size = 1 << 62
+	}
 	br := bufio.NewReaderSize(r, 1<<20)
 	hr := &hashingReader{r: br, h: crc32.New(castagnoli)}
 	le := binary.LittleEndian
@@ -110,8 +116,14 @@ func readSnapshot(r io.Reader) (*index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: snapshot header: %v", errCorrupt, err)
 	}
-	if string(head[:4]) != snapMagic || le.Uint32(head[4:]) != snapVersion {
-		return nil, fmt.Errorf("%w: not a snapshot of this version", errCorrupt)
+	if string(head[:4]) != snapMagic {
+		return nil, fmt.Errorf("%w: not a snapshot (bad magic)", errCorrupt)
+	}
+	if v := le.Uint32(head[4:]); v != snapVersion {
+		if v > snapVersion && v < 1<<16 {
+			return nil, fmt.Errorf("%w: snapshot version %d, this build reads %d", errNewer, v, snapVersion)
+		}
+		return nil, fmt.Errorf("%w: snapshot version %d", errCorrupt, v)
 	}
 	if _, err := io.ReadFull(hr, s[:]); err != nil {
 		return nil, fmt.Errorf("%w: snapshot header: %v", errCorrupt, err)
@@ -134,7 +146,8 @@ func readSnapshot(r io.Reader) (*index, error) {
 		return nil, fmt.Errorf("%w: snapshot spec: %v", errCorrupt, err)
 	}
 	n, err := u32()
-	if err != nil || n > 1<<31 {
+	// Every node takes at least its id and metadata lengths (8 bytes).
+	if err != nil || n > 1<<31 || int64(n) > size/8 {
 		return nil, fmt.Errorf("%w: snapshot node count", errCorrupt)
 	}
 	ix.ids = make([]string, n)
@@ -166,7 +179,7 @@ func readSnapshot(r io.Reader) (*index, error) {
 			ix.byID[ix.ids[i]] = uint32(i)
 		}
 	}
-	g, err := hnsw.Read(hr)
+	g, err := hnsw.Read(hr, size)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errCorrupt, err)
 	}

@@ -32,6 +32,11 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // errCorrupt marks a segment or snapshot that fails its checks.
 var errCorrupt = errors.New("corrupt")
 
+// errNewer marks an object in a format version this build does not read: a
+// newer lakehouse wrote it. Such an object is left where it is (never
+// quarantined), so running the newer build again finds it intact.
+var errNewer = errors.New("written in a newer format")
+
 // segment is one decoded WAL batch.
 type segment struct {
 	op    uint8
@@ -104,7 +109,7 @@ func decodeSegment(data []byte, dim int) (segment, error) {
 		return seg, fmt.Errorf("%w: segment checksum mismatch (torn write?)", errCorrupt)
 	}
 	if body[4] != walVersion {
-		return seg, fmt.Errorf("vector: segment version %d, this build reads %d", body[4], walVersion)
+		return seg, fmt.Errorf("%w: segment version %d, this build reads %d", errNewer, body[4], walVersion)
 	}
 	r := reader{b: body[6:]}
 	seg.op = body[5]

@@ -137,7 +137,7 @@ func runHNSWBench(b *testing.B, n, dim, nq, k int) {
 	saveT := time.Since(st)
 	st = time.Now()
 	f, _ = os.Open(path)
-	g2, err := Read(bufio.NewReaderSize(f, 1<<20))
+	g2, err := Read(bufio.NewReaderSize(f, 1<<20), 1<<40)
 	_ = f.Close()
 	if err != nil || g2.Len() != n {
 		b.Fatalf("reload: %v", err)

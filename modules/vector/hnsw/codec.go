@@ -100,8 +100,10 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// Read loads a graph written by WriteTo.
-func Read(r io.Reader) (*Graph, error) {
+// Read loads a graph written by WriteTo from r, which holds at most size
+// bytes: a header that claims more (a damaged or foreign file) is refused
+// before anything is allocated for it, so junk cannot exhaust memory.
+func Read(r io.Reader, size int64) (*Graph, error) {
 	magic := make([]byte, 4)
 	if _, err := io.ReadFull(r, magic); err != nil {
 		return nil, fmt.Errorf("hnsw: read header: %w", err)
@@ -127,6 +129,12 @@ func Read(r io.Reader) (*Graph, error) {
 	n := int(h.N)
 	if n > 1<<31 || int64(n)*int64(h.Dim) > 1<<36 || int(h.UpperUsed) > n*int(h.M+1)*31+1 {
 		return nil, fmt.Errorf("hnsw: implausible snapshot size (n=%d dim=%d)", n, h.Dim)
+	}
+	// levels (1 byte), tombstone and upper offset (4 each), the vector and
+	// the level-0 list per node, then the upper lists.
+	body := int64(n)*(1+4+4+4*int64(g.dim)+4*int64(g.m0+1)) + 4*int64(h.UpperUsed)
+	if body > size {
+		return nil, fmt.Errorf("hnsw: snapshot header claims %d bytes of graph (n=%d dim=%d), the file holds at most %d", body, n, h.Dim, size)
 	}
 	g.upperUsed = int(h.UpperUsed)
 	g.growLocked(n)

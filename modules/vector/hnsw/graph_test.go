@@ -230,7 +230,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw := buf.Bytes()
-	g2, err := Read(bytes.NewReader(raw))
+	g2, err := Read(bytes.NewReader(raw), int64(len(raw)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +255,7 @@ func TestCodecRoundTrip(t *testing.T) {
 	}
 	// Truncated input is an error, never a panic.
 	for _, n := range []int{0, 3, 10, 60, len(raw) / 2, len(raw) - 1} {
-		if _, err := Read(bytes.NewReader(raw[:n])); err == nil {
+		if _, err := Read(bytes.NewReader(raw[:n]), int64(n)); err == nil {
 			t.Fatalf("truncated snapshot (%d bytes) accepted", n)
 		}
 	}

@@ -7,20 +7,24 @@ import (
 )
 
 // Add inserts v and returns its node id. Under cosine the stored copy is
-// normalised; a zero vector is refused. Add is safe to call from several
-// goroutines and alongside Search.
+// normalised. A vector Check refuses is refused before it takes a node id.
+// Add is safe to call from several goroutines and alongside Search.
 func (g *Graph) Add(v []float32) (uint32, error) {
 	if len(v) != g.dim {
 		return 0, fmt.Errorf("hnsw: vector has dimension %d, graph has %d", len(v), g.dim)
+	}
+	if err := Check(g.cfg.Metric, v); err != nil {
+		return 0, fmt.Errorf("hnsw: %w", err)
 	}
 	id, level := g.alloc() // returns with grow read-locked
 	defer g.grow.RUnlock()
 	dst := g.vec(id)
 	copy(dst, v)
 	if g.cfg.Metric == Cosine && !Normalize(dst) {
-		// The id is spent; leave it as an unreachable tombstone.
+		// Unreachable after Check (same computation); should it happen,
+		// the id is spent: leave it as an unreachable tombstone.
 		atomic.StoreUint32(&g.deleted[id], dead)
-		return 0, fmt.Errorf("hnsw: zero vector cannot be used with cosine distance")
+		return 0, fmt.Errorf("hnsw: vector cannot be normalised (cosine distance)")
 	}
 
 	g.entryMu.Lock()

@@ -116,12 +116,12 @@ func (g *Graph) Search(q []float32, k, ef int, accept func(uint32) bool) ([]Neig
 		return atomic.LoadUint32(&g.deleted[id]) == live && (accept == nil || accept(id))
 	}
 	found := g.searchLayer(q, []cand{cur}, ef, 0, live, s)
-	if len(found) > k {
-		found = found[:k]
-	}
-	out := make([]Neighbor, len(found))
-	for i, c := range found {
-		out[i] = Neighbor{c.id, c.d}
+	out := make([]Neighbor, 0, min(k, len(found)))
+	for _, c := range found {
+		if len(out) == k || c.d == inf32 {
+			break // ascending: the rest are farther or have no distance
+		}
+		out = append(out, Neighbor{c.id, c.d})
 	}
 	return out, nil
 }
@@ -142,6 +142,9 @@ func (g *Graph) Exact(q []float32, k int, accept func(uint32) bool) ([]Neighbor,
 			continue
 		}
 		d := g.dist(q, g.vec(id))
+		if d == inf32 {
+			continue // no usable distance (see distanceFunc)
+		}
 		if len(res) < k {
 			res.push(cand{d, id})
 		} else if d < res.top().d {
@@ -157,7 +160,8 @@ func (g *Graph) Exact(q []float32, k int, accept func(uint32) bool) ([]Neighbor,
 	return out, nil
 }
 
-// prepareQuery checks q's dimension and returns the query to search with:
+// prepareQuery checks q's dimension and values (Check) and returns the
+// query to search with:
 // nil when k asks for nothing, a normalised copy under cosine (the
 // caller's slice is never changed), else q itself.
 func (g *Graph) prepareQuery(q []float32, k int) ([]float32, error) {
@@ -167,10 +171,13 @@ func (g *Graph) prepareQuery(q []float32, k int) ([]float32, error) {
 	if k <= 0 {
 		return nil, nil
 	}
+	if err := Check(g.cfg.Metric, q); err != nil {
+		return nil, fmt.Errorf("hnsw: query: %w", err)
+	}
 	if g.cfg.Metric == Cosine {
 		q = append([]float32(nil), q...)
-		if !Normalize(q) {
-			return nil, fmt.Errorf("hnsw: zero query vector cannot be used with cosine distance")
+		if !Normalize(q) { // unreachable after Check (same computation)
+			return nil, fmt.Errorf("hnsw: query vector cannot be normalised (cosine distance)")
 		}
 	}
 	return q, nil
