@@ -10,13 +10,13 @@ import (
 )
 
 type indexDoc struct {
-	Name      string `json:"name" jsonschema:"index name, for search_vectors"`
-	Dim       int    `json:"dimension" jsonschema:"vector dimension"`
-	Metric    string `json:"distance" jsonschema:"distance metric: cosine, dot or l2"`
-	Model     string `json:"model,omitempty" jsonschema:"embedding model when the index embeds text itself"`
-	Length    int    `json:"length" jsonschema:"items in the index"`
-	EfSearch  int    `json:"ef_search,omitempty" jsonschema:"default search breadth"`
-	Memory    int64  `json:"memory_bytes,omitempty" jsonschema:"memory the index holds"`
+	Name     string `json:"name" jsonschema:"index name, for search_vectors"`
+	Dim      int    `json:"dimension" jsonschema:"vector dimension"`
+	Metric   string `json:"distance" jsonschema:"distance metric: cosine, dot or l2"`
+	Model    string `json:"model,omitempty" jsonschema:"embedding model when the index embeds text itself"`
+	Length   int    `json:"length" jsonschema:"items in the index"`
+	EfSearch int    `json:"ef_search,omitempty" jsonschema:"default search breadth"`
+	Memory   int64  `json:"memory_bytes,omitempty" jsonschema:"memory the index holds"`
 }
 
 type listIndexesDoc struct {
@@ -65,7 +65,9 @@ type indexIn struct {
 // grows (modes, options) and the tool passes them through.
 func searchInput() *jsonschema.Schema {
 	str := func(d string) *jsonschema.Schema { return &jsonschema.Schema{Type: "string", Description: d} }
-	integer := func(d string) *jsonschema.Schema { return &jsonschema.Schema{Type: "integer", Minimum: ptr(0.0), Description: d} }
+	integer := func(d string) *jsonschema.Schema {
+		return &jsonschema.Schema{Type: "integer", Minimum: ptr(0.0), Description: d}
+	}
 	return &jsonschema.Schema{
 		Type:     "object",
 		Required: []string{"index"},
