@@ -128,7 +128,26 @@ func normalize(v map[string]any) (map[string]any, error) {
 	if err := dec.Decode(&out); err != nil {
 		return nil, fmt.Errorf("decode answer: %w", err)
 	}
+	nullListsToEmpty(out)
 	return out, nil
+}
+
+// nullListsToEmpty turns a record list the API answered as null (an empty
+// Go slice) into [], as the output schemas promise an array.
+func nullListsToEmpty(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, child := range x {
+			if child == nil && capKeys[k] {
+				x[k] = []any{}
+			}
+			nullListsToEmpty(child)
+		}
+	case []any:
+		for _, child := range x {
+			nullListsToEmpty(child)
+		}
+	}
 }
 
 // jsonChars is the answer's size as the agent sees it: characters of JSON.

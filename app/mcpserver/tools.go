@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -49,10 +50,11 @@ func addTool[In any](s *mcp.Server, h *handler, spec toolSpec, fn toolFunc[In]) 
 			IdempotentHint:  spec.idempotent,
 			OpenWorldHint:   &f, // the lakehouse is a closed world
 		},
-		OutputSchema: withCapFields(spec.output),
+		OutputSchema: portable(withCapFields(spec.output)),
+		InputSchema:  portable(spec.input),
 	}
-	if spec.input != nil {
-		tool.InputSchema = spec.input
+	if spec.input == nil {
+		tool.InputSchema = portable(inferred[In]())
 	}
 	timeout := h.opts.Timeout
 	if spec.timeout > 0 {
@@ -170,6 +172,72 @@ func (h *handler) record(tool string, start time.Time, callErr error) {
 	if err := h.api.call(ctx, "POST", "/v1/observer/event", ev, nil); err != nil {
 		h.log.Debug("mcp: observer event not recorded", "tool", tool, "err", err)
 	}
+}
+
+// inferred is the input schema the SDK would infer from In (descriptions
+// from the jsonschema tags, unknown fields refused).
+func inferred[In any]() *jsonschema.Schema {
+	s, err := jsonschema.For[In](nil)
+	if err != nil {
+		panic(fmt.Sprintf("mcpserver: input schema for %T: %v", *new(In), err))
+	}
+	return s
+}
+
+// portable rewrites a schema into the spelling the most clients accept
+// (what the MCP Inspector's --strict check asks for): one type per
+// schema instead of ["null", T], and an explicit "any JSON value" instead
+// of a bare true/{} where a value schema is expected.
+func portable(s *jsonschema.Schema) *jsonschema.Schema {
+	if s == nil {
+		return nil
+	}
+	if len(s.Types) == 2 && slices.Contains(s.Types, "null") {
+		s.Type = s.Types[0]
+		if s.Type == "null" {
+			s.Type = s.Types[1]
+		}
+		s.Types = nil
+	}
+	for k, p := range s.Properties {
+		s.Properties[k] = portableValue(p)
+	}
+	if s.Items != nil {
+		s.Items = portableValue(s.Items)
+	}
+	if s.AdditionalProperties != nil && s.AdditionalProperties.Not == nil {
+		if isEmpty(s.AdditionalProperties) {
+			s.AdditionalProperties = nil // absent means any
+		} else {
+			portable(s.AdditionalProperties)
+		}
+	}
+	return s
+}
+
+// portableValue is portable for a value position: an empty schema becomes
+// an explicit choice of every JSON type.
+func portableValue(s *jsonschema.Schema) *jsonschema.Schema {
+	if isEmpty(s) {
+		v := anyJSON()
+		v.Description = s.Description
+		return v
+	}
+	return portable(s)
+}
+
+func isEmpty(s *jsonschema.Schema) bool {
+	return s.Type == "" && len(s.Types) == 0 && len(s.AnyOf) == 0 && len(s.OneOf) == 0 && len(s.AllOf) == 0 &&
+		s.Not == nil && len(s.Properties) == 0 && s.Items == nil && s.Ref == "" && len(s.Enum) == 0 && s.Const == nil
+}
+
+// anyJSON accepts any JSON value, spelled as single-type branches.
+func anyJSON() *jsonschema.Schema {
+	var branches []*jsonschema.Schema
+	for _, t := range []string{"string", "number", "boolean", "object", "array", "null"} {
+		branches = append(branches, &jsonschema.Schema{Type: t})
+	}
+	return &jsonschema.Schema{AnyOf: branches}
 }
 
 // schemaFor documents an answer type as an output schema. The schema
