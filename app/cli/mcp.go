@@ -51,7 +51,7 @@ func newMCPCmd(g *globalFlags) *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			f.applyTo(&l.Config.MCP, cmd)
+			f.applyTo(&l.Config.MCP)
 			return runMCP(ctx, l.Config, f, cmd.Flags().Changed("server"), cmd.ErrOrStderr())
 		},
 	}
@@ -65,7 +65,7 @@ func newMCPCmd(g *globalFlags) *cobra.Command {
 }
 
 // applyTo lets flags win over the config file.
-func (f mcpFlags) applyTo(c *config.MCPConfig, cmd *cobra.Command) {
+func (f mcpFlags) applyTo(c *config.MCPConfig) {
 	if f.timeout > 0 {
 		c.Timeout = config.Duration(f.timeout)
 	}
