@@ -5,6 +5,10 @@ CACHE ?= $(HOME)/.cache/lakehouse
 CACHE_BIN := $(CACHE)/bin
 MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 MINIO := $(CACHE_BIN)/minio
+# The MCP Inspector CLI (npm) that app/mcpserver's tests drive.
+INSPECTOR_VERSION := 2.12.0
+INSPECTOR_PREFIX := $(CACHE)/npm/inspector
+INSPECTOR_STAMP := $(INSPECTOR_PREFIX)/.installed-$(INSPECTOR_VERSION)
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 TAGS := duckdb_arrow
 LDFLAGS := -s -w -X lakehouse/app.Version=$(VERSION)
@@ -41,11 +45,19 @@ $(USE_TGZ):
 $(USE_BIN): $(USE_TGZ) modules/embed/builtin/convert.go modules/embed/builtin/format.go
 	$(GO) run ./tools/useconvert -in $(USE_TGZ) -out $@
 
-## test: install what tests need (MinIO server, cached), then vet and test everything
+## test: install what tests need (MinIO server, MCP Inspector; cached), then vet and test everything
 test: test-deps deps vet
-	LAKEHOUSE_MINIO_BIN=$(MINIO) $(GO) test -tags $(TAGS) $(TEST_FLAGS) ./...
+	LAKEHOUSE_MINIO_BIN=$(MINIO) LAKEHOUSE_MCP_INSPECTOR_PREFIX=$(INSPECTOR_PREFIX) $(GO) test -tags $(TAGS) $(TEST_FLAGS) ./...
 
-test-deps: $(MINIO) chromium
+test-deps: $(MINIO) chromium $(INSPECTOR_STAMP)
+
+# The MCP Inspector: installed once from npm into the tool cache, pinned by
+# version (the stamp names it, so a new version installs again).
+$(INSPECTOR_STAMP):
+	@mkdir -p $(INSPECTOR_PREFIX)
+	@echo "installing @modelcontextprotocol/inspector@$(INSPECTOR_VERSION) into $(INSPECTOR_PREFIX) (once; cached afterwards)"
+	npm install --prefix $(INSPECTOR_PREFIX) --no-audit --no-fund --silent @modelcontextprotocol/inspector@$(INSPECTOR_VERSION)
+	@touch $@
 
 # Headless Chromium for the web UI tests, from Debian's packages.
 chromium:

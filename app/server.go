@@ -141,6 +141,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
+// Close releases what NewServer started (the memory sampler), for a server
+// driven in-process through Echo.ServeHTTP instead of Serve (`lakehouse
+// mcp` in in-process mode). Serve calls it itself.
+func (s *Server) Close() { s.memory.close() }
+
 // requestLogger writes one slog line per request.
 func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {

@@ -36,6 +36,7 @@ type Config struct {
 	Embed    EmbedConfig    `toml:"embed"`
 	Pathway  PathwayConfig  `toml:"pathway"`
 	Observer ObserverConfig `toml:"observer"`
+	MCP      MCPConfig      `toml:"mcp"`
 }
 
 // LogConfig controls log/slog output.
@@ -66,6 +67,7 @@ func Default() *Config {
 		Embed:    defaultEmbed(),
 		Pathway:  defaultPathway(),
 		Observer: defaultObserver(),
+		MCP:      defaultMCP(),
 	}
 }
 
@@ -94,6 +96,7 @@ func (c *Config) Validate() error {
 		{"server", &c.Server}, {"auth", &c.Auth}, {"storage", &c.Storage}, {"catalog", &c.Catalog},
 		{"ingest", &c.Ingest}, {"query", &c.Query}, {"vector", &c.Vector},
 		{"embed", &c.Embed}, {"pathway", &c.Pathway}, {"observer", &c.Observer},
+		{"mcp", &c.MCP},
 	}
 	for _, s := range sections {
 		if err := s.v.Validate(); err != nil {

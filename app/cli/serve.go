@@ -52,6 +52,11 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	lock, err := lockDataDir(cfg.DataDir, "serve")
+	if err != nil {
+		return &ExitError{Code: 1, Err: fmt.Errorf("serve: %w", err)}
+	}
+	defer lock.release() // deferred first: released after the modules stop
 	exposed, err := config.ParseModules(cfg.Modules)
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
@@ -74,6 +79,10 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	// Tell `lakehouse mcp` on the same data dir where to find us.
+	if err := lock.announce(dataDirOwner{PID: os.Getpid(), Mode: "serve", URL: "http://" + ln.Addr().String()}); err != nil {
+		log.Warn("data dir lock: cannot record the server address", "err", err)
 	}
 	if ready != nil {
 		ready <- ln.Addr().String()

@@ -1,129 +1,150 @@
 // Package mcpserver is lakehouse's MCP server over stdio: it exposes the
-// HTTP API of a running lakehouse to AI agents as tools (datasets, SQL,
-// embeddings, vector search, trace memory). It is a client of the API, so
-// the agent goes through the same auth gate, limits and audit as everyone.
+// lakehouse HTTP API to AI agents as tools (datasets, SQL, embeddings,
+// vector search and indexing, trace memory, observer events), the datasets
+// as resources, and prompts that show how to use them. Every tool call goes
+// through the API's routes — over the network to a running server, or
+// in-process through HandlerTransport — so the agent passes the same auth
+// gate, validation, limits and audit as every other caller.
 package mcpserver
 
 import (
 	"context"
 	"fmt"
-	"net/url"
+	"io"
+	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
+// Modes an MCP server reports (logs, observer events).
+const (
+	ModeServer    = "server"
+	ModeInProcess = "in-process"
+)
+
 // Options configure the MCP server.
 type Options struct {
-	// Server is the lakehouse base URL, e.g. http://127.0.0.1:3110.
+	// Server is the lakehouse base URL, e.g. http://127.0.0.1:3110
+	// (in-process mode: any loopback URL, the transport ignores the host).
 	Server string
+	// HTTP carries the API calls; nil means a plain client (server mode).
+	// In-process mode passes one whose Transport is HandlerTransport.
+	HTTP *http.Client
+	// Mode is ModeServer or ModeInProcess (reported, not acted on).
+	Mode string
 	// Token is the bearer token ("" when auth is off).
 	Token string
-	// Timeout bounds each tool's HTTP call (default 30s).
+	// Timeout bounds each tool call (default 30s).
 	Timeout time.Duration
+	// IndexTimeout bounds index_dataset, which embeds a whole dataset
+	// (default 10m).
+	IndexTimeout time.Duration
+	// MaxRows caps the items of any list in an answer (default 1024).
+	MaxRows int
+	// MaxChars caps an answer's JSON text (default 50 000).
+	MaxChars int
+	// SampleRows is how many rows dataset resources and describe_dataset
+	// show by default (default 5).
+	SampleRows int
+	// PollInterval is how often the catalog is polled for dataset changes
+	// (resources/list_changed); default 2s.
+	PollInterval time.Duration
+	// Heartbeat is how often a call with a progress token that has no
+	// progress of its own reports that it is still running (default 1s).
+	Heartbeat time.Duration
 	// Version is reported to clients.
 	Version string
+	// Log receives the server's own log lines (stderr: stdout is the
+	// transport). Nil discards them.
+	Log *slog.Logger
 }
 
-// New builds the MCP server with every lakehouse tool.
-func New(opts Options) *mcp.Server {
-	if opts.Timeout <= 0 {
-		opts.Timeout = 30 * time.Second
+func (o *Options) defaults() {
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
 	}
-	api := newAPIClient(opts.Server, opts.Token, opts.Timeout)
-	s := mcp.NewServer(&mcp.Implementation{Name: "lakehouse", Version: opts.Version}, nil)
-	readOnly := &mcp.ToolAnnotations{ReadOnlyHint: true}
+	if o.IndexTimeout <= 0 {
+		o.IndexTimeout = 10 * time.Minute
+	}
+	if o.MaxRows <= 0 {
+		o.MaxRows = 1024
+	}
+	if o.MaxChars <= 0 {
+		o.MaxChars = 50_000
+	}
+	if o.SampleRows <= 0 {
+		o.SampleRows = 5
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 2 * time.Second
+	}
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = time.Second
+	}
+	if o.Mode == "" {
+		o.Mode = ModeServer
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+}
 
-	mcp.AddTool(s, &mcp.Tool{Name: "list_datasets", Annotations: readOnly,
-		Description: "List every dataset in the lakehouse catalog with its row count, version and schema fingerprint. Dataset names are SQL table names."},
-		func(ctx context.Context, _ *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, any, error) {
-			return api.tool(ctx, "GET", "/v1/catalog/list", nil)
-		})
+// Server is an MCP server bound to one lakehouse.
+type Server struct {
+	mcp   *mcp.Server
+	h     *handler
+	watch *catalogWatch
+}
 
-	mcp.AddTool(s, &mcp.Tool{Name: "get_manifest", Annotations: readOnly,
-		Description: "Get a dataset's manifest: its columns and types, files, row count and version."},
-		func(ctx context.Context, _ *mcp.CallToolRequest, in struct {
-			Name string `json:"name" jsonschema:"dataset name"`
-		}) (*mcp.CallToolResult, any, error) {
-			return api.tool(ctx, "GET", "/v1/catalog/manifest/"+url.PathEscape(in.Name), nil)
-		})
+// handler holds what every tool, resource and prompt shares.
+type handler struct {
+	api  *apiClient
+	opts Options
+	log  *slog.Logger
+}
 
-	mcp.AddTool(s, &mcp.Tool{Name: "query_sql", Annotations: readOnly,
-		Description: "Run one read-only SQL statement (DuckDB dialect) over the datasets; each dataset is a table named after it, older versions as \"name@N\". Answers columns and rows."},
-		func(ctx context.Context, _ *mcp.CallToolRequest, in struct {
-			SQL   string `json:"sql" jsonschema:"one SELECT/WITH/DESCRIBE/SUMMARIZE statement"`
-			Limit int    `json:"limit,omitempty" jsonschema:"maximum rows to return (default 1000)"`
-		}) (*mcp.CallToolResult, any, error) {
-			if in.Limit <= 0 {
-				in.Limit = 1000
-			}
-			return api.tool(ctx, "POST", "/v1/sql", map[string]any{"sql": in.SQL, "limit": in.Limit})
-		})
+// instructions tell the agent, at initialize, how the pieces fit.
+const instructions = "lakehouse is a versioned data lakehouse. Start with list_datasets (or the lakehouse://dataset/... " +
+	"resources), then describe_dataset for columns, sample rows and the values of low-cardinality columns. " +
+	"Answer questions with query_sql (DuckDB SQL, one table per dataset, older versions as \"name@N\"), and " +
+	"semantic questions with search_vectors over an index (list_vector_indexes; build one with index_dataset). " +
+	"Cite the id column of the rows you rely on. Store what worked with remember and look it up with recall. " +
+	"Answers are capped (rows and characters): when truncated is true, follow the hint to narrow the request."
 
-	mcp.AddTool(s, &mcp.Tool{Name: "embed_text", Annotations: readOnly,
-		Description: "Embed texts into vectors with the server's embedding model."},
-		func(ctx context.Context, _ *mcp.CallToolRequest, in struct {
-			Texts []string `json:"texts" jsonschema:"texts to embed"`
-		}) (*mcp.CallToolResult, any, error) {
-			return api.tool(ctx, "POST", "/v1/embed", map[string]any{"texts": in.Texts})
-		})
+// New builds the MCP server with every tool, resource and prompt.
+func New(opts Options) *Server {
+	opts.defaults()
+	h := &handler{api: newAPIClient(opts.Server, opts.Token, opts.HTTP), opts: opts, log: opts.Log}
+	s := mcp.NewServer(&mcp.Implementation{Name: "lakehouse", Title: "lakehouse", Version: opts.Version},
+		&mcp.ServerOptions{Instructions: instructions, Logger: opts.Log})
+	h.addDataTools(s)
+	h.addVectorTools(s)
+	h.addMemoryTools(s)
+	h.addPrompts(s)
+	return &Server{mcp: s, h: h, watch: h.addResources(s)}
+}
 
-	mcp.AddTool(s, &mcp.Tool{Name: "search_vectors", Annotations: readOnly,
-		Description: "Semantic search in a vector index: give text (embedded by the server) or a vector, k, and an optional metadata filter such as {\"city\":\"Chicago\"} or {\"years\":{\"$gte\":5}}."},
-		func(ctx context.Context, _ *mcp.CallToolRequest, in struct {
-			Index  string         `json:"index" jsonschema:"vector index name"`
-			Text   string         `json:"text,omitempty" jsonschema:"query text"`
-			Vector []float32      `json:"vector,omitempty" jsonschema:"query vector (instead of text)"`
-			K      int            `json:"k,omitempty" jsonschema:"number of results (default 10)"`
-			Filter map[string]any `json:"filter,omitempty" jsonschema:"metadata filter"`
-		}) (*mcp.CallToolResult, any, error) {
-			if in.K <= 0 {
-				in.K = 10
-			}
-			body := map[string]any{"k": in.K}
-			if in.Text != "" {
-				body["text"] = in.Text
-			}
-			if len(in.Vector) > 0 {
-				body["vector"] = in.Vector
-			}
-			if len(in.Filter) > 0 {
-				body["filter"] = in.Filter
-			}
-			return api.tool(ctx, "POST", "/v1/vectors/index/"+url.PathEscape(in.Index)+"/search", body)
-		})
+// MCP returns the underlying SDK server (for in-memory transports in tests).
+func (s *Server) MCP() *mcp.Server { return s.mcp }
 
-	mcp.AddTool(s, &mcp.Tool{Name: "remember",
-		Description: "Store a trace in the pathway memory (what was tried and what worked). content is any JSON value; tags help later searches."},
-		func(ctx context.Context, _ *mcp.CallToolRequest, in struct {
-			Content any      `json:"content" jsonschema:"what to remember (any JSON)"`
-			Tags    []string `json:"tags,omitempty" jsonschema:"tags for later search"`
-		}) (*mcp.CallToolResult, any, error) {
-			if in.Content == nil {
-				return nil, nil, fmt.Errorf("content is required")
-			}
-			return api.tool(ctx, "POST", "/v1/pathway/add", map[string]any{"content": in.Content, "tags": in.Tags})
-		})
-
-	mcp.AddTool(s, &mcp.Tool{Name: "recall", Annotations: readOnly,
-		Description: "Search the pathway memory for traces by text and tags (retired traces are never returned)."},
-		func(ctx context.Context, _ *mcp.CallToolRequest, in struct {
-			Text  string   `json:"text,omitempty" jsonschema:"what to look for"`
-			Tags  []string `json:"tags,omitempty" jsonschema:"only traces with all these tags"`
-			Limit int      `json:"limit,omitempty" jsonschema:"maximum traces (default 10)"`
-		}) (*mcp.CallToolResult, any, error) {
-			if in.Limit <= 0 {
-				in.Limit = 10
-			}
-			return api.tool(ctx, "POST", "/v1/pathway/search", map[string]any{"text": in.Text, "tags": in.Tags, "limit": in.Limit})
-		})
-	return s
+// Run serves one session on t until the client disconnects or ctx ends,
+// keeping the dataset resources in step with the catalog meanwhile.
+func (s *Server) Run(ctx context.Context, t mcp.Transport) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := s.watch.sync(ctx); err != nil {
+		s.h.log.Warn("mcp: dataset resources not loaded yet", "err", err)
+	}
+	go s.watch.loop(ctx, s.h.opts.PollInterval)
+	if err := s.mcp.Run(ctx, t); err != nil {
+		return fmt.Errorf("mcp: %w", err)
+	}
+	return nil
 }
 
 // Run serves MCP over stdin/stdout until the client disconnects or ctx ends.
 func Run(ctx context.Context, opts Options) error {
-	if err := New(opts).Run(ctx, &mcp.StdioTransport{}); err != nil {
-		return fmt.Errorf("mcp: %w", err)
-	}
-	return nil
+	return New(opts).Run(ctx, &mcp.StdioTransport{})
 }
