@@ -26,6 +26,7 @@ func APIError(err error, sqlText string) *app.APIError {
 	var ae *app.APIError
 	var pe *ParseError
 	var tc *TooComplexError
+	var lb *ListBombError
 	switch {
 	case errors.As(err, &ae):
 		return ae
@@ -41,6 +42,9 @@ func APIError(err error, sqlText string) *app.APIError {
 	case errors.As(err, &tc):
 		return app.Errorf(http.StatusBadRequest, "sql_too_complex", "%v", tc).
 			WithDetails(map[string]any{"select_blocks": tc.Selects, "limit": tc.Max})
+	case errors.As(err, &lb):
+		return app.Errorf(http.StatusBadRequest, "unbounded_value", "%v", lb).
+			WithDetails(map[string]any{"function": lb.Function, "max_elements": maxBuiltListElements})
 	case errors.Is(err, ErrMultipleStatements):
 		return app.Errorf(http.StatusBadRequest, "multiple_statements", "%v", err)
 	case errors.Is(err, ErrForbidden):

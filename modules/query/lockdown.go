@@ -95,6 +95,9 @@ func checkDepth(ctx context.Context, conn *duckdb.Conn, sqlText string, maxSelec
 	if maxSelects > 0 && tree.Selects > maxSelects {
 		return nil, &TooComplexError{Selects: tree.Selects, Max: maxSelects}
 	}
+	if err := checkBuilders(tree.Builders); err != nil {
+		return nil, err
+	}
 	if beforePrepare != nil {
 		if err := beforePrepare(tree.Tables); err != nil {
 			return nil, err
@@ -161,6 +164,7 @@ type serialized struct {
 	Statements   int
 	Selects      int      // SELECT_NODEs in all statements
 	Tables       []string // base tables (views included)
+	Builders     []string // scalar/table builder calls with their arguments (see listbomb.go)
 }
 
 // parsed caches parse results by SQL text: parsing depends on the text
@@ -219,18 +223,23 @@ const parseSQL = `SELECT
 	CASE WHEN e THEN coalesce(t->>'$.position', '') ELSE '' END,
 	CASE WHEN e THEN 0 ELSE coalesce(json_array_length(t, '$.statements'), 0) END,
 	(strlen(t) - strlen(replace(t, '"type":"SELECT_NODE"', ''))) // strlen('"type":"SELECT_NODE"'),
-	CASE WHEN $2 THEN regexp_extract_all(t, '"type":"BASE_TABLE",.*?"table_name":("(?:[^"\\]|\\.)*")', 1) END
-FROM (SELECT t, starts_with(t, '{"error":true') AS e
-	FROM (SELECT json_serialize_sql($1::VARCHAR)::VARCHAR AS t))`
+	CASE WHEN $2 THEN regexp_extract_all(t, '"type":"BASE_TABLE",.*?"table_name":("(?:[^"\\]|\\.)*")', 1) END,
+	CASE WHEN e THEN NULL ELSE list_transform(generate_series(1, least(len(hs), 1001)),
+		i -> hs[i] || left(ps[i + 1], 2000)) END
+FROM (SELECT t, e,
+		CASE WHEN e THEN [] ELSE regexp_extract_all(t, $3) END AS hs,
+		CASE WHEN e THEN [] ELSE regexp_split_to_array(t, $3) END AS ps
+	FROM (SELECT t, starts_with(t, '{"error":true') AS e
+		FROM (SELECT json_serialize_sql($1::VARCHAR)::VARCHAR AS t)))`
 
 func parseTreeUncached(ctx context.Context, conn *duckdb.Conn, sqlText string, withTables bool) (serialized, error) {
 	var out serialized
-	rows, err := conn.QueryContext(ctx, parseSQL, []driver.NamedValue{{Ordinal: 1, Value: sqlText}, {Ordinal: 2, Value: withTables}})
+	rows, err := conn.QueryContext(ctx, parseSQL, []driver.NamedValue{{Ordinal: 1, Value: sqlText}, {Ordinal: 2, Value: withTables}, {Ordinal: 3, Value: builderHeaderPattern}})
 	if err != nil {
 		return out, fmt.Errorf("query: parse: %w", err)
 	}
 	defer rows.Close()
-	vals := make([]driver.Value, 7)
+	vals := make([]driver.Value, 8)
 	if err := rows.Next(vals); err != nil {
 		return out, fmt.Errorf("query: parse: %w", err)
 	}
@@ -248,6 +257,12 @@ func parseTreeUncached(ctx context.Context, conn *duckdb.Conn, sqlText string, w
 			return out, fmt.Errorf("query: parse tree: table name %s: %w", quoted, err)
 		}
 		out.Tables = append(out.Tables, name)
+	}
+	calls, _ := vals[7].([]any)
+	for _, c := range calls {
+		if s, ok := c.(string); ok {
+			out.Builders = append(out.Builders, s)
+		}
 	}
 	return out, nil
 }
