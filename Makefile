@@ -90,8 +90,10 @@ load: build
 FUZZTIME ?= 60s
 FUZZ_TARGETS := \
 	./app:FuzzGate ./app:FuzzMediaType \
-	./modules/pathway:FuzzReplay \
-	./modules/vector:FuzzWALReplay
+	./modules/ingest:FuzzCSVParser ./modules/query:FuzzSQLGuard \
+	./modules/storage:FuzzValidateKey ./modules/catalog:FuzzValidateType \
+	./modules/pathway:FuzzReplay ./modules/vector:FuzzWALReplay \
+	./modules/observer:FuzzWorkflowDefinition ./internal/jsonx:FuzzMember
 fuzz: deps
 	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "== $$fn ($$pkg, $(FUZZTIME))"; \
