@@ -168,7 +168,7 @@ func pickN(r *rand.Rand, list []string, n int) []string {
 }
 
 func money(f float64) string { return strconv.FormatFloat(math.Round(f*100)/100, 'f', 2, 64) }
-func day(t time.Time) string  { return t.Format("2006-01-02") }
+func day(t time.Time) string { return t.Format("2006-01-02") }
 func stamp(t time.Time) string {
 	return t.Format("2006-01-02 15:04:05")
 }
