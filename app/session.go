@@ -137,6 +137,7 @@ func (g *Gate) authenticateSession(c echo.Context) (principal string, ok bool, e
 	if err := checkCSRF(c.Request(), sess); err != nil {
 		return "", false, err
 	}
+	c.Set(contextSession, sess) // for SubRequest
 	return sess.principal, true, nil
 }
 
