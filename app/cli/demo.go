@@ -17,7 +17,11 @@ import (
 	"lakehouse/modules/catalog"
 )
 
-func init() { extraCommands = append(extraCommands, newDemoCmd) }
+func init() {
+	extraCommands = append(extraCommands, newDemoCmd)
+	// The web UI (package web, served by every lakehouse) embeds uPlot.
+	Notices += "- uPlot 1.6.32 (MIT, Leon Sorokin), the web UI's charts\n"
+}
 
 func newDemoCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
