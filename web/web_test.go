@@ -219,6 +219,12 @@ func TestWorkbench(t *testing.T) {
 	maxYears := count(t, s, "SELECT MAX(years) FROM candidates WHERE city = 'Chicago' AND role = 'Java Developer'")
 	yearsCol := 11 // candidate_id, name, email, phone, city, state, role, skills, certifications, languages, shift, years
 	p.run(t, "sorted", waitJS(fmt.Sprintf(`(() => { const td = document.querySelector('#ds-table tbody tr td:nth-child(%d)'); return td && td.textContent === "%d"; })()`, yearsCol+1, maxYears)))
+	// A per-column filter narrows the view further.
+	wantSenior := count(t, s, "SELECT COUNT(*) FROM candidates WHERE city = 'Chicago' AND role = 'Java Developer' AND years >= 10")
+	p.run(t, "column filter", chromedp.SendKeys(`input.col-filter[data-col="years"]`, ">=10\r", chromedp.ByQuery),
+		waitText("#active-filters", "years: >=10"), waitText("#page-info", fmt.Sprintf("of %d", wantSenior)),
+		chromedp.Click(`#active-filters button[aria-label="Remove filter on years"]`, chromedp.ByQuery),
+		waitText("#page-info", fmt.Sprintf("of %d", want)))
 	var csvText string
 	p.run(t, "export csv", chromedp.Evaluate(`fetch(document.getElementById("export-csv").href).then(r => r.text())`, &csvText,
 		func(ep *runtime.EvaluateParams) *runtime.EvaluateParams { return ep.WithAwaitPromise(true) }))
@@ -281,6 +287,9 @@ func TestWorkbench(t *testing.T) {
 		chromedp.Click("#memory-results .history", chromedp.ByQuery), waitText("#memory-history", "shortlist"))
 	p.shot(t, "07-memory")
 	p.axe(t, "memory")
+	p.run(t, "retire", chromedp.Click("#memory-results .retire", chromedp.ByQuery),
+		waitJS(`!document.getElementById("memory-results").textContent.includes("Chicago forklift OSHA-30")`),
+		waitText("#memory-stats", "1 retired"))
 
 	// Ingest a CSV, then one with drift: the diff, then replace.
 	dir := t.TempDir()
@@ -299,9 +308,14 @@ func TestWorkbench(t *testing.T) {
 	p.run(t, "replace", chromedp.Click("#drift-replace", chromedp.ByID), waitText("#ingest-status", "Ingested people v2: 1 rows"))
 
 	// Activity: the audit rows of what we just did, and a new one live.
-	p.run(t, "activity", chromedp.Navigate(s.URL+"/#/activity"), waitText("#activity-feed", "/v1/ingest"))
-	s.JSON(t, "POST", "/v1/pathway/add", map[string]any{"content": "live event", "tags": []string{"probe"}}, 200, nil)
-	p.run(t, "live event", waitText("#activity-feed", "/v1/pathway/add"))
+	s.JSON(t, "POST", "/v1/observer/workflow/run", map[string]any{"name": "chicago-count", "nodes": []map[string]any{
+		{"id": "q", "mode": "sql", "inputs": map[string]any{"sql": "SELECT COUNT(*) AS n FROM candidates WHERE city = 'Chicago'"}},
+	}}, 200, nil)
+	p.run(t, "activity", chromedp.Navigate(s.URL+"/#/activity"), waitText("#activity-feed", "/v1/ingest"),
+		waitText("#workflow-runs", "chicago-count"), chromedp.Click("#workflow-runs tbody button", chromedp.ByQuery),
+		waitText("#workflow-detail", "succeeded"))
+	s.JSON(t, "POST", "/v1/observer/event", map[string]any{"endpoint": "probe/live-event", "source": "scenario"}, 200, nil)
+	p.run(t, "live event", waitText("#activity-feed", "probe/live-event"))
 	p.shot(t, "09-activity")
 	p.axe(t, "activity")
 

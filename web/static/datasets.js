@@ -213,6 +213,8 @@ $("facet-add").addEventListener("change", (e) => {
   if (col && !st.facets.includes(col)) { st.facets.push(col); renderFacets(); }
   e.target.value = "";
 });
+// On a narrow screen the facets start folded so the rows come first.
+if (window.matchMedia("(max-width: 800px)").matches) $("facets-box").open = false;
 $("page-prev").addEventListener("click", () => { if (st.page > 0) { st.page--; refresh(); } });
 $("page-next").addEventListener("click", () => { st.page++; refresh(); });
 $("open-in-sql").addEventListener("click", () => {
