@@ -283,6 +283,9 @@ func TestWorkbench(t *testing.T) {
 		chromedp.Click("#save-shortlist", chromedp.ByID), waitText("#shortlist-status", "Saved shortlist"))
 	p.shot(t, "06-search")
 	p.axe(t, "search")
+	// The negative control, from the datasets page's list of questions.
+	p.run(t, "dental hygienist", chromedp.Navigate(s.URL+"/#/datasets"), chromedp.WaitVisible("#try", chromedp.ByID),
+		chromedp.Click(`#try a[href*="dental"]`, chromedp.ByQuery), waitText("#search-status", "0 strong matches"))
 	p.run(t, "memory", chromedp.Navigate(s.URL+"/#/memory"), waitText("#memory-results", "Chicago forklift OSHA-30"),
 		chromedp.Click("#memory-results .history", chromedp.ByQuery), waitText("#memory-history", "shortlist"))
 	p.shot(t, "07-memory")

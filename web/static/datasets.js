@@ -10,6 +10,7 @@ export async function showList() {
   try {
     const list = await datasets(true);
     $("datasets-empty").hidden = list.length > 0;
+    $("try").hidden = !(list.some((d) => d.name === "candidates") && list.some((d) => d.name === "call_log"));
     body.replaceChildren(...list.map((d) => el("tr", {},
       el("th", { scope: "row" }, el("a", { href: "#/datasets/" + encodeURIComponent(d.name) }, d.name)),
       el("td", {}, "v" + d.version),

@@ -11,7 +11,7 @@ const STOP = new Set(["the", "and", "with", "for", "who", "has", "have", "can", 
 let lastHits = [];
 let lastQuery = null;
 
-export async function show() {
+export async function show(args, query) {
   try {
     const r = await api("GET", "/v1/vectors/index");
     const sel = $("search-index");
@@ -23,6 +23,8 @@ export async function show() {
     else if (list.some((i) => i.name === "candidates")) sel.value = "candidates";
     if (!list.length) $("search-status").textContent = "No vector index yet: `lakehouse demo seed` builds “candidates”.";
     await fillDatalists();
+    const q = query && query.get("q");
+    if (q && list.length) { $("search-text").value = q; $("search-form").requestSubmit(); }
   } catch (e) { showError("search-error", e); }
 }
 

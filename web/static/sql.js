@@ -10,7 +10,7 @@ let last = null; // the last result, for the chart
 let loadedSaved = null; // the saved query being edited
 let chart = null;
 
-export async function show() {
+export async function show(args, query) {
   const pending = sessionStorage.getItem("lakehouse.sql.open");
   if (pending) {
     sessionStorage.removeItem("lakehouse.sql.open");
@@ -19,7 +19,10 @@ export async function show() {
     setParams((p.params || []).map((v, i) => ({ name: "p" + (i + 1), type: typeof v === "number" ? "number" : "text", value: v })));
   }
   renderHistory();
-  await Promise.all([loadTables(), loadSaved()]);
+  const [, saved] = await Promise.all([loadTables(), loadSaved()]);
+  const want = query && query.get("saved");
+  const q = want && (saved || []).find((x) => x.id === want);
+  if (q) openSaved(q);
 }
 
 async function loadTables() {
@@ -127,6 +130,7 @@ async function loadSaved() {
       el("button", { type: "button", class: "link saved-load", dataset: { id: q.id }, onclick: () => openSaved(q) }, q.name),
       q.description ? el("div", { class: "meta" }, q.description) : null)));
     if (!(r.queries || []).length) $("saved-queries").replaceChildren(el("li", { class: "meta" }, "none yet"));
+    return r.queries || [];
   } catch (e) {
     $("saved-queries").replaceChildren(el("li", { class: "meta" }, e.status === 404 ? "the workbench module is not running" : e.message));
   }
