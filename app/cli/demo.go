@@ -123,7 +123,7 @@ func seedInProcess(ctx context.Context, base *config.Config, opts demo.Options) 
 	cfg.Listen = "127.0.0.1:0"
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	log := newLogger(config.LogConfig{Level: "warn", Format: "text"}, os.Stderr)
+	log := newLogger(config.LogConfig{Level: "error", Format: "text"}, os.Stderr) // a private, loopback-only server: its dev-mode warning is noise here
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() { done <- Serve(ctx, &cfg, log, ready) }()
