@@ -88,6 +88,9 @@ func (s *sessionStore) create(principal string) (id string, sess *session) {
 
 // lookup returns the live session for the request's cookie, if any.
 func (s *sessionStore) lookup(r *http.Request) (*session, [32]byte, bool) {
+	if s == nil { // a Gate built without NewGate has no sessions
+		return nil, [32]byte{}, false
+	}
 	ck, err := r.Cookie(SessionCookie)
 	if err != nil || ck.Value == "" {
 		return nil, [32]byte{}, false
