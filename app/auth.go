@@ -25,9 +25,10 @@ const ContextClientIP = "lakehouse.client_ip"
 // Gate is the one auth middleware: bearer token (primary, then secondary
 // tokens) compared in constant time, plus a CIDR allowlist.
 type Gate struct {
-	headers [][]byte // "Bearer <token>", pre-encoded; index 0 = primary (may be nil)
-	allowed []netip.Prefix
-	proxies []netip.Prefix
+	headers  [][]byte // "Bearer <token>", pre-encoded; index 0 = primary (may be nil)
+	allowed  []netip.Prefix
+	proxies  []netip.Prefix
+	sessions *sessionStore // browser sessions (session.go)
 }
 
 // NewGate builds the gate from the auth section (token already resolved).
@@ -40,7 +41,7 @@ func NewGate(a config.AuthConfig) (*Gate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth: trusted_proxies: %w", err)
 	}
-	g := &Gate{allowed: allowed, proxies: proxies}
+	g := &Gate{allowed: allowed, proxies: proxies, sessions: newSessionStore()}
 	g.headers = append(g.headers, encodeBearer(a.Token))
 	for _, t := range a.SecondaryTokens {
 		g.headers = append(g.headers, encodeBearer(t))
@@ -77,7 +78,14 @@ func (g *Gate) Middleware() echo.MiddlewareFunc {
 			if len(g.allowed) > 0 && !containsAddr(g.allowed, ip) {
 				return Errorf(http.StatusForbidden, "forbidden", "client address %s is not in auth.allowed_ips", ip)
 			}
-			principal, ok := g.authenticate(c.Request().Header.Get(echo.HeaderAuthorization))
+			header := c.Request().Header.Get(echo.HeaderAuthorization)
+			principal, ok := g.authenticate(header)
+			if !ok && header == "" {
+				// No bearer header: a browser's session cookie may stand in.
+				if principal, ok, err = g.authenticateSession(c); err != nil {
+					return err
+				}
+			}
 			if !ok {
 				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="lakehouse"`)
 				return Errorf(http.StatusUnauthorized, "unauthorized", "missing or invalid bearer token")

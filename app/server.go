@@ -25,6 +25,8 @@ type Server struct {
 	log    *slog.Logger
 	conns  *connGuard
 	memory *memoryGuard
+
+	sessions *sessionStore // the UI's login sessions (session.go)
 }
 
 // NewServer builds the echo server: open /health, and /ready plus the
@@ -65,6 +67,7 @@ func NewServer(c *Container, exposed []string) (*Server, error) {
 	pace := bodyPace{idle: cfg.Server.BodyIdleTimeout.D(), minRate: int64(cfg.Server.BodyMinRate)}
 	api := e.Group("/v1", gate.Middleware(), sameOriginWrites(), inFlightLimit(cfg.Server.MaxInFlight),
 		memory.middleware(), policedBody(int64(cfg.Server.BodyLimit), pace), auditMiddleware(c))
+	mountSessions(e, gate, sameOriginWrites(), policedBody(64<<10, pace), auditMiddleware(c))
 	mounted := map[string]bool{}
 	for _, n := range exposed {
 		mounted[n] = true
@@ -77,7 +80,7 @@ func NewServer(c *Container, exposed []string) (*Server, error) {
 	if web, ok := Lookup[WebUI](c); ok {
 		web.Mount(e)
 	}
-	return &Server{Echo: e, c: c, log: log, conns: newConnGuard(maxConnections(cfg.Server), log), memory: memory}, nil
+	return &Server{Echo: e, c: c, log: log, conns: newConnGuard(maxConnections(cfg.Server), log), memory: memory, sessions: gate.sessions}, nil
 }
 
 // WebUI is provided by the web package to serve the embedded UI; the UI's

@@ -48,7 +48,7 @@ type LogConfig struct {
 }
 
 // AllModules is every module name, in the order the docs list them.
-var AllModules = []string{"storage", "catalog", "ingest", "query", "vector", "embed", "pathway", "observer"}
+var AllModules = []string{"storage", "catalog", "ingest", "query", "vector", "embed", "pathway", "observer", "workbench"}
 
 // Default returns the configuration for a single box: loopback listen,
 // ./data, local-disk storage, the built-in embedder.

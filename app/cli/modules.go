@@ -10,6 +10,7 @@ import (
 	"lakehouse/modules/query"
 	"lakehouse/modules/storage"
 	"lakehouse/modules/vector"
+	"lakehouse/modules/workbench"
 )
 
 // AllModules returns a fresh instance of every module lakehouse ships.
@@ -24,5 +25,6 @@ func AllModules() []app.Module {
 		embed.New(),
 		pathway.New(),
 		observer.New(),
+		workbench.New(),
 	}
 }

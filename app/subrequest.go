@@ -1,0 +1,43 @@
+package app
+
+import (
+	"io"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+const contextSession = "lakehouse.session"
+
+// SubRequest serves method path with body through the whole server again
+// — gate, limits, the target route's own checks — on behalf of the
+// request in c, writing the answer to w. It lets one route reuse another
+// instead of reaching into its module (the workbench's GET export streams
+// POST /v1/sql's answer). The sub-request carries the caller's
+// credentials (bearer header, or session cookie plus the session's CSRF
+// token, which only a gate-approved request has in its context), client
+// address, host and request id, so it can do nothing the caller could not.
+func SubRequest(c echo.Context, w http.ResponseWriter, method, path, contentType string, body io.Reader) {
+	parent := c.Request()
+	r, err := http.NewRequestWithContext(parent.Context(), method, path, body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	r.RemoteAddr, r.Host, r.TLS = parent.RemoteAddr, parent.Host, parent.TLS
+	for _, h := range []string{echo.HeaderAuthorization, "Cookie", echo.HeaderXForwardedFor, "X-Forwarded-Proto"} {
+		if v := parent.Header.Values(h); len(v) > 0 {
+			r.Header[h] = v
+		}
+	}
+	if id := c.Response().Header().Get(echo.HeaderXRequestID); id != "" {
+		r.Header.Set(echo.HeaderXRequestID, id)
+	}
+	if contentType != "" {
+		r.Header.Set(echo.HeaderContentType, contentType)
+	}
+	if sess, ok := c.Get(contextSession).(*session); ok && isStateChanging(method) {
+		r.Header.Set(CSRFHeader, string(sess.csrf))
+	}
+	c.Echo().ServeHTTP(w, r)
+}

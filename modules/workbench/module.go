@@ -1,0 +1,58 @@
+// Package workbench holds the server side of the web UI's staffing
+// workbench that the other modules' APIs do not already cover: named SQL
+// queries saved server-side (so a team shares them) and streamed exports
+// of a query's whole answer as CSV, JSON or Parquet.
+//
+// Everything else the UI does (browsing, facets, search, memory, ingest,
+// activity) uses the other modules' routes directly.
+package workbench
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/labstack/echo/v4"
+
+	"lakehouse/app"
+	"lakehouse/modules/storage"
+)
+
+// Module is the workbench module.
+type Module struct {
+	queries *queryStore
+	log     *slog.Logger
+}
+
+// New returns the module.
+func New() *Module { return &Module{} }
+
+// Name implements app.Module.
+func (m *Module) Name() string { return "workbench" }
+
+// Deps implements app.Module: saved queries live in object storage.
+func (m *Module) Deps() []string { return []string{"storage"} }
+
+// OptionalDeps implements app.OptionalDepender: exports run SQL through
+// the query module's route when it is there.
+func (m *Module) OptionalDeps() []string { return []string{"query"} }
+
+// Init implements app.Module.
+func (m *Module) Init(_ context.Context, c *app.Container) error {
+	st, err := app.Resolve[storage.Store](c)
+	if err != nil {
+		return err
+	}
+	m.log = c.Logger("workbench")
+	m.queries = &queryStore{st: st}
+	return nil
+}
+
+// Routes implements app.Router.
+func (m *Module) Routes(g *echo.Group) {
+	w := g.Group("/workbench")
+	w.GET("/queries", m.listQueries)
+	w.GET("/queries/:id", m.getQuery)
+	w.PUT("/queries/:id", m.putQuery)
+	w.DELETE("/queries/:id", m.deleteQuery)
+	w.GET("/export", m.export)
+}

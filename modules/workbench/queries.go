@@ -1,0 +1,300 @@
+package workbench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"lakehouse/app"
+	"lakehouse/modules/storage"
+)
+
+// queriesPrefix is where saved queries live: one JSON object per query
+// under a reserved "_" prefix, so the storage API cannot overwrite them.
+const queriesPrefix = "_workbench/queries/"
+
+// Limits that keep one saved query small and the list bounded.
+const (
+	maxQueries  = 1000
+	maxSQLBytes = 64 << 10
+	maxParams   = 20
+)
+
+var (
+	idPattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+	paramPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,39}$`)
+)
+
+// Param is one parameter of a saved query. The SQL refers to the i-th
+// parameter as $i (1-based), in this order; the UI renders an input per
+// parameter and sends the values as /v1/sql's params.
+type Param struct {
+	Name    string `json:"name"`
+	Type    string `json:"type"` // "text" (default) or "number"
+	Default any    `json:"default,omitempty"`
+}
+
+// SavedQuery is a named, shared query.
+type SavedQuery struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description,omitempty"`
+	SQL         string    `json:"sql"`
+	Params      []Param   `json:"params"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+	UpdatedBy   string    `json:"updated_by,omitempty"`
+}
+
+// sameContent reports whether two versions say the same thing.
+func (q SavedQuery) sameContent(o SavedQuery) bool {
+	return q.Name == o.Name && q.Description == o.Description && q.SQL == o.SQL && reflect.DeepEqual(q.Params, o.Params)
+}
+
+func (q *SavedQuery) validate() error {
+	q.Name = strings.TrimSpace(q.Name)
+	switch {
+	case q.Name == "" || len(q.Name) > 200:
+		return app.BadRequest("name: required, at most 200 bytes")
+	case strings.TrimSpace(q.SQL) == "":
+		return app.BadRequest("sql: required")
+	case len(q.SQL) > maxSQLBytes:
+		return app.TooLarge("sql: %d bytes, at most %d", len(q.SQL), maxSQLBytes)
+	case len(q.Description) > 2000:
+		return app.BadRequest("description: at most 2000 bytes")
+	case len(q.Params) > maxParams:
+		return app.BadRequest("params: at most %d", maxParams)
+	}
+	if q.Params == nil {
+		q.Params = []Param{}
+	}
+	seen := map[string]bool{}
+	for i := range q.Params {
+		p := &q.Params[i]
+		if !paramPattern.MatchString(p.Name) || seen[strings.ToLower(p.Name)] {
+			return app.BadRequest("params[%d].name: %q must be a unique identifier ([A-Za-z_][A-Za-z0-9_]*)", i, p.Name)
+		}
+		seen[strings.ToLower(p.Name)] = true
+		switch p.Type {
+		case "":
+			p.Type = "text"
+		case "text", "number":
+		default:
+			return app.BadRequest("params[%d].type: %q is not text or number", i, p.Type)
+		}
+		switch p.Default.(type) {
+		case nil, string, float64, bool:
+		default:
+			return app.BadRequest("params[%d].default: must be a string, number or boolean", i)
+		}
+	}
+	return nil
+}
+
+// queryStore keeps saved queries in object storage. Writes are
+// serialised in-process so a read-modify-write of created_at is safe.
+type queryStore struct {
+	st storage.Store
+	mu sync.Mutex
+}
+
+func (s *queryStore) get(ctx context.Context, id string) (SavedQuery, error) {
+	var q SavedQuery
+	rc, _, err := s.st.Get(ctx, queriesPrefix+id+".json")
+	if err != nil {
+		return q, err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, 2*maxSQLBytes))
+	if err != nil {
+		return q, fmt.Errorf("workbench: read query %s: %w", id, err)
+	}
+	if err := json.Unmarshal(data, &q); err != nil {
+		return q, fmt.Errorf("workbench: decode query %s: %w", id, err)
+	}
+	return q, nil
+}
+
+func (s *queryStore) list(ctx context.Context) ([]SavedQuery, error) {
+	var out []SavedQuery
+	cursor := ""
+	for len(out) < maxQueries {
+		page, err := s.st.List(ctx, queriesPrefix, cursor, 1000)
+		if err != nil {
+			return nil, fmt.Errorf("workbench: list queries: %w", err)
+		}
+		for _, o := range page.Objects {
+			id := strings.TrimSuffix(strings.TrimPrefix(o.Key, queriesPrefix), ".json")
+			q, err := s.get(ctx, id)
+			if errors.Is(err, storage.ErrNotFound) {
+				continue // deleted since the listing
+			}
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, q)
+		}
+		if page.Cursor == "" {
+			break
+		}
+		cursor = page.Cursor
+	}
+	slices.SortFunc(out, func(a, b SavedQuery) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
+	return out, nil
+}
+
+// put stores q and reports whether it was new and whether it changed.
+func (s *queryStore) put(ctx context.Context, q SavedQuery, by string) (SavedQuery, bool, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now().UTC()
+	old, err := s.get(ctx, q.ID)
+	created := errors.Is(err, storage.ErrNotFound)
+	switch {
+	case created:
+		q.CreatedAt = now
+	case err != nil:
+		return q, false, false, err
+	case old.sameContent(q):
+		return old, false, false, nil
+	default:
+		q.CreatedAt = old.CreatedAt
+	}
+	if created {
+		if n, err := s.count(ctx); err != nil {
+			return q, false, false, err
+		} else if n >= maxQueries {
+			return q, false, false, app.Errorf(http.StatusConflict, "too_many_queries", "at most %d saved queries; delete some first", maxQueries)
+		}
+	}
+	q.UpdatedAt, q.UpdatedBy = now, by
+	data, _ := json.Marshal(q)
+	if _, err := s.st.Put(ctx, queriesPrefix+q.ID+".json", bytes.NewReader(data), int64(len(data))); err != nil {
+		return q, false, false, fmt.Errorf("workbench: save query %s: %w", q.ID, err)
+	}
+	return q, created, true, nil
+}
+
+func (s *queryStore) count(ctx context.Context) (int, error) {
+	n, cursor := 0, ""
+	for {
+		page, err := s.st.List(ctx, queriesPrefix, cursor, 1000)
+		if err != nil {
+			return 0, fmt.Errorf("workbench: list queries: %w", err)
+		}
+		n += len(page.Objects)
+		if page.Cursor == "" || n > maxQueries {
+			return n, nil
+		}
+		cursor = page.Cursor
+	}
+}
+
+func (s *queryStore) delete(ctx context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.st.Stat(ctx, queriesPrefix+id+".json"); err != nil {
+		return err
+	}
+	return s.st.Delete(ctx, queriesPrefix+id+".json")
+}
+
+func checkID(id string) error {
+	if !idPattern.MatchString(id) {
+		return app.BadRequest("query id %q: use 1-64 of a-z, 0-9, '-' and '_', starting with a letter or digit", id)
+	}
+	return nil
+}
+
+func notFound(err error, id string) error {
+	if errors.Is(err, storage.ErrNotFound) {
+		return app.NotFound("no saved query %q", id)
+	}
+	return err
+}
+
+func (m *Module) listQueries(c echo.Context) error {
+	qs, err := m.queries.list(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	if qs == nil {
+		qs = []SavedQuery{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"queries": qs, "count": len(qs)})
+}
+
+func (m *Module) getQuery(c echo.Context) error {
+	id := c.Param("id")
+	if err := checkID(id); err != nil {
+		return err
+	}
+	q, err := m.queries.get(c.Request().Context(), id)
+	if err != nil {
+		return notFound(err, id)
+	}
+	return c.JSON(http.StatusOK, q)
+}
+
+// putQuery creates (201) or replaces (200) a saved query; the answer
+// carries "changed": false when the stored query already said the same.
+func (m *Module) putQuery(c echo.Context) error {
+	id := c.Param("id")
+	if err := checkID(id); err != nil {
+		return err
+	}
+	var q SavedQuery
+	dec := json.NewDecoder(c.Request().Body)
+	if err := dec.Decode(&q); err != nil {
+		if e, ok := err.(*app.APIError); ok {
+			return e
+		}
+		if errors.Is(err, app.ErrBodyTooLarge) {
+			return err
+		}
+		return app.BadRequest("body is not a JSON saved query: %v", err)
+	}
+	if q.ID != "" && q.ID != id {
+		return app.BadRequest("id in the body (%q) differs from the path (%q)", q.ID, id)
+	}
+	q.ID = id
+	if err := q.validate(); err != nil {
+		return err
+	}
+	by, _ := c.Get(app.ContextPrincipal).(string)
+	saved, created, changed, err := m.queries.put(c.Request().Context(), q, by)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return c.JSON(status, struct {
+		SavedQuery
+		Changed bool `json:"changed"`
+	}{saved, changed})
+}
+
+func (m *Module) deleteQuery(c echo.Context) error {
+	id := c.Param("id")
+	if err := checkID(id); err != nil {
+		return err
+	}
+	if err := m.queries.delete(c.Request().Context(), id); err != nil {
+		return notFound(err, id)
+	}
+	return c.NoContent(http.StatusNoContent)
+}

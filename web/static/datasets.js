@@ -1,0 +1,225 @@
+// Datasets: the list, and a dataset's rows (facets, per-column filters,
+// sort, paging, export), schema and version history.
+"use strict";
+import { $, api, el, ident, isNumericType, sql, exportURL, fmtCell, human, when, datasets, showError } from "./api.js";
+
+const PAGE = 50;
+
+export async function showList() {
+  const body = $("datasets-list").querySelector("tbody");
+  try {
+    const list = await datasets(true);
+    $("datasets-empty").hidden = list.length > 0;
+    $("try").hidden = !(list.some((d) => d.name === "candidates") && list.some((d) => d.name === "call_log"));
+    body.replaceChildren(...list.map((d) => el("tr", {},
+      el("th", { scope: "row" }, el("a", { href: "#/datasets/" + encodeURIComponent(d.name) }, d.name)),
+      el("td", {}, "v" + d.version),
+      el("td", { class: "num" }, (d.row_count ?? 0).toLocaleString("en-US")),
+      el("td", { class: "num" }, human((d.files || []).reduce((s, f) => s + (f.bytes || 0), 0))),
+      el("td", {}, when(d.updated_at)))));
+  } catch (e) { body.replaceChildren(el("tr", {}, el("td", { colspan: 5, class: "msg error" }, e.message))); }
+}
+
+// state of the rows view of the dataset on screen.
+let st = null;
+
+function selectTab(which) {
+  for (const [tab, panel] of [["ds-tab-rows", "ds-rows"], ["ds-tab-schema", "ds-schema-panel"], ["ds-tab-versions", "ds-versions-panel"]]) {
+    const on = tab === which;
+    $(tab).setAttribute("aria-selected", String(on));
+    $(tab).tabIndex = on ? 0 : -1;
+    $(panel).hidden = !on;
+  }
+}
+for (const id of ["ds-tab-rows", "ds-tab-schema", "ds-tab-versions"]) $(id).addEventListener("click", () => selectTab(id));
+$("ds-rows").parentElement.querySelector(".tabs").addEventListener("keydown", (e) => {
+  const tabs = ["ds-tab-rows", "ds-tab-schema", "ds-tab-versions"];
+  const i = tabs.indexOf(document.activeElement.id);
+  if (i < 0 || (e.key !== "ArrowRight" && e.key !== "ArrowLeft")) return;
+  const next = tabs[(i + (e.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+  selectTab(next); $(next).focus();
+});
+
+export async function showDataset(args) {
+  const name = args[0];
+  if (!st || st.name !== name) {
+    st = { name, schema: [], facets: [], facetSel: {}, colFilter: {}, sort: null, page: 0, total: 0 };
+    selectTab("ds-tab-rows");
+  }
+  $("ds-title").textContent = name;
+  showError("ds-error", null);
+  try {
+    const m = await api("GET", "/v1/catalog/manifest/" + encodeURIComponent(name));
+    st.schema = m.schema || [];
+    $("ds-meta").textContent = `v${m.version} · ${(m.row_count ?? 0).toLocaleString("en-US")} rows · ${st.schema.length} columns · updated ${when(m.updated_at)}`;
+    $("ds-schema").querySelector("tbody").replaceChildren(...st.schema.map((c) =>
+      el("tr", {}, el("th", { scope: "row" }, c.name), el("td", {}, c.type), el("td", {}, c.nullable ? "yes" : "no"))));
+    const sel = $("facet-add");
+    sel.replaceChildren(el("option", { value: "" }, "choose a column…"), ...st.schema.map((c) => el("option", { value: c.name }, c.name)));
+    loadVersions(name);
+    if (!st.facetsChosen) { st.facetsChosen = true; st.facets = await suggestFacets(); }
+    buildHeader();
+    await refresh();
+  } catch (e) { showError("ds-error", e); }
+}
+
+async function loadVersions(name) {
+  const body = $("ds-versions").querySelector("tbody");
+  try {
+    const v = await api("GET", "/v1/catalog/versions/" + encodeURIComponent(name));
+    const list = v.versions || [];
+    const rows = list.map((m, i) => el("tr", {},
+      el("th", { scope: "row" }, "v" + m.version), el("td", { class: "num" }, (m.row_count ?? 0).toLocaleString("en-US")),
+      el("td", {}, when(m.created_at)), el("td", {}, m.source || ""), el("td", {}, schemaDiff(i ? list[i - 1].schema : null, m.schema))));
+    body.replaceChildren(...rows.reverse());
+  } catch (e) { body.replaceChildren(el("tr", {}, el("td", { colspan: 5 }, e.message))); }
+}
+
+// schemaDiff describes how a version's columns differ from the previous one's.
+function schemaDiff(prev, cur) {
+  if (!prev) return "first version";
+  const p = new Map(prev.map((c) => [c.name, c.type]));
+  const c = new Map((cur || []).map((x) => [x.name, x.type]));
+  const out = [];
+  for (const [n, t] of c) {
+    if (!p.has(n)) out.push(el("span", { class: "change-added" }, `+${n} ${t} `));
+    else if (p.get(n) !== t) out.push(el("span", { class: "change-changed" }, `${n}: ${p.get(n)} → ${t} `));
+  }
+  for (const [n, t] of p) if (!c.has(n)) out.push(el("span", { class: "change-removed" }, `−${n} ${t} `));
+  return out.length ? out : "same columns";
+}
+
+// suggestFacets picks up to three text columns with few distinct values.
+async function suggestFacets() {
+  const text = st.schema.filter((c) => /^VARCHAR|^BOOLEAN/i.test(c.type)).slice(0, 16);
+  if (!text.length) return [];
+  const r = await sql(`SELECT ${text.map((c) => `approx_count_distinct(${ident(c.name)})`).join(", ")} FROM ${ident(st.name)}`);
+  const counts = r.rows[0] || [];
+  return text.filter((c, i) => counts[i] >= 2 && counts[i] <= 30).slice(0, 3).map((c) => c.name);
+}
+
+function typeOf(col) { return (st.schema.find((c) => c.name === col) || {}).type || ""; }
+
+// where builds the WHERE clause and params; skipFacet leaves one facet's
+// own selection out (so a facet shows its other values too).
+function where(skipFacet) {
+  const parts = [], params = [];
+  const p = (v) => { params.push(v); return "$" + params.length; };
+  for (const [col, vals] of Object.entries(st.facetSel)) {
+    if (col === skipFacet || !vals.length) continue;
+    const nn = vals.filter((v) => v !== null);
+    const ors = [];
+    if (nn.length) ors.push(`${ident(col)} IN (${nn.map(p).join(", ")})`);
+    if (nn.length !== vals.length) ors.push(`${ident(col)} IS NULL`);
+    parts.push("(" + ors.join(" OR ") + ")");
+  }
+  for (const [col, raw] of Object.entries(st.colFilter)) {
+    const f = raw.trim();
+    if (!f) continue;
+    const m = f.match(/^(<=|>=|!=|<|>|=)?\s*(-?\d+(?:\.\d+)?)$/);
+    if (isNumericType(typeOf(col)) && m) parts.push(`${ident(col)} ${m[1] || "="} ${p(Number(m[2]))}`);
+    else parts.push(`CAST(${ident(col)} AS VARCHAR) ILIKE ${p("%" + f + "%")}`);
+  }
+  return { clause: parts.length ? " WHERE " + parts.join(" AND ") : "", params };
+}
+
+function viewSQL() {
+  const w = where();
+  let q = `SELECT * FROM ${ident(st.name)}${w.clause}`;
+  if (st.sort) q += ` ORDER BY ${ident(st.sort.col)} ${st.sort.dir === "desc" ? "DESC" : "ASC"} NULLS LAST`;
+  return { sql: q, params: w.params };
+}
+
+function buildHeader() {
+  const head = el("tr", {}, st.schema.map((c) => {
+    const sorted = st.sort && st.sort.col === c.name;
+    return el("th", { scope: "col", "aria-sort": sorted ? (st.sort.dir === "desc" ? "descending" : "ascending") : "none" },
+      el("button", { type: "button", class: "sort", "aria-label": `Sort by ${c.name}`, onclick: () => toggleSort(c.name) }, c.name),
+      el("span", { class: "type" }, c.type),
+      el("input", { class: "col-filter", "aria-label": `Filter ${c.name}`, value: st.colFilter[c.name] || "",
+        placeholder: isNumericType(c.type) ? "e.g. >=5" : "contains…", dataset: { col: c.name },
+        onkeydown: (e) => { if (e.key === "Enter") { st.colFilter[c.name] = e.target.value; st.page = 0; refresh(); } } }));
+  }));
+  $("ds-table").querySelector("thead").replaceChildren(head);
+}
+
+function toggleSort(col) {
+  if (!st.sort || st.sort.col !== col) st.sort = { col, dir: "asc" };
+  else st.sort = st.sort.dir === "asc" ? { col, dir: "desc" } : null;
+  st.page = 0;
+  buildHeader();
+  refresh();
+}
+
+async function refresh() {
+  const v = viewSQL();
+  const w = where();
+  showError("ds-error", null);
+  try {
+    const [cnt, page] = await Promise.all([
+      sql(`SELECT COUNT(*) FROM ${ident(st.name)}${w.clause}`, w.params),
+      sql(`${v.sql} LIMIT ${PAGE} OFFSET ${st.page * PAGE}`, v.params),
+    ]);
+    st.total = cnt.rows[0][0];
+    const types = page.columns.map((c) => c.type);
+    $("ds-table").querySelector("tbody").replaceChildren(...page.rows.map((r) => el("tr", {}, r.map((x, i) => fmtCell(x, types[i])))));
+    const from = st.total ? st.page * PAGE + 1 : 0;
+    $("page-info").textContent = `rows ${from.toLocaleString("en-US")}–${(st.page * PAGE + page.rows.length).toLocaleString("en-US")} of ${st.total.toLocaleString("en-US")}`;
+    $("page-prev").disabled = st.page === 0;
+    $("page-next").disabled = (st.page + 1) * PAGE >= st.total;
+    for (const f of ["csv", "json", "parquet"]) $("export-" + f).href = exportURL(v.sql, v.params, f, st.name);
+    renderChips();
+    await renderFacets();
+  } catch (e) { showError("ds-error", e); }
+}
+
+function renderChips() {
+  const chips = [];
+  for (const [col, vals] of Object.entries(st.facetSel)) for (const v of vals) {
+    chips.push(el("button", { type: "button", class: "chip", "aria-label": `Remove filter ${col} = ${v}`,
+      onclick: () => { st.facetSel[col] = st.facetSel[col].filter((x) => x !== v); st.page = 0; refresh(); } }, `${col} = ${v ?? "null"} ✕`));
+  }
+  for (const [col, f] of Object.entries(st.colFilter)) if (f.trim()) {
+    chips.push(el("button", { type: "button", class: "chip", "aria-label": `Remove filter on ${col}`,
+      onclick: () => { st.colFilter[col] = ""; st.page = 0; buildHeader(); refresh(); } }, `${col}: ${f} ✕`));
+  }
+  $("active-filters").replaceChildren(...chips);
+}
+
+async function renderFacets() {
+  const boxes = await Promise.all(st.facets.map(async (col) => {
+    const w = where(col);
+    const r = await sql(`SELECT ${ident(col)} AS v, COUNT(*) AS n FROM ${ident(st.name)}${w.clause} GROUP BY 1 ORDER BY n DESC, v NULLS LAST LIMIT 10`, w.params);
+    const sel = st.facetSel[col] || [];
+    return el("section", { class: "facet", "aria-label": `Facet ${col}` },
+      el("h3", {}, col, el("button", { type: "button", class: "link", "aria-label": `Remove facet ${col}`,
+        onclick: () => { st.facets = st.facets.filter((c) => c !== col); delete st.facetSel[col]; refresh(); } }, "✕")),
+      el("ul", {}, r.rows.map(([v, n]) => el("li", {}, el("button", {
+        type: "button", class: "facet-value", "aria-pressed": String(sel.includes(v)), dataset: { col, val: v ?? "" },
+        onclick: () => toggleFacet(col, v),
+      }, el("span", {}, v === null ? "null" : String(v)), el("span", { class: "count" }, n.toLocaleString("en-US")))))));
+  }));
+  $("facet-list").replaceChildren(...boxes);
+}
+
+function toggleFacet(col, v) {
+  const cur = st.facetSel[col] || [];
+  st.facetSel[col] = cur.includes(v) ? cur.filter((x) => x !== v) : [...cur, v];
+  st.page = 0;
+  refresh();
+}
+
+$("facet-add").addEventListener("change", (e) => {
+  const col = e.target.value;
+  if (col && !st.facets.includes(col)) { st.facets.push(col); renderFacets(); }
+  e.target.value = "";
+});
+// On a narrow screen the facets start folded so the rows come first.
+if (window.matchMedia("(max-width: 800px)").matches) $("facets-box").open = false;
+$("page-prev").addEventListener("click", () => { if (st.page > 0) { st.page--; refresh(); } });
+$("page-next").addEventListener("click", () => { st.page++; refresh(); });
+$("open-in-sql").addEventListener("click", () => {
+  const v = viewSQL();
+  sessionStorage.setItem("lakehouse.sql.open", JSON.stringify({ sql: v.sql + "\nLIMIT 1000", params: v.params }));
+  location.hash = "#/sql";
+});

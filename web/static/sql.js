@@ -1,0 +1,211 @@
+// SQL console: editor with the tables at hand, parameters, run/cancel,
+// typed results, history, saved named queries (server-side), export and
+// a one-click chart.
+"use strict";
+import { $, api, el, ident, isNumericType, sql, exportURL, resultTable, datasets, showError, toast } from "./api.js";
+
+const HISTORY = "lakehouse.sql.history";
+let running = null; // AbortController of the query in flight
+let last = null; // the last result, for the chart
+let loadedSaved = null; // the saved query being edited
+let chart = null;
+
+export async function show(args, query) {
+  const pending = sessionStorage.getItem("lakehouse.sql.open");
+  if (pending) {
+    sessionStorage.removeItem("lakehouse.sql.open");
+    const p = JSON.parse(pending);
+    $("sql-editor").value = p.sql;
+    setParams((p.params || []).map((v, i) => ({ name: "p" + (i + 1), type: typeof v === "number" ? "number" : "text", value: v })));
+  }
+  renderHistory();
+  const [, saved] = await Promise.all([loadTables(), loadSaved()]);
+  const want = query && query.get("saved");
+  const q = want && (saved || []).find((x) => x.id === want);
+  if (q) openSaved(q);
+}
+
+async function loadTables() {
+  try {
+    const list = await datasets();
+    $("sql-schema").replaceChildren(...list.map((d) => el("li", {}, el("details", {},
+      el("summary", {}, d.name),
+      el("ul", { class: "cols plain" },
+        el("li", {}, el("button", { type: "button", class: "link", onclick: () => insert(d.name) }, `insert ${d.name}`)),
+        (d.schema || []).map((c) => el("li", {},
+        el("button", { type: "button", class: "link", onclick: () => insert(c.name) }, c.name), " ", el("span", { class: "meta" }, c.type))))))));
+  } catch (e) { showError("sql-error", e); }
+}
+
+function insert(text) {
+  const ed = $("sql-editor");
+  const s = ed.selectionStart ?? ed.value.length, e = ed.selectionEnd ?? s;
+  ed.value = ed.value.slice(0, s) + text + ed.value.slice(e);
+  ed.focus();
+  ed.selectionStart = ed.selectionEnd = s + text.length;
+}
+
+// Parameters: one row per $n, with a name (kept when saved) and a value.
+function setParams(list) {
+  $("sql-params").replaceChildren(...list.map((p, i) => paramRow(p, i)));
+}
+function paramRow(p, i) {
+  const n = i + 1;
+  return el("div", { class: "param" },
+    el("label", { for: `param-name-${n}` }, `$${n} name`),
+    el("input", { id: `param-name-${n}`, class: "param-name", value: p.name || `p${n}`, size: 12 }),
+    el("label", { for: `param-value-${n}` }, "value"),
+    el("input", { id: `param-value-${n}`, class: "param-value", value: p.value ?? p.default ?? "", size: 18 }),
+    el("label", { for: `param-type-${n}` }, "type"),
+    el("select", { id: `param-type-${n}`, class: "param-type" },
+      el("option", { value: "text", selected: p.type !== "number" }, "text"),
+      el("option", { value: "number", selected: p.type === "number" }, "number")));
+}
+function readParams() {
+  return [...$("sql-params").querySelectorAll(".param")].map((row) => {
+    const type = row.querySelector(".param-type").value;
+    const raw = row.querySelector(".param-value").value;
+    return { name: row.querySelector(".param-name").value.trim(), type, value: type === "number" && raw !== "" ? Number(raw) : raw };
+  });
+}
+$("param-add").addEventListener("click", () => {
+  const list = readParams();
+  list.push({ name: `p${list.length + 1}`, type: "text", value: "" });
+  setParams(list);
+  $(`param-value-${list.length}`).focus();
+});
+
+async function run() {
+  if (running) running.abort();
+  const query = $("sql-editor").value;
+  const params = readParams().map((p) => p.value);
+  showError("sql-error", null);
+  $("sql-status").textContent = "running…";
+  $("sql-cancel").disabled = false;
+  running = new AbortController();
+  const t0 = performance.now();
+  try {
+    const r = await sql(query, params, 1000, running.signal);
+    last = r;
+    resultTable($("sql-result"), r);
+    const ms = r.elapsed_ms ?? Math.round(performance.now() - t0);
+    $("sql-status").textContent = `${r.row_count.toLocaleString("en-US")} rows${r.truncated ? " (first 1,000 shown; export has all)" : ""} · ${ms} ms`;
+    const chartable = chartColumns(r);
+    $("chart-bar").disabled = $("chart-line").disabled = !chartable;
+    for (const f of ["csv", "json", "parquet"]) {
+      const a = $("sql-export-" + f);
+      a.hidden = false;
+      a.href = exportURL(query, params, f, loadedSaved ? loadedSaved.id : "query");
+    }
+    pushHistory(query);
+  } catch (e) {
+    if (e.name === "AbortError") $("sql-status").textContent = "cancelled";
+    else { $("sql-status").textContent = ""; showError("sql-error", e); }
+  } finally {
+    running = null;
+    $("sql-cancel").disabled = true;
+  }
+}
+$("sql-run").addEventListener("click", run);
+$("sql-cancel").addEventListener("click", () => { if (running) running.abort(); });
+$("sql-editor").addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); run(); } });
+
+function pushHistory(q) {
+  const h = JSON.parse(localStorage.getItem(HISTORY) || "[]").filter((x) => x !== q);
+  h.unshift(q);
+  localStorage.setItem(HISTORY, JSON.stringify(h.slice(0, 20)));
+  renderHistory();
+}
+function renderHistory() {
+  const h = JSON.parse(localStorage.getItem(HISTORY) || "[]");
+  $("sql-history").replaceChildren(...h.map((q) => el("li", {},
+    el("button", { type: "button", class: "link", onclick: () => { $("sql-editor").value = q; $("sql-editor").focus(); } }, q.length > 140 ? q.slice(0, 140) + "…" : q))));
+}
+
+// Saved queries live on the server so the whole team shares them.
+async function loadSaved() {
+  try {
+    const r = await api("GET", "/v1/workbench/queries");
+    $("saved-queries").replaceChildren(...(r.queries || []).map((q) => el("li", {},
+      el("button", { type: "button", class: "link saved-load", dataset: { id: q.id }, onclick: () => openSaved(q) }, q.name),
+      q.description ? el("div", { class: "meta" }, q.description) : null)));
+    if (!(r.queries || []).length) $("saved-queries").replaceChildren(el("li", { class: "meta" }, "none yet"));
+    return r.queries || [];
+  } catch (e) {
+    $("saved-queries").replaceChildren(el("li", { class: "meta" }, e.status === 404 ? "the workbench module is not running" : e.message));
+  }
+}
+
+function openSaved(q) {
+  loadedSaved = q;
+  $("sql-editor").value = q.sql;
+  setParams((q.params || []).map((p) => ({ ...p, value: p.default })));
+  $("save-name").value = q.name;
+  run();
+}
+
+function slug(s) {
+  return s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 64) || "query";
+}
+
+$("save-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const name = $("save-name").value.trim();
+  if (!name) { $("save-status").textContent = "give the query a name"; $("save-name").focus(); return; }
+  const id = loadedSaved && loadedSaved.name === name ? loadedSaved.id : slug(name);
+  const params = readParams().map((p) => ({ name: p.name, type: p.type, default: p.value }));
+  try {
+    const q = await api("PUT", "/v1/workbench/queries/" + encodeURIComponent(id),
+      { name, sql: $("sql-editor").value, params, description: loadedSaved && loadedSaved.id === id ? loadedSaved.description : undefined });
+    loadedSaved = q;
+    $("save-status").textContent = q.changed ? `saved “${q.name}”` : "no change";
+    toast(`Saved query “${q.name}”`);
+    loadSaved();
+  } catch (e) { $("save-status").textContent = e.message; }
+});
+
+// chartColumns finds a label column and the numeric columns to plot.
+function chartColumns(r) {
+  if (!r || r.rows.length < 2) return null;
+  const nums = r.columns.map((c, i) => i).filter((i) => isNumericType(r.columns[i].type));
+  const label = r.columns.findIndex((c) => !isNumericType(c.type));
+  const series = nums.filter((i) => i !== label);
+  if (!series.length) return null;
+  return { label: label < 0 ? null : label, series };
+}
+
+function draw(kind) {
+  const cc = chartColumns(last);
+  if (!cc) return;
+  const rows = last.rows.slice(0, 500);
+  const labels = rows.map((r, i) => (cc.label === null ? String(i + 1) : String(r[cc.label])));
+  const xs = rows.map((_, i) => i);
+  const colors = ["#1d4ed8", "#b45309", "#047857", "#7c3aed", "#be123c"];
+  const box = $("chart");
+  box.replaceChildren();
+  $("chart-box").hidden = false;
+  const width = Math.max(320, Math.min(box.parentElement.clientWidth - 24, 1100));
+  // Bars of at most two series sit side by side (left and right of the tick).
+  const series = kind === "bar" ? cc.series.slice(0, 2) : cc.series;
+  const bar = (k) => window.uPlot.paths.bars({ size: [series.length > 1 ? 0.4 : 0.7, 80], align: series.length > 1 ? (k ? 1 : -1) : 0 });
+  const n = rows.length;
+  if (chart) chart.destroy();
+  chart = new window.uPlot({
+    width, height: 340,
+    scales: { x: { time: false, range: [-0.6, n - 0.4] } },
+    axes: [{ values: (u, splits) => splits.map((s) => (Number.isInteger(s) ? labels[s] ?? "" : "")), rotate: n > 6 ? -35 : 0, size: n > 6 ? 90 : 40,
+      splits: n <= 40 ? () => xs : undefined, gap: 4 }, {}],
+    series: [{ label: cc.label === null ? "#" : last.columns[cc.label].name, value: (u, v) => labels[v] ?? "" },
+      ...series.map((i, k) => ({
+        label: last.columns[i].name, stroke: colors[k % colors.length], width: 2,
+        fill: kind === "bar" ? colors[k % colors.length] + "cc" : undefined,
+        paths: kind === "bar" ? bar(k) : undefined, points: { show: kind !== "bar" },
+      }))],
+  }, [xs, ...series.map((i) => rows.map((r) => (r[i] === null ? null : Number(r[i]))))], box);
+  const svgText = `${kind} chart of ${series.map((i) => last.columns[i].name).join(", ")} by ${cc.label === null ? "row" : last.columns[cc.label].name}`;
+  box.setAttribute("role", "img");
+  box.setAttribute("aria-label", svgText);
+  $("chart-caption").textContent = svgText + (last.rows.length > 500 ? " (first 500 rows)" : "");
+}
+$("chart-bar").addEventListener("click", () => draw("bar"));
+$("chart-line").addEventListener("click", () => draw("line"));
