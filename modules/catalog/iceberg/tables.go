@@ -98,7 +98,9 @@ func metaKey(name string, seq int) string {
 }
 
 // MetadataLocation is the absolute URI of metadata file seq.
-func (t *Tables) MetadataLocation(name string, seq int) string { return t.root + "/" + metaKey(name, seq) }
+func (t *Tables) MetadataLocation(name string, seq int) string {
+	return t.root + "/" + metaKey(name, seq)
+}
 
 func (t *Tables) fio(ctx context.Context) *storeIO {
 	return &storeIO{store: t.store, root: t.root, ctx: context.WithoutCancel(ctx)}
