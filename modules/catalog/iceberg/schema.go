@@ -25,6 +25,15 @@ var decimalRE = regexp.MustCompile(`^(?:DECIMAL|NUMERIC)\s*\(\s*(\d+)\s*(?:,\s*(
 // the commit: a table readers would misread is worse than none.
 func icebergType(duck string) (ib.Type, error) {
 	t := strings.ToUpper(strings.TrimSpace(duck))
+	if strings.HasSuffix(t, "]") {
+		if i := strings.LastIndexByte(t, '['); i > 0 {
+			elem, err := icebergType(t[:i])
+			if err != nil {
+				return nil, err
+			}
+			return &ib.ListType{Element: elem}, nil
+		}
+	}
 	if m := decimalRE.FindStringSubmatch(t); m != nil {
 		p, _ := strconv.Atoi(m[1])
 		s := 0
@@ -68,13 +77,28 @@ func icebergType(duck string) (ib.Type, error) {
 	return nil, fmt.Errorf("iceberg: column type %s has no Iceberg equivalent", duck)
 }
 
-// knownIDs maps every column name any schema of the table ever had to its
-// field id (a name keeps one id for the table's life).
+// elemSep joins a list column's path to its element in known-id keys (a
+// byte no column name can hold).
+const elemSep = "\x00element"
+
+// knownIDs maps every column name any schema of the table ever had (and
+// each list's element, as name+elemSep) to its field id: a name keeps one
+// id for the table's life.
 func knownIDs(schemas []*ib.Schema) map[string]int {
 	ids := map[string]int{}
 	for _, s := range schemas {
 		for _, f := range s.Fields() {
 			ids[f.Name] = f.ID
+			path, t := f.Name, f.Type
+			for {
+				l, ok := t.(*ib.ListType)
+				if !ok {
+					break
+				}
+				path += elemSep
+				ids[path] = l.ElementID
+				t = l.Element
+			}
 		}
 	}
 	return ids
@@ -89,41 +113,68 @@ func knownIDs(schemas []*ib.Schema) map[string]int {
 // a name to one id only. No snapshot ever mixes types under one id: an
 // append must keep the schema, and a replace drops every old part. Every
 // field is optional, since nullability varies per version in the catalog.
+// A column whose type Iceberg cannot express (STRUCT, MAP, HUGEINT,
+// unsigned integers, INTERVAL, ...) is left out of the table and listed in
+// omitted: engines then read every other column, and never a misread one.
 // changed is false when the result equals cur.
-func evolve(cur *ib.Schema, known map[string]int, lastID int, cols []Column) (s *ib.Schema, newLast int, changed bool, err error) {
+func evolve(cur *ib.Schema, known map[string]int, lastID int, cols []Column) (s *ib.Schema, newLast int, changed bool, omitted []string) {
 	fields := make([]ib.NestedField, 0, len(cols))
 	newLast = lastID
+	idFor := func(path string) int {
+		if id, ok := known[path]; ok {
+			return id
+		}
+		newLast++
+		return newLast
+	}
 	for _, c := range cols {
 		t, err := icebergType(c.Type)
 		if err != nil {
-			return nil, 0, false, fmt.Errorf("column %q: %w", c.Name, err)
+			omitted = append(omitted, c.Name+" "+c.Type)
+			continue
 		}
-		id, ok := known[c.Name]
-		if !ok {
-			newLast++
-			id = newLast
-		}
-		fields = append(fields, ib.NestedField{ID: id, Name: c.Name, Type: t, Required: false})
+		id := idFor(c.Name)
+		fields = append(fields, ib.NestedField{ID: id, Name: c.Name, Type: assignListIDs(t, c.Name, idFor), Required: false})
 	}
 	if cur == nil {
-		return ib.NewSchema(0, fields...), newLast, true, nil
+		return ib.NewSchema(0, fields...), newLast, true, omitted
 	}
 	s = ib.NewSchema(cur.ID, fields...)
-	return s, newLast, !s.Equals(cur), nil
+	return s, newLast, !s.Equals(cur), omitted
+}
+
+func assignListIDs(t ib.Type, path string, idFor func(string) int) ib.Type {
+	l, ok := t.(*ib.ListType)
+	if !ok {
+		return t
+	}
+	path += elemSep
+	return &ib.ListType{ElementID: idFor(path), Element: assignListIDs(l.Element, path, idFor), ElementRequired: false}
 }
 
 // nameMapping maps every name to its one field id, dropped columns
-// included, so a reader of an old snapshot finds its columns too.
+// included, so a reader of an old snapshot finds its columns too; a
+// list's element maps by Parquet's "element" name.
 func nameMapping(known map[string]int) ib.NameMapping {
-	names := make([]string, 0, len(known))
+	var names []string
 	for n := range known {
-		names = append(names, n)
+		if !strings.Contains(n, elemSep) {
+			names = append(names, n)
+		}
 	}
 	slices.SortFunc(names, func(a, b string) int { return known[a] - known[b] })
 	m := make(ib.NameMapping, 0, len(names))
 	for _, n := range names {
-		id := known[n]
-		m = append(m, ib.MappedField{FieldID: &id, Names: []string{n}})
+		m = append(m, mappedField(known, n, n))
 	}
 	return m
+}
+
+func mappedField(known map[string]int, path, name string) ib.MappedField {
+	id := known[path]
+	f := ib.MappedField{FieldID: &id, Names: []string{name}}
+	if _, ok := known[path+elemSep]; ok {
+		f.Fields = []ib.MappedField{mappedField(known, path+elemSep, "element")}
+	}
+	return f
 }

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,12 +32,17 @@ import (
 // ErrNoTable means the dataset has no Iceberg table (yet, or any more).
 var ErrNoTable = errors.New("iceberg: no table")
 
+// ErrOutOfSync means the table's head is not the version the catalog
+// expected it at; the catalog re-syncs the table and retries.
+var ErrOutOfSync = errors.New("iceberg: table out of sync with the catalog")
+
 // Table properties and snapshot summary keys lakehouse writes.
 const (
-	PropVersion     = "lakehouse.version"     // table property and summary: the catalog version
-	PropFingerprint = "lakehouse.fingerprint" // summary: the version's schema fingerprint
-	PropSource      = "lakehouse.source"      // summary: the version's source (file name, ...)
-	PropDataset     = "lakehouse.dataset"     // table property: the dataset name
+	PropVersion     = "lakehouse.version"         // table property and summary: the catalog version
+	PropFingerprint = "lakehouse.fingerprint"     // summary: the version's schema fingerprint
+	PropSource      = "lakehouse.source"          // summary: the version's source (file name, ...)
+	PropDataset     = "lakehouse.dataset"         // table property: the dataset name
+	PropOmitted     = "lakehouse.omitted-columns" // table property: columns Iceberg cannot type, left out
 	hintFile        = "version-hint.text"
 )
 
@@ -188,12 +192,14 @@ func (t *Tables) Commit(ctx context.Context, name string, prev *Version, v Versi
 	if prev != nil {
 		var err error
 		cur, err = t.Load(ctx, name)
+		if errors.Is(err, ErrNoTable) {
+			return fmt.Errorf("%w: %s has no table, the catalog is at version %d", ErrOutOfSync, name, prev.Number)
+		}
 		if err != nil {
 			return err
 		}
 		if cur.Version != prev.Number {
-			return fmt.Errorf("iceberg: table %s is at version %d, the catalog at %d (run `lakehouse catalog iceberg sync`)",
-				name, cur.Version, prev.Number)
+			return fmt.Errorf("%w: table %s is at version %d, the catalog at %d", ErrOutOfSync, name, cur.Version, prev.Number)
 		}
 	} else if seq, err := t.hint(ctx, name); err != nil {
 		return err
@@ -254,9 +260,9 @@ func (t *Tables) stage(ctx context.Context, name string, cur *Table, prev *Versi
 		base, baseLoc = cur.Metadata(), cur.MetadataLocation()
 		curSch, lastID, known = base.CurrentSchema(), base.LastColumnID(), knownIDs(base.Schemas())
 	}
-	sch, _, changed, err := evolve(curSch, known, lastID, v.Columns)
-	if err != nil {
-		return nil, err
+	sch, _, changed, omitted := evolve(curSch, known, lastID, v.Columns)
+	if len(omitted) > 0 {
+		t.log.Warn("iceberg: columns without an Iceberg type are left out of the table", "dataset", name, "version", v.Number, "columns", omitted)
 	}
 	all := knownIDs([]*ib.Schema{sch})
 	for n, id := range known {
@@ -268,7 +274,8 @@ func (t *Tables) stage(ctx context.Context, name string, cur *Table, prev *Versi
 	if err != nil {
 		return nil, err
 	}
-	props := ib.Properties{PropVersion: strconv.Itoa(v.Number), table.DefaultNameMappingKey: string(mapping)}
+	props := ib.Properties{PropVersion: strconv.Itoa(v.Number), table.DefaultNameMappingKey: string(mapping),
+		PropOmitted: strings.Join(omitted, ", ")}
 	if base == nil {
 		props[table.PropertyFormatVersion] = "2"
 		props[PropDataset] = name
@@ -296,10 +303,23 @@ func (t *Tables) stage(ctx context.Context, name string, cur *Table, prev *Versi
 	}
 	add, del := diffFiles(prevFiles, v.Files)
 	tx := table.New(t.Identifier(name), base, "", t.fsF(ctx), nil).NewTransaction()
-	if len(del) > 0 {
-		err = tx.ReplaceDataFiles(ctx, t.paths(del), t.paths(add), summary)
-	} else {
-		err = tx.AddFiles(ctx, t.paths(add), summary, true, table.WithAddFilesConcurrency(4))
+	adds, err := t.dataFiles(ctx, base, add)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(del) > 0:
+		dels, err := t.dataFiles(ctx, nil, del)
+		if err != nil {
+			return nil, err
+		}
+		err = tx.ReplaceDataFilesWithDataFiles(ctx, dels, adds, summary)
+	case len(adds) > 0:
+		err = tx.AddDataFiles(ctx, adds, summary, table.WithoutDuplicateCheck())
+	default:
+		// Same parts (a schema-only change): still one snapshot, so every
+		// catalog version has its own snapshot and tag.
+		err = tx.AddFiles(ctx, nil, summary, true)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("register parts: %w", err)
@@ -324,16 +344,8 @@ func (t *Tables) stage(ctx context.Context, name string, cur *Table, prev *Versi
 // TagName is the tag of a catalog version's snapshot.
 func TagName(version int) string { return "v" + strconv.Itoa(version) }
 
-func (t *Tables) paths(keys []string) []string {
-	out := make([]string, len(keys))
-	for i, k := range keys {
-		out[i] = t.root + "/" + k
-	}
-	return out
-}
-
-// diffFiles returns the keys next adds to prev and the keys it drops.
-func diffFiles(prev, next []File) (add, del []string) {
+// diffFiles returns the files next adds to prev and the ones it drops.
+func diffFiles(prev, next []File) (add, del []File) {
 	had := map[string]bool{}
 	for _, f := range prev {
 		had[f.Key] = true
@@ -341,16 +353,60 @@ func diffFiles(prev, next []File) (add, del []string) {
 	has := map[string]bool{}
 	for _, f := range next {
 		if !has[f.Key] && !had[f.Key] {
-			add = append(add, f.Key)
+			add = append(add, f)
 		}
 		has[f.Key] = true
 	}
 	for _, f := range prev {
-		if !has[f.Key] && !slices.Contains(del, f.Key) {
-			del = append(del, f.Key)
+		if !has[f.Key] {
+			del = append(del, f)
+			has[f.Key] = true
 		}
 	}
 	return add, del
+}
+
+// dataFiles describes parts for a manifest. With a schema, each part's
+// Parquet footer gives its column statistics (what lets engines skip
+// files); a part whose footer cannot be read is still registered from the
+// catalog's own facts (path, rows, bytes), without statistics, because
+// the table must name every part the catalog version names. Without a
+// schema (parts being removed) only the path matters.
+func (t *Tables) dataFiles(ctx context.Context, meta table.Metadata, files []File) ([]ib.DataFile, error) {
+	out := make([]ib.DataFile, len(files))
+	if meta != nil {
+		fio := t.fio(ctx)
+		spec := meta.PartitionSpec()
+		sem := make(chan struct{}, 4)
+		done := make(chan struct{}, len(files))
+		for i, f := range files {
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; done <- struct{}{} }()
+				df, err := table.FileToDataFile(ctx, fio, t.root+"/"+f.Key, meta.CurrentSchema(), spec, 0, meta.Properties())
+				if err != nil {
+					t.log.Warn("iceberg: part has no readable Parquet footer; registered without column statistics", "key", f.Key, "err", err)
+					return
+				}
+				out[i] = df
+			}()
+		}
+		for range files {
+			<-done
+		}
+	}
+	for i, f := range files {
+		if out[i] != nil {
+			continue
+		}
+		b, err := ib.NewDataFileBuilder(*ib.UnpartitionedSpec, ib.EntryContentData, t.root+"/"+f.Key, ib.ParquetFile,
+			map[int]any{}, nil, nil, f.Rows, f.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("describe %s: %w", f.Key, err)
+		}
+		out[i] = b.Build()
+	}
+	return out, nil
 }
 
 // Drop removes a dataset's table: the hint first (readers stop finding
