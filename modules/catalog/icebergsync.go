@@ -120,12 +120,12 @@ func (s *Store) icebergCommit(ctx context.Context, m Manifest, prev *Manifest) e
 
 // IcebergSyncReport says what SyncIceberg changed.
 type IcebergSyncReport struct {
-	Tables      int `json:"tables"`       // datasets checked
-	Snapshots   int `json:"snapshots"`    // versions written as snapshots (backfill)
-	RolledBack  int `json:"rolled_back"`  // tables rewound to the catalog's version
-	RolledFwd   int `json:"rolled_fwd"`   // versions the catalog adopted from a committed table
-	Dropped     int `json:"dropped"`      // tables of deleted datasets removed
-	Uncommitted int `json:"uncommitted"`  // manifest objects of uncommitted versions removed
+	Tables      int `json:"tables"`      // datasets checked
+	Snapshots   int `json:"snapshots"`   // versions written as snapshots (backfill)
+	RolledBack  int `json:"rolled_back"` // tables rewound to the catalog's version
+	RolledFwd   int `json:"rolled_fwd"`  // versions the catalog adopted from a committed table
+	Dropped     int `json:"dropped"`     // tables of deleted datasets removed
+	Uncommitted int `json:"uncommitted"` // manifest objects of uncommitted versions removed
 }
 
 // SyncIceberg brings every Iceberg table in step with the catalog, and is

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/labstack/echo/v4"
+
 	"lakehouse/app"
 	"lakehouse/config"
 	"lakehouse/modules/catalog/iceberg"
@@ -18,10 +20,11 @@ type Module struct {
 }
 
 var (
-	_ app.Module  = (*Module)(nil)
-	_ app.Router  = (*Module)(nil)
-	_ app.Stopper = (*Module)(nil)
-	_ app.Checker = (*Module)(nil)
+	_ app.Module     = (*Module)(nil)
+	_ app.Router     = (*Module)(nil)
+	_ app.RootRouter = (*Module)(nil)
+	_ app.Stopper    = (*Module)(nil)
+	_ app.Checker    = (*Module)(nil)
 )
 
 // New returns the catalog module.
@@ -56,6 +59,27 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 	app.Provide[MetaDB](c, st)
 	app.Provide[storage.ReferenceChecker](c, st)
 	return nil
+}
+
+// RootRoutes serves the read-only Iceberg REST catalog at /iceberg behind
+// the auth gate (nothing is mounted when Iceberg is off).
+func (m *Module) RootRoutes(e *echo.Echo, gate echo.MiddlewareFunc) {
+	ice := m.store.Iceberg()
+	if ice == nil {
+		return
+	}
+	g := e.Group("/iceberg", iceberg.SpecErrors(), gate)
+	ice.Mount(g, func(ctx context.Context) ([]string, error) {
+		ms, err := m.store.List(ctx)
+		if err != nil {
+			return nil, err
+		}
+		names := make([]string, len(ms))
+		for i, mf := range ms {
+			names[i] = mf.Name
+		}
+		return names, nil
+	})
 }
 
 // ObserverOwner is the owner of the observer's audit dataset
