@@ -49,6 +49,12 @@ func icebergVersion(m Manifest) iceberg.Version {
 // Iceberg commit and its catalog commit: the kill -9 test stops there.
 var afterIcebergCommit func()
 
+// SetAfterIcebergCommit installs a hook run between a version's Iceberg
+// commit and its catalog commit. It exists for the crash tests of other
+// packages (a test binary acting as the CLI stalls there to be killed);
+// production code never calls it.
+func SetAfterIcebergCommit(f func()) { afterIcebergCommit = f }
+
 // publish commits a new version. Without Iceberg: the database, then the
 // manifest object (repaired at start when the mirror write is lost). With
 // Iceberg the bucket decides: the manifest object first (what a restart
