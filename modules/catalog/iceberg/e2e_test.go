@@ -228,7 +228,7 @@ func TestRESTCatalogMinIO(t *testing.T) {
 		"s3.endpoint": "http://" + s3.Endpoint, "s3.region": s3.Region,
 		"s3.access-key-id": s3.AccessKey, "s3.secret-access-key": s3.SecretKey, "s3.force-virtual-addressing": "false",
 	}
-	checkRESTAndFiles(t, s, props, func(name string) string {
+	hint := func(name string) string {
 		rc, _, err := bucket.Get(context.Background(), "datasets/"+name+"/metadata/version-hint.text")
 		if err != nil {
 			t.Fatal(err)
@@ -236,7 +236,40 @@ func TestRESTCatalogMinIO(t *testing.T) {
 		defer rc.Close()
 		data, _ := io.ReadAll(rc)
 		return fmt.Sprintf("s3://%s/datasets/%s/metadata/v%s.metadata.json", s3.Bucket, name, strings.TrimSpace(string(data)))
+	}
+	checkRESTAndFiles(t, s, props, hint)
+	before := map[string][]string{}
+	for _, v := range []string{"people", "people@1", "people@3", "ev_a"} {
+		before[v] = sqlRows(t, s, v)
+	}
+
+	// A new node: same bucket, empty data dir. The catalog rehydrates at
+	// start and the tables are served as before.
+	s.Stop(t)
+	fresh := apptest.Start(t, func(c *config.Config) {
+		c.Storage.Backend = "s3"
+		c.Storage.S3 = s3
 	})
+	for v, want := range before {
+		if got := sqlRows(t, fresh, v); !slices.Equal(got, want) {
+			t.Errorf("new node %s: %v, want %v", v, got, want)
+		}
+	}
+	ctx := context.Background()
+	cat, err := rest.NewCatalog(ctx, "lakehouse", fresh.URL+"/iceberg", rest.WithOAuthToken(fresh.Token), rest.WithAdditionalProps(props))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := cat.LoadTable(ctx, table.Identifier{"default", "people"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := icebergRows(t, tbl, "v3"); !slices.Equal(got, before["people@3"]) {
+		t.Errorf("new node iceberg v3: %v", got)
+	}
+	if _, err := cat.LoadTable(ctx, table.Identifier{"default", "ev_b"}); !errors.Is(err, catalog.ErrNoSuchTable) {
+		t.Errorf("deleted dataset is back on the new node: %v", err)
+	}
 }
 
 // checkSpecErrors: the /iceberg prefix answers in the spec's error shape
