@@ -35,6 +35,13 @@ type Module interface {
 // authenticated /v1 group.
 type Router interface{ Routes(g *echo.Group) }
 
+// RootRouter is implemented by modules that serve a prefix of their own
+// outside /v1 (the Iceberg REST catalog at /iceberg); gate is the same
+// auth gate /v1 sits behind, for the module to apply to its group.
+type RootRouter interface {
+	RootRoutes(e *echo.Echo, gate echo.MiddlewareFunc)
+}
+
 // Starter is implemented by modules with background work to start after
 // every module is initialised.
 type Starter interface {

@@ -76,6 +76,9 @@ func NewServer(c *Container, exposed []string) (*Server, error) {
 		if r, ok := m.(Router); ok && mounted[m.Name()] {
 			r.Routes(api)
 		}
+		if r, ok := m.(RootRouter); ok && mounted[m.Name()] {
+			r.RootRoutes(e, gate.Middleware())
+		}
 	}
 	if web, ok := Lookup[WebUI](c); ok {
 		web.Mount(e)

@@ -76,6 +76,15 @@ func (s *Store) pruneVersions(ctx context.Context, keep int, dryRun bool, rep *G
 			return fmt.Errorf("catalog: gc: prune %s v%d: %w", x.name, x.v, err)
 		}
 	}
+	// The pruned versions' snapshots go too, before gc deletes their
+	// files: no Iceberg snapshot may name a removed part.
+	if s.ice != nil && !dryRun {
+		for name, vs := range rep.PrunedVersions {
+			if err := s.ice.Prune(ctx, name, vs); err != nil {
+				return fmt.Errorf("catalog: gc: prune iceberg snapshots of %s: %w", name, err)
+			}
+		}
+	}
 	return nil
 }
 
@@ -191,6 +200,11 @@ func (s *Store) GC(ctx context.Context, opt GCOptions) (GCReport, error) {
 		rep.PurgedDatasets = append(rep.PurgedDatasets, name)
 		if dryRun {
 			continue
+		}
+		if s.ice != nil {
+			if err := s.ice.Drop(ctx, name); err != nil {
+				return rep, fmt.Errorf("catalog: gc %q: %w", name, err)
+			}
 		}
 		mans, err := listAll(ctx, s.objects, ManifestPrefix+name+"/")
 		if err != nil {

@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/labstack/echo/v4"
+
 	"lakehouse/app"
+	"lakehouse/config"
+	"lakehouse/modules/catalog/iceberg"
 	"lakehouse/modules/storage"
 )
 
@@ -16,10 +20,11 @@ type Module struct {
 }
 
 var (
-	_ app.Module  = (*Module)(nil)
-	_ app.Router  = (*Module)(nil)
-	_ app.Stopper = (*Module)(nil)
-	_ app.Checker = (*Module)(nil)
+	_ app.Module     = (*Module)(nil)
+	_ app.Router     = (*Module)(nil)
+	_ app.RootRouter = (*Module)(nil)
+	_ app.Stopper    = (*Module)(nil)
+	_ app.Checker    = (*Module)(nil)
 )
 
 // New returns the catalog module.
@@ -39,7 +44,7 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 	if err != nil {
 		return err
 	}
-	st, err := Open(ctx, MetaDBPath(c.Config()), objects, c.Logger("catalog"))
+	st, err := Open(ctx, MetaDBPath(c.Config()), objects, c.Logger("catalog"), Options(c.Config())...)
 	if err != nil {
 		return err
 	}
@@ -56,13 +61,49 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 	return nil
 }
 
+// RootRoutes serves the read-only Iceberg REST catalog at /iceberg behind
+// the auth gate (nothing is mounted when Iceberg is off).
+func (m *Module) RootRoutes(e *echo.Echo, gate echo.MiddlewareFunc) {
+	ice := m.store.Iceberg()
+	if ice == nil {
+		return
+	}
+	g := e.Group("/iceberg", iceberg.SpecErrors(), gate)
+	ice.Mount(g, func(ctx context.Context) ([]string, error) {
+		ms, err := m.store.List(ctx)
+		if err != nil {
+			return nil, err
+		}
+		names := make([]string, len(ms))
+		for i, mf := range ms {
+			names[i] = mf.Name
+		}
+		return names, nil
+	})
+}
+
 // ObserverOwner is the owner of the observer's audit dataset
 // (config observer.dataset), for RegisterRequest.Owner.
 const ObserverOwner = "observer"
 
+// Options returns the Open options the configuration asks for.
+func Options(cfg *config.Config) []Option {
+	if cfg.Catalog.Iceberg.Enabled {
+		return []Option{WithIceberg(cfg.Catalog.Iceberg.Namespace)}
+	}
+	return nil
+}
+
 // Open opens a migrated catalog on the metadata database at path (used by
-// Init and by the offline CLI commands).
-func Open(ctx context.Context, path string, objects storage.Store, log *slog.Logger) (*Store, error) {
+// Init and by the offline CLI commands). A catalog with no dataset at all
+// over a store that holds manifest objects is a new data dir over an old
+// bucket: it rehydrates itself from the bucket (Rebuild). With Iceberg,
+// the tables are then brought in step with the catalog (SyncIceberg).
+func Open(ctx context.Context, path string, objects storage.Store, log *slog.Logger, opts ...Option) (*Store, error) {
+	var o openOptions
+	for _, f := range opts {
+		f(&o)
+	}
 	db, err := OpenMigrated(ctx, path)
 	if err != nil {
 		return nil, err
@@ -72,14 +113,60 @@ func Open(ctx context.Context, path string, objects storage.Store, log *slog.Log
 		_ = db.Close()
 		return nil, err
 	}
-	if n, err := st.syncObjects(ctx); err != nil {
+	if err := st.open(ctx, o); err != nil {
 		_ = db.Close()
 		return nil, err
-	} else if n > 0 && log != nil {
-		log.Info("catalog: restored missing manifest objects in storage", "count", n)
 	}
 	return st, nil
 }
+
+func (st *Store) open(ctx context.Context, o openOptions) error {
+	if o.icebergNamespace != "" {
+		ice, err := iceberg.New(st.objects, o.icebergNamespace, st.log)
+		if err != nil {
+			return err
+		}
+		st.ice = ice
+	}
+	empty, err := st.isEmpty(ctx)
+	if err != nil {
+		return err
+	}
+	if empty {
+		has, err := hasManifests(ctx, st.objects)
+		if err != nil {
+			return err
+		}
+		if has {
+			rep, err := st.rebuild(ctx)
+			if err != nil {
+				return fmt.Errorf("catalog: rehydrate from storage: %w", err)
+			}
+			st.log.Info("catalog: empty metadata database, rehydrated from storage",
+				"datasets", rep.Datasets, "versions", rep.Versions, "deleted", rep.Deleted, "skipped", rep.Skipped)
+		}
+	}
+	if n, err := st.syncObjects(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		st.log.Info("catalog: restored missing manifest objects in storage", "count", n)
+	}
+	if st.ice != nil {
+		rep, err := st.SyncIceberg(ctx)
+		if err != nil {
+			return fmt.Errorf("catalog: bring iceberg tables in step: %w", err)
+		}
+		st.startSync = rep
+		if rep != (IcebergSyncReport{Tables: rep.Tables}) {
+			st.log.Info("catalog: iceberg tables synced", "tables", rep.Tables, "snapshots", rep.Snapshots,
+				"rolled_back", rep.RolledBack, "rolled_forward", rep.RolledFwd, "dropped", rep.Dropped, "uncommitted", rep.Uncommitted)
+		}
+	}
+	return nil
+}
+
+// StartSync is what the Iceberg sync at Open changed.
+func (s *Store) StartSync() IcebergSyncReport { return s.startSync }
 
 // Close closes the metadata database.
 func (s *Store) Close() error { return s.db.Close() }

@@ -164,8 +164,19 @@ type RebuildReport struct {
 }
 
 // Rebuild replaces the catalog tables with what the manifest objects and
-// tombstones in storage say, in one transaction.
+// tombstones in storage say, in one transaction. With Iceberg, a table's
+// head bounds its dataset (a manifest object above it belongs to a commit
+// that never happened), and the tables are synced afterwards.
 func (s *Store) Rebuild(ctx context.Context) (RebuildReport, error) {
+	rep, err := s.rebuild(ctx)
+	if err != nil || s.ice == nil {
+		return rep, err
+	}
+	_, err = s.SyncIceberg(ctx)
+	return rep, err
+}
+
+func (s *Store) rebuild(ctx context.Context) (RebuildReport, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var rep RebuildReport
@@ -189,6 +200,30 @@ func (s *Store) Rebuild(ctx context.Context) (RebuildReport, error) {
 			continue
 		}
 		byName[name] = append(byName[name], m)
+	}
+	if s.ice != nil {
+		for name, ms := range byName {
+			head, err := s.ice.Head(ctx, name)
+			if err != nil {
+				return rep, err
+			}
+			if head == 0 {
+				continue
+			}
+			kept := ms[:0]
+			for _, m := range ms {
+				if m.Version <= head {
+					kept = append(kept, m)
+				} else {
+					rep.Skipped++
+				}
+			}
+			if len(kept) == 0 {
+				delete(byName, name)
+			} else {
+				byName[name] = kept
+			}
+		}
 	}
 	stones := map[string]tombstone{}
 	tobjs, err := listAll(ctx, s.objects, tombstonePrefix)

@@ -165,17 +165,16 @@ func (s *Store) register(ctx context.Context, req RegisterRequest) (Manifest, bo
 	if m.Files == nil {
 		m.Files = []File{}
 	}
-	if err := s.commitVersion(ctx, m, hash, exists); err != nil {
+	var prevM *Manifest
+	if live {
+		prevM = &prev
+	}
+	if err := s.publish(ctx, m, prevM, hash, exists); err != nil {
 		return Manifest{}, false, err
 	}
 	s.cacheM.Lock()
 	s.latest[m.Name] = m
 	s.cacheM.Unlock()
-	// The database is the source of truth; a failed mirror write is
-	// repaired at the next start (syncObjects).
-	if err := s.writeManifestObject(ctx, m); err != nil {
-		s.log.Error("catalog: mirror manifest to storage", "dataset", m.Name, "version", m.Version, "err", err)
-	}
 	if !live && exists {
 		if err := s.objects.Delete(ctx, tombstoneKey(m.Name)); err != nil {
 			s.log.Error("catalog: remove tombstone", "dataset", m.Name, "err", err)

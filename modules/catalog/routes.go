@@ -153,6 +153,8 @@ func HTTPError(err error) error {
 		return app.BadRequest("%v", err)
 	case errors.Is(err, ErrNotFound):
 		return app.NotFound("%v", err)
+	case errors.Is(err, ErrIceberg):
+		return app.Errorf(http.StatusServiceUnavailable, "iceberg_commit_failed", "%v", err)
 	case errors.Is(err, ErrIdempotencyConflict):
 		return app.Conflict("idempotency_conflict", "%v", err)
 	}

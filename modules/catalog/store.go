@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"lakehouse/modules/catalog/iceberg"
 	"lakehouse/modules/storage"
 )
 
@@ -30,6 +31,9 @@ type Store struct {
 	cacheM   sync.RWMutex
 	latest   map[string]Manifest // live datasets only
 	reserved map[string]string   // internal dataset name → owning module
+	ice      *iceberg.Tables     // nil when Iceberg is off
+	// startSync is what SyncIceberg changed at Open.
+	startSync IcebergSyncReport
 
 	watchM   sync.RWMutex
 	watchers []func(Change)
@@ -233,6 +237,13 @@ func (s *Store) delete(ctx context.Context, name string) error {
 	s.cacheM.Unlock()
 	if err := s.writeTombstone(ctx, name, m.Version, now); err != nil {
 		s.log.Error("catalog: mirror tombstone to storage", "dataset", name, "err", err)
+	}
+	// The table goes with the dataset; a failure here is repaired at the
+	// next start (SyncIceberg drops the tables of deleted datasets).
+	if s.ice != nil {
+		if err := s.ice.Drop(ctx, name); err != nil {
+			s.log.Error("catalog: drop iceberg table", "dataset", name, "err", err)
+		}
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"lakehouse/app/apptest"
 	"lakehouse/app/cli"
 	"lakehouse/config"
+	"lakehouse/modules/catalog"
 	"lakehouse/modules/ingest"
 )
 
@@ -29,6 +30,12 @@ func TestMain(m *testing.M) {
 		if marker := os.Getenv("LAKEHOUSE_TEST_STALL_BEFORE_REGISTER"); marker != "" {
 			ingest.SetBeforeRegister(func() {
 				_ = os.WriteFile(marker, []byte("published"), 0o644)
+				time.Sleep(time.Hour)
+			})
+		}
+		if marker := os.Getenv("LAKEHOUSE_TEST_STALL_AFTER_ICEBERG"); marker != "" {
+			catalog.SetAfterIcebergCommit(func() {
+				_ = os.WriteFile(marker, []byte("committed"), 0o644)
 				time.Sleep(time.Hour)
 			})
 		}
