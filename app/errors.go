@@ -133,6 +133,10 @@ func toAPIError(err error) *APIError {
 		}
 		return apiErr
 	}
+	var se StatusError
+	if errors.As(err, &se) {
+		return fromStatusError(err, se)
+	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		msg := fmt.Sprint(he.Message)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"lakehouse/app"
 	"lakehouse/config"
 	"lakehouse/modules/query"
 	"lakehouse/modules/storage"
@@ -123,7 +124,7 @@ func localQuery(ctx context.Context, cfg *config.Config, o *queryOpts, sqlText s
 	defer svc.Close()
 	res, err := svc.Query(ctx, sqlText, nil, o.limit)
 	if err != nil {
-		ae := query.APIError(err, sqlText)
+		ae := app.AsAPIError(err)
 		return nil, &ExitError{Code: 1, Err: fmt.Errorf("%s: %s", ae.Code, ae.Message)}
 	}
 	return res, nil

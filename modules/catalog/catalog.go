@@ -5,16 +5,19 @@ package catalog
 
 import (
 	"context"
-	"errors"
+	"net/http"
 	"time"
+
+	"lakehouse/app"
 )
 
-// Errors callers match with errors.Is; the routes map them to statuses.
+// Errors callers match with errors.Is; each carries its HTTP answer, so
+// every route that meets one (catalog, ingest, indexer) answers alike.
 var (
-	ErrNotFound            = errors.New("dataset not found")                             // 404
-	ErrInvalidName         = errors.New("invalid dataset name")                          // 400
-	ErrSchemaDrift         = errors.New("schema drift")                                  // 409, details in *DriftError
-	ErrIdempotencyConflict = errors.New("idempotency key reused with different content") // 409
+	ErrNotFound            = app.NewKind(http.StatusNotFound, "not_found", "dataset not found")
+	ErrInvalidName         = app.NewKind(http.StatusBadRequest, "invalid_name", "invalid dataset name")
+	ErrSchemaDrift         = app.NewKind(http.StatusConflict, "schema_drift", "schema drift") // details in *DriftError
+	ErrIdempotencyConflict = app.NewKind(http.StatusConflict, "idempotency_conflict", "idempotency key reused with different content")
 )
 
 // Column is one column of a dataset's schema. Type is a DuckDB type name

@@ -5,17 +5,19 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 
+	"lakehouse/app"
 	"lakehouse/modules/catalog/iceberg"
 	"lakehouse/modules/storage"
 )
 
 // ErrIceberg wraps a failed Iceberg commit: the version was not
 // committed anywhere and the dataset stays at its previous version (503).
-var ErrIceberg = errors.New("iceberg commit failed")
+var ErrIceberg = app.NewKind(http.StatusServiceUnavailable, "iceberg_commit_failed", "iceberg commit failed")
 
 // Option tunes Open.
 type Option func(*openOptions)

@@ -77,7 +77,7 @@ func (m *Module) handleRegister(c echo.Context) error {
 		RowCount: b.RowCount, Source: b.Source, IdempotencyKey: b.IdempotencyKey, AllowSchemaChange: b.AllowSchemaChange,
 	})
 	if err != nil {
-		return HTTPError(err)
+		return err
 	}
 	status := http.StatusCreated
 	if existing {
@@ -89,7 +89,7 @@ func (m *Module) handleRegister(c echo.Context) error {
 func (m *Module) handleList(c echo.Context) error {
 	ms, err := m.store.List(c.Request().Context())
 	if err != nil {
-		return HTTPError(err)
+		return err
 	}
 	out := make([]ManifestResponse, 0, len(ms))
 	for _, x := range ms {
@@ -113,7 +113,7 @@ func (m *Module) handleManifest(c echo.Context) error {
 		man, err = m.store.Get(ctx, name)
 	}
 	if err != nil {
-		return HTTPError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, Response(man, nil))
 }
@@ -121,7 +121,7 @@ func (m *Module) handleManifest(c echo.Context) error {
 func (m *Module) handleVersions(c echo.Context) error {
 	ms, err := m.store.Versions(c.Request().Context(), c.Param("name"))
 	if err != nil {
-		return HTTPError(err)
+		return err
 	}
 	out := make([]ManifestResponse, 0, len(ms))
 	for _, x := range ms {
@@ -133,30 +133,7 @@ func (m *Module) handleVersions(c echo.Context) error {
 func (m *Module) handleDelete(c echo.Context) error {
 	name := c.Param("name")
 	if err := m.store.Delete(c.Request().Context(), name); err != nil {
-		return HTTPError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"name": name, "deleted": true})
-}
-
-// HTTPError maps catalog errors to API errors (other modules, such as
-// ingest, use it for errors coming out of Register).
-func HTTPError(err error) error {
-	var drift *DriftError
-	switch {
-	case errors.As(err, &drift):
-		return app.Conflict("schema_drift", "%s", drift.Error()).WithDetails(drift.Details())
-	case errors.Is(err, ErrReserved):
-		return app.Errorf(http.StatusForbidden, "reserved", "%v", err)
-	case errors.Is(err, ErrInvalidName):
-		return app.Errorf(http.StatusBadRequest, "invalid_name", "%v", err)
-	case errors.Is(err, ErrInvalidRequest):
-		return app.BadRequest("%v", err)
-	case errors.Is(err, ErrNotFound):
-		return app.NotFound("%v", err)
-	case errors.Is(err, ErrIceberg):
-		return app.Errorf(http.StatusServiceUnavailable, "iceberg_commit_failed", "%v", err)
-	case errors.Is(err, ErrIdempotencyConflict):
-		return app.Conflict("idempotency_conflict", "%v", err)
-	}
-	return err
 }

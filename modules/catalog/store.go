@@ -7,17 +7,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"lakehouse/app"
 	"lakehouse/modules/catalog/iceberg"
 	"lakehouse/modules/storage"
 )
 
 // ErrInvalidRequest wraps every other bad-input error of Register (400).
-var ErrInvalidRequest = errors.New("invalid register request")
+var ErrInvalidRequest = app.NewKind(http.StatusBadRequest, "bad_request", "invalid register request")
 
 // Store is the Catalog backed by the metadata database, mirroring every
 // version as a manifest object in storage.

@@ -32,7 +32,14 @@ func (c *Cached) Inner() Embedder { return c.inner }
 
 // EmbedBatch implements Embedder: cached texts are answered from memory,
 // the rest (each distinct text once) go to the provider in one call.
+// Every error carries its HTTP answer (see classify), so each route that
+// embeds answers a provider failure alike.
 func (c *Cached) EmbedBatch(ctx context.Context, texts []string) ([][]float32, error) {
+	out, err := c.embedBatch(ctx, texts)
+	return out, classify(err)
+}
+
+func (c *Cached) embedBatch(ctx context.Context, texts []string) ([][]float32, error) {
 	if c.cache == nil || c.cache.capacity == 0 {
 		c.cache.count(0, len(texts))
 		return c.inner.EmbedBatch(ctx, texts)

@@ -3,6 +3,7 @@ package embed
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"lakehouse/app"
@@ -34,22 +35,18 @@ const (
 // its query text with WithPurpose(ctx, embed.Query)).
 func WithPurpose(ctx context.Context, p Purpose) context.Context { return remote.WithPurpose(ctx, p) }
 
-// APIError maps an embedding error to the HTTP answer: provider down,
-// unknown model or a bad provider answer → 502; a cancelled request is
-// passed through.
-func APIError(err error) error {
-	var code string
-	switch {
-	case errors.Is(err, context.Canceled):
+// ErrNoEmbedder: a route needs an embedder (text without vectors, an index
+// built from a dataset) and none is running in this process. The same 503
+// wherever it happens.
+var ErrNoEmbedder = app.NewKind(http.StatusServiceUnavailable, "no_embedder", "no embedder is configured")
+
+// classify makes every error out of a provider carry its answer: one that
+// names no kind of failure is the provider being unavailable. A cancelled
+// request stays as it is.
+func classify(err error) error {
+	var se app.StatusError
+	if err == nil || errors.Is(err, context.Canceled) || errors.As(err, &se) {
 		return err
-	case errors.Is(err, ErrUnknownModel):
-		code = "unknown_model"
-	case errors.Is(err, ErrModelMissing):
-		code = "embed_model_missing"
-	case errors.Is(err, ErrBadResponse):
-		code = "embed_bad_response"
-	default:
-		code = "embed_unavailable"
 	}
-	return app.Errorf(http.StatusBadGateway, code, "embed: %v", err)
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }

@@ -3,6 +3,7 @@ package embed
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -73,11 +74,11 @@ func (m *Module) handleEmbed(c echo.Context) error {
 	}
 	emb, err := m.forModel(req.Model)
 	if err != nil {
-		return APIError(err)
+		return fmt.Errorf("embed: %w", err)
 	}
 	vecs, err := emb.EmbedBatch(ctx, req.Texts)
 	if err != nil {
-		return APIError(err)
+		return fmt.Errorf("embed: %w", err)
 	}
 	dim := emb.Dimension()
 	if len(vecs) > 0 {

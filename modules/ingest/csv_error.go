@@ -1,12 +1,14 @@
 package ingest
 
 import (
-	"errors"
 	"fmt"
+	"net/http"
+
+	"lakehouse/app"
 )
 
 // ErrBadCSV is matched by every *CSVError.
-var ErrBadCSV = errors.New("bad CSV")
+var ErrBadCSV = app.NewKind(http.StatusBadRequest, "bad_csv", "bad CSV")
 
 // CSVError is a problem in the input at a position: Line is the 1-based
 // physical line (the header is line 1; quoted newlines count), Column the
@@ -28,3 +30,18 @@ func (e *CSVError) Error() string {
 
 // Is makes errors.Is(err, ErrBadCSV) true.
 func (e *CSVError) Is(target error) bool { return target == ErrBadCSV }
+
+// HTTPStatus implements app.StatusError: bad input is a 400.
+func (e *CSVError) HTTPStatus() int { return http.StatusBadRequest }
+
+// ErrorCode implements app.StatusError.
+func (e *CSVError) ErrorCode() string { return "bad_csv" }
+
+// ErrorDetails implements app.ErrorDetailer: where in the input.
+func (e *CSVError) ErrorDetails() map[string]any {
+	d := map[string]any{"line": e.Line, "column": e.Column}
+	if e.ColumnName != "" {
+		d["column_name"] = e.ColumnName
+	}
+	return d
+}

@@ -4,10 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"lakehouse/app"
 	"lakehouse/internal/fsx"
 	"lakehouse/modules/catalog"
 	"lakehouse/modules/storage"
@@ -28,7 +29,7 @@ const (
 )
 
 // ErrInvalid wraps bad request parameters (400).
-var ErrInvalid = errors.New("invalid ingest request")
+var ErrInvalid = app.NewKind(http.StatusBadRequest, "bad_request", "invalid ingest request")
 
 // Options tune the converter (config [ingest]).
 type Options struct {

@@ -109,7 +109,7 @@ func (m *Module) run(ctx context.Context, body io.Reader, ps params, source stri
 
 func (m *Module) answer(c echo.Context, res Result, err error) error {
 	if err != nil {
-		return HTTPError(err)
+		return err
 	}
 	status := http.StatusCreated
 	if res.Existing {
@@ -117,25 +117,6 @@ func (m *Module) answer(c echo.Context, res Result, err error) error {
 	}
 	existing := res.Existing
 	return c.JSON(status, IngestResponse{ManifestResponse: catalog.Response(res.Manifest, &existing), Ingest: res.Stats})
-}
-
-// HTTPError maps ingest errors to API errors.
-func HTTPError(err error) error {
-	var ce *CSVError
-	var apiErr *app.APIError
-	switch {
-	case errors.As(err, &apiErr), errors.Is(err, app.ErrBodyTooLarge):
-		return err
-	case errors.As(err, &ce):
-		d := map[string]any{"line": ce.Line, "column": ce.Column}
-		if ce.ColumnName != "" {
-			d["column_name"] = ce.ColumnName
-		}
-		return app.Errorf(http.StatusBadRequest, "bad_csv", "%s", ce.Error()).WithDetails(d)
-	case errors.Is(err, ErrInvalid):
-		return app.BadRequest("%v", err)
-	}
-	return catalog.HTTPError(err)
 }
 
 // CSVMediaTypes are the Content-Types /v1/ingest takes: a multipart form

@@ -3,10 +3,12 @@ package pathway
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
 
+	"lakehouse/app"
 	"lakehouse/internal/fsx"
 )
 
@@ -46,7 +48,8 @@ type persistor struct {
 }
 
 // errLogFailed wraps the sticky persistor error.
-var errLogFailed = errors.New("pathway: log write failed")
+// (503 with Retry-After: the operator must act, the client may retry).
+var errLogFailed = app.NewKind(http.StatusServiceUnavailable, "overloaded", "pathway: log write failed").RetryAfter(30)
 
 // openPersistor opens (creating the parent dir and file) the log for
 // appending. It does not replay; see replayFile.

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"lakehouse/app"
 )
 
 // writeLog writes lines (each followed by a newline) as a log file.
@@ -251,8 +253,8 @@ func TestPersistor_WriteFailurePoisons(t *testing.T) {
 	if err := m.Check(ctx); err == nil || !strings.Contains(err.Error(), "restart") {
 		t.Fatalf("check: %v", err)
 	}
-	if err := apiError(errLogFailed); !strings.Contains(err.Error(), "503") {
-		t.Fatalf("status for a failed log: %v", err)
+	if ae := app.AsAPIError(fmt.Errorf("add: %w", errLogFailed)); ae.Status != 503 || ae.Header.Get("Retry-After") == "" {
+		t.Fatalf("status for a failed log: %+v", ae)
 	}
 	s.Close()
 	s = openAt(t, s.Path())

@@ -50,7 +50,7 @@ func (m *Module) handleAdd(c echo.Context) error {
 	}
 	t, err := m.svc.Add(c.Request().Context(), b.newTrace())
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, t)
 }
@@ -62,7 +62,7 @@ func (m *Module) handleAddIdempotent(c echo.Context) error {
 	}
 	t, replayed, err := m.svc.AddIdempotent(c.Request().Context(), b.UID, b.newTrace())
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	if replayed {
 		c.Response().Header().Set("X-Pathway-Replayed", "true")
@@ -77,7 +77,7 @@ func (m *Module) handleUpdate(c echo.Context) error {
 	}
 	t, err := m.svc.Update(c.Request().Context(), b.UID, b.Content, b.Tags)
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, t)
 }
@@ -89,7 +89,7 @@ func (m *Module) handleRevise(c echo.Context) error {
 	}
 	t, err := m.svc.Revise(c.Request().Context(), b.PredecessorUID, b.newTrace())
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, t)
 }
@@ -104,7 +104,7 @@ func (m *Module) handleRetire(c echo.Context) error {
 	}
 	t, err := m.svc.Retire(c.Request().Context(), b.UID)
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, t)
 }
@@ -132,7 +132,7 @@ func (m *Module) handleSearch(c echo.Context) error {
 	}
 	hits, mode, err := m.svc.SearchMode(c.Request().Context(), b.Query)
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	if hits == nil {
 		hits = []Hit{}
@@ -147,7 +147,7 @@ func (m *Module) handleGet(c echo.Context) error {
 	}
 	t, err := m.svc.Get(c.Request().Context(), uid)
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, t)
 }
@@ -175,7 +175,7 @@ func (m *Module) handleHistory(c echo.Context) error {
 			}
 			return app.Conflict("history_cycle", "%v", err).WithDetails(map[string]any{"chain": uids})
 		}
-		return apiError(err)
+		return err
 	}
 	last := chain[len(chain)-1]
 	return c.JSON(http.StatusOK, historyResponse{UID: uid, Chain: chain, Length: len(chain),
@@ -192,7 +192,7 @@ type statsResponse struct {
 func (m *Module) handleStats(c echo.Context) error {
 	st, err := m.svc.Stats(c.Request().Context())
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, statsResponse{Stats: st, Log: m.svc.LogStats(), Semantic: m.svc.IndexStats()})
 }
@@ -200,7 +200,7 @@ func (m *Module) handleStats(c echo.Context) error {
 func (m *Module) handleCompact(c echo.Context) error {
 	res, err := m.svc.Compact(c.Request().Context())
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, res)
 }
@@ -285,23 +285,4 @@ func lineCol(data []byte, off int64) (line, col int) {
 		}
 	}
 	return line, col
-}
-
-// apiError maps the store's errors to statuses.
-func apiError(err error) error {
-	switch {
-	case errors.Is(err, ErrInvalidContent):
-		return app.Errorf(http.StatusBadRequest, "invalid_content", "%v", err)
-	case errors.Is(err, ErrInvalid):
-		return app.BadRequest("%v", err)
-	case errors.Is(err, ErrNotFound):
-		return app.NotFound("%v", err)
-	case errors.Is(err, ErrCycle):
-		return app.Conflict("history_cycle", "%v", err)
-	case errors.Is(err, ErrExists):
-		return app.Conflict("exists", "%v", err)
-	case errors.Is(err, errLogFailed), errors.Is(err, ErrClosed):
-		return app.Unavailable(30, "%v", err)
-	}
-	return err
 }

@@ -3,24 +3,26 @@ package pathway
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"net/http"
 	"slices"
+
+	"lakehouse/app"
 )
 
-// Errors callers match with errors.Is; the routes map them to statuses.
+// Errors callers match with errors.Is; each carries its HTTP answer.
 var (
 	// ErrInvalidContent: content is missing or not valid JSON (400).
-	ErrInvalidContent = errors.New("pathway: content is not valid JSON")
+	ErrInvalidContent = app.NewKind(http.StatusBadRequest, "invalid_content", "pathway: content is not valid JSON")
 	// ErrNotFound: the uid (or a revision's predecessor) is unknown (404).
-	ErrNotFound = errors.New("pathway: trace not found")
+	ErrNotFound = app.NewKind(http.StatusNotFound, "not_found", "pathway: trace not found")
 	// ErrCycle: a History walk met a uid it had already visited (409).
-	ErrCycle = errors.New("pathway: predecessor cycle")
+	ErrCycle = app.NewKind(http.StatusConflict, "history_cycle", "pathway: predecessor cycle")
 	// ErrInvalid: any other bad argument (empty uid, bad limit...) (400).
-	ErrInvalid = errors.New("pathway: invalid request")
+	ErrInvalid = app.NewKind(http.StatusBadRequest, "bad_request", "pathway: invalid request")
 	// ErrExists: Add/Revise was asked to create a uid that is taken (409).
-	ErrExists = errors.New("pathway: uid already exists")
-	// ErrClosed: the store was closed.
-	ErrClosed = errors.New("pathway: store closed")
+	ErrExists = app.NewKind(http.StatusConflict, "exists", "pathway: uid already exists")
+	// ErrClosed: the store was closed (503, retry later).
+	ErrClosed = app.NewKind(http.StatusServiceUnavailable, "overloaded", "pathway: store closed").RetryAfter(30)
 )
 
 // Trace is one remembered item. Its JSON shape is the original system's

@@ -14,7 +14,32 @@ import (
 	"lakehouse/app"
 )
 
-// APIError maps an engine error to the HTTP answer: 400 for bad input
+// Error is an error out of the engine together with the HTTP answer it
+// gets: the Service wraps every error it returns in one, so whoever meets
+// it (/v1/sql, the indexer, a workflow, the CLI) answers alike through
+// app's one renderer. Error() is the cause's text, for logs; errors.Is and
+// errors.As reach both the answer and the cause.
+type Error struct {
+	cause  error
+	answer *app.APIError
+}
+
+// Error implements error with the cause's text.
+func (e *Error) Error() string { return e.cause.Error() }
+
+// Unwrap exposes the answer (found by the renderer) and the cause.
+func (e *Error) Unwrap() []error { return []error{e.answer, e.cause} }
+
+// wrapErr attaches the answer for err as a statement sqlText produced it.
+func wrapErr(err error, sqlText string) error {
+	var qe *Error
+	if err == nil || errors.As(err, &qe) {
+		return err
+	}
+	return &Error{cause: err, answer: classify(err, sqlText)}
+}
+
+// classify maps an engine error to the HTTP answer: 400 for bad input
 // (empty, unparsable, too complex, unknown table, bad types, bad params),
 // 403 for what the lock-down refuses, 504 past the timeout, 503 when
 // DuckDB runs out of memory, 500 for failures that are not the user's
@@ -22,7 +47,7 @@ import (
 // context becomes line/column. Messages are DuckDB's own (the service
 // has scrubbed server paths from them); the route replaces a 500's
 // message by "internal error".
-func APIError(err error, sqlText string) *app.APIError {
+func classify(err error, sqlText string) *app.APIError {
 	var ae *app.APIError
 	var pe *ParseError
 	var tc *TooComplexError

@@ -172,7 +172,7 @@ func TestSQLSizeAndComplexityCapped(t *testing.T) {
 	}
 	// The same caps hold for the Querier.
 	_, err := h.mod.svc.Query(context.Background(), big, nil, 0)
-	if ae := APIError(err, big); ae.Status != http.StatusRequestEntityTooLarge {
+	if ae := classify(err, big); ae.Status != http.StatusRequestEntityTooLarge {
 		t.Fatalf("querier big sql: %v", err)
 	}
 	// Below the caps nothing changes.
@@ -305,7 +305,7 @@ func TestErrorsNeverShowServerPaths(t *testing.T) {
 	// Scrubbing keeps what APIError needs to classify.
 	s := newScrubber(dataDir)
 	wrapped := s.err(fmt.Errorf("ctx: %w", &ParseError{Msg: "near " + filepath.Join(dataDir, "x")}))
-	if ae := APIError(wrapped, ""); ae.Status != 400 || strings.Contains(ae.Message, dataDir) || !strings.Contains(ae.Message, "near x") {
+	if ae := classify(wrapped, ""); ae.Status != 400 || strings.Contains(ae.Message, dataDir) || !strings.Contains(ae.Message, "near x") {
 		t.Fatalf("scrubbed parse error: %+v", ae)
 	}
 }

@@ -139,7 +139,7 @@ func (m *Module) handleSQL(c echo.Context) error {
 		}
 	}
 	if err != nil && !c.Response().Committed {
-		return m.apiError(err, req.SQL)
+		return wrapErr(err, req.SQL)
 	}
 	if err != nil {
 		m.log.Warn("query: stream ended early", "err", err, "format", req.Format)
@@ -147,10 +147,11 @@ func (m *Module) handleSQL(c echo.Context) error {
 	return nil
 }
 
-// apiError is APIError for a client: a 500 (a failure that is not the
-// request's fault) says only "internal error"; its cause goes to the log.
-func (m *Module) apiError(err error, sqlText string) *app.APIError {
-	ae := APIError(err, sqlText)
+// streamError is the answer for an error met once rows flow, written as
+// the stream's last line: a 500 (a failure that is not the request's
+// fault) says only "internal error"; its cause goes to the log.
+func (m *Module) streamError(err error, sqlText string) *app.APIError {
+	ae := app.AsAPIError(wrapErr(err, sqlText))
 	if ae.Status == http.StatusInternalServerError {
 		m.log.Error("query failed", "err", err)
 		ae = app.Errorf(http.StatusInternalServerError, "internal", "internal error")

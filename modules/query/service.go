@@ -169,7 +169,7 @@ func (s *Service) withRows(ctx context.Context, sqlText string, params []any, fn
 // fn gets the statement the lock-down prepared (nil for EXPLAIN), to run
 // without binding it again; withConn closes it.
 func (s *Service) withConn(ctx context.Context, sqlText string, fn func(dc *duckdb.Conn, st *duckdb.Stmt) error) error {
-	return s.scrub.err(userIOError(s.runConn(ctx, sqlText, fn), sqlText))
+	return wrapErr(s.scrub.err(userIOError(s.runConn(ctx, sqlText, fn), sqlText)), sqlText)
 }
 
 var quotedRe = regexp.MustCompile(`"([^"]{2,})"|'([^']{2,})'`)

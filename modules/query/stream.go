@@ -50,7 +50,7 @@ func (m *Module) streamRows(ctx context.Context, c echo.Context, req sqlRequest)
 		reason, err := writeRows(ctx, bw, cur, req.Format, req.Limit, m.svc.limits.streamBytes, func() { _ = bw.Flush(); flush() })
 		var last any
 		if err != nil {
-			last = map[string]any{"error": m.apiError(m.svc.scrub.err(err), req.SQL)}
+			last = map[string]any{"error": m.streamError(m.svc.scrub.err(err), req.SQL)}
 		} else if reason != "" {
 			last = map[string]any{"truncated": true, "truncated_reason": reason}
 			w.Header().Set(TruncatedTrailer, reason)

@@ -2,9 +2,11 @@ package storage
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"net/http"
 	"strings"
+
+	"lakehouse/app"
 )
 
 // Errors the public routes map to statuses; backends and the catalog's
@@ -12,13 +14,13 @@ import (
 var (
 	// ErrReserved: the key belongs to a module (internal state, Iceberg
 	// metadata, an internal dataset); the public API may not touch it (403).
-	ErrReserved = errors.New("reserved for internal use")
+	ErrReserved = app.NewKind(http.StatusForbidden, "reserved", "reserved for internal use")
 	// ErrReferenced: a registered dataset version points at the object, so
 	// the public API may read it but not overwrite or delete it (409).
-	ErrReferenced = errors.New("object is referenced by a registered dataset version")
+	ErrReferenced = app.NewKind(http.StatusConflict, "referenced", "object is referenced by a registered dataset version")
 	// ErrConflict: the key clashes with the store's layout, e.g. an object
 	// "a/b" and an object "a/b/c" cannot both exist on local disk (409).
-	ErrConflict = errors.New("key conflicts with an existing object")
+	ErrConflict = app.NewKind(http.StatusConflict, "key_conflict", "key conflicts with an existing object")
 )
 
 // DatasetsPrefix is where dataset parts live: datasets/<name>/...; the

@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -41,7 +40,7 @@ func keyParam(c echo.Context) (string, error) {
 		return "", app.BadRequest("%v", err).WithDetails(map[string]any{"key": key})
 	}
 	if err := CheckPublicKey(key); err != nil {
-		return "", mapError(err).WithDetails(map[string]any{"key": key})
+		return "", app.WithDetails(err, map[string]any{"key": key})
 	}
 	return key, nil
 }
@@ -59,7 +58,7 @@ func (m *Module) checkMutable(c echo.Context, key string) error {
 		err = fmt.Errorf("%w: %q is under %s, which the catalog manages, and the catalog module is not running in this process", ErrReserved, key, DatasetsPrefix)
 	}
 	if err != nil {
-		return mapError(err).WithDetails(map[string]any{"key": key})
+		return app.WithDetails(err, map[string]any{"key": key})
 	}
 	return nil
 }
@@ -96,7 +95,7 @@ func (m *Module) handlePut(c echo.Context) error {
 	size := c.Request().ContentLength
 	info, err := m.store.Put(c.Request().Context(), key, c.Request().Body, size)
 	if err != nil {
-		return mapErr(err)
+		return err
 	}
 	return c.JSON(http.StatusCreated, info)
 }
@@ -113,7 +112,7 @@ func (m *Module) handleGet(c echo.Context) error {
 	defer release()
 	rc, info, err := m.store.Get(c.Request().Context(), key)
 	if err != nil {
-		return mapErr(err)
+		return err
 	}
 	defer rc.Close()
 	h := c.Response().Header()
@@ -132,7 +131,7 @@ func (m *Module) handleHead(c echo.Context) error {
 	}
 	info, err := m.store.Stat(c.Request().Context(), key)
 	if err != nil {
-		return mapErr(err)
+		return err
 	}
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentLength, strconv.FormatInt(info.Size, 10))
@@ -151,7 +150,7 @@ func (m *Module) handleDelete(c echo.Context) error {
 		return err
 	}
 	if err := m.store.Delete(c.Request().Context(), key); err != nil {
-		return mapErr(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"key": key, "deleted": true})
 }
@@ -170,11 +169,11 @@ func (m *Module) handleList(c echo.Context) error {
 		return app.BadRequest("%v", err).WithDetails(map[string]any{"prefix": prefix})
 	}
 	if err := CheckPublicPrefix(prefix); err != nil {
-		return mapError(err).WithDetails(map[string]any{"prefix": prefix})
+		return app.WithDetails(err, map[string]any{"prefix": prefix})
 	}
 	page, err := publicList(c.Request().Context(), m.store, prefix, cursor, limit)
 	if err != nil {
-		return mapErr(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{
 		"prefix": prefix, "objects": page.Objects, "count": len(page.Objects),
@@ -187,37 +186,6 @@ func quoteETag(e string) string {
 		return e
 	}
 	return `"` + e + `"`
-}
-
-// mapErr is mapError for handler returns: errors that are not the
-// client's (a failing disk) pass through unchanged and become a 500.
-func mapErr(err error) error {
-	if e := mapError(err); e != nil {
-		return e
-	}
-	return err
-}
-
-// mapError maps the storage sentinels to API errors, or returns nil for an
-// error that is not the client's.
-func mapError(err error) *app.APIError {
-	switch {
-	case errors.Is(err, app.ErrBodyTooLarge):
-		return nil // the error handler renders it with the route's cap
-	case errors.Is(err, ErrInvalidKey), errors.Is(err, ErrSizeMismatch):
-		return app.BadRequest("%v", err)
-	case errors.Is(err, ErrNotFound):
-		return app.NotFound("%v", err)
-	case errors.Is(err, ErrReserved):
-		return app.Errorf(http.StatusForbidden, "reserved", "%v", err)
-	case errors.Is(err, ErrReferenced):
-		return app.Conflict("referenced", "%v", err)
-	case errors.Is(err, ErrConflict):
-		return app.Conflict("key_conflict", "%v", err)
-	case errors.Is(err, ErrNoSpace):
-		return app.Errorf(http.StatusInsufficientStorage, "insufficient_storage", "%v", err)
-	}
-	return nil
 }
 
 // limiter caps concurrent PUTs and GETs through HTTP; a full limiter

@@ -5,19 +5,21 @@ package storage
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"lakehouse/app"
 )
 
 // ErrNotFound is returned for a key that holds no object.
-var ErrNotFound = errors.New("object not found")
+var ErrNotFound = app.NewKind(http.StatusNotFound, "not_found", "object not found")
 
 // ErrInvalidKey wraps every key validation failure.
-var ErrInvalidKey = errors.New("invalid key")
+var ErrInvalidKey = app.NewKind(http.StatusBadRequest, "bad_request", "invalid key")
 
 // MaxKeyLen is the longest key accepted, in bytes.
 const MaxKeyLen = 1024

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"unicode/utf8"
 
+	"lakehouse/modules/embed"
 	"lakehouse/modules/vector/hnsw"
 )
 
@@ -79,10 +80,10 @@ func (s *service) embedItems(ctx context.Context, ix *index, items []Item) (stri
 	}
 	vecs, err := s.emb.EmbedBatch(ctx, texts)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrEmbed, err)
+		return "", fmt.Errorf("%w: %w", ErrEmbed, err)
 	}
 	if len(vecs) != len(texts) {
-		return "", fmt.Errorf("%w: embedder returned %d vectors for %d texts", ErrEmbed, len(vecs), len(texts))
+		return "", fmt.Errorf("%w: %w: embedder returned %d vectors for %d texts", ErrEmbed, embed.ErrBadResponse, len(vecs), len(texts))
 	}
 	for j, i := range at {
 		items[i].Vector = vecs[j]
@@ -97,7 +98,7 @@ func (s *service) checkModel(ix *index) (string, error) {
 	spec := ix.spec
 	ix.mu.RUnlock()
 	if s.emb == nil {
-		return "", invalid("text given but no embedder is configured; send vectors")
+		return "", noEmbedder("text given, send vectors instead")
 	}
 	if spec.Model != "" && spec.Model != s.emb.Model() {
 		return "", invalid("index %q holds vectors of model %q, but the configured embedder is %q", spec.Name, spec.Model, s.emb.Model())

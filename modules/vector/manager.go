@@ -5,20 +5,24 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"regexp"
 	"slices"
 	"sync"
 
+	"lakehouse/app"
 	"lakehouse/config"
 	"lakehouse/modules/embed"
 	"lakehouse/modules/storage"
 	"lakehouse/modules/vector/hnsw"
 )
 
-// More errors the routes map to statuses.
+// More errors callers match with errors.Is.
 var (
-	ErrItemNotFound = errors.New("item not found")   // 404
-	ErrEmbed        = errors.New("embedding failed") // 502
+	ErrItemNotFound = app.NewKind(http.StatusNotFound, "not_found", "item not found")
+	// ErrEmbed marks an embedding failure; the embedder's own error,
+	// wrapped with it, says how it is answered (502 with the embed code).
+	ErrEmbed = errors.New("embedding failed")
 )
 
 // Limits on a request (k, ef and batch sizes come from config.VectorConfig).
@@ -76,6 +80,19 @@ type limitError struct{ msg string }
 func (e limitError) Error() string { return "too large: " + e.msg }
 
 func (e limitError) Is(target error) bool { return target == ErrTooLarge || target == ErrInvalid }
+
+// HTTPStatus implements app.StatusError: a limit exceeded is a 413.
+func (e limitError) HTTPStatus() int { return ErrTooLarge.HTTPStatus() }
+
+// ErrorCode implements app.StatusError.
+func (e limitError) ErrorCode() string { return ErrTooLarge.ErrorCode() }
+
+// noEmbedder is a request that needs the embedder when none runs: answered
+// as embed.ErrNoEmbedder (the same 503 as every route that needs one),
+// and still ErrInvalid for callers of the service.
+func noEmbedder(why string) error {
+	return fmt.Errorf("%w: %s (%w)", embed.ErrNoEmbedder, why, ErrInvalid)
+}
 
 func tooLarge(format string, args ...any) error { return limitError{fmt.Sprintf(format, args...)} }
 
@@ -166,15 +183,18 @@ func (s *service) modelDim(ctx context.Context, spec *IndexSpec) error {
 			return nil
 		}
 		if s.emb == nil {
-			return invalid("model %q requested without a dimension, and no embedder is configured", spec.Model)
+			return noEmbedder(fmt.Sprintf("model %q requested without a dimension", spec.Model))
 		}
 		return invalid("model %q is not the configured embedder's model %q; give the dimension, or use %q", spec.Model, s.emb.Model(), s.emb.Model())
 	}
 	dim := s.emb.Dimension()
 	if dim == 0 { // a remote provider that learns its dimension from its first answer
 		v, err := s.emb.EmbedBatch(ctx, []string{"dimension probe"})
-		if err != nil || len(v) != 1 {
-			return fmt.Errorf("%w: probe model %q for its dimension: %v", ErrEmbed, spec.Model, err)
+		if err != nil {
+			return fmt.Errorf("%w: probe model %q for its dimension: %w", ErrEmbed, spec.Model, err)
+		}
+		if len(v) != 1 {
+			return fmt.Errorf("%w: probe model %q for its dimension: %w", ErrEmbed, spec.Model, embed.ErrBadResponse)
 		}
 		dim = len(v[0])
 	}

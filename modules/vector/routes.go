@@ -59,23 +59,6 @@ func decode(c echo.Context, v any) error {
 	return nil
 }
 
-// apiError maps service errors to statuses.
-func apiError(err error) error {
-	switch {
-	case errors.Is(err, ErrIndexNotFound), errors.Is(err, ErrItemNotFound):
-		return app.NotFound("%v", err)
-	case errors.Is(err, ErrIndexExists):
-		return app.Conflict("index_exists", "%v", err)
-	case errors.Is(err, ErrTooLarge): // before ErrInvalid, which it also matches
-		return app.TooLarge("%v", err)
-	case errors.Is(err, ErrInvalid):
-		return app.BadRequest("%v", err)
-	case errors.Is(err, ErrEmbed):
-		return app.Errorf(http.StatusBadGateway, "embed_failed", "%v", err)
-	}
-	return err
-}
-
 func (m *Module) create(c echo.Context) error {
 	var req createRequest
 	if err := decode(c, &req); err != nil {
@@ -104,7 +87,7 @@ func (m *Module) create(c echo.Context) error {
 	}
 	info, err := m.svc.Create(c.Request().Context(), spec)
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusCreated, info)
 }
@@ -112,7 +95,7 @@ func (m *Module) create(c echo.Context) error {
 func (m *Module) list(c echo.Context) error {
 	all, err := m.svc.List(c.Request().Context())
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"indexes": all, "count": len(all)})
 }
@@ -120,14 +103,14 @@ func (m *Module) list(c echo.Context) error {
 func (m *Module) info(c echo.Context) error {
 	info, err := m.svc.Info(c.Request().Context(), c.Param("name"))
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, info)
 }
 
 func (m *Module) drop(c echo.Context) error {
 	if err := m.svc.Drop(c.Request().Context(), c.Param("name")); err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.NoContent(http.StatusNoContent)
 }
@@ -139,7 +122,7 @@ type addRequest struct {
 func (m *Module) add(c echo.Context) error {
 	name := c.Param("name")
 	if _, err := m.svc.get(name); err != nil {
-		return apiError(err) // 404 before reading a large body
+		return err // 404 before reading a large body
 	}
 	var req addRequest
 	if err := decode(c, &req); err != nil {
@@ -149,11 +132,11 @@ func (m *Module) add(c echo.Context) error {
 		return app.BadRequest("missing field \"items\"").WithDetails(map[string]any{"field": "items"})
 	}
 	if err := m.svc.Add(c.Request().Context(), name, req.Items); err != nil {
-		return apiError(err)
+		return err
 	}
 	ix, err := m.svc.get(name)
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"added": len(req.Items), "length": ix.length()})
 }
@@ -165,7 +148,7 @@ func (m *Module) search(c echo.Context) error {
 	}
 	res, err := m.svc.Search(c.Request().Context(), c.Param("name"), req)
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"results": res})
 }
@@ -181,7 +164,7 @@ func (m *Module) deleteItem(c echo.Context) error {
 		}
 	}
 	if err := m.svc.Delete(c.Request().Context(), c.Param("name"), []string{id}); err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.NoContent(http.StatusNoContent)
 }

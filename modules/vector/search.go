@@ -31,10 +31,10 @@ func (s *service) Search(ctx context.Context, name string, req SearchRequest) ([
 		// get their query prefix rather than the document one.
 		vecs, err := s.emb.EmbedBatch(embed.WithPurpose(ctx, embed.Query), []string{req.Text})
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrEmbed, err)
+			return nil, fmt.Errorf("%w: %w", ErrEmbed, err)
 		}
 		if len(vecs) != 1 {
-			return nil, fmt.Errorf("%w: embedder returned %d vectors for 1 text", ErrEmbed, len(vecs))
+			return nil, fmt.Errorf("%w: %w: embedder returned %d vectors for 1 text", ErrEmbed, embed.ErrBadResponse, len(vecs))
 		}
 		q = vecs[0]
 	}

@@ -2,15 +2,19 @@ package vector
 
 import (
 	"context"
-	"errors"
+	"net/http"
+
+	"lakehouse/app"
 )
 
-// Errors callers match with errors.Is; the routes map them to statuses.
+// Errors callers match with errors.Is; each carries its HTTP answer.
 var (
-	ErrIndexNotFound = errors.New("index not found")      // 404
-	ErrIndexExists   = errors.New("index already exists") // 409
-	ErrInvalid       = errors.New("invalid request")      // 400 (dim mismatch, NaN, bad filter...)
-	ErrTooLarge      = errors.New("request too large")    // 413 (more items than vector.max_batch_items); also matches ErrInvalid
+	ErrIndexNotFound = app.NewKind(http.StatusNotFound, "not_found", "index not found")
+	ErrIndexExists   = app.NewKind(http.StatusConflict, "index_exists", "index already exists")
+	ErrInvalid       = app.NewKind(http.StatusBadRequest, "bad_request", "invalid request") // dim mismatch, NaN, bad filter...
+	// ErrTooLarge: more items than vector.max_batch_items and the like;
+	// such errors also match ErrInvalid.
+	ErrTooLarge = app.NewKind(http.StatusRequestEntityTooLarge, "too_large", "request too large")
 )
 
 // IndexSpec creates an index.

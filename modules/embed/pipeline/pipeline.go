@@ -133,7 +133,7 @@ func (h *handler) fromDataset(c echo.Context) error {
 	}
 	emb, ok := app.Lookup[embed.Embedder](h.c)
 	if !ok {
-		return app.Errorf(http.StatusServiceUnavailable, "embed_unavailable", "no embedder is configured")
+		return embed.ErrNoEmbedder
 	}
 	if !h.runs.acquire(index) {
 		return app.Conflict("pipeline_running", "a from-dataset run for index %q is already in progress", index)
@@ -176,7 +176,12 @@ func (h *handler) fromDataset(c echo.Context) error {
 		w.Flush()
 	}
 	if err := run.execute(ctx, progress); err != nil {
-		ae := toAPIErr(err)
+		ae := app.AsAPIError(err)
+		if ae.Status == http.StatusInternalServerError {
+			// the cause stays in the log, as the error handler would do
+			h.log.Error("from-dataset run failed", "index", index, "err", err)
+			ae = app.Errorf(http.StatusInternalServerError, "internal", "internal error")
+		}
 		_ = enc.Encode(map[string]any{"event": "error", "error": ae})
 		w.Flush()
 		return nil
@@ -205,13 +210,4 @@ func checkColumns(man catalog.Manifest, req FromDatasetRequest) error {
 		}
 	}
 	return nil
-}
-
-// toAPIErr renders an error the way the server's error handler would.
-func toAPIErr(err error) *app.APIError {
-	var ae *app.APIError
-	if errors.As(err, &ae) {
-		return ae
-	}
-	return app.Errorf(http.StatusInternalServerError, "internal", "%v", err)
 }

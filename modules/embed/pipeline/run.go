@@ -45,7 +45,7 @@ func (r *pipelineRun) prepare(ctx context.Context) error {
 	if dim == 0 { // remote provider that has not answered yet: ask it once
 		v, err := r.emb.EmbedBatch(ctx, []string{"dimension probe"})
 		if err != nil {
-			return embed.APIError(err)
+			return fmt.Errorf("embed: %w", err)
 		}
 		dim = len(v[0])
 	}
@@ -246,7 +246,7 @@ func (r *pipelineRun) page(ctx context.Context, rows [][]any, old map[string]str
 	}
 	vecs, err := r.emb.EmbedBatch(ctx, texts)
 	if err != nil {
-		return b, embed.APIError(err)
+		return b, fmt.Errorf("embed: %w", err)
 	}
 	for i := range b.items {
 		b.items[i].Vector = vecs[i]

@@ -8,23 +8,26 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"time"
+
+	"lakehouse/app"
 )
 
-// Errors the embed module maps to 502 Bad Gateway.
+// Errors of an embedding provider: each is a 502 Bad Gateway with its own
+// code, on every route that embeds (/v1/embed, vector add and search, the
+// indexer).
 var (
 	// ErrUnavailable: the provider could not be reached or kept failing.
-	ErrUnavailable = errors.New("embedding provider unavailable")
+	ErrUnavailable = app.NewKind(http.StatusBadGateway, "embed_unavailable", "embedding provider unavailable")
 	// ErrUnknownModel: the provider does not have the model (not pulled).
-	ErrUnknownModel = errors.New("embedding model unknown to the provider")
+	ErrUnknownModel = app.NewKind(http.StatusBadGateway, "unknown_model", "embedding model unknown to the provider")
 	// ErrBadResponse: the provider answered something that is not a valid
 	// embedding response (wrong count, dimension, JSON).
-	ErrBadResponse = errors.New("invalid answer from the embedding provider")
+	ErrBadResponse = app.NewKind(http.StatusBadGateway, "embed_bad_response", "invalid answer from the embedding provider")
 )
 
 // Purpose tells a provider what texts are for, so it can apply a model's
