@@ -1,7 +1,6 @@
 package app
 
 import (
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -67,7 +66,7 @@ func auditMiddleware(c *Container) echo.MiddlewareFunc {
 				RequestID:  ec.Response().Header().Get(echo.HeaderXRequestID),
 				Principal:  stringOr(ec.Get(ContextPrincipal), "anonymous"),
 				ClientIP:   stringOr(ec.Get(ContextClientIP), ec.RealIP()),
-				Module:     moduleOf(ec.Request().URL.Path),
+				Module:     stringOr(moduleOf(ec), "server"),
 				Method:     ec.Request().Method,
 				Route:      ec.Path(),
 				Path:       ec.Request().URL.Path,
@@ -82,18 +81,6 @@ func auditMiddleware(c *Container) echo.MiddlewareFunc {
 			return err
 		}
 	}
-}
-
-// moduleOf maps /v1/<segment>/... to the module that serves it.
-func moduleOf(path string) string {
-	seg := strings.Split(strings.TrimPrefix(path, "/v1/"), "/")[0]
-	switch seg {
-	case "sql":
-		return "query"
-	case "vectors":
-		return "vector"
-	}
-	return seg
 }
 
 func stringOr(v any, def string) string {

@@ -87,13 +87,13 @@ func BenchmarkHTTPEdge(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		peer := loadTest(b, bare, "/health", "", d)
 		health := loadTest(b, ours.Echo, "/health", "", d)
-		gated := loadTest(b, ours.Echo, "/v1/ping", "bench-token", d)
-		gatedQuiet := loadTest(b, quiet.Echo, "/v1/ping", "bench-token", d)
+		gated := loadTest(b, ours.Echo, "/v1/storage/ping", "bench-token", d)
+		gatedQuiet := loadTest(b, quiet.Echo, "/v1/storage/ping", "bench-token", d)
 		b.ReportMetric(peer, "bare-echo-req/s")
 		b.ReportMetric(health/peer, "health/bare")
 		b.ReportMetric(gated/peer, "gated/bare")
 		b.ReportMetric(gatedQuiet/peer, "gated-nolog/bare")
-		fmt.Printf("HTTP edge: bare echo %.0f req/s; /health %.0f (%.2fx); gated /v1/ping %.0f (%.2fx); "+
+		fmt.Printf("HTTP edge: bare echo %.0f req/s; /health %.0f (%.2fx); gated /v1/storage/ping %.0f (%.2fx); "+
 			"gated without the access log %.0f (%.2fx)\n",
 			peer, health, health/peer, gated, gated/peer, gatedQuiet, gatedQuiet/peer)
 	}

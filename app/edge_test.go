@@ -35,7 +35,7 @@ func request(s *Server, method, path, body string, hdr ...string) *httptest.Resp
 
 func TestUnexpectedErrorShowsOnlyTheRequestID(t *testing.T) {
 	s := newTestServer(t)
-	rec := request(s, "GET", "/v1/fail", "")
+	rec := request(s, "GET", "/v1/storage/fail", "")
 	code, msg := decodeError(t, rec)
 	if rec.Code != 500 || code != "internal" || strings.Contains(msg, "/srv") || strings.Contains(msg, "permission") {
 		t.Fatalf("500 leaks its cause: %d %s", rec.Code, rec.Body)
@@ -47,7 +47,7 @@ func TestUnexpectedErrorShowsOnlyTheRequestID(t *testing.T) {
 
 func TestErrorMessagesNeverShowServerPaths(t *testing.T) {
 	s := newTestServer(t)
-	rec := request(s, "GET", "/v1/pathy", "")
+	rec := request(s, "GET", "/v1/storage/pathy", "")
 	if rec.Code != 400 || strings.Contains(rec.Body.String(), os.TempDir()) || !strings.Contains(rec.Body.String(), "datasets/x.parquet") {
 		t.Fatalf("path not scrubbed (or the relative part lost): %s", rec.Body)
 	}
@@ -55,7 +55,7 @@ func TestErrorMessagesNeverShowServerPaths(t *testing.T) {
 
 func TestSecurityHeadersOnEveryAnswer(t *testing.T) {
 	s := newTestServer(t)
-	for _, path := range []string{"/health", "/v1/nothing", "/v1/boom"} {
+	for _, path := range []string{"/health", "/v1/nothing", "/v1/storage/boom"} {
 		rec := request(s, "GET", path, "")
 		h := rec.Header()
 		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("X-Frame-Options") != "DENY" ||
@@ -107,21 +107,21 @@ func TestCrossSiteWritesAreRefused(t *testing.T) {
 		{"problem+json", []string{"Content-Type", "application/merge-patch+json"}, 200},
 	}
 	for _, tc := range cases {
-		rec := request(s, "POST", "/v1/raw", `{"a":1}`, tc.hdr...)
+		rec := request(s, "POST", "/v1/storage/raw", `{"a":1}`, tc.hdr...)
 		if rec.Code != tc.want {
 			t.Errorf("%s: %d, want %d: %s", tc.name, rec.Code, tc.want, rec.Body)
 		}
 	}
 	// The refusal wins even when the handler turns read errors into 400s.
-	if rec := request(s, "POST", "/v1/raw", `{"a":1}`, "Content-Type", "text/plain"); rec.Code != 415 ||
+	if rec := request(s, "POST", "/v1/storage/raw", `{"a":1}`, "Content-Type", "text/plain"); rec.Code != 415 ||
 		!strings.Contains(rec.Body.String(), "application/json") {
 		t.Fatalf("raw handler: %d %s", rec.Code, rec.Body)
 	}
 	// A route that declares its own media types takes them, and only them.
-	if rec := request(s, "POST", "/v1/csv", "a,b\n1,2\n", "Content-Type", "text/csv"); rec.Code != 200 {
+	if rec := request(s, "POST", "/v1/storage/csv", "a,b\n1,2\n", "Content-Type", "text/csv"); rec.Code != 200 {
 		t.Fatalf("csv route: %d %s", rec.Code, rec.Body)
 	}
-	if rec := request(s, "POST", "/v1/csv", "a,b\n", "Content-Type", "application/x-www-form-urlencoded"); rec.Code != 415 {
+	if rec := request(s, "POST", "/v1/storage/csv", "a,b\n", "Content-Type", "application/x-www-form-urlencoded"); rec.Code != 415 {
 		t.Fatalf("csv route with a form: %d %s", rec.Code, rec.Body)
 	}
 }
@@ -169,7 +169,7 @@ func TestSlowBodyIsCutOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "POST /v1/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+	fmt.Fprintf(conn, "POST /v1/storage/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
 	done := make(chan string, 1)
 	go func() {
 		line, _ := bufio.NewReader(conn).ReadString('\n')
@@ -203,7 +203,7 @@ func TestStalledBodyIsCutOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "POST /v1/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+	fmt.Fprintf(conn, "POST /v1/storage/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
 	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
 	line, err := bufio.NewReader(conn).ReadString('\n')
 	if err != nil || !strings.Contains(line, "408") {
@@ -279,7 +279,7 @@ func TestMemoryGuardShedsAboveThreshold(t *testing.T) {
 
 func TestWrongMethodIs405WithAllow(t *testing.T) {
 	s := newTestServer(t)
-	rec := request(s, "DELETE", "/v1/echo", "")
+	rec := request(s, "DELETE", "/v1/storage/echo", "")
 	if rec.Code != 405 || rec.Header().Get("Allow") != "POST" {
 		t.Fatalf("DELETE on a POST route: %d Allow=%q %s", rec.Code, rec.Header().Get("Allow"), rec.Body)
 	}
@@ -293,11 +293,11 @@ func TestWrongMethodIs405WithAllow(t *testing.T) {
 
 func TestMetricsCountRequestsByRouteTemplate(t *testing.T) {
 	s := newTestServer(t)
-	request(s, "POST", "/v1/raw", `{}`, "Content-Type", "application/json")
+	request(s, "POST", "/v1/storage/raw", `{}`, "Content-Type", "application/json")
 	request(s, "GET", "/v1/no/such/route/12345", "")
 	rec := request(s, "GET", "/metrics", "")
 	body := rec.Body.String()
-	if rec.Code != 200 || !strings.Contains(body, `lakehouse_http_requests_total{method="POST",module="raw",route="/v1/raw",status="200"} 1`) ||
+	if rec.Code != 200 || !strings.Contains(body, `lakehouse_http_requests_total{method="POST",module="storage",route="/v1/storage/raw",status="200"} 1`) ||
 		!strings.Contains(body, `route="unmatched"`) || strings.Contains(body, "12345") ||
 		!strings.Contains(body, "lakehouse_http_request_duration_seconds_bucket") || !strings.Contains(body, "go_goroutines") {
 		t.Fatalf("metrics: %d\n%s", rec.Code, body)

@@ -79,7 +79,7 @@ func errorHandler(log *slog.Logger, serverPaths ...string) echo.HTTPErrorHandler
 		}
 		apiErr := toAPIError(err)
 		if apiErr.Status == http.StatusNotFound && isRouterNotFound(err) {
-			if e405 := methodNotAllowed(c.Echo(), c.Request()); e405 != nil {
+			if e405 := methodNotAllowed(c.Echo(), routesOf(c), c.Request()); e405 != nil {
 				apiErr = e405
 			}
 		}

@@ -18,13 +18,12 @@ var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, ht
 // unknown paths too; that catch-all answers every method, so a wrong method
 // on a known path would look like a 404. Routes whose template is only a
 // group catch-all do not count.
-func allowedMethods(e *echo.Echo, path string) []string {
+func allowedMethods(e *echo.Echo, t *routeTable, path string) []string {
 	var allow []string
 	for _, m := range probeMethods {
 		c := e.NewContext(nil, nil)
 		e.Router().Find(m, path, c)
-		p := c.Path()
-		if p == "" || isCatchAll(p) {
+		if !t.isRoute(m, c.Path()) {
 			continue
 		}
 		allow = append(allow, m)
@@ -34,15 +33,16 @@ func allowedMethods(e *echo.Echo, path string) []string {
 }
 
 // isCatchAll reports whether a route template is a group's own catch-all
-// ("/v1/*", "/v1") rather than a real route.
+// ("/v1/*", "/v1") rather than a real route; the fallback when no route
+// table is at hand (a server's table knows each group's catch-alls).
 func isCatchAll(p string) bool {
 	return p == "/*" || p == "/v1/*" || p == "/v1" || strings.HasSuffix(p, "/__catch_all")
 }
 
 // methodNotAllowed turns a 404 for a path that exists under other methods
 // into a 405 with Allow, as HTTP asks.
-func methodNotAllowed(e *echo.Echo, r *http.Request) *APIError {
-	allow := allowedMethods(e, r.URL.Path)
+func methodNotAllowed(e *echo.Echo, t *routeTable, r *http.Request) *APIError {
+	allow := allowedMethods(e, t, r.URL.Path)
 	if len(allow) == 0 {
 		return nil
 	}

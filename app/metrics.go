@@ -53,12 +53,12 @@ func (m *Metrics) middleware() echo.MiddlewareFunc {
 				status = toAPIError(err).Status
 			}
 			route := c.Path()
-			if route == "" || isCatchAll(route) {
+			if !routesOf(c).isRoute(c.Request().Method, route) {
 				route = "unmatched"
 			}
-			module := "server"
-			if len(c.Request().URL.Path) > 4 && c.Request().URL.Path[:4] == "/v1/" && route != "unmatched" {
-				module = moduleOf(c.Request().URL.Path)
+			module := moduleOf(c) // set from the route table
+			if module == "" || route == "unmatched" {
+				module = "server"
 			}
 			m.requests.WithLabelValues(module, route, c.Request().Method, strconv.Itoa(status)).Inc()
 			m.duration.WithLabelValues(module, route, c.Request().Method).Observe(time.Since(start).Seconds())

@@ -21,6 +21,7 @@ var Version = "dev"
 // Server is the one HTTP server in front of every module.
 type Server struct {
 	Echo   *echo.Echo
+	routes *routeTable
 	c      *Container
 	log    *slog.Logger
 	conns  *connGuard
@@ -50,6 +51,8 @@ func NewServer(c *Container, exposed []string) (*Server, error) {
 		e.Use(loopbackHostOnly())
 	}
 	e.Use(paceWrites(cfg.Server.WriteIdleTimeout.D()))
+	routes := newRouteTable()
+	e.Use(routes.moduleContext())
 	metrics, ok := Lookup[*Metrics](c)
 	if !ok {
 		metrics = NewMetrics()
@@ -74,17 +77,25 @@ func NewServer(c *Container, exposed []string) (*Server, error) {
 	}
 	for _, m := range c.Running() {
 		if r, ok := m.(Router); ok && mounted[m.Name()] {
-			r.Routes(api)
+			if err := routes.mount(e, api, m, r); err != nil {
+				return nil, err
+			}
 		}
 		if r, ok := m.(RootRouter); ok && mounted[m.Name()] {
-			r.RootRoutes(e, gate.Middleware())
+			if err := routes.record(e, m, func() { r.RootRoutes(e, gate.Middleware()) }); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if web, ok := Lookup[WebUI](c); ok {
 		web.Mount(e)
 	}
-	return &Server{Echo: e, c: c, log: log, conns: newConnGuard(maxConnections(cfg.Server), log), memory: memory, sessions: gate.sessions}, nil
+	routes.seal(e)
+	return &Server{Echo: e, routes: routes, c: c, log: log, conns: newConnGuard(maxConnections(cfg.Server), log), memory: memory, sessions: gate.sessions}, nil
 }
+
+// Routes lists the mounted module routes and their owners.
+func (s *Server) Routes() []RouteInfo { return s.routes.routes() }
 
 // WebUI is provided by the web package to serve the embedded UI; the UI's
 // own calls go through the gated /v1 routes.

@@ -110,7 +110,7 @@ func decodeError(t *testing.T, rec *httptest.ResponseRecorder) (code, msg string
 
 func TestPanicBecomes500JSONAndServerSurvives(t *testing.T) {
 	s := newTestServer(t)
-	rec := serve(s, "GET", "/v1/boom", nil)
+	rec := serve(s, "GET", "/v1/storage/boom", nil)
 	if rec.Code != 500 {
 		t.Fatalf("status %d", rec.Code)
 	}
@@ -134,8 +134,8 @@ func TestEveryErrorHasTheOneShape(t *testing.T) {
 	}{
 		{"GET", "/v1/nothing-here", nil, 404, "not_found"},
 		{"GET", "/nothing-here", nil, 404, "not_found"},
-		{"POST", "/v1/echo", []byte(`{"a":`), 400, "bad_request"},
-		{"POST", "/v1/echo", bytes.Repeat([]byte(" "), 5<<20), 413, "too_large"},
+		{"POST", "/v1/storage/echo", []byte(`{"a":`), 400, "bad_request"},
+		{"POST", "/v1/storage/echo", bytes.Repeat([]byte(" "), 5<<20), 413, "too_large"},
 	} {
 		rec := serve(s, tc.method, tc.path, tc.body)
 		if rec.Code != tc.status {
@@ -151,14 +151,14 @@ func TestEveryErrorHasTheOneShape(t *testing.T) {
 func TestRouteCanRaiseBodyLimit(t *testing.T) {
 	s := newTestServer(t)
 	big := []byte(`{"pad":"` + strings.Repeat("x", 5<<20) + `"}`)
-	if rec := serve(s, "POST", "/v1/echo", big); rec.Code != 413 {
+	if rec := serve(s, "POST", "/v1/storage/echo", big); rec.Code != 413 {
 		t.Fatalf("default cap: %d", rec.Code)
 	}
-	if rec := serve(s, "POST", "/v1/big", big); rec.Code != 200 {
+	if rec := serve(s, "POST", "/v1/storage/big", big); rec.Code != 200 {
 		t.Fatalf("raised cap: %d %s", rec.Code, rec.Body)
 	}
 	// Chunked (no Content-Length) bodies are capped while streaming.
-	req := httptest.NewRequest("POST", "/v1/echo", strings.NewReader(string(big)))
+	req := httptest.NewRequest("POST", "/v1/storage/echo", strings.NewReader(string(big)))
 	req.ContentLength = -1
 	req.Host = "127.0.0.1"
 	req.Header.Set("Content-Type", "application/json")
@@ -171,7 +171,7 @@ func TestRouteCanRaiseBodyLimit(t *testing.T) {
 
 func TestRequestIDOnEveryResponse(t *testing.T) {
 	s := newTestServer(t)
-	for _, p := range []string{"/health", "/v1/boom", "/v1/nothing"} {
+	for _, p := range []string{"/health", "/v1/storage/boom", "/v1/nothing"} {
 		if rec := serve(s, "GET", p, nil); rec.Header().Get(echo.HeaderXRequestID) == "" {
 			t.Errorf("%s: no %s header", p, echo.HeaderXRequestID)
 		}

@@ -10,6 +10,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 )
 
@@ -47,9 +48,6 @@ type LogConfig struct {
 	Format string `toml:"format"`
 }
 
-// AllModules is every module name, in the order the docs list them.
-var AllModules = []string{"storage", "catalog", "ingest", "query", "vector", "embed", "pathway", "observer", "workbench"}
-
 // Default returns the configuration for a single box: loopback listen,
 // ./data, local-disk storage, the built-in embedder.
 func Default() *Config {
@@ -81,52 +79,42 @@ func (c *Config) Validate() error {
 	if strings.TrimSpace(c.DataDir) == "" {
 		errs = append(errs, errors.New("data_dir: must not be empty"))
 	}
-	if _, err := ParseModules(c.Modules); err != nil {
-		errs = append(errs, fmt.Errorf("modules: %w", err))
-	}
+	// Module names are checked against the module registry by the
+	// program that has one (app/cli); config names no module.
 	switch c.Log.Format {
 	case "auto", "json", "text":
 	default:
 		errs = append(errs, fmt.Errorf("log.format: %q is not auto, json or text", c.Log.Format))
 	}
-	sections := []struct {
-		name string
-		v    interface{ Validate() error }
-	}{
-		{"server", &c.Server}, {"auth", &c.Auth}, {"storage", &c.Storage}, {"catalog", &c.Catalog},
-		{"ingest", &c.Ingest}, {"query", &c.Query}, {"vector", &c.Vector},
-		{"embed", &c.Embed}, {"pathway", &c.Pathway}, {"observer", &c.Observer},
-		{"mcp", &c.MCP},
-	}
-	for _, s := range sections {
-		if err := s.v.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("%s.%w", s.name, err))
+	for _, s := range c.Sections() {
+		if err := s.Value.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("%s.%w", s.Name, err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// ParseModules validates a module list; empty or ["all"] means every module.
-func ParseModules(names []string) ([]string, error) {
-	if len(names) == 0 || (len(names) == 1 && names[0] == "all") {
-		return append([]string(nil), AllModules...), nil
-	}
-	known := map[string]bool{}
-	for _, m := range AllModules {
-		known[m] = true
-	}
-	var out []string
-	seen := map[string]bool{}
-	for _, n := range names {
-		n = strings.TrimSpace(n)
-		if n == "" || seen[n] {
+// Section is one validated section of the configuration.
+type Section struct {
+	// Name is the section's TOML key.
+	Name string
+	// Value is the live section.
+	Value interface{ Validate() error }
+}
+
+// Sections lists the sections of c that validate themselves, in field
+// order, found by reflection so a new section cannot be left out.
+func (c *Config) Sections() []Section {
+	var out []Section
+	v := reflect.ValueOf(c).Elem()
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		if f.Type.Kind() != reflect.Struct {
 			continue
 		}
-		if !known[n] {
-			return nil, fmt.Errorf("unknown module %q (known: %s)", n, strings.Join(AllModules, ", "))
+		if s, ok := v.Field(i).Addr().Interface().(interface{ Validate() error }); ok {
+			out = append(out, Section{Name: strings.Split(f.Tag.Get("toml"), ",")[0], Value: s})
 		}
-		seen[n] = true
-		out = append(out, n)
 	}
-	return out, nil
+	return out
 }

@@ -184,12 +184,17 @@ func TestByteSize(t *testing.T) {
 	}
 }
 
-func TestParseModules(t *testing.T) {
-	if m, _ := ParseModules(nil); len(m) != len(AllModules) {
-		t.Fatal("empty should mean all")
+// TestSectionsAreAllValidated: every struct section with a Validate is
+// found without a hand list (the module sections among them).
+func TestSectionsAreAllValidated(t *testing.T) {
+	got := map[string]bool{}
+	for _, s := range Default().Sections() {
+		got[s.Name] = true
 	}
-	if _, err := ParseModules([]string{"storage", "warp"}); err == nil || !strings.Contains(err.Error(), "warp") {
-		t.Fatalf("err = %v", err)
+	for _, want := range []string{"server", "auth", "storage", "catalog", "ingest", "query", "vector", "embed", "pathway", "observer", "mcp"} {
+		if !got[want] {
+			t.Errorf("section %q not validated", want)
+		}
 	}
 }
 

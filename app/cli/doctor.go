@@ -85,7 +85,7 @@ func runDoctor(ctx context.Context, cfg *config.Config) []doctorCheck {
 		return out
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	exposed, _ := config.ParseModules(cfg.Modules)
+	exposed, _ := ParseModules(cfg.Modules)
 	c, err := Boot(ctx, cfg, quiet, exposed)
 	if err != nil {
 		return append(out, doctorCheck{Name: "modules start", Error: err.Error(),

@@ -14,7 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"lakehouse/modules/embed/pipeline"
+	"lakehouse/modules/indexer"
 )
 
 func init() {
@@ -54,7 +54,7 @@ func newIndexCmd(g *globalFlags) *cobra.Command {
 			if dataset == "" || id == "" || len(text) == 0 {
 				return &ExitError{Code: 2, Err: fmt.Errorf("--dataset, --id and --text are required")}
 			}
-			req := pipeline.FromDatasetRequest{Dataset: dataset, IDColumn: id, TextColumns: text,
+			req := indexer.FromDatasetRequest{Dataset: dataset, IDColumn: id, TextColumns: text,
 				MetadataColumns: meta, BatchSize: batch, Stream: true}
 			var bar io.Writer = cmd.ErrOrStderr()
 			if quiet {
@@ -82,8 +82,8 @@ func newIndexCmd(g *globalFlags) *cobra.Command {
 }
 
 // runIndex posts the request and follows the NDJSON progress stream.
-func runIndex(cmd *cobra.Command, server, token, index string, req pipeline.FromDatasetRequest, bar io.Writer) (pipeline.FromDatasetSummary, error) {
-	var sum pipeline.FromDatasetSummary
+func runIndex(cmd *cobra.Command, server, token, index string, req indexer.FromDatasetRequest, bar io.Writer) (indexer.FromDatasetSummary, error) {
+	var sum indexer.FromDatasetSummary
 	body, _ := json.Marshal(req)
 	u := strings.TrimRight(server, "/") + "/v1/vectors/index/" + url.PathEscape(index) + "/from-dataset"
 	hr, err := http.NewRequestWithContext(cmd.Context(), http.MethodPost, u, bytes.NewReader(body))
@@ -114,7 +114,7 @@ func runIndex(cmd *cobra.Command, server, token, index string, req pipeline.From
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		var line struct {
-			pipeline.FromDatasetSummary
+			indexer.FromDatasetSummary
 			Error *struct{ Code, Message string } `json:"error"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
@@ -143,7 +143,7 @@ func runIndex(cmd *cobra.Command, server, token, index string, req pipeline.From
 }
 
 // drawBar redraws one progress line: [#####-----] 40% 400/1000 rows ...
-func drawBar(w io.Writer, s pipeline.FromDatasetSummary) {
+func drawBar(w io.Writer, s indexer.FromDatasetSummary) {
 	const width = 30
 	frac := 1.0
 	if s.Total > 0 {

@@ -134,7 +134,7 @@ func openInProcess(ctx context.Context, cfg *config.Config, log *slog.Logger, op
 	if err != nil {
 		return nil, nil, err
 	}
-	exposed, err := config.ParseModules(cfg.Modules)
+	exposed, err := ParseModules(cfg.Modules)
 	if err != nil {
 		lock.release()
 		return nil, nil, &ExitError{Code: 2, Err: err}

@@ -1,9 +1,13 @@
 package cli
 
 import (
+	"fmt"
+	"strings"
+
 	"lakehouse/app"
 	"lakehouse/modules/catalog"
 	"lakehouse/modules/embed"
+	"lakehouse/modules/indexer"
 	"lakehouse/modules/ingest"
 	"lakehouse/modules/observer"
 	"lakehouse/modules/pathway"
@@ -14,7 +18,9 @@ import (
 )
 
 // AllModules returns a fresh instance of every module lakehouse ships.
-// This is the one place concrete modules are named.
+// This is the one registry: module names (--modules, /ready, doctor, the
+// docs test), route prefixes and config sections are all read from the
+// modules it returns. A new module is its folder plus one line here.
 func AllModules() []app.Module {
 	return []app.Module{
 		storage.New(),
@@ -26,5 +32,42 @@ func AllModules() []app.Module {
 		pathway.New(),
 		observer.New(),
 		workbench.New(),
+		indexer.New(),
 	}
+}
+
+// ModuleNames is every registered module's name, in registry order.
+func ModuleNames() []string {
+	var out []string
+	for _, m := range AllModules() {
+		out = append(out, m.Name())
+	}
+	return out
+}
+
+// ParseModules validates a module list against the registry; empty or
+// ["all"] means every module.
+func ParseModules(names []string) ([]string, error) {
+	all := ModuleNames()
+	if len(names) == 0 || (len(names) == 1 && names[0] == "all") {
+		return all, nil
+	}
+	known := map[string]bool{}
+	for _, m := range all {
+		known[m] = true
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		if n == "" || seen[n] {
+			continue
+		}
+		if !known[n] {
+			return nil, fmt.Errorf("modules: unknown module %q (known: %s)", n, strings.Join(all, ", "))
+		}
+		seen[n] = true
+		out = append(out, n)
+	}
+	return out, nil
 }

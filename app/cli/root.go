@@ -102,6 +102,9 @@ func (g *globalFlags) loadConfig(stderr io.Writer) (*config.Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, err := ParseModules(l.Config.Modules); err != nil {
+		return nil, &ExitError{Code: 2, Err: err}
+	}
 	// Every command may create files under data_dir (offline ingest, gc,
 	// migrate): the configured modes hold for all of them.
 	fsx.ApplyModes(l.Config.Storage.Modes())

@@ -57,7 +57,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		return &ExitError{Code: 1, Err: fmt.Errorf("serve: %w", err)}
 	}
 	defer lock.release() // deferred first: released after the modules stop
-	exposed, err := config.ParseModules(cfg.Modules)
+	exposed, err := ParseModules(cfg.Modules)
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}

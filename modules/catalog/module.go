@@ -33,6 +33,9 @@ func New() *Module { return &Module{} }
 // Name implements app.Module.
 func (m *Module) Name() string { return "catalog" }
 
+// ConfigSection implements app.Configured: the [catalog] section.
+func (m *Module) ConfigSection() string { return "catalog" }
+
 // Deps implements app.Module.
 func (m *Module) Deps() []string { return []string{"storage"} }
 

@@ -13,11 +13,11 @@ import (
 
 // Routes implements app.Router: every catalog route, handlers below.
 func (m *Module) Routes(g *echo.Group) {
-	g.POST("/catalog/register", m.handleRegister)
-	g.GET("/catalog/list", m.handleList)
-	g.GET("/catalog/manifest/:name", m.handleManifest)
-	g.GET("/catalog/versions/:name", m.handleVersions)
-	g.DELETE("/catalog/datasets/:name", m.handleDelete)
+	g.POST("/register", m.handleRegister)
+	g.GET("/list", m.handleList)
+	g.GET("/manifest/:name", m.handleManifest)
+	g.GET("/versions/:name", m.handleVersions)
+	g.DELETE("/datasets/:name", m.handleDelete)
 }
 
 // registerBody is POST /v1/catalog/register. Files may be given as file

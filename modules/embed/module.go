@@ -27,10 +27,9 @@ type Module struct {
 }
 
 var (
-	_ app.Module           = (*Module)(nil)
-	_ app.Router           = (*Module)(nil)
-	_ app.Checker          = (*Module)(nil)
-	_ app.OptionalDepender = (*Module)(nil)
+	_ app.Module  = (*Module)(nil)
+	_ app.Router  = (*Module)(nil)
+	_ app.Checker = (*Module)(nil)
 )
 
 // New returns the embed module.
@@ -39,13 +38,11 @@ func New() *Module { return &Module{} }
 // Name implements app.Module.
 func (m *Module) Name() string { return "embed" }
 
+// ConfigSection implements app.Configured: the [embed] section.
+func (m *Module) ConfigSection() string { return "embed" }
+
 // Deps implements app.Module.
 func (m *Module) Deps() []string { return []string{} }
-
-// OptionalDeps implements app.OptionalDepender. The from-dataset pipeline
-// uses the vector and query modules, but vector depends on embed, so both
-// are looked up per request (after every Init) instead of declared here.
-func (m *Module) OptionalDeps() []string { return nil }
 
 // Init implements app.Module.
 func (m *Module) Init(ctx context.Context, c *app.Container) error {

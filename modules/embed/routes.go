@@ -15,21 +15,9 @@ import (
 
 // Routes implements app.Router.
 func (m *Module) Routes(g *echo.Group) {
-	g.POST("/embed", m.handleEmbed, app.ReadOnly)
-	g.GET("/embed/stats", m.handleStats)
-	for _, fn := range routeHooks {
-		fn(g, m.c)
-	}
+	g.POST("", m.handleEmbed, app.ReadOnly)
+	g.GET("/stats", m.handleStats)
 }
-
-// routeHooks are mounted with the embed module's routes. The dataset →
-// index pipeline (package pipeline) registers itself here: it needs the
-// vector module, which imports this package, so it cannot live in it.
-var routeHooks []func(g *echo.Group, c *app.Container)
-
-// RegisterRoutes adds fn to the routes the embed module mounts (call it
-// from an init function).
-func RegisterRoutes(fn func(g *echo.Group, c *app.Container)) { routeHooks = append(routeHooks, fn) }
 
 // EmbedRequest is the body of POST /v1/embed.
 type EmbedRequest struct {

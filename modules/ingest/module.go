@@ -40,6 +40,9 @@ func New() *Module { return &Module{} }
 // Name implements app.Module.
 func (m *Module) Name() string { return "ingest" }
 
+// ConfigSection implements app.Configured: the [ingest] section.
+func (m *Module) ConfigSection() string { return "ingest" }
+
 // Deps implements app.Module.
 func (m *Module) Deps() []string { return []string{"catalog", "storage"} }
 

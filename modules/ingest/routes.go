@@ -17,7 +17,7 @@ import (
 
 // Routes implements app.Router.
 func (m *Module) Routes(g *echo.Group) {
-	g.POST("/ingest", m.handleIngest, app.BodyLimit(int64(m.maxUpload)), app.MediaTypes(CSVMediaTypes...))
+	g.POST("", m.handleIngest, app.BodyLimit(int64(m.maxUpload)), app.MediaTypes(CSVMediaTypes...))
 }
 
 // IngestResponse is the answer of POST /v1/ingest: the version's manifest

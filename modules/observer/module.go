@@ -51,6 +51,9 @@ func New() *Module { return &Module{} }
 // Name implements app.Module.
 func (m *Module) Name() string { return "observer" }
 
+// ConfigSection implements app.Configured: the [observer] section.
+func (m *Module) ConfigSection() string { return "observer" }
+
 // Deps implements app.Module.
 func (m *Module) Deps() []string { return []string{"storage"} }
 

@@ -25,16 +25,15 @@ import (
 // second one. Workflow runs are audited by the middleware (who ran it)
 // and by one row per node.
 func (m *Module) Routes(g *echo.Group) {
-	o := g.Group("/observer")
-	o.GET("/health", m.health)
-	o.GET("/stats", m.stats)
-	o.GET("/events", m.events)
-	o.POST("/event", m.postEvent, app.ReadOnly, app.BodyLimit(int64(m.cfg.MaxEventBytes)))
-	o.POST("/inbox", m.postInbox, app.ReadOnly, app.BodyLimit(inboxMaxBytes))
-	o.POST("/flush", m.flush)
-	o.POST("/workflow/run", m.runWorkflow)
-	o.GET("/workflow", m.listRuns)
-	o.GET("/workflow/:id", m.getRun)
+	g.GET("/health", m.health)
+	g.GET("/stats", m.stats)
+	g.GET("/events", m.events)
+	g.POST("/event", m.postEvent, app.ReadOnly, app.BodyLimit(int64(m.cfg.MaxEventBytes)))
+	g.POST("/inbox", m.postInbox, app.ReadOnly, app.BodyLimit(inboxMaxBytes))
+	g.POST("/flush", m.flush)
+	g.POST("/workflow/run", m.runWorkflow)
+	g.GET("/workflow", m.listRuns)
+	g.GET("/workflow/:id", m.getRun)
 }
 
 func (m *Module) health(c echo.Context) error {

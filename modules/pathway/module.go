@@ -36,6 +36,9 @@ func New() *Module { return &Module{} }
 // Name implements app.Module.
 func (m *Module) Name() string { return "pathway" }
 
+// ConfigSection implements app.Configured: the [pathway] section.
+func (m *Module) ConfigSection() string { return "pathway" }
+
 // Deps implements app.Module.
 func (m *Module) Deps() []string { return []string{} }
 

@@ -18,7 +18,7 @@ import (
 // compaction route beside them.
 func (m *Module) Routes(g *echo.Group) {
 	limit := app.BodyLimit(int64(m.cfg.MaxBody))
-	p := g.Group("/pathway", limit)
+	p := g.Group("", limit)
 	p.POST("/add", m.handleAdd)
 	p.POST("/add_idempotent", m.handleAddIdempotent)
 	p.POST("/update", m.handleUpdate)

@@ -32,6 +32,12 @@ func New() *Module { return &Module{} }
 // Name implements app.Module.
 func (m *Module) Name() string { return "query" }
 
+// ConfigSection implements app.Configured: the [query] section.
+func (m *Module) ConfigSection() string { return "query" }
+
+// RoutePrefix implements app.Prefixed: routes live under /v1/sql.
+func (m *Module) RoutePrefix() string { return "sql" }
+
 // Deps implements app.Module.
 func (m *Module) Deps() []string { return []string{"catalog", "storage"} }
 

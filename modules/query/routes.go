@@ -20,9 +20,9 @@ import (
 // GET /v1/sql/tables (the queryable names) and GET /v1/sql/cache (S3
 // part-cache statistics).
 func (m *Module) Routes(g *echo.Group) {
-	g.POST("/sql", m.handleSQL, app.ReadOnly)
-	g.GET("/sql/tables", m.handleTables)
-	g.GET("/sql/cache", m.handleCache)
+	g.POST("", m.handleSQL, app.ReadOnly)
+	g.GET("/tables", m.handleTables)
+	g.GET("/cache", m.handleCache)
 }
 
 // sqlRequest is the body of POST /v1/sql. "query" is accepted as an

@@ -30,6 +30,9 @@ func New() *Module { return &Module{} }
 // Name implements app.Module.
 func (m *Module) Name() string { return "storage" }
 
+// ConfigSection implements app.Configured: the [storage] section.
+func (m *Module) ConfigSection() string { return "storage" }
+
 // Deps implements app.Module.
 func (m *Module) Deps() []string { return nil }
 

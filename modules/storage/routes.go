@@ -20,14 +20,14 @@ const MaxListPage = 10000
 func (m *Module) Routes(g *echo.Group) {
 	put := m.putLimit
 	anyType := app.MediaTypes("*/*") // objects are opaque bytes of any type
-	g.PUT("/storage/put/*", m.handlePut, anyType, put)
-	g.PUT("/storage/objects/*", m.handlePut, anyType, put)
-	g.GET("/storage/get/*", m.handleGet)
-	g.GET("/storage/objects/*", m.handleGet)
-	g.HEAD("/storage/objects/*", m.handleHead)
-	g.DELETE("/storage/delete/*", m.handleDelete)
-	g.DELETE("/storage/objects/*", m.handleDelete)
-	g.GET("/storage/list", m.handleList)
+	g.PUT("/put/*", m.handlePut, anyType, put)
+	g.PUT("/objects/*", m.handlePut, anyType, put)
+	g.GET("/get/*", m.handleGet)
+	g.GET("/objects/*", m.handleGet)
+	g.HEAD("/objects/*", m.handleHead)
+	g.DELETE("/delete/*", m.handleDelete)
+	g.DELETE("/objects/*", m.handleDelete)
+	g.GET("/list", m.handleList)
 }
 
 // keyParam is the object key: the decoded path after the route's prefix

@@ -32,6 +32,12 @@ func New() *Module { return &Module{} }
 // Name implements app.Module.
 func (m *Module) Name() string { return "vector" }
 
+// ConfigSection implements app.Configured: the [vector] section.
+func (m *Module) ConfigSection() string { return "vector" }
+
+// RoutePrefix implements app.Prefixed: routes live under /v1/vectors.
+func (m *Module) RoutePrefix() string { return "vectors" }
+
 // Deps implements app.Module.
 func (m *Module) Deps() []string { return []string{"storage"} }
 

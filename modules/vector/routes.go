@@ -14,13 +14,13 @@ import (
 
 // Routes implements app.Router.
 func (m *Module) Routes(g *echo.Group) {
-	g.POST("/vectors/index", m.create)
-	g.GET("/vectors/index", m.list)
-	g.GET("/vectors/index/:name", m.info)
-	g.DELETE("/vectors/index/:name", m.drop)
-	g.POST("/vectors/index/:name/add", m.add, app.BodyLimit(m.maxBatch))
-	g.POST("/vectors/index/:name/search", m.search, app.ReadOnly)
-	g.DELETE("/vectors/index/:name/items/:id", m.deleteItem)
+	g.POST("/index", m.create)
+	g.GET("/index", m.list)
+	g.GET("/index/:name", m.info)
+	g.DELETE("/index/:name", m.drop)
+	g.POST("/index/:name/add", m.add, app.BodyLimit(m.maxBatch))
+	g.POST("/index/:name/search", m.search, app.ReadOnly)
+	g.DELETE("/index/:name/items/:id", m.deleteItem)
 }
 
 // createRequest accepts both the API-COMPAT names (dimension, distance)

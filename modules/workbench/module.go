@@ -49,7 +49,7 @@ func (m *Module) Init(_ context.Context, c *app.Container) error {
 
 // Routes implements app.Router.
 func (m *Module) Routes(g *echo.Group) {
-	w := g.Group("/workbench")
+	w := g
 	w.GET("/queries", m.listQueries)
 	w.GET("/queries/:id", m.getQuery)
 	w.PUT("/queries/:id", m.putQuery)

@@ -1,4 +1,4 @@
-package pipeline_test
+package indexer_test
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 
 	"lakehouse/app/apptest"
 	"lakehouse/app/cli"
-	"lakehouse/modules/embed/pipeline"
+	"lakehouse/modules/indexer"
 )
 
 // demoCandidates is a small staffing dataset: a few forklift operators
@@ -168,7 +168,7 @@ func TestFromDatasetErrors(t *testing.T) {
 		t.Fatalf("message %q", e.Error.Message)
 	}
 	// Non-streaming answer: the summary as JSON.
-	var sum pipeline.FromDatasetSummary
+	var sum indexer.FromDatasetSummary
 	s.JSON(t, "POST", path, map[string]any{"dataset": "candidates", "id_column": "candidate_id", "text_columns": []string{"skills", "summary"}}, 200, &sum)
 	if sum.Embedded != 9 || sum.Empty != 1 || !sum.CreatedIndex || sum.Model != "use-lite-512" {
 		t.Fatalf("summary %+v", sum)
@@ -218,7 +218,7 @@ func TestNumericIDsPaginate(t *testing.T) {
 	if resp.StatusCode/100 != 2 {
 		t.Fatalf("ingest: %d %s", resp.StatusCode, data)
 	}
-	var sum pipeline.FromDatasetSummary
+	var sum indexer.FromDatasetSummary
 	s.JSON(t, "POST", "/v1/vectors/index/jobs/from-dataset", map[string]any{"dataset": "jobs", "id_column": "id",
 		"text_columns": []string{"title"}, "metadata_columns": []string{"level"}, "batch_size": 3}, 200, &sum)
 	if sum.Processed != 11 || sum.Embedded != 11 {

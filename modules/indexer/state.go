@@ -1,4 +1,4 @@
-package pipeline
+package indexer
 
 import (
 	"encoding/json"
@@ -25,7 +25,7 @@ func newPipelineState(dataset, model string) *pipelineState {
 }
 
 func (h *handler) stateDir() string {
-	return filepath.Join(h.c.Config().DataDir, "embed", "pipelines")
+	return filepath.Join(h.dataDir, "embed", "pipelines")
 }
 
 func statePath(dir, index string) (string, error) {

@@ -1,8 +1,8 @@
-// Package pipeline indexes a dataset's text into a vector index:
+// Package indexer is the indexer module. It indexes a dataset's text into a vector index:
 // POST /v1/vectors/index/<name>/from-dataset embeds every row (batched,
 // streaming pages from the query engine) and adds it; a re-run embeds only
 // new or changed rows and removes rows gone from the dataset.
-package pipeline
+package indexer
 
 import (
 	"encoding/json"
@@ -56,18 +56,16 @@ type FromDatasetSummary struct {
 	ElapsedMS    float64 `json:"elapsed_ms"`
 }
 
-func init() {
-	embed.RegisterRoutes(func(g *echo.Group, c *app.Container) {
-		h := &handler{c: c, log: c.Logger("embed"), runs: newPipelines()}
-		g.POST("/vectors/index/:name/from-dataset", h.fromDataset)
-	})
-}
-
-// handler serves the pipeline route.
+// handler serves the pipeline route with the collaborators the module
+// resolved at Init.
 type handler struct {
-	c    *app.Container
-	log  *slog.Logger
-	runs *pipelines
+	dataDir string
+	log     *slog.Logger
+	runs    *pipelines
+	vs      vector.Service
+	q       query.Querier
+	cat     catalog.Catalog
+	emb     embed.Embedder
 }
 
 // pipelines allows one from-dataset run per index at a time.
@@ -109,18 +107,7 @@ func (h *handler) fromDataset(c echo.Context) error {
 	if req.BatchSize < 1 || req.BatchSize > 2048 {
 		return app.BadRequest("batch_size: must be 1..2048, got %d", req.BatchSize)
 	}
-	vs, ok := app.Lookup[vector.Service](h.c)
-	if !ok {
-		return app.Errorf(http.StatusServiceUnavailable, "vector_unavailable", "the vector module is not running (add it to --modules)")
-	}
-	q, ok := app.Lookup[query.Querier](h.c)
-	if !ok {
-		return app.Errorf(http.StatusServiceUnavailable, "query_unavailable", "the query module is not running (add it to --modules)")
-	}
-	cat, ok := app.Lookup[catalog.Catalog](h.c)
-	if !ok {
-		return app.Errorf(http.StatusServiceUnavailable, "catalog_unavailable", "the catalog module is not running (add it to --modules)")
-	}
+	vs, q, cat := h.vs, h.q, h.cat
 	man, err := cat.Get(c.Request().Context(), req.Dataset)
 	if errors.Is(err, catalog.ErrNotFound) || errors.Is(err, catalog.ErrInvalidName) {
 		return app.NotFound("dataset %q not found", req.Dataset)
@@ -131,8 +118,8 @@ func (h *handler) fromDataset(c echo.Context) error {
 	if err := checkColumns(man, req); err != nil {
 		return err
 	}
-	emb, ok := app.Lookup[embed.Embedder](h.c)
-	if !ok {
+	emb := h.emb
+	if emb == nil {
 		return embed.ErrNoEmbedder
 	}
 	if !h.runs.acquire(index) {

@@ -1,0 +1,63 @@
+package indexer
+
+import (
+	"context"
+
+	"github.com/labstack/echo/v4"
+
+	"lakehouse/app"
+	"lakehouse/modules/catalog"
+	"lakehouse/modules/embed"
+	"lakehouse/modules/query"
+	"lakehouse/modules/vector"
+)
+
+// Module is the indexer module: the dataset → vector index pipeline. It
+// reads a dataset through query, embeds with embed and adds to vector, so
+// it declares all of them (and catalog, for the manifest) instead of
+// looking them up per request; --modules indexer pulls them in.
+type Module struct{ h *handler }
+
+var (
+	_ app.Module   = (*Module)(nil)
+	_ app.Router   = (*Module)(nil)
+	_ app.Prefixed = (*Module)(nil)
+)
+
+// New returns the indexer module.
+func New() *Module { return &Module{} }
+
+// Name implements app.Module.
+func (m *Module) Name() string { return "indexer" }
+
+// RoutePrefix implements app.Prefixed: its one route extends an index,
+// /v1/vectors/index/<name>/from-dataset (the path clients know).
+func (m *Module) RoutePrefix() string { return "vectors" }
+
+// Deps implements app.Module.
+func (m *Module) Deps() []string { return []string{"catalog", "embed", "query", "vector"} }
+
+// Init implements app.Module.
+func (m *Module) Init(_ context.Context, c *app.Container) error {
+	h := &handler{dataDir: c.Config().DataDir, log: c.Logger("indexer"), runs: newPipelines()}
+	var err error
+	if h.vs, err = app.Resolve[vector.Service](c); err != nil {
+		return err
+	}
+	if h.q, err = app.Resolve[query.Querier](c); err != nil {
+		return err
+	}
+	if h.cat, err = app.Resolve[catalog.Catalog](c); err != nil {
+		return err
+	}
+	if h.emb, err = app.Resolve[embed.Embedder](c); err != nil {
+		return err
+	}
+	m.h = h
+	return nil
+}
+
+// Routes implements app.Router.
+func (m *Module) Routes(g *echo.Group) {
+	g.POST("/index/:name/from-dataset", m.h.fromDataset)
+}
