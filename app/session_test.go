@@ -82,15 +82,15 @@ func TestSessionCookieStandsInForTheToken(t *testing.T) {
 		t.Fatalf("read with cookie: %d %s", rec.Code, rec.Body)
 	}
 	// Writes need the CSRF token too.
-	if rec := request(s, "POST", "/v1/echo", `{"a":1}`, "Cookie", cookie, "Content-Type", "application/json"); rec.Code != 403 ||
+	if rec := request(s, "POST", "/v1/storage/echo", `{"a":1}`, "Cookie", cookie, "Content-Type", "application/json"); rec.Code != 403 ||
 		!strings.Contains(rec.Body.String(), `"csrf"`) {
 		t.Fatalf("write without CSRF token: %d %s", rec.Code, rec.Body)
 	}
-	if rec := request(s, "POST", "/v1/echo", `{"a":1}`, "Cookie", cookie, "Content-Type", "application/json",
+	if rec := request(s, "POST", "/v1/storage/echo", `{"a":1}`, "Cookie", cookie, "Content-Type", "application/json",
 		CSRFHeader, "wrong"); rec.Code != 403 {
 		t.Fatalf("write with a wrong CSRF token: %d %s", rec.Code, rec.Body)
 	}
-	if rec := request(s, "POST", "/v1/echo", `{"a":1}`, "Cookie", cookie, "Content-Type", "application/json",
+	if rec := request(s, "POST", "/v1/storage/echo", `{"a":1}`, "Cookie", cookie, "Content-Type", "application/json",
 		CSRFHeader, ans.CSRFToken); rec.Code != 200 {
 		t.Fatalf("write with the CSRF token: %d %s", rec.Code, rec.Body)
 	}
@@ -99,7 +99,7 @@ func TestSessionCookieStandsInForTheToken(t *testing.T) {
 		t.Fatalf("forged cookie: %d", rec.Code)
 	}
 	// The bearer path is unchanged: no CSRF token for bearer writes.
-	if rec := request(s, "POST", "/v1/echo", `{"a":1}`, "Authorization", "Bearer s3cret", "Content-Type", "application/json"); rec.Code != 200 {
+	if rec := request(s, "POST", "/v1/storage/echo", `{"a":1}`, "Authorization", "Bearer s3cret", "Content-Type", "application/json"); rec.Code != 200 {
 		t.Fatalf("bearer write: %d %s", rec.Code, rec.Body)
 	}
 	// A wrong bearer header is not rescued by a valid cookie.
