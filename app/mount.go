@@ -46,6 +46,7 @@ type routeTable struct {
 	owner map[string]string // "METHOD /path/template" → module
 	list  []RouteInfo
 	real  map[string]bool // every real route of the server, sealed after mounting
+	docs  map[string]RouteDoc
 }
 
 // seal records every route of e that is a real route (not a group's
@@ -89,15 +90,20 @@ func routeKey(method, path string) string { return method + " " + path }
 // it added. A module that registers a route another module already owns
 // is an error naming both (echo would silently replace the handler).
 func (t *routeTable) mount(e *echo.Echo, api *echo.Group, m Module, r Router) error {
-	return t.record(e, m, func() { r.Routes(api.Group("/" + PrefixOf(m))) })
+	if err := t.record(e, m, func() { r.Routes(api.Group("/" + PrefixOf(m))) }); err != nil {
+		return err
+	}
+	return t.document(m)
 }
 
 // record runs register (which adds m's routes to e) and records the
 // routes it added as m's.
 func (t *routeTable) record(e *echo.Echo, m Module, register func()) error {
-	before := map[string]string{}
+	// echo stores a new *Route for every registration, so a route whose
+	// pointer changed was registered (again) by register.
+	before := map[string]*echo.Route{}
 	for _, rt := range e.Routes() {
-		before[routeKey(rt.Method, rt.Path)] = rt.Name
+		before[routeKey(rt.Method, rt.Path)] = rt
 	}
 	register()
 	for _, rt := range e.Routes() {
@@ -105,7 +111,7 @@ func (t *routeTable) record(e *echo.Echo, m Module, register func()) error {
 			continue
 		}
 		k := routeKey(rt.Method, rt.Path)
-		if name, had := before[k]; had && name == rt.Name {
+		if prev, had := before[k]; had && prev == rt {
 			continue
 		}
 		if prev, owned := t.owner[k]; owned {

@@ -64,6 +64,9 @@ func NewServer(c *Container, exposed []string) (*Server, error) {
 	e.GET("/health", func(ec echo.Context) error {
 		return ec.JSONBlob(http.StatusOK, health)
 	})
+	// The API's description is as open as /health: it holds no data.
+	oapi := &openAPI{}
+	e.GET("/openapi.json", func(ec echo.Context) error { return oapi.handler(e, routes)(ec) })
 	e.GET("/ready", func(ec echo.Context) error { return ready(ec, c) }, gate.Middleware())
 	// Prometheus sends a bearer token like any client; in dev mode it is open.
 	e.GET("/metrics", metrics.handler(), gate.Middleware())

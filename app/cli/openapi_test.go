@@ -1,0 +1,150 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"lakehouse/app"
+	"lakehouse/config"
+)
+
+var update = flag.Bool("update", false, "rewrite the route table in docs/API.md from /openapi.json")
+
+type oapiDoc struct {
+	OpenAPI    string                               `json:"openapi"`
+	Info       map[string]any                       `json:"info"`
+	Paths      map[string]map[string]map[string]any `json:"paths"`
+	Components struct {
+		Schemas map[string]any `json:"schemas"`
+	} `json:"components"`
+}
+
+// TestOpenAPICoversEveryRoute: /openapi.json is open, is OpenAPI 3.1,
+// has an operation for every mounted route and none for a route that is
+// not mounted, every $ref resolves, and docs/API.md's route table is the
+// one generated from it.
+func TestOpenAPICoversEveryRoute(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Auth.Token = "t0ken"
+	exposed, _ := ParseModules(nil)
+	c, err := Boot(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), exposed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop(context.Background())
+	srv, err := app.NewServer(c, exposed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	req := httptest.NewRequest("GET", "/openapi.json", nil) // no token: open like /health
+	rec := httptest.NewRecorder()
+	srv.Echo.ServeHTTP(rec, req)
+	raw := rec.Body.Bytes()
+	if rec.Code != http.StatusOK || !json.Valid(raw) {
+		t.Fatalf("GET /openapi.json: %d %s", rec.Code, raw)
+	}
+	var doc oapiDoc
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.OpenAPI != "3.1.0" || doc.Info["title"] == nil || doc.Info["version"] == nil {
+		t.Fatalf("not an OpenAPI 3.1 document: %s %v", doc.OpenAPI, doc.Info)
+	}
+	for _, m := range regexp.MustCompile(`"\$ref":\s*"#/components/schemas/([^"]+)"`).FindAllStringSubmatch(string(raw), -1) {
+		if _, ok := doc.Components.Schemas[m[1]]; !ok {
+			t.Errorf("$ref %s does not resolve", m[1])
+		}
+	}
+	ops := map[string]bool{}
+	for p, methods := range doc.Paths {
+		for method, op := range methods {
+			ops[strings.ToUpper(method)+" "+p] = true
+			if op["responses"] == nil || op["operationId"] == nil {
+				t.Errorf("%s %s: no responses or operationId", method, p)
+			}
+		}
+	}
+	// Every route the server mounted has an operation, and the other way round.
+	routes := srv.Routes()
+	mounted := map[string]bool{}
+	for _, r := range routes {
+		k := r.Method + " " + oapiPath(r.Path)
+		mounted[k] = true
+		if !ops[k] {
+			t.Errorf("route %s (module %s) has no entry in /openapi.json", k, r.Module)
+		}
+	}
+	for k := range ops {
+		p := strings.SplitN(k, " ", 2)[1]
+		if strings.HasPrefix(p, "/v1/") && !mounted[k] && !strings.HasPrefix(p, "/v1/session") {
+			t.Errorf("/openapi.json has %s, which no module serves", k)
+		}
+	}
+	checkAPIDoc(t, routes)
+}
+
+func oapiPath(p string) string {
+	p = regexp.MustCompile(`:([A-Za-z0-9_]+)`).ReplaceAllString(p, "{$1}")
+	if strings.HasSuffix(p, "*") {
+		p = strings.TrimSuffix(p, "*") + "{path}"
+	}
+	return p
+}
+
+const (
+	tableBegin = "<!-- routes:begin (generated from /openapi.json by `go test -tags duckdb_arrow ./app/cli -run OpenAPI -update`) -->"
+	tableEnd   = "<!-- routes:end -->"
+)
+
+// checkAPIDoc keeps docs/API.md's generated route table in step with the
+// mounted routes.
+func checkAPIDoc(t *testing.T, routes []app.RouteInfo) {
+	sort.Slice(routes, func(i, j int) bool {
+		if routes[i].Module != routes[j].Module {
+			return routes[i].Module < routes[j].Module
+		}
+		if routes[i].Path != routes[j].Path {
+			return routes[i].Path < routes[j].Path
+		}
+		return routes[i].Method < routes[j].Method
+	})
+	var b strings.Builder
+	b.WriteString(tableBegin + "\n\n| module | method | path |\n|---|---|---|\n")
+	for _, r := range routes {
+		fmt.Fprintf(&b, "| %s | %s | `%s` |\n", r.Module, r.Method, oapiPath(r.Path))
+	}
+	b.WriteString("\n" + tableEnd)
+	const file = "../../docs/API.md"
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	i, j := strings.Index(text, tableBegin), strings.Index(text, tableEnd)
+	if i < 0 || j < i {
+		t.Fatalf("docs/API.md has no generated route table (markers %q ... %q)", tableBegin, tableEnd)
+	}
+	want := text[:i] + b.String() + text[j+len(tableEnd):]
+	if *update {
+		if err := os.WriteFile(file, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if want != text {
+		t.Error("docs/API.md's route table is stale: run `go test -tags duckdb_arrow ./app/cli -run OpenAPI -update`")
+	}
+}

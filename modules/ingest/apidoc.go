@@ -1,0 +1,11 @@
+package ingest
+
+import "lakehouse/app"
+
+// RouteDocs implements app.Documented for GET /openapi.json (the body is
+// CSV, not JSON).
+func (m *Module) RouteDocs() map[string]app.RouteDoc {
+	return map[string]app.RouteDoc{
+		"POST ": {Summary: "ingest a CSV into a dataset", Response: IngestResponse{}, Status: 201},
+	}
+}
