@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"time"
@@ -50,6 +51,9 @@ func (s *Service) Compact(ctx context.Context) (CompactResult, error) {
 func (s *Service) compact() (CompactResult, error) {
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()
+	if s.p.ship != nil {
+		return s.compactRemote()
+	}
 	start := time.Now()
 
 	s.mu.Lock()
@@ -66,13 +70,7 @@ func (s *Service) compact() (CompactResult, error) {
 	snapMs := msSince(snapHeld)
 	s.mu.Unlock()
 
-	// Creation order keeps the compacted log readable and deterministic.
-	sort.Slice(snap, func(i, j int) bool {
-		if snap[i].CreatedAtNs != snap[j].CreatedAtNs {
-			return snap[i].CreatedAtNs < snap[j].CreatedAtNs
-		}
-		return snap[i].UID < snap[j].UID
-	})
+	sortSnapshot(snap)
 	tmp := s.path + compactSuffix
 	f, err := writeSnapshot(tmp, snap)
 	abort := func(err error) (CompactResult, error) {
@@ -125,28 +123,44 @@ func (s *Service) compact() (CompactResult, error) {
 		DurationMs: msSince(start), StallMs: snapMs + msSince(held)}, nil
 }
 
+// sortSnapshot puts traces in creation order, which keeps a compacted log
+// readable and deterministic.
+func sortSnapshot(snap []*Trace) {
+	sort.Slice(snap, func(i, j int) bool {
+		if snap[i].CreatedAtNs != snap[j].CreatedAtNs {
+			return snap[i].CreatedAtNs < snap[j].CreatedAtNs
+		}
+		return snap[i].UID < snap[j].UID
+	})
+}
+
 func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
 
 // writeSnapshot writes one add record per trace to a new temp file and
 // returns it open (the tail is appended before the final fsync).
 func writeSnapshot(tmp string, snap []*Trace) (*os.File, error) {
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("pathway: compact: create temp: %w", err)
 	}
-	w := bufio.NewWriterSize(f, 1<<20)
+	return f, encodeSnapshot(f, snap)
+}
+
+// encodeSnapshot writes one add record per trace to w.
+func encodeSnapshot(dst io.Writer, snap []*Trace) error {
+	w := bufio.NewWriterSize(dst, 1<<20)
 	for _, t := range snap {
 		line, err := (&record{Op: opAdd, Trace: t}).encode()
 		if err != nil {
-			return f, err
+			return err
 		}
 		w.Write(line)
 		w.WriteByte('\n')
 	}
 	if err := w.Flush(); err != nil {
-		return f, fmt.Errorf("pathway: compact: write temp: %w", err)
+		return fmt.Errorf("pathway: compact: write temp: %w", err)
 	}
-	return f, nil
+	return nil
 }
 
 // removeStaleCompaction deletes a temp file a crashed compaction left.

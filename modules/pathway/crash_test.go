@@ -50,6 +50,11 @@ func crashChild(path string) {
 		fmt.Fprintln(os.Stderr, "child open:", err)
 		os.Exit(2)
 	}
+	crashWrites(s)
+}
+
+// crashWrites is the crash child's workload on s; it never returns.
+func crashWrites(s *Service) {
 	var mu sync.Mutex
 	report := func(a ack) {
 		b, _ := json.Marshal(a)
@@ -99,48 +104,62 @@ func TestCrash_Kill9_AcknowledgedWritesSurvive(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "pathway", "traces.jsonl")
 	for round := 0; round < 2; round++ { // the second round appends to a log with a crash in it
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), crashChildEnv+"="+path)
-		cmd.Stderr = os.Stderr
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		var acks []ack
-		sc := bufio.NewScanner(out)
-		deadline := time.Now().Add(20 * time.Second)
-		killed := false
-		for sc.Scan() {
-			var a ack
-			if err := json.Unmarshal(sc.Bytes(), &a); err != nil {
-				// The kill can cut the last report short; it was never
-				// a complete acknowledgement.
-				continue
-			}
-			acks = append(acks, a)
-			if !killed && (len(acks) >= 400 || time.Now().After(deadline)) {
-				cmd.Process.Signal(syscall.SIGKILL)
-				killed = true
-			}
-		}
-		if !killed {
-			cmd.Process.Signal(syscall.SIGKILL)
-		}
-		cmd.Wait()
-		if len(acks) < 50 {
-			t.Fatalf("round %d: child acknowledged only %d writes", round, len(acks))
-		}
+		acks := runCrashChild(t, round, crashChildEnv+"="+path)
 		verifyAcks(t, path, acks, round+1)
 	}
+}
+
+// runCrashChild starts this test binary as a crash child with env, reads
+// its acknowledgements and SIGKILLs it after 400 of them (or 20 s).
+func runCrashChild(t *testing.T, round int, env ...string) []ack {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var acks []ack
+	sc := bufio.NewScanner(out)
+	deadline := time.Now().Add(20 * time.Second)
+	killed := false
+	for sc.Scan() {
+		var a ack
+		if err := json.Unmarshal(sc.Bytes(), &a); err != nil {
+			// The kill can cut the last report short; it was never
+			// a complete acknowledgement.
+			continue
+		}
+		acks = append(acks, a)
+		if !killed && (len(acks) >= 400 || time.Now().After(deadline)) {
+			cmd.Process.Signal(syscall.SIGKILL)
+			killed = true
+		}
+	}
+	if !killed {
+		cmd.Process.Signal(syscall.SIGKILL)
+	}
+	cmd.Wait()
+	if len(acks) < 50 {
+		t.Fatalf("round %d: child acknowledged only %d writes", round, len(acks))
+	}
+	return acks
 }
 
 func verifyAcks(t *testing.T, path string, acks []ack, crashes int) {
 	t.Helper()
 	s := openAt(t, path)
 	defer s.Close()
+	verifyAcksIn(t, s, acks, crashes)
+}
+
+// verifyAcksIn checks every acknowledged write against the reopened s.
+func verifyAcksIn(t *testing.T, s *Service, acks []ack, crashes int) {
+	t.Helper()
 	replays := 0
 	lastVersion := map[string]int{}
 	for _, a := range acks {

@@ -9,6 +9,7 @@ import (
 	"lakehouse/app"
 	"lakehouse/config"
 	"lakehouse/modules/embed"
+	"lakehouse/modules/storage"
 	"lakehouse/modules/vector"
 )
 
@@ -42,8 +43,10 @@ func (m *Module) ConfigSection() string { return "pathway" }
 // Deps implements app.Module.
 func (m *Module) Deps() []string { return []string{} }
 
-// OptionalDeps implements app.OptionalDepender.
-func (m *Module) OptionalDeps() []string { return []string{"embed", "vector"} }
+// OptionalDeps implements app.OptionalDepender: embed and vector for
+// semantic search, storage for the log itself with an object-store
+// backend.
+func (m *Module) OptionalDeps() []string { return []string{"embed", "vector", "storage"} }
 
 // LogPath resolves the configured log file against the data dir.
 func LogPath(cfg *config.Config) string {
@@ -53,18 +56,32 @@ func LogPath(cfg *config.Config) string {
 	return filepath.Join(cfg.DataDir, cfg.Pathway.Log)
 }
 
-// Init replays the log and provides the Store.
+// UsesBucket reports whether the log lives in the bucket (an object-store
+// backend) rather than in the local file.
+func UsesBucket(cfg *config.Config) bool { return cfg.Storage.Backend == "s3" }
+
+// Init replays the log and provides the Store. With an object-store
+// backend the log lives in the bucket (see remote.go): a node on a new
+// data dir rebuilds everything acknowledged from it.
 func (m *Module) Init(ctx context.Context, c *app.Container) error {
 	cfg := c.Config()
 	m.cfg, m.log, m.c = cfg.Pathway, c.Logger("pathway"), c
-	svc, err := Open(LogPath(cfg), Options{CompactBytes: int64(cfg.Pathway.CompactBytes), Logger: m.log, MaxJSONDepth: cfg.Pathway.MaxJSONDepth})
+	opts := Options{CompactBytes: int64(cfg.Pathway.CompactBytes), Logger: m.log, MaxJSONDepth: cfg.Pathway.MaxJSONDepth}
+	if UsesBucket(cfg) {
+		st, ok := app.Lookup[storage.Store](c)
+		if !ok || st == nil {
+			return fmt.Errorf("pathway: storage.backend is %q but the storage module is not running; enable it (the log lives in the bucket)", cfg.Storage.Backend)
+		}
+		opts.Remote = st
+	}
+	svc, err := OpenContext(ctx, LogPath(cfg), opts)
 	if err != nil {
 		return err
 	}
 	m.svc = svc
 	rs := svc.ReplayStats()
 	st, _ := svc.Stats(ctx)
-	m.log.Info("pathway: log replayed", "path", svc.Path(), "traces", st.Total, "lines", rs.Lines,
+	m.log.Info("pathway: log replayed", "path", svc.Path(), "source", svc.ReplaySource(), "traces", st.Total, "lines", rs.Lines,
 		"corrupted", rs.Corrupted, "apply_errors", rs.ApplyErrors)
 	app.Provide[Store](c, svc)
 	return nil
@@ -100,6 +117,9 @@ func (m *Module) Stop(ctx context.Context) error {
 // Check fails when the log can no longer be written.
 func (m *Module) Check(ctx context.Context) error {
 	if err := m.svc.p.usable(); err != nil {
+		if m.svc.p.ship != nil {
+			return fmt.Errorf("%w (restart the process; the bucket is the truth)", err)
+		}
 		return fmt.Errorf("%w (restart the process; the log on disk is the truth)", err)
 	}
 	return nil

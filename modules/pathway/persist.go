@@ -45,6 +45,9 @@ type persistor struct {
 	// kept here, to be copied after the snapshot in the new file.
 	teeing bool
 	tee    []byte
+	// ship, when set (object-store backend), makes a batch durable by
+	// putting it into the bucket; the file is then only a local copy.
+	ship *shipper
 }
 
 // errLogFailed wraps the sticky persistor error.
@@ -172,7 +175,9 @@ func (p *persistor) flushLocked() {
 	p.mu.Unlock()
 	var err error
 	if len(batch) > 0 {
-		if _, err = f.Write(batch); err == nil {
+		if p.ship != nil {
+			err = p.ship.ship(f, batch)
+		} else if _, err = f.Write(batch); err == nil {
 			err = f.Sync()
 		}
 	}
@@ -181,12 +186,33 @@ func (p *persistor) flushLocked() {
 	if err != nil {
 		if p.err == nil {
 			p.err = fmt.Errorf("%w: %v (restart to replay the log)", errLogFailed, err)
+			if p.ship != nil {
+				p.err = fmt.Errorf("%w: %v (restart to rebuild from the bucket)", errLogFailed, err)
+			}
 		}
 	} else {
 		p.durableSeq = target
 		p.syncs++
 	}
 	p.cond.Broadcast()
+}
+
+// exclusive runs fn while no batch is being flushed and none can start
+// (writers keep appending and wait), so fn may swap the file and touch
+// the shipper.
+func (p *persistor) exclusive(fn func() error) error {
+	p.mu.Lock()
+	for p.flushing {
+		p.cond.Wait()
+	}
+	p.flushing = true
+	p.mu.Unlock()
+	err := fn()
+	p.mu.Lock()
+	p.flushing = false
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	return err
 }
 
 // drain waits until everything appended so far is durable.

@@ -2,10 +2,14 @@ package pathway
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"lakehouse/modules/storage"
 )
 
 // Options configure a Service.
@@ -20,6 +24,11 @@ type Options struct {
 	// MaxAnswerBytes bounds the content one Search or History returns
 	// (0 = DefaultMaxAnswerBytes); at least one trace is always returned.
 	MaxAnswerBytes int64
+	// Remote, when set (storage.backend = "s3"), is where the log lives:
+	// every batch is put into it as a segment before it is acknowledged,
+	// a start rebuilds from it, and the file at path is only a local copy
+	// (see remote.go). Nil keeps the local file as the durable log.
+	Remote storage.Store
 }
 
 // DefaultMaxAnswerBytes bounds the content of one Search or History
@@ -47,6 +56,7 @@ type Service struct {
 	p      *persistor
 	lock   *fileLock
 	replay ReplayStats
+	source string // where the start-up replay read: "local", "bucket" or "cache+bucket"
 
 	compacting atomic.Bool // an automatic compaction is scheduled or running
 	compactMu  sync.Mutex  // one compaction at a time
@@ -58,11 +68,21 @@ var _ Store = (*Service)(nil)
 
 // Open replays the log at path (creating its directory; a missing file is
 // an empty store) and opens it for appending. The log is locked against a
-// second process.
+// second process. With opts.Remote it rebuilds from the bucket instead
+// (see OpenContext).
 func Open(path string, opts Options) (*Service, error) {
+	return OpenContext(context.Background(), path, opts)
+}
+
+// OpenContext is Open with a context for reading the bucket when
+// opts.Remote is set.
+func OpenContext(ctx context.Context, path string, opts Options) (*Service, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
+	}
+	if opts.Remote != nil {
+		return openRemote(ctx, path, opts, log)
 	}
 	p, err := openPersistor(path)
 	if err != nil {
@@ -90,7 +110,39 @@ func Open(path string, opts Options) (*Service, error) {
 		log.Warn("pathway: log replayed with skipped lines", "path", path,
 			"lines", rs.Lines, "corrupted", rs.Corrupted, "apply_errors", rs.ApplyErrors)
 	}
-	return &Service{opts: opts, log: log, path: path, st: st, p: p, lock: lk, replay: rs}, nil
+	return &Service{opts: opts, log: log, path: path, st: st, p: p, lock: lk, replay: rs, source: "local"}, nil
+}
+
+// openRemote locks the local log, rebuilds the state from the bucket and
+// opens the local copy for appending behind the shipper.
+func openRemote(ctx context.Context, path string, opts Options, log *slog.Logger) (*Service, error) {
+	if err := os.MkdirAll(dirOf(path), 0o755); err != nil {
+		return nil, fmt.Errorf("pathway: create log dir: %w", err)
+	}
+	lk, err := lockFile(path + ".lock")
+	if err != nil {
+		return nil, err
+	}
+	if err := removeStaleCompaction(path); err != nil {
+		lk.release()
+		return nil, err
+	}
+	ld, err := loadRemote(ctx, opts.Remote, path, log)
+	if err != nil {
+		lk.release()
+		return nil, err
+	}
+	p, err := openPersistor(path)
+	if err != nil {
+		lk.release()
+		return nil, err
+	}
+	p.ship = ld.sh
+	if ld.rs.Corrupted > 0 || ld.rs.ApplyErrors > 0 {
+		log.Warn("pathway: log replayed from the bucket with skipped lines",
+			"lines", ld.rs.Lines, "corrupted", ld.rs.Corrupted, "apply_errors", ld.rs.ApplyErrors)
+	}
+	return &Service{opts: opts, log: log, path: path, st: ld.st, p: p, lock: lk, replay: ld.rs, source: ld.source}, nil
 }
 
 // Close waits for background work, drains the log and releases it.
@@ -106,6 +158,11 @@ func (s *Service) Close() error {
 
 // ReplayStats returns what the start-up replay found.
 func (s *Service) ReplayStats() ReplayStats { return s.replay }
+
+// ReplaySource says where the start-up replay read: "local" (the log
+// file is the durable store), "bucket" (rebuilt from the bucket) or
+// "cache+bucket" (the local copy, then newer segments from the bucket).
+func (s *Service) ReplaySource() string { return s.source }
 
 // Path is the log file.
 func (s *Service) Path() string { return s.path }
@@ -176,11 +233,17 @@ func (s *Service) afterWrite(r *record, t *Trace) {
 			sem.touch(t.UID)
 		}
 	}
-	if s.opts.CompactBytes <= 0 {
-		return
+	due := false
+	if s.opts.CompactBytes > 0 {
+		size, base := s.p.sizes()
+		due = size > s.opts.CompactBytes && size >= 2*base
 	}
-	size, base := s.p.sizes()
-	if size > s.opts.CompactBytes && size >= 2*base && s.compacting.CompareAndSwap(false, true) {
+	// A new node reads every segment after the snapshot at start: keep
+	// their number bounded whatever compact_bytes says.
+	if sh := s.p.ship; sh != nil && sh.live.Load() >= maxRemoteSegments {
+		due = true
+	}
+	if due && s.compacting.CompareAndSwap(false, true) {
 		s.bg.Add(1)
 		go func() {
 			defer s.bg.Done()
