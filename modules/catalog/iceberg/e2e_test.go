@@ -243,13 +243,20 @@ func TestRESTCatalogMinIO(t *testing.T) {
 		before[v] = sqlRows(t, s, v)
 	}
 
-	// A new node: same bucket, empty data dir. The catalog rehydrates at
-	// start and the tables are served as before.
+	mods := writeEveryModule(t, s)
+
+	// A new node: same bucket, empty data dir (the old one deleted). The
+	// catalog rehydrates at start and the tables are served as before;
+	// the pathway trace, vector item and observer event are back too.
 	s.Stop(t)
+	if err := os.RemoveAll(s.DataDir); err != nil {
+		t.Fatal(err)
+	}
 	fresh := apptest.Start(t, func(c *config.Config) {
 		c.Storage.Backend = "s3"
 		c.Storage.S3 = s3
 	})
+	checkEveryModule(t, fresh, mods)
 	for v, want := range before {
 		if got := sqlRows(t, fresh, v); !slices.Equal(got, want) {
 			t.Errorf("new node %s: %v, want %v", v, got, want)
