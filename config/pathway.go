@@ -9,7 +9,8 @@ import (
 // PathwayConfig tunes the trace memory.
 type PathwayConfig struct {
 	// Log is the JSONL log file, relative to data_dir (an absolute path
-	// is used as is).
+	// is used as is). With storage.backend = "s3" the log lives in the
+	// bucket (under _pathway/) and this file is only a local copy.
 	Log string `toml:"log"`
 	// MaxBody caps a pathway request body (413 above it); the original
 	// capped at 4 MiB whatever the server-wide default is.
@@ -17,6 +18,9 @@ type PathwayConfig struct {
 	// CompactBytes triggers an automatic compaction once the log is larger
 	// than this AND at least twice its size after the last compaction
 	// (0 = never automatically; `lakehouse pathway compact` still works).
+	// With storage.backend = "s3" the log lives in the bucket and is also
+	// compacted once 1024 segments follow its snapshot, whatever this says,
+	// so a new node's start reads a bounded number of objects.
 	CompactBytes ByteSize `toml:"compact_bytes"`
 	// Semantic ranks searches with the embed and vector modules when both
 	// run; off (or either missing) = lexical ranking only.
