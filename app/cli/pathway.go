@@ -16,6 +16,7 @@ import (
 
 	"lakehouse/config"
 	"lakehouse/modules/pathway"
+	"lakehouse/modules/storage"
 )
 
 func init() { extraCommands = append(extraCommands, newPathwayCmd) }
@@ -61,11 +62,19 @@ func newPathwayCompactCmd(g *globalFlags) *cobra.Command {
 // holds the log.
 func compactPathway(ctx context.Context, cfg *config.Config, server string, serverSet bool) (pathway.CompactResult, string, error) {
 	path := pathway.LogPath(cfg)
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	opts := pathway.Options{Logger: quiet}
+	if pathway.UsesBucket(cfg) {
+		// The log lives in the bucket; the file is only a local copy.
+		st, err := storage.Open(ctx, cfg.Storage, cfg.DataDir)
+		if err != nil {
+			return pathway.CompactResult{}, "", fmt.Errorf("pathway compact: open the bucket: %w", err)
+		}
+		opts.Remote = st
+	} else if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return pathway.CompactResult{}, "", fmt.Errorf("pathway compact: no log at %s (check data_dir and [pathway] log)", path)
 	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := pathway.Open(path, pathway.Options{Logger: quiet})
+	svc, err := pathway.OpenContext(ctx, path, opts)
 	if err == nil {
 		res, cerr := svc.Compact(ctx)
 		if err := svc.Close(); cerr == nil {
