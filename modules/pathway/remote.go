@@ -188,11 +188,14 @@ func (sh *shipper) ship(f *os.File, batch []byte) error {
 	return nil
 }
 
-// mirrorFailed stops keeping the local copy and removes its stamp, so the
-// next start rebuilds it from the bucket.
+// mirrorFailed stops keeping the local copy and marks its stamp unusable,
+// so the next start rebuilds the copy from the bucket. (Should even that
+// write fail, the old stamp still describes a prefix of the file.) The
+// stamp is not removed: a log file without a stamp is one the local
+// backend wrote, which a start imports or sets aside, never overwrites.
 func (sh *shipper) mirrorFailed(err error) {
 	sh.mirrorOK = false
-	_ = os.Remove(sh.stampPath)
+	_ = os.WriteFile(sh.stampPath, []byte(`{"bytes":-1}`), 0o644)
 	sh.log.Warn("pathway: the local copy of the log is no longer kept (the bucket holds every write; the next start rebuilds the copy)",
 		"err", err)
 }

@@ -72,6 +72,21 @@ func loadRemote(ctx context.Context, store storage.Store, path string, log *slog
 	}
 	sh.live.Store(int64(len(lay.segs)))
 
+	if _, err := os.Stat(sh.stampPath); os.IsNotExist(err) {
+		// No stamp: a log at path was written with the local backend and
+		// is the only record of what it holds; never overwrite it.
+		if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+			if len(lay.segs) == 0 && lay.snap.seq == 0 {
+				return importLocal(ctx, sh, path, log)
+			}
+			aside := path + ".local-" + time.Now().UTC().Format("20060102T150405Z")
+			if err := os.Rename(path, aside); err != nil {
+				return nil, fmt.Errorf("pathway: set aside the local log before rebuilding from the bucket: %w", err)
+			}
+			log.Warn("pathway: the bucket already holds a log; the local log written before storage.backend was s3 is set aside, not merged",
+				"kept_at", aside)
+		}
+	}
 	out := &remoteLoad{sh: sh, source: "cache+bucket"}
 	var stamp cacheStamp
 	var ok bool
@@ -120,16 +135,21 @@ func loadRemote(ctx context.Context, store storage.Store, path string, log *slog
 	if mw.err == nil {
 		mw.err = cerr
 	}
+	stamp.Bytes, stamp.CRC = mw.n, mw.crc
+	sh.stamp = stamp
+	// The stamp goes first: a file at path without one is taken for a log
+	// written with the local backend, which is never overwritten.
+	if mw.err == nil {
+		mw.err = sh.writeStamp()
+	}
 	if mw.err == nil && dst != path {
 		mw.err = os.Rename(dst, path)
 	}
-	stamp.Bytes, stamp.CRC = mw.n, mw.crc
-	sh.stamp = stamp
 	if mw.err != nil {
-		os.Remove(dst)
+		if dst != path {
+			os.Remove(dst)
+		}
 		sh.mirrorFailed(mw.err)
-	} else if err := sh.writeStamp(); err != nil {
-		sh.mirrorFailed(err)
 	}
 	deleteKeys(ctx, store, lay.stale, log)
 	log.Info("pathway: log rebuilt from the bucket", "source", out.source, "snapshot_seq", lay.snap.seq,
@@ -197,4 +217,47 @@ func loadCache(path, stampPath string, lay remoteLayout) (*state, ReplayStats, c
 		return nil, ReplayStats{}, stamp, false
 	}
 	return st, rs, stamp, true
+}
+
+// importLocal moves a log written with the local backend into an empty
+// bucket as its first segment (the backend switched from local to s3), so
+// what it acknowledged stays acknowledged; the file becomes the copy.
+func importLocal(ctx context.Context, sh *shipper, path string, log *slog.Logger) (*remoteLoad, error) {
+	st := newState()
+	rs, err := replayFile(path, st, log)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("pathway: open the local log to import it: %w", err)
+	}
+	defer f.Close()
+	if rs.TornTail {
+		// Keep the torn line apart from the next batch, as on local disk.
+		if _, err := f.Write([]byte{'\n'}); err != nil {
+			return nil, fmt.Errorf("pathway: terminate torn log tail: %w", err)
+		}
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("pathway: stat the local log: %w", err)
+	}
+	h := &mirrorWriter{}
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, fi.Size())); err != nil {
+		return nil, fmt.Errorf("pathway: read the local log to import it: %w", err)
+	}
+	info, err := sh.store.Put(ctx, remoteSegKey(1), io.NewSectionReader(f, 0, fi.Size()), fi.Size())
+	if err != nil {
+		return nil, fmt.Errorf("pathway: import the local log into the bucket: %w", err)
+	}
+	o := remoteObj{seq: 1, size: fi.Size(), etag: normETag(info.ETag)}
+	sh.seq, sh.segs = 1, []remoteObj{o}
+	sh.live.Store(1)
+	sh.stamp = cacheStamp{SegSeq: 1, SegETag: o.etag, Bytes: h.n, CRC: h.crc}
+	if err := sh.writeStamp(); err != nil {
+		sh.mirrorFailed(err)
+	}
+	log.Info("pathway: imported the local log into the bucket", "bytes", fi.Size(), "traces", len(st.traces))
+	return &remoteLoad{st: st, sh: sh, rs: rs, source: "local import"}, nil
 }

@@ -390,3 +390,49 @@ func TestBucket_FailedPutIsNotAcknowledged(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestBucket_SwitchFromLocalBackend: a node that ran with the local
+// backend switches to a bucket. An empty bucket imports its log (nothing
+// acknowledged is lost, a new node then finds it); a bucket that already
+// holds a log wins, and the local log is set aside, never overwritten.
+func TestBucket_SwitchFromLocalBackend(t *testing.T) {
+	forEachBucket(t, func(t *testing.T, newStore func() storage.Store) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "pathway", "traces.jsonl")
+		l := openAt(t, path)
+		head := writeEveryKind(t, l, "local")
+		want := dumpState(t, l)
+		l.Close()
+
+		s := openBucketAt(t, dir, newStore(), Options{})
+		if got := dumpState(t, s); got != want || s.ReplaySource() != "local import" {
+			t.Fatalf("switch to the bucket (source %s):\n got %s\nwant %s", s.ReplaySource(), got, want)
+		}
+		writeEveryKind(t, s, "after")
+		want = dumpState(t, s)
+		s.Close()
+		b := openBucketAt(t, t.TempDir(), newStore(), Options{})
+		if got := dumpState(t, b); got != want {
+			t.Fatalf("new node after the import:\n got %s\nwant %s", got, want)
+		}
+		checkChain(t, b, head)
+		b.Close()
+
+		// Another local-backend node switches to the now non-empty bucket.
+		dir2 := t.TempDir()
+		l2 := openAt(t, filepath.Join(dir2, "pathway", "traces.jsonl"))
+		mustAdd(t, l2, `{"other":"node"}`)
+		l2.Close()
+		s2 := openBucketAt(t, dir2, newStore(), Options{})
+		if got := dumpState(t, s2); got != want {
+			t.Fatalf("bucket log must win:\n got %s\nwant %s", got, want)
+		}
+		aside, _ := filepath.Glob(filepath.Join(dir2, "pathway", "traces.jsonl.local-*"))
+		if len(aside) != 1 {
+			t.Fatalf("local log not set aside: %v", aside)
+		}
+		if data, _ := os.ReadFile(aside[0]); !bytes.Contains(data, []byte(`"other":"node"`)) {
+			t.Fatalf("set-aside log lost its content: %s", data)
+		}
+	})
+}

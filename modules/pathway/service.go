@@ -56,7 +56,7 @@ type Service struct {
 	p      *persistor
 	lock   *fileLock
 	replay ReplayStats
-	source string // where the start-up replay read: "local", "bucket" or "cache+bucket"
+	source string // where the start-up replay read (see ReplaySource)
 
 	compacting atomic.Bool // an automatic compaction is scheduled or running
 	compactMu  sync.Mutex  // one compaction at a time
@@ -160,8 +160,9 @@ func (s *Service) Close() error {
 func (s *Service) ReplayStats() ReplayStats { return s.replay }
 
 // ReplaySource says where the start-up replay read: "local" (the log
-// file is the durable store), "bucket" (rebuilt from the bucket) or
-// "cache+bucket" (the local copy, then newer segments from the bucket).
+// file is the durable store), "bucket" (rebuilt from the bucket),
+// "cache+bucket" (the local copy, then newer segments from the bucket) or
+// "local import" (a local-backend log moved into an empty bucket).
 func (s *Service) ReplaySource() string { return s.source }
 
 // Path is the log file.
