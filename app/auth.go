@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -29,6 +30,7 @@ type Gate struct {
 	allowed  []netip.Prefix
 	proxies  []netip.Prefix
 	sessions *sessionStore // browser sessions (session.go)
+	failures *failLimiter  // token guessing is slowed per client address
 }
 
 // NewGate builds the gate from the auth section (token already resolved).
@@ -41,7 +43,7 @@ func NewGate(a config.AuthConfig) (*Gate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth: trusted_proxies: %w", err)
 	}
-	g := &Gate{allowed: allowed, proxies: proxies, sessions: newSessionStore()}
+	g := &Gate{allowed: allowed, proxies: proxies, sessions: newSessionStore(), failures: newFailLimiter()}
 	g.headers = append(g.headers, encodeBearer(a.Token))
 	for _, t := range a.SecondaryTokens {
 		g.headers = append(g.headers, encodeBearer(t))
@@ -78,6 +80,11 @@ func (g *Gate) Middleware() echo.MiddlewareFunc {
 			if len(g.allowed) > 0 && !containsAddr(g.allowed, ip) {
 				return Errorf(http.StatusForbidden, "forbidden", "client address %s is not in auth.allowed_ips", ip)
 			}
+			if g.enabled() {
+				if e := g.failures.blocked(ip, time.Now()); e != nil {
+					return e
+				}
+			}
 			header := c.Request().Header.Get(echo.HeaderAuthorization)
 			principal, ok := g.authenticate(header)
 			if !ok && header == "" {
@@ -87,6 +94,7 @@ func (g *Gate) Middleware() echo.MiddlewareFunc {
 				}
 			}
 			if !ok {
+				g.failures.fail(ip, time.Now())
 				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="lakehouse"`)
 				return Errorf(http.StatusUnauthorized, "unauthorized", "missing or invalid bearer token")
 			}

@@ -1,10 +1,13 @@
 package app
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -196,5 +199,32 @@ func TestGateForwardedForJoinsEveryHeaderLine(t *testing.T) {
 	// A hop with a port is still an address.
 	if rec := send("203.0.113.7:4444"); rec.Code != 200 || rec.Body.String() != "203.0.113.7" {
 		t.Fatalf("hop with port: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// Token guessing: past 20 failures a minute an address gets 429 before any
+// token is compared; other addresses, and the window's end, are unaffected.
+func TestGateSlowsTokenGuessing(t *testing.T) {
+	e := gateServer(t, config.AuthConfig{Token: "right"})
+	for i := 0; i < authFailMax; i++ {
+		if rec := call(e, "198.51.100.7:1", fmt.Sprintf("Bearer guess-%d", i)); rec.Code != 401 {
+			t.Fatalf("guess %d: %d", i, rec.Code)
+		}
+	}
+	rec := call(e, "198.51.100.7:1", "Bearer guess-x")
+	if rec.Code != 429 || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("past the failure cap: %d %v", rec.Code, rec.Header())
+	}
+	if rec := call(e, "198.51.100.8:1", "Bearer right"); rec.Code != 200 {
+		t.Fatalf("another address: %d", rec.Code)
+	}
+	l := newFailLimiter()
+	ip := netip.MustParseAddr("192.0.2.1")
+	now := time.Now()
+	for i := 0; i <= authFailMax; i++ {
+		l.fail(ip, now)
+	}
+	if l.blocked(ip, now) == nil || l.blocked(ip, now.Add(authFailWindow)) != nil {
+		t.Fatal("the block must hold within the window and lift after it")
 	}
 }

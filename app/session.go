@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -207,8 +208,16 @@ func (g *Gate) login(c echo.Context) error {
 		}
 		return BadRequest("body must be JSON {\"token\": \"...\"}: %v", err)
 	}
+	ip, _ := netip.ParseAddr(stringOr(c.Get(ContextClientIP), ""))
+	if !ip.IsValid() {
+		ip = parseHostAddr(c.Request().RemoteAddr)
+	}
+	if e := g.failures.blocked(ip, time.Now()); e != nil {
+		return e
+	}
 	principal, ok := g.authenticate("Bearer " + req.Token)
 	if req.Token == "" || !ok {
+		g.failures.fail(ip, time.Now())
 		return Errorf(http.StatusUnauthorized, "unauthorized", "invalid token")
 	}
 	id, sess := g.sessions.create(principal)
