@@ -79,7 +79,10 @@ func (r *pipelineRun) prepare(ctx context.Context) error {
 	}
 	// A state that remembers more rows than the index holds belongs to an
 	// earlier index of this name (dropped and recreated): start afresh.
-	if r.sum.CreatedIndex || st.Model != model || st.Dataset != r.req.Dataset || len(st.Rows) > info.Length {
+	// An index filled before items kept their text has no keyword side:
+	// re-adding every row gives it one (same vectors: only text changes).
+	if r.sum.CreatedIndex || st.Model != model || st.Dataset != r.req.Dataset || len(st.Rows) > info.Length ||
+		(info.KeywordDocs == 0 && len(st.Rows) > 0) {
 		st = newPipelineState(r.req.Dataset, model)
 	}
 	r.state = st
@@ -237,7 +240,9 @@ func (r *pipelineRun) page(ctx context.Context, rows [][]any, old map[string]str
 			b.unchanged++
 			continue
 		}
-		b.items = append(b.items, vector.Item{ID: id, Metadata: meta})
+		// The text is kept with the item: the index's keyword side
+		// (keyword and hybrid search) searches what was embedded.
+		b.items = append(b.items, vector.Item{ID: id, Metadata: meta, Text: text})
 		texts = append(texts, text)
 		b.hashes = append(b.hashes, h)
 	}

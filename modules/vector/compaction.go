@@ -20,12 +20,12 @@ func (s *service) compact(ctx context.Context, ix *index) error {
 	}
 	start := time.Now()
 	if dead := ix.g.Len() - ix.live; dead > 256 && dead*4 > ix.g.Len() {
-		g, ids, meta, byID, err := ix.rebuilt()
+		c, err := ix.rebuilt()
 		if err != nil {
 			return fmt.Errorf("vector: compact %q: rebuild: %w", ix.spec.Name, err)
 		}
 		ix.mu.Lock()
-		ix.g, ix.ids, ix.meta, ix.byID = g, ids, meta, byID
+		ix.g, ix.ids, ix.meta, ix.texts, ix.kw, ix.byID = c.g, c.ids, c.meta, c.texts, c.kw, c.byID
 		ix.mu.Unlock()
 	}
 	pr, pw := io.Pipe()

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"lakehouse/modules/vector/bm25"
 	"lakehouse/modules/vector/hnsw"
 )
 
@@ -27,8 +28,11 @@ type index struct {
 	g    *hnsw.Graph
 	ids  []string
 	meta []map[string]any
-	byID map[string]uint32
-	live int
+	// texts holds each node's text ("" for none), which kw indexes.
+	texts []string
+	kw    *bm25.Index
+	byID  map[string]uint32
+	live  int
 
 	// Persistence state, under writeMu.
 	seq      uint64 // last batch applied (WAL sequence)
@@ -53,7 +57,7 @@ func newIndex(spec IndexSpec) (*index, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &index{spec: spec, metric: metric, g: g, byID: map[string]uint32{}, lastSnap: time.Now()}, nil
+	return &index{spec: spec, metric: metric, g: g, kw: bm25.New(), byID: map[string]uint32{}, lastSnap: time.Now()}, nil
 }
 
 // seedFor gives each index its own deterministic level sequence.
@@ -67,7 +71,9 @@ func seedFor(name string) uint64 {
 
 // applyAdd upserts a validated, de-duplicated batch. Nodes are inserted
 // into the graph in parallel, then published together, so a search sees
-// all of the batch or none of it. Call with writeMu held.
+// all of the batch or none of it. Text follows the vector: an item's text
+// is kept when it comes with the same vector and no text, and replaced
+// (or cleared) when its vector changes. Call with writeMu held.
 func (ix *index) applyAdd(items []Item) error {
 	ix.mu.RLock()
 	g := ix.g
@@ -82,11 +88,23 @@ func (ix *index) applyAdd(items []Item) error {
 	}
 	ix.mu.RUnlock()
 
+	// Tokenise outside the lock: searches wait only for the publication.
+	terms := make([][]string, len(items))
+	for i, it := range items {
+		if it.Text != "" {
+			terms[i] = bm25.Tokenize(it.Text)
+		}
+	}
 	nodes := make([]uint32, len(items))
 	if fresh > 0 {
 		g.Reserve(g.Len() + fresh)
 		if err := addParallel(g, items, metaOnly, nodes); err != nil {
 			return err
+		}
+		if fresh >= repairBatch {
+			// A parallel build can leave a node without an in-link;
+			// re-link such orphans before the batch is published.
+			g.Repair()
 		}
 	}
 
@@ -102,22 +120,48 @@ func (ix *index) applyAdd(items []Item) error {
 		}
 		if metaOnly[i] {
 			ix.meta[old] = md
+			if it.Text != "" && it.Text != ix.texts[old] {
+				ix.setText(old, it.Text, terms[i])
+			}
 			continue
 		}
 		n := nodes[i]
 		for int(n) >= len(ix.ids) {
 			ix.ids = append(ix.ids, "")
 			ix.meta = append(ix.meta, nil)
+			ix.texts = append(ix.texts, "")
 		}
 		ix.ids[n], ix.meta[n], ix.byID[it.ID] = it.ID, md, n
+		ix.setText(n, it.Text, terms[i])
 		if had {
 			g.Delete(old)
+			ix.setText(old, "", nil)
 			ix.ids[old], ix.meta[old] = "", nil
 		} else {
 			ix.live++
 		}
 	}
 	return nil
+}
+
+// repairBatch is the batch size from which an add runs the graph's
+// repair pass: only a parallel insertion (≥ 64 items per worker) can
+// orphan a node, and the pass walks the whole graph.
+const repairBatch = 128
+
+// setText replaces node n's text and its keyword entry (terms: text's
+// tokens, nil to tokenise here). Call with mu held exclusively.
+func (ix *index) setText(n uint32, text string, terms []string) {
+	if old := ix.texts[n]; old != "" {
+		ix.kw.Remove(n, bm25.Tokenize(old))
+	}
+	ix.texts[n] = text
+	if text != "" {
+		if terms == nil {
+			terms = bm25.Tokenize(text)
+		}
+		ix.kw.Add(n, terms)
+	}
 }
 
 // addParallel inserts the items not marked metaOnly, using every core for
@@ -182,6 +226,7 @@ func (ix *index) applyDelete(ids []string) {
 			continue
 		}
 		ix.g.Delete(n)
+		ix.setText(n, "", nil)
 		ix.ids[n], ix.meta[n] = "", nil
 		delete(ix.byID, id)
 		ix.live--
@@ -212,42 +257,59 @@ func (ix *index) length() int {
 func (ix *index) info() IndexInfo {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	mem := ix.g.MemoryBytes() + int64(len(ix.ids))*(16+8)
+	mem := ix.g.MemoryBytes() + int64(len(ix.ids))*(16+8+16) + ix.kw.MemoryBytes()
 	for i, id := range ix.ids {
-		mem += int64(len(id))
+		mem += int64(len(id)) + int64(len(ix.texts[i]))
 		if ix.meta[i] != nil {
 			mem += int64(48 * (len(ix.meta[i]) + 1))
 		}
 	}
-	return IndexInfo{IndexSpec: ix.spec, Length: ix.live, MemoryBytes: mem, Quarantined: ix.quarantined}
+	return IndexInfo{IndexSpec: ix.spec, Length: ix.live, MemoryBytes: mem, KeywordDocs: ix.kw.Docs(),
+		Quarantined: ix.quarantined}
+}
+
+// contents is an index's graph and per-node data, swapped in whole by a
+// compaction that rebuilds.
+type contents struct {
+	g     *hnsw.Graph
+	ids   []string
+	meta  []map[string]any
+	texts []string
+	kw    *bm25.Index
+	byID  map[string]uint32
 }
 
 // rebuilt returns a fresh graph holding only the live nodes (compaction of
-// tombstones), with the matching ids and metadata. Call with writeMu held.
-func (ix *index) rebuilt() (*hnsw.Graph, []string, []map[string]any, map[string]uint32, error) {
+// tombstones), with the matching ids, metadata, texts and keyword index.
+// Call with writeMu held.
+func (ix *index) rebuilt() (contents, error) {
 	ix.mu.RLock()
 	cfg := ix.g.Config()
 	var items []Item
 	for n, id := range ix.ids {
 		if id != "" {
-			items = append(items, Item{ID: id, Vector: ix.g.Vector(uint32(n)), Metadata: ix.meta[n]})
+			items = append(items, Item{ID: id, Vector: ix.g.Vector(uint32(n)), Metadata: ix.meta[n], Text: ix.texts[n]})
 		}
 	}
 	ix.mu.RUnlock()
 	g, err := hnsw.New(cfg)
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return contents{}, err
 	}
 	g.Reserve(len(items))
 	nodes := make([]uint32, len(items))
 	if err := addParallel(g, items, make([]bool, len(items)), nodes); err != nil {
-		return nil, nil, nil, nil, err
+		return contents{}, err
 	}
-	ids := make([]string, len(items))
-	meta := make([]map[string]any, len(items))
-	byID := make(map[string]uint32, len(items))
+	g.Repair()
+	c := contents{g: g, ids: make([]string, len(items)), meta: make([]map[string]any, len(items)),
+		texts: make([]string, len(items)), kw: bm25.New(), byID: make(map[string]uint32, len(items))}
 	for i, it := range items {
-		ids[nodes[i]], meta[nodes[i]], byID[it.ID] = it.ID, it.Metadata, nodes[i]
+		n := nodes[i]
+		c.ids[n], c.meta[n], c.texts[n], c.byID[it.ID] = it.ID, it.Metadata, it.Text, n
+		if it.Text != "" {
+			c.kw.Add(n, bm25.Tokenize(it.Text))
+		}
 	}
-	return g, ids, meta, byID, nil
+	return c, nil
 }

@@ -135,10 +135,18 @@ func validateItems(ix *index, items []Item) ([]Item, error) {
 		if err := validateMetadata(it.Metadata); err != nil {
 			return nil, invalid("item %d (id %q): %v", i, it.ID, err)
 		}
-		it.Text = ""
+		if len(it.Text) > maxTextBytes {
+			return nil, invalid("item %d (id %q): text is %d bytes, at most %d", i, it.ID, len(it.Text), maxTextBytes)
+		}
+		if !utf8.ValidString(it.Text) {
+			return nil, invalid("item %d (id %q): text is not valid UTF-8", i, it.ID)
+		}
 		if p, seen := pos[it.ID]; seen {
 			if it.Metadata == nil {
 				it.Metadata = out[p].Metadata
+			}
+			if it.Text == "" && slices.Equal(it.Vector, out[p].Vector) {
+				it.Text = out[p].Text // same vector, no text: keeps the text (as applyAdd does)
 			}
 			out[p] = it
 			continue

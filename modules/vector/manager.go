@@ -27,10 +27,13 @@ var (
 
 // Limits on a request (k, ef and batch sizes come from config.VectorConfig).
 const (
-	maxDim    = 65536
-	maxIDLen  = 1024
-	defaultK  = 10
-	maxNameLn = 128
+	maxDim   = 65536
+	maxIDLen = 1024
+	// maxTextBytes bounds an item's text (kept for keyword search): a
+	// profile or a page, not a book.
+	maxTextBytes = 1 << 20
+	defaultK     = 10
+	maxNameLn    = 128
 	// maxWALSegments bounds the objects a start-up must list and read,
 	// whatever their size: many tiny batches also trigger a compaction.
 	maxWALSegments = 1024

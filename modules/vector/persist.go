@@ -239,6 +239,11 @@ func (s *service) loadIndex(ctx context.Context, name string, keys []string, q *
 		ix.walSeqs = append(ix.walSeqs, seq)
 		ix.walBytes += int64(len(seg.items)*(ix.spec.Dim*4+32) + len(seg.ids)*32)
 	}
+	// A graph saved by a build without the repair pass (or replayed from
+	// small batches) may hold orphans: re-link them before serving.
+	if n := ix.g.Repair(); n > 0 {
+		s.log.Info("vector: re-linked unreachable graph nodes", "index", name, "nodes", n)
+	}
 	return ix, nil
 }
 

@@ -234,7 +234,7 @@ func TestUnreadableIndexIsLeftAloneAndReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data[4] = walVersion + 1 // a future format, checksum fixed up
+	data[4] = walVersionText + 1 // a future format, checksum fixed up
 	binary.LittleEndian.PutUint32(data[len(data)-4:], crc32.Checksum(data[:len(data)-4], castagnoli))
 	putRaw(t, s.store, segKey("newer", 2), data)
 	before, _ := listAll(ctxb(), s.store, vectorsPrefix)

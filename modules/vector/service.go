@@ -35,14 +35,20 @@ type IndexInfo struct {
 	IndexSpec
 	Length      int   `json:"length"`
 	MemoryBytes int64 `json:"memory_bytes"`
+	// KeywordDocs counts the items with text, which keyword and hybrid
+	// search find.
+	KeywordDocs int `json:"keyword_docs"`
 	// Quarantined counts the index's objects set aside at start-up
 	// because they could not be applied (see the module's warnings).
 	Quarantined int `json:"quarantined,omitempty"`
 }
 
 // Item is one vector with its id and flat metadata. Text may replace
-// Vector when the index has a model (the server embeds it). Metadata nil
-// keeps an existing item's metadata on upsert; an empty map clears it.
+// Vector when the index has a model (the server embeds it); given with or
+// without a vector, it is kept and indexed for keyword search. Metadata
+// nil keeps an existing item's metadata on upsert; an empty map clears it.
+// Text follows the vector: an upsert with the same vector and no text
+// keeps the old text, one with a new vector replaces it (or clears it).
 type Item struct {
 	ID       string         `json:"id"`
 	Vector   []float32      `json:"vector,omitempty"`

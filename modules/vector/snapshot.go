@@ -9,6 +9,7 @@ import (
 	"hash/crc32"
 	"io"
 
+	"lakehouse/modules/vector/bm25"
 	"lakehouse/modules/vector/hnsw"
 )
 
@@ -16,12 +17,16 @@ import (
 //
 //	"LHVS" | version u32 | seq u64 | specLen u32 | spec JSON |
 //	nodes u32 | per node: idLen u32 | id | metaLen u32 | meta JSON |
+//	[version 2: textLen u32 | text] |
 //	graph (hnsw codec: the slabs as they lie in memory) | crc32c u32
 //
-// Loading it is a few large reads, not a rebuild.
+// An index holding text is written as version 2 (older builds leave it
+// alone); one without as version 1. Loading is a few large reads, not a
+// graph rebuild; the keyword index is rebuilt from the texts.
 const (
-	snapMagic   = "LHVS"
-	snapVersion = 1
+	snapMagic       = "LHVS"
+	snapVersion     = 1
+	snapVersionText = 2
 )
 
 // writeSnapshot streams the index to w. Call with writeMu held (no batch
@@ -39,8 +44,12 @@ func (ix *index) writeSnapshot(w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	version := uint32(snapVersion)
+	if ix.kw.Docs() > 0 {
+		version = snapVersionText
+	}
 	bw.WriteString(snapMagic)
-	put32(snapVersion)
+	put32(version)
 	le.PutUint64(s[:], ix.seq)
 	bw.Write(s[:])
 	put32(uint32(len(spec)))
@@ -50,23 +59,27 @@ func (ix *index) writeSnapshot(w io.Writer) error {
 	n := ix.g.Len()
 	put32(uint32(n))
 	for i := 0; i < n; i++ {
-		id := ""
+		id, text := "", ""
 		var md map[string]any
 		if i < len(ix.ids) {
-			id, md = ix.ids[i], ix.meta[i]
+			id, md, text = ix.ids[i], ix.meta[i], ix.texts[i]
 		}
 		put32(uint32(len(id)))
 		bw.WriteString(id)
 		if md == nil {
 			put32(0)
-			continue
+		} else {
+			b, err := json.Marshal(md)
+			if err != nil {
+				return fmt.Errorf("vector: snapshot metadata of %q: %w", id, err)
+			}
+			put32(uint32(len(b)))
+			bw.Write(b)
 		}
-		b, err := json.Marshal(md)
-		if err != nil {
-			return fmt.Errorf("vector: snapshot metadata of %q: %w", id, err)
+		if version == snapVersionText {
+			put32(uint32(len(text)))
+			bw.WriteString(text)
 		}
-		put32(uint32(len(b)))
-		bw.Write(b)
 	}
 	if _, err := ix.g.WriteTo(bw); err != nil {
 		return err
@@ -119,11 +132,12 @@ func readSnapshot(r io.Reader, size int64) (*index, error) {
 	if string(head[:4]) != snapMagic {
 		return nil, fmt.Errorf("%w: not a snapshot (bad magic)", errCorrupt)
 	}
-	if v := le.Uint32(head[4:]); v != snapVersion {
-		if v > snapVersion && v < 1<<16 {
-			return nil, fmt.Errorf("%w: snapshot version %d, this build reads %d", errNewer, v, snapVersion)
+	version := le.Uint32(head[4:])
+	if version != snapVersion && version != snapVersionText {
+		if version > snapVersionText && version < 1<<16 {
+			return nil, fmt.Errorf("%w: snapshot version %d, this build reads %d and %d", errNewer, version, snapVersion, snapVersionText)
 		}
-		return nil, fmt.Errorf("%w: snapshot version %d", errCorrupt, v)
+		return nil, fmt.Errorf("%w: snapshot version %d", errCorrupt, version)
 	}
 	if _, err := io.ReadFull(hr, s[:]); err != nil {
 		return nil, fmt.Errorf("%w: snapshot header: %v", errCorrupt, err)
@@ -152,6 +166,7 @@ func readSnapshot(r io.Reader, size int64) (*index, error) {
 	}
 	ix.ids = make([]string, n)
 	ix.meta = make([]map[string]any, n)
+	ix.texts = make([]string, n)
 	for i := range ix.ids {
 		l, err := u32()
 		if err != nil || l > 1<<20 {
@@ -174,9 +189,25 @@ func readSnapshot(r io.Reader, size int64) (*index, error) {
 				return nil, fmt.Errorf("%w: snapshot metadata %d: %v", errCorrupt, i, err)
 			}
 		}
+		if version == snapVersionText {
+			tl, err := u32()
+			if err != nil || tl > maxTextBytes || int64(tl) > size {
+				return nil, fmt.Errorf("%w: snapshot text %d", errCorrupt, i)
+			}
+			text, err := read(int(tl))
+			if err != nil {
+				return nil, fmt.Errorf("%w: snapshot text %d: %v", errCorrupt, i, err)
+			}
+			ix.texts[i] = string(text)
+		}
 		if len(id) > 0 {
 			ix.ids[i] = string(id)
 			ix.byID[ix.ids[i]] = uint32(i)
+			if ix.texts[i] != "" {
+				ix.kw.Add(uint32(i), bm25.Tokenize(ix.texts[i]))
+			}
+		} else {
+			ix.texts[i] = ""
 		}
 	}
 	g, err := hnsw.Read(hr, size)

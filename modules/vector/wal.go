@@ -15,16 +15,20 @@ import (
 //
 //	"LHVW" | version u8 | op u8 | seq u64 | count u32 | dim u32 | records | crc32c u32
 //
-// add record:    idLen u32 | id | metaState u8 (0 keep, 1 set) | metaLen u32 | meta JSON | dim × f32
+// add record:    idLen u32 | id | metaState u8 (0 keep, 1 set) | metaLen u32 | meta JSON |
+//                [version 2: textLen u32 | text] | dim × f32
 // delete record: idLen u32 | id
 //
-// The CRC covers every byte before it, so a torn or half-written segment
-// is recognised on replay rather than applied.
+// A batch that carries text is written as version 2; one without as
+// version 1, which older builds read too. The CRC covers every byte
+// before it, so a torn or half-written segment is recognised on replay
+// rather than applied.
 const (
-	walMagic   = "LHVW"
-	walVersion = 1
-	opAdd      = 1
-	opDelete   = 2
+	walMagic       = "LHVW"
+	walVersion     = 1
+	walVersionText = 2
+	opAdd          = 1
+	opDelete       = 2
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -49,8 +53,15 @@ func encodeSegment(seg segment, dim int) ([]byte, error) {
 	n := len(seg.items) + len(seg.ids)
 	var buf bytes.Buffer
 	buf.Grow(32 + len(seg.items)*(dim*4+64))
+	version := byte(walVersion)
+	for _, it := range seg.items {
+		if it.Text != "" {
+			version = walVersionText
+			break
+		}
+	}
 	buf.WriteString(walMagic)
-	buf.WriteByte(walVersion)
+	buf.WriteByte(version)
 	buf.WriteByte(seg.op)
 	le := binary.LittleEndian
 	var scratch [8]byte
@@ -75,6 +86,10 @@ func encodeSegment(seg segment, dim int) ([]byte, error) {
 				buf.WriteByte(1)
 				put32(uint32(len(md)))
 				buf.Write(md)
+			}
+			if version == walVersionText {
+				put32(uint32(len(it.Text)))
+				buf.WriteString(it.Text)
 			}
 			if len(it.Vector) != dim {
 				return nil, fmt.Errorf("vector: encode %q: dimension %d, want %d", it.ID, len(it.Vector), dim)
@@ -108,8 +123,9 @@ func decodeSegment(data []byte, dim int) (segment, error) {
 	if crc32.Checksum(body, castagnoli) != sum {
 		return seg, fmt.Errorf("%w: segment checksum mismatch (torn write?)", errCorrupt)
 	}
-	if body[4] != walVersion {
-		return seg, fmt.Errorf("%w: segment version %d, this build reads %d", errNewer, body[4], walVersion)
+	version := body[4]
+	if version != walVersion && version != walVersionText {
+		return seg, fmt.Errorf("%w: segment version %d, this build reads %d and %d", errNewer, version, walVersion, walVersionText)
 	}
 	r := reader{b: body[6:]}
 	seg.op = body[5]
@@ -132,6 +148,9 @@ func decodeSegment(data []byte, dim int) (segment, error) {
 				if it.Metadata == nil {
 					it.Metadata = map[string]any{}
 				}
+			}
+			if version == walVersionText {
+				it.Text = string(r.bytes(int(r.u32())))
 			}
 			raw := r.bytes(dim * 4)
 			if r.err == nil {

@@ -5,45 +5,10 @@ import (
 	"testing"
 )
 
-// unreachable counts live nodes a level-0 walk from the entry point
-// cannot reach: such a node could never be returned by a graph search.
-func unreachable(g *Graph) int {
-	g.grow.RLock()
-	defer g.grow.RUnlock()
-	ep, _, ok := g.getEntry()
-	if !ok {
-		return 0
-	}
-	seen := make([]bool, g.Len())
-	stack := []uint32{ep}
-	seen[ep] = true
-	var buf []uint32
-	for len(stack) > 0 {
-		n := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		buf = g.neighbours(n, 0, buf)
-		for _, nb := range buf {
-			if !seen[nb] {
-				seen[nb] = true
-				stack = append(stack, nb)
-			}
-		}
-	}
-	miss := 0
-	for i, s := range seen {
-		if !s && !g.isDeleted(uint32(i)) {
-			miss++
-		}
-	}
-	return miss
-}
-
-// TestEveryNodeReachable: the reverse-link pruning must not orphan a node
-// (an orphan can never be found by a graph search). A sequential build is
-// deterministic and must leave no orphan. A parallel build's interleaving
-// depends on the scheduler: under heavy load it has been seen to leave 1
-// node in 3000 unreachable (pruning by a concurrent insert can drop a
-// node's last in-link, as in any HNSW), so there it is bounded, not zero.
+// TestEveryNodeReachable: after Repair no live node is unreachable from
+// the entry point (an orphan can never be found by a graph search), in a
+// sequential build and in a parallel one, whose interleaving can prune a
+// node's last in-link while it is being inserted.
 func TestEveryNodeReachable(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	for round := 0; round < 4; round++ {
@@ -54,15 +19,54 @@ func TestEveryNodeReachable(t *testing.T) {
 				base[i][j] = float32(rng.NormFloat64())
 			}
 		}
-		workers := 1 + round%2
+		workers := 1 + round%2*3
 		g := build(t, Config{Dim: 16, Metric: Cosine, Seed: uint64(round)}, base, workers)
-		n := unreachable(g)
-		t.Logf("round %d (%d workers): %d of %d nodes unreachable", round, workers, n, g.Len())
-		if workers == 1 && n != 0 {
-			t.Errorf("round %d: sequential build left %d of %d nodes unreachable from the entry point", round, n, g.Len())
-		}
-		if workers > 1 && n > g.Len()/1000 {
-			t.Errorf("round %d: parallel build left %d of %d nodes unreachable (bound: 0.1%%)", round, n, g.Len())
+		before := g.Unreachable()
+		fixed := g.Repair()
+		t.Logf("round %d (%d workers): %d of %d nodes unreachable before repair, %d re-linked", round, workers, before, g.Len(), fixed)
+		if n := g.Unreachable(); n != 0 {
+			t.Errorf("round %d (%d workers): %d of %d nodes unreachable after repair", round, workers, n, g.Len())
 		}
 	}
+}
+
+// TestRepairRelinksOrphans orphans nodes on purpose (every in-link to
+// them removed, so lists are full elsewhere too) and checks that Repair
+// makes each reachable again and findable by a graph search, without
+// orphaning anything else.
+func TestRepairRelinksOrphans(t *testing.T) {
+	base, _ := clustered(3, 4000, 0, 32)
+	g := build(t, Config{Dim: 32, Metric: Cosine, M: 4, Seed: 9}, base, 1)
+	ep, _, _ := g.getEntry()
+	victims := map[uint32]bool{}
+	for id := uint32(1); len(victims) < 40; id += 97 {
+		if id != ep {
+			victims[id] = true
+		}
+	}
+	// Cut every level-0 in-link to a victim.
+	for x := 0; x < g.Len(); x++ {
+		ls := g.list(uint32(x), 0)
+		kept := ls[1:1]
+		for _, nb := range ls[1 : 1+ls[0]] {
+			if !victims[nb] {
+				kept = append(kept, nb)
+			}
+		}
+		ls[0] = uint32(len(kept))
+	}
+	if n := g.Unreachable(); n < len(victims) {
+		t.Fatalf("setup: only %d unreachable", n)
+	}
+	fixed := g.Repair()
+	if n := g.Unreachable(); n != 0 {
+		t.Fatalf("%d nodes unreachable after repair (%d re-linked)", n, fixed)
+	}
+	for v := range victims {
+		res, err := g.Search(g.Vector(v), 1, 64, nil)
+		if err != nil || len(res) == 0 || res[0].ID != v {
+			t.Errorf("victim %d not found by its own vector after repair: %v %v", v, res, err)
+		}
+	}
+	t.Logf("%d orphans made, %d re-linked", len(victims), fixed)
 }
