@@ -38,12 +38,40 @@ func (ix *index) searchPlan(q []float32, k, ef int, f filter) ([]Result, string,
 	if ix.live == 0 {
 		return []Result{}, planExact, nil
 	}
+	res, plan, err := ix.vectorHits(q, k, ef, f)
+	if err != nil {
+		return nil, plan, err
+	}
+	out := make([]Result, len(res))
+	for i, r := range res {
+		out[i] = ix.result(r.ID, r.Distance)
+	}
+	return out, plan, nil
+}
+
+// accept admits the live nodes f matches. Call with mu held.
+func (ix *index) accept(f filter) func(uint32) bool {
+	return func(n uint32) bool {
+		return int(n) < len(ix.ids) && ix.ids[n] != "" && (f == nil || f.match(ix.meta[n]))
+	}
+}
+
+// result is node n as a hit at distance d. Call with mu held.
+func (ix *index) result(n uint32, d float32) Result {
+	md := maps.Clone(ix.meta[n])
+	if md == nil {
+		md = map[string]any{}
+	}
+	return Result{ID: ix.ids[n], Distance: d, Score: score(ix.metric, d), Metadata: md}
+}
+
+// vectorHits plans and runs the k-NN part of a search: the k nearest
+// live nodes f matches, nearest first. Call with mu held.
+func (ix *index) vectorHits(q []float32, k, ef int, f filter) ([]hnsw.Neighbor, string, error) {
 	if ef <= 0 {
 		ef = ix.spec.EfSearch
 	}
-	accept := func(n uint32) bool {
-		return int(n) < len(ix.ids) && ix.ids[n] != "" && (f == nil || f.match(ix.meta[n]))
-	}
+	accept := ix.accept(f)
 	want := min(k, ix.live)
 	var (
 		res  []hnsw.Neighbor
@@ -72,18 +100,7 @@ func (ix *index) searchPlan(q []float32, k, ef int, f filter) ([]Result, string,
 			res, plan, err = ix.exact(q, k, accept)
 		}
 	}
-	if err != nil {
-		return nil, plan, err
-	}
-	out := make([]Result, len(res))
-	for i, r := range res {
-		md := maps.Clone(ix.meta[r.ID])
-		if md == nil {
-			md = map[string]any{}
-		}
-		out[i] = Result{ID: ix.ids[r.ID], Distance: r.Distance, Score: score(ix.metric, r.Distance), Metadata: md}
-	}
-	return out, plan, nil
+	return res, plan, err
 }
 
 func (ix *index) exact(q []float32, k int, accept func(uint32) bool) ([]hnsw.Neighbor, string, error) {

@@ -154,7 +154,8 @@ func TestKill9KeepsAcknowledgedBatches(t *testing.T) {
 					for j := range v {
 						v[j] = float32(rng.NormFloat64())
 					}
-					items = append(items, map[string]any{"id": fmt.Sprintf("w%d-b%d-i%d", w, b, i), "vector": v,
+					id := fmt.Sprintf("w%d-b%d-i%d", w, b, i)
+					items = append(items, map[string]any{"id": id, "vector": v, "text": "welder " + id + " AWS D1.1",
 						"metadata": map[string]any{"seq": b*100 + i}})
 				}
 				st, _, err := c.do("POST", "/v1/vectors/index/k9/add", map[string]any{"items": items})
@@ -245,6 +246,33 @@ func TestKill9KeepsAcknowledgedBatches(t *testing.T) {
 	}
 	if missing > 0 {
 		t.Fatalf("%d of %d acknowledged items lost", missing, len(acked))
+	}
+	// The keyword index came back too: each item's own code finds it
+	// first; an acknowledged delete finds nothing of it.
+	var probe []string
+	for id := range deleted {
+		probe = append(probe, id)
+	}
+	for id := range acked {
+		if !tried[id] && len(probe) < len(deleted)+200 {
+			probe = append(probe, id)
+		}
+	}
+	for _, id := range probe {
+		st, body, err := c2.do("POST", "/v1/vectors/index/k9/search", map[string]any{"mode": "keyword", "text": id, "k": 1})
+		if err != nil || st != 200 {
+			t.Fatalf("keyword search after restart: %d %s %v", st, body, err)
+		}
+		var kr struct {
+			Results []struct {
+				ID string `json:"id"`
+			} `json:"results"`
+		}
+		_ = json.Unmarshal(body, &kr)
+		found := len(kr.Results) == 1 && kr.Results[0].ID == id
+		if deleted[id] == found {
+			t.Errorf("keyword search for %s after kill -9: %s (deleted %v)", id, body, deleted[id])
+		}
 	}
 	t.Logf("%d items acknowledged (%d deletes) before SIGKILL; all present after restart (%d returned)", len(acked), len(deleted), len(got))
 }

@@ -146,11 +146,11 @@ func (m *Module) search(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	res, err := m.svc.Search(c.Request().Context(), c.Param("name"), req)
+	res, err := m.svc.Query(c.Request().Context(), c.Param("name"), req)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"results": res})
+	return c.JSON(http.StatusOK, res)
 }
 
 func (m *Module) deleteItem(c echo.Context) error {

@@ -204,3 +204,49 @@ func TestHTTPLargeBatch(t *testing.T) {
 func mathHypot(a, b float64) float64 { return math.Hypot(a, b) }
 
 func abs(x float64) float64 { return math.Abs(x) }
+
+// TestHTTPSearchModes: modes, explain and facets through the real server;
+// an unknown mode is a 400 naming it; a keyword hit without a query
+// vector carries no distance.
+func TestHTTPSearchModes(t *testing.T) {
+	s := apptest.Start(t)
+	s.JSON(t, "POST", "/v1/vectors/index", map[string]any{"name": "h", "dimension": 2}, 201, nil)
+	s.JSON(t, "POST", "/v1/vectors/index/h/add", map[string]any{"items": []map[string]any{
+		{"id": "a", "vector": []float32{1, 0}, "text": "HVAC technician EPA-608", "metadata": map[string]any{"city": "chicago"}},
+		{"id": "b", "vector": []float32{0, 1}, "text": "HVAC helper", "metadata": map[string]any{"city": "austin"}},
+	}}, 200, nil)
+	var raw map[string]any
+	s.JSON(t, "POST", "/v1/vectors/index/h/search", map[string]any{"mode": "keyword", "text": "hvac epa 608", "explain": true,
+		"facets": []string{"city"}}, 200, &raw)
+	res := raw["results"].([]any)
+	first := res[0].(map[string]any)
+	if len(res) != 2 || first["id"] != "a" {
+		t.Fatalf("keyword search: %v", raw)
+	}
+	if _, has := first["distance"]; has {
+		t.Fatalf("keyword hit without a query vector has a distance: %v", first)
+	}
+	ex := first["explain"].(map[string]any)
+	if ex["keyword_rank"] != 1.0 || len(ex["matched_terms"].([]any)) != 3 {
+		t.Fatalf("explain: %v", ex)
+	}
+	if fc := raw["facets"].(map[string]any)["city"].([]any); len(fc) != 2 {
+		t.Fatalf("facets: %v", raw["facets"])
+	}
+	raw = nil
+	s.JSON(t, "POST", "/v1/vectors/index/h/search", map[string]any{"mode": "hybrid", "vector": []float32{0, 1}, "text": "hvac", "k": 1}, 200, &raw)
+	if r := raw["results"].([]any); len(r) != 1 || r[0].(map[string]any)["id"] != "b" {
+		t.Fatalf("hybrid: %v", raw)
+	}
+	e := s.Fail(t, "POST", "/v1/vectors/index/h/search", map[string]any{"mode": "fuzzy", "vector": []float32{0, 1}}, 400)
+	if !strings.Contains(e.Error.Message, `"fuzzy"`) {
+		t.Fatalf("unknown mode message: %q", e.Error.Message)
+	}
+	s.Fail(t, "POST", "/v1/vectors/index/h/search", map[string]any{"mode": "keyword"}, 400)
+	// The default stays vector, with the same answer shape as before.
+	raw = nil
+	s.JSON(t, "POST", "/v1/vectors/index/h/search", map[string]any{"vector": []float32{1, 0}, "k": 1}, 200, &raw)
+	if _, has := raw["facets"]; has || len(raw) != 1 {
+		t.Fatalf("vector answer shape changed: %v", raw)
+	}
+}

@@ -57,21 +57,45 @@ type Item struct {
 }
 
 // SearchRequest is a k-NN query with an optional metadata filter
-// (equality, {"$in":[...]}, {"$gte":n,"$lte":n}, ANDed).
+// (equality, {"$in":[...]}, {"$gte":n,"$lte":n}, ANDed), in one of three
+// modes: vector (default), keyword (BM25 on the items' text) or hybrid
+// (both, fused by reciprocal rank fusion). The filter applies to every
+// mode before ranking.
 type SearchRequest struct {
 	Vector []float32      `json:"vector,omitempty"`
 	Text   string         `json:"text,omitempty"`
 	K      int            `json:"k"`
 	Ef     int            `json:"ef,omitempty"`
 	Filter map[string]any `json:"filter,omitempty"`
+	// Mode is "vector" (default), "keyword" or "hybrid".
+	Mode string `json:"mode,omitempty"`
+	// Explain adds each result's ranks, distance, BM25 score and matched
+	// terms.
+	Explain bool `json:"explain,omitempty"`
+	// Facets names metadata keys whose values are counted over the
+	// matches (SearchResponse.Facets).
+	Facets []string `json:"facets,omitempty"`
+	// RRFK is reciprocal rank fusion's k (hybrid; 0 = 60).
+	RRFK int `json:"rrf_k,omitempty"`
+	// Weights scale each side of hybrid fusion (default 1 each).
+	Weights *Weights `json:"weights,omitempty"`
+	// Candidates is how many results each side of a hybrid search ranks
+	// before fusion (0 = max(k, 50)).
+	Candidates int `json:"candidates,omitempty"`
 }
 
-// Result is one hit; Distance ascends (cosine distance = 1 − cos).
+// Result is one hit. In vector mode results ascend by Distance (cosine
+// distance = 1 − cos) and Score is the similarity; in keyword mode Score
+// is the BM25 score, in hybrid mode the fused score, both descending.
 type Result struct {
 	ID       string         `json:"id"`
 	Distance float32        `json:"distance"`
 	Score    float32        `json:"score"`
 	Metadata map[string]any `json:"metadata"` // {} when the item has none
+	// Explain is set when the request asked for it.
+	Explain *Explanation `json:"explain,omitempty"`
+	// noDistance: a keyword result without a query vector (no distance).
+	noDistance bool
 }
 
 // Service is the vector module's interface for other modules (pathway,
@@ -86,4 +110,11 @@ type Service interface {
 	Add(ctx context.Context, name string, items []Item) error
 	Delete(ctx context.Context, name string, ids []string) error
 	Search(ctx context.Context, name string, req SearchRequest) ([]Result, error)
+}
+
+// Querier is implemented by the vector module's Service: a search's whole
+// answer, facet counts included. Callers that need facets type-assert
+// their Service to it.
+type Querier interface {
+	Query(ctx context.Context, name string, req SearchRequest) (SearchResponse, error)
 }

@@ -16,7 +16,9 @@ import (
 //	"LHVW" | version u8 | op u8 | seq u64 | count u32 | dim u32 | records | crc32c u32
 //
 // add record:    idLen u32 | id | metaState u8 (0 keep, 1 set) | metaLen u32 | meta JSON |
-//                [version 2: textLen u32 | text] | dim × f32
+//
+//	[version 2: textLen u32 | text] | dim × f32
+//
 // delete record: idLen u32 | id
 //
 // A batch that carries text is written as version 2; one without as

@@ -182,3 +182,23 @@ func (g *Graph) prepareQuery(q []float32, k int) ([]float32, error) {
 	}
 	return q, nil
 }
+
+// Distances returns q's distance to each node of ids (normalising q once
+// under cosine), for results found by other means (keyword search).
+func (g *Graph) Distances(q []float32, ids []uint32) ([]float32, error) {
+	q, err := g.prepareQuery(q, 1)
+	if err != nil {
+		return nil, err
+	}
+	g.grow.RLock()
+	defer g.grow.RUnlock()
+	n := uint32(g.Len())
+	out := make([]float32, len(ids))
+	for i, id := range ids {
+		out[i] = inf32
+		if id < n {
+			out[i] = g.dist(q, g.vec(id))
+		}
+	}
+	return out, nil
+}
