@@ -241,44 +241,39 @@ type fused struct {
 	distance float32
 }
 
-// hybridQuery ranks depth candidates on each side (both filtered before
-// ranking) and fuses the two lists by weighted reciprocal rank fusion.
+// hybridQuery fuses the two sides by weighted reciprocal rank fusion.
+// Each side proposes its depth best candidates (both filtered before
+// ranking); then each side ranks the whole pool — every candidate gets
+// its true vector distance and its BM25 score — and a candidate's fused
+// score is the sum over the sides of weight/(rrf_k + rank in the pool)
+// (a candidate matching no query term gets nothing from the keyword
+// side). Ranking the pool rather than only each side's own list means a
+// candidate just beyond one side's depth is not scored as if that side
+// had never seen it, which plain RRF over truncated lists does.
 func (ix *index) hybridQuery(p plan) ([]Result, error) {
-	byNode := map[uint32]*fused{}
-	var order []*fused
-	get := func(n uint32) *fused {
-		c := byNode[n]
-		if c == nil {
-			c = &fused{node: n, distance: inf32}
-			byNode[n] = c
-			order = append(order, c)
-		}
-		return c
+	accept := ix.accept(p.f)
+	vh, _, err := ix.vectorHits(p.q, p.depth, max(p.ef, p.depth), p.f)
+	if err != nil {
+		return nil, err
 	}
-	if p.wVec > 0 {
-		vh, _, err := ix.vectorHits(p.q, p.depth, max(p.ef, p.depth), p.f)
-		if err != nil {
-			return nil, err
-		}
-		for i, h := range vh {
-			c := get(h.ID)
-			c.vRank, c.distance = i+1, h.Distance
-			c.score += p.wVec / (p.rrfK + float64(i+1))
-		}
+	pool := make([]*fused, 0, 2*p.depth)
+	byNode := make(map[uint32]*fused, 2*p.depth)
+	vnodes := make([]uint32, len(vh))
+	for i, h := range vh {
+		c := &fused{node: h.ID, distance: h.Distance}
+		pool, byNode[h.ID], vnodes[i] = append(pool, c), c, h.ID
 	}
-	if p.wKw > 0 {
-		for i, h := range ix.kw.Search(p.terms, p.depth, ix.accept(p.f)) {
-			c := get(h.Node)
-			c.kRank, c.kScore, c.matched = i+1, h.Score, h.Matched
-			c.score += p.wKw / (p.rrfK + float64(i+1))
-		}
+	kh, also := ix.kw.SearchAlso(p.terms, p.depth, accept, vnodes)
+	for _, h := range also {
+		c := byNode[h.Node]
+		c.kScore, c.matched = h.Score, h.Matched
 	}
-	// Keyword-only candidates get their true vector distance (shown, and
-	// the tie-break); vector-only ones their keyword score when explained.
 	var missing []uint32
-	for _, c := range order {
-		if c.vRank == 0 {
-			missing = append(missing, c.node)
+	for _, h := range kh {
+		if c := byNode[h.Node]; c == nil {
+			c = &fused{node: h.Node, kScore: h.Score, matched: h.Matched}
+			pool, byNode[h.Node] = append(pool, c), c
+			missing = append(missing, h.Node)
 		}
 	}
 	if len(missing) > 0 {
@@ -290,28 +285,48 @@ func (ix *index) hybridQuery(p plan) ([]Result, error) {
 			byNode[n].distance = ds[i]
 		}
 	}
-	slices.SortFunc(order, func(a, b *fused) int {
+	byID := func(a, b *fused) int { return cmp.Compare(ix.ids[a.node], ix.ids[b.node]) }
+	slices.SortFunc(pool, func(a, b *fused) int {
+		if c := cmp.Compare(a.distance, b.distance); c != 0 {
+			return c
+		}
+		return byID(a, b)
+	})
+	for i, c := range pool {
+		c.vRank = i + 1
+		c.score = p.wVec / (p.rrfK + float64(i+1))
+	}
+	slices.SortFunc(pool, func(a, b *fused) int {
+		if c := cmp.Compare(b.kScore, a.kScore); c != 0 {
+			return c
+		}
+		return byID(a, b)
+	})
+	for i, c := range pool {
+		if c.kScore > 0 {
+			c.kRank = i + 1
+			c.score += p.wKw / (p.rrfK + float64(i+1))
+		}
+	}
+	slices.SortFunc(pool, func(a, b *fused) int {
 		if c := cmp.Compare(b.score, a.score); c != 0 {
 			return c
 		}
 		if c := cmp.Compare(a.distance, b.distance); c != 0 {
 			return c
 		}
-		return cmp.Compare(ix.ids[a.node], ix.ids[b.node])
+		return byID(a, b)
 	})
-	order = order[:min(len(order), p.k)]
-	out := make([]Result, len(order))
-	for i, c := range order {
+	pool = pool[:min(len(pool), p.k)]
+	out := make([]Result, len(pool))
+	for i, c := range pool {
 		out[i] = ix.result(c.node, c.distance)
 		out[i].Score = float32(c.score)
 		if p.explain {
-			if c.kRank == 0 {
-				c.kScore, c.matched = ix.kw.Score(p.terms, c.node)
-			}
 			d, sc, fs := c.distance, c.kScore, c.score
 			e := &Explanation{Mode: p.mode, VectorRank: c.vRank, VectorDistance: &d, KeywordRank: c.kRank,
 				MatchedTerms: c.matched, Fused: &fs}
-			if c.kRank > 0 || len(c.matched) > 0 {
+			if c.kRank > 0 {
 				e.KeywordScore = &sc
 			}
 			out[i].Explain = e

@@ -166,11 +166,36 @@ type scratch struct {
 // highest score first (ties: lower node first). Filtering happens before
 // ranking: k admitted documents come back whenever k match.
 func (x *Index) Search(terms []string, k int, accept func(uint32) bool) []Hit {
+	hits, _ := x.SearchAlso(terms, k, accept, nil)
+	return hits
+}
+
+// SearchAlso is Search that also returns the score and matched terms of
+// each node of also (0 and nil for a node without a match), computed in
+// the same pass: a hybrid search ranks the vector side's candidates on
+// the keyword side too.
+func (x *Index) SearchAlso(terms []string, k int, accept func(uint32) bool, also []uint32) ([]Hit, []Hit) {
 	if k <= 0 || x.docs == 0 {
-		return nil
+		return nil, make([]Hit, len(also))
 	}
 	s := x.accumulate(terms, accept)
 	defer x.release(s)
+	matched := func(m uint64) []string {
+		var out []string
+		for j, t := range terms[:min(len(terms), MaxQueryTerms)] {
+			if m&(1<<uint(j)) != 0 {
+				out = append(out, t)
+			}
+		}
+		return out
+	}
+	extra := make([]Hit, len(also))
+	for i, n := range also {
+		extra[i].Node = n
+		if int(n) < len(x.docLen) {
+			extra[i].Score, extra[i].Matched = s.score[n], matched(s.mask[n])
+		}
+	}
 	h := make(hitHeap, 0, k)
 	for _, n := range s.touched {
 		c := Hit{Node: n, Score: s.score[n]}
@@ -186,14 +211,9 @@ func (x *Index) Search(terms []string, k int, accept func(uint32) bool) []Hit {
 		out[i] = h.pop()
 	}
 	for i := range out {
-		m := s.mask[out[i].Node]
-		for j, t := range terms[:min(len(terms), MaxQueryTerms)] {
-			if m&(1<<uint(j)) != 0 {
-				out[i].Matched = append(out[i].Matched, t)
-			}
-		}
+		out[i].Matched = matched(s.mask[out[i].Node])
 	}
-	return out
+	return out, extra
 }
 
 // Matching calls fn for every live document accept admits that holds a
