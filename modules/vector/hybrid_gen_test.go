@@ -62,6 +62,23 @@ var (
 	hybridEmployers = []string{"Acme Industrial", "Northside Health", "Lakeshore Logistics", "Prairie Builders", "Metro General",
 		"Summit Mechanical", "Riverbend Clinic", "Great Lakes Freight", "Union Steel", "Oakwood Pharmacy", "Keystone Services",
 		"Bluewater Staffing", "Ironworks LLC", "Cedar Care Homes", "Westgate Distribution"}
+	// hybridLong is how a résumé spells a code out (often without the
+	// code itself): what a keyword match misses and an encoder may catch.
+	hybridLong = map[string]string{
+		"NCCCO": "National Commission for the Certification of Crane Operators card", "OSHA-30": "OSHA 30-hour construction",
+		"CDL-A": "Class A commercial driver's license", "Rigger-I": "Qualified Rigger Level I",
+		"CPT": "Certified Phlebotomy Technician", "ASCP-PBT": "ASCP Phlebotomy Technician board certification",
+		"BLS": "Basic Life Support", "NHA": "National Healthcareer Association certification",
+		"EPA-608": "EPA Section 608 Universal", "NATE": "North American Technician Excellence",
+		"OSHA-10": "OSHA 10-hour card", "R-410A": "R410A refrigerant handling", "AWS-D1.1": "AWS D1.1 structural steel code",
+		"CWI": "Certified Welding Inspector", "6G": "6G pipe welding position", "NEC-2023": "2023 National Electrical Code",
+		"NFPA-70E": "NFPA 70E arc flash safety", "HAZMAT": "hazardous materials endorsement",
+		"TWIC": "Transportation Worker Identification Credential", "DOT-medical": "DOT medical examiner's card",
+		"CMA": "Certified Medical Assistant", "RMA": "Registered Medical Assistant", "PTCB": "Pharmacy Technician Certification Board",
+		"CPhT": "Certified Pharmacy Technician", "ExCPT": "ExCPT pharmacy technician exam",
+		"OSHA-1910.178": "OSHA 1910.178 powered industrial truck training", "CDL-B": "Class B commercial driver's license",
+		"RF-scanner": "RF scanner trained", "CNA": "Certified Nursing Assistant", "CPR": "CPR/AED", "HHA": "Home Health Aide",
+	}
 	hybridCities = []string{"chicago", "austin", "denver", "atlanta", "phoenix", "columbus"}
 	hybridFiller = []string{"Reliable and punctual.", "Open to overtime and weekends.", "Team player with a safety-first record.",
 		"Looking for a long-term role.", "Bilingual English/Spanish.", "Available immediately.", "Strong references on request.",
@@ -98,7 +115,14 @@ func generateHybridSet(seed uint64, n int) ([]hybridProfile, []hybridQuery) {
 		fmt.Fprintf(&b, "%s with %d years at %s and %s. ", cap1(title), 1+rng.IntN(20), pick(hybridEmployers), pick(hybridEmployers))
 		sk := rng.Perm(len(r.skills))
 		fmt.Fprintf(&b, "Skills: %s, %s, %s. ", r.skills[sk[0]], r.skills[sk[1]], r.skills[sk[2]])
-		fmt.Fprintf(&b, "Certifications: %s. ", strings.Join(p.Certs, ", "))
+		shown := make([]string, len(p.Certs))
+		for j, c := range p.Certs {
+			shown[j] = c
+			if rng.Float64() < 0.35 {
+				shown[j] = hybridLong[c]
+			}
+		}
+		fmt.Fprintf(&b, "Certifications: %s. ", strings.Join(shown, ", "))
 		// Noise a keyword match falls for: another role's name, a code
 		// named but not held.
 		if rng.Float64() < 0.3 {

@@ -88,7 +88,8 @@ type plan struct {
 	rrfK      float64
 	wVec, wKw float64
 	terms     []string
-	q         []float32 // nil: no vector (keyword mode without one)
+	codes     [][]string // the query's code-like words, as terms (bm25.CodeTerms)
+	q         []float32  // nil: no vector (keyword mode without one)
 	f         filter
 	explain   bool
 	facets    []string
@@ -152,6 +153,7 @@ func parseMode(req SearchRequest, maxK int) (plan, error) {
 			return p, invalid("mode %q needs \"text\" (the keyword side searches it)", p.mode)
 		}
 		p.terms = bm25.QueryTerms(req.Text)
+		p.codes = bm25.CodeTerms(req.Text)
 	}
 	return p, nil
 }
@@ -239,6 +241,7 @@ type fused struct {
 	kScore   float64
 	matched  []string
 	distance float32
+	codes    int // query codes the candidate holds
 }
 
 // hybridQuery fuses the two sides by weighted reciprocal rank fusion.
@@ -308,7 +311,13 @@ func (ix *index) hybridQuery(p plan) ([]Result, error) {
 			c.score += p.wKw / (p.rrfK + float64(i+1))
 		}
 	}
+	for _, c := range pool {
+		c.codes = codesHeld(p.codes, c.matched)
+	}
 	slices.SortFunc(pool, func(a, b *fused) int {
+		if c := cmp.Compare(b.codes, a.codes); c != 0 {
+			return c
+		}
 		if c := cmp.Compare(b.score, a.score); c != 0 {
 			return c
 		}
@@ -333,6 +342,18 @@ func (ix *index) hybridQuery(p plan) ([]Result, error) {
 		}
 	}
 	return out, nil
+}
+
+// codesHeld counts the query codes (each a group of terms) of which a
+// candidate matched at least one term.
+func codesHeld(codes [][]string, matched []string) int {
+	n := 0
+	for _, group := range codes {
+		if slices.ContainsFunc(group, func(t string) bool { return slices.Contains(matched, t) }) {
+			n++
+		}
+	}
+	return n
 }
 
 var inf32 = float32(math.Inf(1))

@@ -150,9 +150,9 @@ func modeFixture(t *testing.T) *service {
 		// Nearest to the query vector, no keyword.
 		{ID: "vec-only", Vector: []float32{1, 0.01}, Text: "truck driver", Metadata: map[string]any{"city": "chicago", "role": "driver"}},
 		// Best keyword match, far vector.
-		{ID: "kw-only", Vector: []float32{-1, 0.2}, Text: "crane operator NCCCO rigger", Metadata: map[string]any{"city": "austin", "role": "operator"}},
+		{ID: "kw-only", Vector: []float32{-1, 0.2}, Text: "crane operator NCCCO", Metadata: map[string]any{"city": "austin", "role": "operator"}},
 		// Second on both sides: fusion should put it first.
-		{ID: "both", Vector: []float32{1, 0.3}, Text: "crane operator", Metadata: map[string]any{"city": "chicago", "role": "operator"}},
+		{ID: "both", Vector: []float32{1, 0.3}, Text: "crane operator NCCCO, lead of a rigging crew", Metadata: map[string]any{"city": "chicago", "role": "operator"}},
 		{ID: "neither", Vector: []float32{-1, -1}, Text: "phlebotomist", Metadata: map[string]any{"city": "austin", "role": "phlebotomist"}},
 	}
 	if err := s.Add(ctxb(), "m", items); err != nil {
@@ -182,7 +182,7 @@ func TestSearchModes(t *testing.T) {
 	}
 	e := res[0].Explain
 	if e.VectorRank != 2 || e.KeywordRank != 2 || e.Fused == nil || math.Abs(*e.Fused-2.0/62) > 1e-9 ||
-		len(e.MatchedTerms) != 2 || e.VectorDistance == nil || *e.VectorDistance != res[0].Distance {
+		len(e.MatchedTerms) != 3 || e.VectorDistance == nil || *e.VectorDistance != res[0].Distance {
 		t.Fatalf("hybrid explain of %q: %+v", res[0].ID, e)
 	}
 	if e := res[1].Explain; e.VectorRank != 4 || e.KeywordRank != 1 || math.Abs(*e.Fused-(1.0/64+1.0/61)) > 1e-9 {
@@ -195,8 +195,8 @@ func TestSearchModes(t *testing.T) {
 	}
 	// Keyword mode given a vector reports true distances.
 	res, err = s.Search(ctxb(), "m", SearchRequest{Mode: ModeKeyword, Vector: q, Text: "crane", K: 2, Explain: true})
-	if err != nil || res[1].ID != "kw-only" || res[1].noDistance || res[1].Distance < 1.9 || res[0].Distance > 0.1 ||
-		*res[1].Explain.VectorDistance != res[1].Distance {
+	if err != nil || res[0].ID != "kw-only" || res[0].noDistance || res[0].Distance < 1.9 || res[1].Distance > 0.1 ||
+		*res[0].Explain.VectorDistance != res[0].Distance {
 		t.Fatalf("keyword mode with a vector: %+v %v", res, err)
 	}
 	// Weights: keyword only → keyword order.
@@ -294,5 +294,27 @@ func TestHybridTextEmbedsAndTokenizes(t *testing.T) {
 	}
 	if got := bm25.QueryTerms("CDL truck driver"); len(got) != 3 {
 		t.Fatalf("terms %v", got)
+	}
+}
+
+// TestHybridRanksCodeHoldersFirst: a query's codes (NCCCO, EPA-608) are
+// what a recruiter means and what an encoder blurs: a hybrid candidate
+// holding them ranks above one that does not, however near its vector.
+func TestHybridRanksCodeHoldersFirst(t *testing.T) {
+	s := newTestService(t, nil, nil)
+	mustCreate(t, s, IndexSpec{Name: "c", Dim: 2})
+	if err := s.Add(ctxb(), "c", []Item{
+		{ID: "role-only", Vector: []float32{1, 0}, Text: "heating technician, heating service"},
+		{ID: "spelled", Vector: []float32{0.2, 1}, Text: "refrigeration mechanic, EPA 608 universal"},
+		{ID: "other", Vector: []float32{0.9, 0.1}, Text: "heating helper"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Search(ctxb(), "c", SearchRequest{Mode: ModeHybrid, Vector: []float32{1, 0}, Text: "heating technician EPA-608", K: 3, Explain: true})
+	if err != nil || res[0].ID != "spelled" {
+		t.Fatalf("hybrid: %v %v", ids(res), err)
+	}
+	if got := bm25.CodeTerms("HVAC technician EPA-608 d1.1 welder"); fmt.Sprint(got) != "[[hvac] [epa-608 epa 608 epa608] [d1.1 d1 1 d11]]" {
+		t.Fatalf("CodeTerms = %v", got)
 	}
 }

@@ -151,3 +151,33 @@ func cut(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// CodeTerms returns, for each word of a query that looks like a code —
+// it holds a digit, a connector, '+' or '#', or is written in capitals
+// (NCCCO, CPT, EPA-608, D1.1) — the terms Tokenize makes of it. A
+// document holds such a code when it holds any of those terms: the code
+// whole, joined, or a piece.
+func CodeTerms(query string) [][]string {
+	var out [][]string
+	for _, w := range strings.FieldsFunc(query, func(r rune) bool { return !wordRune(r) }) {
+		letters, upper, other := 0, 0, false
+		for _, r := range w {
+			switch {
+			case unicode.IsLetter(r):
+				letters++
+				if unicode.IsUpper(r) {
+					upper++
+				}
+			case unicode.IsDigit(r), connector(r), r == '+', r == '#':
+				other = true
+			}
+		}
+		if !other && (letters < 2 || upper != letters) {
+			continue
+		}
+		if terms := Tokenize(w); len(terms) > 0 {
+			out = append(out, terms)
+		}
+	}
+	return out
+}
