@@ -33,6 +33,8 @@ type index struct {
 	kw    *bm25.Index
 	byID  map[string]uint32
 	live  int
+	// tuned is the ef chosen for spec.TargetRecall (zero: none yet).
+	tuned tuning
 
 	// Persistence state, under writeMu.
 	seq      uint64 // last batch applied (WAL sequence)
@@ -265,7 +267,7 @@ func (ix *index) info() IndexInfo {
 		}
 	}
 	return IndexInfo{IndexSpec: ix.spec, Length: ix.live, MemoryBytes: mem, KeywordDocs: ix.kw.Docs(),
-		Quarantined: ix.quarantined}
+		EfTuned: ix.tuned.ef, TunedRecall: ix.tuned.recall, TunedAtLength: ix.tuned.at, Quarantined: ix.quarantined}
 }
 
 // contents is an index's graph and per-node data, swapped in whole by a

@@ -70,6 +70,9 @@ func (ix *index) result(n uint32, d float32) Result {
 func (ix *index) vectorHits(q []float32, k, ef int, f filter) ([]hnsw.Neighbor, string, error) {
 	if ef <= 0 {
 		ef = ix.spec.EfSearch
+		if ix.tuned.ef > 0 {
+			ef = ix.tuned.ef
+		}
 	}
 	accept := ix.accept(f)
 	want := min(k, ix.live)

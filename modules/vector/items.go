@@ -56,6 +56,7 @@ func (s *service) Add(ctx context.Context, name string, items []Item) error {
 		// and a restart replays it.
 		return fmt.Errorf("vector: apply batch to %q: %w", name, err)
 	}
+	ix.retune(s.cfg.MaxEf)
 	s.maybeCompact(ix)
 	return nil
 }

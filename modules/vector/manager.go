@@ -143,6 +143,8 @@ func (s *service) Create(ctx context.Context, spec IndexSpec) (IndexInfo, error)
 		return IndexInfo{}, invalid("ef_construction must be in [1, 4096], got %d", spec.EfConstruction)
 	case spec.EfSearch < 1 || spec.EfSearch > s.cfg.MaxEf:
 		return IndexInfo{}, invalid("ef_search must be in [1, %d] (vector.max_ef), got %d", s.cfg.MaxEf, spec.EfSearch)
+	case spec.TargetRecall != 0 && !(spec.TargetRecall >= minTargetRecall && spec.TargetRecall <= maxTargetRecall):
+		return IndexInfo{}, invalid("target_recall must be in [%g, %g] (or absent), got %g", minTargetRecall, maxTargetRecall, spec.TargetRecall)
 	}
 	ix, err := newIndex(spec)
 	if err != nil {

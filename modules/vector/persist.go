@@ -126,6 +126,7 @@ func (s *service) load(ctx context.Context) error {
 			continue
 		}
 		ix.quarantined = s.quarantined[name].count
+		ix.retune(s.cfg.MaxEf)
 		s.indexes[name] = ix
 		s.log.Info("vector index loaded", "index", name, "length", ix.live, "wal_segments", len(ix.walSeqs),
 			"quarantined", len(q.reasons), "elapsed", time.Since(start).Round(time.Millisecond).String())

@@ -33,8 +33,9 @@ type createRequest struct {
 	Metric         string `json:"metric"`
 	M              int    `json:"m"`
 	EfConstruction int    `json:"ef_construction"`
-	EfSearch       int    `json:"ef_search"`
-	Model          string `json:"model"`
+	EfSearch       int     `json:"ef_search"`
+	TargetRecall   float64 `json:"target_recall"`
+	Model          string  `json:"model"`
 }
 
 func decode(c echo.Context, v any) error {
@@ -75,7 +76,7 @@ func (m *Module) create(c echo.Context) error {
 		return app.BadRequest("missing field \"dimension\" (or \"model\" to take the embedder's)").WithDetails(map[string]any{"field": "dimension"})
 	}
 	spec := IndexSpec{Name: req.Name, Metric: req.Distance, M: req.M, EfConstruction: req.EfConstruction,
-		EfSearch: req.EfSearch, Model: req.Model}
+		EfSearch: req.EfSearch, TargetRecall: req.TargetRecall, Model: req.Model}
 	if spec.Metric == "" {
 		spec.Metric = req.Metric
 	}

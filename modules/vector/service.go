@@ -25,6 +25,10 @@ type IndexSpec struct {
 	M              int    `json:"m"`
 	EfConstruction int    `json:"ef_construction"`
 	EfSearch       int    `json:"ef_search"`
+	// TargetRecall, when set (0.5–0.999), makes searches that give no ef
+	// use the smallest ef whose recall@10, measured on a sample of the
+	// index's own items against exact search, reaches it (see tune.go).
+	TargetRecall float64 `json:"target_recall,omitempty"`
 	// Model is the embedding model whose vectors the index holds, when
 	// items are added as text (set by the server from embed).
 	Model string `json:"model,omitempty"`
@@ -38,6 +42,11 @@ type IndexInfo struct {
 	// KeywordDocs counts the items with text, which keyword and hybrid
 	// search find.
 	KeywordDocs int `json:"keyword_docs"`
+	// EfTuned is the ef chosen for TargetRecall (0: not tuned yet), the
+	// recall it measured, and the index length it was measured at.
+	EfTuned       int     `json:"ef_search_tuned,omitempty"`
+	TunedRecall   float64 `json:"tuned_recall,omitempty"`
+	TunedAtLength int     `json:"tuned_at_length,omitempty"`
 	// Quarantined counts the index's objects set aside at start-up
 	// because they could not be applied (see the module's warnings).
 	Quarantined int `json:"quarantined,omitempty"`
