@@ -26,13 +26,13 @@ func (m *Module) Routes(g *echo.Group) {
 // createRequest accepts both the API-COMPAT names (dimension, distance)
 // and the issue's (dim, metric).
 type createRequest struct {
-	Name           string `json:"name"`
-	Dimension      *int   `json:"dimension"`
-	Dim            *int   `json:"dim"`
-	Distance       string `json:"distance"`
-	Metric         string `json:"metric"`
-	M              int    `json:"m"`
-	EfConstruction int    `json:"ef_construction"`
+	Name           string  `json:"name"`
+	Dimension      *int    `json:"dimension"`
+	Dim            *int    `json:"dim"`
+	Distance       string  `json:"distance"`
+	Metric         string  `json:"metric"`
+	M              int     `json:"m"`
+	EfConstruction int     `json:"ef_construction"`
 	EfSearch       int     `json:"ef_search"`
 	TargetRecall   float64 `json:"target_recall"`
 	Model          string  `json:"model"`

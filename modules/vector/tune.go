@@ -106,4 +106,3 @@ func (ix *index) measureEf(target float64, maxEf int) tuning {
 	}
 	return best
 }
-
