@@ -21,8 +21,8 @@ type condition struct {
 type filter []condition
 
 // compileFilter turns the JSON filter into conditions. A plain value is
-// equality; an object holds operators ($eq, $ne, $in, $gt, $gte, $lt,
-// $lte); an unknown operator or a non-scalar value is an error (400).
+// equality; an object holds operators ($eq, $ne, $in, $nin, $gt, $gte,
+// $lt, $lte); an unknown operator or a non-scalar value is an error (400).
 func compileFilter(f map[string]any) (filter, error) {
 	if len(f) == 0 {
 		return nil, nil
@@ -70,6 +70,17 @@ func (c *condition) addOp(k, op string, arg any) error {
 		} else {
 			c.ne = append(c.ne, norm(arg))
 		}
+	case "$nin":
+		arr, ok := arg.([]any)
+		if !ok {
+			return fmt.Errorf("filter %q: $nin needs an array", k)
+		}
+		for _, a := range arr {
+			if !scalar(a) {
+				return fmt.Errorf("filter %q: $nin values must be strings, numbers or bools", k)
+			}
+			c.ne = append(c.ne, norm(a))
+		}
 	case "$in":
 		arr, ok := arg.([]any)
 		if !ok {
@@ -97,7 +108,7 @@ func (c *condition) addOp(k, op string, arg any) error {
 			c.hi, c.hiInc = n, op == "$lte"
 		}
 	default:
-		return fmt.Errorf("filter %q: unknown operator %q (use $eq, $ne, $in, $gt, $gte, $lt, $lte)", k, op)
+		return fmt.Errorf("filter %q: unknown operator %q (use $eq, $ne, $in, $nin, $gt, $gte, $lt, $lte)", k, op)
 	}
 	return nil
 }

@@ -187,3 +187,25 @@ func cpuNow() time.Duration {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// TestFilterNotIn: $nin (which MCP's search_vectors documents) excludes
+// every listed value; a non-array is a 400.
+func TestFilterNotIn(t *testing.T) {
+	f, err := compileFilter(map[string]any{"city": map[string]any{"$nin": []any{"austin", "denver"}}, "n": map[string]any{"$nin": []any{1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for md, want := range map[*map[string]any]bool{
+		{"city": "chicago", "n": 2.0}: true,
+		{"city": "austin", "n": 2.0}:  false,
+		{"city": "chicago", "n": 1.0}: false,
+		{"n": 2.0}:                    false, // a condition on a missing key fails, as for $ne
+	} {
+		if got := f.match(*md); got != want {
+			t.Errorf("%v: match %v, want %v", *md, got, want)
+		}
+	}
+	if _, err := compileFilter(map[string]any{"a": map[string]any{"$nin": "x"}}); err == nil {
+		t.Error("$nin with a string accepted")
+	}
+}
