@@ -2,6 +2,7 @@ package vector
 
 import (
 	"maps"
+	"math/rand/v2"
 
 	"lakehouse/modules/vector/hnsw"
 )
@@ -23,6 +24,9 @@ const (
 const (
 	planGraph = "graph" // HNSW beam search (filter inside the traversal): approximate
 	planExact = "exact" // scan of every live (matching) item: exact
+	// planFallback: the graph walk ran out of budget or came back short,
+	// and an exact scan answered.
+	planFallback = "graph, then exact"
 )
 
 // search runs a k-NN query; q has the index's dimension already.
@@ -96,11 +100,16 @@ func (ix *index) vectorHits(q []float32, k, ef int, f filter) ([]hnsw.Neighbor, 
 			break
 		}
 		wide := min(int(float64(max(ef, k))/sel)+1, ix.live)
-		res, err = ix.g.Search(q, k, wide, accept)
-		if err == nil && len(res) < k {
+		var done bool
+		res, done, err = ix.g.SearchBudget(q, k, wide, accept, ix.live/2)
+		if err == nil && (!done || len(res) < k) {
 			// Fewer than k found: either fewer than k match (the scan
 			// proves it) or the beam missed some; the scan finds them.
-			res, plan, err = ix.exact(q, k, accept)
+			// Out of budget: the matches lie far from the query (the
+			// filter follows the vectors), and the walk would visit most
+			// of the graph; scanning costs about what half of it did.
+			res, _, err = ix.exact(q, k, accept)
+			plan = planFallback
 		}
 	}
 	return res, plan, err
@@ -111,18 +120,21 @@ func (ix *index) exact(q []float32, k int, accept func(uint32) bool) ([]hnsw.Nei
 	return res, planExact, err
 }
 
-// selectivity estimates the fraction of live items f matches from an
-// evenly spaced sample of nodes. Call with mu held.
+// selectivity estimates the fraction of live items f matches from a
+// sample of nodes drawn at random (a fixed seed, so a search plans the
+// same way each time). Evenly spaced positions would alias with
+// attributes that cycle with insertion order. Call with mu held.
 func (ix *index) selectivity(f filter) float64 {
 	n := len(ix.ids)
-	step := max(1, n/sampleSize)
+	rng := rand.New(rand.NewPCG(uint64(n), 0x5e1ec7))
 	seen, hit := 0, 0
-	for i := 0; i < n; i += step {
-		if ix.ids[i] == "" {
+	for i := 0; i < sampleSize; i++ {
+		j := rng.IntN(n)
+		if ix.ids[j] == "" {
 			continue
 		}
 		seen++
-		if f.match(ix.meta[i]) {
+		if f.match(ix.meta[j]) {
 			hit++
 		}
 	}

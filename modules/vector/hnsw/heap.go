@@ -110,6 +110,10 @@ type scratch struct {
 	nbuf    []uint32
 	sel     []cand
 	sink    float32 // keeps the cache-line touches in searchLayer alive
+	// budget bounds the distances one searchLayer computes (0: none);
+	// over it, the search stops and sets exhausted.
+	budget, spent int
+	exhausted     bool
 }
 
 // reset prepares the visited marks for a graph of capacity n.

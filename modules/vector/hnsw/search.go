@@ -70,6 +70,12 @@ func (g *Graph) searchLayer(q []float32, eps []cand, ef, l int, accept func(uint
 			}
 		}
 		s.sink += touch
+		if s.budget > 0 {
+			if s.spent += len(todo); s.spent > s.budget {
+				s.exhausted = true
+				break
+			}
+		}
 		for _, nb := range todo {
 			d := g.dist(q, g.vec(nb))
 			if len(res) < ef || d < bound {
@@ -92,9 +98,18 @@ func (g *Graph) searchLayer(q []float32, eps []cand, ef, l int, accept func(uint
 // (0 = the graph's EfSearch; raised to k). accept, when non-nil, filters
 // results inside the traversal.
 func (g *Graph) Search(q []float32, k, ef int, accept func(uint32) bool) ([]Neighbor, error) {
+	res, _, err := g.SearchBudget(q, k, ef, accept, 0)
+	return res, err
+}
+
+// SearchBudget is Search computing at most budget distances on level 0
+// (0: no bound). When the budget runs out it returns ok false (and what
+// it had found): a filter that keeps only a far region of the graph makes
+// the walk visit most of it, and the caller is better off scanning.
+func (g *Graph) SearchBudget(q []float32, k, ef int, accept func(uint32) bool, budget int) (_ []Neighbor, ok bool, _ error) {
 	q, err := g.prepareQuery(q, k)
 	if q == nil || err != nil {
-		return nil, err
+		return nil, true, err
 	}
 	if ef <= 0 {
 		ef = g.cfg.EfSearch
@@ -102,12 +117,15 @@ func (g *Graph) Search(q []float32, k, ef int, accept func(uint32) bool) ([]Neig
 	ef = max(ef, k)
 	g.grow.RLock()
 	defer g.grow.RUnlock()
-	ep, maxL, ok := g.getEntry()
-	if !ok {
-		return nil, nil
+	ep, maxL, has := g.getEntry()
+	if !has {
+		return nil, true, nil
 	}
 	s := g.getScratch()
-	defer g.pool.Put(s)
+	defer func() {
+		s.budget, s.spent, s.exhausted = 0, 0, false
+		g.pool.Put(s)
+	}()
 	cur := cand{g.dist(q, g.vec(ep)), ep}
 	for l := maxL; l > 0; l-- {
 		cur = g.greedy(q, cur, l, s)
@@ -115,6 +133,7 @@ func (g *Graph) Search(q []float32, k, ef int, accept func(uint32) bool) ([]Neig
 	live := func(id uint32) bool {
 		return atomic.LoadUint32(&g.deleted[id]) == live && (accept == nil || accept(id))
 	}
+	s.budget = budget
 	found := g.searchLayer(q, []cand{cur}, ef, 0, live, s)
 	out := make([]Neighbor, 0, min(k, len(found)))
 	for _, c := range found {
@@ -123,7 +142,7 @@ func (g *Graph) Search(q []float32, k, ef int, accept func(uint32) bool) ([]Neig
 		}
 		out = append(out, Neighbor{c.id, c.d})
 	}
-	return out, nil
+	return out, !s.exhausted, nil
 }
 
 // Exact scans every live node accepted by accept and returns the k
