@@ -130,6 +130,24 @@ func TestIndexDatasetFromCLIAndSearchWithFilter(t *testing.T) {
 		t.Fatalf("Austin forklift driver expected, got %+v", h)
 	}
 
+	// The embedded text is kept: keyword search finds the code it holds,
+	// and the index reports its keyword side.
+	resp, data = s.Do(t, "POST", "/v1/vectors/index/talent/search", map[string]any{
+		"mode": "keyword", "text": "kubernetes", "k": 3})
+	if resp.StatusCode != 200 {
+		t.Fatalf("keyword search: %d %s", resp.StatusCode, data)
+	}
+	if h := decodeHits(t, data, &wrapped); len(h) != 1 || h[0].ID != "CAND-000005" {
+		t.Fatalf("keyword search for kubernetes: %+v", h)
+	}
+	var kw struct {
+		KeywordDocs int `json:"keyword_docs"`
+	}
+	s.JSON(t, "GET", "/v1/vectors/index/talent", nil, 200, &kw)
+	if kw.KeywordDocs != 9 {
+		t.Fatalf("keyword_docs %d, want 9", kw.KeywordDocs)
+	}
+
 	// Re-run after a new version: one row changed, one added, one removed.
 	csv := demoCandidates("CAND-000011,\"forklift, OSHA-30\",\"Forklift operator, weekends\",Chicago,active\n")
 	csv = strings.Replace(csv, "Dental hygienist", "Dental hygienist, 3 years", 1)
