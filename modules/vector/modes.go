@@ -47,6 +47,9 @@ type Explanation struct {
 	KeywordRank    int      `json:"keyword_rank,omitempty"`
 	KeywordScore   *float64 `json:"keyword_score,omitempty"`
 	MatchedTerms   []string `json:"matched_terms,omitempty"`
+	// CodesMatched is how many of the query's codes (EPA-608, NCCCO) the
+	// item holds: hybrid ranks more first, then by the fused score.
+	CodesMatched int `json:"codes_matched,omitempty"`
 	// Fused is the hybrid score: the sum over the sides of weight/(rrf_k + rank).
 	Fused *float64 `json:"fused,omitempty"`
 }
@@ -334,7 +337,7 @@ func (ix *index) hybridQuery(p plan) ([]Result, error) {
 		if p.explain {
 			d, sc, fs := c.distance, c.kScore, c.score
 			e := &Explanation{Mode: p.mode, VectorRank: c.vRank, VectorDistance: &d, KeywordRank: c.kRank,
-				MatchedTerms: c.matched, Fused: &fs}
+				MatchedTerms: c.matched, CodesMatched: c.codes, Fused: &fs}
 			if c.kRank > 0 {
 				e.KeywordScore = &sc
 			}

@@ -311,7 +311,7 @@ func TestHybridRanksCodeHoldersFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := s.Search(ctxb(), "c", SearchRequest{Mode: ModeHybrid, Vector: []float32{1, 0}, Text: "heating technician EPA-608", K: 3, Explain: true})
-	if err != nil || res[0].ID != "spelled" {
+	if err != nil || res[0].ID != "spelled" || res[0].Explain.CodesMatched != 1 || res[1].Explain.CodesMatched != 0 {
 		t.Fatalf("hybrid: %v %v", ids(res), err)
 	}
 	if got := bm25.CodeTerms("HVAC technician EPA-608 d1.1 welder"); fmt.Sprint(got) != "[[hvac] [epa-608 epa 608 epa608] [d1.1 d1 1 d11]]" {
