@@ -36,6 +36,9 @@ type createRequest struct {
 	EfSearch       int     `json:"ef_search"`
 	TargetRecall   float64 `json:"target_recall"`
 	Model          string  `json:"model"`
+	// Quantization is refused unless float32: int8 is not built yet, and
+	// silently creating a float index would misstate its memory.
+	Quantization string `json:"quantization"`
 }
 
 func decode(c echo.Context, v any) error {
@@ -64,6 +67,12 @@ func (m *Module) create(c echo.Context) error {
 	var req createRequest
 	if err := decode(c, &req); err != nil {
 		return err
+	}
+	switch req.Quantization {
+	case "", "none", "float32":
+	default:
+		return app.BadRequest("quantization %q is not supported (vectors are stored as float32; omit the field)", req.Quantization).
+			WithDetails(map[string]any{"field": "quantization"})
 	}
 	if req.Name == "" {
 		return app.BadRequest("missing field \"name\"").WithDetails(map[string]any{"field": "name"})
