@@ -314,8 +314,10 @@ func (ix *index) hybridQuery(p plan) ([]Result, error) {
 			c.score += p.wKw / (p.rrfK + float64(i+1))
 		}
 	}
-	for _, c := range pool {
-		c.codes = codesHeld(p.codes, c.matched)
+	if p.wKw > 0 { // a keyword weight of 0 leaves the vector order alone
+		for _, c := range pool {
+			c.codes = codesHeld(p.codes, c.matched)
+		}
 	}
 	slices.SortFunc(pool, func(a, b *fused) int {
 		if c := cmp.Compare(b.codes, a.codes); c != 0 {
