@@ -206,6 +206,11 @@ func TestSearchModes(t *testing.T) {
 	if err != nil || !slices.Equal(ids(res), []string{"kw-only", "both"}) {
 		t.Fatalf("hybrid, vector weight 0: %v %v", ids(res), err)
 	}
+	res, err = s.Search(ctxb(), "m", SearchRequest{Mode: ModeHybrid, Vector: q, Text: "crane operator NCCCO", K: 2,
+		Weights: &Weights{Keyword: &zero}})
+	if err != nil || !slices.Equal(ids(res), []string{"vec-only", "both"}) {
+		t.Fatalf("hybrid, keyword weight 0 (vector order, codes not preferred): %v %v", ids(res), err)
+	}
 	// Filters apply to every mode before ranking.
 	f := map[string]any{"city": "chicago"}
 	for _, mode := range []string{ModeVector, ModeKeyword, ModeHybrid} {
