@@ -257,3 +257,40 @@ func TestNumericIDsPaginate(t *testing.T) {
 		}
 	}
 }
+
+// TestRerunGivesAnOldIndexItsKeywordSide: an index filled before items
+// kept their text (vectors only) gets every row re-added, text included,
+// on the next from-dataset run, though no row changed.
+func TestRerunGivesAnOldIndexItsKeywordSide(t *testing.T) {
+	s := apptest.Start(t)
+	ingest(t, s, "replace", demoCandidates(""))
+	args := []string{"talent", "--dataset", "candidates", "--id", "candidate_id", "--text", "skills,summary", "--meta", "city,status", "--quiet"}
+	if out, errOut, code := runCLI(t, s, args...); code != 0 {
+		t.Fatalf("index exit %d: %s %s", code, out, errOut)
+	}
+	// Replace the index by one holding the same ids as vectors only, as
+	// an older lakehouse left it (the run's state stays on disk).
+	s.Do(t, "DELETE", "/v1/vectors/index/talent", nil)
+	s.JSON(t, "POST", "/v1/vectors/index", map[string]any{"name": "talent", "dimension": 512, "model": "use-lite-512"}, 201, nil)
+	var items []map[string]any
+	for i := 1; i <= 10; i++ {
+		if i == 6 {
+			continue // no text: never indexed
+		}
+		v := make([]float32, 512)
+		v[i] = 1
+		items = append(items, map[string]any{"id": fmt.Sprintf("CAND-%06d", i), "vector": v})
+	}
+	s.JSON(t, "POST", "/v1/vectors/index/talent/add", map[string]any{"items": items}, 200, nil)
+	out, errOut, code := runCLI(t, s, args...)
+	if code != 0 || !strings.Contains(out, "9 embedded, 0 unchanged") {
+		t.Fatalf("re-run exit %d: %q %q", code, out, errOut)
+	}
+	var wrapped struct {
+		Results []hit `json:"results"`
+	}
+	resp, data := s.Do(t, "POST", "/v1/vectors/index/talent/search", map[string]any{"mode": "keyword", "text": "kubernetes"})
+	if h := decodeHits(t, data, &wrapped); resp.StatusCode != 200 || len(h) != 1 || h[0].ID != "CAND-000005" {
+		t.Fatalf("keyword search after the re-run: %d %s", resp.StatusCode, data)
+	}
+}
