@@ -114,6 +114,10 @@ type scratch struct {
 	// over it, the search stops and sets exhausted.
 	budget, spent int
 	exhausted     bool
+	// skip, when set, is a node the search neither returns nor expands
+	// (leave-one-out measurement; see SearchWithout).
+	skip    uint32
+	hasSkip bool
 }
 
 // reset prepares the visited marks for a graph of capacity n.

@@ -32,6 +32,9 @@ func (g *Graph) greedy(q []float32, cur cand, l int, s *scratch) cand {
 // traversal rather than after it. It returns the results ascending.
 func (g *Graph) searchLayer(q []float32, eps []cand, ef, l int, accept func(uint32) bool, s *scratch) []cand {
 	s.reset(g.capacity())
+	if s.hasSkip {
+		s.visited[s.skip] = s.gen
+	}
 	cands, res := s.cands[:0], s.res[:0]
 	for _, e := range eps {
 		if s.visited[e.id] == s.gen {
@@ -107,6 +110,19 @@ func (g *Graph) Search(q []float32, k, ef int, accept func(uint32) bool) ([]Neig
 // it had found): a filter that keeps only a far region of the graph makes
 // the walk visit most of it, and the caller is better off scanning.
 func (g *Graph) SearchBudget(q []float32, k, ef int, accept func(uint32) bool, budget int) (_ []Neighbor, ok bool, _ error) {
+	return g.search(q, k, ef, accept, budget, 0, false)
+}
+
+// SearchWithout is Search as if node skip were not in the graph: it is
+// neither returned nor expanded (its links are not followed), so a query
+// at skip's own vector measures what a new query there would get — the
+// way an index measures the ef its recall target needs.
+func (g *Graph) SearchWithout(q []float32, k, ef int, skip uint32, accept func(uint32) bool) ([]Neighbor, error) {
+	res, _, err := g.search(q, k, ef, accept, 0, skip, true)
+	return res, err
+}
+
+func (g *Graph) search(q []float32, k, ef int, accept func(uint32) bool, budget int, skip uint32, hasSkip bool) (_ []Neighbor, ok bool, _ error) {
 	q, err := g.prepareQuery(q, k)
 	if q == nil || err != nil {
 		return nil, true, err
@@ -123,7 +139,7 @@ func (g *Graph) SearchBudget(q []float32, k, ef int, accept func(uint32) bool, b
 	}
 	s := g.getScratch()
 	defer func() {
-		s.budget, s.spent, s.exhausted = 0, 0, false
+		s.budget, s.spent, s.exhausted, s.hasSkip = 0, 0, false, false
 		g.pool.Put(s)
 	}()
 	cur := cand{g.dist(q, g.vec(ep)), ep}
@@ -134,6 +150,14 @@ func (g *Graph) SearchBudget(q []float32, k, ef int, accept func(uint32) bool, b
 		return atomic.LoadUint32(&g.deleted[id]) == live && (accept == nil || accept(id))
 	}
 	s.budget = budget
+	s.skip, s.hasSkip = skip, hasSkip
+	if hasSkip && cur.id == skip {
+		// The walk ended on the skipped node: start from its first
+		// neighbour instead (it would have led there).
+		if nb := g.neighbours(skip, 0, s.nbuf); len(nb) > 0 {
+			cur = cand{g.dist(q, g.vec(nb[0])), nb[0]}
+		}
+	}
 	found := g.searchLayer(q, []cand{cur}, ef, 0, live, s)
 	out := make([]Neighbor, 0, min(k, len(found)))
 	for _, c := range found {
