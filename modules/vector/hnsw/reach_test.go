@@ -70,3 +70,33 @@ func TestRepairRelinksOrphans(t *testing.T) {
 	}
 	t.Logf("%d orphans made, %d re-linked", len(victims), fixed)
 }
+
+// TestSearchWithoutLeavesTheNodeOut: the skipped node is never returned,
+// and the rest of the answer still matches exact search without it.
+func TestSearchWithoutLeavesTheNodeOut(t *testing.T) {
+	base, _ := clustered(4, 3000, 0, 32)
+	g := build(t, Config{Dim: 32, Metric: Cosine, Seed: 2}, base, 1)
+	miss := 0
+	for id := uint32(0); id < 3000; id += 151 {
+		res, err := g.SearchWithout(g.Vector(id), 10, 200, id, nil)
+		if err != nil || len(res) != 10 {
+			t.Fatalf("%d: %v %v", id, res, err)
+		}
+		exact, _ := g.Exact(g.Vector(id), 10, func(n uint32) bool { return n != id })
+		want := map[uint32]bool{}
+		for _, e := range exact {
+			want[e.ID] = true
+		}
+		for _, r := range res {
+			if r.ID == id {
+				t.Fatalf("skipped node %d returned", id)
+			}
+			if !want[r.ID] {
+				miss++
+			}
+		}
+	}
+	if miss > 4 {
+		t.Errorf("%d misses at ef 200", miss)
+	}
+}
