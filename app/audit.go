@@ -64,8 +64,8 @@ func auditMiddleware(c *Container) echo.MiddlewareFunc {
 			ev := AuditEvent{
 				Time:       start.UTC(),
 				RequestID:  ec.Response().Header().Get(echo.HeaderXRequestID),
-				Principal:  stringOr(ec.Get(ContextPrincipal), "anonymous"),
-				ClientIP:   stringOr(ec.Get(ContextClientIP), ec.RealIP()),
+				Principal:  Principal(ec),
+				ClientIP:   ClientIP(ec),
 				Module:     stringOr(moduleOf(ec), "server"),
 				Method:     ec.Request().Method,
 				Route:      ec.Path(),
@@ -82,6 +82,14 @@ func auditMiddleware(c *Container) echo.MiddlewareFunc {
 		}
 	}
 }
+
+// Principal is who the gate authenticated for the request ("anonymous"
+// in development mode), as audit rows record it.
+func Principal(c echo.Context) string { return stringOr(c.Get(ContextPrincipal), "anonymous") }
+
+// ClientIP is the client address the gate resolved (trusted proxies
+// unwrapped), else echo's view of it.
+func ClientIP(c echo.Context) string { return stringOr(c.Get(ContextClientIP), c.RealIP()) }
 
 func stringOr(v any, def string) string {
 	if s, ok := v.(string); ok && s != "" {
