@@ -93,7 +93,7 @@ FUZZ_TARGETS := \
 	./modules/ingest:FuzzCSVParser ./modules/query:FuzzSQLGuard \
 	./modules/storage:FuzzValidateKey ./modules/catalog:FuzzValidateType \
 	./modules/pathway:FuzzReplay ./modules/vector:FuzzWALReplay \
-	./modules/observer:FuzzWorkflowDefinition ./internal/jsonx:FuzzMember
+	./modules/workflow:FuzzWorkflowDefinition ./internal/jsonx:FuzzMember
 fuzz: deps
 	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "== $$fn ($$pkg, $(FUZZTIME))"; \

@@ -280,6 +280,14 @@ func (c *Container) Stop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// Module returns the registered module called name.
+func (c *Container) Module(name string) (Module, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	m, ok := c.modules[name]
+	return m, ok
+}
+
 // Running returns the initialised modules in initialisation order.
 func (c *Container) Running() []Module {
 	c.mu.RLock()

@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 )
@@ -12,6 +13,18 @@ import (
 // server gives each module a group at /v1/<prefix>, so a module's routes
 // can only be under its own prefix.
 type Prefixed interface{ RoutePrefix() string }
+
+// Guest is implemented by a module whose routes live inside another
+// module's prefix, at a path its clients already know: workflow serves
+// /v1/observer/workflow/..., indexer /v1/vectors/index/<name>/from-dataset.
+// Its RoutePrefix is the whole path ("observer/workflow"); HostModule
+// names the module that owns the enclosing prefix. Without it, a module
+// whose prefix is, or is inside, another module's stops the server: no
+// module can wander into another's paths by accident.
+type Guest interface {
+	Prefixed
+	HostModule() string
+}
 
 // Configured is implemented by modules that read a section of the
 // configuration; it names the section's TOML key ("storage", "query").
@@ -71,6 +84,48 @@ func (t *routeTable) isRoute(method, template string) bool {
 		return !isCatchAll(template)
 	}
 	return t.real[routeKey(method, template)]
+}
+
+// checkPrefixes refuses two modules whose prefixes overlap (equal, or one
+// inside the other) unless the inner one is declared a Guest of the outer
+// one, and a Guest whose prefix is not inside its host's.
+func checkPrefixes(mods []Module, registered func(string) (Module, bool)) error {
+	for _, m := range mods {
+		g, ok := m.(Guest)
+		if !ok {
+			continue
+		}
+		host, ok := registered(g.HostModule())
+		if !ok {
+			return fmt.Errorf("server: module %q is a guest of %q, which is not registered", m.Name(), g.HostModule())
+		}
+		if !inside(PrefixOf(m), PrefixOf(host)) {
+			return fmt.Errorf("server: module %q mounts at /v1/%s, which is not inside its host %q's /v1/%s",
+				m.Name(), PrefixOf(m), host.Name(), PrefixOf(host))
+		}
+	}
+	for i, a := range mods {
+		for _, b := range mods[i+1:] {
+			inner, outer := a, b
+			if !inside(PrefixOf(inner), PrefixOf(outer)) {
+				inner, outer = b, a
+			}
+			if !inside(PrefixOf(inner), PrefixOf(outer)) || guestOf(inner, outer) || guestOf(outer, inner) {
+				continue
+			}
+			return fmt.Errorf("server: module %q mounts at /v1/%s, inside module %q's /v1/%s; a module may only do that as an app.Guest naming its host",
+				inner.Name(), PrefixOf(inner), outer.Name(), PrefixOf(outer))
+		}
+	}
+	return nil
+}
+
+// inside reports whether prefix p is q or a path below it.
+func inside(p, q string) bool { return p == q || strings.HasPrefix(p, q+"/") }
+
+func guestOf(m, host Module) bool {
+	g, ok := m.(Guest)
+	return ok && g.HostModule() == host.Name()
 }
 
 const contextRoutes = "lakehouse.routes"

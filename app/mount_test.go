@@ -57,12 +57,42 @@ func TestModulesStayUnderTheirPrefix(t *testing.T) {
 	if r := s.Routes(); len(r) != 1 || r[0] != (RouteInfo{Module: "a", Method: "GET", Path: "/v1/alpha/thing"}) {
 		t.Fatalf("routes %+v", r)
 	}
-	_, err = bootWith(t, squatter{name: "a", prefix: "alpha"}, squatter{name: "b", prefix: "alpha"})
+	// Even a declared guest cannot take a route its host serves.
+	_, err = bootWith(t, squatter{name: "a", prefix: "alpha"}, guest{squatter{name: "b", prefix: "alpha"}, "a"})
 	if err == nil || !strings.Contains(err.Error(), `module "b" registers GET /v1/alpha/thing, which module "a" already serves`) {
 		t.Fatalf("a second module on the same route: %v", err)
 	}
 	_, err = bootWith(t, squatter{name: "a", prefix: "alpha", docs: map[string]RouteDoc{"GET /ghost": {}}})
 	if err == nil || !strings.Contains(err.Error(), "documents GET /v1/alpha/ghost, which it does not serve") {
 		t.Fatalf("a doc without a route: %v", err)
+	}
+}
+
+// guest is a squatter that declares its host.
+type guest struct {
+	squatter
+	host string
+}
+
+func (g guest) HostModule() string { return g.host }
+
+// TestModuleInsideAnotherPrefixMustSayHost: a module mounting inside
+// another module's prefix stops the server unless it is an app.Guest
+// naming that module, and a guest must stay inside its host's prefix.
+func TestModuleInsideAnotherPrefixMustSayHost(t *testing.T) {
+	_, err := bootWith(t, squatter{name: "a", prefix: "alpha"}, squatter{name: "b", prefix: "alpha/beta"})
+	if err == nil || !strings.Contains(err.Error(), `module "b" mounts at /v1/alpha/beta, inside module "a"'s /v1/alpha`) {
+		t.Fatalf("an undeclared module inside another's prefix: %v", err)
+	}
+	s, err := bootWith(t, squatter{name: "a", prefix: "alpha"}, guest{squatter{name: "b", prefix: "alpha/beta"}, "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := s.Routes(); len(r) != 2 || r[0] != (RouteInfo{Module: "b", Method: "GET", Path: "/v1/alpha/beta/thing"}) {
+		t.Fatalf("routes %+v", r)
+	}
+	_, err = bootWith(t, squatter{name: "a", prefix: "alpha"}, guest{squatter{name: "b", prefix: "gamma"}, "a"})
+	if err == nil || !strings.Contains(err.Error(), "not inside its host") {
+		t.Fatalf("a guest outside its host: %v", err)
 	}
 }

@@ -78,6 +78,15 @@ func NewServer(c *Container, exposed []string) (*Server, error) {
 	for _, n := range exposed {
 		mounted[n] = true
 	}
+	var routers []Module
+	for _, m := range c.Running() {
+		if _, ok := m.(Router); ok {
+			routers = append(routers, m)
+		}
+	}
+	if err := checkPrefixes(routers, c.Module); err != nil {
+		return nil, err
+	}
 	for _, m := range c.Running() {
 		if r, ok := m.(Router); ok && mounted[m.Name()] {
 			if err := routes.mount(e, api, m, r); err != nil {

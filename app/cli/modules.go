@@ -15,6 +15,7 @@ import (
 	"lakehouse/modules/storage"
 	"lakehouse/modules/vector"
 	"lakehouse/modules/workbench"
+	"lakehouse/modules/workflow"
 )
 
 // AllModules returns a fresh instance of every module lakehouse ships.
@@ -33,6 +34,7 @@ func AllModules() []app.Module {
 		observer.New(),
 		workbench.New(),
 		indexer.New(),
+		workflow.New(),
 	}
 }
 

@@ -197,3 +197,41 @@ func TestGracefulShutdownDrainsInFlightRequests(t *testing.T) {
 		t.Fatalf("serve: %v", err)
 	}
 }
+
+// TestWorkflowIsAModuleOfItsOwn: --modules workflow runs the observer it
+// records into (and /ready says which modules run), the observer alone
+// serves no workflow routes, and nodes calling an absent module fail
+// naming it.
+func TestWorkflowIsAModuleOfItsOwn(t *testing.T) {
+	s := apptest.Start(t, func(c *config.Config) { c.Modules = []string{"workflow"} })
+	var ready struct {
+		Modules map[string]any `json:"modules"`
+	}
+	s.JSON(t, "GET", "/ready", nil, 200, &ready)
+	for _, want := range []string{"workflow", "observer", "storage"} {
+		if ready.Modules[want] == nil {
+			t.Errorf("/ready does not list %s: %v", want, ready.Modules)
+		}
+	}
+	if ready.Modules["query"] != nil {
+		t.Errorf("/ready lists query, which --modules workflow does not pull in: %v", ready.Modules)
+	}
+	var run struct {
+		Nodes []struct{ Status, Error string } `json:"nodes"`
+	}
+	s.JSON(t, "POST", "/v1/observer/workflow/run", map[string]any{"nodes": []any{
+		map[string]any{"id": "q", "mode": "sql", "inputs": map[string]any{"sql": "SELECT 1"}}}}, 200, &run)
+	if len(run.Nodes) != 1 || run.Nodes[0].Status != "failed" || !strings.Contains(run.Nodes[0].Error, "needs the query module") {
+		t.Fatalf("sql node without query: %+v", run.Nodes)
+	}
+	s.Fail(t, "GET", "/v1/observer/stats", nil, 404) // observer runs, unexposed
+
+	s = apptest.Start(t, func(c *config.Config) { c.Modules = []string{"observer"} })
+	s.JSON(t, "GET", "/v1/observer/stats", nil, 200, nil)
+	s.Fail(t, "GET", "/v1/observer/workflow", nil, 404)
+	ready.Modules = nil
+	s.JSON(t, "GET", "/ready", nil, 200, &ready)
+	if ready.Modules["workflow"] != nil {
+		t.Errorf("/ready lists workflow with --modules observer: %v", ready.Modules)
+	}
+}

@@ -19,9 +19,9 @@ import (
 type Module struct{ h *handler }
 
 var (
-	_ app.Module   = (*Module)(nil)
-	_ app.Router   = (*Module)(nil)
-	_ app.Prefixed = (*Module)(nil)
+	_ app.Module = (*Module)(nil)
+	_ app.Router = (*Module)(nil)
+	_ app.Guest  = (*Module)(nil)
 )
 
 // New returns the indexer module.
@@ -33,6 +33,9 @@ func (m *Module) Name() string { return "indexer" }
 // RoutePrefix implements app.Prefixed: its one route extends an index,
 // /v1/vectors/index/<name>/from-dataset (the path clients know).
 func (m *Module) RoutePrefix() string { return "vectors" }
+
+// HostModule implements app.Guest: the prefix is the vector module's.
+func (m *Module) HostModule() string { return "vector" }
 
 // Deps implements app.Module.
 func (m *Module) Deps() []string { return []string{"catalog", "embed", "query", "vector"} }

@@ -20,16 +20,15 @@ type Recorder interface {
 }
 
 // Module is the observer module: the audit witness behind every write, an
-// event ring with JSONL persistence and a SQL-visible Parquet copy, and
-// the workflow runner.
+// event ring with JSONL persistence and a SQL-visible Parquet copy.
+// Workflows are the workflow module's (it records its node rows here).
 type Module struct {
-	cfg    config.ObserverConfig
-	log    *slog.Logger
-	obs    *Observer
-	pers   *persister       // nil when persistence is off
-	pq     *parquetExporter // nil until Start finds a catalog
-	runner *Runner
-	c      *app.Container
+	cfg  config.ObserverConfig
+	log  *slog.Logger
+	obs  *Observer
+	pers *persister       // nil when persistence is off
+	pq   *parquetExporter // nil until Start finds a catalog
+	c    *app.Container
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -57,11 +56,9 @@ func (m *Module) ConfigSection() string { return "observer" }
 // Deps implements app.Module.
 func (m *Module) Deps() []string { return []string{"storage"} }
 
-// OptionalDeps implements app.OptionalDepender: workflow modes call these
-// when present, and the catalog receives the Parquet copy of the events.
-func (m *Module) OptionalDeps() []string {
-	return []string{"catalog", "query", "embed", "vector", "pathway"}
-}
+// OptionalDeps implements app.OptionalDepender: the catalog receives the
+// Parquet copy of the events when it runs.
+func (m *Module) OptionalDeps() []string { return []string{"catalog"} }
 
 // Init builds the ring, replays persisted events, and provides the
 // observer as the process's app.AuditSink (and as observer.Recorder).
@@ -84,8 +81,6 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 		m.obs.onRecord(m.pers.enqueue)
 		m.log.Info("observer replayed", "events", r.counts.Total, "ring", len(r.ring), "last_id", r.lastID)
 	}
-	m.runner = NewRunner(m.obs, m.cfg, m.log)
-	registerServiceModes(m.runner, c)
 	app.Provide[app.AuditSink](c, m.obs)
 	app.Provide[Recorder](c, m.obs)
 	return nil
@@ -93,9 +88,6 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 
 // Observer returns the module's observer (tests and embedding programs).
 func (m *Module) Observer() *Observer { return m.obs }
-
-// Runner returns the module's workflow runner, e.g. to register a mode.
-func (m *Module) Runner() *Runner { return m.runner }
 
 // Start launches the flusher and, when the catalog runs, the Parquet
 // exporter.
@@ -118,14 +110,12 @@ func (m *Module) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop cancels running workflows, stops the background loops, then
-// flushes what is pending so a clean stop loses nothing.
+// Stop stops the background loops, then flushes what is pending so a
+// clean stop loses nothing (the workflow module, stopped first, has
+// recorded its cancelled nodes by then).
 func (m *Module) Stop(ctx context.Context) error {
 	if m.cancel != nil {
 		m.cancel()
-	}
-	if m.runner != nil {
-		m.runner.Close()
 	}
 	m.wg.Wait()
 	var errs []error

@@ -22,8 +22,7 @@ import (
 // Routes implements app.Router. POST /event and /inbox are marked
 // app.ReadOnly: the event they carry IS the audit row (with the caller's
 // principal and address filled in), so the middleware does not add a
-// second one. Workflow runs are audited by the middleware (who ran it)
-// and by one row per node.
+// second one. Workflow routes (/workflow/...) are the workflow module's.
 func (m *Module) Routes(g *echo.Group) {
 	g.GET("/health", m.health)
 	g.GET("/stats", m.stats)
@@ -31,9 +30,6 @@ func (m *Module) Routes(g *echo.Group) {
 	g.POST("/event", m.postEvent, app.ReadOnly, app.BodyLimit(int64(m.cfg.MaxEventBytes)))
 	g.POST("/inbox", m.postInbox, app.ReadOnly, app.BodyLimit(inboxMaxBytes))
 	g.POST("/flush", m.flush)
-	g.POST("/workflow/run", m.runWorkflow)
-	g.GET("/workflow", m.listRuns)
-	g.GET("/workflow/:id", m.getRun)
 }
 
 func (m *Module) health(c echo.Context) error {

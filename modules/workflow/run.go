@@ -1,4 +1,4 @@
-package observer
+package workflow
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"lakehouse/config"
+	"lakehouse/modules/observer"
 )
 
 // ModeFunc runs one node: it gets the node's inputs with every reference
@@ -95,7 +96,7 @@ func (rs *runState) wait(ctx context.Context) error {
 // Runner validates and executes workflows. Modes live in a registry, so a
 // program (or a test) can add its own with RegisterMode.
 type Runner struct {
-	obs *Observer
+	rec observer.Recorder
 	cfg config.ObserverConfig
 	log *slog.Logger
 
@@ -113,10 +114,14 @@ type Runner struct {
 	wg     sync.WaitGroup
 }
 
-// NewRunner returns a runner recording node rows in obs, with no modes.
-func NewRunner(obs *Observer, cfg config.ObserverConfig, log *slog.Logger) *Runner {
+// NewRunner returns a runner recording one audit row per node in rec,
+// with no modes of its own (the package's shared modes still apply).
+func NewRunner(rec observer.Recorder, cfg config.ObserverConfig, log *slog.Logger) *Runner {
+	if log == nil {
+		log = slog.Default()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Runner{obs: obs, cfg: withLimitDefaults(cfg), log: log, modes: map[string]ModeFunc{}, slots: map[string]chan struct{}{},
+	return &Runner{rec: rec, cfg: withLimitDefaults(cfg), log: log, modes: map[string]ModeFunc{}, slots: map[string]chan struct{}{},
 		runs: map[string]*runState{}, ctx: ctx, cancel: cancel}
 }
 
@@ -205,7 +210,7 @@ func (r *Runner) Start(stop context.Context, wf Workflow, who Caller) (*runState
 		return nil, err
 	}
 	if r.ctx.Err() != nil {
-		return nil, fmt.Errorf("observer: workflow runner is shut down")
+		return nil, fmt.Errorf("workflow: the runner is shut down")
 	}
 	r.runsMu.Lock()
 	if r.running >= r.cfg.MaxRuns {
@@ -441,7 +446,7 @@ func (r *Runner) call(ctx context.Context, n Node, in map[string]any) (any, int6
 		defer release()
 		defer func() {
 			if p := recover(); p != nil {
-				r.log.Error("observer: workflow mode panicked", "mode", n.Mode, "node", n.ID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				r.log.Error("workflow: mode panicked", "mode", n.Mode, "node", n.ID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 				ch <- result{err: fmt.Errorf("mode %q panicked: %v", n.Mode, p)}
 			}
 		}()
@@ -495,11 +500,11 @@ func (r *Runner) finish(rs *runState, i int, n Node, who Caller, out any, start 
 	rs.mu.Lock()
 	runID, wfName := rs.run.ID, rs.run.Workflow
 	rs.mu.Unlock()
-	ev := r.obs.Record(Event{
-		Timestamp: start, Source: SourceWorkflow, Endpoint: "workflow/" + n.Mode,
+	ev := r.rec.Record(observer.Event{
+		Timestamp: start, Source: observer.SourceWorkflow, Endpoint: "workflow/" + n.Mode,
 		Success: status == StatusSucceeded, DurationMS: dur, Error: errText,
 		Principal: who.Principal, ClientIP: who.ClientIP,
-		Module: "observer", Workflow: wfName, RunID: runID, Node: n.ID, Mode: n.Mode,
+		Module: "workflow", Workflow: wfName, RunID: runID, Node: n.ID, Mode: n.Mode,
 		Fields: map[string]any{"node_status": status},
 	})
 	rs.mu.Lock()

@@ -1,4 +1,4 @@
-package observer_test
+package workflow_test
 
 import (
 	"net/http"
@@ -7,7 +7,7 @@ import (
 
 	"lakehouse/app/apptest"
 	"lakehouse/config"
-	"lakehouse/modules/observer"
+	"lakehouse/modules/workflow"
 )
 
 // TestHTTPWorkflowLimits: through the real server, the embed mode applies
@@ -19,7 +19,7 @@ func TestHTTPWorkflowLimits(t *testing.T) {
 		c.Embed.MaxTexts = 4
 		c.Observer.MaxRuns = 1
 	})
-	var run observer.Run
+	var run workflow.Run
 	s.JSON(t, "POST", "/v1/observer/workflow/run", map[string]any{"nodes": []any{
 		map[string]any{"id": "ok", "mode": "embed", "inputs": map[string]any{"texts": []string{"a", "b", "c", "d"}}},
 	}}, 200, &run)
@@ -33,13 +33,13 @@ func TestHTTPWorkflowLimits(t *testing.T) {
 		map[string]any{"id": "huge", "mode": "embed", "inputs": map[string]any{"texts": []string{"$gen.output.s", "$gen.output.s"}}},
 	}}, 200, &run)
 	for id, want := range map[string]string{"many": "embed.max_texts", "blank": "empty text", "huge": "server.body_limit"} {
-		var n observer.NodeResult
+		var n workflow.NodeResult
 		for _, x := range run.Nodes {
 			if x.ID == id {
 				n = x
 			}
 		}
-		if n.Status != observer.StatusFailed || !strings.Contains(n.Error, want) {
+		if n.Status != workflow.StatusFailed || !strings.Contains(n.Error, want) {
 			t.Errorf("node %s = %s %q, want a failure naming %s", id, n.Status, n.Error, want)
 		}
 	}

@@ -1,4 +1,4 @@
-package observer
+package workflow
 
 import (
 	"context"
@@ -11,17 +11,18 @@ import (
 
 	"lakehouse/app"
 	"lakehouse/config"
+	"lakehouse/modules/observer"
 )
 
-func testRunner(t *testing.T, mut ...func(*config.ObserverConfig)) (*Runner, *Observer) {
+func testRunner(t *testing.T, mut ...func(*config.ObserverConfig)) (*Runner, *observer.Observer) {
 	t.Helper()
 	cfg := config.Default().Observer
 	cfg.NodeTimeout = config.Duration(5 * time.Second)
 	for _, m := range mut {
 		m(&cfg)
 	}
-	o := NewObserver(1000, 0, nil)
-	r := NewRunner(o, cfg, o.log)
+	o := observer.NewObserver(1000, 0, nil)
+	r := NewRunner(o, cfg, nil)
 	t.Cleanup(r.Close)
 	r.RegisterMode("echo", func(_ context.Context, in Inputs) (any, error) { return map[string]any(in), nil })
 	r.RegisterMode("fail", func(_ context.Context, in Inputs) (any, error) { return nil, errors.New("boom: upstream said no") })
@@ -79,12 +80,12 @@ func TestWorkflowReferencesAndOneRowPerNode(t *testing.T) {
 	if deps := node(run, "c").DependsOn; fmt.Sprint(deps) != "[a b]" {
 		t.Fatalf("c deps = %v (references add dependencies)", deps)
 	}
-	rows := o.Events(Filter{RunID: run.ID})
+	rows := o.Events(observer.Filter{RunID: run.ID})
 	if len(rows) != 4 {
 		t.Fatalf("%d rows for 4 nodes", len(rows))
 	}
 	for _, ev := range rows {
-		if ev.Source != SourceWorkflow || ev.Workflow != "refs" || !ev.Success || ev.Principal != "primary" || ev.Node == "" {
+		if ev.Source != observer.SourceWorkflow || ev.Workflow != "refs" || !ev.Success || ev.Principal != "primary" || ev.Node == "" {
 			t.Fatalf("row = %+v", ev)
 		}
 	}
@@ -121,7 +122,7 @@ func TestWorkflowFailureSkipsDependantsNeverFakes(t *testing.T) {
 	if e := node(run, "d").Error; !strings.Contains(e, `"c" was skipped`) {
 		t.Errorf("d error = %q", e)
 	}
-	rows := o.Events(Filter{RunID: run.ID})
+	rows := o.Events(observer.Filter{RunID: run.ID})
 	if len(rows) != 5 {
 		t.Fatalf("%d rows for 5 nodes", len(rows))
 	}
@@ -218,7 +219,7 @@ func TestWorkflowRowsVisibleMidRun(t *testing.T) {
 	}
 	runID := rs.snapshot().ID
 	deadline := time.Now().Add(5 * time.Second)
-	for len(o.Events(Filter{RunID: runID})) == 0 {
+	for len(o.Events(observer.Filter{RunID: runID})) == 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("first node's row never appeared while the run was going")
 		}
@@ -228,14 +229,14 @@ func TestWorkflowRowsVisibleMidRun(t *testing.T) {
 	if mid.Status != StatusRunning || node(mid, "first").Status != StatusSucceeded || node(mid, "second").Status != StatusRunning {
 		t.Fatalf("mid-run snapshot = %+v", mid)
 	}
-	if rows := o.Events(Filter{RunID: runID}); len(rows) != 1 || rows[0].Node != "first" {
+	if rows := o.Events(observer.Filter{RunID: runID}); len(rows) != 1 || rows[0].Node != "first" {
 		t.Fatalf("mid-run rows = %+v", rows)
 	}
 	close(release)
 	if err := rs.wait(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if rows := o.Events(Filter{RunID: runID}); len(rows) != 2 {
+	if rows := o.Events(observer.Filter{RunID: runID}); len(rows) != 2 {
 		t.Fatalf("final rows = %d", len(rows))
 	}
 }

@@ -1,4 +1,4 @@
-package observer
+package workflow
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"lakehouse/app"
 	"lakehouse/config"
+	"lakehouse/modules/observer"
 	"lakehouse/modules/query"
 )
 
@@ -259,7 +260,7 @@ func TestWorkflowNameAndErrorTextBounded(t *testing.T) {
 	if len(n.Error) > 9<<10 || !strings.Contains(n.Error, "bytes cut") {
 		t.Fatalf("error of %d bytes", len(n.Error))
 	}
-	if ev := o.Events(Filter{RunID: run.ID}); len(ev) != 1 || len(ev[0].Error) > 9<<10 {
+	if ev := o.Events(observer.Filter{RunID: run.ID}); len(ev) != 1 || len(ev[0].Error) > 9<<10 {
 		t.Fatalf("row error of %d bytes", len(ev[0].Error))
 	}
 }

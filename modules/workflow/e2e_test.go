@@ -1,4 +1,4 @@
-package observer_test
+package workflow_test
 
 import (
 	"fmt"
@@ -10,6 +10,7 @@ import (
 	"lakehouse/app/apptest"
 	"lakehouse/config"
 	"lakehouse/modules/observer"
+	"lakehouse/modules/workflow"
 )
 
 // sqlAnswer is POST /v1/sql's JSON answer.
@@ -51,7 +52,7 @@ func TestE2EWorkflowAuditedThroughEventsAndSQL(t *testing.T) {
 		t.Fatalf("vector add: %d %s", resp.StatusCode, body)
 	}
 
-	var run observer.Run
+	var run workflow.Run
 	s.JSON(t, "POST", "/v1/observer/workflow/run", map[string]any{"name": "e2e_match", "nodes": []any{
 		map[string]any{"id": "q", "mode": "sql", "inputs": map[string]any{"sql": "SELECT role FROM workers WHERE id = 1"}},
 		map[string]any{"id": "e", "mode": "embed", "inputs": map[string]any{"texts": "$q.output.rows.*.role"}},
@@ -145,36 +146,5 @@ func TestE2EWorkflowAuditedThroughEventsAndSQL(t *testing.T) {
 	s.JSON(t, "POST", "/v1/sql", map[string]any{"sql": count}, 200, &total)
 	if total.Rows[0][0] != total.Rows[0][1] || fmt.Sprint(total.Rows[0][2]) != fmt.Sprint(st.LastID) {
 		t.Fatalf("after restart and flush: %v, last id %d", total.Rows, st.LastID)
-	}
-}
-
-// The dataset's parts are rewritten as one file once a version has
-// parquet_compact_files of them, and SQL still sees every event once.
-func TestDatasetCompactionKeepsEveryRow(t *testing.T) {
-	s := apptest.Start(t, func(c *config.Config) {
-		c.Observer.ParquetCompactFiles = 3
-		c.Observer.ParquetInterval = config.Duration(time.Hour) // exports only on flush
-	})
-	for round := range 5 {
-		for i := range 4 {
-			s.JSON(t, "POST", "/v1/observer/event", map[string]any{"endpoint": fmt.Sprint("r", round, "e", i), "source": "scenario"}, 200, nil)
-		}
-		s.JSON(t, "POST", "/v1/observer/flush", nil, 200, nil)
-	}
-	var man struct {
-		Files []struct {
-			Key string `json:"key"`
-		} `json:"files"`
-		RowCount int `json:"row_count"`
-	}
-	s.JSON(t, "GET", "/v1/catalog/manifest/observer_events", nil, 200, &man)
-	if len(man.Files) >= 3 {
-		t.Fatalf("dataset not compacted: %d parts", len(man.Files))
-	}
-	var ans sqlAnswer
-	s.JSON(t, "POST", "/v1/sql", map[string]any{"sql": "SELECT count(*), count(DISTINCT id), min(id), count(*) FILTER (WHERE source = 'scenario') FROM observer_events"}, 200, &ans)
-	row := ans.Rows[0]
-	if row[0] != row[1] || row[2] != float64(1) || row[3] != float64(20) || int(row[0].(float64)) != man.RowCount {
-		t.Fatalf("after compaction: %v (manifest rows %d, parts %v)", row, man.RowCount, man.Files)
 	}
 }

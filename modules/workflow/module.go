@@ -1,0 +1,82 @@
+// Package workflow is the workflow module: it runs DAGs of sql, embed,
+// vector and pathway nodes POSTed to /v1/observer/workflow/run, recording
+// one audit row per node in the observer as each finishes. It used to live
+// inside the observer; as a module of its own it declares what it calls,
+// so --modules and /ready say whether workflows can run.
+package workflow
+
+import (
+	"context"
+	"log/slog"
+
+	"lakehouse/app"
+	"lakehouse/config"
+	"lakehouse/modules/observer"
+)
+
+// Module is the workflow module.
+type Module struct {
+	cfg    config.ObserverConfig
+	log    *slog.Logger
+	runner *Runner
+}
+
+var (
+	_ app.Module           = (*Module)(nil)
+	_ app.OptionalDepender = (*Module)(nil)
+	_ app.Router           = (*Module)(nil)
+	_ app.Guest            = (*Module)(nil)
+	_ app.Stopper          = (*Module)(nil)
+	_ app.Documented       = (*Module)(nil)
+)
+
+// New returns the workflow module.
+func New() *Module { return &Module{} }
+
+// Name implements app.Module.
+func (m *Module) Name() string { return "workflow" }
+
+// RoutePrefix implements app.Prefixed: runs live at
+// /v1/observer/workflow, the paths clients (and the UI) already use.
+func (m *Module) RoutePrefix() string { return "observer/workflow" }
+
+// HostModule implements app.Guest: the prefix is inside the observer's.
+func (m *Module) HostModule() string { return "observer" }
+
+// ConfigSection implements app.Configured: the workflow keys stay in the
+// [observer] section (node_timeout, max_runs, ...), so existing
+// configuration files keep working.
+func (m *Module) ConfigSection() string { return "observer" }
+
+// Deps implements app.Module: every node's row is recorded in the observer.
+func (m *Module) Deps() []string { return []string{"observer"} }
+
+// OptionalDeps implements app.OptionalDepender: the built-in modes call
+// these when they run; a node whose module is absent fails saying so.
+func (m *Module) OptionalDeps() []string { return []string{"embed", "pathway", "query", "vector"} }
+
+// Init builds the runner and its built-in modes.
+func (m *Module) Init(_ context.Context, c *app.Container) error {
+	rec, err := app.Resolve[observer.Recorder](c)
+	if err != nil {
+		return err
+	}
+	m.cfg = c.Config().Observer
+	m.log = c.Logger("workflow")
+	m.runner = NewRunner(rec, m.cfg, m.log)
+	registerServiceModes(m.runner, c)
+	app.Provide(c, m.runner)
+	return nil
+}
+
+// Runner returns the module's workflow runner, e.g. to register a mode.
+func (m *Module) Runner() *Runner { return m.runner }
+
+// Stop cancels running workflows and waits for them, before the observer
+// (stopped after it) flushes their rows.
+func (m *Module) Stop(context.Context) error {
+	if m.runner != nil {
+		m.runner.Close()
+	}
+	return nil
+}
