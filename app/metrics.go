@@ -71,3 +71,53 @@ func (m *Metrics) middleware() echo.MiddlewareFunc {
 func (m *Metrics) handler() echo.HandlerFunc {
 	return echo.WrapHandler(promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 }
+
+// ScrapeMetric names one value a module already counts, read when
+// Prometheus scrapes (see Metrics.CollectFunc).
+type ScrapeMetric struct {
+	Name, Help string
+	// Counter marks a value that only grows (rendered as a counter);
+	// otherwise it is a gauge.
+	Counter bool
+}
+
+// CollectFunc registers specs as metrics whose values read returns, in
+// the same order, once per scrape. Modules that already keep counters
+// for their own stats routes (the observer's ring, the embed cache)
+// publish them this way instead of counting twice.
+func (m *Metrics) CollectFunc(specs []ScrapeMetric, read func() []float64) error {
+	c := &funcCollector{read: read}
+	for _, s := range specs {
+		c.descs = append(c.descs, prometheus.NewDesc(s.Name, s.Help, nil, nil))
+		kind := prometheus.GaugeValue
+		if s.Counter {
+			kind = prometheus.CounterValue
+		}
+		c.kinds = append(c.kinds, kind)
+	}
+	return m.Registry.Register(c)
+}
+
+// funcCollector is the collector CollectFunc registers.
+type funcCollector struct {
+	descs []*prometheus.Desc
+	kinds []prometheus.ValueType
+	read  func() []float64
+}
+
+// Describe implements prometheus.Collector.
+func (c *funcCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.descs {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *funcCollector) Collect(ch chan<- prometheus.Metric) {
+	vals := c.read()
+	for i, d := range c.descs {
+		if i < len(vals) {
+			ch <- prometheus.MustNewConstMetric(d, c.kinds[i], vals[i])
+		}
+	}
+}

@@ -57,6 +57,13 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 	m.provider = p
 	m.cache = NewLRU(m.cfg.CacheSize)
 	m.cached = NewCached(p, m.cache)
+	reg, err := app.Resolve[*app.Metrics](c)
+	if err != nil {
+		return err
+	}
+	if err := m.registerMetrics(reg); err != nil {
+		return fmt.Errorf("embed: metrics: %w", err)
+	}
 	if b, ok := p.(*builtin.Encoder); ok {
 		if err := b.Present(); err != nil {
 			// Not fatal: the rest of the server works; embedding answers

@@ -97,6 +97,7 @@ type Ingester struct {
 	opt   Options
 	log   *slog.Logger
 	mem   memory.Allocator
+	met   *metrics // nil outside the module
 
 	locksMu sync.Mutex
 	locks   map[string]*sync.Mutex
@@ -201,7 +202,8 @@ func (in *Ingester) checkRequest(req *Request) error {
 // them under datasets/<name>/<sha256>.parquet and registers a version.
 // Nothing is registered unless every part is completely written; a
 // failure leaves the catalog and the live version's files untouched.
-func (in *Ingester) IngestFile(ctx context.Context, path string, req Request) (Result, error) {
+func (in *Ingester) IngestFile(ctx context.Context, path string, req Request) (res Result, err error) {
+	defer func() { in.met.done(res, err) }()
 	began := time.Now()
 	if err := in.checkRequest(&req); err != nil {
 		return Result{}, err
@@ -254,7 +256,7 @@ func (in *Ingester) IngestFile(ctx context.Context, path string, req Request) (R
 	if beforeRegister != nil {
 		beforeRegister()
 	}
-	res, err := in.register(ctx, req, plan.prev, schema, files)
+	res, err = in.register(ctx, req, plan.prev, schema, files)
 	stats.ElapsedMS = msSince(began)
 	stats.PublishMS = msSince(pubStart)
 	res.Stats = stats

@@ -79,6 +79,13 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 		Workers: cfg.Ingest.Workers, TempDir: tmp,
 		MaxColumns: cfg.Ingest.MaxColumns, MaxRecordBytes: int(cfg.Ingest.MaxRecordBytes),
 	}, c.Logger("ingest"))
+	reg, err := app.Resolve[*app.Metrics](c)
+	if err != nil {
+		return err
+	}
+	if m.ing.met, err = newMetrics(reg); err != nil {
+		return fmt.Errorf("ingest: metrics: %w", err)
+	}
 	app.Provide[Service](c, m.ing)
 	return nil
 }

@@ -81,6 +81,13 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 		m.obs.onRecord(m.pers.enqueue)
 		m.log.Info("observer replayed", "events", r.counts.Total, "ring", len(r.ring), "last_id", r.lastID)
 	}
+	reg, err := app.Resolve[*app.Metrics](c)
+	if err != nil {
+		return err
+	}
+	if err := m.registerMetrics(reg); err != nil {
+		return fmt.Errorf("observer: metrics: %w", err)
+	}
 	app.Provide[app.AuditSink](c, m.obs)
 	app.Provide[Recorder](c, m.obs)
 	return nil

@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -65,6 +66,13 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 		return err
 	}
 	m.svc, m.cache = svc, svc.cache
+	reg, err := app.Resolve[*app.Metrics](c)
+	if err != nil {
+		return errors.Join(err, svc.Close())
+	}
+	if svc.metrics, err = newMetrics(reg); err != nil {
+		return errors.Join(fmt.Errorf("query: metrics: %w", err), svc.Close())
+	}
 	app.Provide[Querier](c, svc)
 	return nil
 }

@@ -25,6 +25,7 @@ type Service struct {
 	maxTime time.Duration
 	limits  limits
 	scrub   scrubber
+	metrics *metrics // nil outside the module
 }
 
 // limits bound what one request may cost (the [query] caps).
@@ -169,7 +170,10 @@ func (s *Service) withRows(ctx context.Context, sqlText string, params []any, fn
 // fn gets the statement the lock-down prepared (nil for EXPLAIN), to run
 // without binding it again; withConn closes it.
 func (s *Service) withConn(ctx context.Context, sqlText string, fn func(dc *duckdb.Conn, st *duckdb.Stmt) error) error {
-	return wrapErr(s.scrub.err(userIOError(s.runConn(ctx, sqlText, fn), sqlText)), sqlText)
+	start := time.Now()
+	err := s.runConn(ctx, sqlText, fn)
+	s.metrics.observe(ctx, start, err)
+	return wrapErr(s.scrub.err(userIOError(err, sqlText)), sqlText)
 }
 
 var quotedRe = regexp.MustCompile(`"([^"]{2,})"|'([^']{2,})'`)

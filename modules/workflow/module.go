@@ -7,6 +7,7 @@ package workflow
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"lakehouse/app"
@@ -65,6 +66,13 @@ func (m *Module) Init(_ context.Context, c *app.Container) error {
 	m.log = c.Logger("workflow")
 	m.runner = NewRunner(rec, m.cfg, m.log)
 	registerServiceModes(m.runner, c)
+	reg, err := app.Resolve[*app.Metrics](c)
+	if err != nil {
+		return err
+	}
+	if err := registerMetrics(reg, m.runner); err != nil {
+		return fmt.Errorf("workflow: metrics: %w", err)
+	}
 	app.Provide(c, m.runner)
 	return nil
 }

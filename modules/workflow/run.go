@@ -99,6 +99,7 @@ type Runner struct {
 	rec observer.Recorder
 	cfg config.ObserverConfig
 	log *slog.Logger
+	met *metrics // nil outside the module
 
 	modesMu sync.RWMutex
 	modes   map[string]ModeFunc
@@ -384,6 +385,7 @@ func (r *Runner) execute(ctx context.Context, rs *runState, p *plan, who Caller)
 	if !rs.run.Success {
 		rs.run.Status = StatusFailed
 	}
+	r.met.run(rs.run.Status)
 	rs.mu.Unlock()
 	close(rs.done)
 }
@@ -500,6 +502,7 @@ func (r *Runner) finish(rs *runState, i int, n Node, who Caller, out any, start 
 	rs.mu.Lock()
 	runID, wfName := rs.run.ID, rs.run.Workflow
 	rs.mu.Unlock()
+	r.met.node(status)
 	ev := r.rec.Record(observer.Event{
 		Timestamp: start, Source: observer.SourceWorkflow, Endpoint: "workflow/" + n.Mode,
 		Success: status == StatusSucceeded, DurationMS: dur, Error: errText,
