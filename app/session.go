@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -202,11 +201,8 @@ func (g *Gate) login(c echo.Context) error {
 	var req struct {
 		Token string `json:"token"`
 	}
-	if err := json.NewDecoder(c.Request().Body).Decode(&req); err != nil {
-		if e := toAPIError(err); e.Status == http.StatusRequestEntityTooLarge || e.Status == http.StatusUnsupportedMediaType {
-			return err
-		}
-		return BadRequest("body must be JSON {\"token\": \"...\"}: %v", err)
+	if err := DecodeJSON(c.Request().Body, &req); err != nil {
+		return err
 	}
 	ip, _ := netip.ParseAddr(stringOr(c.Get(ContextClientIP), ""))
 	if !ip.IsValid() {

@@ -12,10 +12,12 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"lakehouse/app/cli"
+	"lakehouse/app/client"
 	"lakehouse/config"
 )
 
@@ -123,42 +125,19 @@ func (s *Server) Do(t testing.TB, method, path string, body any) (*http.Response
 // replaces the default token ("" removes it).
 func (s *Server) DoHeader(t testing.TB, method, path string, body any, h http.Header) (*http.Response, []byte) {
 	t.Helper()
-	var r io.Reader
-	contentType := ""
+	req := client.Request{Method: method, Path: path, Header: h}
 	switch b := body.(type) {
 	case nil:
 	case []byte:
-		r = bytes.NewReader(b)
+		req.Body = bytes.NewReader(b)
 	case string:
-		r = bytes.NewReader([]byte(b))
+		req.Body = strings.NewReader(b)
 	case io.Reader:
-		r = b
+		req.Body = b
 	default:
-		data, err := json.Marshal(b)
-		if err != nil {
-			t.Fatalf("apptest: marshal body: %v", err)
-		}
-		r, contentType = bytes.NewReader(data), "application/json"
+		req.JSON = b
 	}
-	req, err := http.NewRequest(method, s.URL+path, r)
-	if err != nil {
-		t.Fatalf("apptest: %v", err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	if s.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+s.Token)
-	}
-	for k, vs := range h {
-		req.Header.Del(k)
-		for _, v := range vs {
-			if v != "" {
-				req.Header.Add(k, v)
-			}
-		}
-	}
-	resp, err := s.Client.Do(req)
+	resp, err := s.API().Send(context.Background(), req)
 	if err != nil {
 		t.Fatalf("apptest: %s %s: %v", method, path, err)
 	}
@@ -169,6 +148,10 @@ func (s *Server) DoHeader(t testing.TB, method, path string, body any, h http.He
 	}
 	return resp, data
 }
+
+// API is the API client of the server, with its token (app/client), for
+// tests that call routes the way the CLI and MCP do.
+func (s *Server) API() *client.Client { return client.New(s.URL, s.Token, s.Client) }
 
 // JSON sends body, requires the status, and decodes the answer into out
 // (when out is non-nil).

@@ -1,9 +1,8 @@
 package cli
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"lakehouse/app/client"
 	"lakehouse/modules/indexer"
 )
 
@@ -84,41 +84,15 @@ func newIndexCmd(g *globalFlags) *cobra.Command {
 // runIndex posts the request and follows the NDJSON progress stream.
 func runIndex(cmd *cobra.Command, server, token, index string, req indexer.FromDatasetRequest, bar io.Writer) (indexer.FromDatasetSummary, error) {
 	var sum indexer.FromDatasetSummary
-	body, _ := json.Marshal(req)
-	u := strings.TrimRight(server, "/") + "/v1/vectors/index/" + url.PathEscape(index) + "/from-dataset"
-	hr, err := http.NewRequestWithContext(cmd.Context(), http.MethodPost, u, bytes.NewReader(body))
-	if err != nil {
-		return sum, err
-	}
-	hr.Header.Set("Content-Type", "application/json")
-	hr.Header.Set("Accept", "application/x-ndjson")
-	if token != "" {
-		hr.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(hr)
-	if err != nil {
-		return sum, fmt.Errorf("index: %w (is the server running? see --server)", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		var e struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
-		if json.Unmarshal(b, &e) == nil && e.Error.Message != "" {
-			return sum, fmt.Errorf("index: %s (HTTP %d, %s)", e.Error.Message, resp.StatusCode, e.Error.Code)
-		}
-		return sum, fmt.Errorf("index: HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(b))
-	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
+	done := false
+	path := "/v1/vectors/index/" + url.PathEscape(index) + "/from-dataset"
+	err := client.New(server, token, nil).Stream(cmd.Context(), http.MethodPost, path, req, func(b []byte) error {
 		var line struct {
 			indexer.FromDatasetSummary
 			Error *struct{ Code, Message string } `json:"error"`
 		}
-		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-			return sum, fmt.Errorf("index: bad progress line %q: %w", sc.Text(), err)
+		if err := json.Unmarshal(b, &line); err != nil {
+			return fmt.Errorf("bad progress line %q: %w", b, err)
 		}
 		switch line.Event {
 		case "progress":
@@ -129,17 +103,24 @@ func runIndex(cmd *cobra.Command, server, token, index string, req indexer.FromD
 			if line.Error != nil {
 				msg = line.Error.Message + " (" + line.Error.Code + ")"
 			}
-			return sum, fmt.Errorf("index: %s", msg)
+			return errors.New(msg)
 		case "done":
 			drawBar(bar, line.FromDatasetSummary)
 			fmt.Fprintln(bar)
-			return line.FromDatasetSummary, nil
+			sum, done = line.FromDatasetSummary, true
 		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		if errors.Is(err, client.ErrUnreachable) {
+			return sum, fmt.Errorf("index: %w (is the server running? see --server)", err)
+		}
+		return sum, fmt.Errorf("index: %w", err)
+	case !done:
+		return sum, fmt.Errorf("index: the server closed the stream before the summary")
 	}
-	if err := sc.Err(); err != nil {
-		return sum, fmt.Errorf("index: reading progress: %w", err)
-	}
-	return sum, fmt.Errorf("index: the server closed the stream before the summary")
+	return sum, nil
 }
 
 // drawBar redraws one progress line: [#####-----] 40% 400/1000 rows ...

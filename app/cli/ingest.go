@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"lakehouse/app/client"
 	"lakehouse/app"
 	"lakehouse/modules/catalog"
 	"lakehouse/modules/ingest"
@@ -223,15 +223,7 @@ func ingestRemote(ctx context.Context, cmd *cobra.Command, path string, f ingest
 		}
 	}
 	cr := &countingReader{r: body}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(f.server, "/")+"/v1/ingest?"+q.Encode(), cr)
-	if err != nil {
-		return &ExitError{Code: 2, Err: fmt.Errorf("--server: %w", err)}
-	}
-	req.ContentLength = size
-	req.Header.Set("Content-Type", "text/csv")
-	if tok := os.Getenv(f.tokenEnv); tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
+	api := client.New(f.server, os.Getenv(f.tokenEnv), nil)
 	began := time.Now()
 	stop := make(chan struct{})
 	finished := make(chan struct{})
@@ -243,39 +235,35 @@ func ingestRemote(ctx context.Context, cmd *cobra.Command, path string, f ingest
 	} else {
 		close(finished)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := api.Do(ctx, client.Request{Method: http.MethodPost, Path: "/v1/ingest?" + q.Encode(),
+		Body: cr, ContentType: "text/csv", ContentLength: size})
 	close(stop)
 	<-finished
 	if err != nil {
-		return fmt.Errorf("ingest: %w", err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if resp.StatusCode >= 300 {
-		var e struct {
-			Error struct {
-				Code    string         `json:"code"`
-				Message string         `json:"message"`
-				Details map[string]any `json:"details"`
-			} `json:"error"`
-		}
-		if json.Unmarshal(data, &e) == nil && e.Error.Message != "" {
-			msg := fmt.Sprintf("server answered %d %s: %s", resp.StatusCode, e.Error.Code, e.Error.Message)
-			if resp.StatusCode == http.StatusUnauthorized {
-				msg += fmt.Sprintf(" (set $%s to the server's token)", f.tokenEnv)
-			}
-			return &ExitError{Code: 1, Err: errors.New(msg)}
-		}
-		return &ExitError{Code: 1, Err: fmt.Errorf("server answered %d: %s", resp.StatusCode, strings.TrimSpace(string(data)))}
+		return serverError("ingest", err, f.tokenEnv)
 	}
 	var out struct {
 		catalog.Manifest
 		Existing bool         `json:"existing"`
 		Ingest   ingest.Stats `json:"ingest"`
 	}
-	if err := json.Unmarshal(data, &out); err != nil {
-		return fmt.Errorf("ingest: decode answer: %w", err)
+	if err := api.Decode(resp, &out); err != nil {
+		return fmt.Errorf("ingest: %w", err)
 	}
 	summary(cmd.OutOrStdout(), out.Manifest, out.Existing, out.Ingest.Rows, cr.n.Load(), time.Since(began))
 	return nil
+}
+
+// serverError is how a --server command reports a failed call: the
+// server's answer exits 1 naming its status and code (a 401 says which
+// variable holds the token), an unreachable server says so.
+func serverError(what string, err error, tokenEnv string) error {
+	var ae *client.Error
+	if !errors.As(err, &ae) {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if ae.Status == http.StatusUnauthorized && tokenEnv != "" {
+		err = fmt.Errorf("%w (set $%s to the server's token)", err, tokenEnv)
+	}
+	return &ExitError{Code: 1, Err: fmt.Errorf("%s: %w", what, err)}
 }

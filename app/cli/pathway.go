@@ -2,18 +2,17 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"lakehouse/app/client"
 	"lakehouse/config"
 	"lakehouse/modules/pathway"
 	"lakehouse/modules/storage"
@@ -99,26 +98,8 @@ func compactViaServer(ctx context.Context, server, token string) (pathway.Compac
 	var res pathway.CompactResult
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(server, "/")+"/v1/pathway/compact", nil)
-	if err != nil {
-		return res, err
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return res, err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return res, fmt.Errorf("status %d: %s", resp.StatusCode, strings.TrimSpace(string(body)))
-	}
-	if err := json.Unmarshal(body, &res); err != nil {
-		return res, fmt.Errorf("decode answer: %w", err)
-	}
-	return res, nil
+	err := client.New(server, token, nil).Call(ctx, http.MethodPost, "/v1/pathway/compact", nil, &res)
+	return res, err
 }
 
 // pathwayToken is the token a CLI command presents to the server: auth.token,

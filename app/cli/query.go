@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"lakehouse/app/client"
 	"lakehouse/app"
 	"lakehouse/config"
 	"lakehouse/modules/query"
@@ -139,43 +139,13 @@ func remoteQuery(ctx context.Context, cfg *config.Config, o *queryOpts, sqlText 
 	if o.timeout > 0 {
 		body["timeout_ms"] = o.timeout.Milliseconds()
 	}
-	data, _ := json.Marshal(body)
-	url := strings.TrimSuffix(o.server, "/") + "/v1/sql"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(data))
-	if err != nil {
-		return nil, &ExitError{Code: 2, Err: fmt.Errorf("--server: %w", err)}
-	}
-	req.Header.Set("Content-Type", "application/json")
 	tokenEnv := cfg.Auth.TokenEnv
 	if tokenEnv == "" {
 		tokenEnv = "AUTH_TOKEN"
 	}
-	if tok := os.Getenv(tokenEnv); tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("query %s: %w", url, err)
-	}
-	defer resp.Body.Close()
-	payload, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("query %s: read answer: %w", url, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
-		if json.Unmarshal(payload, &e) == nil && e.Error.Message != "" {
-			return nil, &ExitError{Code: 1, Err: fmt.Errorf("%d %s: %s", resp.StatusCode, e.Error.Code, e.Error.Message)}
-		}
-		return nil, &ExitError{Code: 1, Err: fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(payload))}
-	}
-	var res query.Result
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.UseNumber() // BIGINT/HUGEINT/DECIMAL print exactly
-	if err := dec.Decode(&res); err != nil {
-		return nil, fmt.Errorf("query %s: decode answer: %w", url, err)
+	var res query.Result // numbers stay json.Number: BIGINT/HUGEINT/DECIMAL print exactly
+	if err := client.New(o.server, os.Getenv(tokenEnv), nil).Call(ctx, http.MethodPost, "/v1/sql", body, &res); err != nil {
+		return nil, serverError("query", err, tokenEnv)
 	}
 	return &res, nil
 }

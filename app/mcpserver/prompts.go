@@ -108,7 +108,7 @@ func (h *handler) datasetBrief(ctx context.Context) string {
 			} `json:"schema"`
 		} `json:"datasets"`
 	}
-	if err := h.api.call(ctx, "GET", "/v1/catalog/list", nil, &list); err != nil {
+	if err := h.api.Call(ctx, "GET", "/v1/catalog/list", nil, &list); err != nil {
 		return "The dataset list is unavailable right now (" + err.Error() + "); call list_datasets.\n"
 	}
 	if len(list.Datasets) == 0 {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"lakehouse/app/client"
 )
 
 // Dataset resources: lakehouse://dataset/<name> is the latest version,
@@ -76,7 +78,7 @@ func (w *catalogWatch) sync(ctx context.Context) error {
 			RowCount json.Number `json:"row_count"`
 		} `json:"datasets"`
 	}
-	if err := w.h.api.call(ctx, "GET", "/v1/catalog/list", nil, &list); err != nil {
+	if err := w.h.api.Call(ctx, "GET", "/v1/catalog/list", nil, &list); err != nil {
 		return err
 	}
 	w.mu.Lock()
@@ -153,7 +155,7 @@ func (h *handler) readDataset(ctx context.Context, req *mcp.ReadResourceRequest)
 	defer cancel()
 	man, err := h.manifest(ctx, name, version)
 	if err != nil {
-		if ae, ok := err.(*apiError); ok && ae.Status == 404 {
+		if client.IsStatus(err, 404) {
 			return nil, mcp.ResourceNotFoundError(uri)
 		}
 		return nil, err
@@ -165,7 +167,7 @@ func (h *handler) readDataset(ctx context.Context, req *mcp.ReadResourceRequest)
 	out := pick(man, "name", "version", "row_count", "schema", "schema_fingerprint", "created_at", "updated_at", "source")
 	out["table"] = table
 	var smp map[string]any
-	if err := h.api.call(ctx, "POST", "/v1/sql", map[string]any{
+	if err := h.api.Call(ctx, "POST", "/v1/sql", map[string]any{
 		"sql": "SELECT * FROM " + quoteIdent(table), "limit": h.opts.SampleRows}, &smp); err != nil {
 		return nil, err
 	}

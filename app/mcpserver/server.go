@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"lakehouse/app/client"
 )
 
 // Modes an MCP server reports (logs, observer events).
@@ -100,7 +102,7 @@ type Server struct {
 
 // handler holds what every tool, resource and prompt shares.
 type handler struct {
-	api  *apiClient
+	api  *client.Client
 	opts Options
 	log  *slog.Logger
 }
@@ -116,7 +118,7 @@ const instructions = "lakehouse is a versioned data lakehouse. Start with list_d
 // New builds the MCP server with every tool, resource and prompt.
 func New(opts Options) *Server {
 	opts.defaults()
-	h := &handler{api: newAPIClient(opts.Server, opts.Token, opts.HTTP), opts: opts, log: opts.Log}
+	h := &handler{api: client.New(opts.Server, opts.Token, opts.HTTP), opts: opts, log: opts.Log}
 	s := mcp.NewServer(&mcp.Implementation{Name: "lakehouse", Title: "lakehouse", Version: opts.Version},
 		&mcp.ServerOptions{Instructions: instructions, Logger: opts.Log})
 	h.addDataTools(s)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"lakehouse/app/client"
 )
 
 // toolSpec describes one tool beyond its input type.
@@ -162,14 +164,14 @@ func (h *handler) record(tool string, start time.Time, callErr error) {
 	}
 	if callErr != nil {
 		ev["error"] = callErr.Error()
-		var ae *apiError
+		var ae *client.Error
 		if errors.As(callErr, &ae) {
 			ev["status"] = ae.Status
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := h.api.call(ctx, "POST", "/v1/observer/event", ev, nil); err != nil {
+	if err := h.api.Call(ctx, "POST", "/v1/observer/event", ev, nil); err != nil {
 		h.log.Debug("mcp: observer event not recorded", "tool", tool, "err", err)
 	}
 }

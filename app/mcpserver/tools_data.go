@@ -110,7 +110,7 @@ func (h *handler) addDataTools(s *mcp.Server) {
 		var list struct {
 			Datasets []map[string]any `json:"datasets"`
 		}
-		if err := h.api.call(ctx, "GET", "/v1/catalog/list", nil, &list); err != nil {
+		if err := h.api.Call(ctx, "GET", "/v1/catalog/list", nil, &list); err != nil {
 			return nil, err
 		}
 		out := make([]any, 0, len(list.Datasets))
@@ -156,7 +156,7 @@ func (h *handler) addDataTools(s *mcp.Server) {
 			body["timeout_ms"] = in.TimeoutMS
 		}
 		var out map[string]any
-		if err := h.api.call(ctx, "POST", "/v1/sql", body, &out); err != nil {
+		if err := h.api.Call(ctx, "POST", "/v1/sql", body, &out); err != nil {
 			return nil, err
 		}
 		if out["truncated"] == true {
@@ -172,7 +172,7 @@ func (h *handler) addDataTools(s *mcp.Server) {
 		output:      schemaFor[embedDoc](),
 	}, func(ctx context.Context, _ *call, in embedIn) (map[string]any, error) {
 		var out map[string]any
-		err := h.api.call(ctx, "POST", "/v1/embed", map[string]any{"texts": in.Texts}, &out)
+		err := h.api.Call(ctx, "POST", "/v1/embed", map[string]any{"texts": in.Texts}, &out)
 		return out, err
 	})
 }
@@ -187,7 +187,7 @@ func (h *handler) manifest(ctx context.Context, name string, version int) (map[s
 		path += "?version=" + strconv.Itoa(version)
 	}
 	var out map[string]any
-	if err := h.api.call(ctx, "GET", path, nil, &out); err != nil {
+	if err := h.api.Call(ctx, "GET", path, nil, &out); err != nil {
 		return nil, err
 	}
 	delete(out, "object_keys") // the files list says the same
@@ -213,7 +213,7 @@ func (h *handler) describe(ctx context.Context, c *call, in describeIn) (map[str
 	out := map[string]any{"name": in.Name, "table": table, "version": version,
 		"row_count": man["row_count"], "schema": man["schema"]}
 	var smp map[string]any
-	if err := h.api.call(ctx, "POST", "/v1/sql", map[string]any{
+	if err := h.api.Call(ctx, "POST", "/v1/sql", map[string]any{
 		"sql": "SELECT * FROM " + quoteIdent(table), "limit": sample}, &smp); err != nil {
 		return nil, err
 	}
@@ -282,7 +282,7 @@ func (h *handler) distinctCounts(ctx context.Context, table string, cols []strin
 	var res struct {
 		Rows [][]any `json:"rows"`
 	}
-	if err := h.api.call(ctx, "POST", "/v1/sql", map[string]any{
+	if err := h.api.Call(ctx, "POST", "/v1/sql", map[string]any{
 		"sql": "SELECT " + strings.Join(parts, ", ") + " FROM " + quoteIdent(table), "limit": 1}, &res); err != nil {
 		return nil, err
 	}
@@ -314,7 +314,7 @@ func (h *handler) facetValues(ctx context.Context, table string, cols []string, 
 	var res struct {
 		Rows [][]any `json:"rows"`
 	}
-	if err := h.api.call(ctx, "POST", "/v1/sql", map[string]any{"sql": sql, "limit": len(cols) * limit}, &res); err != nil {
+	if err := h.api.Call(ctx, "POST", "/v1/sql", map[string]any{"sql": sql, "limit": len(cols) * limit}, &res); err != nil {
 		return nil, err
 	}
 	for _, r := range res.Rows {

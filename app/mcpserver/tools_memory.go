@@ -85,7 +85,7 @@ func (h *handler) addMemoryTools(s *mcp.Server) {
 			return nil, fmt.Errorf("content is required")
 		}
 		var out map[string]any
-		err := h.api.call(ctx, "POST", "/v1/pathway/add", map[string]any{"content": in.Content, "tags": in.Tags, "kind": in.Kind}, &out)
+		err := h.api.Call(ctx, "POST", "/v1/pathway/add", map[string]any{"content": in.Content, "tags": in.Tags, "kind": in.Kind}, &out)
 		return out, err
 	})
 
@@ -97,7 +97,7 @@ func (h *handler) addMemoryTools(s *mcp.Server) {
 	}, func(ctx context.Context, _ *call, in recallIn) (map[string]any, error) {
 		in.Limit = clamp(in.Limit, 10, h.opts.MaxRows)
 		var out map[string]any
-		err := h.api.call(ctx, "POST", "/v1/pathway/search", in, &out)
+		err := h.api.Call(ctx, "POST", "/v1/pathway/search", in, &out)
 		return out, err
 	})
 
@@ -111,7 +111,7 @@ func (h *handler) addMemoryTools(s *mcp.Server) {
 			return nil, fmt.Errorf("uid is required")
 		}
 		var out map[string]any
-		if err := h.api.call(ctx, "GET", "/v1/pathway/history/"+url.PathEscape(in.UID), nil, &out); err != nil {
+		if err := h.api.Call(ctx, "GET", "/v1/pathway/history/"+url.PathEscape(in.UID), nil, &out); err != nil {
 			return nil, err
 		}
 		// The API's "truncated" means the chain is incomplete; "truncated"
@@ -131,7 +131,7 @@ func (h *handler) addMemoryTools(s *mcp.Server) {
 			return nil, fmt.Errorf("uid is required")
 		}
 		var out map[string]any
-		err := h.api.call(ctx, "POST", "/v1/pathway/retire", map[string]any{"uid": in.UID}, &out)
+		err := h.api.Call(ctx, "POST", "/v1/pathway/retire", map[string]any{"uid": in.UID}, &out)
 		return out, err
 	})
 
@@ -162,7 +162,7 @@ func (h *handler) addMemoryTools(s *mcp.Server) {
 			body["error"] = in.Error
 		}
 		var out map[string]any
-		err := h.api.call(ctx, "POST", "/v1/observer/event", body, &out)
+		err := h.api.Call(ctx, "POST", "/v1/observer/event", body, &out)
 		return out, err
 	})
 }

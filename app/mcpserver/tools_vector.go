@@ -96,7 +96,7 @@ func (h *handler) addVectorTools(s *mcp.Server) {
 		output:      schemaFor[listIndexesDoc](),
 	}, func(ctx context.Context, _ *call, _ struct{}) (map[string]any, error) {
 		var out map[string]any
-		err := h.api.call(ctx, "GET", "/v1/vectors/index", nil, &out)
+		err := h.api.Call(ctx, "GET", "/v1/vectors/index", nil, &out)
 		return out, err
 	})
 
@@ -123,7 +123,7 @@ func (h *handler) addVectorTools(s *mcp.Server) {
 			body["k"] = h.opts.MaxRows
 		}
 		var out map[string]any
-		err := h.api.call(ctx, "POST", "/v1/vectors/index/"+url.PathEscape(index)+"/search", body, &out)
+		err := h.api.Call(ctx, "POST", "/v1/vectors/index/"+url.PathEscape(index)+"/search", body, &out)
 		return out, err
 	})
 
@@ -143,7 +143,7 @@ func (h *handler) addVectorTools(s *mcp.Server) {
 			body["batch_size"] = in.BatchSize
 		}
 		var last map[string]any
-		err := h.api.stream(ctx, "POST", "/v1/vectors/index/"+url.PathEscape(in.Index)+"/from-dataset", body, func(line map[string]any) {
+		err := streamObjects(ctx, h.api, "POST", "/v1/vectors/index/"+url.PathEscape(in.Index)+"/from-dataset", body, func(line map[string]any) {
 			last = line
 			if line["event"] == "progress" {
 				done, total := intOf(line["processed"]), intOf(line["total"])

@@ -1,10 +1,10 @@
 package demo
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
+
+	"lakehouse/app/client"
 )
 
 // Param is one parameter of a saved query; the SQL refers to the i-th
@@ -61,19 +61,13 @@ FROM placements GROUP BY month ORDER BY month`,
 func (c Client) saveQueries(ctx context.Context) (int, error) {
 	changed := 0
 	for _, q := range ExampleQueries {
-		body, _ := json.Marshal(q)
-		resp, err := c.do(ctx, http.MethodPut, "/v1/workbench/queries/"+q.ID, "application/json", bytes.NewReader(body))
-		if isStatus(err, http.StatusNotFound) {
-			return changed, nil
-		}
-		if err != nil {
-			return changed, err
-		}
 		var out struct {
 			Changed bool `json:"changed"`
 		}
-		err = json.NewDecoder(resp.Body).Decode(&out)
-		resp.Body.Close()
+		err := c.api().Call(ctx, http.MethodPut, "/v1/workbench/queries/"+q.ID, q, &out)
+		if client.IsStatus(err, http.StatusNotFound) {
+			return changed, nil
+		}
 		if err != nil {
 			return changed, err
 		}

@@ -1,7 +1,6 @@
 package demo
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -13,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"lakehouse/app/client"
 )
 
 // IndexName is the vector index the seed builds from candidates.summary.
@@ -70,63 +71,17 @@ type Report struct {
 	Changed bool          `json:"changed"`
 }
 
-// apiError is the server's error shape.
-type apiError struct {
-	Status  int
-	Code    string
-	Message string
-}
+// api is the API client for c.
+func (c Client) api() *client.Client { return client.New(c.URL, c.Token, c.HTTP) }
 
-func (e *apiError) Error() string {
-	return fmt.Sprintf("server answered %d %s: %s", e.Status, e.Code, e.Message)
-}
-
+// do sends body with contentType and returns the 2xx response (a
+// *client.Error otherwise).
 func (c Client) do(ctx context.Context, method, path, contentType string, body io.Reader) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.URL, "/")+path, body)
-	if err != nil {
-		return nil, err
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
-	}
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
+	resp, err := c.api().Do(ctx, client.Request{Method: method, Path: path, Body: body, ContentType: contentType})
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
-	if resp.StatusCode >= 300 {
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		var e struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
-		ae := &apiError{Status: resp.StatusCode, Code: "http", Message: strings.TrimSpace(string(data))}
-		if json.Unmarshal(data, &e) == nil && e.Error.Message != "" {
-			ae.Code, ae.Message = e.Error.Code, e.Error.Message
-		}
-		return nil, fmt.Errorf("%s %s: %w", method, path, ae)
-	}
 	return resp, nil
-}
-
-func (c Client) getJSON(ctx context.Context, path string, out any) error {
-	resp, err := c.do(ctx, http.MethodGet, path, "", nil)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	return json.NewDecoder(resp.Body).Decode(out)
-}
-
-func isStatus(err error, status int) bool {
-	var ae *apiError
-	return errors.As(err, &ae) && ae.Status == status
 }
 
 // Seed generates the tables at opts.Scale, ingests each one through
@@ -193,9 +148,9 @@ func (c Client) checkOwner(ctx context.Context, name string, force bool) error {
 	var m struct {
 		Source string `json:"source"`
 	}
-	err := c.getJSON(ctx, "/v1/catalog/manifest/"+url.PathEscape(name), &m)
+	err := c.api().Call(ctx, http.MethodGet, "/v1/catalog/manifest/"+url.PathEscape(name), nil, &m)
 	switch {
-	case isStatus(err, http.StatusNotFound):
+	case client.IsStatus(err, http.StatusNotFound):
 		return nil
 	case err != nil:
 		return err
@@ -240,19 +195,13 @@ func (c Client) ingest(ctx context.Context, t Table) (TableResult, error) {
 // buildIndex runs the from-dataset pipeline with NDJSON progress; it is
 // incremental, so a re-run over unchanged rows embeds nothing.
 func (c Client) buildIndex(ctx context.Context, progress func(done, total int64)) (IndexResult, error) {
-	body, _ := json.Marshal(map[string]any{
+	body := map[string]any{
 		"dataset": "candidates", "id_column": "candidate_id", "text_columns": []string{"summary"},
 		"metadata_columns": []string{"name", "city", "state", "role", "shift", "availability", "hourly_rate", "years", "reliability"},
 		"batch_size":       256, "stream": true,
-	})
-	resp, err := c.do(ctx, http.MethodPost, "/v1/vectors/index/"+IndexName+"/from-dataset", "application/json", bytes.NewReader(body))
-	if err != nil {
-		return IndexResult{}, err
 	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
+	var res *IndexResult
+	err := c.api().Stream(ctx, http.MethodPost, "/v1/vectors/index/"+IndexName+"/from-dataset", body, func(b []byte) error {
 		var line struct {
 			Event     string `json:"event"`
 			Total     int64  `json:"total"`
@@ -262,20 +211,24 @@ func (c Client) buildIndex(ctx context.Context, progress func(done, total int64)
 			Removed   int64  `json:"removed"`
 			Error     *struct{ Code, Message string }
 		}
-		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-			return IndexResult{}, fmt.Errorf("progress line: %w", err)
+		if err := json.Unmarshal(b, &line); err != nil {
+			return fmt.Errorf("progress line: %w", err)
 		}
 		switch {
 		case line.Error != nil:
-			return IndexResult{}, &apiError{Status: 500, Code: line.Error.Code, Message: line.Error.Message}
+			return &client.Error{Status: 500, Code: line.Error.Code, Message: line.Error.Message}
 		case line.Event == "done":
-			return IndexResult{Name: IndexName, Total: line.Total, Embedded: line.Embedded, Unchanged: line.Unchanged, Removed: line.Removed}, nil
+			res = &IndexResult{Name: IndexName, Total: line.Total, Embedded: line.Embedded, Unchanged: line.Unchanged, Removed: line.Removed}
 		case progress != nil:
 			progress(line.Processed, line.Total)
 		}
-	}
-	if err := sc.Err(); err != nil {
+		return nil
+	})
+	switch {
+	case err != nil:
 		return IndexResult{}, err
+	case res == nil:
+		return IndexResult{}, errors.New("progress stream ended without a summary")
 	}
-	return IndexResult{}, errors.New("progress stream ended without a summary")
+	return *res, nil
 }

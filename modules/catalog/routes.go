@@ -1,8 +1,6 @@
 package catalog
 
 import (
-	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 
@@ -54,11 +52,8 @@ func Response(m Manifest, existing *bool) ManifestResponse {
 
 func (m *Module) handleRegister(c echo.Context) error {
 	var b registerBody
-	if err := json.NewDecoder(c.Request().Body).Decode(&b); err != nil {
-		if errors.Is(err, app.ErrBodyTooLarge) {
-			return err
-		}
-		return app.BadRequest("malformed JSON body: %v", err)
+	if err := app.DecodeJSON(c.Request().Body, &b); err != nil {
+		return err
 	}
 	if b.Name == "" {
 		return app.BadRequest("name is required")

@@ -1,10 +1,7 @@
 package embed
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
@@ -37,7 +34,7 @@ type EmbedResponse struct {
 
 func (m *Module) handleEmbed(c echo.Context) error {
 	var req EmbedRequest
-	if err := DecodeJSON(c.Request().Body, &req); err != nil {
+	if err := app.DecodeJSON(c.Request().Body, &req); err != nil {
 		return err
 	}
 	if len(req.Texts) == 0 {
@@ -88,43 +85,4 @@ func (m *Module) handleStats(c echo.Context) error {
 		CacheStats: m.cache.Stats(), Provider: m.cfg.Provider,
 		Model: m.provider.Model(), Dimension: m.provider.Dimension(),
 	})
-}
-
-// DecodeJSON reads one JSON object from a request body; syntax errors
-// name line and column, and a body over the route cap stays
-// app.ErrBodyTooLarge (413).
-func DecodeJSON(r io.Reader, v any) error {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return err // ErrBodyTooLarge → 413
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &se):
-			line, col := lineCol(data, se.Offset)
-			return app.BadRequest("invalid JSON at line %d, column %d: %v", line, col, err).
-				WithDetails(map[string]any{"line": line, "column": col})
-		case errors.As(err, &te):
-			line, col := lineCol(data, te.Offset)
-			return app.BadRequest("invalid JSON at line %d, column %d: field %q must be %s", line, col, te.Field, te.Type).
-				WithDetails(map[string]any{"line": line, "column": col, "field": te.Field})
-		}
-		return app.BadRequest("invalid JSON: %v", err)
-	}
-	return nil
-}
-
-func lineCol(data []byte, off int64) (int, int) {
-	off = min(max(off, 0), int64(len(data)))
-	line, col := 1, 1
-	for _, b := range data[:off] {
-		if b == '\n' {
-			line, col = line+1, 1
-		} else {
-			col++
-		}
-	}
-	return line, col
 }

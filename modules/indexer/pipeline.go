@@ -95,7 +95,7 @@ func (p *pipelines) release(index string) {
 func (h *handler) fromDataset(c echo.Context) error {
 	index := c.Param("name")
 	var req FromDatasetRequest
-	if err := embed.DecodeJSON(c.Request().Body, &req); err != nil {
+	if err := app.DecodeJSON(c.Request().Body, &req); err != nil {
 		return err
 	}
 	if req.Dataset == "" || req.IDColumn == "" || len(req.TextColumns) == 0 {

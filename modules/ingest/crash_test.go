@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -153,11 +154,12 @@ func TestKill9MidIngest(t *testing.T) {
 		t.Fatalf("crashed ingest's work dirs not cleared at start: %v", entries)
 	}
 	// And a real ingest now succeeds (no stale lock, no stale state).
-	resp, err := s.Client.Do(mustReq(t, s, big))
+	f, err := os.Open(big)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	defer f.Close()
+	resp, _ := s.DoHeader(t, "POST", "/v1/ingest?name=cands&mode=append", f, http.Header{"Content-Type": {"text/csv"}})
 	if resp.StatusCode != 201 {
 		t.Fatalf("ingest after restart: status %d", resp.StatusCode)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -122,24 +121,6 @@ func duckRows(t *testing.T, s *apptest.Server, m catalog.Manifest, query string)
 		out = append(out, row)
 	}
 	return out
-}
-
-func mustReq(t *testing.T, s *apptest.Server, path string) *http.Request {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	st, _ := f.Stat()
-	req, err := http.NewRequest("POST", s.URL+"/v1/ingest?name=cands&mode=append", f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.ContentLength = st.Size()
-	req.Header.Set("Content-Type", "text/csv")
-	req.Header.Set("Authorization", "Bearer "+s.Token)
-	return req
 }
 
 // bigCSVText has rows with quoted multi-line fields (like the internal

@@ -1,9 +1,7 @@
 package observer
 
 import (
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 
@@ -31,23 +29,19 @@ type InboxMessage struct {
 }
 
 func (m *Module) postInbox(c echo.Context) error {
-	data, err := io.ReadAll(c.Request().Body)
-	if err != nil {
+	var msg InboxMessage
+	if err := app.DecodeJSON(c.Request().Body, &msg); err != nil {
 		if errors.Is(err, app.ErrBodyTooLarge) {
 			return app.TooLarge("inbox message exceeds %d bytes", inboxMaxBytes)
 		}
-		return app.BadRequest("read body: %v", err)
-	}
-	var msg InboxMessage
-	if err := json.Unmarshal(data, &msg); err != nil {
-		return badJSON(data, err)
+		return err
 	}
 	if err := msg.normalize(); err != nil {
 		return err
 	}
 	ev := m.obs.Record(Event{
 		Source: SourceInbox, Endpoint: "inbox/" + msg.Type, Success: true,
-		Principal: principal(c), ClientIP: clientIP(c), RequestID: c.Response().Header().Get(echo.HeaderXRequestID),
+		Principal: app.Principal(c), ClientIP: app.ClientIP(c), RequestID: c.Response().Header().Get(echo.HeaderXRequestID),
 		Fields: map[string]any{
 			"type": msg.Type, "sender": msg.Sender, "subject": msg.Subject, "body": msg.Body,
 			"priority": msg.Priority, "tag": msg.Tag,

@@ -2,9 +2,7 @@ package observer
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -116,74 +114,20 @@ func encodeEach(evs []Event, log *slog.Logger) []json.RawMessage {
 	return out
 }
 
-// readBody reads a (capped) JSON body and refuses one nesting deeper
-// than observer.max_json_depth before anything decodes it: what is
-// acknowledged is persisted as a line that must decode again at replay.
-func (m *Module) readBody(c echo.Context) ([]byte, error) {
-	data, err := io.ReadAll(c.Request().Body)
-	if err != nil {
-		if errors.Is(err, app.ErrBodyTooLarge) {
-			return nil, err
-		}
-		return nil, app.BadRequest("read body: %v", err)
-	}
+// readJSONObject decodes a body that must be one JSON object nesting no
+// deeper than observer.max_json_depth (what is acknowledged is persisted
+// as a line that must decode again at replay); the numbers stay
+// json.Number so free-form fields keep their exact text.
+func (m *Module) readJSONObject(c echo.Context) (map[string]any, error) {
 	depth := m.cfg.MaxJSONDepth
 	if depth <= 0 {
 		depth = jsonx.DefaultMaxDepth
 	}
-	if err := jsonx.CheckDepth(data, depth); err != nil {
-		return nil, app.Errorf(http.StatusBadRequest, "too_deep", "request body %v; the limit is observer.max_json_depth", err).
-			WithDetails(map[string]any{"max_depth": depth})
-	}
-	return data, nil
-}
-
-// readJSONObject decodes a body that must be one JSON object; the numbers
-// stay json.Number so free-form fields keep their exact text.
-func (m *Module) readJSONObject(c echo.Context) (map[string]any, error) {
-	data, err := m.readBody(c)
-	if err != nil {
+	var obj map[string]any
+	if err := app.DecodeJSON(c.Request().Body, &obj, app.UseNumber(), app.MaxDepth(depth, "observer.max_json_depth")); err != nil {
 		return nil, err
 	}
-	if len(strings.TrimSpace(string(data))) == 0 {
-		return nil, app.BadRequest("empty body: a JSON object is required")
-	}
-	var obj map[string]any
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.UseNumber()
-	if err := dec.Decode(&obj); err != nil {
-		return nil, badJSON(data, err)
-	}
-	if obj == nil {
-		return nil, app.BadRequest("body must be a JSON object")
-	}
 	return obj, nil
-}
-
-// badJSON turns a decode error into a 400 with line and column.
-func badJSON(data []byte, err error) error {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	off := int64(-1)
-	switch {
-	case errors.As(err, &se):
-		off = se.Offset
-	case errors.As(err, &te):
-		off = te.Offset
-	}
-	e := app.BadRequest("invalid JSON: %v", err)
-	if off >= 0 {
-		line, col := 1, 1
-		for _, b := range data[:min(int(off), len(data))] {
-			if b == '\n' {
-				line, col = line+1, 1
-			} else {
-				col++
-			}
-		}
-		e = e.WithDetails(map[string]any{"line": line, "column": col})
-	}
-	return e
 }
 
 func (m *Module) postEvent(c echo.Context) error {
@@ -195,8 +139,8 @@ func (m *Module) postEvent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ev.Principal = principal(c)
-	ev.ClientIP = clientIP(c)
+	ev.Principal = app.Principal(c)
+	ev.ClientIP = app.ClientIP(c)
 	ev.RequestID = c.Response().Header().Get(echo.HeaderXRequestID)
 	ev = m.obs.Record(ev)
 	return c.JSON(http.StatusOK, map[string]any{"accepted": true, "id": ev.ID, "timestamp": ev.Timestamp, "source": ev.Source})
@@ -332,20 +276,6 @@ func parseTimestamp(v any) (time.Time, error) {
 		return time.Unix(int64(sec), int64(frac*1e9)), nil
 	}
 	return bad()
-}
-
-func principal(c echo.Context) string {
-	if s, ok := c.Get(app.ContextPrincipal).(string); ok && s != "" {
-		return s
-	}
-	return "anonymous"
-}
-
-func clientIP(c echo.Context) string {
-	if s, ok := c.Get(app.ContextClientIP).(string); ok && s != "" {
-		return s
-	}
-	return c.RealIP()
 }
 
 func (m *Module) flush(c echo.Context) error {

@@ -1,7 +1,6 @@
 package query
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -38,17 +37,8 @@ type sqlRequest struct {
 
 func decodeSQLRequest(r io.Reader) (sqlRequest, error) {
 	var req sqlRequest
-	body, err := io.ReadAll(r)
-	if err != nil {
+	if err := app.DecodeJSON(r, &req, app.UseNumber()); err != nil {
 		return req, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&req); err != nil {
-		return req, app.Errorf(http.StatusBadRequest, "malformed_json", "request body is not valid JSON: %v", err)
-	}
-	if dec.More() {
-		return req, app.Errorf(http.StatusBadRequest, "malformed_json", "request body has data after the JSON object")
 	}
 	if req.SQL == "" {
 		req.SQL = req.Query

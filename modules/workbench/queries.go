@@ -256,15 +256,8 @@ func (m *Module) putQuery(c echo.Context) error {
 		return err
 	}
 	var q SavedQuery
-	dec := json.NewDecoder(c.Request().Body)
-	if err := dec.Decode(&q); err != nil {
-		if e, ok := err.(*app.APIError); ok {
-			return e
-		}
-		if errors.Is(err, app.ErrBodyTooLarge) {
-			return err
-		}
-		return app.BadRequest("body is not a JSON saved query: %v", err)
+	if err := app.DecodeJSON(c.Request().Body, &q); err != nil {
+		return err
 	}
 	if q.ID != "" && q.ID != id {
 		return app.BadRequest("id in the body (%q) differs from the path (%q)", q.ID, id)

@@ -58,7 +58,7 @@ func run(ctx context.Context, cfg config) (int, error) {
 	}
 	defer srv.stop()
 	transport := &http.Transport{MaxIdleConnsPerHost: cfg.clients, MaxConnsPerHost: 0}
-	c := &client{base: srv.url, http: &http.Client{Timeout: 60 * time.Second, Transport: transport}}
+	c := newClient(srv.url, &http.Client{Timeout: 60 * time.Second, Transport: transport})
 	fmt.Printf("lakehouse load: %d clients for %s against %s\n", cfg.clients, cfg.duration, srv.url)
 	if err := seed(ctx, c, cfg.rows); err != nil {
 		return 0, err
@@ -91,7 +91,7 @@ func run(ctx context.Context, cfg config) (int, error) {
 	var health []time.Duration
 	var healthFail int
 	var peakRSS int64
-	probe := &client{base: srv.url, http: &http.Client{Timeout: 5 * time.Second}}
+	probe := newClient(srv.url, &http.Client{Timeout: 5 * time.Second})
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 loop:

@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"time"
+
+	apiclient "lakehouse/app/client"
 )
 
 // op is one kind of request the clients send; weight is its share of the mix.
@@ -111,26 +113,20 @@ func eventsCSV(r *rand.Rand, n int) []byte {
 	return b.Bytes()
 }
 
-// client sends requests with the bearer token.
-type client struct {
-	base string
-	http *http.Client
+// client sends requests with the bearer token through the API client and
+// returns the status, whatever it is (shed load is counted, not failed).
+type client struct{ api *apiclient.Client }
+
+func newClient(base string, hc *http.Client) *client {
+	return &client{api: apiclient.New(base, token, hc)}
 }
 
 func (c *client) do(ctx context.Context, method, path, ctype string, body []byte) (int, error) {
-	var rd io.Reader
+	req := apiclient.Request{Method: method, Path: path, ContentType: ctype}
 	if body != nil {
-		rd = bytes.NewReader(body)
+		req.Body = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
-		return 0, err
-	}
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := c.http.Do(req)
+	resp, err := c.api.Send(ctx, req)
 	if err != nil {
 		return 0, err
 	}
