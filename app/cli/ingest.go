@@ -15,8 +15,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"lakehouse/app/client"
 	"lakehouse/app"
+	"lakehouse/app/client"
 	"lakehouse/modules/catalog"
 	"lakehouse/modules/ingest"
 )
