@@ -67,13 +67,31 @@ type RegisterRequest struct {
 	// (Store.Reserve); empty for every user request, which may then not
 	// register a reserved name (ErrReserved).
 	Owner string
+	// Append adds Files to the latest version's files (ingest
+	// mode=append) under the catalog's rules: when the latest version —
+	// or, with an IdempotencyKey, the version registered with that key —
+	// already holds every one of Files with the same schema, the request
+	// is an idempotent replay of it (existing); a key whose version does
+	// not hold them is ErrIdempotencyConflict. Nullability is the union
+	// over the versions' columns.
+	Append bool
+	// FilesVerified says the caller wrote or checked every one of Files in
+	// storage just now (ingest's publish), so the catalog does not Stat
+	// them again. Never set from a client's request.
+	FilesVerified bool
 }
 
-// Change tells watchers that a dataset gained a version or was deleted.
+// Change tells watchers that a dataset gained a version, lost old ones to
+// gc, or was deleted. It carries what a watcher needs, so none has to
+// call back into the catalog for it.
 type Change struct {
 	Name    string
-	Version int // 0 when deleted
+	Version int // the new version; 0 when deleted or pruned
 	Deleted bool
+	// Manifest is the new version's manifest (when Version > 0).
+	Manifest *Manifest
+	// Pruned lists the versions gc removed (KeepVersions), oldest first.
+	Pruned []int
 }
 
 // Catalog is the dataset registry other modules use.
@@ -90,8 +108,13 @@ type Catalog interface {
 	Versions(ctx context.Context, name string) ([]Manifest, error)
 	// List returns the latest version of every live dataset, by name.
 	List(ctx context.Context) ([]Manifest, error)
+	// Prepare is a writer's one call before it builds a version of name
+	// (ingest): an error when a user request may not write name (invalid,
+	// internal), else the latest live version, nil for a new dataset.
+	Prepare(ctx context.Context, name string) (*Manifest, error)
 	// Delete hides a dataset from List and SQL (files stay until gc).
 	Delete(ctx context.Context, name string) error
-	// Watch calls fn after every committed change (from any goroutine).
-	Watch(fn func(Change))
+	// Watch calls fn after every committed change (from any goroutine)
+	// until the returned function is called.
+	Watch(fn func(Change)) (unwatch func())
 }

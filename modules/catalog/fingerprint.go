@@ -124,6 +124,18 @@ func nonNil(s []string) []string {
 	return s
 }
 
+// CheckDrift is the catalog's rule for a version that continues prev
+// (ingest mode=append, Register without AllowSchemaChange): the schema
+// must have prev's fingerprint (names and types in order; nullability may
+// change). A nil prev (a new dataset) accepts any schema. The error is a
+// *DriftError naming the columns added, removed and retyped.
+func CheckDrift(name string, prev *Manifest, schema []Column) error {
+	if prev == nil || Fingerprint(schema) == prev.SchemaFingerprint {
+		return nil
+	}
+	return Diff(name, prev.Schema, schema)
+}
+
 // Diff compares an old and a new schema (by column name).
 func Diff(name string, oldCols, newCols []Column) *DriftError {
 	e := &DriftError{Name: name, OldFingerprint: Fingerprint(oldCols), NewFingerprint: Fingerprint(newCols)}

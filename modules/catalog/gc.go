@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -113,6 +114,17 @@ type GCOptions struct {
 // datasets/ that no remaining version of a live dataset references and
 // that are older than the grace period.
 func (s *Store) GC(ctx context.Context, opt GCOptions) (GCReport, error) {
+	rep, err := s.gc(ctx, opt)
+	if err == nil && !opt.DryRun {
+		// Told after the writer lock is released, as for Register.
+		for _, name := range slices.Sorted(maps.Keys(rep.PrunedVersions)) {
+			s.notify(Change{Name: name, Pruned: rep.PrunedVersions[name]})
+		}
+	}
+	return rep, err
+}
+
+func (s *Store) gc(ctx context.Context, opt GCOptions) (GCReport, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	grace, dryRun := opt.Grace, opt.DryRun

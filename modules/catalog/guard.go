@@ -39,8 +39,8 @@ func (s *Store) reservedBy(name string) string {
 
 // CheckName reports whether a user request (ingest, register, delete) may
 // write dataset name: nil, or an error wrapping ErrInvalidName or
-// ErrReserved. Ingest calls it before reading an upload; Register and
-// Delete apply it themselves.
+// ErrReserved. Prepare (ingest's call before it reads an upload),
+// Register and Delete apply it.
 func (s *Store) CheckName(name string) error {
 	if err := ValidateName(name); err != nil {
 		return err
@@ -51,13 +51,17 @@ func (s *Store) CheckName(name string) error {
 	return nil
 }
 
-// CheckUserName is CheckName for a Catalog whose implementation may not
-// reserve names (test fakes): such a catalog reserves none.
-func CheckUserName(cat Catalog, name string) error {
-	if c, ok := cat.(interface{ CheckName(string) error }); ok {
-		return c.CheckName(name)
+// Prepare implements Catalog: CheckName, then the latest live version.
+func (s *Store) Prepare(_ context.Context, name string) (*Manifest, error) {
+	if err := s.CheckName(name); err != nil {
+		return nil, err
 	}
-	return ValidateName(name)
+	s.cacheM.RLock()
+	defer s.cacheM.RUnlock()
+	if m, ok := s.latest[name]; ok {
+		return &m, nil
+	}
+	return nil, nil
 }
 
 // checkFileKey allows a version's files only under datasets/<name>/ and

@@ -76,10 +76,39 @@ func (s *Store) validate(req *RegisterRequest) error {
 	if req.RowCount < 0 {
 		return fmt.Errorf("%w: negative row_count", ErrInvalidRequest)
 	}
-	if req.RowCount == 0 {
+	if req.RowCount == 0 && !req.Append { // an append counts once merged
 		req.RowCount = rows
 	}
 	return nil
+}
+
+// holds reports whether m has every one of files (by key).
+func holds(m Manifest, files []File) bool {
+	for _, f := range files {
+		if !slices.ContainsFunc(m.Files, func(g File) bool { return g.Key == f.Key }) {
+			return false
+		}
+	}
+	return true
+}
+
+// appendTo turns an append request into the full version that continues
+// prev: prev's files then the new ones, nullability the union of both
+// schemas, the row count summed.
+func appendTo(req *RegisterRequest, prev *Manifest) {
+	if prev != nil {
+		req.Files = append(slices.Clone(prev.Files), req.Files...)
+		req.Schema = slices.Clone(req.Schema)
+		for i := range req.Schema {
+			if i < len(prev.Schema) && prev.Schema[i].Nullable {
+				req.Schema[i].Nullable = true
+			}
+		}
+	}
+	req.RowCount = 0
+	for _, f := range req.Files {
+		req.RowCount += f.Rows
+	}
 }
 
 // Register implements Catalog. Watchers are told after the writer lock is
@@ -87,7 +116,7 @@ func (s *Store) validate(req *RegisterRequest) error {
 func (s *Store) Register(ctx context.Context, req RegisterRequest) (Manifest, bool, error) {
 	m, existing, err := s.register(ctx, req)
 	if err == nil && !existing {
-		s.notify(Change{Name: m.Name, Version: m.Version})
+		s.notify(Change{Name: m.Name, Version: m.Version, Manifest: &m})
 	}
 	return m, existing, err
 }
@@ -97,13 +126,20 @@ func (s *Store) register(ctx context.Context, req RegisterRequest) (Manifest, bo
 	if err := s.validate(&req); err != nil {
 		return Manifest{}, false, err
 	}
-	hash := contentHash(req.SchemaFingerprint, req.Files)
-
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.cacheM.RLock()
 	prev, live := s.latest[req.Name]
 	s.cacheM.RUnlock()
+	newFiles := req.Files // an append's own files, before merging
+	var prevP *Manifest
+	if live {
+		prevP = &prev
+	}
+	if req.Append {
+		appendTo(&req, prevP)
+	}
+	hash := contentHash(req.SchemaFingerprint, req.Files)
 
 	if req.IdempotencyKey != "" && live {
 		var raw, prevHash string
@@ -111,29 +147,37 @@ func (s *Store) register(ctx context.Context, req RegisterRequest) (Manifest, bo
 			WHERE name = ? AND idempotency_key = ? ORDER BY version DESC LIMIT 1`, req.Name, req.IdempotencyKey).Scan(&raw, &prevHash)
 		switch {
 		case err == nil:
-			if prevHash != hash {
-				return Manifest{}, false, fmt.Errorf("catalog: %q idempotency key %q: %w", req.Name, req.IdempotencyKey, ErrIdempotencyConflict)
-			}
 			var m Manifest
 			if err := json.Unmarshal([]byte(raw), &m); err != nil {
 				return Manifest{}, false, fmt.Errorf("catalog: decode manifest: %w", err)
+			}
+			// A replayed append finds its files in the key's version
+			// (whatever came after it); anything else must match exactly.
+			same := prevHash == hash
+			if req.Append {
+				same = holds(m, newFiles) && m.SchemaFingerprint == req.SchemaFingerprint
+			}
+			if !same {
+				return Manifest{}, false, fmt.Errorf("catalog: %q idempotency key %q: %w", req.Name, req.IdempotencyKey, ErrIdempotencyConflict)
 			}
 			return m, true, nil
 		case !errors.Is(err, sql.ErrNoRows):
 			return Manifest{}, false, fmt.Errorf("catalog: idempotency lookup: %w", err)
 		}
 	}
-	if live && contentHash(prev.SchemaFingerprint, prev.Files) == hash {
+	if live && (contentHash(prev.SchemaFingerprint, prev.Files) == hash || (req.Append && holds(prev, newFiles))) {
 		return prev, true, nil
 	}
 	if live && prev.SchemaFingerprint != req.SchemaFingerprint && !req.AllowSchemaChange {
 		if len(req.Schema) > 0 {
-			return Manifest{}, false, Diff(req.Name, prev.Schema, req.Schema)
+			return Manifest{}, false, CheckDrift(req.Name, &prev, req.Schema)
 		}
 		return Manifest{}, false, &DriftError{Name: req.Name, OldFingerprint: prev.SchemaFingerprint, NewFingerprint: req.SchemaFingerprint}
 	}
-	if err := s.checkFiles(ctx, prev, req.Files); err != nil {
-		return Manifest{}, false, err
+	if !req.FilesVerified {
+		if err := s.checkFiles(ctx, prev, req.Files); err != nil {
+			return Manifest{}, false, err
+		}
 	}
 
 	var latestVersion int

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -37,8 +38,9 @@ type Store struct {
 	// startSync is what SyncIceberg changed at Open.
 	startSync IcebergSyncReport
 
-	watchM   sync.RWMutex
-	watchers []func(Change)
+	watchM    sync.RWMutex
+	watchers  map[int]func(Change)
+	nextWatch int
 }
 
 var (
@@ -129,15 +131,32 @@ func neutralizeTypes(m *Manifest) []string {
 
 // Watch implements Catalog. fn runs synchronously after each commit, before
 // the writer returns, so a reader notified by it sees the new version.
-func (s *Store) Watch(fn func(Change)) {
+// The returned function removes fn; after it returns, fn is not called
+// again (a notification already under way may still finish).
+func (s *Store) Watch(fn func(Change)) func() {
 	s.watchM.Lock()
-	s.watchers = append(s.watchers, fn)
-	s.watchM.Unlock()
+	defer s.watchM.Unlock()
+	if s.watchers == nil {
+		s.watchers = map[int]func(Change){}
+	}
+	id := s.nextWatch
+	s.nextWatch++
+	s.watchers[id] = fn
+	return func() {
+		s.watchM.Lock()
+		delete(s.watchers, id)
+		s.watchM.Unlock()
+	}
 }
 
+// notify calls the watchers in the order they subscribed.
 func (s *Store) notify(ch Change) {
 	s.watchM.RLock()
-	ws := slices.Clone(s.watchers)
+	ids := slices.Sorted(maps.Keys(s.watchers))
+	ws := make([]func(Change), 0, len(ids))
+	for _, id := range ids {
+		ws = append(ws, s.watchers[id])
+	}
 	s.watchM.RUnlock()
 	for _, fn := range ws {
 		fn(ch)

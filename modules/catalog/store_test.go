@@ -180,3 +180,37 @@ func TestTamperedMigrationStopsStart(t *testing.T) {
 		t.Fatalf("open with tampered migration: %v", err)
 	}
 }
+
+// TestWatchCarriesManifestAndUnsubscribes: a change carries the new
+// version's manifest, gc tells watchers which versions it pruned, and a
+// watcher that unsubscribed hears nothing more.
+func TestWatchCarriesManifestAndUnsubscribes(t *testing.T) {
+	ctx := context.Background()
+	st, objs := openStore(t, t.TempDir())
+	var got []catalog.Change
+	unwatch := st.Watch(func(c catalog.Change) { got = append(got, c) })
+	var other int
+	st.Watch(func(catalog.Change) { other++ })
+	for _, k := range []string{"datasets/a/1.parquet", "datasets/a/2.parquet"} {
+		put(t, objs, k, k)
+		if _, _, err := st.Register(ctx, catalog.RegisterRequest{Name: "a", Schema: schemaA, Files: []catalog.File{{Key: k, Rows: 1}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(got) != 2 || got[1].Manifest == nil || got[1].Manifest.Version != 2 || got[1].Manifest.Files[0].Key != "datasets/a/2.parquet" {
+		t.Fatalf("changes: %+v", got)
+	}
+	if _, err := st.GC(ctx, catalog.GCOptions{KeepVersions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[2].Name != "a" || !reflect.DeepEqual(got[2].Pruned, []int{1}) || got[2].Manifest != nil {
+		t.Fatalf("prune change: %+v", got)
+	}
+	unwatch()
+	if err := st.Delete(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || other != 4 {
+		t.Fatalf("after unwatch: %d changes, other watcher %d", len(got), other)
+	}
+}

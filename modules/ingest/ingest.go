@@ -159,7 +159,8 @@ func (in *Ingester) workDir() (string, error) {
 // IngestReader spools r to a temp file (bounded memory whatever its size)
 // and ingests it.
 func (in *Ingester) IngestReader(ctx context.Context, r io.Reader, req Request) (Result, error) {
-	if err := in.checkRequest(&req); err != nil {
+	prev, err := in.prepare(ctx, &req)
+	if err != nil {
 		return Result{}, err
 	}
 	dir, err := in.workDir()
@@ -179,35 +180,53 @@ func (in *Ingester) IngestReader(ctx context.Context, r io.Reader, req Request) 
 	if err != nil {
 		return Result{}, fmt.Errorf("ingest: read upload: %w", err)
 	}
-	return in.IngestFile(ctx, path, req)
+	return in.ingestFile(ctx, path, req, prev)
 }
 
-// checkRequest validates the request before any byte of the upload is
-// read: the dataset name must be valid and not an internal dataset.
-func (in *Ingester) checkRequest(req *Request) error {
-	if err := catalog.CheckUserName(in.cat, req.Dataset); err != nil {
-		return err
-	}
+// prepare validates the request before any byte of the upload is read,
+// with the ingest's one catalog call before it registers: the catalog
+// refuses a name a user may not write (invalid, internal) and returns the
+// latest version (nil for a new dataset), from which the sample's types
+// start and against which drift is found early. The catalog checks again
+// when the version is registered; its rules decide.
+func (in *Ingester) prepare(ctx context.Context, req *Request) (*catalog.Manifest, error) {
 	switch req.Mode {
 	case "":
 		req.Mode = ModeAppend
 	case ModeAppend, ModeReplace:
 	default:
-		return fmt.Errorf("%w: mode must be append or replace, not %q", ErrInvalid, req.Mode)
+		return nil, fmt.Errorf("%w: mode must be append or replace, not %q", ErrInvalid, req.Mode)
 	}
-	return nil
+	if err := catalog.ValidateName(req.Dataset); err != nil {
+		return nil, err
+	}
+	prev, err := in.cat.Prepare(ctx, req.Dataset)
+	if err != nil {
+		return nil, err
+	}
+	if req.Mode == ModeReplace {
+		return nil, nil // a replace continues nothing: any schema goes
+	}
+	return prev, nil
 }
 
 // IngestFile converts the CSV file at path into Parquet parts, publishes
 // them under datasets/<name>/<sha256>.parquet and registers a version.
 // Nothing is registered unless every part is completely written; a
 // failure leaves the catalog and the live version's files untouched.
-func (in *Ingester) IngestFile(ctx context.Context, path string, req Request) (res Result, err error) {
-	defer func() { in.met.done(res, err) }()
-	began := time.Now()
-	if err := in.checkRequest(&req); err != nil {
+func (in *Ingester) IngestFile(ctx context.Context, path string, req Request) (Result, error) {
+	prev, err := in.prepare(ctx, &req)
+	if err != nil {
 		return Result{}, err
 	}
+	return in.ingestFile(ctx, path, req, prev)
+}
+
+// ingestFile is IngestFile once the request is prepared; prev is the
+// version an append continues (nil: none, or a replace).
+func (in *Ingester) ingestFile(ctx context.Context, path string, req Request, prev *catalog.Manifest) (res Result, err error) {
+	defer func() { in.met.done(res, err) }()
+	began := time.Now()
 	f, err := os.Open(path)
 	if err != nil {
 		return Result{}, fmt.Errorf("ingest: open input: %w", err)
@@ -224,7 +243,7 @@ func (in *Ingester) IngestFile(ctx context.Context, path string, req Request) (r
 	unlock := in.lock(req.Dataset)
 	defer unlock()
 
-	plan, err := in.plan(ctx, f, size, req)
+	plan, err := in.plan(f, size, req, prev)
 	if err != nil {
 		return Result{}, err
 	}
@@ -244,8 +263,9 @@ func (in *Ingester) IngestFile(ctx context.Context, path string, req Request) (r
 	for i, n := range plan.names {
 		schema[i] = catalog.Column{Name: n, Type: plan.kinds[i].final().duckType(), Nullable: nulls[i]}
 	}
-	if plan.prev != nil && req.Mode == ModeAppend && catalog.Fingerprint(schema) != plan.prev.SchemaFingerprint {
-		return Result{}, catalog.Diff(req.Dataset, plan.prev.Schema, schema)
+	// Refused here, before any part is published, by the catalog's rule.
+	if err := catalog.CheckDrift(req.Dataset, plan.prev, schema); err != nil {
+		return Result{}, err
 	}
 
 	pubStart := time.Now()
@@ -256,7 +276,7 @@ func (in *Ingester) IngestFile(ctx context.Context, path string, req Request) (r
 	if beforeRegister != nil {
 		beforeRegister()
 	}
-	res, err = in.register(ctx, req, plan.prev, schema, files)
+	res, err = in.register(ctx, req, schema, files)
 	stats.ElapsedMS = msSince(began)
 	stats.PublishMS = msSince(pubStart)
 	res.Stats = stats

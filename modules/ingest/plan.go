@@ -1,8 +1,6 @@
 package ingest
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
 
@@ -37,7 +35,7 @@ func (k kind) final() kind {
 	return k
 }
 
-func (in *Ingester) plan(ctx context.Context, r io.ReaderAt, size int64, req Request) (*ingestPlan, error) {
+func (in *Ingester) plan(r io.ReaderAt, size int64, req Request, prev *catalog.Manifest) (*ingestPlan, error) {
 	start := int64(0)
 	if hasBOM(r, size) {
 		start = 3
@@ -127,14 +125,8 @@ func (in *Ingester) plan(ctx context.Context, r io.ReaderAt, size int64, req Req
 		// Mostly distinct values (ids, e-mails, free text): PLAIN.
 		pl.noDict[i] = considered[i] >= 64 && len(distinct[i]) > considered[i]/2
 	}
-	prev, err := in.cat.Get(ctx, req.Dataset)
-	switch {
-	case err == nil:
-		pl.prev = &prev
-	case !errors.Is(err, catalog.ErrNotFound):
-		return nil, err
-	}
-	if pl.prev != nil && req.Mode == ModeAppend {
+	pl.prev = prev
+	if pl.prev != nil {
 		// Start from the existing types where the sample fits them (a
 		// DOUBLE column keeps taking integers), so only a real change of
 		// shape is drift.
@@ -154,11 +146,13 @@ func (in *Ingester) plan(ctx context.Context, r io.ReaderAt, size int64, req Req
 					sampled[i].Type = c.Type
 				}
 			}
-			if same && catalog.Fingerprint(sampled) == pl.prev.SchemaFingerprint {
-				return pl, nil
+			if !same {
+				return nil, catalog.Diff(req.Dataset, pl.prev.Schema, sampled)
 			}
 		}
-		return nil, catalog.Diff(req.Dataset, pl.prev.Schema, sampled)
+		if err := catalog.CheckDrift(req.Dataset, pl.prev, sampled); err != nil {
+			return nil, err
+		}
 	}
 	return pl, nil
 }

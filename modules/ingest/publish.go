@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 
 	"lakehouse/internal/fsx"
 	"lakehouse/modules/catalog"
@@ -71,53 +70,17 @@ func (in *Ingester) upload(ctx context.Context, key string, p partResult) error 
 	return nil
 }
 
-// register records the new version: replace = the new parts; append = the
-// previous version's parts + the new ones. Re-ingesting content the
-// dataset already holds is an idempotent replay (existing=true).
-func (in *Ingester) register(ctx context.Context, req Request, prev *catalog.Manifest, schema []catalog.Column, parts []catalog.File) (Result, error) {
-	newKeys := make([]string, len(parts))
-	for i, p := range parts {
-		newKeys[i] = p.Key
-	}
-	contains := func(m catalog.Manifest) bool {
-		for _, k := range newKeys {
-			if !slices.ContainsFunc(m.Files, func(f catalog.File) bool { return f.Key == k }) {
-				return false
-			}
-		}
-		return true
-	}
-	if req.IdempotencyKey != "" && prev != nil {
-		vs, err := in.cat.Versions(ctx, req.Dataset)
-		if err != nil {
-			return Result{}, err
-		}
-		for i := len(vs) - 1; i >= 0; i-- {
-			if vs[i].IdempotencyKey != req.IdempotencyKey {
-				continue
-			}
-			if contains(vs[i]) && vs[i].SchemaFingerprint == catalog.Fingerprint(schema) {
-				return Result{Manifest: vs[i], Existing: true}, nil
-			}
-			return Result{}, fmt.Errorf("ingest: %q idempotency key %q: %w", req.Dataset, req.IdempotencyKey, catalog.ErrIdempotencyConflict)
-		}
-	}
-	files := parts
-	if prev != nil && req.Mode == ModeAppend {
-		if contains(*prev) {
-			return Result{Manifest: *prev, Existing: true}, nil
-		}
-		files = append(slices.Clone(prev.Files), parts...)
-		// Nullability is the union over every part of the version.
-		for i := range schema {
-			if i < len(prev.Schema) && prev.Schema[i].Nullable {
-				schema[i].Nullable = true
-			}
-		}
-	}
+// register records the new version with one catalog call: a replace is
+// the new parts; an append adds them to the latest version's. The catalog
+// owns the rules (an append whose parts the latest version, or the
+// idempotency key's version, already holds is a replay: existing=true;
+// drift; conflicts). The parts were just published, so it need not Stat
+// them again.
+func (in *Ingester) register(ctx context.Context, req Request, schema []catalog.Column, parts []catalog.File) (Result, error) {
 	m, existing, err := in.cat.Register(ctx, catalog.RegisterRequest{
-		Name: req.Dataset, Schema: schema, Files: files, Source: req.Source,
+		Name: req.Dataset, Schema: schema, Files: parts, Source: req.Source,
 		IdempotencyKey: req.IdempotencyKey, AllowSchemaChange: req.Mode == ModeReplace,
+		Append: req.Mode == ModeAppend, FilesVerified: true,
 	})
 	if err != nil {
 		return Result{}, err

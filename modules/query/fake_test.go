@@ -28,7 +28,9 @@ type fakeCatalog struct {
 	mu       sync.Mutex
 	versions map[string][]catalog.Manifest
 	deleted  map[string]bool
-	watchers []func(catalog.Change)
+	watchers []func(catalog.Change) // nil entries unsubscribed
+	// versionCalls counts Versions calls: watchers must not need them.
+	versionCalls int
 }
 
 func newFakeCatalog() *fakeCatalog {
@@ -44,7 +46,9 @@ func (f *fakeCatalog) Register(_ context.Context, req catalog.RegisterRequest) (
 	ws := slices.Clone(f.watchers)
 	f.mu.Unlock()
 	for _, w := range ws {
-		w(catalog.Change{Name: m.Name, Version: m.Version})
+		if w != nil {
+			w(catalog.Change{Name: m.Name, Version: m.Version, Manifest: &m})
+		}
 	}
 	return m, false, nil
 }
@@ -72,6 +76,7 @@ func (f *fakeCatalog) GetVersion(_ context.Context, name string, v int) (catalog
 func (f *fakeCatalog) Versions(_ context.Context, name string) ([]catalog.Manifest, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.versionCalls++
 	if len(f.versions[name]) == 0 || f.deleted[name] {
 		return nil, catalog.ErrNotFound
 	}
@@ -96,15 +101,51 @@ func (f *fakeCatalog) Delete(_ context.Context, name string) error {
 	ws := slices.Clone(f.watchers)
 	f.mu.Unlock()
 	for _, w := range ws {
-		w(catalog.Change{Name: name, Deleted: true})
+		if w != nil {
+			w(catalog.Change{Name: name, Deleted: true})
+		}
 	}
 	return nil
 }
 
-func (f *fakeCatalog) Watch(fn func(catalog.Change)) {
+func (f *fakeCatalog) Prepare(_ context.Context, name string) (*catalog.Manifest, error) {
 	f.mu.Lock()
+	defer f.mu.Unlock()
+	if vs := f.versions[name]; len(vs) > 0 && !f.deleted[name] {
+		m := vs[len(vs)-1]
+		return &m, nil
+	}
+	return nil, nil
+}
+
+func (f *fakeCatalog) Watch(fn func(catalog.Change)) func() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := len(f.watchers)
 	f.watchers = append(f.watchers, fn)
+	return func() {
+		f.mu.Lock()
+		f.watchers[i] = nil
+		f.mu.Unlock()
+	}
+}
+
+// prune drops the oldest versions of name, as catalog gc does, and tells
+// the watchers.
+func (f *fakeCatalog) prune(name string, n int) {
+	f.mu.Lock()
+	var pruned []int
+	for _, m := range f.versions[name][:n] {
+		pruned = append(pruned, m.Version)
+	}
+	f.versions[name] = f.versions[name][n:]
+	ws := slices.Clone(f.watchers)
 	f.mu.Unlock()
+	for _, w := range ws {
+		if w != nil {
+			w(catalog.Change{Name: name, Pruned: pruned})
+		}
+	}
 }
 
 // fixtureDB writes Parquet fixtures with a plain (unlocked) DuckDB.

@@ -60,7 +60,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	v := newViews(eng, src, log)
 	// Watch first, then sync: a change committed in between is applied
 	// twice (idempotent) rather than missed.
-	cfg.Catalog.Watch(v.onChange(cfg.Catalog))
+	v.unwatch = cfg.Catalog.Watch(v.onChange)
 	if err := v.syncAll(ctx, cfg.Catalog); err != nil {
 		v.close()
 		_ = eng.Close()

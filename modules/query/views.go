@@ -29,6 +29,7 @@ type views struct {
 
 	mu       sync.Mutex
 	closed   bool                                // after close, catalog changes are ignored
+	unwatch  func()                              // stops the catalog's notifications
 	datasets map[string]map[int]catalog.Manifest // name → version → manifest
 	latest   map[string]int
 	created  map[string]string // view name → the SELECT it was created with
@@ -71,32 +72,55 @@ func (v *views) syncDataset(ctx context.Context, cat catalog.Catalog, name strin
 
 // onChange is the catalog watcher. It runs synchronously after the
 // catalog's commit, so the views are current before the writer returns.
-func (v *views) onChange(cat catalog.Catalog) func(catalog.Change) {
-	return func(ch catalog.Change) {
-		v.mu.Lock()
-		closed := v.closed
-		v.mu.Unlock()
-		if closed {
-			return
-		}
-		ctx := context.Background()
-		var err error
-		if ch.Deleted {
-			err = v.drop(ctx, ch.Name)
-		} else {
-			err = v.syncDataset(ctx, cat, ch.Name)
-		}
-		if err != nil {
-			v.log.Warn("query: refresh views", "dataset", ch.Name, "err", err)
-		}
+// The change carries the new version's manifest (or the versions gc
+// pruned), so the registry is updated without asking the catalog again.
+func (v *views) onChange(ch catalog.Change) {
+	v.mu.Lock()
+	closed := v.closed
+	v.mu.Unlock()
+	if closed {
+		return
+	}
+	if err := v.apply(context.Background(), ch); err != nil {
+		v.log.Warn("query: refresh views", "dataset", ch.Name, "err", err)
 	}
 }
 
-// close makes the watcher a no-op (the catalog has no Unwatch).
+// apply folds one catalog change into the registry: a new version is
+// added to the ones known (changes may arrive out of order; the latest is
+// the highest), pruned versions are removed, a deleted dataset dropped.
+func (v *views) apply(ctx context.Context, ch catalog.Change) error {
+	if ch.Deleted {
+		return v.drop(ctx, ch.Name)
+	}
+	v.mu.Lock()
+	known := v.datasets[ch.Name]
+	ms := make([]catalog.Manifest, 0, len(known)+1)
+	for ver, m := range known {
+		if !slices.Contains(ch.Pruned, ver) {
+			ms = append(ms, m)
+		}
+	}
+	v.mu.Unlock()
+	if ch.Manifest != nil {
+		ms = append(ms, *ch.Manifest)
+	}
+	if len(ms) == 0 && ch.Manifest == nil && len(ch.Pruned) == 0 {
+		return nil // nothing this watcher knows about changed
+	}
+	return v.set(ctx, ch.Name, ms)
+}
+
+// close stops following the catalog.
 func (v *views) close() {
 	v.mu.Lock()
 	v.closed = true
+	unwatch := v.unwatch
+	v.unwatch = nil
 	v.mu.Unlock()
+	if unwatch != nil {
+		unwatch()
+	}
 }
 
 // set replaces the registry entry for name and (when parts are local)
