@@ -147,4 +147,58 @@ func checkAPIDoc(t *testing.T, routes []app.RouteInfo) {
 	if want != text {
 		t.Error("docs/API.md's route table is stale: run `go test -tags duckdb_arrow ./app/cli -run OpenAPI -update`")
 	}
+	for _, e := range checkModuleTable(text[j+len(tableEnd):], routes) {
+		t.Error("docs/API.md's table by module: " + e)
+	}
+}
+
+var (
+	docCellRe  = regexp.MustCompile("`([A-Z/]+) (/[^`\\s]*)`")
+	docParamRe = regexp.MustCompile(`<[a-z]+>|\{[a-z_]+\}`)
+	docBraceRe = regexp.MustCompile(`\{([a-z_]+(?:,[a-z_]+)+)\}`)
+)
+
+// checkModuleTable checks the hand-written table by module that follows
+// the generated one: every "METHOD /path" it names (METHODS may be
+// "POST/GET", a path may hold {a,b} alternatives and <param>s) must be a
+// route /openapi.json lists for that row's module.
+func checkModuleTable(text string, routes []app.RouteInfo) []string {
+	owner := map[string]string{} // "METHOD /v1/a/*/b" → module
+	norm := func(p string) string { return docParamRe.ReplaceAllString(p, "*") }
+	for _, r := range routes {
+		owner[r.Method+" "+norm(oapiPath(r.Path))] = r.Module
+	}
+	var errs []string
+	module := ""
+	for _, line := range strings.Split(text, "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 || strings.HasPrefix(strings.TrimSpace(cells[1]), "---") || strings.TrimSpace(cells[1]) == "module" {
+			continue
+		}
+		if m := strings.TrimSpace(cells[1]); m != "" {
+			module = m
+		}
+		if strings.HasPrefix(module, "(") {
+			continue // the server's own routes, not a module's
+		}
+		for _, m := range docCellRe.FindAllStringSubmatch(cells[2], -1) {
+			path, _, _ := strings.Cut(m[2], "?")
+			path, _, _ = strings.Cut(path, "[")
+			paths := []string{path}
+			if b := docBraceRe.FindStringSubmatch(path); b != nil {
+				paths = nil
+				for _, alt := range strings.Split(b[1], ",") {
+					paths = append(paths, strings.Replace(path, b[0], alt, 1))
+				}
+			}
+			for _, method := range strings.Split(m[1], "/") {
+				for _, p := range paths {
+					if got, ok := owner[method+" "+norm(p)]; !ok || got != module {
+						errs = append(errs, fmt.Sprintf("%s %s is listed under %s, but /openapi.json has it under %q", method, p, module, got))
+					}
+				}
+			}
+		}
+	}
+	return errs
 }

@@ -47,7 +47,7 @@ func (m *Module) postInbox(c echo.Context) error {
 			"priority": msg.Priority, "tag": msg.Tag,
 		},
 	})
-	return c.JSON(http.StatusOK, map[string]any{"accepted": true, "id": ev.ID, "priority": msg.Priority, "type": msg.Type})
+	return c.JSON(http.StatusOK, InboxAccepted{Accepted: true, ID: ev.ID, Priority: msg.Priority, Type: msg.Type})
 }
 
 // normalize validates and cleans a message in place.

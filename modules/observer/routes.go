@@ -32,20 +32,16 @@ func (m *Module) Routes(g *echo.Group) {
 
 func (m *Module) health(c echo.Context) error {
 	st := m.obs.Stats()
-	out := map[string]any{
-		"status": "ok", "service": "observer",
-		"ring_size": st.RingSize, "ring_len": st.RingLen, "last_id": st.LastID,
-		"persist": PersistStatus{},
-	}
+	out := Health{Status: "ok", Service: "observer", RingSize: st.RingSize, RingLen: st.RingLen, LastID: st.LastID}
 	if m.pers != nil {
-		ps := m.pers.status()
-		out["persist"] = ps
-		if ps.LastError != "" {
-			out["status"] = "degraded"
+		out.Persist = m.pers.status()
+		if out.Persist.LastError != "" {
+			out.Status = "degraded"
 		}
 	}
 	if m.pq != nil {
-		out["dataset"] = m.pq.status()
+		ds := m.pq.status()
+		out.Dataset = &ds
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -85,7 +81,7 @@ func (m *Module) events(c echo.Context) error {
 	if len(evs) > 0 {
 		next = evs[len(evs)-1].ID
 	}
-	body, err := json.Marshal(map[string]any{"events": evs, "count": len(evs), "next_since": next})
+	body, err := json.Marshal(EventsPage{Events: evs, Count: len(evs), NextSince: next})
 	if err != nil {
 		// One odd stored value must not make the page (and every page
 		// holding it) a 500: encode event by event, replacing the ones
@@ -143,7 +139,7 @@ func (m *Module) postEvent(c echo.Context) error {
 	ev.ClientIP = app.ClientIP(c)
 	ev.RequestID = c.Response().Header().Get(echo.HeaderXRequestID)
 	ev = m.obs.Record(ev)
-	return c.JSON(http.StatusOK, map[string]any{"accepted": true, "id": ev.ID, "timestamp": ev.Timestamp, "source": ev.Source})
+	return c.JSON(http.StatusOK, EventAccepted{Accepted: true, ID: ev.ID, Timestamp: ev.Timestamp, Source: ev.Source})
 }
 
 // eventFromJSON validates a reported event: endpoint required; timestamp
@@ -282,12 +278,14 @@ func (m *Module) flush(c echo.Context) error {
 	if err := m.Flush(c.Request().Context()); err != nil {
 		return app.Errorf(http.StatusServiceUnavailable, "persist_failed", "flush: %v", err)
 	}
-	out := map[string]any{"flushed": true}
+	out := Flushed{Flushed: true}
 	if m.pers != nil {
-		out["persist"] = m.pers.status()
+		ps := m.pers.status()
+		out.Persist = &ps
 	}
 	if m.pq != nil {
-		out["dataset"] = m.pq.status()
+		ds := m.pq.status()
+		out.Dataset = &ds
 	}
 	return c.JSON(http.StatusOK, out)
 }

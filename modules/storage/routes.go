@@ -152,7 +152,7 @@ func (m *Module) handleDelete(c echo.Context) error {
 	if err := m.store.Delete(c.Request().Context(), key); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"key": key, "deleted": true})
+	return c.JSON(http.StatusOK, Deleted{Key: key, Deleted: true})
 }
 
 func (m *Module) handleList(c echo.Context) error {
@@ -175,10 +175,8 @@ func (m *Module) handleList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{
-		"prefix": prefix, "objects": page.Objects, "count": len(page.Objects),
-		"cursor": page.Cursor, "truncated": page.Cursor != "",
-	})
+	return c.JSON(http.StatusOK, ListAnswer{Prefix: prefix, Objects: page.Objects, Count: len(page.Objects),
+		Cursor: page.Cursor, Truncated: page.Cursor != ""})
 }
 
 func quoteETag(e string) string {

@@ -233,7 +233,7 @@ func (m *Module) listQueries(c echo.Context) error {
 	if qs == nil {
 		qs = []SavedQuery{}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"queries": qs, "count": len(qs)})
+	return c.JSON(http.StatusOK, QueryList{Queries: qs, Count: len(qs)})
 }
 
 func (m *Module) getQuery(c echo.Context) error {
@@ -275,10 +275,7 @@ func (m *Module) putQuery(c echo.Context) error {
 	if created {
 		status = http.StatusCreated
 	}
-	return c.JSON(status, struct {
-		SavedQuery
-		Changed bool `json:"changed"`
-	}{saved, changed})
+	return c.JSON(status, SavedAnswer{SavedQuery: saved, Changed: changed})
 }
 
 func (m *Module) deleteQuery(c echo.Context) error {
