@@ -15,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"lakehouse/app/client"
 	"lakehouse/config"
 )
 
@@ -95,13 +96,7 @@ func serve(s *Server, method, path string, body []byte) *httptest.ResponseRecord
 
 func decodeError(t *testing.T, rec *httptest.ResponseRecorder) (code, msg string) {
 	t.Helper()
-	var e struct {
-		Error struct {
-			Code    string         `json:"code"`
-			Message string         `json:"message"`
-			Details map[string]any `json:"details"`
-		} `json:"error"`
-	}
+	var e client.ErrorBody
 	if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Error.Details == nil {
 		t.Fatalf("not the error shape: %s (%v)", rec.Body, err)
 	}

@@ -169,12 +169,29 @@ func (s *Server) JSON(t testing.TB, method, path string, body any, wantStatus in
 }
 
 // ErrorBody is the one error shape every route answers with.
-type ErrorBody struct {
-	Error struct {
-		Code    string         `json:"code"`
-		Message string         `json:"message"`
-		Details map[string]any `json:"details"`
-	} `json:"error"`
+type ErrorBody = client.ErrorBody
+
+// SQLAnswer is POST /v1/sql's JSON answer, for tests that read rows back.
+type SQLAnswer struct {
+	Columns []struct {
+		Name string `json:"name"`
+		Type string `json:"type"`
+	} `json:"columns"`
+	Rows     [][]any `json:"rows"`
+	RowCount int     `json:"row_count"`
+}
+
+// WaitFor polls cond every 20ms for up to 10s, failing the test naming
+// what it waited for.
+func WaitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // Fail sends body, requires the status and the JSON error shape with a

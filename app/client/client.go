@@ -156,14 +156,18 @@ func (c *Client) Send(ctx context.Context, r Request) (*http.Response, error) {
 	return resp, nil
 }
 
+// ErrorBody is the API's one error shape:
+// {"error":{"code","message","details"}}.
+type ErrorBody struct {
+	Error struct {
+		Code    string         `json:"code"`
+		Message string         `json:"message"`
+		Details map[string]any `json:"details"`
+	} `json:"error"`
+}
+
 func decodeError(status int, data []byte) *Error {
-	var e struct {
-		Error struct {
-			Code    string         `json:"code"`
-			Message string         `json:"message"`
-			Details map[string]any `json:"details"`
-		} `json:"error"`
-	}
+	var e ErrorBody
 	if json.Unmarshal(data, &e) == nil && e.Error.Message != "" {
 		return &Error{Status: status, Code: e.Error.Code, Message: e.Error.Message, Details: e.Error.Details}
 	}

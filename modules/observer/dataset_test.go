@@ -9,15 +9,6 @@ import (
 	"lakehouse/config"
 )
 
-// sqlAnswer is POST /v1/sql's JSON answer.
-type sqlAnswer struct {
-	Columns []struct {
-		Name string `json:"name"`
-	} `json:"columns"`
-	Rows     [][]any `json:"rows"`
-	RowCount int     `json:"row_count"`
-}
-
 // The dataset's parts are rewritten as one file once a version has
 // parquet_compact_files of them, and SQL still sees every event once.
 func TestDatasetCompactionKeepsEveryRow(t *testing.T) {
@@ -41,7 +32,7 @@ func TestDatasetCompactionKeepsEveryRow(t *testing.T) {
 	if len(man.Files) >= 3 {
 		t.Fatalf("dataset not compacted: %d parts", len(man.Files))
 	}
-	var ans sqlAnswer
+	var ans apptest.SQLAnswer
 	s.JSON(t, "POST", "/v1/sql", map[string]any{"sql": "SELECT count(*), count(DISTINCT id), min(id), count(*) FILTER (WHERE source = 'scenario') FROM observer_events"}, 200, &ans)
 	row := ans.Rows[0]
 	if row[0] != row[1] || row[2] != float64(1) || row[3] != float64(20) || int(row[0].(float64)) != man.RowCount {

@@ -37,18 +37,6 @@ func stats(t *testing.T, s *apptest.Server) observer.Stats {
 	return st
 }
 
-// waitFor polls cond every 20ms for up to 10s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestHTTPEventValidationAndDefaults(t *testing.T) {
 	s := apptest.Start(t, func(c *config.Config) { c.Observer.MaxEventBytes = 2048 })
 	e := s.Fail(t, "POST", "/v1/observer/event", map[string]any{"source": "scenario"}, 400)
@@ -240,7 +228,7 @@ func TestHTTPPersistFailureCountedNeverFailsRequests(t *testing.T) {
 		s.JSON(t, "POST", "/v1/observer/event", map[string]any{"endpoint": fmt.Sprint("e", i)}, 200, nil)
 	}
 	s.JSON(t, "PUT", "/v1/storage/put/ok.txt", "fine", 201, nil)
-	waitFor(t, "a counted persist failure", func() bool { return stats(t, s).PersistFailures > 0 })
+	apptest.WaitFor(t, "a counted persist failure", func() bool { return stats(t, s).PersistFailures > 0 })
 	var health map[string]any
 	s.JSON(t, "GET", "/v1/observer/health", nil, 200, &health)
 	if health["status"] != "degraded" {
@@ -257,7 +245,7 @@ func TestHTTPPersistFailureCountedNeverFailsRequests(t *testing.T) {
 	if err := os.Remove(blocker); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the backlog to drain", func() bool {
+	apptest.WaitFor(t, "the backlog to drain", func() bool {
 		var h struct {
 			Persist observer.PersistStatus `json:"persist"`
 		}
@@ -297,7 +285,7 @@ func TestHTTPPersistOff(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(s.DataDir, "objects", "_observer")); !os.IsNotExist(err) {
 		t.Fatalf("segments written with persist off: %v", err)
 	}
-	var ans sqlAnswer
+	var ans apptest.SQLAnswer
 	s.JSON(t, "POST", "/v1/sql", map[string]any{"sql": "SELECT endpoint FROM observer_events WHERE source = 'mcp'"}, 200, &ans)
 	if fmt.Sprint(ans.Rows) != "[[x]]" {
 		t.Fatalf("dataset rows = %v", ans.Rows)

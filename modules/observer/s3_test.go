@@ -32,7 +32,7 @@ func TestS3PersistReplayAndSQL(t *testing.T) {
 		t.Fatalf("replayed audit rows = %v", got)
 	}
 	s.JSON(t, "POST", "/v1/observer/flush", nil, 200, nil)
-	var ans sqlAnswer
+	var ans apptest.SQLAnswer
 	s.JSON(t, "POST", "/v1/sql", map[string]any{"sql": "SELECT count(*) FROM observer_events WHERE source = 'scenario'"}, 200, &ans)
 	if fmt.Sprint(ans.Rows) != "[[6]]" {
 		t.Fatalf("SQL over the S3 dataset = %v", ans.Rows)

@@ -13,15 +13,6 @@ import (
 	"lakehouse/modules/workflow"
 )
 
-// sqlAnswer is POST /v1/sql's JSON answer.
-type sqlAnswer struct {
-	Columns []struct {
-		Name string `json:"name"`
-	} `json:"columns"`
-	Rows     [][]any `json:"rows"`
-	RowCount int     `json:"row_count"`
-}
-
 // TestE2EWorkflowAuditedThroughEventsAndSQL is the issue's end-to-end
 // check: data goes in through ingest, embed and vectors; a 4-node workflow
 // sql → embed → vector_search → pathway_add runs through HTTP; its four
@@ -80,7 +71,7 @@ func TestE2EWorkflowAuditedThroughEventsAndSQL(t *testing.T) {
 	}
 
 	// The audit rows through the observer API.
-	rows := getEvents(t, s, url.Values{"run_id": {run.ID}}).Events
+	rows := nodeRows(t, s, url.Values{"run_id": {run.ID}})
 	if len(rows) != 4 {
 		t.Fatalf("%d rows for the 4-node run", len(rows))
 	}
@@ -98,7 +89,7 @@ func TestE2EWorkflowAuditedThroughEventsAndSQL(t *testing.T) {
 	// And through SQL: the events dataset is registered in the catalog and
 	// the query module sees each new version.
 	q := fmt.Sprintf("SELECT node, mode, success FROM observer_events WHERE run_id = '%s' ORDER BY id", run.ID)
-	var ans sqlAnswer
+	var ans apptest.SQLAnswer
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		resp, body := s.Do(t, "POST", "/v1/sql", map[string]any{"sql": q})
@@ -125,7 +116,7 @@ func TestE2EWorkflowAuditedThroughEventsAndSQL(t *testing.T) {
 	// After a restart the dataset neither loses nor duplicates rows: the
 	// exporter resumes after the highest id already in the dataset, and
 	// re-exports what was persisted but not yet published.
-	var total sqlAnswer
+	var total apptest.SQLAnswer
 	count := "SELECT count(*), count(DISTINCT id), max(id) FROM observer_events"
 	s.JSON(t, "POST", "/v1/observer/flush", nil, 200, nil)
 	s.JSON(t, "POST", "/v1/sql", map[string]any{"sql": count}, 200, &total)

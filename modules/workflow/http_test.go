@@ -13,29 +13,15 @@ import (
 	"lakehouse/modules/workflow"
 )
 
-// eventsAnswer is GET /v1/observer/events.
-type eventsAnswer struct {
-	Events []map[string]any `json:"events"`
-	Count  int              `json:"count"`
-}
-
-func getEvents(t *testing.T, s *apptest.Server, q url.Values) eventsAnswer {
+// nodeRows are the observer's rows matching q (GET /v1/observer/events),
+// where every workflow node leaves one.
+func nodeRows(t *testing.T, s *apptest.Server, q url.Values) []map[string]any {
 	t.Helper()
-	var out eventsAnswer
-	s.JSON(t, "GET", "/v1/observer/events?"+q.Encode(), nil, 200, &out)
-	return out
-}
-
-// waitFor polls cond every 20ms for up to 10s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var page struct {
+		Events []map[string]any `json:"events"`
 	}
+	s.JSON(t, "GET", "/v1/observer/events?"+q.Encode(), nil, 200, &page)
+	return page.Events
 }
 
 func init() {
@@ -89,7 +75,7 @@ func TestHTTPWorkflow(t *testing.T) {
 	if fmt.Sprint(status) != "map[a:succeeded b:failed c:skipped d:failed]" {
 		t.Fatalf("statuses = %v", status)
 	}
-	rows := getEvents(t, s, url.Values{"workflow": {"http_wf"}}).Events
+	rows := nodeRows(t, s, url.Values{"workflow": {"http_wf"}})
 	if len(rows) != 4 {
 		t.Fatalf("%d workflow rows, want 4", len(rows))
 	}
@@ -104,7 +90,7 @@ func TestHTTPWorkflow(t *testing.T) {
 	if id == "" || acc["status"] != "running" {
 		t.Fatalf("async answer = %v", acc)
 	}
-	waitFor(t, "the async run to finish", func() bool {
+	apptest.WaitFor(t, "the async run to finish", func() bool {
 		s.JSON(t, "GET", "/v1/observer/workflow/"+id, nil, 200, &run)
 		return run.Status != workflow.StatusRunning
 	})
@@ -126,11 +112,11 @@ func TestHTTPStopCancelsAsyncWorkflowAndKeepsItsRows(t *testing.T) {
 		map[string]any{"id": "after", "mode": "test_echo", "depends_on": []string{"long"}},
 	}}, 202, &acc)
 	runID := acc["id"].(string)
-	waitFor(t, "the first node's row", func() bool {
-		return getEvents(t, s, url.Values{"run_id": {runID}}).Count == 1
+	apptest.WaitFor(t, "the first node's row", func() bool {
+		return len(nodeRows(t, s, url.Values{"run_id": {runID}})) == 1
 	})
 	s = s.Restart(t)
-	rows := getEvents(t, s, url.Values{"run_id": {runID}}).Events
+	rows := nodeRows(t, s, url.Values{"run_id": {runID}})
 	got := map[string]string{}
 	for _, r := range rows {
 		got[r["node"].(string)] = fmt.Sprint(r["node_status"], " ", r["success"])
@@ -149,7 +135,7 @@ func TestHTTPDeepWorkflowRefused(t *testing.T) {
 	if e.Error.Code != "too_deep" || !strings.Contains(e.Error.Message, "max_json_depth") {
 		t.Fatalf("workflow: %+v", e.Error)
 	}
-	if got := getEvents(t, s, url.Values{"source": {"workflow"}}); got.Count != 0 {
-		t.Fatalf("rows recorded for a refused workflow: %d", got.Count)
+	if got := nodeRows(t, s, url.Values{"source": {"workflow"}}); len(got) != 0 {
+		t.Fatalf("rows recorded for a refused workflow: %d", len(got))
 	}
 }
