@@ -132,10 +132,10 @@ const (
 
 // Graph is an HNSW index over dense node ids.
 type Graph struct {
-	cfg  Config
-	dim  int
-	m0   int // level-0 capacity (2M)
-	ml   float64
+	cfg Config
+	dim int
+	m0  int // level-0 capacity (2M)
+	ml  float64
 	// dist compares two rows of vecs (or a query row); fdist two float32
 	// vectors (the same function for a float32 graph).
 	dist  func(a, b []float32) float32

@@ -110,7 +110,7 @@ type scratch struct {
 	nbuf    []uint32
 	sel     []cand
 	deq     []float32 // dequantized vector (int8 rescoring)
-	sink    float32 // keeps the cache-line touches in searchLayer alive
+	sink    float32   // keeps the cache-line touches in searchLayer alive
 	// budget bounds the distances one searchLayer computes (0: none);
 	// over it, the search stops and sets exhausted.
 	budget, spent int

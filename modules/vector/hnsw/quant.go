@@ -185,3 +185,32 @@ func (g *Graph) rescore(q []float32, found []cand, s *scratch) []cand {
 	slices.SortFunc(found, func(a, b cand) int { return cmpF(a.d, b.d) })
 	return found
 }
+
+// Holds reports whether node id stores v already, as Add would store it
+// (normalised under cosine; as the same codes under int8 without a float32
+// copy), in which case an upsert of v only changes metadata.
+func (g *Graph) Holds(id uint32, v []float32) bool {
+	if len(v) != g.dim {
+		return false
+	}
+	v = slices.Clone(v)
+	if g.cfg.Metric == Cosine && !Normalize(v) {
+		return false
+	}
+	g.grow.RLock()
+	defer g.grow.RUnlock()
+	if int(id) >= g.Len() {
+		return false
+	}
+	switch {
+	case g.full != nil:
+		return slices.Equal(g.fullVec(id), v)
+	case g.cfg.Quantization == Int8:
+		row := make([]float32, g.stride)
+		quantize(row, v)
+		// Compare bits: the code words are not numbers.
+		return slices.Equal(unsafe.Slice((*uint32)(unsafe.Pointer(&row[0])), len(row)),
+			unsafe.Slice((*uint32)(unsafe.Pointer(&g.vec(id)[0])), len(row)))
+	}
+	return slices.Equal(g.vec(id), v)
+}
