@@ -98,15 +98,16 @@ func dequantize(row []float32, dim int) []float32 {
 }
 
 // dotInt8 is Σ a[i]·b[i] over two rows' codes (padding included: it is
-// zero), accumulated in int32 (|sum| ≤ dim·127² fits for dim < 133 000),
-// four words (16 codes) per step so the compiler keeps four independent
-// accumulators and drops the bounds checks.
+// zero), accumulated in int32 (|sum| ≤ dim·127² fits for dim < 133 000):
+// AVX2 assembly over the multiple of 32 codes when the CPU has it, then
+// (or else) a Go loop taking 16 codes per step, so the compiler keeps four
+// independent accumulators and drops the bounds checks.
 func dotInt8(a, b []float32, cw int) int32 {
 	n := cw * 4
 	x := unsafe.Slice((*int8)(unsafe.Pointer(&a[0])), n)
 	y := unsafe.Slice((*int8)(unsafe.Pointer(&b[0])), n)
-	var s0, s1, s2, s3 int32
-	i := 0
+	s0, i := dotInt8Fast(x, y)
+	var s1, s2, s3 int32
 	for ; i+16 <= n; i += 16 {
 		xs, ys := x[i:i+16:i+16], y[i:i+16:i+16]
 		s0 += int32(xs[0])*int32(ys[0]) + int32(xs[4])*int32(ys[4]) + int32(xs[8])*int32(ys[8]) + int32(xs[12])*int32(ys[12])

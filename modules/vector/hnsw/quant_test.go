@@ -128,3 +128,21 @@ func TestInt8Measure(t *testing.T) {
 		}
 	}
 }
+
+func TestDotInt8MatchesLoop(t *testing.T) {
+	for _, words := range []int{1, 7, 8, 9, 24, 96, 97} {
+		a, b := make([]float32, words), make([]float32, words)
+		x, y := codes(a, words*4), codes(b, words*4)
+		for i := range x {
+			x[i], y[i] = int8(i*37%255-127), int8(127-i*53%255)
+		}
+		x[0], y[0] = -128+1, -127
+		var want int32
+		for i := range x {
+			want += int32(x[i]) * int32(y[i])
+		}
+		if got := dotInt8(a, b, words); got != want {
+			t.Fatalf("%d words: dotInt8 %d, want %d", words, got, want)
+		}
+	}
+}
