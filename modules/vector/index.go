@@ -2,7 +2,6 @@ package vector
 
 import (
 	"runtime"
-	"slices"
 	"sync"
 	"time"
 
@@ -54,8 +53,13 @@ func newIndex(spec IndexSpec) (*index, error) {
 	if err != nil {
 		return nil, err
 	}
+	quant, err := hnsw.ParseQuantization(spec.Quantization)
+	if err != nil {
+		return nil, err
+	}
 	g, err := hnsw.New(hnsw.Config{Dim: spec.Dim, Metric: metric, M: spec.M,
-		EfConstruction: spec.EfConstruction, EfSearch: spec.EfSearch, Seed: seedFor(spec.Name)})
+		EfConstruction: spec.EfConstruction, EfSearch: spec.EfSearch, Seed: seedFor(spec.Name),
+		Quantization: quant, Rescore: quant != hnsw.Float32 && spec.Rescore == "memory"})
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +86,7 @@ func (ix *index) applyAdd(items []Item) error {
 	metaOnly := make([]bool, len(items))
 	fresh := 0
 	for i, it := range items {
-		if old, ok := ix.byID[it.ID]; ok && sameVector(g, ix.metric, old, it.Vector) {
+		if old, ok := ix.byID[it.ID]; ok && g.Holds(old, it.Vector) {
 			metaOnly[i] = true
 			continue
 		}
@@ -202,22 +206,6 @@ func addParallel(g *hnsw.Graph, items []Item, skip []bool, nodes []uint32) error
 	return first
 }
 
-// sameVector reports whether node holds v already (after normalisation
-// under cosine), in which case an upsert only changes metadata.
-func sameVector(g *hnsw.Graph, m hnsw.Metric, node uint32, v []float32) bool {
-	old := g.Vector(node)
-	if len(old) != len(v) {
-		return false
-	}
-	if m == hnsw.Cosine {
-		v = slices.Clone(v)
-		if !hnsw.Normalize(v) {
-			return false
-		}
-	}
-	return slices.Equal(old, v)
-}
-
 // applyDelete tombstones the ids that exist. Call with writeMu held.
 func (ix *index) applyDelete(ids []string) {
 	ix.mu.Lock()
@@ -267,6 +255,7 @@ func (ix *index) info() IndexInfo {
 		}
 	}
 	return IndexInfo{IndexSpec: ix.spec, Length: ix.live, MemoryBytes: mem, KeywordDocs: ix.kw.Docs(),
+		Quantization: ix.g.Config().Quantization.String(), VectorMemoryBytes: ix.g.VectorBytes(),
 		EfTuned: ix.tuned.ef, TunedRecall: ix.tuned.recall, TunedAtLength: ix.tuned.at, Quarantined: ix.quarantined}
 }
 

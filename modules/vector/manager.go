@@ -127,6 +127,22 @@ func (s *service) Create(ctx context.Context, spec IndexSpec) (IndexInfo, error)
 		return IndexInfo{}, invalid("%v", err)
 	}
 	spec.Metric = metric.String()
+	quant, err := hnsw.ParseQuantization(spec.Quantization)
+	if err != nil {
+		return IndexInfo{}, invalid("%v", err)
+	}
+	switch {
+	case quant == hnsw.Float32 && spec.Rescore != "" && spec.Rescore != "none":
+		return IndexInfo{}, invalid("rescore %q applies to quantized indexes only (give \"quantization\": \"int8\")", spec.Rescore)
+	case quant == hnsw.Float32:
+		spec.Quantization, spec.Rescore = "", "" // the spec stays as before int8 existed
+	case spec.Rescore == "":
+		spec.Quantization, spec.Rescore = quant.String(), "none"
+	case spec.Rescore != "none" && spec.Rescore != "memory":
+		return IndexInfo{}, invalid("rescore must be \"none\" or \"memory\", got %q", spec.Rescore)
+	default:
+		spec.Quantization = quant.String()
+	}
 	if spec.M == 0 {
 		spec.M = hnsw.DefaultM
 	}

@@ -36,9 +36,10 @@ type createRequest struct {
 	EfSearch       int     `json:"ef_search"`
 	TargetRecall   float64 `json:"target_recall"`
 	Model          string  `json:"model"`
-	// Quantization is refused unless float32: int8 is not built yet, and
-	// silently creating a float index would misstate its memory.
+	// Quantization is float32 (default) or int8; Rescore ("none",
+	// "memory") applies to int8 (see IndexSpec).
 	Quantization string `json:"quantization"`
+	Rescore      string `json:"rescore"`
 }
 
 func decode(c echo.Context, v any) error {
@@ -68,12 +69,6 @@ func (m *Module) create(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	switch req.Quantization {
-	case "", "none", "float32":
-	default:
-		return app.BadRequest("quantization %q is not supported (vectors are stored as float32; omit the field)", req.Quantization).
-			WithDetails(map[string]any{"field": "quantization"})
-	}
 	if req.Name == "" {
 		return app.BadRequest("missing field \"name\"").WithDetails(map[string]any{"field": "name"})
 	}
@@ -85,7 +80,8 @@ func (m *Module) create(c echo.Context) error {
 		return app.BadRequest("missing field \"dimension\" (or \"model\" to take the embedder's)").WithDetails(map[string]any{"field": "dimension"})
 	}
 	spec := IndexSpec{Name: req.Name, Metric: req.Distance, M: req.M, EfConstruction: req.EfConstruction,
-		EfSearch: req.EfSearch, TargetRecall: req.TargetRecall, Model: req.Model}
+		EfSearch: req.EfSearch, TargetRecall: req.TargetRecall, Model: req.Model,
+		Quantization: req.Quantization, Rescore: req.Rescore}
 	if spec.Metric == "" {
 		spec.Metric = req.Metric
 	}

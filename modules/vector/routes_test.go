@@ -238,8 +238,7 @@ func TestHTTPSearchModes(t *testing.T) {
 	if r := raw["results"].([]any); len(r) != 1 || r[0].(map[string]any)["id"] != "b" {
 		t.Fatalf("hybrid: %v", raw)
 	}
-	// int8 is not built: refused rather than silently stored as float32.
-	s.Fail(t, "POST", "/v1/vectors/index", map[string]any{"name": "q8", "dimension": 2, "quantization": "int8"}, 400)
+	s.JSON(t, "POST", "/v1/vectors/index", map[string]any{"name": "q8", "dimension": 2, "quantization": "int8"}, 201, nil)
 	s.JSON(t, "POST", "/v1/vectors/index", map[string]any{"name": "f32", "dimension": 2, "quantization": "float32"}, 201, nil)
 	e := s.Fail(t, "POST", "/v1/vectors/index/h/search", map[string]any{"mode": "fuzzy", "vector": []float32{0, 1}}, 400)
 	if !strings.Contains(e.Error.Message, `"fuzzy"`) {

@@ -32,6 +32,13 @@ type IndexSpec struct {
 	// Model is the embedding model whose vectors the index holds, when
 	// items are added as text (set by the server from embed).
 	Model string `json:"model,omitempty"`
+	// Quantization is "int8" for an index that stores int8 codes (a
+	// per-vector scale each) and walks its graph on them; "" is float32.
+	Quantization string `json:"quantization,omitempty"`
+	// Rescore, for int8, is "memory" to keep a float32 copy of every
+	// vector and re-rank candidates with it, or "none" (the default) to
+	// re-rank against the dequantized codes and keep memory at ≈ 0.26×.
+	Rescore string `json:"rescore,omitempty"`
 }
 
 // IndexInfo describes an index.
@@ -39,6 +46,12 @@ type IndexInfo struct {
 	IndexSpec
 	Length      int   `json:"length"`
 	MemoryBytes int64 `json:"memory_bytes"`
+	// Quantization is the vectors' storage, float32 or int8 (it shadows
+	// the spec's field, which is omitted for float32).
+	Quantization string `json:"quantization"`
+	// VectorMemoryBytes is the part of MemoryBytes holding vectors (codes,
+	// scales and any float32 rescoring copy).
+	VectorMemoryBytes int64 `json:"vector_memory_bytes"`
 	// KeywordDocs counts the items with text, which keyword and hybrid
 	// search find.
 	KeywordDocs int `json:"keyword_docs"`

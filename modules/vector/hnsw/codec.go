@@ -15,12 +15,16 @@ import (
 const (
 	codecMagic   = "HNSW"
 	codecVersion = 1
+	// codecVersionQuant is an int8 graph: the rows are int8 rows, and a
+	// float32 rescoring copy follows the upper lists when Rescore is set.
+	// Float32 graphs keep writing version 1, byte for byte as before.
+	codecVersionQuant = 2
 )
 
 type header struct {
 	Dim, M, EfC, EfS   uint32
 	Metric, HasEntry   uint8
-	_                  [2]uint8
+	Quant, Rescore     uint8 // zero in version 1
 	Seed               uint64
 	N, Entry, MaxLevel uint32
 	UpperUsed          uint32
@@ -50,11 +54,19 @@ func (g *Graph) WriteTo(w io.Writer) (int64, error) {
 	if has {
 		h.HasEntry = 1
 	}
+	version := uint32(codecVersion)
+	if g.cfg.Quantization != Float32 {
+		version = codecVersionQuant
+		h.Quant = uint8(g.cfg.Quantization)
+		if g.full != nil {
+			h.Rescore = 1
+		}
+	}
 	cw := &countWriter{w: w}
 	if _, err := cw.Write([]byte(codecMagic)); err != nil {
 		return cw.n, err
 	}
-	if err := binary.Write(cw, binary.LittleEndian, uint32(codecVersion)); err != nil {
+	if err := binary.Write(cw, binary.LittleEndian, version); err != nil {
 		return cw.n, err
 	}
 	if err := binary.Write(cw, binary.LittleEndian, &h); err != nil {
@@ -69,7 +81,7 @@ func (g *Graph) WriteTo(w io.Writer) (int64, error) {
 	// Level-0 lists go out in chunks through a small buffer; no writer
 	// runs (see above), so plain reads are safe beside concurrent searches.
 	lvl0 := make([]uint32, 0, 1<<16)
-	parts := [][]byte{asBytes(g.levels[:n]), asBytes(del), asBytes(g.upperOff[:n]), asBytes(g.vecs[:n*g.dim])}
+	parts := [][]byte{asBytes(g.levels[:n]), asBytes(del), asBytes(g.upperOff[:n]), asBytes(g.vecs[:n*g.stride])}
 	for _, p := range parts {
 		if _, err := cw.Write(p); err != nil {
 			return cw.n, err
@@ -85,6 +97,11 @@ func (g *Graph) WriteTo(w io.Writer) (int64, error) {
 	}
 	if _, err := cw.Write(asBytes(g.upper[:upperUsed])); err != nil {
 		return cw.n, err
+	}
+	if g.full != nil {
+		if _, err := cw.Write(asBytes(g.full[:n*g.dim])); err != nil {
+			return cw.n, err
+		}
 	}
 	return cw.n, nil
 }
@@ -115,14 +132,21 @@ func Read(r io.Reader, size int64) (*Graph, error) {
 	if err := binary.Read(r, binary.LittleEndian, &ver); err != nil {
 		return nil, fmt.Errorf("hnsw: read header: %w", err)
 	}
-	if ver != codecVersion {
-		return nil, fmt.Errorf("hnsw: snapshot version %d, this build reads %d", ver, codecVersion)
+	if ver != codecVersion && ver != codecVersionQuant {
+		return nil, fmt.Errorf("hnsw: snapshot version %d, this build reads %d and %d", ver, codecVersion, codecVersionQuant)
 	}
 	var h header
 	if err := binary.Read(r, binary.LittleEndian, &h); err != nil {
 		return nil, fmt.Errorf("hnsw: read header: %w", err)
 	}
-	g, err := New(Config{Dim: int(h.Dim), Metric: Metric(h.Metric), M: int(h.M), EfConstruction: int(h.EfC), EfSearch: int(h.EfS), Seed: h.Seed})
+	if ver == codecVersion && (h.Quant != 0 || h.Rescore != 0) {
+		return nil, errors.New("hnsw: version 1 snapshot with quantization flags")
+	}
+	if ver == codecVersionQuant && (h.Quant != uint8(Int8) || h.Rescore > 1) {
+		return nil, fmt.Errorf("hnsw: snapshot quantization %d is unknown", h.Quant)
+	}
+	g, err := New(Config{Dim: int(h.Dim), Metric: Metric(h.Metric), M: int(h.M), EfConstruction: int(h.EfC), EfSearch: int(h.EfS), Seed: h.Seed,
+		Quantization: Quantization(h.Quant), Rescore: h.Rescore == 1})
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +156,10 @@ func Read(r io.Reader, size int64) (*Graph, error) {
 	}
 	// levels (1 byte), tombstone and upper offset (4 each), the vector and
 	// the level-0 list per node, then the upper lists.
-	body := int64(n)*(1+4+4+4*int64(g.dim)+4*int64(g.m0+1)) + 4*int64(h.UpperUsed)
+	body := int64(n)*(1+4+4+4*int64(g.stride)+4*int64(g.m0+1)) + 4*int64(h.UpperUsed)
+	if g.cfg.Rescore {
+		body += int64(n) * 4 * int64(g.dim)
+	}
 	if body > size {
 		return nil, fmt.Errorf("hnsw: snapshot header claims %d bytes of graph (n=%d dim=%d), the file holds at most %d", body, n, h.Dim, size)
 	}
@@ -141,7 +168,10 @@ func Read(r io.Reader, size int64) (*Graph, error) {
 	g.n.Store(uint32(n))
 	g.entry, g.maxLevel, g.hasEntry = h.Entry, int(h.MaxLevel), h.HasEntry == 1
 	parts := [][]byte{asBytes(g.levels[:n]), asBytes(g.deleted[:n]), asBytes(g.upperOff[:n]),
-		asBytes(g.vecs[:n*g.dim]), asBytes(g.lvl0[:n*(g.m0+1)]), asBytes(g.upper[:g.upperUsed])}
+		asBytes(g.vecs[:n*g.stride]), asBytes(g.lvl0[:n*(g.m0+1)]), asBytes(g.upper[:g.upperUsed])}
+	if g.full != nil {
+		parts = append(parts, asBytes(g.full[:n*g.dim]))
+	}
 	for _, p := range parts {
 		if _, err := io.ReadFull(r, p); err != nil {
 			return nil, fmt.Errorf("hnsw: read snapshot body: %w", err)

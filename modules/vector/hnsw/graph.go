@@ -78,6 +78,13 @@ type Config struct {
 	EfConstruction int // candidate list size while inserting
 	EfSearch       int // default candidate list size while searching
 	Seed           uint64
+	// Quantization is the vectors' storage; the graph is walked on it.
+	Quantization Quantization
+	// Rescore keeps a float32 copy of every vector beside int8 codes, to
+	// re-rank a search's candidates at full precision (it costs the
+	// float32 memory int8 saves; without it candidates are re-ranked
+	// against the dequantized codes).
+	Rescore bool
 }
 
 func (c *Config) fill() error {
@@ -89,6 +96,12 @@ func (c *Config) fill() error {
 	}
 	if c.Metric > L2 {
 		return fmt.Errorf("hnsw: unknown metric %d", c.Metric)
+	}
+	if c.Quantization > Int8 {
+		return fmt.Errorf("hnsw: unknown quantization %d", c.Quantization)
+	}
+	if c.Quantization == Float32 {
+		c.Rescore = false // the vectors are full precision already
 	}
 	if c.M == 0 {
 		c.M = DefaultM
@@ -119,11 +132,16 @@ const (
 
 // Graph is an HNSW index over dense node ids.
 type Graph struct {
-	cfg  Config
-	dim  int
-	m0   int // level-0 capacity (2M)
-	ml   float64
-	dist func(a, b []float32) float32
+	cfg Config
+	dim int
+	m0  int // level-0 capacity (2M)
+	ml  float64
+	// dist compares two rows of vecs (or a query row); fdist two float32
+	// vectors (the same function for a float32 graph).
+	dist  func(a, b []float32) float32
+	fdist func(a, b []float32) float32
+	// stride is the words per row of vecs: dim, or an int8 row's size.
+	stride int
 
 	// grow: Lock to reallocate the slabs below; RLock for every other access.
 	grow sync.RWMutex
@@ -133,7 +151,8 @@ type Graph struct {
 	n         atomic.Uint32 // nodes allocated
 	upperUsed int           // words of upper in use (under allocMu)
 
-	vecs     []float32 // capacity*dim
+	vecs     []float32 // capacity*stride (see rowWords)
+	full     []float32 // capacity*dim float32 copies (int8 with Rescore only)
 	lvl0     []uint32  // capacity*(m0+1)
 	levels   []uint8   // top level of each node
 	upperOff []uint32  // offset of level 1 in upper (levels>0 only)
@@ -156,7 +175,11 @@ func New(cfg Config) (*Graph, error) {
 	}
 	g := &Graph{cfg: cfg, dim: cfg.Dim, m0: 2 * cfg.M, ml: 1 / math.Log(float64(cfg.M))}
 	g.rng = rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
-	g.dist = distanceFunc(cfg.Metric)
+	g.fdist = distanceFunc(cfg.Metric)
+	g.dist, g.stride = g.fdist, cfg.Dim
+	if cfg.Quantization == Int8 {
+		g.dist, g.stride = int8DistanceFunc(cfg.Metric, cfg.Dim), rowWords(cfg.Dim, Int8)
+	}
 	return g, nil
 }
 
@@ -195,7 +218,10 @@ func (g *Graph) growLocked(n int) {
 	}
 	if n > old {
 		c := max(n, old+old/2, 64)
-		g.vecs = growSlice(g.vecs, c*g.dim)
+		g.vecs = growSlice(g.vecs, c*g.stride)
+		if g.cfg.Rescore {
+			g.full = growSlice(g.full, c*g.dim)
+		}
 		g.lvl0 = growSlice(g.lvl0, c*(g.m0+1))
 		g.levels = growSlice(g.levels, c)
 		g.upperOff = growSlice(g.upperOff, c)
@@ -261,19 +287,32 @@ func (g *Graph) alloc() (uint32, int) {
 }
 
 // Vector returns a copy of node id's stored vector (normalised under
-// cosine).
+// cosine; under int8 without Rescore, the vector its codes approximate).
 func (g *Graph) Vector(id uint32) []float32 {
 	g.grow.RLock()
 	defer g.grow.RUnlock()
 	if int(id) >= g.Len() {
 		return nil
 	}
+	switch {
+	case g.full != nil:
+		return append([]float32(nil), g.fullVec(id)...)
+	case g.cfg.Quantization == Int8:
+		return dequantize(g.vec(id), g.dim)
+	}
 	return append([]float32(nil), g.vec(id)...)
 }
 
+// vec is node id's row in vecs (its float32 vector, or its int8 row).
 func (g *Graph) vec(id uint32) []float32 {
+	o := int(id) * g.stride
+	return g.vecs[o : o+g.stride : o+g.stride]
+}
+
+// fullVec is node id's float32 copy (int8 with Rescore only).
+func (g *Graph) fullVec(id uint32) []float32 {
 	o := int(id) * g.dim
-	return g.vecs[o : o+g.dim : o+g.dim]
+	return g.full[o : o+g.dim : o+g.dim]
 }
 
 // Delete tombstones a node: searches stop returning it but still route
@@ -299,8 +338,16 @@ func (g *Graph) isDeleted(id uint32) bool { return atomic.LoadUint32(&g.deleted[
 func (g *Graph) MemoryBytes() int64 {
 	g.grow.RLock()
 	defer g.grow.RUnlock()
-	return int64(len(g.vecs))*4 + int64(len(g.lvl0))*4 + int64(len(g.levels)) +
+	return int64(len(g.vecs))*4 + int64(len(g.full))*4 + int64(len(g.lvl0))*4 + int64(len(g.levels)) +
 		int64(len(g.upperOff))*4 + int64(len(g.upper))*4 + int64(len(g.deleted))*4
+}
+
+// VectorBytes is the part of MemoryBytes that holds vectors: the rows
+// (float32 or int8 codes with their scales) and any float32 rescoring copy.
+func (g *Graph) VectorBytes() int64 {
+	g.grow.RLock()
+	defer g.grow.RUnlock()
+	return int64(len(g.vecs))*4 + int64(len(g.full))*4
 }
 
 // list returns node id's neighbour list at level l as (count word, list);

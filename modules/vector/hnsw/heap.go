@@ -109,7 +109,8 @@ type scratch struct {
 	res     maxHeap
 	nbuf    []uint32
 	sel     []cand
-	sink    float32 // keeps the cache-line touches in searchLayer alive
+	deq     []float32 // dequantized vector (int8 rescoring)
+	sink    float32   // keeps the cache-line touches in searchLayer alive
 	// budget bounds the distances one searchLayer computes (0: none);
 	// over it, the search stops and sets exhausted.
 	budget, spent int

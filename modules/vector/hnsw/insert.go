@@ -19,12 +19,22 @@ func (g *Graph) Add(v []float32) (uint32, error) {
 	id, level := g.alloc() // returns with grow read-locked
 	defer g.grow.RUnlock()
 	dst := g.vec(id)
-	copy(dst, v)
-	if g.cfg.Metric == Cosine && !Normalize(dst) {
+	src := dst
+	if g.cfg.Quantization == Int8 {
+		src = make([]float32, g.dim)
+	}
+	copy(src, v)
+	if g.cfg.Metric == Cosine && !Normalize(src) {
 		// Unreachable after Check (same computation); should it happen,
 		// the id is spent: leave it as an unreachable tombstone.
 		atomic.StoreUint32(&g.deleted[id], dead)
 		return 0, fmt.Errorf("hnsw: vector cannot be normalised (cosine distance)")
+	}
+	if g.cfg.Quantization == Int8 {
+		quantize(dst, src)
+		if g.full != nil {
+			copy(g.fullVec(id), src)
+		}
 	}
 
 	g.entryMu.Lock()

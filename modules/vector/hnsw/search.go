@@ -69,7 +69,7 @@ func (g *Graph) searchLayer(q []float32, eps []cand, ef, l int, accept func(uint
 			if s.visited[nb] != s.gen {
 				s.visited[nb] = s.gen
 				todo = append(todo, nb)
-				touch += g.vecs[int(nb)*g.dim]
+				touch += g.vecs[int(nb)*g.stride]
 			}
 		}
 		s.sink += touch
@@ -131,6 +131,12 @@ func (g *Graph) search(q []float32, k, ef int, accept func(uint32) bool, budget 
 		ef = g.cfg.EfSearch
 	}
 	ef = max(ef, k)
+	if g.cfg.Quantization == Int8 {
+		// Walk the codes for rescoreFactor·k candidates, re-rank them at
+		// full precision below: int8 distances blur the last places.
+		ef = max(ef, rescoreFactor*k)
+	}
+	fq, q := q, g.queryRow(q)
 	g.grow.RLock()
 	defer g.grow.RUnlock()
 	ep, maxL, has := g.getEntry()
@@ -159,6 +165,9 @@ func (g *Graph) search(q []float32, k, ef int, accept func(uint32) bool, budget 
 		}
 	}
 	found := g.searchLayer(q, []cand{cur}, ef, 0, live, s)
+	if g.cfg.Quantization == Int8 {
+		found = g.rescore(fq, found, s)
+	}
 	out := make([]Neighbor, 0, min(k, len(found)))
 	for _, c := range found {
 		if len(out) == k || c.d == inf32 {
@@ -180,11 +189,12 @@ func (g *Graph) Exact(q []float32, k int, accept func(uint32) bool) ([]Neighbor,
 	defer g.grow.RUnlock()
 	n := uint32(g.Len())
 	var res maxHeap
+	buf := make([]float32, g.dim)
 	for id := uint32(0); id < n; id++ {
 		if g.isDeleted(id) || (accept != nil && !accept(id)) {
 			continue
 		}
-		d := g.dist(q, g.vec(id))
+		d := g.fullDist(q, id, buf)
 		if d == inf32 {
 			continue // no usable distance (see distanceFunc)
 		}
@@ -237,10 +247,11 @@ func (g *Graph) Distances(q []float32, ids []uint32) ([]float32, error) {
 	defer g.grow.RUnlock()
 	n := uint32(g.Len())
 	out := make([]float32, len(ids))
+	buf := make([]float32, g.dim)
 	for i, id := range ids {
 		out[i] = inf32
 		if id < n {
-			out[i] = g.dist(q, g.vec(id))
+			out[i] = g.fullDist(q, id, buf)
 		}
 	}
 	return out, nil
