@@ -44,6 +44,24 @@ func CheckDepth(data []byte, limit int) error {
 	if limit <= 0 {
 		limit = DefaultMaxDepth
 	}
+	if _, at := scanDepth(data, limit); at >= 0 {
+		return &DepthError{Max: limit, Offset: int64(at)}
+	}
+	return nil
+}
+
+// Depth returns the deepest nesting of objects and arrays in data (0 for
+// a scalar), with the same scan as CheckDepth.
+func Depth(data []byte) int {
+	deepest, _ := scanDepth(data, 0)
+	return deepest
+}
+
+// scanDepth is the one bracket scan behind CheckDepth and Depth: it counts
+// brackets outside strings and returns the deepest nesting seen and, when
+// limit > 0, the offset of the first bracket past limit (the scan stops
+// there), else -1.
+func scanDepth(data []byte, limit int) (deepest, over int) {
 	depth := 0
 	inStr, esc := false, false
 	for i, c := range data {
@@ -63,44 +81,15 @@ func CheckDepth(data []byte, limit int) error {
 			inStr = true
 		case '{', '[':
 			depth++
-			if depth > limit {
-				return &DepthError{Max: limit, Offset: int64(i)}
-			}
-		case '}', ']':
-			depth--
-		}
-	}
-	return nil
-}
-
-// Depth returns the deepest nesting of objects and arrays in data (0 for
-// a scalar), with the same scan as CheckDepth.
-func Depth(data []byte) int {
-	depth, deepest := 0, 0
-	inStr, esc := false, false
-	for _, c := range data {
-		if inStr {
-			switch {
-			case esc:
-				esc = false
-			case c == '\\':
-				esc = true
-			case c == '"':
-				inStr = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inStr = true
-		case '{', '[':
-			depth++
 			deepest = max(deepest, depth)
+			if limit > 0 && depth > limit {
+				return deepest, i
+			}
 		case '}', ']':
 			depth--
 		}
 	}
-	return deepest
+	return deepest, -1
 }
 
 // Member finds the value of key in the JSON object obj and returns its
