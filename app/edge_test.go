@@ -132,21 +132,7 @@ func liveServer(t *testing.T, edit func(*config.Config)) (*Server, string) {
 	t.Helper()
 	cfg := config.Default()
 	edit(cfg)
-	c := NewContainer(cfg, discardLogger())
-	if err := c.Register(panicky{}); err != nil {
-		t.Fatal(err)
-	}
-	plan, err := c.Plan([]string{"storage"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Init(t.Context(), plan); err != nil {
-		t.Fatal(err)
-	}
-	s, err := NewServer(c, []string{"storage"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := buildServer(t, cfg, discardLogger())
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

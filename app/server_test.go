@@ -66,8 +66,14 @@ func (panicky) Routes(g *echo.Group) {
 
 func newTestServer(t *testing.T) *Server {
 	t.Helper()
-	cfg := config.Default()
-	c := NewContainer(cfg, nil)
+	return buildServer(t, config.Default(), nil)
+}
+
+// buildServer boots the panicky fixture module with cfg and builds the
+// server over it (not listening): the one setup every app test shares.
+func buildServer(t *testing.T, cfg *config.Config, log *slog.Logger) *Server {
+	t.Helper()
+	c := NewContainer(cfg, log)
 	if err := c.Register(panicky{}); err != nil {
 		t.Fatal(err)
 	}

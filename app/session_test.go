@@ -15,22 +15,7 @@ func newTokenServer(t *testing.T, token string) *Server {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Auth.Token = token
-	c := NewContainer(cfg, discardLogger())
-	if err := c.Register(panicky{}); err != nil {
-		t.Fatal(err)
-	}
-	plan, err := c.Plan([]string{"storage"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Init(t.Context(), plan); err != nil {
-		t.Fatal(err)
-	}
-	s, err := NewServer(c, []string{"storage"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return buildServer(t, cfg, discardLogger())
 }
 
 func sessionCookie(t *testing.T, rec *httptest.ResponseRecorder) *http.Cookie {
