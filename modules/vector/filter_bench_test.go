@@ -37,6 +37,13 @@ func selectivityCases() []filterCase {
 // filterIndex builds an index (straight into memory, no WAL) over n
 // clustered vectors with the two filter attributes.
 func filterIndex(t testing.TB, n, nq, dim int) (*index, [][]float32) {
+	return filterIndexBatched(t, n, nq, dim, 5000)
+}
+
+// filterIndexBatched is filterIndex adding batch items at a time: below
+// 64 items a batch is inserted by one goroutine, so the graph is the same
+// on every run (a parallel build is not).
+func filterIndexBatched(t testing.TB, n, nq, dim, batch int) (*index, [][]float32) {
 	base, queries := synth.Clustered(77, n, nq, dim)
 	ix, err := newIndex(IndexSpec{Name: "filtered", Dim: dim, Metric: "cosine", M: 16, EfConstruction: 64, EfSearch: 20})
 	if err != nil {
@@ -59,7 +66,6 @@ func filterIndex(t testing.TB, n, nq, dim int) (*index, [][]float32) {
 	for r, i := range order {
 		region[i] = r * 100 / n
 	}
-	const batch = 5000
 	for off := 0; off < n; off += batch {
 		items := make([]Item, 0, batch)
 		for i := off; i < min(n, off+batch); i++ {

@@ -100,19 +100,32 @@ func (ix *index) vectorHits(q []float32, k, ef int, f filter) ([]hnsw.Neighbor, 
 			break
 		}
 		wide := min(int(float64(max(ef, k))/sel)+1, ix.live)
-		var done bool
-		res, done, err = ix.g.SearchBudget(q, k, wide, accept, ix.live/2)
-		if err == nil && (!done || len(res) < k) {
+		var w hnsw.Walk
+		res, w, err = ix.g.SearchBudget(q, k, wide, accept, ix.live/2)
+		if err == nil && (w.Exhausted || len(res) < k || starved(w, sel)) {
 			// Fewer than k found: either fewer than k match (the scan
 			// proves it) or the beam missed some; the scan finds them.
 			// Out of budget: the matches lie far from the query (the
 			// filter follows the vectors), and the walk would visit most
 			// of the graph; scanning costs about what half of it did.
+			// Starved: the same, found by the walk's own counts.
 			res, _, err = ix.exact(q, k, accept)
 			plan = planFallback
 		}
 	}
 	return res, plan, err
+}
+
+// starved reports a filtered walk that ran through a region the filter
+// mostly rejects: of the nodes it queued, a share below half the filter's
+// global selectivity sel was accepted. Its beam was widened by 1/sel, but
+// around this query the filter keeps far fewer, so the beam held too few
+// matches to route by: the walk converges on whatever matches it met
+// first at the region's edge and misses nearer ones (recall 0.5 and
+// below, where every query of an independent filter gets 0.9 or more).
+// The exact scan answers such a query.
+func starved(w hnsw.Walk, sel float64) bool {
+	return w.Near > 0 && float64(w.NearAccepted) < sel/2*float64(w.Near)
 }
 
 func (ix *index) exact(q []float32, k int, accept func(uint32) bool) ([]hnsw.Neighbor, string, error) {
@@ -155,3 +168,4 @@ func score(m hnsw.Metric, d float32) float32 {
 	}
 	return 1 / (1 + d)
 }
+

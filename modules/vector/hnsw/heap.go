@@ -115,6 +115,9 @@ type scratch struct {
 	// over it, the search stops and sets exhausted.
 	budget, spent int
 	exhausted     bool
+	// near and nearOK count the nodes searchLayer queued and those of
+	// them accept admitted (see Walk).
+	near, nearOK int
 	// skip, when set, is a node the search neither returns nor expands
 	// (leave-one-out measurement; see SearchWithout).
 	skip    uint32

@@ -42,8 +42,10 @@ func (g *Graph) searchLayer(q []float32, eps []cand, ef, l int, accept func(uint
 		}
 		s.visited[e.id] = s.gen
 		cands.push(e)
+		s.near++
 		if accept == nil || accept(e.id) {
 			res.push(e)
+			s.nearOK++
 		}
 	}
 	for len(res) > ef {
@@ -83,7 +85,9 @@ func (g *Graph) searchLayer(q []float32, eps []cand, ef, l int, accept func(uint
 			d := g.dist(q, g.vec(nb))
 			if len(res) < ef || d < bound {
 				cands.push(cand{d, nb})
+				s.near++
 				if accept == nil || accept(nb) {
+					s.nearOK++
 					res.push(cand{d, nb})
 					if len(res) > ef {
 						res.pop()
@@ -97,6 +101,14 @@ func (g *Graph) searchLayer(q []float32, eps []cand, ef, l int, accept func(uint
 	return s.res.sorted()
 }
 
+// upperBeam is the beam kept on level 1, whose results all seed level 0.
+// A single greedy descent (the paper's ef = 1 above level 0) can stop in
+// a local minimum in the wrong cluster of clustered data; level 0's beam
+// then stays there and the search returns nothing near the query
+// (recall 0). A few level-1 candidates cost little (level 1 holds 1/M of
+// the nodes) and start level 0 from several regions.
+const upperBeam = 8
+
 // Search returns up to k nearest live nodes to q, using a beam of ef
 // (0 = the graph's EfSearch; raised to k). accept, when non-nil, filters
 // results inside the traversal.
@@ -105,12 +117,26 @@ func (g *Graph) Search(q []float32, k, ef int, accept func(uint32) bool) ([]Neig
 	return res, err
 }
 
+// Walk describes how a level-0 search went, for a caller deciding
+// whether to trust a filtered result.
+type Walk struct {
+	// Exhausted: the budget ran out before the walk converged.
+	Exhausted bool
+	// Near counts the nodes the walk found within its result bound (the
+	// ones it queued), NearAccepted those of them accept admitted: their
+	// ratio is the filter's selectivity around the query, which differs
+	// from its global selectivity when the filter follows the vectors.
+	Near, NearAccepted int
+}
+
 // SearchBudget is Search computing at most budget distances on level 0
-// (0: no bound). When the budget runs out it returns ok false (and what
-// it had found): a filter that keeps only a far region of the graph makes
-// the walk visit most of it, and the caller is better off scanning.
-func (g *Graph) SearchBudget(q []float32, k, ef int, accept func(uint32) bool, budget int) (_ []Neighbor, ok bool, _ error) {
-	return g.search(q, k, ef, accept, budget, 0, false)
+// (0: no bound), also describing the walk. When the budget runs out
+// Exhausted is set (with what it had found): a filter that keeps only a
+// far region of the graph makes the walk visit most of it, and the caller
+// is better off scanning.
+func (g *Graph) SearchBudget(q []float32, k, ef int, accept func(uint32) bool, budget int) ([]Neighbor, Walk, error) {
+	res, w, err := g.search(q, k, ef, accept, budget, 0, false)
+	return res, w, err
 }
 
 // SearchWithout is Search as if node skip were not in the graph: it is
@@ -122,10 +148,10 @@ func (g *Graph) SearchWithout(q []float32, k, ef int, skip uint32, accept func(u
 	return res, err
 }
 
-func (g *Graph) search(q []float32, k, ef int, accept func(uint32) bool, budget int, skip uint32, hasSkip bool) (_ []Neighbor, ok bool, _ error) {
+func (g *Graph) search(q []float32, k, ef int, accept func(uint32) bool, budget int, skip uint32, hasSkip bool) ([]Neighbor, Walk, error) {
 	q, err := g.prepareQuery(q, k)
 	if q == nil || err != nil {
-		return nil, true, err
+		return nil, Walk{}, err
 	}
 	if ef <= 0 {
 		ef = g.cfg.EfSearch
@@ -141,30 +167,42 @@ func (g *Graph) search(q []float32, k, ef int, accept func(uint32) bool, budget 
 	defer g.grow.RUnlock()
 	ep, maxL, has := g.getEntry()
 	if !has {
-		return nil, true, nil
+		return nil, Walk{}, nil
 	}
 	s := g.getScratch()
 	defer func() {
 		s.budget, s.spent, s.exhausted, s.hasSkip = 0, 0, false, false
+		s.near, s.nearOK = 0, 0
 		g.pool.Put(s)
 	}()
 	cur := cand{g.dist(q, g.vec(ep)), ep}
-	for l := maxL; l > 0; l-- {
+	for l := maxL; l > 1; l-- {
 		cur = g.greedy(q, cur, l, s)
+	}
+	s.skip, s.hasSkip = skip, hasSkip
+	if hasSkip && cur.id == skip {
+		// The descent ended on the skipped node: start from its first
+		// neighbour instead (it would have led there).
+		if nb := g.neighbours(skip, min(maxL, 1), s.nbuf); len(nb) > 0 {
+			cur = cand{g.dist(q, g.vec(nb[0])), nb[0]}
+		}
+	}
+	eps := []cand{cur}
+	if maxL >= 1 {
+		eps = g.searchLayer(q, eps, upperBeam, 1, nil, s)
+	}
+	if len(eps) == 0 && hasSkip {
+		// Level 1 held only the skipped node: enter level 0 beside it.
+		if nb := g.neighbours(skip, 0, s.nbuf); len(nb) > 0 {
+			eps = []cand{{g.dist(q, g.vec(nb[0])), nb[0]}}
+		}
 	}
 	live := func(id uint32) bool {
 		return atomic.LoadUint32(&g.deleted[id]) == live && (accept == nil || accept(id))
 	}
 	s.budget = budget
-	s.skip, s.hasSkip = skip, hasSkip
-	if hasSkip && cur.id == skip {
-		// The walk ended on the skipped node: start from its first
-		// neighbour instead (it would have led there).
-		if nb := g.neighbours(skip, 0, s.nbuf); len(nb) > 0 {
-			cur = cand{g.dist(q, g.vec(nb[0])), nb[0]}
-		}
-	}
-	found := g.searchLayer(q, []cand{cur}, ef, 0, live, s)
+	s.near, s.nearOK = 0, 0
+	found := g.searchLayer(q, eps, ef, 0, live, s)
 	if g.cfg.Quantization == Int8 {
 		found = g.rescore(fq, found, s)
 	}
@@ -175,7 +213,7 @@ func (g *Graph) search(q []float32, k, ef int, accept func(uint32) bool, budget 
 		}
 		out = append(out, Neighbor{c.id, c.d})
 	}
-	return out, !s.exhausted, nil
+	return out, Walk{Exhausted: s.exhausted, Near: s.near, NearAccepted: s.nearOK}, nil
 }
 
 // Exact scans every live node accepted by accept and returns the k
