@@ -168,4 +168,3 @@ func score(m hnsw.Metric, d float32) float32 {
 	}
 	return 1 / (1 + d)
 }
-
