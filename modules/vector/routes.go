@@ -1,9 +1,6 @@
 package vector
 
 import (
-	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"net/url"
 
@@ -42,27 +39,10 @@ type createRequest struct {
 	Rescore      string `json:"rescore"`
 }
 
-func decode(c echo.Context, v any) error {
-	dec := json.NewDecoder(c.Request().Body)
-	if err := dec.Decode(v); err != nil {
-		if errors.Is(err, app.ErrBodyTooLarge) {
-			return err
-		}
-		if errors.Is(err, io.EOF) {
-			return app.BadRequest("request body is empty; expected a JSON object")
-		}
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return app.BadRequest("invalid JSON at byte %d: %v", se.Offset, err).WithDetails(map[string]any{"offset": se.Offset})
-		}
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return app.BadRequest("field %q: %v", te.Field, err).WithDetails(map[string]any{"field": te.Field, "offset": te.Offset})
-		}
-		return app.BadRequest("invalid JSON: %v", err)
-	}
-	return nil
-}
+// decode reads a JSON route's body with the shared reader: one object,
+// errors with line and column, the route's cap as a 413, unknown fields
+// allowed (older and newer clients send more than a route reads).
+func decode(c echo.Context, v any) error { return app.DecodeJSON(c.Request().Body, v) }
 
 func (m *Module) create(c echo.Context) error {
 	var req createRequest
