@@ -56,6 +56,7 @@ func (s *service) Add(ctx context.Context, name string, items []Item) error {
 		// and a restart replays it.
 		return fmt.Errorf("vector: apply batch to %q: %w", name, err)
 	}
+	s.met.writes(len(batch), 0)
 	ix.retune(s.cfg.MaxEf)
 	s.maybeCompact(ix)
 	return nil
@@ -187,6 +188,7 @@ func (s *service) Delete(ctx context.Context, name string, ids []string) error {
 		return err
 	}
 	ix.applyDelete(ids)
+	s.met.writes(0, len(ids))
 	s.maybeCompact(ix)
 	return nil
 }

@@ -62,6 +62,8 @@ type service struct {
 
 	wg   sync.WaitGroup
 	stop chan struct{}
+
+	met *metrics // nil: not counted (a service built outside the module)
 }
 
 var _ Service = (*service)(nil)

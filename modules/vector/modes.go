@@ -161,8 +161,10 @@ func parseMode(req SearchRequest, maxK int) (plan, error) {
 	return p, nil
 }
 
-// query answers a validated search. It holds mu shared for its length.
-func (ix *index) query(p plan) (SearchResponse, error) {
+// query answers a validated search, also saying which plan the vector
+// side took ("" when there was none: keyword mode, an empty index). It
+// holds mu shared for its length.
+func (ix *index) query(p plan) (SearchResponse, string, error) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	resp := SearchResponse{Results: []Result{}}
@@ -170,24 +172,27 @@ func (ix *index) query(p plan) (SearchResponse, error) {
 		resp.Facets = ix.facets(p)
 	}
 	if ix.live == 0 {
-		return resp, nil
+		return resp, "", nil
 	}
-	var err error
+	var (
+		err     error
+		vecPlan string
+	)
 	switch p.mode {
 	case ModeVector:
-		resp.Results, err = ix.vectorQuery(p)
+		resp.Results, vecPlan, err = ix.vectorQuery(p)
 	case ModeKeyword:
 		resp.Results, err = ix.keywordQuery(p)
 	default:
-		resp.Results, err = ix.hybridQuery(p)
+		resp.Results, vecPlan, err = ix.hybridQuery(p)
 	}
-	return resp, err
+	return resp, vecPlan, err
 }
 
-func (ix *index) vectorQuery(p plan) ([]Result, error) {
-	hits, _, err := ix.vectorHits(p.q, p.k, p.ef, p.f)
+func (ix *index) vectorQuery(p plan) ([]Result, string, error) {
+	hits, vecPlan, err := ix.vectorHits(p.q, p.k, p.ef, p.f)
 	if err != nil {
-		return nil, err
+		return nil, vecPlan, err
 	}
 	out := make([]Result, len(hits))
 	for i, h := range hits {
@@ -197,7 +202,7 @@ func (ix *index) vectorQuery(p plan) ([]Result, error) {
 			out[i].Explain = &Explanation{Mode: p.mode, VectorRank: i + 1, VectorDistance: &d}
 		}
 	}
-	return out, nil
+	return out, vecPlan, nil
 }
 
 func (ix *index) keywordQuery(p plan) ([]Result, error) {
@@ -256,11 +261,11 @@ type fused struct {
 // side). Ranking the pool rather than only each side's own list means a
 // candidate just beyond one side's depth is not scored as if that side
 // had never seen it, which plain RRF over truncated lists does.
-func (ix *index) hybridQuery(p plan) ([]Result, error) {
+func (ix *index) hybridQuery(p plan) ([]Result, string, error) {
 	accept := ix.accept(p.f)
-	vh, _, err := ix.vectorHits(p.q, p.depth, max(p.ef, p.depth), p.f)
+	vh, vecPlan, err := ix.vectorHits(p.q, p.depth, max(p.ef, p.depth), p.f)
 	if err != nil {
-		return nil, err
+		return nil, vecPlan, err
 	}
 	pool := make([]*fused, 0, 2*p.depth)
 	byNode := make(map[uint32]*fused, 2*p.depth)
@@ -285,7 +290,7 @@ func (ix *index) hybridQuery(p plan) ([]Result, error) {
 	if len(missing) > 0 {
 		ds, err := ix.g.Distances(p.q, missing)
 		if err != nil {
-			return nil, err
+			return nil, vecPlan, err
 		}
 		for i, n := range missing {
 			byNode[n].distance = ds[i]
@@ -346,7 +351,7 @@ func (ix *index) hybridQuery(p plan) ([]Result, error) {
 			out[i].Explain = e
 		}
 	}
-	return out, nil
+	return out, vecPlan, nil
 }
 
 // codesHeld counts the query codes (each a group of terms) of which a

@@ -59,6 +59,13 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 	if err := m.svc.load(ctx); err != nil {
 		return fmt.Errorf("vector: %w", err)
 	}
+	reg, err := app.Resolve[*app.Metrics](c)
+	if err != nil {
+		return err
+	}
+	if err := registerMetrics(reg, m.svc); err != nil {
+		return fmt.Errorf("vector: metrics: %w", err)
+	}
 	app.Provide[Service](c, m.svc)
 	return nil
 }
