@@ -152,18 +152,18 @@ type Graph struct {
 	n         atomic.Uint32 // nodes allocated
 	upperUsed int           // words of upper in use (under allocMu)
 
-	vecs     []float32 // capacity*stride (see rowWords)
-	full     []float32 // capacity*dim float32 copies (int8 with Rescore in memory only)
+	vecs []float32 // capacity*stride (see rowWords)
+	full []float32 // capacity*dim float32 copies (int8 with Rescore in memory only)
 	// disk holds the float32 copies instead of full (NewOnDisk); diskErr
 	// is its first failure, after which rescoring of the vectors it
 	// cannot give back falls back to their codes.
-	disk    *VectorFile
-	diskErr atomic.Pointer[error]
-	lvl0     []uint32  // capacity*(m0+1)
-	levels   []uint8   // top level of each node
-	upperOff []uint32  // offset of level 1 in upper (levels>0 only)
-	upper    []uint32  // per node: levels[i] lists of (m+1) words
-	deleted  []uint32  // tombstones, accessed atomically
+	disk     *VectorFile
+	diskErr  atomic.Pointer[error]
+	lvl0     []uint32 // capacity*(m0+1)
+	levels   []uint8  // top level of each node
+	upperOff []uint32 // offset of level 1 in upper (levels>0 only)
+	upper    []uint32 // per node: levels[i] lists of (m+1) words
+	deleted  []uint32 // tombstones, accessed atomically
 
 	entryMu  sync.RWMutex
 	entry    uint32
