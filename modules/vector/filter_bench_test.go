@@ -38,7 +38,7 @@ func selectivityCases() []filterCase {
 // clustered vectors with the two filter attributes.
 func filterIndex(t testing.TB, n, nq, dim int) (*index, [][]float32) {
 	base, queries := synth.Clustered(77, n, nq, dim)
-	ix, err := newIndex(IndexSpec{Name: "filtered", Dim: dim, Metric: "cosine", M: 16, EfConstruction: 64, EfSearch: 20})
+	ix, err := newIndex(IndexSpec{Name: "filtered", Dim: dim, Metric: "cosine", M: 16, EfConstruction: 64, EfSearch: 20}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,11 @@ type VectorFile struct {
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
+// ErrVectorFile marks a failure of the local file system under a
+// VectorFile (create, write, read), as opposed to bad input: the caller's
+// data is intact, only the cache could not be written or read.
+var ErrVectorFile = errors.New("vector file")
+
 // CreateVectorFile creates (or truncates) the file at path for vectors of
 // dim values.
 func CreateVectorFile(path string, dim int) (*VectorFile, error) {
@@ -34,7 +39,7 @@ func CreateVectorFile(path string, dim int) (*VectorFile, error) {
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("hnsw: create vector file: %w", err)
+		return nil, fmt.Errorf("hnsw: create %w: %w", ErrVectorFile, err)
 	}
 	vf := &VectorFile{f: f, path: path, dim: dim, slot: 4*dim + 4}
 	vf.bufs.New = func() any { b := make([]byte, vf.slot); return &b }
@@ -52,7 +57,7 @@ func (vf *VectorFile) Close() error { return vf.f.Close() }
 func (vf *VectorFile) Remove() error {
 	vf.f.Close()
 	if err := os.Remove(vf.path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("hnsw: remove vector file: %w", err)
+		return fmt.Errorf("hnsw: remove %w: %w", ErrVectorFile, err)
 	}
 	return nil
 }
@@ -64,7 +69,7 @@ func (vf *VectorFile) write(id uint32, v []float32) error {
 	defer vf.bufs.Put(bp)
 	vf.encode(*bp, v)
 	if _, err := vf.f.WriteAt(*bp, int64(id)*int64(vf.slot)); err != nil {
-		return fmt.Errorf("hnsw: write vector %d: %w", id, err)
+		return fmt.Errorf("hnsw: %w: write vector %d: %w", ErrVectorFile, id, err)
 	}
 	return nil
 }
@@ -78,7 +83,7 @@ func (vf *VectorFile) writeRange(first uint32, vs []float32) error {
 		vf.encode(buf[i*vf.slot:(i+1)*vf.slot], vs[i*vf.dim:(i+1)*vf.dim])
 	}
 	if _, err := vf.f.WriteAt(buf, int64(first)*int64(vf.slot)); err != nil {
-		return fmt.Errorf("hnsw: write vectors %d..%d: %w", first, int(first)+k-1, err)
+		return fmt.Errorf("hnsw: %w: write vectors %d..%d: %w", ErrVectorFile, first, int(first)+k-1, err)
 	}
 	return nil
 }
@@ -93,7 +98,7 @@ func (vf *VectorFile) read(id uint32, dst []float32) error {
 	bp := vf.bufs.Get().(*[]byte)
 	defer vf.bufs.Put(bp)
 	if _, err := vf.f.ReadAt(*bp, int64(id)*int64(vf.slot)); err != nil {
-		return fmt.Errorf("hnsw: read vector %d: %w", id, err)
+		return fmt.Errorf("hnsw: %w: read vector %d: %w", ErrVectorFile, id, err)
 	}
 	return vf.decode(id, *bp, dst)
 }
@@ -104,7 +109,7 @@ func (vf *VectorFile) readRange(first uint32, dst []float32) error {
 	k := len(dst) / vf.dim
 	buf := make([]byte, k*vf.slot)
 	if _, err := vf.f.ReadAt(buf, int64(first)*int64(vf.slot)); err != nil {
-		return fmt.Errorf("hnsw: read vectors %d..%d: %w", first, int(first)+k-1, err)
+		return fmt.Errorf("hnsw: %w: read vectors %d..%d: %w", ErrVectorFile, first, int(first)+k-1, err)
 	}
 	for i := 0; i < k; i++ {
 		if err := vf.decode(first+uint32(i), buf[i*vf.slot:(i+1)*vf.slot], dst[i*vf.dim:(i+1)*vf.dim]); err != nil {
@@ -117,7 +122,7 @@ func (vf *VectorFile) readRange(first uint32, dst []float32) error {
 func (vf *VectorFile) decode(id uint32, slot []byte, dst []float32) error {
 	body := slot[:4*vf.dim]
 	if binary.LittleEndian.Uint32(slot[4*vf.dim:]) != crc32.Checksum(body, crcTable) {
-		return fmt.Errorf("hnsw: vector %d in %s fails its checksum", id, vf.path)
+		return fmt.Errorf("hnsw: %w: vector %d in %s fails its checksum", ErrVectorFile, id, vf.path)
 	}
 	copy(asBytes(dst), body)
 	return nil
