@@ -166,6 +166,12 @@ func (g *Graph) search(q []float32, k, ef int, accept func(uint32) bool, budget 
 	}
 	found := g.searchLayer(q, []cand{cur}, ef, 0, live, s)
 	if g.cfg.Quantization == Int8 {
+		if g.disk != nil {
+			// A read from the vector file costs a system call: re-rank the
+			// best rescoreFactor·k by code distance only, not the whole
+			// beam of a large ef.
+			found = found[:min(len(found), rescoreFactor*k)]
+		}
 		found = g.rescore(fq, found, s)
 	}
 	out := make([]Neighbor, 0, min(k, len(found)))
