@@ -94,7 +94,8 @@ func runQuantBench(b *testing.B, n, dim, nq, k int) {
 		m.memory = m.g.VectorBytes()
 		// Warm up (first touches of the slabs, the file's pages, the
 		// scratch pools) so the first ef measured is not the slowest.
-		sweepQuant(m, queries[:min(len(queries), 200)], truth, k, quantEfs[0])
+		w := min(len(queries), 200)
+		sweepQuant(m, queries[:w], truth[:w], k, quantEfs[0])
 		for _, ef := range quantEfs {
 			m.rows = append(m.rows, sweepQuant(m, queries, truth, k, ef))
 		}
