@@ -25,8 +25,10 @@ func (s *service) compact(ctx context.Context, ix *index) error {
 			return fmt.Errorf("vector: compact %q: rebuild: %w", ix.spec.Name, err)
 		}
 		ix.mu.Lock()
+		old := ix.g
 		ix.g, ix.ids, ix.meta, ix.texts, ix.kw, ix.byID = c.g, c.ids, c.meta, c.texts, c.kw, c.byID
 		ix.mu.Unlock()
+		release(old) // no search holds it any more (they hold mu)
 	}
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(ix.writeSnapshot(pw)) }()

@@ -45,7 +45,7 @@ func filterIndex(t testing.TB, n, nq, dim int) (*index, [][]float32) {
 // on every run (a parallel build is not).
 func filterIndexBatched(t testing.TB, n, nq, dim, batch int) (*index, [][]float32) {
 	base, queries := synth.Clustered(77, n, nq, dim)
-	ix, err := newIndex(IndexSpec{Name: "filtered", Dim: dim, Metric: "cosine", M: 16, EfConstruction: 64, EfSearch: 20})
+	ix, err := newIndex(IndexSpec{Name: "filtered", Dim: dim, Metric: "cosine", M: 16, EfConstruction: 64, EfSearch: 20}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

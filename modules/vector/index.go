@@ -1,6 +1,7 @@
 package vector
 
 import (
+	"fmt"
 	"runtime"
 	"sync"
 	"time"
@@ -15,6 +16,9 @@ import (
 type index struct {
 	spec   IndexSpec
 	metric hnsw.Metric
+	// files makes the vector file of a "rescore": "disk" graph (a
+	// compaction's rebuild needs a new one).
+	files *rescoreDir
 
 	// writeMu serialises batches (adds, deletes) and snapshots, so the WAL
 	// order is the order applied in memory and a snapshot is one point in
@@ -48,7 +52,10 @@ type index struct {
 	quarantined int
 }
 
-func newIndex(spec IndexSpec) (*index, error) {
+// newIndex returns an empty index for spec; files makes the vector file a
+// "rescore": "disk" index needs (the caller releases it if the index is
+// not kept).
+func newIndex(spec IndexSpec, files *rescoreDir) (*index, error) {
 	metric, err := hnsw.ParseMetric(spec.Metric)
 	if err != nil {
 		return nil, err
@@ -57,13 +64,37 @@ func newIndex(spec IndexSpec) (*index, error) {
 	if err != nil {
 		return nil, err
 	}
-	g, err := hnsw.New(hnsw.Config{Dim: spec.Dim, Metric: metric, M: spec.M,
+	ix := &index{spec: spec, metric: metric, files: files, kw: bm25.New(), byID: map[string]uint32{}, lastSnap: time.Now()}
+	ix.g, err = ix.newGraph(hnsw.Config{Dim: spec.Dim, Metric: metric, M: spec.M,
 		EfConstruction: spec.EfConstruction, EfSearch: spec.EfSearch, Seed: seedFor(spec.Name),
 		Quantization: quant, Rescore: quant != hnsw.Float32 && spec.Rescore == "memory"})
 	if err != nil {
 		return nil, err
 	}
-	return &index{spec: spec, metric: metric, g: g, kw: bm25.New(), byID: map[string]uint32{}, lastSnap: time.Now()}, nil
+	return ix, nil
+}
+
+// onDisk reports whether the index rescores from a vector file.
+func (ix *index) onDisk() bool {
+	return ix.spec.Quantization == hnsw.Int8.String() && ix.spec.Rescore == "disk"
+}
+
+// newGraph returns an empty graph of cfg, with a new vector file when the
+// index rescores from disk.
+func (ix *index) newGraph(cfg hnsw.Config) (*hnsw.Graph, error) {
+	if !ix.onDisk() {
+		return hnsw.New(cfg)
+	}
+	vf, err := ix.files.create(ix.spec.Name, cfg.Dim)
+	if err != nil {
+		return nil, err
+	}
+	g, err := hnsw.NewOnDisk(cfg, vf)
+	if err != nil {
+		vf.Remove()
+		return nil, err
+	}
+	return g, nil
 }
 
 // seedFor gives each index its own deterministic level sequence.
@@ -255,7 +286,7 @@ func (ix *index) info() IndexInfo {
 		}
 	}
 	return IndexInfo{IndexSpec: ix.spec, Length: ix.live, MemoryBytes: mem, KeywordDocs: ix.kw.Docs(),
-		Quantization: ix.g.Config().Quantization.String(), VectorMemoryBytes: ix.g.VectorBytes(),
+		Quantization: ix.g.Config().Quantization.String(), VectorMemoryBytes: ix.g.VectorBytes(), RescoreDiskBytes: ix.g.DiskBytes(),
 		EfTuned: ix.tuned.ef, TunedRecall: ix.tuned.recall, TunedAtLength: ix.tuned.at, Quarantined: ix.quarantined}
 }
 
@@ -273,7 +304,7 @@ type contents struct {
 // rebuilt returns a fresh graph holding only the live nodes (compaction of
 // tombstones), with the matching ids, metadata, texts and keyword index.
 // Call with writeMu held.
-func (ix *index) rebuilt() (contents, error) {
+func (ix *index) rebuilt() (_ contents, err error) {
 	ix.mu.RLock()
 	cfg := ix.g.Config()
 	var items []Item
@@ -282,11 +313,23 @@ func (ix *index) rebuilt() (contents, error) {
 			items = append(items, Item{ID: id, Vector: ix.g.Vector(uint32(n)), Metadata: ix.meta[n], Text: ix.texts[n]})
 		}
 	}
+	diskErr := ix.g.DiskErr()
 	ix.mu.RUnlock()
-	g, err := hnsw.New(cfg)
+	if diskErr != nil {
+		// Vector fell back to codes for what the file lost: rebuilding
+		// from them would make the loss permanent (a restart rebuilds the
+		// file from the store instead).
+		return contents{}, fmt.Errorf("rescore file: %w", diskErr)
+	}
+	g, err := ix.newGraph(cfg)
 	if err != nil {
 		return contents{}, err
 	}
+	defer func() {
+		if err != nil {
+			release(g)
+		}
+	}()
 	g.Reserve(len(items))
 	nodes := make([]uint32, len(items))
 	if err := addParallel(g, items, make([]bool, len(items)), nodes); err != nil {

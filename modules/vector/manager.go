@@ -47,6 +47,8 @@ type service struct {
 	emb   embed.Embedder // nil when the embed module is absent
 	cfg   config.VectorConfig
 	log   *slog.Logger
+	// rescore holds the float32 files of "rescore": "disk" indexes.
+	rescore *rescoreDir
 
 	mu      sync.RWMutex
 	indexes map[string]*index
@@ -69,7 +71,7 @@ type service struct {
 var _ Service = (*service)(nil)
 
 func newService(st storage.Store, emb embed.Embedder, cfg config.VectorConfig, log *slog.Logger) *service {
-	return &service{store: st, emb: emb, cfg: cfg, log: log, indexes: map[string]*index{},
+	return &service{store: st, emb: emb, cfg: cfg, log: log, rescore: &rescoreDir{log: log}, indexes: map[string]*index{},
 		dropping: map[string]bool{}, failed: map[string]error{}, quarantined: map[string]quarantineState{},
 		stop: make(chan struct{})}
 }
@@ -140,8 +142,8 @@ func (s *service) Create(ctx context.Context, spec IndexSpec) (IndexInfo, error)
 		spec.Quantization, spec.Rescore = "", "" // the spec stays as before int8 existed
 	case spec.Rescore == "":
 		spec.Quantization, spec.Rescore = quant.String(), "none"
-	case spec.Rescore != "none" && spec.Rescore != "memory":
-		return IndexInfo{}, invalid("rescore must be \"none\" or \"memory\", got %q", spec.Rescore)
+	case spec.Rescore != "none" && spec.Rescore != "memory" && spec.Rescore != "disk":
+		return IndexInfo{}, invalid("rescore must be \"none\", \"memory\" or \"disk\", got %q", spec.Rescore)
 	default:
 		spec.Quantization = quant.String()
 	}
@@ -164,10 +166,16 @@ func (s *service) Create(ctx context.Context, spec IndexSpec) (IndexInfo, error)
 	case spec.TargetRecall != 0 && !(spec.TargetRecall >= minTargetRecall && spec.TargetRecall <= maxTargetRecall):
 		return IndexInfo{}, invalid("target_recall must be in [%g, %g] (or absent), got %g", minTargetRecall, maxTargetRecall, spec.TargetRecall)
 	}
-	ix, err := newIndex(spec)
+	ix, err := newIndex(spec, s.rescore)
 	if err != nil {
 		return IndexInfo{}, invalid("%v", err)
 	}
+	created := false
+	defer func() {
+		if !created {
+			release(ix.g)
+		}
+	}()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, dup := s.indexes[spec.Name]; dup {
@@ -192,6 +200,7 @@ func (s *service) Create(ctx context.Context, spec IndexSpec) (IndexInfo, error)
 		return IndexInfo{}, err
 	}
 	s.indexes[spec.Name] = ix
+	created = true
 	return ix.info(), nil
 }
 
@@ -299,5 +308,8 @@ func (s *service) Drop(ctx context.Context, name string) error {
 	s.mu.Lock()
 	delete(s.quarantined, name) // deleted with the rest
 	s.mu.Unlock()
+	ix.mu.Lock() // searches still running finish first
+	release(ix.g)
+	ix.mu.Unlock()
 	return nil
 }

@@ -3,6 +3,7 @@ package vector
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 
 	"lakehouse/app"
 	"lakehouse/modules/embed"
@@ -56,6 +57,7 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 	cfg := c.Config().Vector
 	m.maxBatch = int64(cfg.MaxBatchBytes)
 	m.svc = newService(st, emb, cfg, c.Logger("vector"))
+	m.svc.rescore.dir = filepath.Join(c.Config().DataDir, rescoreSubdir)
 	if err := m.svc.load(ctx); err != nil {
 		return fmt.Errorf("vector: %w", err)
 	}

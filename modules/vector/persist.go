@@ -99,6 +99,7 @@ func (s *service) load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("vector: list %s: %w", vectorsPrefix, err)
 	}
+	s.rescore.clear() // each index below writes its file afresh
 	byIndex := map[string][]string{}
 	for _, k := range keys {
 		name, _, ok := strings.Cut(strings.TrimPrefix(k, vectorsPrefix), "/")
@@ -169,6 +170,9 @@ func (s *service) loadIndex(ctx context.Context, name string, keys []string, q *
 			err = fmt.Errorf("%w: snapshot holds index %q (dimension %d, %s), the spec says %q (dimension %d, %s)",
 				errCorrupt, ix.spec.Name, ix.spec.Dim, ix.spec.Metric, spec.Name, spec.Dim, spec.Metric)
 		}
+		if err != nil && ix != nil {
+			release(ix.g)
+		}
 		if err != nil && !quarantinable(err) {
 			return nil, err
 		}
@@ -184,7 +188,9 @@ func (s *service) loadIndex(ctx context.Context, name string, keys []string, q *
 		}
 	}
 	if ix == nil {
-		if ix, err = newIndex(spec); err != nil {
+		if ix, err = newIndex(spec, s.rescore); errors.Is(err, errStorage) {
+			return nil, err // the local rescore file: leave the objects alone
+		} else if err != nil {
 			err = fmt.Errorf("%w: index spec: %v", errCorrupt, err)
 			for _, k := range keys {
 				if k != snapKey(name) { // already moved
@@ -283,11 +289,14 @@ func (s *service) readSnapshotOf(ctx context.Context, name string) (*index, erro
 	if size <= 0 {
 		size = -1
 	}
-	ix, err := readSnapshot(tr, size)
+	ix, err := readSnapshot(tr, size, s.rescore)
 	if tr.err != nil {
+		if ix != nil {
+			release(ix.g)
+		}
 		return nil, ioFailure(fmt.Errorf("read snapshot %s: %w", snapKey(name), tr.err))
 	}
-	if err != nil && !errors.Is(err, errCorrupt) && !errors.Is(err, errNewer) {
+	if err != nil && !errors.Is(err, errCorrupt) && !errors.Is(err, errNewer) && !errors.Is(err, errStorage) {
 		err = fmt.Errorf("%w: %v", errCorrupt, err)
 	}
 	return ix, err

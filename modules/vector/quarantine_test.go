@@ -201,7 +201,7 @@ func TestSnapshotCountsBoundedBySize(t *testing.T) {
 	binary.Write(&b, le, uint32(len(spec)))
 	b.Write(spec)
 	binary.Write(&b, le, uint32(1<<30)) // nodes
-	if _, err := readSnapshot(bytes.NewReader(b.Bytes()), int64(b.Len())); !errors.Is(err, errCorrupt) || !strings.Contains(err.Error(), "node count") {
+	if _, err := readSnapshot(bytes.NewReader(b.Bytes()), int64(b.Len()), nil); !errors.Is(err, errCorrupt) || !strings.Contains(err.Error(), "node count") {
 		t.Fatalf("node count beyond the file: %v", err)
 	}
 }

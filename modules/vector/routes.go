@@ -34,7 +34,7 @@ type createRequest struct {
 	TargetRecall   float64 `json:"target_recall"`
 	Model          string  `json:"model"`
 	// Quantization is float32 (default) or int8; Rescore ("none",
-	// "memory") applies to int8 (see IndexSpec).
+	// "memory", "disk") applies to int8 (see IndexSpec).
 	Quantization string `json:"quantization"`
 	Rescore      string `json:"rescore"`
 }

@@ -36,8 +36,10 @@ type IndexSpec struct {
 	// per-vector scale each) and walks its graph on them; "" is float32.
 	Quantization string `json:"quantization,omitempty"`
 	// Rescore, for int8, is "memory" to keep a float32 copy of every
-	// vector and re-rank candidates with it, or "none" (the default) to
-	// re-rank against the dequantized codes and keep memory at ≈ 0.26×.
+	// vector and re-rank candidates with it, "disk" to keep that copy in a
+	// local file instead (read only for the candidates re-ranked; memory
+	// stays at ≈ 0.26×), or "none" (the default) to re-rank against the
+	// dequantized codes.
 	Rescore string `json:"rescore,omitempty"`
 }
 
@@ -50,8 +52,11 @@ type IndexInfo struct {
 	// the spec's field, which is omitted for float32).
 	Quantization string `json:"quantization"`
 	// VectorMemoryBytes is the part of MemoryBytes holding vectors (codes,
-	// scales and any float32 rescoring copy).
+	// scales and any float32 rescoring copy kept in memory).
 	VectorMemoryBytes int64 `json:"vector_memory_bytes"`
+	// RescoreDiskBytes is the size of the local file holding the float32
+	// copies of a "rescore": "disk" index (0 for the others).
+	RescoreDiskBytes int64 `json:"rescore_disk_bytes"`
 	// KeywordDocs counts the items with text, which keyword and hybrid
 	// search find.
 	KeywordDocs int `json:"keyword_docs"`

@@ -32,6 +32,7 @@ func newTestService(t *testing.T, st storage.Store, emb *fakeEmbedder) *service 
 	}
 	cfg := config.Default().Vector
 	s := newService(st, nil, cfg, quiet)
+	s.rescore.dir = t.TempDir()
 	if emb != nil {
 		s.emb = emb
 	}
@@ -46,6 +47,7 @@ func reopen(t *testing.T, s *service) *service {
 	t.Helper()
 	s.wg.Wait()
 	s2 := newService(s.store, s.emb, s.cfg, quiet)
+	s2.rescore.dir = s.rescore.dir
 	if err := s2.load(context.Background()); err != nil {
 		t.Fatal(err)
 	}

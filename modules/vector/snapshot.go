@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
 	"hash/crc32"
@@ -107,8 +108,9 @@ func (hr *hashingReader) Read(p []byte) (int, error) {
 // readSnapshot loads an index written by writeSnapshot from r, which holds
 // size bytes (-1: unknown). Counts in the file are checked against size
 // before anything is allocated for them, so a damaged or foreign file
-// cannot exhaust memory.
-func readSnapshot(r io.Reader, size int64) (*index, error) {
+// cannot exhaust memory. A "rescore": "disk" index gets a new vector file
+// from files, filled from the snapshot's float32 copies.
+func readSnapshot(r io.Reader, size int64, files *rescoreDir) (_ *index, err error) {
 	if size < 0 {
 		size = 1 << 62
 	}
@@ -155,10 +157,18 @@ func readSnapshot(r io.Reader, size int64) (*index, error) {
 	if err := json.Unmarshal(specRaw, &spec); err != nil {
 		return nil, fmt.Errorf("%w: snapshot spec: %v", errCorrupt, err)
 	}
-	ix, err := newIndex(spec)
+	ix, err := newIndex(spec, files)
+	if errors.Is(err, errStorage) {
+		return nil, err // the local rescore file, not the snapshot
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: snapshot spec: %v", errCorrupt, err)
 	}
+	defer func() {
+		if err != nil {
+			release(ix.g)
+		}
+	}()
 	n, err := u32()
 	// Every node takes at least its id and metadata lengths (8 bytes).
 	if err != nil || n > 1<<31 || int64(n) > size/8 {
@@ -210,7 +220,15 @@ func readSnapshot(r io.Reader, size int64) (*index, error) {
 			ix.texts[i] = ""
 		}
 	}
-	g, err := hnsw.Read(hr, size)
+	var g *hnsw.Graph
+	if vf := ix.g.VectorFile(); vf != nil {
+		g, err = hnsw.ReadOnDisk(hr, size, vf)
+	} else {
+		g, err = hnsw.Read(hr, size)
+	}
+	if errors.Is(err, hnsw.ErrVectorFile) {
+		return nil, ioFailure(err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errCorrupt, err)
 	}

@@ -16,7 +16,8 @@ const (
 	codecMagic   = "HNSW"
 	codecVersion = 1
 	// codecVersionQuant is an int8 graph: the rows are int8 rows, and a
-	// float32 rescoring copy follows the upper lists when Rescore is set.
+	// float32 rescoring copy follows the upper lists when Rescore is set
+	// (the same bytes whether the graph kept it in memory or on disk).
 	// Float32 graphs keep writing version 1, byte for byte as before.
 	codecVersionQuant = 2
 )
@@ -58,7 +59,7 @@ func (g *Graph) WriteTo(w io.Writer) (int64, error) {
 	if g.cfg.Quantization != Float32 {
 		version = codecVersionQuant
 		h.Quant = uint8(g.cfg.Quantization)
-		if g.full != nil {
+		if g.cfg.Rescore {
 			h.Rescore = 1
 		}
 	}
@@ -103,8 +104,28 @@ func (g *Graph) WriteTo(w io.Writer) (int64, error) {
 			return cw.n, err
 		}
 	}
+	if g.disk != nil {
+		if err := g.DiskErr(); err != nil {
+			return cw.n, fmt.Errorf("hnsw: vector file lost a vector, not writing a snapshot without it: %w", err)
+		}
+		buf := make([]float32, diskChunk*g.dim)
+		for start := 0; start < n; start += diskChunk {
+			k := min(n, start+diskChunk) - start
+			if err := g.disk.readRange(uint32(start), buf[:k*g.dim]); err != nil {
+				g.noteDiskErr(err)
+				return cw.n, err
+			}
+			if _, err := cw.Write(asBytes(buf[:k*g.dim])); err != nil {
+				return cw.n, err
+			}
+		}
+	}
 	return cw.n, nil
 }
+
+// diskChunk is the vectors per read or write when a snapshot moves a
+// vector file's contents.
+const diskChunk = 256
 
 type countWriter struct {
 	w io.Writer
@@ -120,7 +141,19 @@ func (c *countWriter) Write(p []byte) (int, error) {
 // Read loads a graph written by WriteTo from r, which holds at most size
 // bytes: a header that claims more (a damaged or foreign file) is refused
 // before anything is allocated for it, so junk cannot exhaust memory.
-func Read(r io.Reader, size int64) (*Graph, error) {
+func Read(r io.Reader, size int64) (*Graph, error) { return read(r, size, nil) }
+
+// ReadOnDisk is Read for an int8 graph written with its float32 copies
+// (by a graph with Rescore, in memory or on disk): the copies go into vf,
+// as NewOnDisk keeps them, instead of memory.
+func ReadOnDisk(r io.Reader, size int64, vf *VectorFile) (*Graph, error) {
+	if vf == nil {
+		return nil, errors.New("hnsw: no vector file")
+	}
+	return read(r, size, vf)
+}
+
+func read(r io.Reader, size int64, vf *VectorFile) (*Graph, error) {
 	magic := make([]byte, 4)
 	if _, err := io.ReadFull(r, magic); err != nil {
 		return nil, fmt.Errorf("hnsw: read header: %w", err)
@@ -150,6 +183,12 @@ func Read(r io.Reader, size int64) (*Graph, error) {
 	if err != nil {
 		return nil, err
 	}
+	if vf != nil {
+		if !g.cfg.Rescore || vf.dim != g.dim {
+			return nil, errors.New("hnsw: snapshot holds no float32 vectors of the vector file's dimension to rescore with")
+		}
+		g.disk = vf
+	}
 	n := int(h.N)
 	if n > 1<<31 || int64(n)*int64(h.Dim) > 1<<36 || int(h.UpperUsed) > n*int(h.M+1)*31+1 {
 		return nil, fmt.Errorf("hnsw: implausible snapshot size (n=%d dim=%d)", n, h.Dim)
@@ -175,6 +214,18 @@ func Read(r io.Reader, size int64) (*Graph, error) {
 	for _, p := range parts {
 		if _, err := io.ReadFull(r, p); err != nil {
 			return nil, fmt.Errorf("hnsw: read snapshot body: %w", err)
+		}
+	}
+	if g.disk != nil {
+		buf := make([]float32, diskChunk*g.dim)
+		for start := 0; start < n; start += diskChunk {
+			k := min(n, start+diskChunk) - start
+			if _, err := io.ReadFull(r, asBytes(buf[:k*g.dim])); err != nil {
+				return nil, fmt.Errorf("hnsw: read snapshot body: %w", err)
+			}
+			if err := g.disk.writeRange(uint32(start), buf[:k*g.dim]); err != nil {
+				return nil, err
+			}
 		}
 	}
 	// Validate what the search trusts, so a corrupt file cannot index out

@@ -81,9 +81,10 @@ type Config struct {
 	// Quantization is the vectors' storage; the graph is walked on it.
 	Quantization Quantization
 	// Rescore keeps a float32 copy of every vector beside int8 codes, to
-	// re-rank a search's candidates at full precision (it costs the
-	// float32 memory int8 saves; without it candidates are re-ranked
-	// against the dequantized codes).
+	// re-rank a search's candidates at full precision: in memory (it costs
+	// the float32 memory int8 saves), or in a VectorFile for a graph made
+	// by NewOnDisk or ReadOnDisk. Without it candidates are re-ranked
+	// against the dequantized codes.
 	Rescore bool
 }
 
@@ -151,13 +152,18 @@ type Graph struct {
 	n         atomic.Uint32 // nodes allocated
 	upperUsed int           // words of upper in use (under allocMu)
 
-	vecs     []float32 // capacity*stride (see rowWords)
-	full     []float32 // capacity*dim float32 copies (int8 with Rescore only)
-	lvl0     []uint32  // capacity*(m0+1)
-	levels   []uint8   // top level of each node
-	upperOff []uint32  // offset of level 1 in upper (levels>0 only)
-	upper    []uint32  // per node: levels[i] lists of (m+1) words
-	deleted  []uint32  // tombstones, accessed atomically
+	vecs []float32 // capacity*stride (see rowWords)
+	full []float32 // capacity*dim float32 copies (int8 with Rescore in memory only)
+	// disk holds the float32 copies instead of full (NewOnDisk); diskErr
+	// is its first failure, after which rescoring of the vectors it
+	// cannot give back falls back to their codes.
+	disk     *VectorFile
+	diskErr  atomic.Pointer[error]
+	lvl0     []uint32 // capacity*(m0+1)
+	levels   []uint8  // top level of each node
+	upperOff []uint32 // offset of level 1 in upper (levels>0 only)
+	upper    []uint32 // per node: levels[i] lists of (m+1) words
+	deleted  []uint32 // tombstones, accessed atomically
 
 	entryMu  sync.RWMutex
 	entry    uint32
@@ -181,6 +187,60 @@ func New(cfg Config) (*Graph, error) {
 		g.dist, g.stride = int8DistanceFunc(cfg.Metric, cfg.Dim), rowWords(cfg.Dim, Int8)
 	}
 	return g, nil
+}
+
+// NewOnDisk returns an empty int8 graph (cfg.Quantization must be Int8;
+// Rescore is implied) whose float32 copies live in vf rather than in
+// memory: Add writes each vector to its slot, a search reads back only the
+// candidates it re-ranks. The graph uses vf until its owner closes it.
+func NewOnDisk(cfg Config, vf *VectorFile) (*Graph, error) {
+	if cfg.Quantization != Int8 {
+		return nil, fmt.Errorf("hnsw: a vector file rescores int8 graphs only, got %s", cfg.Quantization)
+	}
+	if vf == nil || vf.dim != cfg.Dim {
+		return nil, fmt.Errorf("hnsw: vector file missing or of another dimension")
+	}
+	cfg.Rescore = true
+	g, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	g.disk = vf
+	return g, nil
+}
+
+// VectorFile is the file holding the graph's float32 copies (nil unless
+// made by NewOnDisk or ReadOnDisk).
+func (g *Graph) VectorFile() *VectorFile { return g.disk }
+
+// DiskErr is the first failure to write or read the graph's vector file
+// (nil: none); rescoring then uses the codes of the vectors it lacks, and
+// WriteTo fails rather than write them.
+func (g *Graph) DiskErr() error {
+	if p := g.diskErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (g *Graph) noteDiskErr(err error) { g.diskErr.CompareAndSwap(nil, &err) }
+
+// fullFromDisk reads node id's float32 copy into dst; false (the failure
+// noted) when the file cannot give it back.
+func (g *Graph) fullFromDisk(id uint32, dst []float32) bool {
+	if err := g.disk.read(id, dst); err != nil {
+		g.noteDiskErr(err)
+		return false
+	}
+	return true
+}
+
+// DiskBytes is the size of the graph's vector file (0 without one).
+func (g *Graph) DiskBytes() int64 {
+	if g.disk == nil {
+		return 0
+	}
+	return int64(g.Len()) * int64(g.disk.slot)
 }
 
 // Config returns the graph's parameters.
@@ -219,7 +279,7 @@ func (g *Graph) growLocked(n int) {
 	if n > old {
 		c := max(n, old+old/2, 64)
 		g.vecs = growSlice(g.vecs, c*g.stride)
-		if g.cfg.Rescore {
+		if g.cfg.Rescore && g.disk == nil {
 			g.full = growSlice(g.full, c*g.dim)
 		}
 		g.lvl0 = growSlice(g.lvl0, c*(g.m0+1))
@@ -297,6 +357,11 @@ func (g *Graph) Vector(id uint32) []float32 {
 	switch {
 	case g.full != nil:
 		return append([]float32(nil), g.fullVec(id)...)
+	case g.disk != nil:
+		if v := make([]float32, g.dim); g.fullFromDisk(id, v) {
+			return v
+		}
+		return dequantize(g.vec(id), g.dim)
 	case g.cfg.Quantization == Int8:
 		return dequantize(g.vec(id), g.dim)
 	}
@@ -343,7 +408,8 @@ func (g *Graph) MemoryBytes() int64 {
 }
 
 // VectorBytes is the part of MemoryBytes that holds vectors: the rows
-// (float32 or int8 codes with their scales) and any float32 rescoring copy.
+// (float32 or int8 codes with their scales) and any float32 rescoring copy
+// in memory (a vector file's is DiskBytes).
 func (g *Graph) VectorBytes() int64 {
 	g.grow.RLock()
 	defer g.grow.RUnlock()

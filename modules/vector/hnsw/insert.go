@@ -35,6 +35,14 @@ func (g *Graph) Add(v []float32) (uint32, error) {
 		if g.full != nil {
 			copy(g.fullVec(id), src)
 		}
+		if g.disk != nil {
+			// A failed write is noted, not returned: the caller has made
+			// the vector durable already, and the search falls back to
+			// this node's codes.
+			if err := g.disk.write(id, src); err != nil {
+				g.noteDiskErr(err)
+			}
+		}
 	}
 
 	g.entryMu.Lock()

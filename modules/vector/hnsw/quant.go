@@ -157,8 +157,8 @@ func (g *Graph) queryRow(q []float32) []float32 {
 
 // fullDist is the distance from the float32 query q (normalised under
 // cosine) to node id at the best precision the graph keeps: its float32
-// vector or copy, else its dequantized codes (the query then carries no
-// quantization error). buf holds dim floats of scratch. Call with grow
+// vector or copy (in memory or read from the vector file), else its
+// dequantized codes (the query then carries no quantization error). buf holds dim floats of scratch. Call with grow
 // read-locked.
 func (g *Graph) fullDist(q []float32, id uint32, buf []float32) float32 {
 	switch {
@@ -166,6 +166,8 @@ func (g *Graph) fullDist(q []float32, id uint32, buf []float32) float32 {
 		return g.dist(q, g.vec(id))
 	case g.full != nil:
 		return g.fdist(q, g.fullVec(id))
+	case g.disk != nil && g.fullFromDisk(id, buf):
+		return g.fdist(q, buf)
 	}
 	row := g.vec(id)
 	scale := row[len(row)-2]
@@ -206,6 +208,9 @@ func (g *Graph) Holds(id uint32, v []float32) bool {
 	switch {
 	case g.full != nil:
 		return slices.Equal(g.fullVec(id), v)
+	case g.disk != nil:
+		buf := make([]float32, g.dim)
+		return g.fullFromDisk(id, buf) && slices.Equal(buf, v)
 	case g.cfg.Quantization == Int8:
 		row := make([]float32, g.stride)
 		quantize(row, v)

@@ -204,6 +204,12 @@ func (g *Graph) search(q []float32, k, ef int, accept func(uint32) bool, budget 
 	s.near, s.nearOK = 0, 0
 	found := g.searchLayer(q, eps, ef, 0, live, s)
 	if g.cfg.Quantization == Int8 {
+		if g.disk != nil {
+			// A read from the vector file costs a system call: re-rank the
+			// best rescoreFactor·k by code distance only, not the whole
+			// beam of a large ef.
+			found = found[:min(len(found), rescoreFactor*k)]
+		}
 		found = g.rescore(fq, found, s)
 	}
 	out := make([]Neighbor, 0, min(k, len(found)))
@@ -228,19 +234,42 @@ func (g *Graph) Exact(q []float32, k int, accept func(uint32) bool) ([]Neighbor,
 	n := uint32(g.Len())
 	var res maxHeap
 	buf := make([]float32, g.dim)
-	for id := uint32(0); id < n; id++ {
-		if g.isDeleted(id) || (accept != nil && !accept(id)) {
-			continue
+	var chunk []float32 // a vector file's slots, read diskChunk at a time
+	if g.disk != nil {
+		chunk = make([]float32, diskChunk*g.dim)
+	}
+	var ids []uint32
+	for start := uint32(0); start < n; start += diskChunk {
+		end := min(n, start+diskChunk)
+		ids = ids[:0]
+		for id := start; id < end; id++ {
+			if !g.isDeleted(id) && (accept == nil || accept(id)) {
+				ids = append(ids, id)
+			}
 		}
-		d := g.fullDist(q, id, buf)
-		if d == inf32 {
-			continue // no usable distance (see distanceFunc)
-		}
-		if len(res) < k {
-			res.push(cand{d, id})
-		} else if d < res.top().d {
-			res.pop()
-			res.push(cand{d, id})
+		// One read for a well-filled chunk instead of a read per vector
+		// (a scan would otherwise cost a system call per node); a chunk
+		// that fails falls back to per-vector reads, which fall back to
+		// the codes.
+		bulk := chunk != nil && len(ids) >= diskChunk/8 &&
+			g.disk.readRange(start, chunk[:int(end-start)*g.dim]) == nil
+		for _, id := range ids {
+			var d float32
+			if bulk {
+				o := int(id-start) * g.dim
+				d = g.fdist(q, chunk[o:o+g.dim])
+			} else {
+				d = g.fullDist(q, id, buf)
+			}
+			if d == inf32 {
+				continue // no usable distance (see distanceFunc)
+			}
+			if len(res) < k {
+				res.push(cand{d, id})
+			} else if d < res.top().d {
+				res.pop()
+				res.push(cand{d, id})
+			}
 		}
 	}
 	found := res.sorted()
