@@ -100,14 +100,20 @@ func (ix *index) vectorHits(q []float32, k, ef int, f filter) ([]hnsw.Neighbor, 
 			break
 		}
 		wide := min(int(float64(max(ef, k))/sel)+1, ix.live)
+		// The walk may compute as many distances as the exact scan would
+		// (one per match): past that, walking on cannot be cheaper than
+		// the scan it may still fall back to, so a walk that turns out
+		// starved or lost costs at most twice the scan, not the half of
+		// the graph a 10% filter's fallback used to pay for first.
+		budget := min(ix.live/2, max(int(sel*float64(ix.live)), 8*wide))
 		var w hnsw.Walk
-		res, w, err = ix.g.SearchBudget(q, k, wide, accept, ix.live/2)
+		res, w, err = ix.g.SearchBudget(q, k, wide, accept, hnsw.Budget{Distances: budget, MinShare: sel / 2})
 		if err == nil && (w.Exhausted || len(res) < k || starved(w, sel)) {
 			// Fewer than k found: either fewer than k match (the scan
 			// proves it) or the beam missed some; the scan finds them.
 			// Out of budget: the matches lie far from the query (the
 			// filter follows the vectors), and the walk would visit most
-			// of the graph; scanning costs about what half of it did.
+			// of the graph; scanning costs about what the walk did.
 			// Starved: the same, found by the walk's own counts.
 			res, _, err = ix.exact(q, k, accept)
 			plan = planFallback

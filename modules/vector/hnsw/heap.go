@@ -115,6 +115,8 @@ type scratch struct {
 	// over it, the search stops and sets exhausted.
 	budget, spent int
 	exhausted     bool
+	// minShare: see Budget.MinShare.
+	minShare float64
 	// near and nearOK count the nodes searchLayer queued and those of
 	// them accept admitted (see Walk).
 	near, nearOK int
@@ -146,4 +148,10 @@ func (g *Graph) getScratch() *scratch {
 	}
 	s.reset(g.capacity())
 	return s
+}
+
+// starving reports a walk past a quarter of its budget whose queued nodes
+// accept admitted at under minShare (see Budget.MinShare).
+func (s *scratch) starving() bool {
+	return s.minShare > 0 && s.spent >= s.budget/4 && float64(s.nearOK) < s.minShare*float64(s.near)
 }

@@ -76,7 +76,7 @@ func (g *Graph) searchLayer(q []float32, eps []cand, ef, l int, accept func(uint
 		}
 		s.sink += touch
 		if s.budget > 0 {
-			if s.spent += len(todo); s.spent > s.budget {
+			if s.spent += len(todo); s.spent > s.budget || s.starving() {
 				s.exhausted = true
 				break
 			}
@@ -113,7 +113,7 @@ const upperBeam = 8
 // (0 = the graph's EfSearch; raised to k). accept, when non-nil, filters
 // results inside the traversal.
 func (g *Graph) Search(q []float32, k, ef int, accept func(uint32) bool) ([]Neighbor, error) {
-	res, _, err := g.SearchBudget(q, k, ef, accept, 0)
+	res, _, err := g.SearchBudget(q, k, ef, accept, Budget{})
 	return res, err
 }
 
@@ -129,14 +129,24 @@ type Walk struct {
 	Near, NearAccepted int
 }
 
-// SearchBudget is Search computing at most budget distances on level 0
-// (0: no bound), also describing the walk. When the budget runs out
-// Exhausted is set (with what it had found): a filter that keeps only a
-// far region of the graph makes the walk visit most of it, and the caller
-// is better off scanning.
-func (g *Graph) SearchBudget(q []float32, k, ef int, accept func(uint32) bool, budget int) ([]Neighbor, Walk, error) {
-	res, w, err := g.search(q, k, ef, accept, budget, 0, false)
-	return res, w, err
+// Budget bounds a filtered walk (see SearchBudget).
+type Budget struct {
+	// Distances is the most distances the walk computes on level 0 (0:
+	// no bound).
+	Distances int
+	// MinShare, when positive, stops the walk once it has spent a quarter
+	// of Distances while accept admitted under this share of the nodes it
+	// queued: the filter rejects the region the query sits in, and
+	// walking on only grows the cost of the scan that must follow.
+	MinShare float64
+}
+
+// SearchBudget is Search within budget, also describing the walk. When
+// the budget runs out Exhausted is set (with what it had found): a filter
+// that keeps only a far region of the graph makes the walk visit most of
+// it, and the caller is better off scanning.
+func (g *Graph) SearchBudget(q []float32, k, ef int, accept func(uint32) bool, budget Budget) ([]Neighbor, Walk, error) {
+	return g.search(q, k, ef, accept, budget, 0, false)
 }
 
 // SearchWithout is Search as if node skip were not in the graph: it is
@@ -144,11 +154,11 @@ func (g *Graph) SearchBudget(q []float32, k, ef int, accept func(uint32) bool, b
 // at skip's own vector measures what a new query there would get — the
 // way an index measures the ef its recall target needs.
 func (g *Graph) SearchWithout(q []float32, k, ef int, skip uint32, accept func(uint32) bool) ([]Neighbor, error) {
-	res, _, err := g.search(q, k, ef, accept, 0, skip, true)
+	res, _, err := g.search(q, k, ef, accept, Budget{}, skip, true)
 	return res, err
 }
 
-func (g *Graph) search(q []float32, k, ef int, accept func(uint32) bool, budget int, skip uint32, hasSkip bool) ([]Neighbor, Walk, error) {
+func (g *Graph) search(q []float32, k, ef int, accept func(uint32) bool, budget Budget, skip uint32, hasSkip bool) ([]Neighbor, Walk, error) {
 	q, err := g.prepareQuery(q, k)
 	if q == nil || err != nil {
 		return nil, Walk{}, err
@@ -171,7 +181,7 @@ func (g *Graph) search(q []float32, k, ef int, accept func(uint32) bool, budget 
 	}
 	s := g.getScratch()
 	defer func() {
-		s.budget, s.spent, s.exhausted, s.hasSkip = 0, 0, false, false
+		s.budget, s.spent, s.exhausted, s.hasSkip, s.minShare = 0, 0, false, false, 0
 		s.near, s.nearOK = 0, 0
 		g.pool.Put(s)
 	}()
@@ -200,7 +210,7 @@ func (g *Graph) search(q []float32, k, ef int, accept func(uint32) bool, budget 
 	live := func(id uint32) bool {
 		return atomic.LoadUint32(&g.deleted[id]) == live && (accept == nil || accept(id))
 	}
-	s.budget = budget
+	s.budget, s.minShare = budget.Distances, budget.MinShare
 	s.near, s.nearOK = 0, 0
 	found := g.searchLayer(q, eps, ef, 0, live, s)
 	if g.cfg.Quantization == Int8 {
