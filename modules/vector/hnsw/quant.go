@@ -158,8 +158,8 @@ func (g *Graph) queryRow(q []float32) []float32 {
 // fullDist is the distance from the float32 query q (normalised under
 // cosine) to node id at the best precision the graph keeps: its float32
 // vector or copy (in memory or read from the vector file), else its
-// dequantized codes (the query then carries no quantization error). buf holds dim floats of scratch. Call with grow
-// read-locked.
+// dequantized codes (the query then carries no quantization error). buf
+// holds dim floats of scratch. Call with grow read-locked.
 func (g *Graph) fullDist(q []float32, id uint32, buf []float32) float32 {
 	switch {
 	case g.cfg.Quantization == Float32:
