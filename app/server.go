@@ -59,6 +59,7 @@ func NewServer(c *Container, exposed []string) (*Server, error) {
 	}
 	e.Use(metrics.middleware())
 	memory := newMemoryGuard(cfg.Server, log)
+	applyProcs(cfg.Server, log)
 
 	health, _ := json.Marshal(map[string]any{"status": "ok", "service": "lakehouse", "version": Version})
 	e.GET("/health", func(ec echo.Context) error {

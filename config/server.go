@@ -49,6 +49,12 @@ type ServerConfig struct {
 	// MemoryShedPercent is the share of memory_limit above which new /v1
 	// requests are shed with 503 until memory falls again.
 	MemoryShedPercent int `toml:"memory_shed_percent"`
+	// GoMaxProcs is the number of threads Go runs goroutines on
+	// (GOMAXPROCS). 0 = twice the CPUs the process may use, unless the
+	// GOMAXPROCS environment variable is set: with one thread per core, a
+	// few CPU-bound requests hold them for 10 ms slices and every other
+	// request, /health included, queues behind them.
+	GoMaxProcs int `toml:"gomaxprocs"`
 }
 
 func defaultServer() ServerConfig {
@@ -92,6 +98,9 @@ func (c *ServerConfig) Validate() error {
 	}
 	if c.MemoryLimit < 0 || (c.MemoryLimit > 0 && c.MemoryLimit < 64<<20) {
 		errs = append(errs, errors.New("memory_limit: must be 0 (auto) or at least 64MiB"))
+	}
+	if c.GoMaxProcs < 0 || c.GoMaxProcs > 1024 {
+		errs = append(errs, errors.New("gomaxprocs: must be between 0 (auto) and 1024"))
 	}
 	if c.MemoryShedPercent < 10 || c.MemoryShedPercent > 100 {
 		errs = append(errs, errors.New("memory_shed_percent: must be between 10 and 100"))

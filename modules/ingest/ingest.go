@@ -10,13 +10,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"lakehouse/app"
+	"lakehouse/internal/cpus"
 	"lakehouse/internal/fsx"
 	"lakehouse/modules/catalog"
 	"lakehouse/modules/storage"
@@ -109,7 +109,7 @@ func NewIngester(cat catalog.Catalog, store storage.Store, opt Options, log *slo
 		log = slog.Default()
 	}
 	if opt.Workers <= 0 {
-		opt.Workers = runtime.GOMAXPROCS(0)
+		opt.Workers = cpus.N()
 	}
 	if opt.SampleRows <= 0 {
 		opt.SampleRows = 10000

@@ -2,10 +2,10 @@ package vector
 
 import (
 	"fmt"
-	"runtime"
 	"sync"
 	"time"
 
+	"lakehouse/internal/cpus"
 	"lakehouse/modules/vector/bm25"
 	"lakehouse/modules/vector/hnsw"
 )
@@ -204,7 +204,7 @@ func (ix *index) setText(n uint32, text string, terms []string) {
 // addParallel inserts the items not marked metaOnly, using every core for
 // large batches (HNSW insertion is the expensive part of an add).
 func addParallel(g *hnsw.Graph, items []Item, skip []bool, nodes []uint32) error {
-	workers := min(runtime.GOMAXPROCS(0), max(1, len(items)/64))
+	workers := min(cpus.N(), max(1, len(items)/64))
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex

@@ -3,10 +3,11 @@ package builtin
 import (
 	"fmt"
 	"math"
-	"runtime"
 	"sync"
 
 	"github.com/viterin/vek/vek32"
+
+	"lakehouse/internal/cpus"
 )
 
 // Dimension is the length of every vector the builtin encoder returns.
@@ -178,7 +179,7 @@ func (l *layer) apply(x []float32, s seqs, eps float32) []float32 {
 	ctx := make([]float32, total*l.in)
 	// Attention is per text: split the texts over the cores (each writes
 	// its own rows of ctx); vek already spreads the matrix products.
-	workers := min(runtime.GOMAXPROCS(0), s.n())
+	workers := min(cpus.N(), s.n())
 	if total < 256 {
 		workers = 1
 	}
