@@ -68,8 +68,11 @@ func classify(err error, sqlText string) *app.APIError {
 		return app.Errorf(http.StatusBadRequest, "sql_too_complex", "%v", tc).
 			WithDetails(map[string]any{"select_blocks": tc.Selects, "limit": tc.Max})
 	case errors.As(err, &lb):
-		return app.Errorf(http.StatusBadRequest, "unbounded_value", "%v", lb).
-			WithDetails(map[string]any{"function": lb.Function, "max_elements": maxBuiltListElements})
+		d := map[string]any{"function": lb.Function, "max_elements": maxBuiltListElements}
+		if lb.Limit > 0 {
+			d["limit"], d["unit"] = lb.Limit, lb.Unit
+		}
+		return app.Errorf(http.StatusBadRequest, "unbounded_value", "%v", lb).WithDetails(d)
 	case errors.Is(err, ErrMultipleStatements):
 		return app.Errorf(http.StatusBadRequest, "multiple_statements", "%v", err)
 	case errors.Is(err, ErrForbidden):

@@ -95,7 +95,7 @@ func checkDepth(ctx context.Context, conn *duckdb.Conn, sqlText string, maxSelec
 	if maxSelects > 0 && tree.Selects > maxSelects {
 		return nil, &TooComplexError{Selects: tree.Selects, Max: maxSelects}
 	}
-	if err := checkBuilders(tree.Builders); err != nil {
+	if err := checkBuilders(tree.BuilderTree, tree.BuilderCalls); err != nil {
 		return nil, err
 	}
 	if beforePrepare != nil {
@@ -164,7 +164,8 @@ type serialized struct {
 	Statements   int
 	Selects      int      // SELECT_NODEs in all statements
 	Tables       []string // base tables (views included)
-	Builders     []string // scalar/table builder calls with their arguments (see listbomb.go)
+	BuilderTree  string   // the tree from the first size-taking call on, "" when none (see listbomb.go)
+	BuilderCalls int      // size-taking calls found (at most maxBuilderCalls+1)
 }
 
 // parsed caches parse results by SQL text: parsing depends on the text
@@ -215,7 +216,10 @@ func parseTree(ctx context.Context, conn *duckdb.Conn, sqlText string, withTable
 // context. The serializer's output is compact JSON with fixed field
 // order: a BASE_TABLE ref's "type" precedes its "table_name", and a quote
 // inside a string value is always escaped, so neither pattern can match
-// inside a SQL literal.
+// inside a SQL literal. When the statement calls a size-taking function,
+// the tree from its first call on comes to Go, so that each call is seen
+// whole with its arguments, however nested (at most the tree's size, a
+// few MB for the longest accepted SQL).
 const parseSQL = `SELECT
 	e,
 	CASE WHEN e THEN coalesce(t->>'$.error_type', '') ELSE '' END,
@@ -224,11 +228,10 @@ const parseSQL = `SELECT
 	CASE WHEN e THEN 0 ELSE coalesce(json_array_length(t, '$.statements'), 0) END,
 	(strlen(t) - strlen(replace(t, '"type":"SELECT_NODE"', ''))) // strlen('"type":"SELECT_NODE"'),
 	CASE WHEN $2 THEN regexp_extract_all(t, '"type":"BASE_TABLE",.*?"table_name":("(?:[^"\\]|\\.)*")', 1) END,
-	CASE WHEN e THEN NULL ELSE list_transform(generate_series(1, least(len(hs), 1001)),
-		i -> hs[i] || left(ps[i + 1], 2000)) END
+	CASE WHEN e OR len(hs) = 0 THEN '' ELSE substr(t, strpos(t, hs[1])) END,
+	least(len(hs), 1001)
 FROM (SELECT t, e,
-		CASE WHEN e THEN [] ELSE regexp_extract_all(t, $3) END AS hs,
-		CASE WHEN e THEN [] ELSE regexp_split_to_array(t, $3) END AS ps
+		CASE WHEN e THEN [] ELSE regexp_extract_all(t, $3) END AS hs
 	FROM (SELECT t, starts_with(t, '{"error":true') AS e
 		FROM (SELECT json_serialize_sql($1::VARCHAR)::VARCHAR AS t)))`
 
@@ -239,7 +242,7 @@ func parseTreeUncached(ctx context.Context, conn *duckdb.Conn, sqlText string, w
 		return out, fmt.Errorf("query: parse: %w", err)
 	}
 	defer rows.Close()
-	vals := make([]driver.Value, 8)
+	vals := make([]driver.Value, 9)
 	if err := rows.Next(vals); err != nil {
 		return out, fmt.Errorf("query: parse: %w", err)
 	}
@@ -258,12 +261,8 @@ func parseTreeUncached(ctx context.Context, conn *duckdb.Conn, sqlText string, w
 		}
 		out.Tables = append(out.Tables, name)
 	}
-	calls, _ := vals[7].([]any)
-	for _, c := range calls {
-		if s, ok := c.(string); ok {
-			out.Builders = append(out.Builders, s)
-		}
-	}
+	out.BuilderTree, _ = vals[7].(string)
+	out.BuilderCalls = int(toInt64(vals[8]))
 	return out, nil
 }
 
