@@ -19,8 +19,8 @@ import (
 // every other request wait in the run queue behind them — /health
 // included. With two Ps per core the kernel's scheduler, which preempts at
 // a finer grain on wakeup, interleaves them instead. Measured with
-// `make load` (100 clients, 2 cores): /health p99 92–96 ms with one P per
-// core, 32 ms with two, 16 ms with four, at the same throughput. Worker
+// `make load` (100 clients, 2 cores): /health p99 84–96 ms with one P per
+// core, 18–32 ms with two, 16 ms with four, at the same throughput. Worker
 // pools keep sizing themselves by the CPUs (internal/cpus), not by this.
 func applyProcs(cfg config.ServerConfig, log *slog.Logger) {
 	if cfg.GoMaxProcs == 0 && os.Getenv("GOMAXPROCS") != "" {
