@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -151,27 +150,7 @@ func buildQuant(b *testing.B, cfg Config, base [][]float32) (*Graph, []uint32, t
 	}
 	g.Reserve(len(base))
 	cpu0 := cpuTime()
-	var wg sync.WaitGroup
-	next := make(chan int, 1024)
-	pos := make([]uint32, len(base))
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				id, err := g.Add(base[i])
-				if err != nil {
-					b.Error(err)
-				}
-				pos[id] = uint32(i)
-			}
-		}()
-	}
-	for i := range base {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	pos := addAllParallel(b, g, base) // node id → input position
 	g.Repair()
 	return g, pos, cpuTime() - cpu0
 }

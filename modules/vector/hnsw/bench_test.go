@@ -84,27 +84,7 @@ func runHNSWBench(b *testing.B, n, dim, nq, k int) {
 		b.Fatal(err)
 	}
 	g.Reserve(n)
-	var wg sync.WaitGroup
-	next := make(chan int, 1024)
-	pos := make([]uint32, n) // node id → input position
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				id, err := g.Add(base[i])
-				if err != nil {
-					b.Error(err)
-				}
-				pos[id] = uint32(i)
-			}
-		}()
-	}
-	for i := range base {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	pos := addAllParallel(b, g, base) // node id → input position
 	oursBuild, oursCPU := time.Since(start), cpuTime()-cpu0
 	oursMem := heapInUse() - h0
 

@@ -1,6 +1,12 @@
 package hnsw
 
-import "lakehouse/modules/vector/internal/synth"
+import (
+	"runtime"
+	"sync"
+	"testing"
+
+	"lakehouse/modules/vector/internal/synth"
+)
 
 // clustered returns n vectors and q queries (BENCHMARKS.md recipe).
 func clustered(seed uint64, n, q, dim int) (base, queries [][]float32) {
@@ -44,4 +50,32 @@ func recallAt(got [][]Neighbor, truth [][]uint32) float64 {
 		total += len(t)
 	}
 	return float64(hit) / float64(total)
+}
+
+// addAllParallel adds base to g on every core, as an index's large batch
+// does, and returns each node's position in base (node id → index). The
+// caller reserves room first (g.Reserve), outside whatever it times.
+func addAllParallel(tb testing.TB, g *Graph, base [][]float32) []uint32 {
+	pos := make([]uint32, len(base))
+	var wg sync.WaitGroup
+	next := make(chan int, 1024)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				id, err := g.Add(base[i])
+				if err != nil {
+					tb.Error(err)
+				}
+				pos[id] = uint32(i)
+			}
+		}()
+	}
+	for i := range base {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return pos
 }

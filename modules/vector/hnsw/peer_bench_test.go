@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unsafe"
@@ -227,27 +226,7 @@ func buildAndSweep(b *testing.B, cfg Config, base, queries [][]float32, truth []
 	}
 	g.Reserve(len(base))
 	start, c0 := time.Now(), cpuTime()
-	pos := make([]uint32, len(base))
-	var wg sync.WaitGroup
-	next := make(chan int, 1024)
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				id, err := g.Add(base[i])
-				if err != nil {
-					b.Error(err)
-				}
-				pos[id] = uint32(i)
-			}
-		}()
-	}
-	for i := range base {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	pos := addAllParallel(b, g, base)
 	run := ourRun{relinked: g.Repair()}
 	run.wall, run.cpu = time.Since(start).Seconds(), (cpuTime() - c0).Seconds()
 	run.unreachable = g.Unreachable()
