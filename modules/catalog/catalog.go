@@ -18,6 +18,8 @@ var (
 	ErrInvalidName         = app.NewKind(http.StatusBadRequest, "invalid_name", "invalid dataset name")
 	ErrSchemaDrift         = app.NewKind(http.StatusConflict, "schema_drift", "schema drift") // details in *DriftError
 	ErrIdempotencyConflict = app.NewKind(http.StatusConflict, "idempotency_conflict", "idempotency key reused with different content")
+	ErrExpired             = app.NewKind(http.StatusGone, "version_expired", "version expired under the dataset's retention")
+	ErrRetry               = app.NewKind(http.StatusServiceUnavailable, "retry", "write raced with maintenance")
 )
 
 // Column is one column of a dataset's schema. Type is a DuckDB type name
@@ -49,6 +51,12 @@ type Manifest struct {
 	UpdatedAt         time.Time `json:"updated_at"`
 	Source            string    `json:"source,omitempty"`
 	IdempotencyKey    string    `json:"idempotency_key,omitempty"`
+	// IdempotencyKeys lists every key of a version that group commit made
+	// from several appends (IdempotencyKey is the first of them).
+	IdempotencyKeys []string `json:"idempotency_keys,omitempty"`
+	// Compacted marks a version maintenance made: the same rows as the
+	// version before it in fewer parts.
+	Compacted bool `json:"compacted,omitempty"`
 }
 
 // RegisterRequest asks for a new version of a dataset.

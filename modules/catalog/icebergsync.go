@@ -24,6 +24,14 @@ type Option func(*openOptions)
 
 type openOptions struct {
 	icebergNamespace string
+	retention        RetentionPolicy
+	metadataFiles    int
+}
+
+// WithMetadataFiles sets how many Iceberg metadata JSON files each table
+// keeps.
+func WithMetadataFiles(n int) Option {
+	return func(o *openOptions) { o.metadataFiles = n }
 }
 
 // WithIceberg publishes every version as an Iceberg snapshot of table
@@ -57,65 +65,17 @@ var afterIcebergCommit func()
 // production code never calls it.
 func SetAfterIcebergCommit(f func()) { afterIcebergCommit = f }
 
-// publish commits a new version. Without Iceberg: the database, then the
-// manifest object (repaired at start when the mirror write is lost). With
-// Iceberg the bucket decides: the manifest object first (what a restart
-// or rebuild rolls forward from), then the Iceberg commit (the commit
-// point: version-hint.text), then the database. A failure before the
-// commit point leaves nothing; a failed database commit rewinds the table.
-func (s *Store) publish(ctx context.Context, m Manifest, prev *Manifest, hash string, exists bool) error {
-	if s.ice == nil {
-		if err := s.commitVersion(ctx, m, hash, exists); err != nil {
-			return err
-		}
-		if err := s.writeManifestObject(ctx, m); err != nil {
-			s.log.Error("catalog: mirror manifest to storage", "dataset", m.Name, "version", m.Version, "err", err)
-		}
-		return nil
-	}
-	prevVersion := 0
-	if prev != nil {
-		prevVersion = prev.Version
-	}
-	fail := func(err error) error {
-		return fmt.Errorf("%w: dataset %q version %d was not committed, it stays at version %d: %w",
-			ErrIceberg, m.Name, m.Version, prevVersion, err)
-	}
-	if err := s.writeManifestObject(ctx, m); err != nil {
-		return fail(err)
-	}
-	undo := func() {
-		if err := s.objects.Delete(context.WithoutCancel(ctx), ManifestKey(m.Name, m.Version)); err != nil {
-			s.log.Error("catalog: remove uncommitted manifest object", "dataset", m.Name, "version", m.Version, "err", err)
-		}
-	}
-	if err := s.icebergCommit(ctx, m, prev); err != nil {
-		undo()
-		return fail(err)
-	}
-	if afterIcebergCommit != nil {
-		afterIcebergCommit()
-	}
-	if err := s.commitVersion(ctx, m, hash, exists); err != nil {
-		if rerr := s.ice.Rewind(context.WithoutCancel(ctx), m.Name, prevVersion); rerr != nil {
-			s.log.Error("catalog: rewind iceberg after a failed commit (the next start repairs it)", "dataset", m.Name, "err", rerr)
-		} else {
-			undo()
-		}
-		return err
-	}
-	return nil
-}
-
 // icebergCommit commits m on top of prev; a table found out of step (made
 // before Iceberg was on, or left by a crash) is re-synced first.
-func (s *Store) icebergCommit(ctx context.Context, m Manifest, prev *Manifest) error {
+func (s *Store) icebergCommit(ctx context.Context, m Manifest, prev *Manifest, expire []int) error {
 	var pv *iceberg.Version
 	if prev != nil {
 		v := icebergVersion(*prev)
 		pv = &v
 	}
-	err := s.ice.Commit(ctx, m.Name, pv, icebergVersion(m))
+	next := icebergVersion(m)
+	next.Rewrite, next.Expire = m.Compacted, expire
+	err := s.ice.Commit(ctx, m.Name, pv, next)
 	if !errors.Is(err, iceberg.ErrOutOfSync) {
 		return err
 	}
@@ -123,7 +83,7 @@ func (s *Store) icebergCommit(ctx context.Context, m Manifest, prev *Manifest) e
 	if _, err := s.syncTable(ctx, m.Name, &IcebergSyncReport{}); err != nil {
 		return err
 	}
-	return s.ice.Commit(ctx, m.Name, pv, icebergVersion(m))
+	return s.ice.Commit(ctx, m.Name, pv, next)
 }
 
 // IcebergSyncReport says what SyncIceberg changed.
@@ -256,7 +216,7 @@ func (s *Store) rollForward(ctx context.Context, name string, from, to int, exis
 		ms = append(ms, m)
 	}
 	for _, m := range ms {
-		if err := s.commitVersion(ctx, m, contentHash(m.SchemaFingerprint, m.Files), exists); err != nil {
+		if err := s.commitRows(ctx, versionCommit{m: m, exists: exists, keys: keysOf(m)}); err != nil {
 			return 0, err
 		}
 		exists = true

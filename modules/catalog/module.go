@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 
 	"github.com/labstack/echo/v4"
 
@@ -17,6 +18,7 @@ import (
 // database, mirrors manifests to storage and serves /v1/catalog.
 type Module struct {
 	store *Store
+	cfg   *config.Config
 }
 
 var (
@@ -24,6 +26,7 @@ var (
 	_ app.Router     = (*Module)(nil)
 	_ app.RootRouter = (*Module)(nil)
 	_ app.Stopper    = (*Module)(nil)
+	_ app.Starter    = (*Module)(nil)
 	_ app.Checker    = (*Module)(nil)
 )
 
@@ -51,7 +54,7 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 	if err != nil {
 		return err
 	}
-	m.store = st
+	m.store, m.cfg = st, c.Config()
 	// The observer's audit dataset is reserved here, from the config,
 	// rather than by the observer at its own Init: a process that serves
 	// only some modules must still refuse a forged audit trail.
@@ -61,7 +64,26 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 	app.Provide[Catalog](c, st)
 	app.Provide[MetaDB](c, st)
 	app.Provide[storage.ReferenceChecker](c, st)
+	if reg, ok := app.Lookup[*app.Metrics](c); ok {
+		if err := registerMetrics(reg, st); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// Start begins the background maintenance (retention by age, compaction,
+// removal of unreferenced files).
+func (m *Module) Start(context.Context) error {
+	m.store.StartMaintenance(MaintenanceConfig(m.cfg))
+	return nil
+}
+
+// MaintenanceConfig is the maintenance the configuration asks for.
+func MaintenanceConfig(cfg *config.Config) MaintenanceOptions {
+	mc := cfg.Catalog.Maintenance
+	return MaintenanceOptions{Interval: mc.Interval.D(), Grace: mc.Grace.D(), CompactMinParts: mc.CompactMinParts,
+		TargetPartBytes: int64(mc.TargetPartSize), TempDir: filepath.Join(cfg.DataDir, "tmp")}
 }
 
 // RootRoutes serves the read-only Iceberg REST catalog at /iceberg behind
@@ -91,10 +113,18 @@ const ObserverOwner = "observer"
 
 // Options returns the Open options the configuration asks for.
 func Options(cfg *config.Config) []Option {
-	if cfg.Catalog.Iceberg.Enabled {
-		return []Option{WithIceberg(cfg.Catalog.Iceberg.Namespace)}
+	r := cfg.Catalog.Retention
+	opts := []Option{
+		WithRetention(RetentionPolicy{
+			Default:  Retention{KeepVersions: r.KeepVersions, KeepAge: r.KeepAge.D()},
+			Internal: Retention{KeepVersions: r.InternalKeepVersions, KeepAge: r.KeepAge.D()},
+		}),
+		WithMetadataFiles(cfg.Catalog.Maintenance.MetadataFiles),
 	}
-	return nil
+	if cfg.Catalog.Iceberg.Enabled {
+		opts = append(opts, WithIceberg(cfg.Catalog.Iceberg.Namespace))
+	}
+	return opts
 }
 
 // Open opens a migrated catalog on the metadata database at path (used by
@@ -124,10 +154,14 @@ func Open(ctx context.Context, path string, objects storage.Store, log *slog.Log
 }
 
 func (st *Store) open(ctx context.Context, o openOptions) error {
+	st.policy = o.retention
 	if o.icebergNamespace != "" {
 		ice, err := iceberg.New(st.objects, o.icebergNamespace, st.log)
 		if err != nil {
 			return err
+		}
+		if o.metadataFiles > 0 {
+			ice.SetMetadataFiles(o.metadataFiles)
 		}
 		st.ice = ice
 	}
@@ -171,8 +205,11 @@ func (st *Store) open(ctx context.Context, o openOptions) error {
 // StartSync is what the Iceberg sync at Open changed.
 func (s *Store) StartSync() IcebergSyncReport { return s.startSync }
 
-// Close closes the metadata database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close stops the maintenance and closes the metadata database.
+func (s *Store) Close() error {
+	s.stopMaintenance()
+	return s.db.Close()
+}
 
 // Stop closes the metadata database.
 func (m *Module) Stop(context.Context) error {

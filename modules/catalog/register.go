@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -92,116 +91,146 @@ func holds(m Manifest, files []File) bool {
 	return true
 }
 
-// appendTo turns an append request into the full version that continues
-// prev: prev's files then the new ones, nullability the union of both
-// schemas, the row count summed.
-func appendTo(req *RegisterRequest, prev *Manifest) {
-	if prev != nil {
-		req.Files = append(slices.Clone(prev.Files), req.Files...)
-		req.Schema = slices.Clone(req.Schema)
-		for i := range req.Schema {
-			if i < len(prev.Schema) && prev.Schema[i].Nullable {
-				req.Schema[i].Nullable = true
-			}
-		}
-	}
-	req.RowCount = 0
-	for _, f := range req.Files {
-		req.RowCount += f.Rows
-	}
-}
-
-// Register implements Catalog. Watchers are told after the writer lock is
-// released, so a watcher may call back into the catalog.
+// Register implements Catalog. Appends to one dataset that arrive while
+// a commit of it is under way are committed together as the next
+// version (group commit): each caller gets the version holding its
+// parts, a caller whose own request breaks a rule (drift, an
+// idempotency conflict, a missing file) fails alone. Watchers are told
+// after the writer lock is released, so a watcher may call back into
+// the catalog.
 func (s *Store) Register(ctx context.Context, req RegisterRequest) (Manifest, bool, error) {
-	m, existing, err := s.register(ctx, req)
-	if err == nil && !existing {
-		s.notify(Change{Name: m.Name, Version: m.Version, Manifest: &m})
-	}
-	return m, existing, err
-}
-
-func (s *Store) register(ctx context.Context, req RegisterRequest) (Manifest, bool, error) {
 	req.Files = slices.Clone(req.Files)
 	if err := s.validate(&req); err != nil {
 		return Manifest{}, false, err
 	}
+	p := &pendingReg{req: req, done: make(chan struct{})}
+	s.enqueue(p)
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	select {
+	case <-p.done: // an earlier writer committed it with its own batch
+		s.mu.Unlock()
+		return p.m, p.existing, p.err
+	default:
+	}
+	batch := s.takeBatch(req.Name)
+	ch := s.commitBatch(ctx, batch)
+	s.mu.Unlock()
+	for _, q := range batch {
+		close(q.done)
+	}
+	if ch != nil {
+		s.notify(*ch)
+	}
+	return p.m, p.existing, p.err
+}
+
+// pendingReg is one Register call waiting for (or in) a batch.
+type pendingReg struct {
+	req      RegisterRequest
+	newFiles []File // an append's own files
+	content  string // what a replay with the same idempotency key must match
+	ok       bool   // admitted into the version being built
+	m        Manifest
+	existing bool
+	err      error
+	done     chan struct{}
+}
+
+// enqueue adds p to its dataset's queue. Only appends join others; any
+// other request is a batch of its own, in arrival order with the rest.
+func (s *Store) enqueue(p *pendingReg) {
+	s.queueM.Lock()
+	defer s.queueM.Unlock()
+	if s.queues == nil {
+		s.queues = map[string][]*pendingReg{}
+	}
+	s.queues[p.req.Name] = append(s.queues[p.req.Name], p)
+}
+
+// takeBatch removes from name's queue the requests the next version
+// commits: the leading run of appends, or the single non-append at its
+// head. s.mu is held.
+func (s *Store) takeBatch(name string) []*pendingReg {
+	s.queueM.Lock()
+	defer s.queueM.Unlock()
+	q := s.queues[name]
+	n := 1
+	if q[0].req.Append {
+		for n < len(q) && q[n].req.Append {
+			n++
+		}
+	}
+	batch := slices.Clone(q[:n])
+	if rest := q[n:]; len(rest) > 0 {
+		s.queues[name] = slices.Clone(rest)
+	} else {
+		delete(s.queues, name)
+	}
+	return batch
+}
+
+// commitBatch applies the catalog's rules to each request of a batch in
+// order, builds one version from those admitted and commits it; results
+// land in each pendingReg. It returns the change to tell watchers about.
+func (s *Store) commitBatch(ctx context.Context, batch []*pendingReg) *Change {
+	// The commit serves every caller of the batch, not just the one
+	// whose goroutine runs it: one caller going away must not fail the
+	// others.
+	ctx = context.WithoutCancel(ctx)
+	name := batch[0].req.Name
 	s.cacheM.RLock()
-	prev, live := s.latest[req.Name]
+	prev, live := s.latest[name]
 	s.cacheM.RUnlock()
-	newFiles := req.Files // an append's own files, before merging
-	var prevP *Manifest
+	var cur *Manifest
 	if live {
-		prevP = &prev
+		c := prev
+		c.Files = slices.Clone(prev.Files)
+		c.Schema = slices.Clone(prev.Schema)
+		cur = &c
 	}
-	if req.Append {
-		appendTo(&req, prevP)
-	}
-	hash := contentHash(req.SchemaFingerprint, req.Files)
-
-	if req.IdempotencyKey != "" && live {
-		var raw, prevHash string
-		err := s.db.QueryRowContext(ctx, `SELECT manifest, content_hash FROM dataset_versions
-			WHERE name = ? AND idempotency_key = ? ORDER BY version DESC LIMIT 1`, req.Name, req.IdempotencyKey).Scan(&raw, &prevHash)
-		switch {
-		case err == nil:
-			var m Manifest
-			if err := json.Unmarshal([]byte(raw), &m); err != nil {
-				return Manifest{}, false, fmt.Errorf("catalog: decode manifest: %w", err)
-			}
-			// A replayed append finds its files in the key's version
-			// (whatever came after it); anything else must match exactly.
-			same := prevHash == hash
-			if req.Append {
-				same = holds(m, newFiles) && m.SchemaFingerprint == req.SchemaFingerprint
-			}
-			if !same {
-				return Manifest{}, false, fmt.Errorf("catalog: %q idempotency key %q: %w", req.Name, req.IdempotencyKey, ErrIdempotencyConflict)
-			}
-			return m, true, nil
-		case !errors.Is(err, sql.ErrNoRows):
-			return Manifest{}, false, fmt.Errorf("catalog: idempotency lookup: %w", err)
+	changed := false
+	keys := map[string]*pendingReg{} // idempotency keys admitted in this batch
+	for _, p := range batch {
+		next, err := s.admit(ctx, p, cur, keys)
+		if err != nil {
+			p.err = err
+			continue
+		}
+		if next != nil {
+			cur, changed = next, true
 		}
 	}
-	if live && (contentHash(prev.SchemaFingerprint, prev.Files) == hash || (req.Append && holds(prev, newFiles))) {
-		return prev, true, nil
+	if !changed {
+		return nil
 	}
-	if live && prev.SchemaFingerprint != req.SchemaFingerprint && !req.AllowSchemaChange {
-		if len(req.Schema) > 0 {
-			return Manifest{}, false, CheckDrift(req.Name, &prev, req.Schema)
-		}
-		return Manifest{}, false, &DriftError{Name: req.Name, OldFingerprint: prev.SchemaFingerprint, NewFingerprint: req.SchemaFingerprint}
-	}
-	if !req.FilesVerified {
-		if err := s.checkFiles(ctx, prev, req.Files); err != nil {
-			return Manifest{}, false, err
-		}
-	}
-
 	var latestVersion int
 	var exists bool
-	err := s.db.QueryRowContext(ctx, `SELECT latest_version FROM datasets WHERE name = ?`, req.Name).Scan(&latestVersion)
+	err := s.db.QueryRowContext(ctx, `SELECT latest_version FROM datasets WHERE name = ?`, name).Scan(&latestVersion)
 	switch {
 	case err == nil:
 		exists = true
 	case !errors.Is(err, sql.ErrNoRows):
-		return Manifest{}, false, fmt.Errorf("catalog: read dataset %q: %w", req.Name, err)
+		failAdmitted(batch, fmt.Errorf("catalog: read dataset %q: %w", name, err))
+		return nil
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	m := Manifest{
-		DatasetID:         DatasetID(req.Name),
-		Name:              req.Name,
-		Version:           latestVersion + 1,
-		Schema:            req.Schema,
-		SchemaFingerprint: req.SchemaFingerprint,
-		Files:             req.Files,
-		RowCount:          req.RowCount,
-		CreatedAt:         now,
-		UpdatedAt:         now,
-		Source:            req.Source,
-		IdempotencyKey:    req.IdempotencyKey,
+		DatasetID: DatasetID(name), Name: name, Version: latestVersion + 1,
+		Schema: cur.Schema, SchemaFingerprint: cur.SchemaFingerprint, Files: cur.Files, RowCount: cur.RowCount,
+		CreatedAt: now, UpdatedAt: now, Source: cur.Source,
+	}
+	var recs []idemRecord
+	for _, p := range batch {
+		if p.ok && !p.existing && p.req.IdempotencyKey != "" {
+			recs = append(recs, idemRecord{key: p.req.IdempotencyKey, content: p.content})
+			m.IdempotencyKeys = append(m.IdempotencyKeys, p.req.IdempotencyKey)
+		}
+	}
+	if len(m.IdempotencyKeys) > 0 {
+		m.IdempotencyKey = m.IdempotencyKeys[0]
+		if len(m.IdempotencyKeys) == 1 {
+			m.IdempotencyKeys = nil // one key: the field clients know says it all
+		}
 	}
 	if m.Schema == nil {
 		m.Schema = []Column{}
@@ -213,18 +242,222 @@ func (s *Store) register(ctx context.Context, req RegisterRequest) (Manifest, bo
 	if live {
 		prevM = &prev
 	}
-	if err := s.publish(ctx, m, prevM, hash, exists); err != nil {
-		return Manifest{}, false, err
+	expired, err := s.commitNew(ctx, m, prevM, exists, recs, nil)
+	if err != nil {
+		failAdmitted(batch, err)
+		return nil
 	}
-	s.cacheM.Lock()
-	s.latest[m.Name] = m
-	s.cacheM.Unlock()
-	if !live && exists {
-		if err := s.objects.Delete(ctx, tombstoneKey(m.Name)); err != nil {
-			s.log.Error("catalog: remove tombstone", "dataset", m.Name, "err", err)
+	for _, p := range batch {
+		if p.ok {
+			p.m = m
 		}
 	}
-	return m, false, nil
+	return &Change{Name: name, Version: m.Version, Manifest: &m, Pruned: expired}
+}
+
+func failAdmitted(batch []*pendingReg, err error) {
+	for _, p := range batch {
+		if p.ok {
+			p.ok, p.err = false, err
+		}
+	}
+}
+
+// admit applies the registration rules (ADR-020) to one request against
+// the version being built (cur; nil for a dataset that is not live). It
+// returns the version with the request folded in, nil when the request
+// is a replay (p.existing, p.m set) or an error for this request alone.
+func (s *Store) admit(ctx context.Context, p *pendingReg, cur *Manifest, keys map[string]*pendingReg) (*Manifest, error) {
+	req := p.req
+	p.newFiles = req.Files
+	if req.Append {
+		p.content = "parts:" + req.SchemaFingerprint + ":" + joinKeys(req.Files)
+	}
+	next := &Manifest{Name: req.Name, Schema: req.Schema, SchemaFingerprint: req.SchemaFingerprint,
+		Files: req.Files, RowCount: req.RowCount, Source: req.Source}
+	if req.Append {
+		next = appendFiles(cur, req)
+	}
+	if !req.Append {
+		p.content = "hash:" + contentHash(next.SchemaFingerprint, next.Files)
+	}
+	if req.IdempotencyKey != "" && cur != nil {
+		if q, ok := keys[req.IdempotencyKey]; ok {
+			if q.content != p.content {
+				return nil, fmt.Errorf("catalog: %q idempotency key %q: %w", req.Name, req.IdempotencyKey, ErrIdempotencyConflict)
+			}
+			// The same request twice in one batch: the second is a
+			// replay of the version the first is in.
+			p.existing, p.ok = true, true
+			return nil, nil
+		}
+		m, found, err := s.replayOf(ctx, req, cur, p.content)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			p.m, p.existing = m, true
+			return nil, nil
+		}
+	}
+	if cur != nil {
+		replay := contentHash(cur.SchemaFingerprint, cur.Files) == contentHash(next.SchemaFingerprint, next.Files) && !req.Append
+		if req.Append && cur.SchemaFingerprint == req.SchemaFingerprint {
+			held, err := s.holdsOrAbsorbed(ctx, *cur, p.newFiles)
+			if err != nil {
+				return nil, err
+			}
+			replay = held
+		}
+		if replay {
+			p.m, p.existing = *cur, true
+			// When cur is this batch's own version (not committed yet,
+			// Version 0) the caller gets it once it is.
+			p.ok = cur.Version == 0
+			return nil, nil
+		}
+		if cur.SchemaFingerprint != req.SchemaFingerprint && !req.AllowSchemaChange {
+			if len(req.Schema) > 0 {
+				return nil, CheckDrift(req.Name, cur, req.Schema)
+			}
+			return nil, &DriftError{Name: req.Name, OldFingerprint: cur.SchemaFingerprint, NewFingerprint: req.SchemaFingerprint}
+		}
+	}
+	var known Manifest
+	if cur != nil {
+		known = *cur
+	}
+	if !req.FilesVerified {
+		if err := s.checkFiles(ctx, known, next.Files); err != nil {
+			return nil, err
+		}
+	} else if err := s.checkNotSwept(ctx, known, p.newFiles); err != nil {
+		return nil, err
+	}
+	p.ok = true
+	if req.IdempotencyKey != "" {
+		keys[req.IdempotencyKey] = p
+	}
+	next.Version = 0 // not committed yet
+	return next, nil
+}
+
+// appendFiles is cur with an append's files after its own, nullability
+// the union of both schemas, the row count summed.
+func appendFiles(cur *Manifest, req RegisterRequest) *Manifest {
+	next := &Manifest{Name: req.Name, Schema: slices.Clone(req.Schema), SchemaFingerprint: req.SchemaFingerprint, Source: req.Source}
+	if cur != nil {
+		next.Files = append(slices.Clone(cur.Files), req.Files...)
+		for i := range next.Schema {
+			if i < len(cur.Schema) && cur.Schema[i].Nullable {
+				next.Schema[i].Nullable = true
+			}
+		}
+		if next.Source == "" {
+			next.Source = cur.Source
+		}
+	} else {
+		next.Files = slices.Clone(req.Files)
+	}
+	for _, f := range next.Files {
+		next.RowCount += f.Rows
+	}
+	return next
+}
+
+func joinKeys(files []File) string {
+	keys := make([]string, len(files))
+	for i, f := range files {
+		keys[i] = f.Key
+	}
+	return strings.Join(keys, ",")
+}
+
+// idemRecord is one idempotency key a version records.
+type idemRecord struct{ key, content string }
+
+// replayOf looks an idempotency key up: the version it made when the
+// request matches what was recorded (the latest version when that one
+// has expired), ErrIdempotencyConflict when it does not, found=false for
+// a key never used.
+func (s *Store) replayOf(ctx context.Context, req RegisterRequest, cur *Manifest, content string) (Manifest, bool, error) {
+	var version int
+	var recorded string
+	err := s.db.QueryRowContext(ctx, `SELECT version, content FROM idempotency_keys WHERE name = ? AND key = ?`,
+		req.Name, req.IdempotencyKey).Scan(&version, &recorded)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Manifest{}, false, nil
+	}
+	if err != nil {
+		return Manifest{}, false, fmt.Errorf("catalog: idempotency lookup: %w", err)
+	}
+	m, merr := s.versionRow(ctx, req.Name, version)
+	if merr != nil && !errors.Is(merr, sql.ErrNoRows) {
+		return Manifest{}, false, merr
+	}
+	same := recorded == content
+	if !same && req.Append && strings.HasPrefix(recorded, "hash:") && merr == nil {
+		// Recorded before keys kept their own content: a replayed append
+		// finds its files in the key's version.
+		same = holds(m, req.Files) && m.SchemaFingerprint == req.SchemaFingerprint
+	}
+	if !same {
+		return Manifest{}, false, fmt.Errorf("catalog: %q idempotency key %q: %w", req.Name, req.IdempotencyKey, ErrIdempotencyConflict)
+	}
+	if merr != nil { // the key's version expired: the dataset holds it on
+		return *cur, true, nil
+	}
+	return m, true, nil
+}
+
+func (s *Store) versionRow(ctx context.Context, name string, version int) (Manifest, error) {
+	return scanManifest(s.db.QueryRowContext(ctx, `SELECT manifest FROM dataset_versions WHERE name = ? AND version = ?`, name, version))
+}
+
+// holdsOrAbsorbed reports whether m holds every one of files, directly
+// or compacted into a part it holds.
+func (s *Store) holdsOrAbsorbed(ctx context.Context, m Manifest, files []File) (bool, error) {
+	have := make(map[string]bool, len(m.Files))
+	for _, f := range m.Files {
+		have[f.Key] = true
+	}
+	for _, f := range files {
+		key := f.Key
+		for hops := 0; !have[key]; hops++ {
+			var into string
+			err := s.db.QueryRowContext(ctx, `SELECT into_key FROM absorbed_parts WHERE name = ? AND key = ?`, m.Name, key).Scan(&into)
+			if errors.Is(err, sql.ErrNoRows) || hops > 64 {
+				return false, nil
+			}
+			if err != nil {
+				return false, fmt.Errorf("catalog: absorbed parts: %w", err)
+			}
+			key = into
+		}
+	}
+	return true, nil
+}
+
+// checkNotSwept guards the one race between a writer and maintenance: a
+// writer that found its content-addressed part already in storage (and
+// so did not write it) while maintenance was deleting that very object
+// as unreferenced. A part maintenance deleted recently is looked at
+// again; when it is gone the writer is told to retry.
+func (s *Store) checkNotSwept(ctx context.Context, prev Manifest, files []File) error {
+	if len(s.swept) == 0 {
+		return nil
+	}
+	for _, f := range files {
+		if _, ok := s.swept[f.Key]; !ok || slices.ContainsFunc(prev.Files, func(g File) bool { return g.Key == f.Key }) {
+			continue
+		}
+		if _, err := s.objects.Stat(ctx, f.Key); errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("%w: part %q was removed by maintenance while this write was in flight; send it again", ErrRetry, f.Key)
+		} else if err != nil {
+			return fmt.Errorf("catalog: stat %s: %w", f.Key, err)
+		}
+	}
+	return nil
 }
 
 // checkFiles proves every file new to this version exists, filling in its
@@ -254,35 +487,6 @@ func (s *Store) checkFiles(ctx context.Context, prev Manifest, files []File) err
 	return nil
 }
 
-func (s *Store) commitVersion(ctx context.Context, m Manifest, hash string, exists bool) error {
-	raw, err := json.Marshal(m)
-	if err != nil {
-		return fmt.Errorf("catalog: encode manifest: %w", err)
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("catalog: begin: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	if err := insertVersion(ctx, tx, m, hash, string(raw)); err != nil {
-		return err
-	}
-	if exists {
-		_, err = tx.ExecContext(ctx, `UPDATE datasets SET latest_version = ?, updated_at = ?, deleted_at = NULL WHERE name = ?`,
-			m.Version, m.CreatedAt, m.Name)
-	} else {
-		_, err = tx.ExecContext(ctx, `INSERT INTO datasets (name, dataset_id, latest_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
-			m.Name, m.DatasetID, m.Version, m.CreatedAt, m.CreatedAt)
-	}
-	if err != nil {
-		return fmt.Errorf("catalog: write dataset %q: %w", m.Name, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("catalog: commit %q v%d: %w", m.Name, m.Version, err)
-	}
-	return nil
-}
-
 func insertVersion(ctx context.Context, tx *sql.Tx, m Manifest, hash, raw string) error {
 	var idem any
 	if m.IdempotencyKey != "" {
@@ -294,10 +498,22 @@ func insertVersion(ctx context.Context, tx *sql.Tx, m Manifest, hash, raw string
 		m.Name, m.Version, m.SchemaFingerprint, hash, idem, m.RowCount, m.CreatedAt, raw); err != nil {
 		return fmt.Errorf("catalog: insert %q v%d: %w", m.Name, m.Version, err)
 	}
-	for _, f := range m.Files {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO dataset_files (name, version, key, bytes, rows, sha256) VALUES (?, ?, ?, ?, ?, ?)`,
-			m.Name, m.Version, f.Key, f.Bytes, f.Rows, f.SHA256); err != nil {
-			return fmt.Errorf("catalog: insert file of %q v%d: %w", m.Name, m.Version, err)
+	// One statement for every file: a version of many parts costs one
+	// round trip, not one per part.
+	for i := 0; i < len(m.Files); i += 256 {
+		chunk := m.Files[i:min(i+256, len(m.Files))]
+		args := make([]any, 0, 6*len(chunk))
+		var q strings.Builder
+		q.WriteString(`INSERT INTO dataset_files (name, version, key, bytes, rows, sha256) VALUES `)
+		for j, f := range chunk {
+			if j > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?)")
+			args = append(args, m.Name, m.Version, f.Key, f.Bytes, f.Rows, f.SHA256)
+		}
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("catalog: insert files of %q v%d: %w", m.Name, m.Version, err)
 		}
 	}
 	return nil

@@ -16,6 +16,7 @@ func (m *Module) Routes(g *echo.Group) {
 	g.GET("/manifest/:name", m.handleManifest)
 	g.GET("/versions/:name", m.handleVersions)
 	g.DELETE("/datasets/:name", m.handleDelete)
+	m.maintenanceRoutes(g)
 }
 
 // registerBody is POST /v1/catalog/register. Files may be given as file

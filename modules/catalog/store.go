@@ -41,6 +41,24 @@ type Store struct {
 	watchM    sync.RWMutex
 	watchers  map[int]func(Change)
 	nextWatch int
+
+	// queues holds Register calls waiting for the writer lock, by
+	// dataset (group commit).
+	queueM sync.Mutex
+	queues map[string][]*pendingReg
+
+	// policy is the default retention; settings each dataset's own
+	// retention and tags.
+	policy    RetentionPolicy
+	settingsM sync.RWMutex
+	settings  map[string]*datasetSettings
+
+	// swept remembers the parts maintenance deleted lately (s.mu held),
+	// see checkNotSwept.
+	swept map[string]time.Time
+
+	maint *maintainer // nil until StartMaintenance
+	met   catalogMetrics
 }
 
 var (
@@ -54,8 +72,11 @@ func NewStore(ctx context.Context, db *sql.DB, objects storage.Store, log *slog.
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Store{db: db, objects: objects, log: log}
+	s := &Store{db: db, objects: objects, log: log, settings: map[string]*datasetSettings{}}
 	if err := s.reload(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.loadSettings(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -91,6 +112,14 @@ func (s *Store) reload(ctx context.Context) error {
 	s.latest = latest
 	s.cacheM.Unlock()
 	return nil
+}
+
+func jsonString(m Manifest) (string, error) {
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return "", fmt.Errorf("catalog: encode manifest: %w", err)
+	}
+	return string(raw), nil
 }
 
 func scanManifest(r interface{ Scan(...any) error }) (Manifest, error) {
@@ -194,10 +223,9 @@ func (s *Store) GetVersion(ctx context.Context, name string, version int) (Manif
 	if _, err := s.Get(ctx, name); err != nil {
 		return Manifest{}, err
 	}
-	row := s.db.QueryRowContext(ctx, `SELECT manifest FROM dataset_versions WHERE name = ? AND version = ?`, name, version)
-	m, err := scanManifest(row)
+	m, err := s.versionRow(ctx, name, version)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Manifest{}, fmt.Errorf("catalog: %q version %d: %w", name, version, ErrNotFound)
+		return Manifest{}, s.versionGone(ctx, name, version)
 	}
 	return m, err
 }

@@ -132,8 +132,7 @@ func NewIngester(cat catalog.Catalog, store storage.Store, opt Options, log *slo
 	return &Ingester{cat: cat, store: store, opt: opt, log: log, mem: memory.NewGoAllocator(), locks: map[string]*sync.Mutex{}}
 }
 
-// lock serialises ingests into one dataset, so an append always builds on
-// the version it read.
+// lock serialises replaces of one dataset.
 func (in *Ingester) lock(name string) func() {
 	in.locksMu.Lock()
 	mu, ok := in.locks[name]
@@ -240,8 +239,15 @@ func (in *Ingester) ingestFile(ctx context.Context, path string, req Request, pr
 	if req.Progress != nil {
 		req.Progress.Total.Store(size)
 	}
-	unlock := in.lock(req.Dataset)
-	defer unlock()
+	// Appends convert in parallel and meet at the catalog, which commits
+	// those that queue behind one commit as the next version (group
+	// commit) and checks each against the version it lands on. A replace
+	// is one at a time: two racing replaces would each convert a whole
+	// dataset for one of them to win.
+	if req.Mode != ModeAppend {
+		unlock := in.lock(req.Dataset)
+		defer unlock()
+	}
 
 	plan, err := in.plan(f, size, req, prev)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,6 +62,13 @@ type Version struct {
 	Fingerprint string
 	Source      string
 	CreatedAt   time.Time
+	// Rewrite marks a compaction: the same rows in fewer parts, committed
+	// as a "replace" snapshot (engines know no data changed).
+	Rewrite bool
+	// Expire lists catalog versions whose snapshots and tags leave the
+	// table in the same commit (retention), so expiry costs no metadata
+	// write of its own.
+	Expire []int
 }
 
 // Tables writes and reads the Iceberg tables of every dataset in one store.
@@ -69,7 +77,19 @@ type Tables struct {
 	root      string
 	namespace string
 	log       *slog.Logger
+	// metaFiles is how many vN.metadata.json files a table keeps.
+	metaFiles int
 }
+
+// DefaultMetadataFiles is how many metadata JSON files a table keeps
+// unless SetMetadataFiles says otherwise.
+const DefaultMetadataFiles = 10
+
+// manifestMergeMin is how many manifests a snapshot may list before an
+// append merges them (Iceberg's merge-append): without it every append
+// adds one manifest to the list forever and each commit reads and writes
+// a manifest list as long as the table's history.
+const manifestMergeMin = 16
 
 // New returns the Iceberg tables over store, in namespace.
 func New(store storage.Store, namespace string, log *slog.Logger) (*Tables, error) {
@@ -80,8 +100,12 @@ func New(store storage.Store, namespace string, log *slog.Logger) (*Tables, erro
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Tables{store: store, root: root, namespace: namespace, log: log}, nil
+	return &Tables{store: store, root: root, namespace: namespace, log: log, metaFiles: DefaultMetadataFiles}, nil
 }
+
+// SetMetadataFiles sets how many vN.metadata.json files each table keeps
+// (at least 2: the current one and the one a rewind goes back to).
+func (t *Tables) SetMetadataFiles(n int) { t.metaFiles = max(n, 2) }
 
 // Namespace is the Iceberg namespace of every table.
 func (t *Tables) Namespace() string { return t.namespace }
@@ -239,6 +263,14 @@ func (t *Tables) publish(ctx context.Context, name string, seq int, meta table.M
 		_ = t.store.Delete(context.WithoutCancel(ctx), metaKey(name, seq))
 		return fmt.Errorf("iceberg: write %s: %w", hintKey(name), err)
 	}
+	// The metadata file that fell out of the kept window goes now (one
+	// delete per commit keeps the folder bounded; SweepMetadata removes
+	// any a crash left). Readers hold the file they loaded in memory.
+	if old := seq - t.metaFiles; old >= 1 {
+		if err := t.store.Delete(context.WithoutCancel(ctx), metaKey(name, old)); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			t.log.Warn("iceberg: delete an old metadata file", "dataset", name, "seq", old, "err", err)
+		}
+	}
 	return nil
 }
 
@@ -275,7 +307,12 @@ func (t *Tables) stage(ctx context.Context, name string, cur *Table, prev *Versi
 		return nil, err
 	}
 	props := ib.Properties{PropVersion: strconv.Itoa(v.Number), table.DefaultNameMappingKey: string(mapping),
-		PropOmitted: strings.Join(omitted, ", ")}
+		PropOmitted:                               strings.Join(omitted, ", "),
+		table.ManifestMergeEnabledKey:             "true",
+		table.ManifestMinMergeCountKey:            strconv.Itoa(manifestMergeMin),
+		table.MetadataPreviousVersionsMaxKey:      strconv.Itoa(t.metaFiles - 1),
+		table.MetadataDeleteAfterCommitEnabledKey: "true",
+	}
 	if base == nil {
 		props[table.PropertyFormatVersion] = "2"
 		props[PropDataset] = name
@@ -308,6 +345,19 @@ func (t *Tables) stage(ctx context.Context, name string, cur *Table, prev *Versi
 		return nil, err
 	}
 	switch {
+	case len(del) > 0 && v.Rewrite && len(adds) > 0:
+		dels, err := t.dataFiles(ctx, nil, del)
+		if err != nil {
+			return nil, err
+		}
+		rw := tx.NewRewrite(summary)
+		for _, d := range dels {
+			rw.DeleteFile(d)
+		}
+		for _, a := range adds {
+			rw.AddDataFile(a)
+		}
+		err = rw.Commit(ctx)
 	case len(del) > 0:
 		dels, err := t.dataFiles(ctx, nil, del)
 		if err != nil {
@@ -336,9 +386,51 @@ func (t *Tables) stage(ctx context.Context, name string, cur *Table, prev *Versi
 	if snap == nil {
 		return nil, errors.New("no snapshot staged")
 	}
-	return table.UpdateTableMetadata(meta, []table.Update{
-		table.NewSetSnapshotRefUpdate(TagName(v.Number), snap.SnapshotID, table.TagRef, -1, -1, -1),
-	}, "")
+	ups := []table.Update{table.NewSetSnapshotRefUpdate(TagName(v.Number), snap.SnapshotID, table.TagRef, -1, -1, -1)}
+	ups = append(ups, expireUpdates(meta, v.Expire, snap.SnapshotID)...)
+	return table.UpdateTableMetadata(meta, ups, "")
+}
+
+// expireUpdates removes the tags of catalog versions and the snapshots
+// they point at, except keep (the current snapshot) and any snapshot
+// another remaining ref (a later version's tag over the same parts, a
+// user's pin) still names.
+func expireUpdates(meta table.Metadata, versions []int, keep int64) []table.Update {
+	if len(versions) == 0 {
+		return nil
+	}
+	refs := map[string]table.SnapshotRef{}
+	for n, r := range meta.Refs() {
+		refs[n] = r
+	}
+	var ups []table.Update
+	gone := map[string]bool{}
+	cand := map[int64]bool{}
+	for _, v := range versions {
+		ref, ok := refs[TagName(v)]
+		if !ok {
+			continue
+		}
+		ups = append(ups, table.NewRemoveSnapshotRefUpdate(TagName(v)))
+		gone[TagName(v)] = true
+		if ref.SnapshotID != keep {
+			cand[ref.SnapshotID] = true
+		}
+	}
+	for n, r := range refs {
+		if !gone[n] {
+			delete(cand, r.SnapshotID)
+		}
+	}
+	var ids []int64
+	for id := range cand {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	if len(ids) > 0 {
+		ups = append(ups, table.NewRemoveSnapshotsUpdate(ids, false))
+	}
+	return ups
 }
 
 // TagName is the tag of a catalog version's snapshot.
@@ -507,27 +599,13 @@ func (t *Tables) Prune(ctx context.Context, name string, versions []int) error {
 		return err
 	}
 	meta := cur.Metadata()
-	refs := map[string]table.SnapshotRef{}
-	for n, r := range meta.Refs() {
-		refs[n] = r
+	var keep int64 = -1
+	if cs := meta.CurrentSnapshot(); cs != nil {
+		keep = cs.SnapshotID
 	}
-	var ups []table.Update
-	var ids []int64
-	for _, v := range versions {
-		ref, ok := refs[TagName(v)]
-		if !ok {
-			continue
-		}
-		ups = append(ups, table.NewRemoveSnapshotRefUpdate(TagName(v)))
-		if cs := meta.CurrentSnapshot(); cs == nil || cs.SnapshotID != ref.SnapshotID {
-			ids = append(ids, ref.SnapshotID)
-		}
-	}
+	ups := expireUpdates(meta, versions, keep)
 	if len(ups) == 0 {
 		return nil
-	}
-	if len(ids) > 0 {
-		ups = append(ups, table.NewRemoveSnapshotsUpdate(ids, false))
 	}
 	next, err := table.UpdateTableMetadata(meta, ups, cur.MetadataLocation())
 	if err != nil {

@@ -1,0 +1,194 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// versionCommit is everything one version's database transaction writes.
+type versionCommit struct {
+	m        Manifest
+	exists   bool // the dataset has a row (live or deleted)
+	keys     []idemRecord
+	expire   []int             // versions retention drops in the same commit
+	absorbed map[string]string // compaction: part key → the part it went into
+}
+
+// keysOf rebuilds the idempotency records of a manifest read back from
+// the bucket (their content is the version's: a replay compares against
+// the whole version, as before keys had records of their own).
+func keysOf(m Manifest) []idemRecord {
+	var out []idemRecord
+	keys := m.IdempotencyKeys
+	if len(keys) == 0 && m.IdempotencyKey != "" {
+		keys = []string{m.IdempotencyKey}
+	}
+	for _, k := range keys {
+		out = append(out, idemRecord{key: k, content: "hash:" + contentHash(m.SchemaFingerprint, m.Files)})
+	}
+	return out
+}
+
+// commitNew commits version m of a dataset whose latest live version is
+// prev (nil: none) and returns the versions retention expired with it.
+// Without Iceberg: the database, then the manifest object (repaired at
+// start when the mirror write is lost). With Iceberg the bucket decides:
+// the manifest object first (what a restart or rebuild rolls forward
+// from), then the Iceberg commit (the commit point: version-hint.text),
+// which also drops the expired versions' snapshots, then the database. A
+// failure before the commit point leaves nothing; a failed database
+// commit rewinds the table. s.mu is held.
+func (s *Store) commitNew(ctx context.Context, m Manifest, prev *Manifest, exists bool, keys []idemRecord, absorbed map[string]string) ([]int, error) {
+	defer s.observeCommit(time.Now())
+	expire, err := s.expiring(ctx, m.Name, m.Version, m.CreatedAt)
+	if err != nil {
+		return nil, err
+	}
+	vc := versionCommit{m: m, exists: exists, keys: keys, expire: expire, absorbed: absorbed}
+	if s.ice == nil {
+		if err := s.commitRows(ctx, vc); err != nil {
+			return nil, err
+		}
+		if err := s.writeManifestObject(ctx, m); err != nil {
+			s.log.Error("catalog: mirror manifest to storage", "dataset", m.Name, "version", m.Version, "err", err)
+		}
+		s.afterCommit(ctx, vc)
+		return expire, nil
+	}
+	prevVersion := 0
+	if prev != nil {
+		prevVersion = prev.Version
+	}
+	fail := func(err error) error {
+		return fmt.Errorf("%w: dataset %q version %d was not committed, it stays at version %d: %w",
+			ErrIceberg, m.Name, m.Version, prevVersion, err)
+	}
+	if err := s.writeManifestObject(ctx, m); err != nil {
+		return nil, fail(err)
+	}
+	undo := func() {
+		if err := s.objects.Delete(context.WithoutCancel(ctx), ManifestKey(m.Name, m.Version)); err != nil {
+			s.log.Error("catalog: remove uncommitted manifest object", "dataset", m.Name, "version", m.Version, "err", err)
+		}
+	}
+	if err := s.icebergCommit(ctx, m, prev, expire); err != nil {
+		undo()
+		return nil, fail(err)
+	}
+	if afterIcebergCommit != nil {
+		afterIcebergCommit()
+	}
+	if err := s.commitRows(ctx, vc); err != nil {
+		if rerr := s.ice.Rewind(context.WithoutCancel(ctx), m.Name, prevVersion); rerr != nil {
+			s.log.Error("catalog: rewind iceberg after a failed commit (the next start repairs it)", "dataset", m.Name, "err", rerr)
+		} else {
+			undo()
+		}
+		return nil, err
+	}
+	s.afterCommit(ctx, vc)
+	return expire, nil
+}
+
+// afterCommit updates the cache and removes the expired versions'
+// manifest objects (a leftover one is removed by the next maintenance).
+func (s *Store) afterCommit(ctx context.Context, vc versionCommit) {
+	s.cacheM.Lock()
+	s.latest[vc.m.Name] = vc.m
+	s.cacheM.Unlock()
+	s.met.expired.Add(int64(len(vc.expire)))
+	s.met.compacted.Add(int64(len(vc.absorbed)))
+	for _, v := range vc.expire {
+		if err := s.objects.Delete(ctx, ManifestKey(vc.m.Name, v)); err != nil {
+			s.log.Warn("catalog: remove an expired version's manifest object", "dataset", vc.m.Name, "version", v, "err", err)
+		}
+	}
+	s.noteCommit(vc.m.Name)
+}
+
+// commitRows is one version's database transaction: the version and its
+// files, the dataset row, its idempotency keys and absorbed parts, and
+// the expired versions' rows, whose files no kept version references
+// going to pending_deletes (deleted after the grace period).
+func (s *Store) commitRows(ctx context.Context, vc versionCommit) error {
+	m := vc.m
+	raw, err := jsonString(m)
+	if err != nil {
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("catalog: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := insertVersion(ctx, tx, m, contentHash(m.SchemaFingerprint, m.Files), raw); err != nil {
+		return err
+	}
+	if vc.exists {
+		_, err = tx.ExecContext(ctx, `UPDATE datasets SET latest_version = ?, updated_at = ?, deleted_at = NULL WHERE name = ?`,
+			m.Version, m.CreatedAt, m.Name)
+	} else {
+		_, err = tx.ExecContext(ctx, `INSERT INTO datasets (name, dataset_id, latest_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+			m.Name, m.DatasetID, m.Version, m.CreatedAt, m.CreatedAt)
+	}
+	if err != nil {
+		return fmt.Errorf("catalog: write dataset %q: %w", m.Name, err)
+	}
+	for _, k := range vc.keys {
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO idempotency_keys (name, key, version, content) VALUES (?, ?, ?, ?)`,
+			m.Name, k.key, m.Version, k.content); err != nil {
+			return fmt.Errorf("catalog: record idempotency key of %q v%d: %w", m.Name, m.Version, err)
+		}
+	}
+	for from, into := range vc.absorbed {
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO absorbed_parts (name, key, into_key) VALUES (?, ?, ?)`, m.Name, from, into); err != nil {
+			return fmt.Errorf("catalog: record compacted part of %q: %w", m.Name, err)
+		}
+	}
+	// A file this version names is not to be deleted, whatever expired.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM pending_deletes WHERE key IN (SELECT key FROM dataset_files WHERE name = ? AND version = ?)`,
+		m.Name, m.Version); err != nil {
+		return fmt.Errorf("catalog: keep the files of %q v%d: %w", m.Name, m.Version, err)
+	}
+	if err := expireRows(ctx, tx, m.Name, vc.expire, m.CreatedAt); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("catalog: commit %q v%d: %w", m.Name, m.Version, err)
+	}
+	return nil
+}
+
+// expireRows removes versions' rows; their files that no remaining
+// version of the dataset references become pending deletes.
+func expireRows(ctx context.Context, tx *sql.Tx, name string, versions []int, now time.Time) error {
+	if len(versions) == 0 {
+		return nil
+	}
+	in := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(versions)), ", ") + ")"
+	args := []any{now, name}
+	for _, v := range versions {
+		args = append(args, v)
+	}
+	args = append(args, name)
+	for _, v := range versions {
+		args = append(args, v)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO pending_deletes (key, bytes, since)
+		SELECT key, max(bytes), ? FROM dataset_files WHERE name = ? AND version IN `+in+`
+		AND key NOT IN (SELECT key FROM dataset_files WHERE name = ? AND version NOT IN `+in+`)
+		GROUP BY key`, args...); err != nil {
+		return fmt.Errorf("catalog: expire versions of %q: %w", name, err)
+	}
+	vargs := append([]any{name}, args[2:2+len(versions)]...)
+	for _, q := range []string{`DELETE FROM dataset_files WHERE name = ? AND version IN ` + in,
+		`DELETE FROM dataset_versions WHERE name = ? AND version IN ` + in} {
+		if _, err := tx.ExecContext(ctx, q, vargs...); err != nil {
+			return fmt.Errorf("catalog: expire versions of %q: %w", name, err)
+		}
+	}
+	return nil
+}

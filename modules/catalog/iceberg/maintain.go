@@ -1,0 +1,200 @@
+package iceberg
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/apache/iceberg-go/table"
+
+	"lakehouse/modules/storage"
+)
+
+// MetadataStats is what a table's metadata folder holds.
+type MetadataStats struct {
+	Files     int   `json:"files"`
+	Bytes     int64 `json:"bytes"`
+	Snapshots int   `json:"snapshots"`
+	Seq       int   `json:"seq"` // the current metadata file's sequence
+}
+
+// SweepReport says what SweepMetadata removed.
+type SweepReport struct {
+	Removed      int   `json:"removed"`
+	RemovedBytes int64 `json:"removed_bytes"`
+	Kept         MetadataStats
+}
+
+// SweepMetadata deletes the objects under a table's metadata folder that
+// its current metadata no longer needs: manifest lists and manifests of
+// expired snapshots, manifests a merge replaced, and metadata JSON files
+// outside the kept window. An unreferenced manifest or manifest list
+// goes only once due says its grace period is over, because a commit in
+// flight writes its manifests before the metadata that names them, and a
+// reader that loaded an older metadata file may still be reading them.
+// With dryRun nothing is deleted.
+func (t *Tables) SweepMetadata(ctx context.Context, name string, due func(storage.ObjectInfo) bool, dryRun bool) (SweepReport, error) {
+	var rep SweepReport
+	cur, err := t.Load(ctx, name)
+	if errors.Is(err, ErrNoTable) {
+		return rep, nil
+	}
+	if err != nil {
+		return rep, err
+	}
+	keep, err := t.referenced(ctx, name, cur)
+	if err != nil {
+		return rep, err
+	}
+	err = t.eachMetadataObject(ctx, name, func(o storage.ObjectInfo) error {
+		seq := metaSeq(name, o.Key)
+		switch {
+		case keep[o.Key], o.Key == hintKey(name):
+		case seq > cur.Seq: // a commit in flight (or a stray one SyncIceberg removes)
+		case seq > 0 && seq > cur.Seq-t.metaFiles:
+		case seq == 0 && !due(o):
+		default:
+			rep.Removed++
+			rep.RemovedBytes += o.Size
+			if !dryRun {
+				if err := t.store.Delete(ctx, o.Key); err != nil && !errors.Is(err, storage.ErrNotFound) {
+					return fmt.Errorf("iceberg: sweep %s: %w", o.Key, err)
+				}
+			}
+			return nil
+		}
+		rep.Kept.Files++
+		rep.Kept.Bytes += o.Size
+		return nil
+	})
+	rep.Kept.Snapshots, rep.Kept.Seq = len(cur.Metadata().Snapshots()), cur.Seq
+	return rep, err
+}
+
+// Stats counts a table's metadata objects and snapshots (zero when there
+// is no table).
+func (t *Tables) Stats(ctx context.Context, name string) (MetadataStats, error) {
+	var st MetadataStats
+	cur, err := t.Load(ctx, name)
+	if errors.Is(err, ErrNoTable) {
+		return st, nil
+	}
+	if err != nil {
+		return st, err
+	}
+	st.Snapshots, st.Seq = len(cur.Metadata().Snapshots()), cur.Seq
+	err = t.eachMetadataObject(ctx, name, func(o storage.ObjectInfo) error {
+		st.Files++
+		st.Bytes += o.Size
+		return nil
+	})
+	return st, err
+}
+
+// referenced is every metadata object key the current metadata needs:
+// itself, each snapshot's manifest list and the manifests those lists
+// name. (Older metadata files are kept by sequence, see SweepMetadata.)
+func (t *Tables) referenced(ctx context.Context, name string, cur *Table) (map[string]bool, error) {
+	fio := t.fio(ctx)
+	keep := map[string]bool{metaKey(name, cur.Seq): true}
+	add := func(loc string) {
+		if k, err := fio.key(loc); err == nil {
+			keep[k] = true
+		}
+	}
+	meta := cur.Metadata()
+	for _, s := range meta.Snapshots() {
+		add(s.ManifestList)
+		mfs, err := s.Manifests(fio)
+		if err != nil {
+			return nil, fmt.Errorf("iceberg: read manifest list of snapshot %d: %w", s.SnapshotID, err)
+		}
+		for _, mf := range mfs {
+			add(mf.FilePath())
+		}
+	}
+	return keep, nil
+}
+
+func (t *Tables) eachMetadataObject(ctx context.Context, name string, fn func(storage.ObjectInfo) error) error {
+	cursor := ""
+	for {
+		page, err := t.store.List(ctx, MetadataPrefix(name), cursor, 1000)
+		if err != nil {
+			return fmt.Errorf("iceberg: list %s: %w", MetadataPrefix(name), err)
+		}
+		for _, o := range page.Objects {
+			if err := fn(o); err != nil {
+				return err
+			}
+		}
+		if page.Cursor == "" {
+			return nil
+		}
+		cursor = page.Cursor
+	}
+}
+
+// Pin points tag at the snapshot of catalog version v (a user's named
+// version, kept by retention); Unpin removes it. Both write a metadata
+// file of their own.
+func (t *Tables) Pin(ctx context.Context, name, tag string, v int) error {
+	return t.updateRefs(ctx, name, func(meta table.Metadata) ([]table.Update, error) {
+		ref, ok := lookupRef(meta, TagName(v))
+		if !ok {
+			return nil, fmt.Errorf("iceberg: %s has no snapshot of version %d", name, v)
+		}
+		return []table.Update{table.NewSetSnapshotRefUpdate(tag, ref.SnapshotID, table.TagRef, -1, -1, -1)}, nil
+	})
+}
+
+// Unpin removes a user's tag (a missing tag is no error).
+func (t *Tables) Unpin(ctx context.Context, name, tag string) error {
+	return t.updateRefs(ctx, name, func(meta table.Metadata) ([]table.Update, error) {
+		if _, ok := lookupRef(meta, tag); !ok {
+			return nil, nil
+		}
+		return []table.Update{table.NewRemoveSnapshotRefUpdate(tag)}, nil
+	})
+}
+
+func (t *Tables) updateRefs(ctx context.Context, name string, fn func(table.Metadata) ([]table.Update, error)) error {
+	cur, err := t.Load(ctx, name)
+	if errors.Is(err, ErrNoTable) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ups, err := fn(cur.Metadata())
+	if err != nil || len(ups) == 0 {
+		return err
+	}
+	next, err := table.UpdateTableMetadata(cur.Metadata(), ups, cur.MetadataLocation())
+	if err != nil {
+		return fmt.Errorf("iceberg: tag %s: %w", name, err)
+	}
+	return t.publish(ctx, name, cur.Seq+1, next)
+}
+
+// IsVersionTag reports whether a ref name is one lakehouse gives each
+// catalog version (v<N>), which user tags may not take.
+func IsVersionTag(ref string) bool {
+	rest, ok := strings.CutPrefix(ref, "v")
+	if !ok || rest == "" {
+		return false
+	}
+	_, err := strconv.Atoi(rest)
+	return err == nil
+}
+
+func lookupRef(meta table.Metadata, name string) (table.SnapshotRef, bool) {
+	for n, r := range meta.Refs() {
+		if n == name {
+			return r, true
+		}
+	}
+	return table.SnapshotRef{}, false
+}
