@@ -128,7 +128,8 @@ func TestIdempotencyKeyFormFieldsAndConcurrentAppends(t *testing.T) {
 	if e.Error.Code != "idempotency_conflict" {
 		t.Fatalf("code %s", e.Error.Code)
 	}
-	// Concurrent appends into one dataset: each lands, none is lost.
+	// Concurrent appends into one dataset: each lands, none is lost (those
+	// that queue behind one commit share the next version: group commit).
 	const n = 4
 	errs := make(chan string, n)
 	for i := 0; i < n; i++ {
@@ -148,7 +149,7 @@ func TestIdempotencyKeyFormFieldsAndConcurrentAppends(t *testing.T) {
 	}
 	var man ingestResp
 	s.JSON(t, "GET", "/v1/catalog/manifest/ik", nil, 200, &man)
-	if man.Version != 1+n || man.RowCount != 1+n || len(man.Files) != 1+n {
+	if man.Version < 2 || man.Version > 1+n || man.RowCount != 1+n || len(man.Files) != 1+n {
 		t.Fatalf("after concurrent appends: v%d rows %d files %d", man.Version, man.RowCount, len(man.Files))
 	}
 }

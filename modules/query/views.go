@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 
+	"lakehouse/app"
 	"lakehouse/modules/catalog"
 )
 
@@ -88,27 +91,112 @@ func (v *views) onChange(ch catalog.Change) {
 
 // apply folds one catalog change into the registry: a new version is
 // added to the ones known (changes may arrive out of order; the latest is
-// the highest), pruned versions are removed, a deleted dataset dropped.
+// the highest), pruned versions lose their views, a deleted dataset is
+// dropped. Only the views the change touches are (re)created — the
+// dataset's latest and the new version — so a commit costs the same
+// whatever the number of versions kept.
 func (v *views) apply(ctx context.Context, ch catalog.Change) error {
 	if ch.Deleted {
 		return v.drop(ctx, ch.Name)
 	}
+	if ch.Manifest == nil && len(ch.Pruned) == 0 {
+		return nil
+	}
 	v.mu.Lock()
 	known := v.datasets[ch.Name]
-	ms := make([]catalog.Manifest, 0, len(known)+1)
-	for ver, m := range known {
-		if !slices.Contains(ch.Pruned, ver) {
-			ms = append(ms, m)
+	if known == nil {
+		if ch.Manifest == nil {
+			v.mu.Unlock()
+			return nil // nothing this watcher knows about changed
+		}
+		known = map[int]catalog.Manifest{}
+		v.datasets[ch.Name] = known
+	}
+	var errs []error
+	for _, ver := range ch.Pruned {
+		delete(known, ver)
+		vn := versionName(ch.Name, ver)
+		if _, ok := v.created[vn]; ok {
+			if err := v.eng.execAdmin(ctx, "DROP VIEW IF EXISTS "+quoteIdent(vn)); err != nil {
+				errs = append(errs, err)
+			}
+			delete(v.created, vn)
 		}
 	}
-	v.mu.Unlock()
+	names := []string{ch.Name}
 	if ch.Manifest != nil {
-		ms = append(ms, *ch.Manifest)
+		known[ch.Manifest.Version] = *ch.Manifest
+		names = append(names, versionName(ch.Name, ch.Manifest.Version))
 	}
-	if len(ms) == 0 && ch.Manifest == nil && len(ch.Pruned) == 0 {
-		return nil // nothing this watcher knows about changed
+	if len(known) == 0 {
+		v.mu.Unlock()
+		return errors.Join(append(errs, v.drop(ctx, ch.Name))...)
 	}
-	return v.set(ctx, ch.Name, ms)
+	latest := 0
+	for ver := range known {
+		latest = max(latest, ver)
+	}
+	v.latest[ch.Name] = latest
+	v.mu.Unlock()
+	if v.src.Lazy() {
+		return errors.Join(errs...)
+	}
+	for _, vn := range names {
+		release, err := v.ensureOne(ctx, vn)
+		release()
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// expired is the answer for "<name>@<N>" when the dataset is known but
+// retention removed version N: 410 naming the versions that remain. nil
+// for any other name.
+func (v *views) expired(viewName string) error {
+	i := strings.LastIndexByte(viewName, '@')
+	if i <= 0 {
+		return nil
+	}
+	ver, err := strconv.Atoi(viewName[i+1:])
+	if err != nil || ver < 1 {
+		return nil
+	}
+	name := viewName[:i]
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	known, ok := v.datasets[name]
+	if !ok || ver >= v.latest[name] {
+		return nil
+	}
+	if _, ok := known[ver]; ok {
+		return nil
+	}
+	kept := slices.Sorted(maps.Keys(known))
+	return app.Errorf(http.StatusGone, "version_expired",
+		"%q version %d expired under the dataset's retention; versions %s remain (GET /v1/catalog/retention/%s; a tag keeps a version: PUT /v1/catalog/tags/%s/<tag>)",
+		name, ver, ranges(kept), name, name).WithDetails(map[string]any{"dataset": name, "version": ver, "latest": v.latest[name]})
+}
+
+// ranges writes sorted versions as "1-3, 7, 9-12".
+func ranges(vs []int) string {
+	var b strings.Builder
+	for i := 0; i < len(vs); {
+		j := i
+		for j+1 < len(vs) && vs[j+1] == vs[j]+1 {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Itoa(vs[i]))
+		if j > i {
+			b.WriteString("-" + strconv.Itoa(vs[j]))
+		}
+		i = j + 1
+	}
+	return b.String()
 }
 
 // close stops following the catalog.
@@ -230,6 +318,10 @@ func (v *views) ensure(ctx context.Context, names []string) (release func(), err
 	names = slices.Clone(names)
 	slices.Sort(names)
 	for _, n := range slices.Compact(names) {
+		if err := v.expired(n); err != nil {
+			release()
+			return func() {}, err
+		}
 		r, err := v.ensureOne(ctx, n)
 		if err != nil {
 			release()
