@@ -55,7 +55,7 @@ func newCatalogCmd(g *globalFlags) *cobra.Command {
 			return nil
 		},
 	})
-	cmd.AddCommand(newGCCmd(g), newIcebergCmd(g))
+	cmd.AddCommand(newGCCmd(g), newIcebergCmd(g), newMaintenanceCmd(g), newRetentionCmd(g), newTagCmd(g))
 	return cmd
 }
 

@@ -13,7 +13,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"lakehouse/app"
 	"lakehouse/config"
+	"lakehouse/modules/catalog"
 )
 
 // doctorCheck is one line of the doctor report.
@@ -23,6 +25,9 @@ type doctorCheck struct {
 	Error    string   `json:"error,omitempty"`
 	Fix      string   `json:"fix,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
+	// Info are figures shown under the check (the datasets' versions,
+	// parts, metadata and last maintenance).
+	Info []string `json:"info,omitempty"`
 }
 
 func newDoctorCmd(g *globalFlags) *cobra.Command {
@@ -60,6 +65,9 @@ func newDoctorCmd(g *globalFlags) *cobra.Command {
 					}
 					for _, w := range c.Warnings {
 						fmt.Fprintf(cmd.OutOrStdout(), "     warning: %s\n", w)
+					}
+					for _, i := range c.Info {
+						fmt.Fprintf(cmd.OutOrStdout(), "     %s\n", i)
 					}
 				}
 			}
@@ -103,7 +111,43 @@ func runDoctor(ctx context.Context, cfg *config.Config) []doctorCheck {
 		}
 		out = append(out, chk)
 	}
+	if chk, ok := datasetsCheck(ctx, c); ok {
+		out = append(out, chk)
+	}
 	return out
+}
+
+// datasetsCheck lists every dataset's versions, parts, metadata and last
+// maintenance, warning where maintenance is not keeping up.
+func datasetsCheck(ctx context.Context, c *app.Container) (doctorCheck, bool) {
+	cat, ok := app.Lookup[catalog.Catalog](c)
+	if !ok {
+		return doctorCheck{}, false
+	}
+	st, ok := cat.(interface {
+		MaintenanceStatus(context.Context) ([]catalog.DatasetMaintenance, error)
+	})
+	if !ok {
+		return doctorCheck{}, false
+	}
+	chk := doctorCheck{Name: "datasets (versions, parts, metadata, last maintenance)", OK: true}
+	ds, err := st.MaintenanceStatus(ctx)
+	if err != nil {
+		chk.OK, chk.Error, chk.Fix = false, err.Error(), "see the error; `lakehouse catalog maintenance --dry-run` shows what maintenance would do"
+		return chk, true
+	}
+	for _, d := range ds {
+		last := "never (since this start)"
+		if !d.LastMaintenance.IsZero() {
+			last = d.LastMaintenance.Format(time.RFC3339)
+		}
+		chk.Info = append(chk.Info, fmt.Sprintf("%s: %d versions (latest %d), %d parts (%d small), %d rows, Iceberg metadata %d files / %d bytes / %d snapshots, %d files pending delete, last maintenance %s",
+			d.Name, d.Versions, d.Latest, d.Parts, d.SmallParts, d.Rows, d.MetadataFiles, d.MetadataBytes, d.Snapshots, d.PendingDeletes, last))
+		if d.MetadataBytes > 256<<20 {
+			chk.Warnings = append(chk.Warnings, fmt.Sprintf("%s: Iceberg metadata is %d MB; run `lakehouse catalog maintenance --dataset %s`", d.Name, d.MetadataBytes>>20, d.Name))
+		}
+	}
+	return chk, true
 }
 
 func checkWritable(dir string) error {

@@ -51,6 +51,9 @@ func (s *Store) pruneVersions(ctx context.Context, keep int, dryRun bool, rep *G
 			rows.Close()
 			return fmt.Errorf("catalog: gc: prune: %w", err)
 		}
+		if len(s.pinned(x.name)[x.v]) > 0 {
+			continue // a tag keeps it
+		}
 		old = append(old, x)
 	}
 	rows.Close()
@@ -181,6 +184,10 @@ func (s *Store) gc(ctx context.Context, opt GCOptions) (GCReport, error) {
 		rep.RemovedBytes += size
 		if dryRun {
 			return nil
+		}
+		s.markSwept(key)
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM pending_deletes WHERE key = ?`, key); err != nil {
+			return fmt.Errorf("catalog: gc: pending delete %s: %w", key, err)
 		}
 		return s.objects.Delete(ctx, key)
 	}

@@ -3,6 +3,7 @@ package catalog
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -210,8 +211,19 @@ func (s *Store) rebuild(ctx context.Context) (RebuildReport, error) {
 			if head == 0 {
 				continue
 			}
+			// A version the table has no tag for expired under retention
+			// (its manifest object's delete may not have happened): its
+			// files may be gone, it must not come back.
+			tagged, err := s.ice.Tagged(ctx, name)
+			if err != nil {
+				return rep, err
+			}
 			kept := ms[:0]
 			for _, m := range ms {
+				if m.Version < head && tagged != nil && !tagged[m.Version] {
+					rep.Skipped++
+					continue
+				}
 				if m.Version <= head {
 					kept = append(kept, m)
 				} else {
@@ -244,10 +256,15 @@ func (s *Store) rebuild(ctx context.Context) (RebuildReport, error) {
 		return rep, fmt.Errorf("catalog: rebuild: begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	for _, q := range []string{`DELETE FROM dataset_files`, `DELETE FROM dataset_versions`, `DELETE FROM datasets`} {
+	for _, q := range []string{`DELETE FROM dataset_files`, `DELETE FROM dataset_versions`, `DELETE FROM datasets`,
+		`DELETE FROM idempotency_keys`, `DELETE FROM dataset_retention`, `DELETE FROM dataset_tags`,
+		`DELETE FROM absorbed_parts`, `DELETE FROM pending_deletes`} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return rep, fmt.Errorf("catalog: rebuild: clear: %w", err)
 		}
+	}
+	if err := s.rebuildSettings(ctx, tx); err != nil {
+		return rep, err
 	}
 	for name, ms := range byName {
 		latest := ms[0]
@@ -259,6 +276,12 @@ func (s *Store) rebuild(ctx context.Context) (RebuildReport, error) {
 			}
 			if err := insertVersion(ctx, tx, m, contentHash(m.SchemaFingerprint, m.Files), string(raw)); err != nil {
 				return rep, err
+			}
+			for _, k := range keysOf(m) {
+				if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO idempotency_keys (name, key, version, content) VALUES (?, ?, ?, ?)`,
+					m.Name, k.key, m.Version, k.content); err != nil {
+					return rep, fmt.Errorf("catalog: rebuild: idempotency key: %w", err)
+				}
 			}
 			if m.Version > latest.Version {
 				latest = m
@@ -286,5 +309,42 @@ func (s *Store) rebuild(ctx context.Context) (RebuildReport, error) {
 	if err := s.reload(ctx); err != nil {
 		return rep, err
 	}
+	if err := s.loadSettings(ctx); err != nil {
+		return rep, err
+	}
 	return rep, nil
+}
+
+// rebuildSettings restores every dataset's own retention and tags from
+// their objects in the bucket.
+func (s *Store) rebuildSettings(ctx context.Context, tx *sql.Tx) error {
+	objs, err := listAll(ctx, s.objects, settingsPrefix)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	for _, o := range objs {
+		var st settingsJSON
+		if err := getJSON(ctx, s.objects, o.Key, &st); err != nil || ValidateName(st.Name) != nil {
+			s.log.Warn("catalog: rebuild: skip settings object", "key", o.Key, "err", err)
+			continue
+		}
+		if st.KeepVersions != nil {
+			var age int64
+			if st.KeepAgeSecs != nil {
+				age = *st.KeepAgeSecs
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO dataset_retention (name, keep_versions, keep_age_seconds, updated_at) VALUES (?, ?, ?, ?)`,
+				st.Name, *st.KeepVersions, age, now); err != nil {
+				return fmt.Errorf("catalog: rebuild: retention of %q: %w", st.Name, err)
+			}
+		}
+		for tag, v := range st.Tags {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO dataset_tags (name, tag, version, created_at) VALUES (?, ?, ?, ?)`,
+				st.Name, tag, v, now); err != nil {
+				return fmt.Errorf("catalog: rebuild: tag of %q: %w", st.Name, err)
+			}
+		}
+	}
+	return nil
 }

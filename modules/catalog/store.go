@@ -278,8 +278,29 @@ func (s *Store) delete(ctx context.Context, name string) error {
 		return fmt.Errorf("catalog: %q: %w", name, ErrNotFound)
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	if _, err := s.db.ExecContext(ctx, `UPDATE datasets SET deleted_at = ?, updated_at = ? WHERE name = ?`, now, now, name); err != nil {
+	// The dataset's keys, tags and retention belong to this incarnation
+	// of the name: a dataset registered again under it starts afresh.
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
 		return fmt.Errorf("catalog: delete %q: %w", name, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, `UPDATE datasets SET deleted_at = ?, updated_at = ? WHERE name = ?`, now, now, name); err != nil {
+		return fmt.Errorf("catalog: delete %q: %w", name, err)
+	}
+	for _, table := range []string{"idempotency_keys", "absorbed_parts", "dataset_tags", "dataset_retention"} {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE name = ?`, name); err != nil {
+			return fmt.Errorf("catalog: delete %q: %w", name, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("catalog: delete %q: %w", name, err)
+	}
+	s.settingsM.Lock()
+	delete(s.settings, name)
+	s.settingsM.Unlock()
+	if err := s.objects.Delete(ctx, settingsKey(name)); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		s.log.Error("catalog: remove settings object", "dataset", name, "err", err)
 	}
 	s.cacheM.Lock()
 	delete(s.latest, name)

@@ -198,3 +198,23 @@ func lookupRef(meta table.Metadata, name string) (table.SnapshotRef, bool) {
 	}
 	return table.SnapshotRef{}, false
 }
+
+// Tagged returns the catalog versions whose v<N> tag the table holds
+// (nil, nil when there is no table): the versions retention kept.
+func (t *Tables) Tagged(ctx context.Context, name string) (map[int]bool, error) {
+	cur, err := t.Load(ctx, name)
+	if errors.Is(err, ErrNoTable) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := map[int]bool{}
+	for n := range cur.Metadata().Refs() {
+		if IsVersionTag(n) {
+			v, _ := strconv.Atoi(n[1:])
+			out[v] = true
+		}
+	}
+	return out, nil
+}
