@@ -105,23 +105,32 @@ func (s *Store) Register(ctx context.Context, req RegisterRequest) (Manifest, bo
 	}
 	p := &pendingReg{req: req, done: make(chan struct{})}
 	s.enqueue(p)
-	s.mu.Lock()
-	select {
-	case <-p.done: // an earlier writer committed it with its own batch
+	// The head of the queue is not necessarily p (a non-append is a batch
+	// of its own, and the lock is not fair): commit batches until one
+	// holds p. A request another writer took is marked under s.mu, so no
+	// writer ever finds its own request gone from an empty queue; its
+	// caller waits for done, which is closed only after the watchers ran
+	// (a caller returns once its version is visible to them).
+	for {
+		s.mu.Lock()
+		if p.taken {
+			s.mu.Unlock()
+			<-p.done
+			return p.m, p.existing, p.err
+		}
+		batch := s.takeBatch(req.Name)
+		for _, q := range batch {
+			q.taken = true
+		}
+		ch := s.commitBatch(ctx, batch)
 		s.mu.Unlock()
-		return p.m, p.existing, p.err
-	default:
+		if ch != nil {
+			s.notify(*ch)
+		}
+		for _, q := range batch {
+			close(q.done)
+		}
 	}
-	batch := s.takeBatch(req.Name)
-	ch := s.commitBatch(ctx, batch)
-	s.mu.Unlock()
-	for _, q := range batch {
-		close(q.done)
-	}
-	if ch != nil {
-		s.notify(*ch)
-	}
-	return p.m, p.existing, p.err
 }
 
 // pendingReg is one Register call waiting for (or in) a batch.
@@ -130,6 +139,7 @@ type pendingReg struct {
 	newFiles []File // an append's own files
 	content  string // what a replay with the same idempotency key must match
 	ok       bool   // admitted into the version being built
+	taken    bool   // in a batch a writer committed (s.mu held to read or set)
 	m        Manifest
 	existing bool
 	err      error
