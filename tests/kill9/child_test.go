@@ -33,6 +33,9 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// childKeepVersions is the retention the child runs with.
+const childKeepVersions = 6
+
 func runChild(dir string) int {
 	cfg := config.Default()
 	cfg.DataDir = dir
@@ -40,6 +43,13 @@ func runChild(dir string) int {
 	cfg.Auth.Token = childToken
 	// Small snapshot thresholds so compactions happen inside the kill window.
 	cfg.Vector.CompactWALBytes = 64 << 10
+	// Small retention and compaction thresholds, no grace: the kills land
+	// in expiry, part compaction and deletes as well as in commits.
+	cfg.Catalog.Retention.KeepVersions = childKeepVersions
+	cfg.Catalog.Maintenance.CompactMinParts = 4
+	cfg.Catalog.Maintenance.Grace = 0
+	cfg.Catalog.Maintenance.Interval = config.Duration(time.Second)
+	cfg.Catalog.Maintenance.MetadataFiles = 3
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	ready := make(chan string, 1)
 	go func() { fmt.Printf("LISTEN %s\n", <-ready) }()

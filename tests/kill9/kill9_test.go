@@ -219,11 +219,48 @@ func verify(t *testing.T, c *child, a *acked, cycle int) {
 		if len(q.Rows) != 1 || q.Rows[0][0].String() != strconv.FormatInt(m.RowCount, 10) {
 			t.Fatalf("cycle %d: SQL sees %s rows, catalog says %d (half-registered version?)", cycle, body, m.RowCount)
 		}
+		// Every acknowledged version retention kept reads back with its
+		// rows; one it expired answers 410 and is older than every kept
+		// one. Every kept version's view reads all of its rows (no part
+		// of a kept version was deleted by maintenance).
+		st, body, err = c.do("GET", "/v1/catalog/versions/k9", "", nil)
+		if err != nil || st != 200 {
+			t.Fatalf("cycle %d: versions: %d %s %v", cycle, st, body, err)
+		}
+		var vs struct {
+			Versions []struct {
+				Version  int   `json:"version"`
+				RowCount int64 `json:"row_count"`
+			} `json:"versions"`
+		}
+		_ = json.Unmarshal(body, &vs)
+		kept := map[int]int64{}
+		oldest := m.Version
+		for _, x := range vs.Versions {
+			kept[x.Version] = x.RowCount
+			oldest = min(oldest, x.Version)
+		}
+		if len(kept) > childKeepVersions {
+			t.Fatalf("cycle %d: %d versions kept, retention keeps %d", cycle, len(kept), childKeepVersions)
+		}
 		for v, rows := range a.versions {
 			st, body, err := c.do("GET", "/v1/catalog/manifest/k9?version="+strconv.Itoa(v), "", nil)
+			if err == nil && st == 410 && v < oldest {
+				continue
+			}
 			if err != nil || st != 200 || !strings.Contains(string(body), `"row_count":`+strconv.FormatInt(rows, 10)) {
 				t.Fatalf("cycle %d: acknowledged version %d (%d rows): %d %s %v", cycle, v, rows, st, body, err)
 			}
+		}
+		for v, rows := range kept {
+			q := fmt.Sprintf(`{"sql":"SELECT count(*) FROM \"k9@%d\""}`, v)
+			st, body, err := c.do("POST", "/v1/sql", "application/json", []byte(q))
+			if err != nil || st != 200 || !strings.Contains(string(body), fmt.Sprintf("[[%d]]", rows)) {
+				t.Fatalf("cycle %d: kept version %d (%d rows) reads: %d %s %v", cycle, v, rows, st, body, err)
+			}
+		}
+		if st, body, err := c.do("GET", "/iceberg/v1/namespaces/default/tables/k9", "", nil); err != nil || st != 200 {
+			t.Fatalf("cycle %d: iceberg table: %d %s %v", cycle, st, body, err)
 		}
 	}
 	for id, v := range a.vectors {

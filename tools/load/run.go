@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	apiclient "lakehouse/app/client"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -69,6 +70,10 @@ func run(ctx context.Context, cfg config) (int, error) {
 	defer cancel()
 	var wg sync.WaitGroup
 	start := time.Now()
+	sampler := &catalogSampler{api: apiclient.New(srv.url, token, &http.Client{Timeout: 30 * time.Second}),
+		every: max(10*time.Second, cfg.duration/6), start: start}
+	wg.Add(1)
+	go func() { defer wg.Done(); sampler.run(runCtx) }()
 	for i := 0; i < cfg.clients; i++ {
 		wg.Add(1)
 		go func(seed uint64) {
@@ -116,6 +121,8 @@ loop:
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	sampler.sample(ctx)
+	defer sampler.report()
 	_, hwm := srv.rss()
 	return report(st, health, healthFail, max(peakRSS, hwm), elapsed, srv, cfg), nil
 }
