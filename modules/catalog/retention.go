@@ -289,6 +289,11 @@ func (s *Store) SetRetention(ctx context.Context, name string, r *Retention) ([]
 	if r != nil && (r.KeepVersions < 0 || r.KeepAge < 0) {
 		return nil, fmt.Errorf("%w: keep_versions and keep_age must not be negative", ErrInvalidRequest)
 	}
+	// Stored (and mirrored to the bucket) in whole seconds: a finer age
+	// would silently become another one, or none, at the next start.
+	if r != nil && r.KeepAge%time.Second != 0 {
+		return nil, fmt.Errorf("%w: keep_age must be a whole number of seconds, got %s", ErrInvalidRequest, r.KeepAge)
+	}
 	if _, err := s.Get(ctx, name); err != nil {
 		return nil, err
 	}

@@ -265,11 +265,18 @@ func (s *Service) admit(ctx context.Context, dc *duckdb.Conn, sqlText string) (*
 	}
 	for attempt := 0; ; attempt++ {
 		st, err := checkStatement(ctx, dc, sqlText, s.limits.selectBlocks, pin)
-		if err == nil || !lazy {
-			return st, release, err
+		if err == nil {
+			return st, release, nil
 		}
 		m := unknownTableRe.FindStringSubmatch(err.Error())
-		if m == nil || attempt >= 4 || !s.views.known(m[1]) {
+		// "name@N" of a version retention removed: 410 naming what
+		// remains, with eager views too (their DuckDB view is gone).
+		if m != nil {
+			if xerr := s.views.expired(m[1]); xerr != nil {
+				return nil, release, xerr
+			}
+		}
+		if !lazy || m == nil || attempt >= 4 || !s.views.known(m[1]) {
 			return nil, release, err
 		}
 		if err := pin([]string{m[1]}); err != nil {
