@@ -2,8 +2,11 @@ package catalog_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -121,5 +124,211 @@ func TestGroupCommitCallerReturnsAfterWatchers(t *testing.T) {
 	m, err := st.Get(ctx, "w")
 	if err != nil || m.RowCount != n || len(m.Files) != n {
 		t.Fatalf("after %d appends: %+v %v", n, m, err)
+	}
+}
+
+// TestGroupCommitHTTP: concurrent appends through ingest. All land (each
+// caller 201 with a version holding its part), in fewer versions than
+// appends; a drifting append in the crowd fails alone with 409; two
+// appends with the same idempotency key and content both succeed and
+// the rows appear once.
+func TestGroupCommitHTTP(t *testing.T) {
+	s := startLake(t)
+	ingestCSV(t, s, "name=gc&mode=append", rowsCSV(0, 0), 201)
+
+	type request struct {
+		row   int    // the one row it appends (id = row)
+		query string // ingest query string
+		drift bool   // an extra column
+	}
+	type answer struct {
+		request
+		code int
+		data []byte
+	}
+	run := func(reqs []request) []answer {
+		out := make([]answer, len(reqs))
+		var wg sync.WaitGroup
+		for i, r := range reqs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				csv := rowsCSV(r.row, r.row)
+				if r.drift {
+					csv = fmt.Sprintf("id,v,extra\n%d,r%d,x\n", r.row, r.row)
+				}
+				code, data := ingestRaw(t, s, r.query, csv)
+				out[i] = answer{r, code, data}
+			}()
+		}
+		wg.Wait()
+		return out
+	}
+	decode := func(a answer) ingestAnswer {
+		var m ingestAnswer
+		if err := json.Unmarshal(a.data, &m); err != nil {
+			t.Fatalf("row %d: %v: %s", a.row, err, a.data)
+		}
+		return m
+	}
+
+	const n = 20
+	var reqs []request
+	for i := 1; i <= n; i++ {
+		reqs = append(reqs, request{row: i, query: "name=gc&mode=append"})
+	}
+	for _, a := range run(reqs) {
+		if a.code != 201 {
+			t.Fatalf("append %d: %d %s", a.row, a.code, a.data)
+		}
+		m := decode(a)
+		if m.Existing == nil || *m.Existing || m.Version < 2 || m.Version > n+1 {
+			t.Fatalf("append %d answer: v%d existing %v", a.row, m.Version, m.Existing)
+		}
+		// The version answered holds this append's row.
+		got := runSQL(t, s, fmt.Sprintf(`SELECT count(*) FROM "gc@%d" WHERE id = %d`, m.Version, a.row))
+		if !slices.Equal(got, []string{"1"}) {
+			t.Fatalf("append %d: its version %d has %v rows of it", a.row, m.Version, got)
+		}
+	}
+	vs := versionsOf(t, s, "gc")
+	last := vs[len(vs)-1]
+	if last.RowCount != n+1 || len(last.Files) != n+1 {
+		t.Fatalf("after %d concurrent appends: v%d rows %d parts %d", n, last.Version, last.RowCount, len(last.Files))
+	}
+	if got := runSQL(t, s, `SELECT count(*), count(DISTINCT id) FROM gc`); !slices.Equal(got, []string{fmt.Sprintf("%d|%d", n+1, n+1)}) {
+		t.Fatalf("rows %v", got)
+	}
+	t.Logf("%d concurrent appends committed as %d versions", n, last.Version-1)
+	if last.Version >= n+1 {
+		t.Errorf("%d concurrent appends made %d versions: none was grouped", n, last.Version-1)
+	}
+
+	// One drifting append among good ones fails alone.
+	reqs = nil
+	for i := 101; i <= 110; i++ {
+		reqs = append(reqs, request{row: i, query: "name=gc&mode=append"})
+	}
+	reqs = append(reqs, request{row: 111, query: "name=gc&mode=append", drift: true})
+	for _, a := range run(reqs) {
+		switch {
+		case a.drift:
+			if a.code != 409 || !strings.Contains(string(a.data), "schema_drift") {
+				t.Errorf("drifting append: %d %s", a.code, a.data)
+			}
+		case a.code != 201:
+			t.Errorf("append %d next to a drifting one: %d %s", a.row, a.code, a.data)
+		}
+	}
+	if got := runSQL(t, s, `SELECT count(*) FROM gc WHERE id > 100`); !slices.Equal(got, []string{"10"}) {
+		t.Fatalf("rows of the good appends: %v", got)
+	}
+	if got := runSQL(t, s, `SELECT string_agg(column_name, ',' ORDER BY column_name) FROM (DESCRIBE gc)`); !slices.Equal(got, []string{"id,v"}) {
+		t.Fatalf("columns after the drifting append: %v", got)
+	}
+
+	// The same idempotency key and content twice at once: both succeed
+	// with the version that holds it, the row is there once.
+	twice := request{row: 500, query: "name=gc&mode=append&idempotency_key=twice"}
+	codes := map[int]int{}
+	var versions []int
+	for _, a := range run([]request{twice, twice}) {
+		codes[a.code]++
+		if a.code == 200 || a.code == 201 {
+			versions = append(versions, decode(a).Version)
+		}
+	}
+	if codes[201] != 1 || codes[200] != 1 {
+		t.Fatalf("same key twice at once: statuses %v", codes)
+	}
+	if versions[0] != versions[1] {
+		t.Fatalf("same key twice answered versions %v", versions)
+	}
+	if got := runSQL(t, s, `SELECT count(*) FROM gc WHERE id = 500`); !slices.Equal(got, []string{"1"}) {
+		t.Fatalf("row of the twice-sent append appears %v times", got)
+	}
+	// And once more later: 200, the same version, still one row.
+	again := ingestCSV(t, s, twice.query, rowsCSV(500, 500), 200)
+	if again.Version != versions[0] {
+		t.Fatalf("replay answered v%d, want v%d", again.Version, versions[0])
+	}
+	if got := runSQL(t, s, `SELECT count(*) FROM gc`); !slices.Equal(got, []string{fmt.Sprint(n + 1 + 10 + 1)}) {
+		t.Fatalf("total rows %v", got)
+	}
+}
+
+// TestGroupCommitBadRequestFailsAlone (catalog level, where a batch
+// really holds them together): appends racing with a drifting one, one
+// reusing an idempotency key for other content and one naming a
+// missing part. Each bad one fails with its own error; every good one
+// lands.
+func TestGroupCommitBadRequestFailsAlone(t *testing.T) {
+	ctx := context.Background()
+	st, objs := openStore(t, t.TempDir())
+	put(t, objs, "datasets/b/seed.parquet", "seed")
+	if _, _, err := st.Register(ctx, catalog.RegisterRequest{Name: "b", Schema: schemaA, IdempotencyKey: "k0",
+		Files: []catalog.File{{Key: "datasets/b/seed.parquet", Rows: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	other := []catalog.Column{{Name: "id", Type: "VARCHAR"}}
+	for round := range 5 {
+		const good = 12
+		for i := range good + 2 {
+			put(t, objs, fmt.Sprintf("datasets/b/r%d-%02d.parquet", round, i), fmt.Sprintf("%d %d", round, i))
+		}
+		type res struct {
+			kind string
+			m    catalog.Manifest
+			err  error
+		}
+		out := make(chan res, good+3)
+		var wg sync.WaitGroup
+		reg := func(kind string, req catalog.RegisterRequest) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req.Name, req.Append = "b", true
+				m, _, err := st.Register(ctx, req)
+				out <- res{kind, m, err}
+			}()
+		}
+		for i := range good {
+			reg("good", catalog.RegisterRequest{Schema: schemaA,
+				Files: []catalog.File{{Key: fmt.Sprintf("datasets/b/r%d-%02d.parquet", round, i), Rows: 1}}})
+			if i == good/2 {
+				reg("drift", catalog.RegisterRequest{Schema: other,
+					Files: []catalog.File{{Key: fmt.Sprintf("datasets/b/r%d-%02d.parquet", round, good), Rows: 1}}})
+				reg("conflict", catalog.RegisterRequest{Schema: schemaA, IdempotencyKey: "k0",
+					Files: []catalog.File{{Key: fmt.Sprintf("datasets/b/r%d-%02d.parquet", round, good+1), Rows: 1}}})
+				reg("missing", catalog.RegisterRequest{Schema: schemaA,
+					Files: []catalog.File{{Key: fmt.Sprintf("datasets/b/r%d-missing.parquet", round), Rows: 1}}})
+			}
+		}
+		wg.Wait()
+		close(out)
+		for r := range out {
+			switch r.kind {
+			case "good":
+				if r.err != nil || r.m.Version == 0 {
+					t.Errorf("round %d: a good append failed next to bad ones: %v", round, r.err)
+				}
+			case "drift":
+				if !errors.Is(r.err, catalog.ErrSchemaDrift) {
+					t.Errorf("round %d: drifting append: %v", round, r.err)
+				}
+			case "conflict":
+				if !errors.Is(r.err, catalog.ErrIdempotencyConflict) {
+					t.Errorf("round %d: reused key: %v", round, r.err)
+				}
+			case "missing":
+				if !errors.Is(r.err, catalog.ErrInvalidRequest) {
+					t.Errorf("round %d: missing part: %v", round, r.err)
+				}
+			}
+		}
+		m, err := st.Get(ctx, "b")
+		if err != nil || m.RowCount != int64(1+good*(round+1)) || m.SchemaFingerprint != catalog.Fingerprint(schemaA) {
+			t.Fatalf("round %d: %d rows (%v), want %d", round, m.RowCount, err, 1+good*(round+1))
+		}
 	}
 }
