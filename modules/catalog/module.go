@@ -199,6 +199,25 @@ func (st *Store) open(ctx context.Context, o openOptions) error {
 				"rolled_back", rep.RolledBack, "rolled_forward", rep.RolledFwd, "dropped", rep.Dropped, "uncommitted", rep.Uncommitted)
 		}
 	}
+	return st.applyRetention(ctx)
+}
+
+// applyRetention expires what retention no longer keeps in every live
+// dataset: versions a crash let through (adopted after their Iceberg
+// commit, which had expired them already) or that aged out while the
+// server was down.
+func (s *Store) applyRetention(ctx context.Context) error {
+	list, err := s.List(ctx)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range list {
+		if _, err := s.expireNow(ctx, m.Name, false); err != nil {
+			return fmt.Errorf("catalog: apply retention to %q at start: %w", m.Name, err)
+		}
+	}
 	return nil
 }
 
