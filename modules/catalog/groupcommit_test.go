@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"lakehouse/modules/catalog"
+	"lakehouse/modules/storage"
 )
 
 // TestGroupCommitMixedRequestsEachGetTheirVersion: appends and
@@ -330,5 +332,87 @@ func TestGroupCommitBadRequestFailsAlone(t *testing.T) {
 		if err != nil || m.RowCount != int64(1+good*(round+1)) || m.SchemaFingerprint != catalog.Fingerprint(schemaA) {
 			t.Fatalf("round %d: %d rows (%v), want %d", round, m.RowCount, err, 1+good*(round+1))
 		}
+	}
+}
+
+// gatedStore is the local store with one key whose Stat waits for a
+// gate: a commit that checks that file holds the writer lock until the
+// test opens the gate, so the requests sent meanwhile queue up and are
+// committed as one batch.
+type gatedStore struct {
+	storage.Store
+	key  string
+	gate chan struct{}
+}
+
+func (g *gatedStore) Stat(ctx context.Context, key string) (storage.ObjectInfo, error) {
+	if key == g.key {
+		<-g.gate
+	}
+	return g.Store.Stat(ctx, key)
+}
+
+// TestGroupCommitReplayOfExpiredKeyInBatch: a replay whose idempotency
+// key's version has expired is answered with the latest version; when it
+// is batched behind a new append, that is the version the batch commits,
+// with its number (not the unnumbered version being built).
+func TestGroupCommitReplayOfExpiredKeyInBatch(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	local, err := storage.OpenLocal(filepath.Join(dir, "objects"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := &gatedStore{Store: local, key: "datasets/e/slow.parquet", gate: make(chan struct{})}
+	st, err := catalog.Open(ctx, filepath.Join(dir, "meta.duckdb"), objs, nil,
+		catalog.WithRetention(catalog.RetentionPolicy{Default: catalog.Retention{KeepVersions: 2}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, k := range []string{"keyed", "two", "three", "slow", "new"} {
+		put(t, local, "datasets/e/"+k+".parquet", k)
+	}
+	reg := func(key, idem string) (catalog.Manifest, bool, error) {
+		return st.Register(ctx, catalog.RegisterRequest{Name: "e", Schema: schemaA, Append: true, IdempotencyKey: idem,
+			Files: []catalog.File{{Key: "datasets/e/" + key + ".parquet", Rows: 1}}})
+	}
+	for _, k := range []string{"keyed", "two", "three"} {
+		idem := ""
+		if k == "keyed" {
+			idem = "K"
+		}
+		if _, _, err := reg(k, idem); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.GetVersion(ctx, "e", 1); !errors.Is(err, catalog.ErrExpired) {
+		t.Fatalf("v1 should have expired: %v", err)
+	}
+	type res struct {
+		m        catalog.Manifest
+		existing bool
+		err      error
+	}
+	slow, fresh, replay := make(chan res, 1), make(chan res, 1), make(chan res, 1)
+	go func() { m, ex, err := reg("slow", ""); slow <- res{m, ex, err} }()
+	time.Sleep(100 * time.Millisecond) // the slow append holds the writer lock
+	go func() { m, ex, err := reg("new", ""); fresh <- res{m, ex, err} }()
+	time.Sleep(50 * time.Millisecond)
+	go func() { m, ex, err := reg("keyed", "K"); replay <- res{m, ex, err} }()
+	time.Sleep(50 * time.Millisecond)
+	close(objs.gate)
+	s, f, r := <-slow, <-fresh, <-replay
+	if s.err != nil || f.err != nil || r.err != nil {
+		t.Fatalf("slow %v, new %v, replay %v", s.err, f.err, r.err)
+	}
+	if !r.existing {
+		t.Fatalf("replay of key K was not recognised: %+v", r.m)
+	}
+	if r.m.Version == 0 || r.m.Version < f.m.Version {
+		t.Fatalf("replay answered version %d (the new append is v%d)", r.m.Version, f.m.Version)
+	}
+	if m, _ := st.Get(ctx, "e"); m.RowCount != 5 {
+		t.Fatalf("rows %d, want 5 (the replay must add none)", m.RowCount)
 	}
 }

@@ -307,6 +307,10 @@ func (s *Store) admit(ctx context.Context, p *pendingReg, cur *Manifest, keys ma
 		}
 		if found {
 			p.m, p.existing = m, true
+			// The key's version expired and replayOf answered cur: when
+			// that is this batch's own version (not committed yet) the
+			// caller gets it, numbered, once it is.
+			p.ok = m.Version == 0
 			return nil, nil
 		}
 	}
