@@ -226,7 +226,14 @@ func (m *maintainer) maintainDataset(ctx context.Context, name string, dryRun bo
 	}
 	if m.s.ice != nil {
 		now := time.Now()
+		// Under the writer lock: a commit writes its manifests before the
+		// metadata file that names them, so a sweep running beside it
+		// sees them unreferenced and, with a short grace, deletes them —
+		// the table then names a missing manifest and no commit of the
+		// dataset succeeds again.
+		m.s.mu.Lock()
 		sw, err := m.s.ice.SweepMetadata(ctx, name, func(o storage.ObjectInfo) bool { return m.dueForDelete(o, now) }, dryRun)
+		m.s.mu.Unlock()
 		if err != nil {
 			errs = append(errs, err)
 		}
