@@ -3,6 +3,8 @@ package catalog_test
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -372,5 +374,61 @@ func TestRetentionPerDataset(t *testing.T) {
 	s.JSON(t, "GET", "/v1/catalog/retention/own", nil, 200, &info)
 	if info.Source != "dataset" || info.KeepAge != "1s" {
 		t.Fatalf("a refused PUT changed the retention: %+v", info)
+	}
+}
+
+// TestRetentionSurvivesRehydrate: the metadata database lost, a start
+// rebuilds the catalog from the bucket alone: the kept versions (not the
+// expired ones), the dataset's own retention and its tags come back,
+// expired versions stay 410, and a replay with a kept key is recognised.
+func TestRetentionSurvivesRehydrate(t *testing.T) {
+	s := startLake(t, keepVersions(10))
+	for v := 1; v <= 12; v++ {
+		ingestCSV(t, s, fmt.Sprintf("name=rh&mode=append&idempotency_key=k%d", v), rowsCSV(v, v), 201)
+	}
+	s.JSON(t, "PUT", "/v1/catalog/retention/rh", map[string]any{"keep_versions": 4}, 200, nil)
+	for v := 13; v <= 14; v++ {
+		ingestCSV(t, s, fmt.Sprintf("name=rh&mode=append&idempotency_key=k%d", v), rowsCSV(v, v), 201)
+	}
+	s.JSON(t, "PUT", "/v1/catalog/tags/rh/first-kept", map[string]any{"version": 11}, 200, nil)
+	for v := 15; v <= 16; v++ {
+		ingestCSV(t, s, fmt.Sprintf("name=rh&mode=append&idempotency_key=k%d", v), rowsCSV(v, v), 201)
+	}
+	want := []int{11, 13, 14, 15, 16}
+	if got := numbers(versionsOf(t, s, "rh")); !slices.Equal(got, want) {
+		t.Fatalf("versions before %v, want %v", got, want)
+	}
+	s.Stop(t)
+	if err := os.Remove(filepath.Join(s.DataDir, "meta.duckdb")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(s.DataDir, "meta.duckdb.wal")); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	s2 := s.Restart(t)
+	if got := numbers(versionsOf(t, s2, "rh")); !slices.Equal(got, want) {
+		t.Fatalf("versions after rehydrate %v, want %v", got, want)
+	}
+	var info catalog.RetentionInfo
+	s2.JSON(t, "GET", "/v1/catalog/retention/rh", nil, 200, &info)
+	if info.Source != "dataset" || info.KeepVersions != 4 || info.Tags["first-kept"] != 11 {
+		t.Fatalf("retention after rehydrate %+v", info)
+	}
+	if e := sqlFail(t, s2, `SELECT * FROM "rh@12"`, http.StatusGone); e.Error.Code != "version_expired" {
+		t.Fatalf("rh@12: %+v", e.Error)
+	}
+	if got := runSQL(t, s2, `SELECT count(*) FROM "rh@11"`); !slices.Equal(got, []string{"11"}) {
+		t.Fatalf("rh@11 %v", got)
+	}
+	// A replay with the key of a kept version.
+	if a := ingestCSV(t, s2, "name=rh&mode=append&idempotency_key=k15", rowsCSV(15, 15), 200); a.Version != 15 || !*a.Existing {
+		t.Fatalf("replay k15: %+v", a.Manifest)
+	}
+	ingestCSV(t, s2, "name=rh&mode=append&idempotency_key=k17", rowsCSV(17, 17), 201)
+	if got := numbers(versionsOf(t, s2, "rh")); !slices.Equal(got, []int{11, 14, 15, 16, 17}) {
+		t.Fatalf("after v17: %v", got)
+	}
+	if got := runSQL(t, s2, `SELECT count(*) FROM rh`); !slices.Equal(got, []string{"17"}) {
+		t.Fatalf("rows %v", got)
 	}
 }
