@@ -168,6 +168,17 @@ func TestRetentionByCount(t *testing.T) {
 		}
 	}
 	check(s)
+	// /metrics: the catalog's series after the pass.
+	resp, body := s.Do(t, "GET", "/metrics", nil)
+	for _, line := range []string{
+		`lakehouse_catalog_versions{dataset="ret"} 5`,
+		`lakehouse_catalog_parts{dataset="ret"} 10`,
+		`lakehouse_catalog_versions_expired_total 15`,
+	} {
+		if resp.StatusCode != 200 || !strings.Contains(string(body), line+"\n") {
+			t.Errorf("/metrics (%d) lacks %q", resp.StatusCode, line)
+		}
+	}
 
 	// A restart (Iceberg sync, views from the catalog) keeps the same picture.
 	s2 := s.Restart(t)
