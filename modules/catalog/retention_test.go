@@ -121,6 +121,8 @@ func TestRetentionByCount(t *testing.T) {
 		t.Fatalf("maintenance status %+v", status.Datasets)
 	}
 
+	s.Fail(t, "POST", "/v1/catalog/maintenance?dataset=nope", nil, http.StatusNotFound)
+	s.Fail(t, "POST", "/v1/catalog/maintenance?dataset=ret&dry_run=maybe", nil, http.StatusBadRequest)
 	dry := maintain(t, s, "ret", true)
 	if !dry.DryRun || dry.Datasets[0].RemovedFiles != 10 {
 		t.Fatalf("dry run: %+v", dry.Datasets[0])
