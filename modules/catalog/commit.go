@@ -66,15 +66,25 @@ func (s *Store) commitNew(ctx context.Context, m Manifest, prev *Manifest, exist
 		return fmt.Errorf("%w: dataset %q version %d was not committed, it stays at version %d: %w",
 			ErrIceberg, m.Name, m.Version, prevVersion, err)
 	}
-	if err := s.writeManifestObject(ctx, m); err != nil {
-		return nil, fail(err)
+	// The manifest object must be durable before the commit point (the
+	// hint write) but not before the Iceberg manifests: both are written
+	// at once, and the commit waits for the object before it publishes.
+	objDone := make(chan error, 1)
+	go func() { objDone <- s.writeManifestObject(ctx, m) }()
+	objWaited, objErr := false, error(nil)
+	ready := func() error { // idempotent: an out-of-sync commit is retried
+		if !objWaited {
+			objWaited, objErr = true, <-objDone
+		}
+		return objErr
 	}
 	undo := func() {
 		if err := s.objects.Delete(context.WithoutCancel(ctx), ManifestKey(m.Name, m.Version)); err != nil {
 			s.log.Error("catalog: remove uncommitted manifest object", "dataset", m.Name, "version", m.Version, "err", err)
 		}
 	}
-	if err := s.icebergCommit(ctx, m, prev, expire); err != nil {
+	if err := s.icebergCommit(ctx, m, prev, expire, ready); err != nil {
+		_ = ready()
 		undo()
 		return nil, fail(err)
 	}

@@ -67,14 +67,14 @@ func SetAfterIcebergCommit(f func()) { afterIcebergCommit = f }
 
 // icebergCommit commits m on top of prev; a table found out of step (made
 // before Iceberg was on, or left by a crash) is re-synced first.
-func (s *Store) icebergCommit(ctx context.Context, m Manifest, prev *Manifest, expire []int) error {
+func (s *Store) icebergCommit(ctx context.Context, m Manifest, prev *Manifest, expire []int, ready func() error) error {
 	var pv *iceberg.Version
 	if prev != nil {
 		v := icebergVersion(*prev)
 		pv = &v
 	}
 	next := icebergVersion(m)
-	next.Rewrite, next.Expire = m.Compacted, expire
+	next.Rewrite, next.Expire, next.Ready = m.Compacted, expire, ready
 	err := s.ice.Commit(ctx, m.Name, pv, next)
 	if !errors.Is(err, iceberg.ErrOutOfSync) {
 		return err

@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	ib "github.com/apache/iceberg-go"
@@ -69,6 +70,11 @@ type Version struct {
 	// table in the same commit (retention), so expiry costs no metadata
 	// write of its own.
 	Expire []int
+	// Ready, when set, runs once the commit is staged (its manifests
+	// written) and before the metadata is published; an error aborts the
+	// commit. The catalog writes its manifest object meanwhile, so the two
+	// writes overlap instead of queueing.
+	Ready func() error
 }
 
 // Tables writes and reads the Iceberg tables of every dataset in one store.
@@ -79,6 +85,12 @@ type Tables struct {
 	log       *slog.Logger
 	// metaFiles is how many vN.metadata.json files a table keeps.
 	metaFiles int
+
+	// loaded keeps the last metadata each table was loaded or committed
+	// at, by dataset: a commit reads the hint and, when it still names
+	// that file, skips reading and parsing the metadata JSON again.
+	loadedMu sync.Mutex
+	loaded   map[string]*Table
 }
 
 // DefaultMetadataFiles is how many metadata JSON files a table keeps
@@ -100,7 +112,8 @@ func New(store storage.Store, namespace string, log *slog.Logger) (*Tables, erro
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Tables{store: store, root: root, namespace: namespace, log: log, metaFiles: DefaultMetadataFiles}, nil
+	return &Tables{store: store, root: root, namespace: namespace, log: log, metaFiles: DefaultMetadataFiles,
+		loaded: map[string]*Table{}}, nil
 }
 
 // SetMetadataFiles sets how many vN.metadata.json files each table keeps
@@ -181,6 +194,12 @@ func (t *Tables) Load(ctx context.Context, name string) (*Table, error) {
 }
 
 func (t *Tables) loadSeq(ctx context.Context, name string, seq int) (*Table, error) {
+	t.loadedMu.Lock()
+	c := t.loaded[name]
+	t.loadedMu.Unlock()
+	if c != nil && c.Seq == seq {
+		return c, nil
+	}
 	tbl, err := table.NewFromLocation(ctx, t.Identifier(name), t.MetadataLocation(name, seq), t.fsF(ctx), nil)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("iceberg: %s names metadata v%d, which is missing: %w", hintKey(name), seq, err)
@@ -189,7 +208,20 @@ func (t *Tables) loadSeq(ctx context.Context, name string, seq int) (*Table, err
 		return nil, fmt.Errorf("iceberg: load %s v%d: %w", name, seq, err)
 	}
 	v, _ := strconv.Atoi(tbl.Properties().Get(PropVersion, "0"))
-	return &Table{Table: tbl, Seq: seq, Version: v}, nil
+	tb := &Table{Table: tbl, Seq: seq, Version: v}
+	t.remember(name, tb)
+	return tb, nil
+}
+
+// remember caches a table's current metadata (see Tables.loaded).
+func (t *Tables) remember(name string, tb *Table) {
+	t.loadedMu.Lock()
+	defer t.loadedMu.Unlock()
+	if tb == nil {
+		delete(t.loaded, name)
+		return
+	}
+	t.loaded[name] = tb
 }
 
 // Head is the catalog version the dataset's current Iceberg metadata holds
@@ -237,6 +269,11 @@ func (t *Tables) Commit(ctx context.Context, name string, prev *Version, v Versi
 	if err != nil {
 		return fmt.Errorf("iceberg: commit %s v%d: %w", name, v.Number, err)
 	}
+	if v.Ready != nil {
+		if err := v.Ready(); err != nil {
+			return err
+		}
+	}
 	seq := 1
 	if cur != nil {
 		seq = cur.Seq + 1
@@ -261,8 +298,11 @@ func (t *Tables) publish(ctx context.Context, name string, seq int, meta table.M
 	hint := []byte(strconv.Itoa(seq))
 	if _, err := t.store.Put(ctx, hintKey(name), bytes.NewReader(hint), int64(len(hint))); err != nil {
 		_ = t.store.Delete(context.WithoutCancel(ctx), metaKey(name, seq))
+		t.remember(name, nil)
 		return fmt.Errorf("iceberg: write %s: %w", hintKey(name), err)
 	}
+	v, _ := strconv.Atoi(meta.Properties().Get(PropVersion, "0"))
+	t.remember(name, &Table{Table: table.New(t.Identifier(name), meta, t.MetadataLocation(name, seq), t.fsF(ctx), nil), Seq: seq, Version: v})
 	// The metadata file that fell out of the kept window goes now (one
 	// delete per commit keeps the folder bounded; SweepMetadata removes
 	// any a crash left). Readers hold the file they loaded in memory.
@@ -504,6 +544,7 @@ func (t *Tables) dataFiles(ctx context.Context, meta table.Metadata, files []Fil
 // Drop removes a dataset's table: the hint first (readers stop finding
 // it), then every metadata and manifest object.
 func (t *Tables) Drop(ctx context.Context, name string) error {
+	t.remember(name, nil)
 	if err := t.store.Delete(ctx, hintKey(name)); err != nil {
 		return fmt.Errorf("iceberg: drop %s: %w", name, err)
 	}
@@ -572,6 +613,7 @@ func (t *Tables) Rewind(ctx context.Context, name string, to int) error {
 			continue
 		}
 		hint := []byte(strconv.Itoa(seq))
+		t.remember(name, nil)
 		if _, err := t.store.Put(ctx, hintKey(name), bytes.NewReader(hint), int64(len(hint))); err != nil {
 			return fmt.Errorf("iceberg: rewind %s: %w", name, err)
 		}
