@@ -329,7 +329,8 @@ func ValidateTag(tag string) error {
 
 // Tag pins version v of a dataset under tag: retention keeps it (and its
 // files) until the tag is removed. Moving a tag to another version is
-// allowed.
+// allowed; the version it pinned before is then subject to retention
+// again at once, as after Untag.
 func (s *Store) Tag(ctx context.Context, name, tag string, v int) error {
 	if err := ValidateTag(tag); err != nil {
 		return err
@@ -337,23 +338,35 @@ func (s *Store) Tag(ctx context.Context, name, tag string, v int) error {
 	if _, err := s.GetVersion(ctx, name, v); err != nil {
 		return err
 	}
+	expired, err := s.tag(ctx, name, tag, v)
+	if len(expired) > 0 {
+		s.notify(Change{Name: name, Pruned: expired})
+	}
+	return err
+}
+
+func (s *Store) tag(ctx context.Context, name, tag string, v int) ([]int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// Under the writer lock: the version may have expired since.
 	if _, err := s.versionRow(ctx, name, v); err != nil {
-		return s.versionGone(ctx, name, v)
+		return nil, s.versionGone(ctx, name, v)
 	}
 	ds := s.settingsCopy(name)
+	old, moved := ds.Tags[tag]
 	ds.Tags[tag] = v
 	if err := s.saveSettings(ctx, ds); err != nil {
-		return err
+		return nil, err
 	}
 	if s.ice != nil {
 		if err := s.ice.Pin(ctx, name, tag, v); err != nil {
 			s.log.Warn("catalog: tag the iceberg snapshot", "dataset", name, "tag", tag, "err", err)
 		}
 	}
-	return nil
+	if !moved || old == v {
+		return nil, nil
+	}
+	return s.expireNow(ctx, name, false)
 }
 
 // Untag removes a tag; the version it pinned is then subject to

@@ -282,12 +282,31 @@ func TestRetentionTagsPin(t *testing.T) {
 	if r := refs(tbl); !slices.Equal(r, []string{"main", "v16", "v17", "v18", "v19", "v20"}) {
 		t.Fatalf("iceberg refs after untag: %v", r)
 	}
+	// Moving a tag unpins the version it named: that one expires at once
+	// too, as after an untag.
+	for v := 21; v <= 22; v++ {
+		ingestCSV(t, s, "name=pin&mode=append", rowsCSV(v, v), 201)
+	}
+	s.JSON(t, "PUT", "/v1/catalog/tags/pin/moving", map[string]any{"version": 18}, 200, nil)
+	ingestCSV(t, s, "name=pin&mode=append", rowsCSV(23, 23), 201)
+	if got := numbers(versionsOf(t, s, "pin")); !slices.Equal(got, []int{18, 19, 20, 21, 22, 23}) {
+		t.Fatalf("versions with v18 pinned: %v", got)
+	}
+	s.JSON(t, "PUT", "/v1/catalog/tags/pin/moving", map[string]any{"version": 21}, 200, nil)
+	if got := numbers(versionsOf(t, s, "pin")); !slices.Equal(got, seq(19, 23)) {
+		t.Fatalf("versions after moving the tag from v18 to v21: %v", got)
+	}
+	if e := sqlFail(t, s, `SELECT * FROM "pin@18"`, http.StatusGone); e.Error.Code != "version_expired" {
+		t.Fatalf("pin@18 after the move: %+v", e.Error)
+	}
+	s.JSON(t, "DELETE", "/v1/catalog/tags/pin/moving", nil, 200, nil)
+
 	// A tag survives a restart and keeps pinning.
-	s.JSON(t, "PUT", "/v1/catalog/tags/pin/keep.me-1", map[string]any{"version": 16}, 200, nil)
+	s.JSON(t, "PUT", "/v1/catalog/tags/pin/keep.me-1", map[string]any{"version": 19}, 200, nil)
 	s2 := s.Restart(t)
-	ingestCSV(t, s2, "name=pin&mode=append", rowsCSV(21, 21), 201)
-	if got := numbers(versionsOf(t, s2, "pin")); !slices.Equal(got, seq(16, 21)) {
-		t.Fatalf("after restart and v21: %v", got)
+	ingestCSV(t, s2, "name=pin&mode=append", rowsCSV(24, 24), 201)
+	if got := numbers(versionsOf(t, s2, "pin")); !slices.Equal(got, seq(19, 24)) {
+		t.Fatalf("after restart and v24: %v", got)
 	}
 }
 
