@@ -82,7 +82,7 @@ type maintainer struct {
 	// unref remembers when an object was first seen unreferenced: the
 	// grace period runs from then, not from the object's age (an old
 	// manifest a merge just replaced is still being read).
-	unref map[string]time.Time
+	unref map[string]unrefMark
 	// passMu makes passes one at a time (background and on demand).
 	passMu sync.Mutex
 }
@@ -100,7 +100,7 @@ func (s *Store) StartMaintenance(opt MaintenanceOptions) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &maintainer{s: s, opt: opt, log: s.log, wake: make(chan string, 256), stop: cancel, done: make(chan struct{}),
-		status: map[string]*DatasetMaintenance{}, unref: map[string]time.Time{}}
+		status: map[string]*DatasetMaintenance{}, unref: map[string]unrefMark{}}
 	s.maint = m
 	go m.run(ctx)
 }
@@ -157,7 +157,7 @@ func (m *maintainer) run(ctx context.Context) {
 func (s *Store) Maintain(ctx context.Context, name string, dryRun bool, opt MaintenanceOptions) (MaintenanceReport, error) {
 	m := s.maint
 	if m == nil {
-		m = &maintainer{s: s, opt: opt, log: s.log, status: map[string]*DatasetMaintenance{}, unref: map[string]time.Time{}}
+		m = &maintainer{s: s, opt: opt, log: s.log, status: map[string]*DatasetMaintenance{}, unref: map[string]unrefMark{}}
 		// Offline, the grace period runs from the object's own age: there
 		// is no earlier sighting to count from.
 		m.opt.Grace = -opt.Grace
@@ -409,13 +409,20 @@ func (m *maintainer) dueForDelete(o storage.ObjectInfo, now time.Time) bool {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	first, ok := m.unref[o.Key]
+	mark, ok := m.unref[o.Key]
 	if !ok {
-		m.unref[o.Key] = now
+		mark.first = now
+	}
+	mark.last = now
+	m.unref[o.Key] = mark
+	if !ok {
 		return m.opt.Grace == 0
 	}
-	return now.Sub(first) >= m.opt.Grace
+	return now.Sub(mark.first) >= m.opt.Grace
 }
+
+// unrefMark is when a pass first and last saw an object unreferenced.
+type unrefMark struct{ first, last time.Time }
 
 // sweepManifestObjects removes manifest objects of versions below the
 // latest that the catalog no longer has (an expiry that stopped between
@@ -475,9 +482,12 @@ func (m *maintainer) forgetGone(list []Manifest) {
 			delete(m.status, n)
 		}
 	}
-	for k := range m.unref {
+	// An object no pass saw unreferenced lately was referenced again,
+	// deleted, or belongs to a dataset that is gone.
+	stale := time.Now().Add(-3 * m.opt.Interval)
+	for k, mark := range m.unref {
 		rest := strings.TrimPrefix(k, DataPrefix)
-		if n, _, _ := strings.Cut(rest, "/"); !live[n] {
+		if n, _, _ := strings.Cut(rest, "/"); !live[n] || mark.last.Before(stale) {
 			delete(m.unref, k)
 		}
 	}

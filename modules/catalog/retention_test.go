@@ -361,8 +361,9 @@ func TestRetentionPerDataset(t *testing.T) {
 	// keep_age: versions older than it go (the latest always stays).
 	time.Sleep(1100 * time.Millisecond)
 	ingestCSV(t, s, "name=own&mode=append", rowsCSV(15, 15), 201)
+	// A field left out keeps the value in effect (keep_versions 10).
 	s.JSON(t, "PUT", "/v1/catalog/retention/own", map[string]any{"keep_age": "1s"}, 200, &put)
-	if !slices.Equal(put.Expired, seq(7, 14)) || put.Retention.KeepAge != "1s" || put.Retention.KeepVersions != 0 {
+	if !slices.Equal(put.Expired, seq(7, 14)) || put.Retention.KeepAge != "1s" || put.Retention.KeepVersions != 10 {
 		t.Fatalf("keep_age 1s: %+v", put)
 	}
 	time.Sleep(1100 * time.Millisecond)

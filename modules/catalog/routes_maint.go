@@ -52,7 +52,10 @@ func (m *Module) handlePutRetention(c echo.Context) error {
 		if b.KeepVersions == nil && b.KeepAge == "" {
 			return app.BadRequest("give keep_versions and/or keep_age, or reset: true to go back to the default")
 		}
-		r = &Retention{}
+		// A field left out keeps the value in effect now (the dataset's
+		// own, or the default it inherits).
+		cur, _ := m.store.retentionFor(c.Param("name"))
+		r = &cur
 		if b.KeepVersions != nil {
 			if *b.KeepVersions < 0 {
 				return app.BadRequest("keep_versions must be 0 (no count limit) or more, got %d", *b.KeepVersions)
