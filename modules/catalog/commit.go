@@ -111,6 +111,15 @@ func (s *Store) afterCommit(ctx context.Context, vc versionCommit) {
 	s.cacheM.Unlock()
 	s.met.expired.Add(int64(len(vc.expire)))
 	s.met.compacted.Add(int64(len(vc.absorbed)))
+	if len(vc.expire) > 0 || len(vc.absorbed) > 0 {
+		// The keys and compacted parts the expired versions' manifests
+		// carried reach the bucket before those manifests go.
+		if err := s.saveState(ctx, vc.m.Name); err != nil {
+			s.log.Warn("catalog: mirror keys and compacted parts; expired manifest objects kept until the next pass", "dataset", vc.m.Name, "err", err)
+			s.noteCommit(vc.m.Name)
+			return
+		}
+	}
 	for _, v := range vc.expire {
 		if err := s.objects.Delete(ctx, ManifestKey(vc.m.Name, v)); err != nil {
 			s.log.Warn("catalog: remove an expired version's manifest object", "dataset", vc.m.Name, "version", v, "err", err)

@@ -436,6 +436,14 @@ func (m *maintainer) sweepManifestObjects(ctx context.Context, name string, dryR
 	if err != nil {
 		return err
 	}
+	if !dryRun {
+		m.s.mu.Lock()
+		err := m.s.saveState(ctx, name)
+		m.s.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
 	have := map[int]bool{}
 	vs, err := m.s.retained(ctx, name)
 	if err != nil {

@@ -266,6 +266,9 @@ func (s *Store) rebuild(ctx context.Context) (RebuildReport, error) {
 	if err := s.rebuildSettings(ctx, tx); err != nil {
 		return rep, err
 	}
+	if err := s.rebuildState(ctx, tx); err != nil {
+		return rep, err
+	}
 	for name, ms := range byName {
 		latest := ms[0]
 		first := ms[0]
@@ -278,7 +281,7 @@ func (s *Store) rebuild(ctx context.Context) (RebuildReport, error) {
 				return rep, err
 			}
 			for _, k := range keysOf(m) {
-				if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO idempotency_keys (name, key, version, content) VALUES (?, ?, ?, ?)`,
+				if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO idempotency_keys (name, key, version, content) VALUES (?, ?, ?, ?)`,
 					m.Name, k.key, m.Version, k.content); err != nil {
 					return rep, fmt.Errorf("catalog: rebuild: idempotency key: %w", err)
 				}

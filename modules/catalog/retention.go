@@ -408,7 +408,11 @@ func (s *Store) expireNow(ctx context.Context, name string, dryRun bool) ([]int,
 		return expired, err
 	}
 	// Manifest objects first: a rebuild must not bring a version back
-	// once its files may be deleted.
+	// once its files may be deleted; what they carried that outlives
+	// them is mirrored before.
+	if err := s.saveState(ctx, name); err != nil {
+		return nil, err
+	}
 	for _, v := range expired {
 		if err := s.objects.Delete(ctx, ManifestKey(name, v)); err != nil {
 			return nil, fmt.Errorf("catalog: expire %s v%d: %w", name, v, err)

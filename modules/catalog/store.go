@@ -299,8 +299,10 @@ func (s *Store) delete(ctx context.Context, name string) error {
 	s.settingsM.Lock()
 	delete(s.settings, name)
 	s.settingsM.Unlock()
-	if err := s.objects.Delete(ctx, settingsKey(name)); err != nil && !errors.Is(err, storage.ErrNotFound) {
-		s.log.Error("catalog: remove settings object", "dataset", name, "err", err)
+	for _, key := range []string{settingsKey(name), stateKey(name)} {
+		if err := s.objects.Delete(ctx, key); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			s.log.Error("catalog: remove a deleted dataset's object", "key", key, "err", err)
+		}
 	}
 	s.cacheM.Lock()
 	delete(s.latest, name)
