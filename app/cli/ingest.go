@@ -25,6 +25,7 @@ func init() { extraCommands = append(extraCommands, newIngestCmd) }
 
 type ingestFlags struct {
 	dataset, mode, server, idem, delim, tokenEnv string
+	quote, encoding, dateFormat, tsFormat        string
 }
 
 func newIngestCmd(g *globalFlags) *cobra.Command {
@@ -53,6 +54,10 @@ func newIngestCmd(g *globalFlags) *cobra.Command {
 	fl.StringVar(&f.server, "server", "", "URL of a running lakehouse (e.g. http://127.0.0.1:3110); default: ingest in-process")
 	fl.StringVar(&f.idem, "idempotency-key", "", "replaying the same key with the same content returns the existing version")
 	fl.StringVar(&f.delim, "delimiter", "", "field delimiter (default: sniffed among , ; tab |)")
+	fl.StringVar(&f.quote, "quote", "", "quote character: '\"', \"'\" or none (default: sniffed)")
+	fl.StringVar(&f.encoding, "encoding", "", "the file's encoding: utf-8, utf-16, utf-16le, utf-16be, windows-1252, latin-1 (default: detected; not valid UTF-8 reads as windows-1252)")
+	fl.StringVar(&f.dateFormat, "date-format", "", "layout of DATE values, e.g. %d/%m/%Y (default: ISO, m/d/Y, d/m/Y, d.m.Y, Y/m/d detected)")
+	fl.StringVar(&f.tsFormat, "timestamp-format", "", "layout of TIMESTAMP values, e.g. \"%m/%d/%Y %H:%M\" (default: detected)")
 	fl.StringVar(&f.tokenEnv, "token-env", "AUTH_TOKEN", "environment variable holding the server's bearer token")
 	return cmd
 }
@@ -117,6 +122,14 @@ func summary(w io.Writer, m catalog.Manifest, existing bool, rows, in int64, el 
 		m.Name, m.Version, m.RowCount, rows, len(m.Files), human(in), el.Round(time.Millisecond), float64(in)/1e6/max(el.Seconds(), 0.001))
 }
 
+// notes prints what the ingest says the user should check (an encoding
+// guessed, ambiguous dates) on stderr.
+func notes(w io.Writer, ns []string) {
+	for _, n := range ns {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+}
+
 func ingestLocal(ctx context.Context, cmd *cobra.Command, g *globalFlags, path string, f ingestFlags) error {
 	l, err := g.loadConfig(cmd.ErrOrStderr())
 	if err != nil {
@@ -144,7 +157,8 @@ func ingestLocal(ctx context.Context, cmd *cobra.Command, g *globalFlags, path s
 		return err
 	}
 	prog := &ingest.Progress{}
-	req := ingest.Request{Dataset: f.dataset, Mode: f.mode, IdempotencyKey: f.idem, Source: "cli:" + path, Delimiter: delim, Progress: prog}
+	req := ingest.Request{Dataset: f.dataset, Mode: f.mode, IdempotencyKey: f.idem, Source: "cli:" + path, Delimiter: delim,
+		Quote: f.quote, Encoding: f.encoding, DateFormat: f.dateFormat, TimestampFormat: f.tsFormat, Progress: prog}
 	began := time.Now()
 	stop := make(chan struct{})
 	finished := make(chan struct{})
@@ -175,6 +189,7 @@ func ingestLocal(ctx context.Context, cmd *cobra.Command, g *globalFlags, path s
 		return err
 	}
 	summary(cmd.OutOrStdout(), res.Manifest, res.Existing, res.Stats.Rows, res.Stats.InputBytes, time.Since(began))
+	notes(cmd.ErrOrStderr(), res.Stats.Notes)
 	return nil
 }
 
@@ -217,7 +232,8 @@ func ingestRemote(ctx context.Context, cmd *cobra.Command, path string, f ingest
 		body = file
 	}
 	q := url.Values{"name": {f.dataset}}
-	for k, v := range map[string]string{"mode": f.mode, "idempotency_key": f.idem, "delimiter": f.delim} {
+	for k, v := range map[string]string{"mode": f.mode, "idempotency_key": f.idem, "delimiter": f.delim, "quote": f.quote,
+		"encoding": f.encoding, "dateformat": f.dateFormat, "timestampformat": f.tsFormat} {
 		if v != "" {
 			q.Set(k, v)
 		}
@@ -251,6 +267,7 @@ func ingestRemote(ctx context.Context, cmd *cobra.Command, path string, f ingest
 		return fmt.Errorf("ingest: %w", err)
 	}
 	summary(cmd.OutOrStdout(), out.Manifest, out.Existing, out.Ingest.Rows, cr.n.Load(), time.Since(began))
+	notes(cmd.ErrOrStderr(), out.Ingest.Notes)
 	return nil
 }
 

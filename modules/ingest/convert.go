@@ -45,11 +45,12 @@ type column struct {
 	nulls int
 	i64   []int64 // BIGINT, TIMESTAMP
 	f64   []float64
-	i32   []int32 // DATE
-	bits  []byte  // BOOLEAN values bitmap
-	offs  []int32 // VARCHAR offsets (rows+1)
-	data  []byte  // VARCHAR bytes
-	null  bool    // a null was appended in this span
+	i32   []int32    // DATE
+	bits  []byte     // BOOLEAN values bitmap
+	offs  []int32    // VARCHAR offsets (rows+1)
+	data  []byte     // VARCHAR bytes
+	null  bool       // a null was appended in this span
+	st    *dateStyle // how DATE / TIMESTAMP values are written (nil: ISO)
 }
 
 // colSet is one batch's worth of columns.
@@ -76,8 +77,9 @@ const maxColumnBytes = 1 << 30
 
 // newBatch returns a batch of up to capRows rows whose buffers start
 // sized for initRows (grown as rows arrive, then reused batch after
-// batch).
-func newBatch(_ memory.Allocator, schema *arrow.Schema, kinds []kind, capRows, initRows int, dataHints []int) *batch {
+// batch). styles, when set, says per column how its dates and timestamps
+// are written (nil: ISO).
+func newBatch(_ memory.Allocator, schema *arrow.Schema, kinds []kind, styles []*dateStyle, capRows, initRows int, dataHints []int) *batch {
 	initRows = max(1, min(initRows, capRows))
 	b := &batch{schema: schema, cap: capRows, bitRows: initRows}
 	for s := range b.sets {
@@ -85,6 +87,9 @@ func newBatch(_ memory.Allocator, schema *arrow.Schema, kinds []kind, capRows, i
 		for i, k := range kinds {
 			c := &cs[i]
 			c.k = k
+			if styles != nil {
+				c.st = styles[i]
+			}
 			c.valid = make([]byte, (initRows+7)/8+1)
 			switch k {
 			case kBool:
@@ -170,13 +175,13 @@ func (b *batch) appendRow(p *parser, fs []field) int {
 				c.bits[r>>3] |= 1 << (r & 7)
 			}
 		case kDate:
-			x, ok := parseDate(v)
+			x, ok := c.st.parseDate(v)
 			if !ok {
 				return i
 			}
 			c.i32 = append(c.i32, x)
 		case kTimestamp:
-			x, ok := parseTimestamp(v)
+			x, ok := c.st.parseTimestamp(v)
 			if !ok {
 				return i
 			}

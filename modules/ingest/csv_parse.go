@@ -27,6 +27,14 @@ type parser struct {
 	n     int // end of valid bytes in buf
 	eof   bool
 	delim byte
+	// quote is the quote character; 0 means fields are never quoted.
+	quote byte
+	// noUTF8 skips the UTF-8 check (the dialect sniffer judges structure
+	// only; the real parse checks).
+	noUTF8 bool
+	// unterminated is set when the last error was a quoted field that the
+	// range ended inside (the sniffer's window may cut one).
+	unterminated bool
 	// line is the physical line the next record starts on.
 	line    int64
 	fields  []field
@@ -47,7 +55,19 @@ func newParser(r io.ReaderAt, off, end int64, delim byte, line int64, bufSize in
 	p := &parser{r: r, off: off, end: end, buf: make([]byte, bufSize), delim: delim, line: line, maxRec: defaultMaxRecord}
 	p.cls[delim] = clsDelim
 	p.cls['\n'] = clsNL
-	p.cls['"'] = clsQuote
+	return p.withQuote('"')
+}
+
+// withQuote sets the quote character (0: none, every quote byte is
+// ordinary text).
+func (p *parser) withQuote(q byte) *parser {
+	if p.quote != 0 && p.cls[p.quote] == clsQuote {
+		p.cls[p.quote] = 0
+	}
+	p.quote = q
+	if q != 0 {
+		p.cls[q] = clsQuote
+	}
 	return p
 }
 
@@ -150,19 +170,21 @@ func (p *parser) parseRecord() (fs []field, line int64, more bool, err error) {
 			fs = append(fs, field{start: i, end: i})
 			break
 		}
-		if buf[i] == '"' {
+		if p.cls[buf[i]] == clsQuote {
+			q := p.quote
 			j := i + 1
 			escaped := false
 			for {
-				k := bytes.IndexByte(buf[j:], '"')
+				k := bytes.IndexByte(buf[j:], q)
 				if k < 0 {
 					if !p.eof {
 						return nil, p.line, true, nil
 					}
+					p.unterminated = true
 					return nil, p.line, false, p.errAt(start, len(fs)+1, nl, "unterminated quoted field")
 				}
 				j += k
-				if j+1 < len(buf) && buf[j+1] == '"' {
+				if j+1 < len(buf) && buf[j+1] == q {
 					escaped = true
 					j += 2
 					continue
@@ -217,8 +239,8 @@ func (p *parser) parseRecord() (fs []field, line int64, more bool, err error) {
 		if j >= len(buf) && !p.eof {
 			return nil, p.line, true, nil
 		}
-		if j < len(buf) && buf[j] == '"' {
-			return nil, p.line, false, p.errAt(start, len(fs)+1, nl, "a quote inside an unquoted field (quote the whole field and double the quote)")
+		if j < len(buf) && cls[buf[j]] == clsQuote {
+			return nil, p.line, false, p.errAt(start, len(fs)+1, nl, "a quote inside an unquoted field (quote the whole field and double the quote, or say quote=none)")
 		}
 		e := j
 		if e > i && buf[e-1] == '\r' {
@@ -242,7 +264,7 @@ func (p *parser) parseRecord() (fs []field, line int64, more bool, err error) {
 	// Validate UTF-8 once per record (quoted fields were not scanned byte
 	// by byte, so check them too unless the record is known ASCII).
 	rec := buf[start:i]
-	if (!ascii || hasQuoted(fs)) && !utf8.Valid(rec) {
+	if (!ascii || hasQuoted(fs)) && !p.noUTF8 && !utf8.Valid(rec) {
 		return nil, line, false, p.utf8Error(line, fs)
 	}
 	if len(fs) == 1 && fs[0].end == fs[0].start && !fs[0].quoted {
@@ -281,13 +303,17 @@ func (p *parser) utf8Error(line int64, fs []field) error {
 				off += sz
 			}
 			return &CSVError{Line: line + int64(bytes.Count(p.buf[fs[0].start:f.start+off], nlByte)), Column: i + 1,
-				Msg: fmt.Sprintf("invalid UTF-8 (byte 0x%02x at offset %d of the field)", b[off], off)}
+				Msg: fmt.Sprintf("invalid UTF-8 (byte 0x%02x at offset %d of the field)%s", b[off], off, encodingHint)}
 		}
 	}
-	return &CSVError{Line: line, Column: 1, Msg: "invalid UTF-8"}
+	return &CSVError{Line: line, Column: 1, Msg: "invalid UTF-8" + encodingHint}
 }
 
-// value returns a field's bytes with "" pairs undone.
+// encodingHint ends an invalid UTF-8 message: the file may be in another
+// encoding, which the request can name.
+const encodingHint = "; if the file is not UTF-8, name its encoding: encoding=windows-1252, latin-1, utf-16le or utf-16be"
+
+// value returns a field's bytes with doubled quotes undone.
 func (p *parser) value(f field) []byte {
 	b := p.buf[f.start:f.end]
 	if !f.escaped {
@@ -296,7 +322,7 @@ func (p *parser) value(f field) []byte {
 	p.scratch = p.scratch[:0]
 	for i := 0; i < len(b); i++ {
 		p.scratch = append(p.scratch, b[i])
-		if b[i] == '"' {
+		if b[i] == p.quote {
 			i++ // skip the second quote of the pair
 		}
 	}

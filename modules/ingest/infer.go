@@ -78,7 +78,8 @@ func join(a, b kind) kind {
 	return kString
 }
 
-// classify returns the narrowest kind of one non-empty value.
+// classify returns the narrowest kind of one non-empty value, reading
+// dates and timestamps as ISO only (colInfer tries every style).
 func classify(b []byte) kind {
 	if _, ok := parseBool(b); ok {
 		return kBool
@@ -96,6 +97,125 @@ func classify(b []byte) kind {
 		return kTimestamp
 	}
 	return kString
+}
+
+// classifyBasic is kBool, kInt or kFloat for a value of those kinds, else
+// kString.
+func classifyBasic(b []byte) kind {
+	if _, ok := parseBool(b); ok {
+		return kBool
+	}
+	if _, ok := parseInt(b); ok {
+		return kInt
+	}
+	if _, ok := parseFloat(b); ok {
+		return kFloat
+	}
+	return kString
+}
+
+// colInfer is what the values seen so far say about a column's type.
+// k is the join of the values' kinds, where kDate stands for "a date or a
+// timestamp in some style": sk then holds, per style (the plan's styles
+// slice), the join of those values' kinds read in that style, kString
+// once a value did not read in it. States merge by joining both.
+type colInfer struct {
+	k  kind
+	sk [maxStyles]kind
+}
+
+// observe adds one non-empty value.
+func (c *colInfer) observe(v []byte, styles []*dateStyle) {
+	switch c.k {
+	case kString:
+		return
+	case kBool, kInt, kFloat:
+		if fits(c.k, v) {
+			return
+		}
+	}
+	vk := classifyBasic(v)
+	if vk == kString && c.k != kBool && c.k != kInt && c.k != kFloat {
+		for s, st := range styles {
+			if c.sk[s] == kString {
+				continue
+			}
+			if c.sk[s] = join(c.sk[s], st.classify(v)); c.sk[s] != kString {
+				vk = kDate
+			}
+		}
+	}
+	c.k = join(c.k, vk)
+}
+
+// merge joins another state of the same column into c.
+func (c *colInfer) merge(o colInfer) {
+	c.k = join(c.k, o.k)
+	for s := range c.sk {
+		c.sk[s] = join(c.sk[s], o.sk[s])
+	}
+}
+
+// resolve is the column's kind and, for a date or timestamp, the index of
+// its style: the first style (in the styles' order) that reads every
+// value, except that when both a month-first and a day-first style do
+// (every value ambiguous, like 01/02/2025) the one of order pref is taken
+// and ambiguous is true. floor is a kind the column must at least have
+// (append: the existing type). style is -1 when the kind is not a date or
+// timestamp; a date or timestamp floor on a column without values is ISO.
+func (c *colInfer) resolve(styles []*dateStyle, pref byte, floor kind) (k kind, style int, ambiguous bool) {
+	k, style = c.k, -1
+	if k == kDate {
+		k = kString
+		both := 0
+		for s, st := range styles {
+			if sk := c.sk[s]; sk == kDate || sk == kTimestamp {
+				if st.order != 0 {
+					both++
+				}
+				if style < 0 || (both == 2 && st.order == pref) {
+					style, k = s, sk
+				}
+			}
+		}
+		ambiguous = both == 2 && style >= 0 && styles[style].order != 0
+	}
+	k = join(floor, k)
+	if (k == kDate || k == kTimestamp) && style < 0 {
+		for s, st := range styles {
+			if st.iso {
+				style = s
+			}
+		}
+	}
+	if k != kDate && k != kTimestamp {
+		style, ambiguous = -1, false
+	}
+	return k, style, ambiguous
+}
+
+// restrict keeps only style s alive (the column's style is decided), so
+// later values either read in it or widen the column.
+func (c *colInfer) restrict(s int) {
+	for i := range c.sk {
+		if i != s {
+			c.sk[i] = kString
+		}
+	}
+}
+
+// fitsStyle reports whether a non-empty value can be stored in a column
+// of kind k whose dates and timestamps are written in style st (nil: ISO).
+func fitsStyle(k kind, st *dateStyle, b []byte) bool {
+	switch k {
+	case kDate:
+		_, ok := st.parseDate(b)
+		return ok
+	case kTimestamp:
+		_, ok := st.parseTimestamp(b)
+		return ok
+	}
+	return fits(k, b)
 }
 
 // fits reports whether a non-empty value can be stored in a column of kind k.

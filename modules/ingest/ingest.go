@@ -54,18 +54,73 @@ type Request struct {
 	IdempotencyKey string
 	Source         string // recorded in the manifest (e.g. the file name)
 	Delimiter      byte   // 0 = sniff among , ; tab |
-	Progress       *Progress
+	// Quote is the quote character: `"`, "'" or "none"; "" = sniff.
+	Quote string
+	// Encoding names the input's encoding (utf-8, utf-16, utf-16le,
+	// utf-16be, windows-1252, latin-1 and their aliases); "" = detect.
+	Encoding string
+	// DateFormat and TimestampFormat are strftime-like layouts (%d/%m/%Y,
+	// %m/%d/%Y %H:%M) that replace the built-in day/month styles; ISO
+	// dates and timestamps are still recognised. "" = detect.
+	DateFormat, TimestampFormat string
+	Progress                    *Progress
+}
+
+// reqOptions are a Request's dialect settings, checked.
+type reqOptions struct {
+	encoding   string // canonical; "" = detect
+	quote      byte   // 0 with quoteGiven: no quoting
+	quoteGiven bool
+	styles     []*dateStyle
+}
+
+// options checks the request's dialect settings (400 when one is bad).
+func (req *Request) options() (reqOptions, error) {
+	var o reqOptions
+	var err error
+	if o.encoding, err = parseEncoding(req.Encoding); err != nil {
+		return o, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if o.quote, o.quoteGiven, err = parseQuote(req.Quote); err != nil {
+		return o, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	switch d := req.Delimiter; {
+	case d == '\n' || d == '\r':
+		return o, fmt.Errorf("%w: the delimiter cannot be a line break", ErrInvalid)
+	case d != 0 && o.quoteGiven && d == o.quote:
+		return o, fmt.Errorf("%w: the delimiter and the quote cannot be the same character (%q)", ErrInvalid, d)
+	}
+	if o.styles, err = dateStyles(req.DateFormat, req.TimestampFormat); err != nil {
+		return o, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return o, nil
 }
 
 // Stats describe one ingest run.
 type Stats struct {
-	InputBytes int64   `json:"input_bytes"`
-	Rows       int64   `json:"rows"`
-	Parts      int     `json:"parts"`
-	Passes     int     `json:"passes"`
-	Delimiter  string  `json:"delimiter"`
-	Widened    []Widen `json:"widened,omitempty"`
-	ElapsedMS  float64 `json:"elapsed_ms"`
+	InputBytes int64  `json:"input_bytes"`
+	Rows       int64  `json:"rows"`
+	Parts      int    `json:"parts"`
+	Passes     int    `json:"passes"`
+	Delimiter  string `json:"delimiter"`
+	// How the input was read, and whether each choice was detected (true)
+	// or given in the request (false). Quote is the quote character or
+	// "none"; Encoding the canonical name (utf-8, utf-16le, utf-16be,
+	// windows-1252, latin-1); BOM whether a byte order mark was dropped.
+	DelimiterDetected bool   `json:"delimiter_detected"`
+	Quote             string `json:"quote"`
+	QuoteDetected     bool   `json:"quote_detected"`
+	Encoding          string `json:"encoding"`
+	EncodingDetected  bool   `json:"encoding_detected"`
+	BOM               bool   `json:"bom"`
+	// DateFormats says, per DATE or TIMESTAMP column, the layout its
+	// values were read with.
+	DateFormats []DateFormat `json:"date_formats,omitempty"`
+	// Notes explain choices the reader should check (an encoding guessed
+	// from invalid UTF-8, dates that read both as m/d/Y and d/m/Y).
+	Notes     []string `json:"notes,omitempty"`
+	Widened   []Widen  `json:"widened,omitempty"`
+	ElapsedMS float64  `json:"elapsed_ms"`
 	// Phase times: splitting the input into spans, converting, and
 	// publishing + registering.
 	SplitMS   float64 `json:"split_ms"`
@@ -74,6 +129,19 @@ type Stats struct {
 }
 
 func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
+
+// DateFormat is how one DATE or TIMESTAMP column's values were read:
+// Format is a strftime-like layout ([...] marks optional parts), Detected
+// is false when it came from dateformat= / timestampformat=, Ambiguous
+// is true when every sampled value read both month-first and day-first
+// (the choice is then explained in Notes).
+type DateFormat struct {
+	Column    string `json:"column"`
+	Type      string `json:"type"`
+	Format    string `json:"format"`
+	Detected  bool   `json:"detected"`
+	Ambiguous bool   `json:"ambiguous,omitempty"`
+}
 
 // Widen records a column whose sampled type a later value broke.
 type Widen struct {
@@ -189,6 +257,9 @@ func (in *Ingester) IngestReader(ctx context.Context, r io.Reader, req Request) 
 // start and against which drift is found early. The catalog checks again
 // when the version is registered; its rules decide.
 func (in *Ingester) prepare(ctx context.Context, req *Request) (*catalog.Manifest, error) {
+	if _, err := req.options(); err != nil {
+		return nil, err
+	}
 	switch req.Mode {
 	case "":
 		req.Mode = ModeAppend
@@ -226,6 +297,10 @@ func (in *Ingester) IngestFile(ctx context.Context, path string, req Request) (R
 func (in *Ingester) ingestFile(ctx context.Context, path string, req Request, prev *catalog.Manifest) (res Result, err error) {
 	defer func() { in.met.done(res, err) }()
 	began := time.Now()
+	opts, err := req.options()
+	if err != nil {
+		return Result{}, err
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return Result{}, fmt.Errorf("ingest: open input: %w", err)
@@ -249,7 +324,7 @@ func (in *Ingester) ingestFile(ctx context.Context, path string, req Request, pr
 		defer unlock()
 	}
 
-	plan, err := in.plan(f, size, req, prev)
+	enc, err := chooseEncoding(f, size, opts.encoding, in.opt.Workers)
 	if err != nil {
 		return Result{}, err
 	}
@@ -258,13 +333,43 @@ func (in *Ingester) ingestFile(ctx context.Context, path string, req Request, pr
 		return Result{}, err
 	}
 	defer os.RemoveAll(dir)
+	var input io.ReaderAt = f
+	inputSize := size
+	if enc.transcodes() {
+		// Everything after this reads UTF-8: the input is transcoded into
+		// the work dir as a stream (one buffer in memory), then split and
+		// converted in parallel like any file.
+		tf, n, err := transcodeFile(f, size, enc, filepath.Join(dir, "input.utf8.csv"), req.Progress)
+		if err != nil {
+			return Result{}, err
+		}
+		defer tf.Close()
+		input, inputSize = tf, n
+		if req.Progress != nil {
+			req.Progress.Total.Store(inputSize)
+		}
+	}
 
-	parts, nulls, stats, err := in.convert(ctx, f, plan, dir, req.Progress)
+	plan, err := in.plan(input, inputSize, req, opts, prev)
+	if err != nil {
+		return Result{}, err
+	}
+
+	parts, nulls, stats, err := in.convert(ctx, input, plan, dir, req.Progress)
 	if err != nil {
 		return Result{}, err
 	}
 	stats.InputBytes = size
 	stats.Delimiter = string(plan.delim)
+	stats.DelimiterDetected = req.Delimiter == 0
+	stats.Quote, stats.QuoteDetected = quoteName(plan.quote), !opts.quoteGiven
+	stats.Encoding, stats.EncodingDetected, stats.BOM = enc.name, enc.detected, enc.bom
+	if enc.note != "" {
+		stats.Notes = append(stats.Notes, enc.note)
+	}
+	formats, notes := plan.dateReport()
+	stats.DateFormats = formats
+	stats.Notes = append(stats.Notes, notes...)
 	schema := make([]catalog.Column, len(plan.names))
 	for i, n := range plan.names {
 		schema[i] = catalog.Column{Name: n, Type: plan.kinds[i].final().duckType(), Nullable: nulls[i]}
@@ -291,6 +396,29 @@ func (in *Ingester) ingestFile(ctx context.Context, path string, req Request, pr
 			"rows", stats.Rows, "bytes", stats.InputBytes, "parts", stats.Parts, "passes", stats.Passes, "ms", int64(stats.ElapsedMS))
 	}
 	return res, err
+}
+
+// transcodeFile writes f (size bytes, in enc) as UTF-8 to path and
+// returns it opened for reading, with its size.
+func transcodeFile(f *os.File, size int64, enc encodingChoice, path string, prog *Progress) (*os.File, int64, error) {
+	out, err := os.Create(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("ingest: transcode: %w", err)
+	}
+	var count func(int64)
+	if prog != nil {
+		count = func(n int64) { prog.add(n, 0) }
+	}
+	if err := transcode(out, io.NewSectionReader(f, enc.skip, size-enc.skip), enc.name, count); err != nil {
+		out.Close()
+		return nil, 0, err
+	}
+	st, err := out.Stat()
+	if err != nil {
+		out.Close()
+		return nil, 0, fmt.Errorf("ingest: transcode: %w", err)
+	}
+	return out, st.Size(), nil
 }
 
 // beforeRegister, when set (tests only, see export_test.go), runs between

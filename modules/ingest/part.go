@@ -9,6 +9,7 @@ import (
 	"hash"
 	"io"
 	"os"
+	"slices"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -34,7 +35,7 @@ type partResult struct {
 	sha256  string
 	path    string
 	nulls   []bool
-	widen   []kind
+	widen   []colInfer
 	err     error
 	errLine int64
 	// synced yields the result of the part file's fsync and close.
@@ -43,11 +44,18 @@ type partResult struct {
 
 // convertEnv is what every worker of one pass shares.
 type convertEnv struct {
-	r      io.ReaderAt
-	delim  byte
-	names  []string
-	kinds  []kind
-	rgRows int
+	r     io.ReaderAt
+	delim byte
+	quote byte // 0: no quoting
+	names []string
+	kinds []kind
+	// colStyles says how each DATE / TIMESTAMP column is written (nil:
+	// ISO); styles and infer are the plan's, for classifying the rest of
+	// a span once a value broke its column.
+	colStyles []*dateStyle
+	styles    []*dateStyle
+	infer     []colInfer
+	rgRows    int
 	// avgBytes is each column's mean value size in the sample (sizes the
 	// string buffers); noDict marks near-unique columns written PLAIN,
 	// where a dictionary costs time and saves nothing.
@@ -118,7 +126,7 @@ func convertSpan(ctx context.Context, env *convertEnv, job partJob) (res partRes
 		res.err = fmt.Errorf("ingest: parquet writer: %w", err)
 		return res
 	}
-	p := newParser(env.r, job.span.start, job.span.end, env.delim, job.span.line, min(4<<20, int(job.span.end-job.span.start)+16)).limit(env.maxRec)
+	p := newParser(env.r, job.span.start, job.span.end, env.delim, job.span.line, min(4<<20, int(job.span.end-job.span.start)+16)).withQuote(env.quote).limit(env.maxRec)
 	// Buffers start at the rows this span is expected to hold (from the
 	// sample's row size), not at a full row group per column: a wide
 	// file of one row must not reserve columns × row_group_rows. They
@@ -131,7 +139,7 @@ func convertSpan(ctx context.Context, env *convertEnv, job partJob) (res partRes
 			hints[i] = int(a*float64(rows)*1.1) + 64
 		}
 	}
-	b := newBatch(env.mem, schema, env.kinds, env.rgRows, rows, hints)
+	b := newBatch(env.mem, schema, env.kinds, env.colStyles, env.rgRows, rows, hints)
 	defer b.release()
 	flush := func() error {
 		if b.rows == 0 {
@@ -158,7 +166,7 @@ func convertSpan(ctx context.Context, env *convertEnv, job partJob) (res partRes
 			return res
 		}
 		if bad := b.appendRow(p, fs); bad >= 0 {
-			res.widen = scanRest(p, fs, env.kinds, env.names, &res)
+			res.widen = scanRest(p, fs, env.infer, env.styles, env.names, &res)
 			return res
 		}
 		res.rows++
@@ -216,20 +224,17 @@ func convertSpan(ctx context.Context, env *convertEnv, job partJob) (res partRes
 }
 
 // scanRest continues through the span after a value broke its column's
-// kind, only classifying, and returns the kinds every remaining value
-// needs (parse errors found on the way are reported as usual).
-func scanRest(p *parser, fs []field, kinds []kind, names []string, res *partResult) []kind {
-	widen := append([]kind(nil), kinds...)
+// kind, only classifying, and returns what every remaining value says
+// about each column, starting from the pass's states (parse errors found
+// on the way are reported as usual).
+func scanRest(p *parser, fs []field, infer []colInfer, styles []*dateStyle, names []string, res *partResult) []colInfer {
+	widen := slices.Clone(infer)
 	check := func(fs []field) {
 		for i, f := range fs {
 			if f.end == f.start {
 				continue
 			}
-			v := p.value(f)
-			if widen[i] == kString || fits(widen[i], v) {
-				continue
-			}
-			widen[i] = join(widen[i], classify(v))
+			widen[i].observe(p.value(f), styles)
 		}
 	}
 	check(fs)
@@ -242,7 +247,7 @@ func scanRest(p *parser, fs []field, kinds []kind, names []string, res *partResu
 			res.err, res.errLine = withColumnName(err, names), line
 			return widen
 		}
-		if len(fs) != len(kinds) {
+		if len(fs) != len(infer) {
 			res.err, res.errLine = raggedError(line, len(fs), names), line
 			return widen
 		}

@@ -21,7 +21,7 @@ func (in *Ingester) convert(ctx context.Context, r io.ReaderAt, pl *ingestPlan, 
 	// At least one span per worker once the input is big enough to be
 	// worth splitting, so every core converts.
 	partSize := min(in.opt.PartSize, max((pl.size-pl.dataStart)/int64(pl.workers)+1, 8<<20))
-	spans, err := splitSpans(r, pl.dataStart, pl.size, pl.dataLine, partSize, pl.workers)
+	spans, err := splitSpans(r, pl.dataStart, pl.size, pl.dataLine, partSize, pl.quote, pl.workers)
 	if err != nil {
 		return nil, nil, stats, err
 	}
@@ -34,7 +34,8 @@ func (in *Ingester) convert(ctx context.Context, r io.ReaderAt, pl *ingestPlan, 
 			prog.bytes.Store(0)
 			prog.rows.Store(0)
 		}
-		env := &convertEnv{r: r, delim: pl.delim, names: pl.names, kinds: pl.kinds, rgRows: in.opt.RowGroupRows, progress: prog, mem: in.mem, avgBytes: pl.avgBytes, noDict: pl.noDict, maxRec: in.opt.MaxRecordBytes}
+		env := &convertEnv{r: r, delim: pl.delim, quote: pl.quote, names: pl.names, kinds: pl.kinds, colStyles: pl.columnStyles(),
+			styles: pl.styles, infer: pl.infer, rgRows: in.opt.RowGroupRows, progress: prog, mem: in.mem, avgBytes: pl.avgBytes, noDict: pl.noDict, maxRec: in.opt.MaxRecordBytes}
 		results := runPass(ctx, env, spans, dir, pass, pl.workers)
 		// The earliest error in file order wins: spans are in order.
 		for _, res := range results {
@@ -42,16 +43,16 @@ func (in *Ingester) convert(ctx context.Context, r io.ReaderAt, pl *ingestPlan, 
 				return nil, nil, stats, res.err
 			}
 		}
-		var widened []kind
+		var widened []colInfer
 		for _, res := range results {
 			if res.widen == nil {
 				continue
 			}
 			if widened == nil {
-				widened = slices.Clone(pl.kinds)
+				widened = slices.Clone(pl.infer)
 			}
-			for i, k := range res.widen {
-				widened[i] = join(widened[i], k)
+			for i, c := range res.widen {
+				widened[i].merge(c)
 			}
 		}
 		if widened == nil {
@@ -84,7 +85,11 @@ func (in *Ingester) convert(ctx context.Context, r io.ReaderAt, pl *ingestPlan, 
 			_ = os.Remove(res.path)
 		}
 		in.log.Info("ingest: a value broke a sampled column type; widening and converting again", "pass", pass)
-		pl.kinds = widened
+		pl.kinds = slices.Clone(pl.kinds) // original keeps the sampled kinds
+		pl.infer = widened
+		for i := range pl.names {
+			pl.settle(i)
+		}
 	}
 	return nil, nil, stats, errors.New("ingest: column types did not settle after 4 passes")
 }

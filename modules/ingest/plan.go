@@ -16,9 +16,25 @@ const sampleDistinctBytes = 64 << 20
 
 // ingestPlan is what the header and the sample decided.
 type ingestPlan struct {
-	delim     byte
-	names     []string
-	kinds     []kind
+	delim byte
+	quote byte // 0: no quoting
+	names []string
+	kinds []kind
+	// styles are the date styles columns are judged under; infer holds
+	// what the values seen so far say about each column (the sample, then
+	// the values that broke a pass); colStyle is each DATE / TIMESTAMP
+	// column's index into styles (-1 otherwise), ambiguous whether that
+	// column's values all read month-first and day-first; floor is the
+	// kind a column must keep (append: the existing type); pref is the
+	// order ('m' or 'd') an ambiguous column takes, decidedBy the column
+	// that decided it ("" = the m/d/Y default).
+	styles    []*dateStyle
+	infer     []colInfer
+	colStyle  []int
+	ambiguous []bool
+	floor     []kind
+	pref      byte
+	decidedBy string
 	dataStart int64
 	dataLine  int64
 	size      int64
@@ -35,7 +51,7 @@ func (k kind) final() kind {
 	return k
 }
 
-func (in *Ingester) plan(r io.ReaderAt, size int64, req Request, prev *catalog.Manifest) (*ingestPlan, error) {
+func (in *Ingester) plan(r io.ReaderAt, size int64, req Request, opts reqOptions, prev *catalog.Manifest) (*ingestPlan, error) {
 	start := int64(0)
 	if hasBOM(r, size) {
 		start = 3
@@ -43,13 +59,13 @@ func (in *Ingester) plan(r io.ReaderAt, size int64, req Request, prev *catalog.M
 	if size-start == 0 {
 		return nil, &CSVError{Line: 1, Column: 1, Msg: "empty file (a header line is required)"}
 	}
-	pl := &ingestPlan{delim: req.Delimiter, size: size, workers: in.opt.Workers}
-	if pl.delim == 0 {
-		pl.delim = sniffDelimiter(r, start, size)
+	pl := &ingestPlan{delim: req.Delimiter, quote: opts.quote, size: size, workers: in.opt.Workers, styles: opts.styles}
+	if pl.delim == 0 || !opts.quoteGiven {
+		pl.delim, pl.quote = sniffDialect(r, start, size, req.Delimiter, opts.quote, opts.quoteGiven)
 	}
 	// The header is bounded by the column cap (names are short), so a
 	// file without newlines fails after a few MiB, not max_record_bytes.
-	p := newParser(r, start, size, pl.delim, 1, 1<<20).limit(min(in.opt.MaxRecordBytes, max(1<<20, in.opt.MaxColumns*(maxColumnName+3))))
+	p := newParser(r, start, size, pl.delim, 1, 1<<20).withQuote(pl.quote).limit(min(in.opt.MaxRecordBytes, max(1<<20, in.opt.MaxColumns*(maxColumnName+3))))
 	fs, _, err := p.next()
 	if err == io.EOF {
 		return nil, &CSVError{Line: 1, Column: 1, Msg: "empty file (a header line is required)"}
@@ -69,6 +85,10 @@ func (in *Ingester) plan(r io.ReaderAt, size int64, req Request, prev *catalog.M
 	pl.dataLine = p.line
 	ncols := len(pl.names)
 	pl.kinds = make([]kind, ncols)
+	pl.infer = make([]colInfer, ncols)
+	pl.colStyle = make([]int, ncols)
+	pl.ambiguous = make([]bool, ncols)
+	pl.floor = make([]kind, ncols)
 	sizes := make([]int64, ncols)
 	distinct := make([]map[string]struct{}, ncols)
 	nonNull := make([]int, ncols)
@@ -106,12 +126,7 @@ func (in *Ingester) plan(r io.ReaderAt, size int64, req Request, prev *catalog.M
 					distinctBytes += len(v)
 				}
 			}
-			if pl.kinds[i] == kString {
-				continue
-			}
-			if !fits(pl.kinds[i], v) {
-				pl.kinds[i] = join(pl.kinds[i], classify(v))
-			}
+			pl.infer[i].observe(v, pl.styles)
 		}
 		rows++
 	}
@@ -124,6 +139,10 @@ func (in *Ingester) plan(r io.ReaderAt, size int64, req Request, prev *catalog.M
 		pl.avgBytes[i] = float64(sizes[i]) / float64(rows)
 		// Mostly distinct values (ids, e-mails, free text): PLAIN.
 		pl.noDict[i] = considered[i] >= 64 && len(distinct[i]) > considered[i]/2
+	}
+	pl.decideOrder()
+	for i := range pl.names {
+		pl.settle(i)
 	}
 	pl.prev = prev
 	if pl.prev != nil {
@@ -142,7 +161,8 @@ func (in *Ingester) plan(r io.ReaderAt, size int64, req Request, prev *catalog.M
 					break
 				}
 				if ek, ok := kindOf(c.Type); ok && join(ek, pl.kinds[i]) == ek {
-					pl.kinds[i] = ek
+					pl.floor[i] = ek
+					pl.settle(i)
 					sampled[i].Type = c.Type
 				}
 			}
@@ -155,4 +175,85 @@ func (in *Ingester) plan(r io.ReaderAt, size int64, req Request, prev *catalog.M
 		}
 	}
 	return pl, nil
+}
+
+// decideOrder sets the order an ambiguous column takes: day-first when
+// some column's values decided day-first (a day above 12) and none
+// decided month-first, else month-first (the common m/d/Y default).
+func (pl *ingestPlan) decideOrder() {
+	pl.pref = 'm'
+	var byM, byD string
+	for i, c := range pl.infer {
+		if c.k != kDate {
+			continue
+		}
+		m, d := false, false
+		for s, st := range pl.styles {
+			if sk := c.sk[s]; sk == kDate || sk == kTimestamp {
+				m = m || st.order == 'm'
+				d = d || st.order == 'd'
+			}
+		}
+		switch {
+		case m && !d && byM == "":
+			byM = pl.names[i]
+		case d && !m && byD == "":
+			byD = pl.names[i]
+		}
+	}
+	if byD != "" && byM == "" {
+		pl.pref, pl.decidedBy = 'd', byD
+	} else if byM != "" {
+		pl.decidedBy = byM
+	}
+}
+
+// settle resolves column i's kind and date style from what its values
+// said, and narrows a decided date style to the one chosen (a later value
+// in another style widens the column instead of being read differently).
+func (pl *ingestPlan) settle(i int) {
+	k, s, amb := pl.infer[i].resolve(pl.styles, pl.pref, pl.floor[i])
+	pl.kinds[i], pl.colStyle[i], pl.ambiguous[i] = k, s, amb
+	if s >= 0 && pl.infer[i].k == kDate {
+		pl.infer[i].restrict(s)
+	}
+}
+
+// columnStyles is each column's date style for the converter (nil: ISO
+// or not a date).
+func (pl *ingestPlan) columnStyles() []*dateStyle {
+	out := make([]*dateStyle, len(pl.names))
+	for i, s := range pl.colStyle {
+		if s >= 0 {
+			out[i] = pl.styles[s]
+		}
+	}
+	return out
+}
+
+// dateReport describes the DATE and TIMESTAMP columns' layouts, with a
+// note per ambiguous column.
+func (pl *ingestPlan) dateReport() ([]DateFormat, []string) {
+	var out []DateFormat
+	var notes []string
+	for i, k := range pl.kinds {
+		if pl.colStyle[i] < 0 || (k != kDate && k != kTimestamp) {
+			continue
+		}
+		st := pl.styles[pl.colStyle[i]]
+		out = append(out, DateFormat{Column: pl.names[i], Type: k.duckType(), Format: st.layoutFor(k), Detected: st.detected, Ambiguous: pl.ambiguous[i]})
+		if pl.ambiguous[i] {
+			other := "%d/%m/%Y"
+			if st.order == 'd' {
+				other = "%m/%d/%Y"
+			}
+			why := "month first, the default"
+			if pl.decidedBy != "" {
+				why = fmt.Sprintf("like column %q, whose values decide it", pl.decidedBy)
+			}
+			notes = append(notes, fmt.Sprintf("column %q: every sampled value reads both as %s and as %s; read as %s (%s). Say dateformat=%s if that is wrong",
+				pl.names[i], st.date.src, other, st.date.src, why, other))
+		}
+	}
+	return out, notes
 }

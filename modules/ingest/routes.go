@@ -31,7 +31,14 @@ type IngestResponse struct {
 // Idempotency-Key header, or multipart fields sent before the file.
 type params struct {
 	name, mode, idem, delim string
+	quote, encoding         string
+	dateFormat, tsFormat    string
 }
+
+// paramNames are the settings read from the query string (and from
+// multipart fields before the file).
+var paramNames = []string{"dataset", "name", "mode", "idempotency_key", "delimiter", "quote", "encoding",
+	"dateformat", "date_format", "timestampformat", "timestamp_format"}
 
 func (p *params) set(k, v string) {
 	switch k {
@@ -43,13 +50,21 @@ func (p *params) set(k, v string) {
 		p.idem = v
 	case "delimiter":
 		p.delim = v
+	case "quote":
+		p.quote = v
+	case "encoding":
+		p.encoding = v
+	case "dateformat", "date_format":
+		p.dateFormat = v
+	case "timestampformat", "timestamp_format":
+		p.tsFormat = v
 	}
 }
 
 func (m *Module) handleIngest(c echo.Context) error {
 	r := c.Request()
 	var ps params
-	for _, k := range []string{"dataset", "name", "mode", "idempotency_key", "delimiter"} {
+	for _, k := range paramNames {
 		if v := c.QueryParam(k); v != "" {
 			ps.set(k, v)
 		}
@@ -104,6 +119,7 @@ func (m *Module) run(ctx context.Context, body io.Reader, ps params, source stri
 	}
 	return m.ing.IngestReader(ctx, body, Request{
 		Dataset: ps.name, Mode: ps.mode, IdempotencyKey: ps.idem, Source: "ingest:" + source, Delimiter: delim,
+		Quote: ps.quote, Encoding: ps.encoding, DateFormat: ps.dateFormat, TimestampFormat: ps.tsFormat,
 	})
 }
 

@@ -22,7 +22,9 @@ type blockCount struct{ quotes, newlines int64 }
 // countBlocks counts quotes and newlines in [from, to) block by block, on
 // `workers` goroutines (bytes.Count is vectorised, so this runs at memory
 // speed). Quote parity tells whether an offset is inside a quoted field.
-func countBlocks(r io.ReaderAt, from, to int64, workers int) ([]blockCount, error) {
+// quote 0 means the dialect has no quoting (nothing is counted).
+func countBlocks(r io.ReaderAt, from, to int64, quote byte, workers int) ([]blockCount, error) {
+	qb := []byte{quote}
 	n := int((to - from + scanBlock - 1) / scanBlock)
 	counts := make([]blockCount, n)
 	var wg sync.WaitGroup
@@ -47,7 +49,11 @@ func countBlocks(r io.ReaderAt, from, to int64, workers int) ([]blockCount, erro
 					mu.Unlock()
 					return
 				}
-				counts[i] = blockCount{int64(bytes.Count(buf[:sz], quoteByte)), int64(bytes.Count(buf[:sz], nlByte))}
+				var q int64
+				if quote != 0 {
+					q = int64(bytes.Count(buf[:sz], qb))
+				}
+				counts[i] = blockCount{q, int64(bytes.Count(buf[:sz], nlByte))}
 			}
 		}()
 	}
@@ -55,16 +61,15 @@ func countBlocks(r io.ReaderAt, from, to int64, workers int) ([]blockCount, erro
 	return counts, firstErr
 }
 
-var quoteByte = []byte{'"'}
-
 // splitSpans cuts [from, to) into spans of about partSize bytes that start
 // and end at record boundaries (a newline outside quotes), so each can be
-// parsed on its own. firstLine is the line the data starts on.
-func splitSpans(r io.ReaderAt, from, to int64, firstLine int64, partSize int64, workers int) ([]span, error) {
+// parsed on its own. firstLine is the line the data starts on; quote is
+// the dialect's quote character (0: none).
+func splitSpans(r io.ReaderAt, from, to int64, firstLine int64, partSize int64, quote byte, workers int) ([]span, error) {
 	if to-from <= partSize+partSize/4 {
 		return []span{{from, to, firstLine}}, nil
 	}
-	counts, err := countBlocks(r, from, to, workers)
+	counts, err := countBlocks(r, from, to, quote, workers)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +93,9 @@ func splitSpans(r io.ReaderAt, from, to int64, firstLine int64, partSize int64, 
 		if _, err := r.ReadAt(head, blockStart); err != nil && err != io.EOF {
 			return nil, fmt.Errorf("ingest: scan input: %w", err)
 		}
-		quotes += int64(bytes.Count(head, quoteByte))
+		if quote != 0 {
+			quotes += int64(bytes.Count(head, []byte{quote}))
+		}
 		lines += int64(bytes.Count(head, nlByte))
 		inQuote := quotes%2 == 1
 		// Walk forward to the first newline outside quotes.
@@ -103,7 +110,7 @@ func splitSpans(r io.ReaderAt, from, to int64, firstLine int64, partSize int64, 
 				return nil, fmt.Errorf("ingest: scan input: %w", err)
 			}
 			for i, c := range w {
-				if c == '"' {
+				if c == quote && quote != 0 {
 					inQuote = !inQuote
 				} else if c == '\n' {
 					lines++
