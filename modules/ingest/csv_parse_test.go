@@ -75,7 +75,7 @@ func TestSplitSpansAtRecordBoundaries(t *testing.T) {
 	csv := bigCSV(3000)
 	r := strings.NewReader(csv)
 	hdr := int64(strings.Index(csv, "\n") + 1)
-	spans, err := splitSpans(r, hdr, int64(len(csv)), 2, 997, 2)
+	spans, err := splitSpans(r, hdr, int64(len(csv)), 2, 997, '"', 2)
 	if err != nil {
 		t.Fatal(err)
 	}
