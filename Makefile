@@ -90,7 +90,7 @@ load: build
 FUZZTIME ?= 60s
 FUZZ_TARGETS := \
 	./app:FuzzGate ./app:FuzzMediaType \
-	./modules/ingest:FuzzCSVParser ./modules/query:FuzzSQLGuard \
+	./modules/ingest:FuzzCSVParser ./modules/ingest:FuzzDialectAndEncoding ./modules/query:FuzzSQLGuard \
 	./modules/storage:FuzzValidateKey ./modules/catalog:FuzzValidateType \
 	./modules/pathway:FuzzReplay ./modules/vector:FuzzWALReplay \
 	./modules/workflow:FuzzWorkflowDefinition ./internal/jsonx:FuzzMember

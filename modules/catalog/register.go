@@ -262,6 +262,13 @@ func (s *Store) commitBatch(ctx context.Context, batch []*pendingReg) *Change {
 			p.m = m
 		}
 	}
+	if !live && exists {
+		// The name lives again: its tombstone must not hide it from a
+		// rebuild.
+		if err := s.objects.Delete(ctx, tombstoneKey(name)); err != nil {
+			s.log.Error("catalog: remove tombstone", "dataset", name, "err", err)
+		}
+	}
 	return &Change{Name: name, Version: m.Version, Manifest: &m, Pruned: expired}
 }
 
