@@ -226,14 +226,17 @@ func (m *maintainer) maintainDataset(ctx context.Context, name string, dryRun bo
 	}
 	if m.s.ice != nil {
 		now := time.Now()
-		// Under the writer lock: a commit writes its manifests before the
-		// metadata file that names them, so a sweep running beside it
-		// sees them unreferenced and, with a short grace, deletes them —
-		// the table then names a missing manifest and no commit of the
-		// dataset succeeds again.
-		m.s.mu.Lock()
-		sw, err := m.s.ice.SweepMetadata(ctx, name, func(o storage.ObjectInfo) bool { return m.dueForDelete(o, now) }, dryRun)
-		m.s.mu.Unlock()
+		// A commit writes its manifests before the metadata file that
+		// names them: the sweep confirms what it found unreferenced
+		// under the writer lock (see SweepMetadata), or a sweep beside a
+		// commit would delete them and leave a table naming a missing
+		// manifest.
+		locked := func(f func() error) error {
+			m.s.mu.Lock()
+			defer m.s.mu.Unlock()
+			return f()
+		}
+		sw, err := m.s.ice.SweepMetadata(ctx, name, func(o storage.ObjectInfo) bool { return m.dueForDelete(o, now) }, locked, dryRun)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -304,29 +307,47 @@ func (m *maintainer) deletePending(ctx context.Context, name string, dryRun bool
 func (s *Store) removeUnreferenced(ctx context.Context, keys []string) (int, int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	refd := map[string]bool{}
+	args := make([]any, len(keys))
+	for i, k := range keys {
+		args[i] = k
+	}
+	in := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(keys)), ", ") + ")"
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT key FROM dataset_files WHERE key IN `+in, args...)
+	if err != nil {
+		return 0, 0, fmt.Errorf("catalog: references of %d parts: %w", len(keys), err)
+	}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return 0, 0, fmt.Errorf("catalog: references: %w", err)
+		}
+		refd[k] = true
+	}
+	rows.Close()
 	n, bytes := 0, int64(0)
 	for _, k := range keys {
-		var refs int
-		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM dataset_files WHERE key = ?`, k).Scan(&refs); err != nil {
-			return n, bytes, fmt.Errorf("catalog: references of %s: %w", k, err)
+		if refd[k] {
+			continue
 		}
-		if refs == 0 {
-			info, err := s.objects.Stat(ctx, k)
-			if err == nil {
-				if err := s.objects.Delete(ctx, k); err != nil && !errors.Is(err, storage.ErrNotFound) {
-					return n, bytes, fmt.Errorf("catalog: delete %s: %w", k, err)
-				}
-				n++
-				bytes += info.Size
-				s.markSwept(k)
-				s.met.removedFs.Add(1)
-			} else if !errors.Is(err, storage.ErrNotFound) {
-				return n, bytes, fmt.Errorf("catalog: stat %s: %w", k, err)
-			}
+		info, err := s.objects.Stat(ctx, k)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
 		}
-		if _, err := s.db.ExecContext(ctx, `DELETE FROM pending_deletes WHERE key = ?`, k); err != nil {
-			return n, bytes, fmt.Errorf("catalog: pending delete %s: %w", k, err)
+		if err != nil {
+			return n, bytes, fmt.Errorf("catalog: stat %s: %w", k, err)
 		}
+		s.markSwept(k)
+		if err := s.objects.Delete(ctx, k); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return n, bytes, fmt.Errorf("catalog: delete %s: %w", k, err)
+		}
+		n++
+		bytes += info.Size
+		s.met.removedFs.Add(1)
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM pending_deletes WHERE key IN `+in, args...); err != nil {
+		return n, bytes, fmt.Errorf("catalog: pending deletes: %w", err)
 	}
 	return n, bytes, nil
 }
@@ -338,10 +359,13 @@ func (s *Store) markSwept(key string) {
 	if s.swept == nil {
 		s.swept = map[string]time.Time{}
 	}
-	for k, at := range s.swept {
-		if now.Sub(at) > time.Hour {
-			delete(s.swept, k)
+	if now.Sub(s.sweptPruned) > time.Minute { // not per delete: the map can hold thousands
+		for k, at := range s.swept {
+			if now.Sub(at) > time.Hour {
+				delete(s.swept, k)
+			}
 		}
+		s.sweptPruned = now
 	}
 	s.swept[key] = now
 }

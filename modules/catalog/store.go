@@ -55,7 +55,8 @@ type Store struct {
 
 	// swept remembers the parts maintenance deleted lately (s.mu held),
 	// see checkNotSwept.
-	swept map[string]time.Time
+	swept       map[string]time.Time
+	sweptPruned time.Time
 
 	maint *maintainer // nil until StartMaintenance
 	met   catalogMetrics

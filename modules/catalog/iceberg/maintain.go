@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 
@@ -31,11 +32,18 @@ type SweepReport struct {
 // its current metadata no longer needs: manifest lists and manifests of
 // expired snapshots, manifests a merge replaced, and metadata JSON files
 // outside the kept window. An unreferenced manifest or manifest list
-// goes only once due says its grace period is over, because a commit in
-// flight writes its manifests before the metadata that names them, and a
-// reader that loaded an older metadata file may still be reading them.
-// With dryRun nothing is deleted.
-func (t *Tables) SweepMetadata(ctx context.Context, name string, due func(storage.ObjectInfo) bool, dryRun bool) (SweepReport, error) {
+// goes only once due says its grace period is over: a reader that loaded
+// an older metadata file may still be reading it.
+//
+// A commit writes its manifests before the metadata file that names
+// them, so what the sweep found unreferenced is confirmed under locked
+// (the catalog's writer lock, which every commit holds) against the
+// metadata as it is then; only that check holds the lock. What the
+// metadata of that moment does not name no later commit can name again
+// (a commit carries manifests over from the current snapshot or writes
+// new ones), so the deletes run after the lock is released. With dryRun
+// nothing is deleted.
+func (t *Tables) SweepMetadata(ctx context.Context, name string, due func(storage.ObjectInfo) bool, locked func(func() error) error, dryRun bool) (SweepReport, error) {
 	var rep SweepReport
 	cur, err := t.Load(ctx, name)
 	if errors.Is(err, ErrNoTable) {
@@ -48,6 +56,7 @@ func (t *Tables) SweepMetadata(ctx context.Context, name string, due func(storag
 	if err != nil {
 		return rep, err
 	}
+	var cands []storage.ObjectInfo
 	err = t.eachMetadataObject(ctx, name, func(o storage.ObjectInfo) error {
 		seq := metaSeq(name, o.Key)
 		switch {
@@ -56,21 +65,57 @@ func (t *Tables) SweepMetadata(ctx context.Context, name string, due func(storag
 		case seq > 0 && seq > cur.Seq-t.metaFiles:
 		case seq == 0 && !due(o):
 		default:
-			rep.Removed++
-			rep.RemovedBytes += o.Size
-			if !dryRun {
-				if err := t.store.Delete(ctx, o.Key); err != nil && !errors.Is(err, storage.ErrNotFound) {
-					return fmt.Errorf("iceberg: sweep %s: %w", o.Key, err)
-				}
-			}
+			cands = append(cands, o)
 			return nil
 		}
 		rep.Kept.Files++
 		rep.Kept.Bytes += o.Size
 		return nil
 	})
-	rep.Kept.Snapshots, rep.Kept.Seq = len(cur.Metadata().Snapshots()), cur.Seq
-	return rep, err
+	if err != nil {
+		return rep, err
+	}
+	now := cur
+	if len(cands) > 0 {
+		err = locked(func() error {
+			latest, err := t.Load(ctx, name)
+			if err != nil {
+				return err
+			}
+			if latest.Seq != cur.Seq {
+				more, err := t.referenced(ctx, name, latest)
+				if err != nil {
+					return err
+				}
+				maps.Copy(keep, more)
+				now = latest
+			}
+			return nil
+		})
+		if errors.Is(err, ErrNoTable) {
+			return rep, nil
+		}
+		if err != nil {
+			return rep, err
+		}
+	}
+	for _, o := range cands {
+		if seq := metaSeq(name, o.Key); keep[o.Key] || (seq > 0 && seq > now.Seq-t.metaFiles) {
+			rep.Kept.Files++
+			rep.Kept.Bytes += o.Size
+			continue
+		}
+		rep.Removed++
+		rep.RemovedBytes += o.Size
+		if !dryRun {
+			if err := t.store.Delete(ctx, o.Key); err != nil && !errors.Is(err, storage.ErrNotFound) {
+				return rep, fmt.Errorf("iceberg: sweep %s: %w", o.Key, err)
+			}
+		}
+	}
+	rep.Kept.Snapshots, rep.Kept.Seq = len(now.Metadata().Snapshots()), now.Seq
+	t.forgetManifestLists(now)
+	return rep, nil
 }
 
 // Stats counts a table's metadata objects and snapshots (zero when there
@@ -107,12 +152,12 @@ func (t *Tables) referenced(ctx context.Context, name string, cur *Table) (map[s
 	meta := cur.Metadata()
 	for _, s := range meta.Snapshots() {
 		add(s.ManifestList)
-		mfs, err := s.Manifests(fio)
+		paths, err := t.manifestsOf(fio, s)
 		if err != nil {
-			return nil, fmt.Errorf("iceberg: read manifest list of snapshot %d: %w", s.SnapshotID, err)
+			return nil, err
 		}
-		for _, mf := range mfs {
-			add(mf.FilePath())
+		for _, p := range paths {
+			add(p)
 		}
 	}
 	return keep, nil
@@ -217,4 +262,45 @@ func (t *Tables) Tagged(ctx context.Context, name string) (map[int]bool, error) 
 		}
 	}
 	return out, nil
+}
+
+// manifestsOf lists the manifests a snapshot's manifest list names. A
+// manifest list never changes once written, so what it names is cached
+// by its path (forgetManifestLists drops the snapshots gone).
+func (t *Tables) manifestsOf(fio *storeIO, s table.Snapshot) ([]string, error) {
+	t.mlMu.Lock()
+	paths, ok := t.mlCache[s.ManifestList]
+	t.mlMu.Unlock()
+	if ok {
+		return paths, nil
+	}
+	mfs, err := s.Manifests(fio)
+	if err != nil {
+		return nil, fmt.Errorf("iceberg: read manifest list of snapshot %d: %w", s.SnapshotID, err)
+	}
+	paths = make([]string, len(mfs))
+	for i, mf := range mfs {
+		paths[i] = mf.FilePath()
+	}
+	t.mlMu.Lock()
+	t.mlCache[s.ManifestList] = paths
+	t.mlMu.Unlock()
+	return paths, nil
+}
+
+// forgetManifestLists drops cached manifest lists of snapshots a table no
+// longer has.
+func (t *Tables) forgetManifestLists(cur *Table) {
+	live := map[string]bool{}
+	for _, s := range cur.Metadata().Snapshots() {
+		live[s.ManifestList] = true
+	}
+	prefix := t.root + "/" + MetadataPrefix(cur.Identifier()[len(cur.Identifier())-1])
+	t.mlMu.Lock()
+	defer t.mlMu.Unlock()
+	for p := range t.mlCache {
+		if strings.HasPrefix(p, prefix) && !live[p] {
+			delete(t.mlCache, p)
+		}
+	}
 }

@@ -91,6 +91,11 @@ type Tables struct {
 	// that file, skips reading and parsing the metadata JSON again.
 	loadedMu sync.Mutex
 	loaded   map[string]*Table
+
+	// mlCache maps a manifest list's location to the manifests it names
+	// (manifest lists are immutable), for the metadata sweep.
+	mlMu    sync.Mutex
+	mlCache map[string][]string
 }
 
 // DefaultMetadataFiles is how many metadata JSON files a table keeps
@@ -113,7 +118,7 @@ func New(store storage.Store, namespace string, log *slog.Logger) (*Tables, erro
 		log = slog.Default()
 	}
 	return &Tables{store: store, root: root, namespace: namespace, log: log, metaFiles: DefaultMetadataFiles,
-		loaded: map[string]*Table{}}, nil
+		loaded: map[string]*Table{}, mlCache: map[string][]string{}}, nil
 }
 
 // SetMetadataFiles sets how many vN.metadata.json files each table keeps
