@@ -57,6 +57,9 @@ type Manifest struct {
 	// Compacted marks a version maintenance made: the same rows as the
 	// version before it in fewer parts.
 	Compacted bool `json:"compacted,omitempty"`
+	// Absorbed maps each part a compaction merged away to the part it
+	// went into, so a replay of it is still recognised after a rebuild.
+	Absorbed map[string]string `json:"absorbed,omitempty"`
 }
 
 // RegisterRequest asks for a new version of a dataset.

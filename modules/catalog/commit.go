@@ -14,6 +14,7 @@ type versionCommit struct {
 	exists   bool // the dataset has a row (live or deleted)
 	keys     []idemRecord
 	expire   []int             // versions retention drops in the same commit
+	carried  []carried         // what the expiring versions carry that outlives them
 	absorbed map[string]string // compaction: part key → the part it went into
 }
 
@@ -47,7 +48,11 @@ func (s *Store) commitNew(ctx context.Context, m Manifest, prev *Manifest, exist
 	if err != nil {
 		return nil, err
 	}
-	vc := versionCommit{m: m, exists: exists, keys: keys, expire: expire, absorbed: absorbed}
+	carried, err := s.carriedBy(ctx, m.Name, expire)
+	if err != nil {
+		return nil, err
+	}
+	vc := versionCommit{m: m, exists: exists, keys: keys, expire: expire, carried: carried, absorbed: absorbed}
 	if s.ice == nil {
 		if err := s.commitRows(ctx, vc); err != nil {
 			return nil, err
@@ -111,14 +116,13 @@ func (s *Store) afterCommit(ctx context.Context, vc versionCommit) {
 	s.cacheM.Unlock()
 	s.met.expired.Add(int64(len(vc.expire)))
 	s.met.compacted.Add(int64(len(vc.absorbed)))
-	if len(vc.expire) > 0 || len(vc.absorbed) > 0 {
-		// The keys and compacted parts the expired versions' manifests
-		// carried reach the bucket before those manifests go.
-		if err := s.saveState(ctx, vc.m.Name); err != nil {
-			s.log.Warn("catalog: mirror keys and compacted parts; expired manifest objects kept until the next pass", "dataset", vc.m.Name, "err", err)
-			s.noteCommit(vc.m.Name)
-			return
-		}
+	// What the expired versions carried reaches the bucket before their
+	// manifest objects go; should that fail, the objects stay and the
+	// next maintenance pass tries again.
+	if err := s.keepCarried(ctx, vc.carried); err != nil {
+		s.log.Warn("catalog: keep expired versions' keys; their manifest objects stay until the next pass", "dataset", vc.m.Name, "err", err)
+		s.noteCommit(vc.m.Name)
+		return
 	}
 	for _, v := range vc.expire {
 		if err := s.objects.Delete(ctx, ManifestKey(vc.m.Name, v)); err != nil {

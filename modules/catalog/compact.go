@@ -164,7 +164,7 @@ func (s *Store) commitCompaction(ctx context.Context, name, fingerprint string, 
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	m := prev
 	m.Version, m.Files, m.CreatedAt, m.UpdatedAt = prev.Version+1, files, now, now
-	m.Source, m.IdempotencyKey, m.IdempotencyKeys, m.Compacted = "compaction", "", nil, true
+	m.Source, m.IdempotencyKey, m.IdempotencyKeys, m.Compacted, m.Absorbed = "compaction", "", nil, true, absorbed
 	var latest int
 	if err := s.db.QueryRowContext(ctx, `SELECT latest_version FROM datasets WHERE name = ?`, name).Scan(&latest); err != nil {
 		return nil, nil, fmt.Errorf("catalog: read dataset %q: %w", name, err)

@@ -216,7 +216,7 @@ func (s *Store) rollForward(ctx context.Context, name string, from, to int, exis
 		ms = append(ms, m)
 	}
 	for _, m := range ms {
-		if err := s.commitRows(ctx, versionCommit{m: m, exists: exists, keys: keysOf(m)}); err != nil {
+		if err := s.commitRows(ctx, versionCommit{m: m, exists: exists, keys: keysOf(m), absorbed: m.Absorbed}); err != nil {
 			return 0, err
 		}
 		exists = true

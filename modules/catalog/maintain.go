@@ -461,10 +461,7 @@ func (m *maintainer) sweepManifestObjects(ctx context.Context, name string, dryR
 		return err
 	}
 	if !dryRun {
-		m.s.mu.Lock()
-		err := m.s.saveState(ctx, name)
-		m.s.mu.Unlock()
-		if err != nil {
+		if err := m.s.trimRemembered(ctx, name, man.Version); err != nil {
 			return err
 		}
 	}
@@ -480,6 +477,11 @@ func (m *maintainer) sweepManifestObjects(ctx context.Context, name string, dryR
 		v, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(o.Key, ManifestPrefix+name+"/"), ".json"))
 		if err != nil || v >= man.Version || have[v] || dryRun {
 			continue
+		}
+		// An expiry that stopped before it kept what the version carried:
+		// keep it now, from the object itself.
+		if err := m.s.keepCarriedOf(ctx, name, v, o.Key); err != nil {
+			return err
 		}
 		if err := m.s.objects.Delete(ctx, o.Key); err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return fmt.Errorf("catalog: remove manifest object %s: %w", o.Key, err)

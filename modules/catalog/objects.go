@@ -266,7 +266,7 @@ func (s *Store) rebuild(ctx context.Context) (RebuildReport, error) {
 	if err := s.rebuildSettings(ctx, tx); err != nil {
 		return rep, err
 	}
-	if err := s.rebuildState(ctx, tx); err != nil {
+	if err := s.rebuildRemembered(ctx, tx); err != nil {
 		return rep, err
 	}
 	for name, ms := range byName {
@@ -284,6 +284,12 @@ func (s *Store) rebuild(ctx context.Context) (RebuildReport, error) {
 				if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO idempotency_keys (name, key, version, content) VALUES (?, ?, ?, ?)`,
 					m.Name, k.key, m.Version, k.content); err != nil {
 					return rep, fmt.Errorf("catalog: rebuild: idempotency key: %w", err)
+				}
+			}
+			for from, into := range m.Absorbed {
+				if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO absorbed_parts (name, key, into_key) VALUES (?, ?, ?)`,
+					m.Name, from, into); err != nil {
+					return rep, fmt.Errorf("catalog: rebuild: compacted parts: %w", err)
 				}
 			}
 			if m.Version > latest.Version {

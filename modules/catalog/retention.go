@@ -410,7 +410,11 @@ func (s *Store) expireNow(ctx context.Context, name string, dryRun bool) ([]int,
 	// Manifest objects first: a rebuild must not bring a version back
 	// once its files may be deleted; what they carried that outlives
 	// them is mirrored before.
-	if err := s.saveState(ctx, name); err != nil {
+	carried, err := s.carriedBy(ctx, name, expired)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.keepCarried(ctx, carried); err != nil {
 		return nil, err
 	}
 	for _, v := range expired {

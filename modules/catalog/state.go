@@ -3,127 +3,205 @@ package catalog
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 )
 
 // What outlives a dataset's versions and must survive the loss of the
 // node's disk: its idempotency keys (a replay is recognised after its
 // version expired) and the record of compacted parts (an append whose
 // part was merged away is still a replay). Both live in the metadata
-// database and are mirrored to _catalog/state/<name>.json before any
-// version that carries them loses its manifest object, so `catalog
-// rebuild` and a new node over the bucket restore them.
+// database. When a version that carries either expires, what it carried
+// is written to _catalog/keys/<name>/<version>.json before its manifest
+// object goes (one small object per expired version, so a commit costs
+// the same whatever the history), and `catalog rebuild` (a new node over
+// the bucket) reads them back. Maintenance keeps the newest
+// rememberVersions of them, in the bucket and in the database.
 
-const statePrefix = "_catalog/state/"
+const keysPrefix = "_catalog/keys/"
 
-func stateKey(name string) string { return statePrefix + name + ".json" }
+func keysKey(name string, version int) string {
+	return keysPrefix + name + "/" + strconv.Itoa(version) + ".json"
+}
 
-// maxRemembered bounds the keys and the compacted parts remembered per
-// dataset: a replay is recognised for the newest 10,000 keyed writes and
-// compactions of 10,000 parts.
-const maxRemembered = 10000
+// rememberVersions bounds the remembered keys and compacted parts: a
+// replay is recognised as long as its version is among the newest
+// 10,000 of the dataset.
+const rememberVersions = 10000
 
-type stateJSON struct {
+// carried is what one expired version leaves behind.
+type carried struct {
 	Name        string            `json:"name"`
-	Idempotency []stateKeyJSON    `json:"idempotency,omitempty"`
+	Version     int               `json:"version"`
+	Idempotency []carriedKey      `json:"idempotency,omitempty"`
 	Absorbed    map[string]string `json:"absorbed,omitempty"`
 }
 
-type stateKeyJSON struct {
+type carriedKey struct {
 	Key     string `json:"key"`
-	Version int    `json:"version"`
 	Content string `json:"content"`
 }
 
-// carriesState reports whether a dataset has keys or compacted parts to
-// remember.
-func (s *Store) carriesState(ctx context.Context, name string) (bool, error) {
-	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM idempotency_keys WHERE name = ?) + (SELECT count(*) FROM absorbed_parts WHERE name = ?)`,
-		name, name).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("catalog: state of %q: %w", name, err)
+// carriedBy reads what the versions about to expire carry (before their
+// rows go): their idempotency keys and, for compactions, the parts they
+// absorbed.
+func (s *Store) carriedBy(ctx context.Context, name string, versions []int) ([]carried, error) {
+	if len(versions) == 0 {
+		return nil, nil
 	}
-	return n > 0, nil
-}
-
-// saveState trims a dataset's remembered keys and compacted parts to
-// maxRemembered and mirrors them to the bucket (s.mu held). A dataset
-// with none writes nothing.
-func (s *Store) saveState(ctx context.Context, name string) error {
-	has, err := s.carriesState(ctx, name)
-	if err != nil || !has {
-		return err
+	in := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(versions)), ", ") + ")"
+	args := []any{name}
+	for _, v := range versions {
+		args = append(args, v)
 	}
-	for _, q := range []string{
-		`DELETE FROM idempotency_keys WHERE name = ? AND key NOT IN
-			(SELECT key FROM idempotency_keys WHERE name = ? ORDER BY version DESC, key LIMIT ?)`,
-		`DELETE FROM absorbed_parts WHERE name = ? AND rowid NOT IN
-			(SELECT rowid FROM absorbed_parts WHERE name = ? ORDER BY rowid DESC LIMIT ?)`,
-	} {
-		if _, err := s.db.ExecContext(ctx, q, name, name, maxRemembered); err != nil {
-			return fmt.Errorf("catalog: trim state of %q: %w", name, err)
+	by := map[int]*carried{}
+	get := func(v int) *carried {
+		if by[v] == nil {
+			by[v] = &carried{Name: name, Version: v}
 		}
+		return by[v]
 	}
-	st := stateJSON{Name: name, Absorbed: map[string]string{}}
-	rows, err := s.db.QueryContext(ctx, `SELECT key, version, content FROM idempotency_keys WHERE name = ? ORDER BY version, key`, name)
+	rows, err := s.db.QueryContext(ctx, `SELECT version, key, content FROM idempotency_keys WHERE name = ? AND version IN `+in, args...)
 	if err != nil {
-		return fmt.Errorf("catalog: state of %q: %w", name, err)
+		return nil, fmt.Errorf("catalog: keys of expiring versions of %q: %w", name, err)
 	}
 	for rows.Next() {
-		var k stateKeyJSON
-		if err := rows.Scan(&k.Key, &k.Version, &k.Content); err != nil {
+		var v int
+		var k carriedKey
+		if err := rows.Scan(&v, &k.Key, &k.Content); err != nil {
 			rows.Close()
-			return fmt.Errorf("catalog: state of %q: %w", name, err)
+			return nil, fmt.Errorf("catalog: keys of expiring versions: %w", err)
 		}
-		st.Idempotency = append(st.Idempotency, k)
+		get(v).Idempotency = append(get(v).Idempotency, k)
 	}
 	rows.Close()
-	arows, err := s.db.QueryContext(ctx, `SELECT key, into_key FROM absorbed_parts WHERE name = ?`, name)
+	mrows, err := s.db.QueryContext(ctx, `SELECT version, manifest FROM dataset_versions WHERE name = ? AND version IN `+in+` AND manifest LIKE '%"absorbed"%'`, args...)
 	if err != nil {
-		return fmt.Errorf("catalog: state of %q: %w", name, err)
+		return nil, fmt.Errorf("catalog: compactions among expiring versions of %q: %w", name, err)
 	}
-	for arows.Next() {
-		var from, into string
-		if err := arows.Scan(&from, &into); err != nil {
-			arows.Close()
-			return fmt.Errorf("catalog: state of %q: %w", name, err)
+	for mrows.Next() {
+		var v int
+		var raw string
+		if err := mrows.Scan(&v, &raw); err != nil {
+			mrows.Close()
+			return nil, fmt.Errorf("catalog: compactions among expiring versions: %w", err)
 		}
-		st.Absorbed[from] = into
+		m, err := decodeManifest(raw)
+		if err != nil {
+			mrows.Close()
+			return nil, err
+		}
+		if len(m.Absorbed) > 0 {
+			get(v).Absorbed = m.Absorbed
+		}
 	}
-	arows.Close()
-	if err := s.putJSON(ctx, stateKey(name), st); err != nil {
-		return fmt.Errorf("catalog: mirror state of %q: %w", name, err)
+	mrows.Close()
+	out := make([]carried, 0, len(by))
+	for _, v := range versions {
+		if c := by[v]; c != nil {
+			out = append(out, *c)
+		}
+	}
+	return out, nil
+}
+
+// keepCarried writes what expired versions carried to the bucket.
+func (s *Store) keepCarried(ctx context.Context, cs []carried) error {
+	for _, c := range cs {
+		if err := s.putJSON(ctx, keysKey(c.Name, c.Version), c); err != nil {
+			return fmt.Errorf("catalog: keep the keys of %s v%d: %w", c.Name, c.Version, err)
+		}
 	}
 	return nil
 }
 
-// rebuildState restores every dataset's remembered keys and compacted
-// parts from the bucket (keys of versions still kept are restored from
-// their manifests too, newest wins).
-func (s *Store) rebuildState(ctx context.Context, tx *sql.Tx) error {
-	objs, err := listAll(ctx, s.objects, statePrefix)
+// trimRemembered forgets keys, compacted parts and their objects older
+// than the newest rememberVersions versions of a dataset (maintenance).
+func (s *Store) trimRemembered(ctx context.Context, name string, latest int) error {
+	floor := latest - rememberVersions
+	if floor < 1 {
+		return nil
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE name = ? AND version <= ?`, name, floor); err != nil {
+		return fmt.Errorf("catalog: trim keys of %q: %w", name, err)
+	}
+	objs, err := listAll(ctx, s.objects, keysPrefix+name+"/")
 	if err != nil {
 		return err
 	}
 	for _, o := range objs {
-		var st stateJSON
-		if err := getJSON(ctx, s.objects, o.Key, &st); err != nil || ValidateName(st.Name) != nil {
-			s.log.Warn("catalog: rebuild: skip state object", "key", o.Key, "err", err)
-			continue
-		}
-		for _, k := range st.Idempotency {
-			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO idempotency_keys (name, key, version, content) VALUES (?, ?, ?, ?)`,
-				st.Name, k.Key, k.Version, k.Content); err != nil {
-				return fmt.Errorf("catalog: rebuild: keys of %q: %w", st.Name, err)
-			}
-		}
-		for from, into := range st.Absorbed {
-			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO absorbed_parts (name, key, into_key) VALUES (?, ?, ?)`,
-				st.Name, from, into); err != nil {
-				return fmt.Errorf("catalog: rebuild: compacted parts of %q: %w", st.Name, err)
+		v, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(o.Key, keysPrefix+name+"/"), ".json"))
+		if err == nil && v <= floor {
+			if err := s.objects.Delete(ctx, o.Key); err != nil {
+				return fmt.Errorf("catalog: trim %s: %w", o.Key, err)
 			}
 		}
 	}
 	return nil
+}
+
+// rebuildRemembered restores the keys and compacted parts expired
+// versions left in the bucket (keys of versions still kept come from
+// their manifests).
+func (s *Store) rebuildRemembered(ctx context.Context, tx *sql.Tx) error {
+	objs, err := listAll(ctx, s.objects, keysPrefix)
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		var c carried
+		if err := getJSON(ctx, s.objects, o.Key, &c); err != nil || ValidateName(c.Name) != nil {
+			s.log.Warn("catalog: rebuild: skip kept keys", "key", o.Key, "err", err)
+			continue
+		}
+		for _, k := range c.Idempotency {
+			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO idempotency_keys (name, key, version, content) VALUES (?, ?, ?, ?)`,
+				c.Name, k.Key, c.Version, k.Content); err != nil {
+				return fmt.Errorf("catalog: rebuild: keys of %q: %w", c.Name, err)
+			}
+		}
+		for from, into := range c.Absorbed {
+			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO absorbed_parts (name, key, into_key) VALUES (?, ?, ?)`,
+				c.Name, from, into); err != nil {
+				return fmt.Errorf("catalog: rebuild: compacted parts of %q: %w", c.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func decodeManifest(raw string) (Manifest, error) {
+	var m Manifest
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		return Manifest{}, fmt.Errorf("catalog: decode manifest: %w", err)
+	}
+	return m, nil
+}
+
+// keepCarriedOf keeps what an expired version carried, read from its
+// manifest object (its keys' content from the database when it still
+// has them), unless that was kept already.
+func (s *Store) keepCarriedOf(ctx context.Context, name string, v int, manifestKey string) error {
+	if _, err := s.objects.Stat(ctx, keysKey(name, v)); err == nil {
+		return nil
+	}
+	var m Manifest
+	if err := getJSON(ctx, s.objects, manifestKey, &m); err != nil {
+		return nil // unreadable: nothing to keep from it
+	}
+	c := carried{Name: name, Version: v, Absorbed: m.Absorbed}
+	for _, k := range keysOf(m) {
+		content := k.content
+		var recorded string
+		if err := s.db.QueryRowContext(ctx, `SELECT content FROM idempotency_keys WHERE name = ? AND key = ?`, name, k.key).Scan(&recorded); err == nil {
+			content = recorded
+		}
+		c.Idempotency = append(c.Idempotency, carriedKey{Key: k.key, Content: content})
+	}
+	if len(c.Idempotency) == 0 && len(c.Absorbed) == 0 {
+		return nil
+	}
+	return s.keepCarried(ctx, []carried{c})
 }

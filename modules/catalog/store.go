@@ -300,7 +300,13 @@ func (s *Store) delete(ctx context.Context, name string) error {
 	s.settingsM.Lock()
 	delete(s.settings, name)
 	s.settingsM.Unlock()
-	for _, key := range []string{settingsKey(name), stateKey(name)} {
+	keys := []string{settingsKey(name)}
+	if kept, err := listAll(ctx, s.objects, keysPrefix+name+"/"); err == nil {
+		for _, o := range kept {
+			keys = append(keys, o.Key)
+		}
+	}
+	for _, key := range keys {
 		if err := s.objects.Delete(ctx, key); err != nil && !errors.Is(err, storage.ErrNotFound) {
 			s.log.Error("catalog: remove a deleted dataset's object", "key", key, "err", err)
 		}
