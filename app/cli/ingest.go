@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -26,14 +28,18 @@ func init() { extraCommands = append(extraCommands, newIngestCmd) }
 type ingestFlags struct {
 	dataset, mode, server, idem, delim, tokenEnv string
 	quote, encoding, dateFormat, tsFormat        string
+	format, sheet                                string
+	headerRow                                    int
 }
 
 func newIngestCmd(g *globalFlags) *cobra.Command {
 	var f ingestFlags
 	cmd := &cobra.Command{
 		Use:   "ingest FILE --dataset NAME",
-		Short: "Ingest a CSV file (or - for stdin) as a new dataset version",
-		Long: "Ingest a CSV file as a new version of a dataset. Without --server it runs in-process on the data dir\n" +
+		Short: "Ingest a CSV, TSV, JSON, Parquet or xlsx file (or - for stdin) as a new dataset version",
+		Long: "Ingest a file as a new version of a dataset. The format (csv, tsv, json/ndjson, parquet, xlsx) is\n" +
+			"detected from the file name's extension, else from its first bytes; --format forces it.\n" +
+			"Without --server it runs in-process on the data dir\n" +
 			"(the server must not be running there); with --server it streams the file to that server,\n" +
 			"authenticating with the token in $AUTH_TOKEN.",
 		Args: cobra.ExactArgs(1),
@@ -58,6 +64,9 @@ func newIngestCmd(g *globalFlags) *cobra.Command {
 	fl.StringVar(&f.encoding, "encoding", "", "the file's encoding: utf-8, utf-16, utf-16le, utf-16be, windows-1252, latin-1 (default: detected; not valid UTF-8 reads as windows-1252)")
 	fl.StringVar(&f.dateFormat, "date-format", "", "layout of DATE values, e.g. %d/%m/%Y (default: ISO, m/d/Y, d/m/Y, d.m.Y, Y/m/d detected)")
 	fl.StringVar(&f.tsFormat, "timestamp-format", "", "layout of TIMESTAMP values, e.g. \"%m/%d/%Y %H:%M\" (default: detected)")
+	fl.StringVar(&f.format, "format", "", "csv, tsv, json (ndjson), parquet or xlsx (default: from the extension, else the first bytes)")
+	fl.StringVar(&f.sheet, "sheet", "", "xlsx: the worksheet to read, by name or 1-based position (default: the first)")
+	fl.IntVar(&f.headerRow, "header-row", 0, "xlsx: the row holding the column names (default: detected)")
 	fl.StringVar(&f.tokenEnv, "token-env", "AUTH_TOKEN", "environment variable holding the server's bearer token")
 	return cmd
 }
@@ -158,7 +167,8 @@ func ingestLocal(ctx context.Context, cmd *cobra.Command, g *globalFlags, path s
 	}
 	prog := &ingest.Progress{}
 	req := ingest.Request{Dataset: f.dataset, Mode: f.mode, IdempotencyKey: f.idem, Source: "cli:" + path, Delimiter: delim,
-		Quote: f.quote, Encoding: f.encoding, DateFormat: f.dateFormat, TimestampFormat: f.tsFormat, Progress: prog}
+		Quote: f.quote, Encoding: f.encoding, DateFormat: f.dateFormat, TimestampFormat: f.tsFormat, Progress: prog,
+		Format: f.format, Sheet: f.sheet, HeaderRow: f.headerRow}
 	began := time.Now()
 	stop := make(chan struct{})
 	finished := make(chan struct{})
@@ -185,6 +195,10 @@ func ingestLocal(ctx context.Context, cmd *cobra.Command, g *globalFlags, path s
 		var ce *ingest.CSVError
 		if errors.As(err, &ce) {
 			return fmt.Errorf("%s: %w", path, ce)
+		}
+		var ie *ingest.InputError
+		if errors.As(err, &ie) {
+			return fmt.Errorf("%s: %w", path, ie)
 		}
 		return err
 	}
@@ -233,10 +247,17 @@ func ingestRemote(ctx context.Context, cmd *cobra.Command, path string, f ingest
 	}
 	q := url.Values{"name": {f.dataset}}
 	for k, v := range map[string]string{"mode": f.mode, "idempotency_key": f.idem, "delimiter": f.delim, "quote": f.quote,
-		"encoding": f.encoding, "dateformat": f.dateFormat, "timestampformat": f.tsFormat} {
+		"encoding": f.encoding, "dateformat": f.dateFormat, "timestampformat": f.tsFormat,
+		"format": f.format, "sheet": f.sheet} {
 		if v != "" {
 			q.Set(k, v)
 		}
+	}
+	if f.headerRow > 0 {
+		q.Set("header_row", strconv.Itoa(f.headerRow))
+	}
+	if path != "-" {
+		q.Set("filename", filepath.Base(path)) // the server detects the format by it
 	}
 	cr := &countingReader{r: body}
 	api := client.New(f.server, os.Getenv(f.tokenEnv), nil)

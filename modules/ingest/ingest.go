@@ -63,7 +63,22 @@ type Request struct {
 	// %m/%d/%Y %H:%M) that replace the built-in day/month styles; ISO
 	// dates and timestamps are still recognised. "" = detect.
 	DateFormat, TimestampFormat string
-	Progress                    *Progress
+	// Format is csv, tsv, json (ndjson), parquet or xlsx; "" = detect from
+	// ContentType, then FileName's extension, then the first bytes.
+	Format string
+	// FileName is the upload's name (multipart file name, filename=, the
+	// CLI's path); ContentType its media type. Both only hint the format.
+	FileName, ContentType string
+	// Sheet names the xlsx worksheet to read (a name, or a 1-based
+	// position); "" = the first. HeaderRow is the 1-based row holding the
+	// column names; 0 = detect.
+	Sheet     string
+	HeaderRow int
+	Progress  *Progress
+
+	// textColumns are columns read as VARCHAR whatever their values look
+	// like (an xlsx column holding text cells: "007" stays "007").
+	textColumns map[string]bool
 }
 
 // reqOptions are a Request's dialect settings, checked.
@@ -93,11 +108,19 @@ func (req *Request) options() (reqOptions, error) {
 	if o.styles, err = dateStyles(req.DateFormat, req.TimestampFormat); err != nil {
 		return o, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
+	if err := req.formatOptions(); err != nil {
+		return o, err
+	}
 	return o, nil
 }
 
 // Stats describe one ingest run.
 type Stats struct {
+	// Format is what the input was read as (csv, tsv, json, parquet,
+	// xlsx); FormatBy what decided it: "format=", "content-type", "file
+	// name" or "content" (the first bytes).
+	Format     string `json:"format"`
+	FormatBy   string `json:"format_detected_by"`
 	InputBytes int64  `json:"input_bytes"`
 	Rows       int64  `json:"rows"`
 	Parts      int    `json:"parts"`
@@ -118,9 +141,13 @@ type Stats struct {
 	DateFormats []DateFormat `json:"date_formats,omitempty"`
 	// Notes explain choices the reader should check (an encoding guessed
 	// from invalid UTF-8, dates that read both as m/d/Y and d/m/Y).
-	Notes     []string `json:"notes,omitempty"`
-	Widened   []Widen  `json:"widened,omitempty"`
-	ElapsedMS float64  `json:"elapsed_ms"`
+	Notes []string `json:"notes,omitempty"`
+	// Sheet and HeaderRow say which worksheet of an xlsx was read and
+	// which row held the column names (1-based).
+	Sheet     string  `json:"sheet,omitempty"`
+	HeaderRow int     `json:"header_row,omitempty"`
+	Widened   []Widen `json:"widened,omitempty"`
+	ElapsedMS float64 `json:"elapsed_ms"`
 	// Phase times: splitting the input into spans, converting, and
 	// publishing + registering.
 	SplitMS   float64 `json:"split_ms"`
@@ -247,7 +274,7 @@ func (in *Ingester) IngestReader(ctx context.Context, r io.Reader, req Request) 
 	if err != nil {
 		return Result{}, fmt.Errorf("ingest: read upload: %w", err)
 	}
-	return in.ingestFile(ctx, path, req, prev)
+	return in.ingestAny(ctx, path, req, prev)
 }
 
 // prepare validates the request before any byte of the upload is read,
@@ -289,7 +316,10 @@ func (in *Ingester) IngestFile(ctx context.Context, path string, req Request) (R
 	if err != nil {
 		return Result{}, err
 	}
-	return in.ingestFile(ctx, path, req, prev)
+	if req.FileName == "" {
+		req.FileName = path
+	}
+	return in.ingestAny(ctx, path, req, prev)
 }
 
 // ingestFile is IngestFile once the request is prepared; prev is the

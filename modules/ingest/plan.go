@@ -141,7 +141,10 @@ func (in *Ingester) plan(r io.ReaderAt, size int64, req Request, opts reqOptions
 		pl.noDict[i] = considered[i] >= 64 && len(distinct[i]) > considered[i]/2
 	}
 	pl.decideOrder()
-	for i := range pl.names {
+	for i, n := range pl.names {
+		if req.textColumns[n] {
+			pl.floor[i] = kString // text cells of a workbook stay text
+		}
 		pl.settle(i)
 	}
 	pl.prev = prev

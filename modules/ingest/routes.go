@@ -7,6 +7,8 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -17,7 +19,7 @@ import (
 
 // Routes implements app.Router.
 func (m *Module) Routes(g *echo.Group) {
-	g.POST("", m.handleIngest, app.BodyLimit(int64(m.maxUpload)), app.MediaTypes(CSVMediaTypes...))
+	g.POST("", m.handleIngest, app.BodyLimit(int64(m.maxUpload)), app.MediaTypes(IngestMediaTypes...))
 }
 
 // IngestResponse is the answer of POST /v1/ingest: the version's manifest
@@ -33,12 +35,14 @@ type params struct {
 	name, mode, idem, delim string
 	quote, encoding         string
 	dateFormat, tsFormat    string
+	format, sheet, header   string
+	filename                string
 }
 
 // paramNames are the settings read from the query string (and from
 // multipart fields before the file).
 var paramNames = []string{"dataset", "name", "mode", "idempotency_key", "delimiter", "quote", "encoding",
-	"dateformat", "date_format", "timestampformat", "timestamp_format"}
+	"dateformat", "date_format", "timestampformat", "timestamp_format", "format", "sheet", "header_row", "filename"}
 
 func (p *params) set(k, v string) {
 	switch k {
@@ -58,6 +62,14 @@ func (p *params) set(k, v string) {
 		p.dateFormat = v
 	case "timestampformat", "timestamp_format":
 		p.tsFormat = v
+	case "format":
+		p.format = v
+	case "sheet":
+		p.sheet = v
+	case "header_row":
+		p.header = v
+	case "filename":
+		p.filename = v
 	}
 }
 
@@ -92,7 +104,7 @@ func (m *Module) handleIngest(c echo.Context) error {
 			}
 			field := part.FormName()
 			if field == "file" {
-				res, err := m.run(ctx, part, ps, part.FileName())
+				res, err := m.run(ctx, part, ps, part.FileName(), part.Header.Get("Content-Type"))
 				return m.answer(c, res, err)
 			}
 			val, err := io.ReadAll(io.LimitReader(part, 4096))
@@ -102,11 +114,11 @@ func (m *Module) handleIngest(c echo.Context) error {
 			ps.set(field, strings.TrimSpace(string(val)))
 		}
 	}
-	res, err := m.run(ctx, r.Body, ps, "upload")
+	res, err := m.run(ctx, r.Body, ps, ps.filename, r.Header.Get("Content-Type"))
 	return m.answer(c, res, err)
 }
 
-func (m *Module) run(ctx context.Context, body io.Reader, ps params, source string) (Result, error) {
+func (m *Module) run(ctx context.Context, body io.Reader, ps params, source, contentType string) (Result, error) {
 	if ps.name == "" {
 		return Result{}, app.BadRequest("name is required (POST /v1/ingest?name=<dataset>)")
 	}
@@ -114,12 +126,23 @@ func (m *Module) run(ctx context.Context, body io.Reader, ps params, source stri
 	if err != nil {
 		return Result{}, app.BadRequest("%v", err)
 	}
+	headerRow := 0
+	if ps.header != "" {
+		if headerRow, err = strconv.Atoi(ps.header); err != nil || headerRow < 1 {
+			return Result{}, app.BadRequest("header_row must be a row number (1 is the first row), not %q", ps.header)
+		}
+	}
+	fileName := source
+	if fileName == "" {
+		fileName = ps.filename
+	}
 	if source == "" {
 		source = "upload"
 	}
 	return m.ing.IngestReader(ctx, body, Request{
 		Dataset: ps.name, Mode: ps.mode, IdempotencyKey: ps.idem, Source: "ingest:" + source, Delimiter: delim,
 		Quote: ps.quote, Encoding: ps.encoding, DateFormat: ps.dateFormat, TimestampFormat: ps.tsFormat,
+		Format: ps.format, FileName: fileName, ContentType: contentType, Sheet: ps.sheet, HeaderRow: headerRow,
 	})
 }
 
@@ -135,7 +158,15 @@ func (m *Module) answer(c echo.Context, res Result, err error) error {
 	return c.JSON(status, IngestResponse{ManifestResponse: catalog.Response(res.Manifest, &existing), Ingest: res.Stats})
 }
 
-// CSVMediaTypes are the Content-Types /v1/ingest takes: a multipart form
-// with the file, or the CSV itself as the body.
+// CSVMediaTypes are the Content-Types /v1/ingest takes for CSV: a
+// multipart form with the file, or the CSV itself as the body.
 var CSVMediaTypes = []string{"multipart/form-data", "text/csv", "text/plain", "application/csv",
 	"application/octet-stream", "text/tab-separated-values"}
+
+// IngestMediaTypes are every Content-Type /v1/ingest takes: CSV's, and
+// those naming JSON, NDJSON, Parquet and xlsx (which also decide the
+// format; see formatByMediaType).
+var IngestMediaTypes = append(slices.Clone(CSVMediaTypes),
+	"application/json", "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines",
+	"application/jsonlines", "text/json", "application/vnd.apache.parquet", "application/x-parquet", "application/parquet",
+	"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/vnd.ms-excel.sheet.macroenabled.12")
