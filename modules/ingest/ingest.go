@@ -196,6 +196,8 @@ type Ingester struct {
 
 	locksMu sync.Mutex
 	locks   map[string]*sync.Mutex
+	// slots bounds the ingests converting at once (one per CPU).
+	slots chan struct{}
 }
 
 // NewIngester builds an Ingester.
@@ -224,7 +226,20 @@ func NewIngester(cat catalog.Catalog, store storage.Store, opt Options, log *slo
 	if opt.TempDir == "" {
 		opt.TempDir = os.TempDir()
 	}
-	return &Ingester{cat: cat, store: store, opt: opt, log: log, mem: memory.NewGoAllocator(), locks: map[string]*sync.Mutex{}}
+	return &Ingester{cat: cat, store: store, opt: opt, log: log, mem: memory.NewGoAllocator(), locks: map[string]*sync.Mutex{},
+		slots: make(chan struct{}, max(1, cpus.N()))}
+}
+
+// convertSlot waits for one of the CPU slots conversion may use (see
+// ingestFile); the returned release may be called more than once.
+func (in *Ingester) convertSlot(ctx context.Context) (func(), error) {
+	select {
+	case in.slots <- struct{}{}:
+	case <-ctx.Done():
+		return func() {}, fmt.Errorf("ingest: waiting to convert: %w", ctx.Err())
+	}
+	var once sync.Once
+	return func() { once.Do(func() { <-in.slots }) }, nil
 }
 
 // lock serialises replaces of one dataset.
@@ -354,6 +369,17 @@ func (in *Ingester) ingestFile(ctx context.Context, path string, req Request, pr
 		defer unlock()
 	}
 
+	// The CPU-bound part (transcoding, sampling, conversion) runs for at
+	// most as many ingests at once as there are CPUs: appends of one
+	// dataset no longer wait for each other, and a hundred of them must
+	// not starve every other request of the CPU. The slot is given back
+	// before the commit, so appends still meet there and group.
+	release, err := in.convertSlot(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	defer release()
+
 	enc, err := chooseEncoding(f, size, opts.encoding, in.opt.Workers)
 	if err != nil {
 		return Result{}, err
@@ -389,6 +415,7 @@ func (in *Ingester) ingestFile(ctx context.Context, path string, req Request, pr
 	if err != nil {
 		return Result{}, err
 	}
+	release()
 	stats.InputBytes = size
 	stats.Delimiter = string(plan.delim)
 	stats.DelimiterDetected = req.Delimiter == 0
