@@ -31,6 +31,9 @@ func keysKey(name string, version int) string {
 // 10,000 of the dataset.
 const rememberVersions = 10000
 
+// maxAbsorbed bounds the compacted parts remembered per dataset.
+const maxAbsorbed = 100000
+
 // carried is what one expired version leaves behind.
 type carried struct {
 	Name        string            `json:"name"`
@@ -120,12 +123,21 @@ func (s *Store) keepCarried(ctx context.Context, cs []carried) error {
 // trimRemembered forgets keys, compacted parts and their objects older
 // than the newest rememberVersions versions of a dataset (maintenance).
 func (s *Store) trimRemembered(ctx context.Context, name string, latest int) error {
-	floor := latest - rememberVersions
-	if floor < 1 {
-		return nil
-	}
+	floor := max(latest-rememberVersions, 0)
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE name = ? AND version <= ?`, name, floor); err != nil {
 		return fmt.Errorf("catalog: trim keys of %q: %w", name, err)
+	}
+	// Compacted parts carry no version: the newest maxAbsorbed are kept
+	// (older ones only matter to a replay of a part from long ago).
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM absorbed_parts WHERE name = ?`, name).Scan(&n); err != nil {
+		return fmt.Errorf("catalog: compacted parts of %q: %w", name, err)
+	}
+	if n > maxAbsorbed {
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM absorbed_parts WHERE name = ? AND rowid NOT IN
+			(SELECT rowid FROM absorbed_parts WHERE name = ? ORDER BY rowid DESC LIMIT ?)`, name, name, maxAbsorbed); err != nil {
+			return fmt.Errorf("catalog: trim compacted parts of %q: %w", name, err)
+		}
 	}
 	objs, err := listAll(ctx, s.objects, keysPrefix+name+"/")
 	if err != nil {
