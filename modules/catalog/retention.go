@@ -439,7 +439,7 @@ func (s *Store) expireNow(ctx context.Context, name string, dryRun bool) ([]int,
 		return nil, fmt.Errorf("catalog: expire versions of %q: %w", name, err)
 	}
 	s.met.expired.Add(int64(len(expired)))
-	s.log.Info("catalog: versions expired under retention", "dataset", name, "versions", compactRanges(expired))
+	s.log.Info("catalog: versions expired under retention", "dataset", name, "versions", FormatVersions(expired))
 	return expired, nil
 }
 
@@ -464,7 +464,7 @@ func (s *Store) versionGone(ctx context.Context, name string, v int) error {
 	}
 	r, _ := s.retentionFor(name)
 	return fmt.Errorf("%w: %q version %d expired (retention keeps %s); versions %s remain",
-		ErrExpired, name, v, describeRetention(r), compactRanges(kept))
+		ErrExpired, name, v, describeRetention(r), FormatVersions(kept))
 }
 
 func describeRetention(r Retention) string {
@@ -481,8 +481,9 @@ func describeRetention(r Retention) string {
 	return strings.Join(parts, " and ") + ", plus tagged ones"
 }
 
-// compactRanges writes sorted versions as "1-3, 7, 9-12".
-func compactRanges(vs []int) string {
+// FormatVersions writes sorted versions as "1-3, 7, 9-12" (the versions
+// a dataset keeps, in 410 answers).
+func FormatVersions(vs []int) string {
 	var b strings.Builder
 	for i := 0; i < len(vs); {
 		j := i

@@ -176,27 +176,7 @@ func (v *views) expired(viewName string) error {
 	kept := slices.Sorted(maps.Keys(known))
 	return app.Errorf(http.StatusGone, "version_expired",
 		"%q version %d expired under the dataset's retention; versions %s remain (GET /v1/catalog/retention/%s; a tag keeps a version: PUT /v1/catalog/tags/%s/<tag>)",
-		name, ver, ranges(kept), name, name).WithDetails(map[string]any{"dataset": name, "version": ver, "latest": v.latest[name]})
-}
-
-// ranges writes sorted versions as "1-3, 7, 9-12".
-func ranges(vs []int) string {
-	var b strings.Builder
-	for i := 0; i < len(vs); {
-		j := i
-		for j+1 < len(vs) && vs[j+1] == vs[j]+1 {
-			j++
-		}
-		if b.Len() > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(strconv.Itoa(vs[i]))
-		if j > i {
-			b.WriteString("-" + strconv.Itoa(vs[j]))
-		}
-		i = j + 1
-	}
-	return b.String()
+		name, ver, catalog.FormatVersions(kept), name, name).WithDetails(map[string]any{"dataset": name, "version": ver, "latest": v.latest[name]})
 }
 
 // close stops following the catalog.
