@@ -302,49 +302,64 @@ func (m *maintainer) deletePending(ctx context.Context, name string, dryRun bool
 }
 
 // removeUnreferenced deletes the objects among keys no version of a live
-// or deleted dataset references, under the writer lock so no commit can
-// start referencing one meanwhile, and drops them from pending_deletes.
+// or deleted dataset references and drops them from pending_deletes. The
+// writer lock is held only while the references are checked and the
+// keys marked as being deleted: a commit that names one of them meanwhile
+// (its content-addressed part found in storage and not written again) is
+// told to retry (checkNotSwept), so the deletes themselves run without
+// stalling commits.
 func (s *Store) removeUnreferenced(ctx context.Context, keys []string) (int, int64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	refd := map[string]bool{}
 	args := make([]any, len(keys))
 	for i, k := range keys {
 		args[i] = k
 	}
 	in := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(keys)), ", ") + ")"
+	s.mu.Lock()
+	refd := map[string]bool{}
 	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT key FROM dataset_files WHERE key IN `+in, args...)
 	if err != nil {
+		s.mu.Unlock()
 		return 0, 0, fmt.Errorf("catalog: references of %d parts: %w", len(keys), err)
 	}
 	for rows.Next() {
 		var k string
 		if err := rows.Scan(&k); err != nil {
 			rows.Close()
+			s.mu.Unlock()
 			return 0, 0, fmt.Errorf("catalog: references: %w", err)
 		}
 		refd[k] = true
 	}
 	rows.Close()
-	n, bytes := 0, int64(0)
+	var doomed []string
 	for _, k := range keys {
-		if refd[k] {
-			continue
+		if !refd[k] {
+			doomed = append(doomed, k)
 		}
+	}
+	s.markDeleting(doomed)
+	s.mu.Unlock()
+
+	n, bytes := 0, int64(0)
+	var failed error
+	for _, k := range doomed {
 		info, err := s.objects.Stat(ctx, k)
-		if errors.Is(err, storage.ErrNotFound) {
-			continue
+		if err == nil {
+			err = s.objects.Delete(ctx, k)
 		}
-		if err != nil {
-			return n, bytes, fmt.Errorf("catalog: stat %s: %w", k, err)
+		switch {
+		case err == nil:
+			n++
+			bytes += info.Size
+			s.met.removedFs.Add(1)
+		case errors.Is(err, storage.ErrNotFound):
+		case failed == nil:
+			failed = fmt.Errorf("catalog: delete %s: %w", k, err)
 		}
-		s.markSwept(k)
-		if err := s.objects.Delete(ctx, k); err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return n, bytes, fmt.Errorf("catalog: delete %s: %w", k, err)
-		}
-		n++
-		bytes += info.Size
-		s.met.removedFs.Add(1)
+		s.doneDeleting(k)
+	}
+	if failed != nil {
+		return n, bytes, failed
 	}
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM pending_deletes WHERE key IN `+in, args...); err != nil {
 		return n, bytes, fmt.Errorf("catalog: pending deletes: %w", err)
@@ -352,9 +367,31 @@ func (s *Store) removeUnreferenced(ctx context.Context, keys []string) (int, int
 	return n, bytes, nil
 }
 
-// markSwept remembers a deleted part for checkNotSwept (s.mu held);
-// entries older than an hour are forgotten.
+// markDeleting marks keys maintenance is about to delete (s.mu held).
+func (s *Store) markDeleting(keys []string) {
+	s.sweptMu.Lock()
+	defer s.sweptMu.Unlock()
+	if s.deleting == nil {
+		s.deleting = map[string]bool{}
+	}
+	for _, k := range keys {
+		s.deleting[k] = true
+	}
+}
+
+// doneDeleting moves a key from being deleted to deleted lately.
+func (s *Store) doneDeleting(key string) {
+	s.sweptMu.Lock()
+	delete(s.deleting, key)
+	s.sweptMu.Unlock()
+	s.markSwept(key)
+}
+
+// markSwept remembers a deleted part for checkNotSwept; entries older
+// than an hour are forgotten.
 func (s *Store) markSwept(key string) {
+	s.sweptMu.Lock()
+	defer s.sweptMu.Unlock()
 	now := time.Now()
 	if s.swept == nil {
 		s.swept = map[string]time.Time{}

@@ -462,15 +462,19 @@ func (s *Store) holdsOrAbsorbed(ctx context.Context, m Manifest, files []File) (
 // checkNotSwept guards the one race between a writer and maintenance: a
 // writer that found its content-addressed part already in storage (and
 // so did not write it) while maintenance was deleting that very object
-// as unreferenced. A part maintenance deleted recently is looked at
-// again; when it is gone the writer is told to retry.
+// as unreferenced. A part being deleted now is refused (retry); a part
+// deleted lately is looked at again, and refused when it is gone.
 func (s *Store) checkNotSwept(ctx context.Context, prev Manifest, files []File) error {
-	if len(s.swept) == 0 {
-		return nil
-	}
 	for _, f := range files {
-		if _, ok := s.swept[f.Key]; !ok || slices.ContainsFunc(prev.Files, func(g File) bool { return g.Key == f.Key }) {
+		s.sweptMu.Lock()
+		_, swept := s.swept[f.Key]
+		deleting := s.deleting[f.Key]
+		s.sweptMu.Unlock()
+		if (!swept && !deleting) || slices.ContainsFunc(prev.Files, func(g File) bool { return g.Key == f.Key }) {
 			continue
+		}
+		if deleting {
+			return fmt.Errorf("%w: part %q is being removed by maintenance; send it again", ErrRetry, f.Key)
 		}
 		if _, err := s.objects.Stat(ctx, f.Key); errors.Is(err, storage.ErrNotFound) {
 			return fmt.Errorf("%w: part %q was removed by maintenance while this write was in flight; send it again", ErrRetry, f.Key)

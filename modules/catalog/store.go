@@ -53,10 +53,12 @@ type Store struct {
 	settingsM sync.RWMutex
 	settings  map[string]*datasetSettings
 
-	// swept remembers the parts maintenance deleted lately (s.mu held),
-	// see checkNotSwept.
+	// swept remembers the parts maintenance deleted lately, deleting the
+	// ones it is deleting now (both under sweptMu), see checkNotSwept.
+	sweptMu     sync.Mutex
 	swept       map[string]time.Time
 	sweptPruned time.Time
+	deleting    map[string]bool // parts maintenance is deleting now
 
 	maint *maintainer // nil until StartMaintenance
 	met   catalogMetrics
