@@ -41,7 +41,7 @@ func keysOf(m Manifest) []idemRecord {
 // from), then the Iceberg commit (the commit point: version-hint.text),
 // which also drops the expired versions' snapshots, then the database. A
 // failure before the commit point leaves nothing; a failed database
-// commit rewinds the table. s.mu is held.
+// commit rewinds the table. The dataset's writer lock is held.
 func (s *Store) commitNew(ctx context.Context, m Manifest, prev *Manifest, exists bool, keys []idemRecord, absorbed map[string]string) ([]int, error) {
 	defer s.observeCommit(time.Now())
 	expire, err := s.expiring(ctx, m.Name, m.Version, m.CreatedAt)

@@ -115,9 +115,9 @@ func (m *maintainer) compact(ctx context.Context, name string, dryRun bool) comp
 		}
 		done = append(done, compactRun{files: r, out: out})
 	}
-	m.s.mu.Lock()
+	unlock := m.s.lockDataset(name)
 	v, expired, err := m.s.commitCompaction(ctx, name, man.SchemaFingerprint, done)
-	m.s.mu.Unlock()
+	unlock()
 	if err != nil {
 		res.Error = err.Error()
 		return res
@@ -137,7 +137,7 @@ func (m *maintainer) compact(ctx context.Context, name string, dryRun bool) comp
 }
 
 // commitCompaction commits the compacted runs on top of the latest
-// version (s.mu held). It returns nil when the latest version no longer
+// version (the dataset's writer lock held). It returns nil when the latest version no longer
 // holds a run or has another schema.
 func (s *Store) commitCompaction(ctx context.Context, name, fingerprint string, runs []compactRun) (*Manifest, []int, error) {
 	s.cacheM.RLock()

@@ -150,7 +150,7 @@ func (s *Store) SyncIceberg(ctx context.Context) (IcebergSyncReport, error) {
 	return rep, nil
 }
 
-// syncTable brings one dataset's table in step (s.mu held) and returns
+// syncTable brings one dataset's table in step (its writer lock, or the catalog-wide one, held) and returns
 // the catalog's latest version after it.
 func (s *Store) syncTable(ctx context.Context, name string, rep *IcebergSyncReport) (int, error) {
 	var latest int

@@ -202,9 +202,9 @@ func (m *maintainer) pass(ctx context.Context, only string, dryRun bool) (Mainte
 func (m *maintainer) maintainDataset(ctx context.Context, name string, dryRun bool) DatasetPassStats {
 	st := DatasetPassStats{Name: name, Expired: []int{}}
 	var errs []error
-	m.s.mu.Lock()
+	unlock := m.s.lockDataset(name)
 	expired, err := m.s.expireNow(ctx, name, dryRun)
-	m.s.mu.Unlock()
+	unlock()
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -232,8 +232,7 @@ func (m *maintainer) maintainDataset(ctx context.Context, name string, dryRun bo
 		// commit would delete them and leave a table naming a missing
 		// manifest.
 		locked := func(f func() error) error {
-			m.s.mu.Lock()
-			defer m.s.mu.Unlock()
+			defer m.s.lockDataset(name)()
 			return f()
 		}
 		sw, err := m.s.ice.SweepMetadata(ctx, name, func(o storage.ObjectInfo) bool { return m.dueForDelete(o, now) }, locked, dryRun)
@@ -291,7 +290,7 @@ func (m *maintainer) deletePending(ctx context.Context, name string, dryRun bool
 		for j, x := range chunk {
 			keys[j] = x.key
 		}
-		n, b, err := m.s.removeUnreferenced(ctx, keys)
+		n, b, err := m.s.removeUnreferenced(ctx, name, keys)
 		st.RemovedFiles += n
 		st.RemovedBytes += b
 		if err != nil {
@@ -308,24 +307,24 @@ func (m *maintainer) deletePending(ctx context.Context, name string, dryRun bool
 // (its content-addressed part found in storage and not written again) is
 // told to retry (checkNotSwept), so the deletes themselves run without
 // stalling commits.
-func (s *Store) removeUnreferenced(ctx context.Context, keys []string) (int, int64, error) {
+func (s *Store) removeUnreferenced(ctx context.Context, name string, keys []string) (int, int64, error) {
 	args := make([]any, len(keys))
 	for i, k := range keys {
 		args[i] = k
 	}
 	in := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(keys)), ", ") + ")"
-	s.mu.Lock()
+	unlock := s.lockDataset(name)
 	refd := map[string]bool{}
 	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT key FROM dataset_files WHERE key IN `+in, args...)
 	if err != nil {
-		s.mu.Unlock()
+		unlock()
 		return 0, 0, fmt.Errorf("catalog: references of %d parts: %w", len(keys), err)
 	}
 	for rows.Next() {
 		var k string
 		if err := rows.Scan(&k); err != nil {
 			rows.Close()
-			s.mu.Unlock()
+			unlock()
 			return 0, 0, fmt.Errorf("catalog: references: %w", err)
 		}
 		refd[k] = true
@@ -338,7 +337,7 @@ func (s *Store) removeUnreferenced(ctx context.Context, keys []string) (int, int
 		}
 	}
 	s.markDeleting(doomed)
-	s.mu.Unlock()
+	unlock()
 
 	n, bytes := 0, int64(0)
 	var failed error
@@ -367,7 +366,8 @@ func (s *Store) removeUnreferenced(ctx context.Context, keys []string) (int, int
 	return n, bytes, nil
 }
 
-// markDeleting marks keys maintenance is about to delete (s.mu held).
+// markDeleting marks keys maintenance is about to delete (the dataset's
+// lock held).
 func (s *Store) markDeleting(keys []string) {
 	s.sweptMu.Lock()
 	defer s.sweptMu.Unlock()
@@ -447,7 +447,7 @@ func (m *maintainer) sweepOrphans(ctx context.Context, name string, dryRun bool,
 	}
 	if !dryRun {
 		for i := 0; i < len(due); i += 32 {
-			n, b, err := m.s.removeUnreferenced(ctx, due[i:min(i+32, len(due))])
+			n, b, err := m.s.removeUnreferenced(ctx, name, due[i:min(i+32, len(due))])
 			st.RemovedFiles += n
 			st.RemovedBytes += b
 			if err != nil {

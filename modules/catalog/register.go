@@ -107,14 +107,14 @@ func (s *Store) Register(ctx context.Context, req RegisterRequest) (Manifest, bo
 	s.enqueue(p)
 	// The head of the queue is not necessarily p (a non-append is a batch
 	// of its own, and the lock is not fair): commit batches until one
-	// holds p. A request another writer took is marked under s.mu, so no
+	// holds p. A request another writer took is marked under the dataset's lock, so no
 	// writer ever finds its own request gone from an empty queue; its
 	// caller waits for done, which is closed only after the watchers ran
 	// (a caller returns once its version is visible to them).
 	for {
-		s.mu.Lock()
+		unlock := s.lockDataset(req.Name)
 		if p.taken {
-			s.mu.Unlock()
+			unlock()
 			<-p.done
 			return p.m, p.existing, p.err
 		}
@@ -123,7 +123,7 @@ func (s *Store) Register(ctx context.Context, req RegisterRequest) (Manifest, bo
 			q.taken = true
 		}
 		ch := s.commitBatch(ctx, batch)
-		s.mu.Unlock()
+		unlock()
 		if ch != nil {
 			s.notify(*ch)
 		}
@@ -139,7 +139,7 @@ type pendingReg struct {
 	newFiles []File // an append's own files
 	content  string // what a replay with the same idempotency key must match
 	ok       bool   // admitted into the version being built
-	taken    bool   // in a batch a writer committed (s.mu held to read or set)
+	taken    bool   // in a batch a writer committed (the dataset's lock held to read or set)
 	m        Manifest
 	existing bool
 	err      error
@@ -159,7 +159,7 @@ func (s *Store) enqueue(p *pendingReg) {
 
 // takeBatch removes from name's queue the requests the next version
 // commits: the leading run of appends, or the single non-append at its
-// head. s.mu is held.
+// head. The dataset's writer lock is held.
 func (s *Store) takeBatch(name string) []*pendingReg {
 	s.queueM.Lock()
 	defer s.queueM.Unlock()

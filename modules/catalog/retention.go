@@ -194,7 +194,7 @@ func (s *Store) loadSettings(ctx context.Context) error {
 }
 
 // saveSettings writes a dataset's settings to the database and the
-// bucket (s.mu held).
+// bucket (the dataset's writer lock held).
 func (s *Store) saveSettings(ctx context.Context, ds *datasetSettings) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -297,7 +297,7 @@ func (s *Store) SetRetention(ctx context.Context, name string, r *Retention) ([]
 	if _, err := s.Get(ctx, name); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
+	unlock := s.lockDataset(name)
 	ds := s.settingsCopy(name)
 	ds.Retention = r
 	err := s.saveSettings(ctx, ds)
@@ -305,7 +305,7 @@ func (s *Store) SetRetention(ctx context.Context, name string, r *Retention) ([]
 	if err == nil {
 		expired, err = s.expireNow(ctx, name, false)
 	}
-	s.mu.Unlock()
+	unlock()
 	if len(expired) > 0 {
 		s.notify(Change{Name: name, Pruned: expired})
 	}
@@ -346,8 +346,7 @@ func (s *Store) Tag(ctx context.Context, name, tag string, v int) error {
 }
 
 func (s *Store) tag(ctx context.Context, name, tag string, v int) ([]int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.lockDataset(name)()
 	// Under the writer lock: the version may have expired since.
 	if _, err := s.versionRow(ctx, name, v); err != nil {
 		return nil, s.versionGone(ctx, name, v)
@@ -375,10 +374,10 @@ func (s *Store) Untag(ctx context.Context, name, tag string) error {
 	if _, err := s.Get(ctx, name); err != nil {
 		return err
 	}
-	s.mu.Lock()
+	unlock := s.lockDataset(name)
 	ds := s.settingsCopy(name)
 	if _, ok := ds.Tags[tag]; !ok {
-		s.mu.Unlock()
+		unlock()
 		return fmt.Errorf("catalog: %q has no tag %q: %w", name, tag, ErrNotFound)
 	}
 	delete(ds.Tags, tag)
@@ -392,7 +391,7 @@ func (s *Store) Untag(ctx context.Context, name, tag string) error {
 	if err == nil {
 		expired, err = s.expireNow(ctx, name, false)
 	}
-	s.mu.Unlock()
+	unlock()
 	if len(expired) > 0 {
 		s.notify(Change{Name: name, Pruned: expired})
 	}
@@ -401,7 +400,7 @@ func (s *Store) Untag(ctx context.Context, name, tag string) error {
 
 // expireNow applies retention to a dataset outside a commit (a changed
 // policy, an age limit passing, a removed tag): the snapshots go in one
-// metadata write, then the rows (s.mu held).
+// metadata write, then the rows (the dataset's writer lock held).
 func (s *Store) expireNow(ctx context.Context, name string, dryRun bool) ([]int, error) {
 	expired, err := s.expiring(ctx, name, 0, time.Now().UTC())
 	if err != nil || len(expired) == 0 || dryRun {

@@ -29,8 +29,14 @@ type Store struct {
 	objects storage.Store
 	log     *slog.Logger
 
-	// mu serialises writers; reads of latest come from the cache.
-	mu       sync.Mutex
+	// mu is the catalog-wide writer lock: held exclusively by what spans
+	// datasets (gc, rebuild, the Iceberg sync, start-up retention), shared
+	// by a writer of one dataset, which also holds that dataset's own
+	// lock (lockDataset). Commits of different datasets run side by side;
+	// reads of latest come from the cache.
+	mu       sync.RWMutex
+	dsMu     sync.Mutex
+	dsLocks  map[string]*sync.Mutex
 	cacheM   sync.RWMutex
 	latest   map[string]Manifest // live datasets only
 	reserved map[string]string   // internal dataset name → owning module
@@ -272,8 +278,7 @@ func (s *Store) delete(ctx context.Context, name string) error {
 	if err := s.CheckName(name); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.lockDataset(name)()
 	s.cacheM.RLock()
 	m, live := s.latest[name]
 	s.cacheM.RUnlock()
@@ -327,4 +332,25 @@ func (s *Store) delete(ctx context.Context, name string) error {
 		}
 	}
 	return nil
+}
+
+// lockDataset takes the writer lock of one dataset (and the catalog-wide
+// lock shared); the returned function releases both.
+func (s *Store) lockDataset(name string) func() {
+	s.mu.RLock()
+	s.dsMu.Lock()
+	if s.dsLocks == nil {
+		s.dsLocks = map[string]*sync.Mutex{}
+	}
+	l := s.dsLocks[name]
+	if l == nil {
+		l = &sync.Mutex{}
+		s.dsLocks[name] = l
+	}
+	s.dsMu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		s.mu.RUnlock()
+	}
 }
