@@ -58,8 +58,8 @@ const peerBuilt = 9
 // in its latest version and the versions kept.
 //
 // LAKEHOUSE_BENCH_HISTORY sets the longest history (default 10000; the
-// run takes about 7-12 minutes on 2 cores, almost all of it building
-// the history). LAKEHOUSE_BENCH_HISTORY_WINDOW sets the appends timed
+// run takes 6-20 minutes on 2 shared cores, almost all of it building
+// the history; 300 gives a quick check in under a minute). LAKEHOUSE_BENCH_HISTORY_WINDOW sets the appends timed
 // at each point (a multiple of 50, default 50; more gives a profile
 // more samples). LAKEHOUSE_BENCH_HISTORY_PROFILE=<dir> writes a CPU
 // profile of each timed window there (window-v<N>.pprof) and the lock
