@@ -27,7 +27,8 @@ type CatalogConfig struct {
 // their files after maintenance.grace.
 type RetentionConfig struct {
 	// KeepVersions is how many of the newest versions of a dataset stay
-	// (0 = no count limit).
+	// (0 = no count limit); commits let the count run a tenth over it
+	// before expiring back down, maintenance trims it exactly.
 	KeepVersions int `toml:"keep_versions"`
 	// KeepAge expires versions older than this ("0s" = no age limit).
 	KeepAge Duration `toml:"keep_age"`

@@ -128,20 +128,29 @@ func (s *Store) expiring(ctx context.Context, name string, newV int, now time.Ti
 	if err != nil {
 		return nil, err
 	}
+	slack := 0
 	if newV > 0 {
 		vs = append([]versionTime{{newV, now}}, vs...)
+		// A commit lets the count run a tenth over the limit before it
+		// expires back down to it: the expiry's work (rows, pending
+		// deletes, dropped snapshots) then comes once per keep/10
+		// commits instead of with every one, for at most 10% more
+		// snapshots. Maintenance and policy changes expire exactly.
+		slack = r.KeepVersions / 10
 	}
-	return expiredOf(vs, r, s.pinned(name), now), nil
+	return expiredOf(vs, r, s.pinned(name), now, slack), nil
 }
 
-// expiredOf applies a retention to versions listed newest first.
-func expiredOf(vs []versionTime, r Retention, pins map[int][]string, now time.Time) []int {
+// expiredOf applies a retention to versions listed newest first; the
+// count limit applies once the versions exceed it by more than slack.
+func expiredOf(vs []versionTime, r Retention, pins map[int][]string, now time.Time, slack int) []int {
 	var out []int
+	overCount := r.KeepVersions > 0 && len(vs) > r.KeepVersions+slack
 	for i, vt := range vs {
 		if i == 0 || len(pins[vt.Version]) > 0 {
 			continue
 		}
-		if (r.KeepVersions > 0 && i >= r.KeepVersions) || (r.KeepAge > 0 && now.Sub(vt.Created) > r.KeepAge) {
+		if (overCount && i >= r.KeepVersions) || (r.KeepAge > 0 && now.Sub(vt.Created) > r.KeepAge) {
 			out = append(out, vt.Version)
 		}
 	}
