@@ -191,7 +191,7 @@ func expireRows(ctx context.Context, tx *sql.Tx, name string, versions []int, no
 	if len(versions) == 0 {
 		return nil
 	}
-	in := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(versions)), ", ") + ")"
+	in := placeholders(len(versions))
 	args := []any{now, name}
 	for _, v := range versions {
 		args = append(args, v)
@@ -214,4 +214,9 @@ func expireRows(ctx context.Context, tx *sql.Tx, name string, versions []int, no
 		}
 	}
 	return nil
+}
+
+// placeholders is "(?, ?, …)" with n parameters, for an IN list.
+func placeholders(n int) string {
+	return "(" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")"
 }

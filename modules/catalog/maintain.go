@@ -312,7 +312,7 @@ func (s *Store) removeUnreferenced(ctx context.Context, name string, keys []stri
 	for i, k := range keys {
 		args[i] = k
 	}
-	in := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(keys)), ", ") + ")"
+	in := placeholders(len(keys))
 	unlock := s.lockDataset(name)
 	refd := map[string]bool{}
 	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT key FROM dataset_files WHERE key IN `+in, args...)

@@ -54,7 +54,7 @@ func (s *Store) carriedBy(ctx context.Context, name string, versions []int) ([]c
 	if len(versions) == 0 {
 		return nil, nil
 	}
-	in := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(versions)), ", ") + ")"
+	in := placeholders(len(versions))
 	args := []any{name}
 	for _, v := range versions {
 		args = append(args, v)

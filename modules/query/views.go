@@ -138,17 +138,7 @@ func (v *views) apply(ctx context.Context, ch catalog.Change) error {
 	}
 	v.latest[ch.Name] = latest
 	v.mu.Unlock()
-	if v.src.Lazy() {
-		return errors.Join(errs...)
-	}
-	for _, vn := range names {
-		release, err := v.ensureOne(ctx, vn)
-		release()
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return v.ensureNow(ctx, names, errs)
 }
 
 // expired is the answer for "<name>@<N>" when the dataset is known but
@@ -221,9 +211,15 @@ func (v *views) set(ctx context.Context, name string, ms []catalog.Manifest) err
 		}
 	}
 	v.mu.Unlock()
+	return v.ensureNow(ctx, names, errs)
+}
+
+// ensureNow creates or replaces the named views when parts are local,
+// joining their errors to errs. With lazy parts (S3) views are built on
+// next use; ensure compares definitions, so a view on an older latest is
+// replaced then.
+func (v *views) ensureNow(ctx context.Context, names []string, errs []error) error {
 	if v.src.Lazy() {
-		// Built on next use; ensure compares definitions, so a view on an
-		// older latest is replaced then.
 		return errors.Join(errs...)
 	}
 	for _, vn := range names {
