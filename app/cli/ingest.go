@@ -28,7 +28,7 @@ func init() { extraCommands = append(extraCommands, newIngestCmd) }
 type ingestFlags struct {
 	dataset, mode, server, idem, delim, tokenEnv string
 	quote, encoding, dateFormat, tsFormat        string
-	format, sheet                                string
+	format, sheet, key                           string
 	headerRow                                    int
 }
 
@@ -56,7 +56,9 @@ func newIngestCmd(g *globalFlags) *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.dataset, "dataset", "", "dataset name ([a-z][a-z0-9_]*)")
-	fl.StringVar(&f.mode, "mode", "", "append (default: previous parts + this file, same schema) or replace (this file only, new schema allowed)")
+	fl.StringVar(&f.mode, "mode", "", "append (default: previous parts + this file, same schema), replace (this file only, new schema allowed),\n"+
+		"upsert (rows replace those with the same --key, new keys are added) or delete (the file lists the keys whose rows go)")
+	fl.StringVar(&f.key, "key", "", "upsert/delete: the key column(s), comma-separated (default: the dataset's declared key)")
 	fl.StringVar(&f.server, "server", "", "URL of a running lakehouse (e.g. http://127.0.0.1:3110); default: ingest in-process")
 	fl.StringVar(&f.idem, "idempotency-key", "", "replaying the same key with the same content returns the existing version")
 	fl.StringVar(&f.delim, "delimiter", "", "field delimiter (default: sniffed among , ; tab |)")
@@ -166,7 +168,11 @@ func ingestLocal(ctx context.Context, cmd *cobra.Command, g *globalFlags, path s
 		return err
 	}
 	prog := &ingest.Progress{}
-	req := ingest.Request{Dataset: f.dataset, Mode: f.mode, IdempotencyKey: f.idem, Source: "cli:" + path, Delimiter: delim,
+	key, err := ingest.ParseKey(f.key)
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	req := ingest.Request{Dataset: f.dataset, Mode: f.mode, Key: key, IdempotencyKey: f.idem, Source: "cli:" + path, Delimiter: delim,
 		Quote: f.quote, Encoding: f.encoding, DateFormat: f.dateFormat, TimestampFormat: f.tsFormat, Progress: prog,
 		Format: f.format, Sheet: f.sheet, HeaderRow: f.headerRow}
 	began := time.Now()
@@ -203,8 +209,19 @@ func ingestLocal(ctx context.Context, cmd *cobra.Command, g *globalFlags, path s
 		return err
 	}
 	summary(cmd.OutOrStdout(), res.Manifest, res.Existing, res.Stats.Rows, res.Stats.InputBytes, time.Since(began))
+	changeSummary(cmd.OutOrStdout(), res.Stats.Change)
 	notes(cmd.ErrOrStderr(), res.Stats.Notes)
 	return nil
+}
+
+// changeSummary prints what an upsert or a delete by key did.
+func changeSummary(w io.Writer, ch *ingest.ChangeStats) {
+	if ch == nil {
+		return
+	}
+	fmt.Fprintf(w, "by key (%s): %d inserted, %d updated, %d unchanged, %d deleted, %d unknown keys; parts: %d rewritten, %d dropped, %d kept (%d checked), %s written\n",
+		strings.Join(ch.Key, ", "), ch.Inserted, ch.Updated, ch.Unchanged, ch.Deleted, ch.UnknownKeys,
+		ch.PartsRewritten, ch.PartsDropped, ch.PartsKept, ch.PartsChecked, human(ch.BytesWritten))
 }
 
 func ingestDelimiter(s string) (byte, error) {
@@ -248,7 +265,7 @@ func ingestRemote(ctx context.Context, cmd *cobra.Command, path string, f ingest
 	q := url.Values{"name": {f.dataset}}
 	for k, v := range map[string]string{"mode": f.mode, "idempotency_key": f.idem, "delimiter": f.delim, "quote": f.quote,
 		"encoding": f.encoding, "dateformat": f.dateFormat, "timestampformat": f.tsFormat,
-		"format": f.format, "sheet": f.sheet} {
+		"format": f.format, "sheet": f.sheet, "key": f.key} {
 		if v != "" {
 			q.Set(k, v)
 		}
@@ -288,6 +305,7 @@ func ingestRemote(ctx context.Context, cmd *cobra.Command, path string, f ingest
 		return fmt.Errorf("ingest: %w", err)
 	}
 	summary(cmd.OutOrStdout(), out.Manifest, out.Existing, out.Ingest.Rows, cr.n.Load(), time.Since(began))
+	changeSummary(cmd.OutOrStdout(), out.Ingest.Change)
 	notes(cmd.ErrOrStderr(), out.Ingest.Notes)
 	return nil
 }

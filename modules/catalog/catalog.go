@@ -20,6 +20,9 @@ var (
 	ErrIdempotencyConflict = app.NewKind(http.StatusConflict, "idempotency_conflict", "idempotency key reused with different content")
 	ErrExpired             = app.NewKind(http.StatusGone, "version_expired", "version expired under the dataset's retention")
 	ErrRetry               = app.NewKind(http.StatusServiceUnavailable, "retry", "write raced with maintenance")
+	// ErrBaseMoved: a request built on a version (RegisterRequest.BaseVersion)
+	// that is no longer the latest; the caller rebuilds it on the new one.
+	ErrBaseMoved = app.NewKind(http.StatusConflict, "base_moved", "the dataset changed while the request was built")
 )
 
 // Column is one column of a dataset's schema. Type is a DuckDB type name
@@ -60,6 +63,10 @@ type Manifest struct {
 	// Absorbed maps each part a compaction merged away to the part it
 	// went into, so a replay of it is still recognised after a rebuild.
 	Absorbed map[string]string `json:"absorbed,omitempty"`
+	// Key is the dataset's declared key (its columns), set by the first
+	// upsert or delete by key and kept while every column of it is: later
+	// upserts default to it and the change feed pairs rows by it.
+	Key []string `json:"key,omitempty"`
 }
 
 // RegisterRequest asks for a new version of a dataset.
@@ -90,6 +97,19 @@ type RegisterRequest struct {
 	// storage just now (ingest's publish), so the catalog does not Stat
 	// them again. Never set from a client's request.
 	FilesVerified bool
+	// BaseVersion, when set, is the version the request was built on
+	// (an upsert's or delete's rewritten file list): registering fails
+	// with ErrBaseMoved unless it is still the latest. A replay with the
+	// same idempotency key is recognised first.
+	BaseVersion int
+	// Key declares the dataset's key (see Manifest.Key); nil keeps the
+	// latest version's.
+	Key []string
+	// IdempotencyContent, when set, is what a replay with the same
+	// IdempotencyKey must match instead of the version's file list: an
+	// upsert's new parts, which a replay converts to the same parts
+	// whatever the dataset became meanwhile.
+	IdempotencyContent string
 }
 
 // Change tells watchers that a dataset gained a version, lost old ones to

@@ -103,32 +103,54 @@ func (s *Store) Register(ctx context.Context, req RegisterRequest) (Manifest, bo
 	if err := s.validate(&req); err != nil {
 		return Manifest{}, false, err
 	}
-	p := &pendingReg{req: req, done: make(chan struct{})}
-	s.enqueue(p)
-	// The head of the queue is not necessarily p (a non-append is a batch
-	// of its own, and the lock is not fair): commit batches until one
-	// holds p. A request another writer took is marked under the dataset's lock, so no
-	// writer ever finds its own request gone from an empty queue; its
-	// caller waits for done, which is closed only after the watchers ran
-	// (a caller returns once its version is visible to them).
+	p := &pendingReg{req: req, done: make(chan struct{}), lead: make(chan struct{}, 1)}
+	if !s.enqueue(p) {
+		// Another caller leads the dataset's commits: wait until a batch
+		// holds p, or until the leader hands the lead over.
+		select {
+		case <-p.done:
+			return p.m, p.existing, p.err
+		case <-p.lead:
+		}
+	}
+	// The leader commits batches until one holds p (the head of the queue
+	// is not necessarily p: a non-append is a batch of its own), then
+	// hands the lead to the oldest caller still queued. Only the leader
+	// takes the writer lock, so a batch's other callers are woken once,
+	// by done, instead of each taking the lock in turn to find their
+	// request committed (under load every such hand-off waited for a
+	// CPU, and the next commit behind all of them). done is closed only
+	// after the watchers ran: a caller returns once its version is
+	// visible to them.
+	var batch []*pendingReg
+	defer func() {
+		// A panic in a commit must not leave the batch's callers waiting
+		// and the dataset without a leader for ever.
+		if r := recover(); r != nil {
+			for _, q := range batch {
+				q.err = fmt.Errorf("catalog: commit of %q failed: %v", req.Name, r)
+				close(q.done)
+			}
+			s.handOff(req.Name)
+			panic(r)
+		}
+	}()
 	for {
 		unlock := s.lockDataset(req.Name)
-		if p.taken {
-			unlock()
-			<-p.done
-			return p.m, p.existing, p.err
-		}
-		batch := s.takeBatch(req.Name)
-		for _, q := range batch {
-			q.taken = true
-		}
-		ch := s.commitBatch(ctx, batch)
-		unlock()
+		batch = s.takeBatch(req.Name)
+		ch := func() *Change { defer unlock(); return s.commitBatch(ctx, batch) }()
 		if ch != nil {
 			s.notify(*ch)
 		}
+		mine := false
 		for _, q := range batch {
+			mine = mine || q == p
 			close(q.done)
+		}
+		batch = nil
+		if mine {
+			s.handOff(req.Name)
+			return p.m, p.existing, p.err
 		}
 	}
 }
@@ -139,22 +161,52 @@ type pendingReg struct {
 	newFiles []File // an append's own files
 	content  string // what a replay with the same idempotency key must match
 	ok       bool   // admitted into the version being built
-	taken    bool   // in a batch a writer committed (the dataset's lock held to read or set)
 	m        Manifest
 	existing bool
 	err      error
-	done     chan struct{}
+	done     chan struct{} // closed once p's batch is committed (or failed)
+	lead     chan struct{} // receives when p's caller is to lead the commits
 }
 
-// enqueue adds p to its dataset's queue. Only appends join others; any
-// other request is a batch of its own, in arrival order with the rest.
-func (s *Store) enqueue(p *pendingReg) {
+// dsQueue is one dataset's Register calls not yet in a batch, and
+// whether a caller is leading its commits.
+type dsQueue struct {
+	waiting []*pendingReg
+	led     bool
+}
+
+// enqueue adds p to its dataset's queue and reports whether p's caller
+// leads the commits (nobody else did).
+func (s *Store) enqueue(p *pendingReg) bool {
 	s.queueM.Lock()
 	defer s.queueM.Unlock()
 	if s.queues == nil {
-		s.queues = map[string][]*pendingReg{}
+		s.queues = map[string]*dsQueue{}
 	}
-	s.queues[p.req.Name] = append(s.queues[p.req.Name], p)
+	q := s.queues[p.req.Name]
+	if q == nil {
+		q = &dsQueue{}
+		s.queues[p.req.Name] = q
+	}
+	q.waiting = append(q.waiting, p)
+	if q.led {
+		return false
+	}
+	q.led = true
+	return true
+}
+
+// handOff passes the lead of name's commits to the oldest queued caller,
+// or ends it when nobody is queued.
+func (s *Store) handOff(name string) {
+	s.queueM.Lock()
+	defer s.queueM.Unlock()
+	q := s.queues[name]
+	if len(q.waiting) == 0 {
+		delete(s.queues, name)
+		return
+	}
+	q.waiting[0].lead <- struct{}{}
 }
 
 // takeBatch removes from name's queue the requests the next version
@@ -163,7 +215,8 @@ func (s *Store) enqueue(p *pendingReg) {
 func (s *Store) takeBatch(name string) []*pendingReg {
 	s.queueM.Lock()
 	defer s.queueM.Unlock()
-	q := s.queues[name]
+	dq := s.queues[name]
+	q := dq.waiting
 	n := 1
 	if q[0].req.Append {
 		for n < len(q) && q[n].req.Append {
@@ -171,11 +224,7 @@ func (s *Store) takeBatch(name string) []*pendingReg {
 		}
 	}
 	batch := slices.Clone(q[:n])
-	if rest := q[n:]; len(rest) > 0 {
-		s.queues[name] = slices.Clone(rest)
-	} else {
-		delete(s.queues, name)
-	}
+	dq.waiting = slices.Clone(q[n:])
 	return batch
 }
 
@@ -227,7 +276,7 @@ func (s *Store) commitBatch(ctx context.Context, batch []*pendingReg) *Change {
 	m := Manifest{
 		DatasetID: DatasetID(name), Name: name, Version: latestVersion + 1,
 		Schema: cur.Schema, SchemaFingerprint: cur.SchemaFingerprint, Files: cur.Files, RowCount: cur.RowCount,
-		CreatedAt: now, UpdatedAt: now, Source: cur.Source,
+		CreatedAt: now, UpdatedAt: now, Source: cur.Source, Key: cur.Key,
 	}
 	var recs []idemRecord
 	for _, p := range batch {
@@ -298,6 +347,10 @@ func (s *Store) admit(ctx context.Context, p *pendingReg, cur *Manifest, keys ma
 	if !req.Append {
 		p.content = "hash:" + contentHash(next.SchemaFingerprint, next.Files)
 	}
+	if req.IdempotencyContent != "" {
+		p.content = "given:" + req.IdempotencyContent
+	}
+	next.Key = keptKey(cur, req, next.Schema)
 	if req.IdempotencyKey != "" && cur != nil {
 		if q, ok := keys[req.IdempotencyKey]; ok {
 			if q.content != p.content {
@@ -337,12 +390,18 @@ func (s *Store) admit(ctx context.Context, p *pendingReg, cur *Manifest, keys ma
 			p.ok = cur.Version == 0
 			return nil, nil
 		}
+		if req.BaseVersion > 0 && cur.Version != req.BaseVersion {
+			return nil, fmt.Errorf("catalog: %q was built on version %d, the latest is %d: %w", req.Name, req.BaseVersion, cur.Version, ErrBaseMoved)
+		}
 		if cur.SchemaFingerprint != req.SchemaFingerprint && !req.AllowSchemaChange {
 			if len(req.Schema) > 0 {
 				return nil, CheckDrift(req.Name, cur, req.Schema)
 			}
 			return nil, &DriftError{Name: req.Name, OldFingerprint: cur.SchemaFingerprint, NewFingerprint: req.SchemaFingerprint}
 		}
+	}
+	if cur == nil && req.BaseVersion > 0 {
+		return nil, fmt.Errorf("catalog: %q was built on version %d, which is gone: %w", req.Name, req.BaseVersion, ErrBaseMoved)
 	}
 	var known Manifest
 	if cur != nil {
@@ -384,6 +443,23 @@ func appendFiles(cur *Manifest, req RegisterRequest) *Manifest {
 		next.RowCount += f.Rows
 	}
 	return next
+}
+
+// keptKey is the key a new version declares: the request's, else the
+// latest version's while schema still holds every one of its columns.
+func keptKey(cur *Manifest, req RegisterRequest, schema []Column) []string {
+	if len(req.Key) > 0 {
+		return slices.Clone(req.Key)
+	}
+	if cur == nil || len(cur.Key) == 0 {
+		return nil
+	}
+	for _, k := range cur.Key {
+		if !slices.ContainsFunc(schema, func(c Column) bool { return c.Name == k }) {
+			return nil
+		}
+	}
+	return slices.Clone(cur.Key)
 }
 
 func joinKeys(files []File) string {
@@ -523,23 +599,12 @@ func insertVersion(ctx context.Context, tx *sql.Tx, m Manifest, hash, raw string
 		m.Name, m.Version, m.SchemaFingerprint, hash, idem, m.RowCount, m.CreatedAt, raw); err != nil {
 		return fmt.Errorf("catalog: insert %q v%d: %w", m.Name, m.Version, err)
 	}
-	// One statement for every file: a version of many parts costs one
-	// round trip, not one per part.
-	for i := 0; i < len(m.Files); i += 256 {
-		chunk := m.Files[i:min(i+256, len(m.Files))]
-		args := make([]any, 0, 6*len(chunk))
-		var q strings.Builder
-		q.WriteString(`INSERT INTO dataset_files (name, version, key, bytes, rows, sha256) VALUES `)
-		for j, f := range chunk {
-			if j > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?, ?, ?, ?, ?, ?)")
-			args = append(args, m.Name, m.Version, f.Key, f.Bytes, f.Rows, f.SHA256)
-		}
-		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
-			return fmt.Errorf("catalog: insert files of %q v%d: %w", m.Name, m.Version, err)
-		}
+	rows := make([][]any, len(m.Files))
+	for i, f := range m.Files {
+		rows[i] = []any{m.Name, m.Version, f.Key, f.Bytes, f.Rows, f.SHA256}
+	}
+	if err := insertRows(ctx, tx, `INSERT INTO dataset_files (name, version, key, bytes, rows, sha256)`, rows); err != nil {
+		return fmt.Errorf("catalog: insert files of %q v%d: %w", m.Name, m.Version, err)
 	}
 	return nil
 }

@@ -168,17 +168,19 @@ func (s *Store) rebuildRemembered(ctx context.Context, tx *sql.Tx) error {
 			s.log.Warn("catalog: rebuild: skip kept keys", "key", o.Key, "err", err)
 			continue
 		}
+		keys := make([][]any, 0, len(c.Idempotency))
 		for _, k := range c.Idempotency {
-			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO idempotency_keys (name, key, version, content) VALUES (?, ?, ?, ?)`,
-				c.Name, k.Key, c.Version, k.Content); err != nil {
-				return fmt.Errorf("catalog: rebuild: keys of %q: %w", c.Name, err)
-			}
+			keys = append(keys, []any{c.Name, k.Key, c.Version, k.Content})
 		}
+		if err := insertRows(ctx, tx, `INSERT OR REPLACE INTO idempotency_keys (name, key, version, content)`, keys); err != nil {
+			return fmt.Errorf("catalog: rebuild: keys of %q: %w", c.Name, err)
+		}
+		absorbed := make([][]any, 0, len(c.Absorbed))
 		for from, into := range c.Absorbed {
-			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO absorbed_parts (name, key, into_key) VALUES (?, ?, ?)`,
-				c.Name, from, into); err != nil {
-				return fmt.Errorf("catalog: rebuild: compacted parts of %q: %w", c.Name, err)
-			}
+			absorbed = append(absorbed, []any{c.Name, from, into})
+		}
+		if err := insertRows(ctx, tx, `INSERT OR REPLACE INTO absorbed_parts (name, key, into_key)`, absorbed); err != nil {
+			return fmt.Errorf("catalog: rebuild: compacted parts of %q: %w", c.Name, err)
 		}
 	}
 	return nil

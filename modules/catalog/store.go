@@ -48,10 +48,10 @@ type Store struct {
 	watchers  map[int]func(Change)
 	nextWatch int
 
-	// queues holds Register calls waiting for the writer lock, by
-	// dataset (group commit).
+	// queues holds Register calls waiting to be committed, by dataset
+	// (group commit), and whether one of their callers leads.
 	queueM sync.Mutex
-	queues map[string][]*pendingReg
+	queues map[string]*dsQueue
 
 	// policy is the default retention; settings each dataset's own
 	// retention and tags.

@@ -195,16 +195,10 @@ func (in *Ingester) ingestDuck(ctx context.Context, f *os.File, size int64, form
 		return Result{}, err
 	}
 	pubStart := time.Now()
-	files, err := in.publish(ctx, req.Dataset, parts)
-	if err != nil {
-		return Result{}, err
-	}
-	if beforeRegister != nil {
-		beforeRegister()
-	}
-	res, err = in.register(ctx, req, schema, files)
+	res, err = in.commit(ctx, req, schema, parts)
 	stats.ElapsedMS = msSince(began)
 	stats.PublishMS = msSince(pubStart)
+	stats.Change = res.Stats.Change
 	res.Stats = stats
 	if err == nil {
 		in.log.Info("ingest: done", "dataset", req.Dataset, "format", format, "version", res.Manifest.Version, "existing", res.Existing,

@@ -204,7 +204,10 @@ func (e *InputError) ErrorCode() string {
 
 // ErrorDetails implements app.ErrorDetailer: where in the input.
 func (e *InputError) ErrorDetails() map[string]any {
-	d := map[string]any{"format": e.Format}
+	d := map[string]any{}
+	if e.Format != "" {
+		d["format"] = e.Format
+	}
 	if e.Line > 0 {
 		d["line"] = e.Line
 	}

@@ -49,8 +49,11 @@ type Options struct {
 
 // Request is one ingest.
 type Request struct {
-	Dataset        string
-	Mode           string // "" = append
+	Dataset string
+	Mode    string // "" = append; replace, upsert, delete
+	// Key names the key columns of an upsert or a delete ("" = the
+	// dataset's declared key).
+	Key            []string
 	IdempotencyKey string
 	Source         string // recorded in the manifest (e.g. the file name)
 	Delimiter      byte   // 0 = sniff among , ; tab |
@@ -153,6 +156,8 @@ type Stats struct {
 	SplitMS   float64 `json:"split_ms"`
 	ConvertMS float64 `json:"convert_ms"`
 	PublishMS float64 `json:"publish_ms"`
+	// Change is what an upsert or a delete by key did.
+	Change *ChangeStats `json:"change,omitempty"`
 }
 
 func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
@@ -305,9 +310,12 @@ func (in *Ingester) prepare(ctx context.Context, req *Request) (*catalog.Manifes
 	switch req.Mode {
 	case "":
 		req.Mode = ModeAppend
-	case ModeAppend, ModeReplace:
+	case ModeAppend, ModeReplace, ModeUpsert, ModeDelete:
 	default:
-		return nil, fmt.Errorf("%w: mode must be append or replace, not %q", ErrInvalid, req.Mode)
+		return nil, fmt.Errorf("%w: mode must be append, replace, upsert or delete, not %q", ErrInvalid, req.Mode)
+	}
+	if len(req.Key) > 0 && !byKey(req.Mode) {
+		return nil, fmt.Errorf("%w: key= goes with mode=upsert or mode=delete", ErrInvalid)
 	}
 	if err := catalog.ValidateName(req.Dataset); err != nil {
 		return nil, err
@@ -316,8 +324,15 @@ func (in *Ingester) prepare(ctx context.Context, req *Request) (*catalog.Manifes
 	if err != nil {
 		return nil, err
 	}
-	if req.Mode == ModeReplace {
-		return nil, nil // a replace continues nothing: any schema goes
+	if byKey(req.Mode) {
+		if err := prepareByKey(req, prev); err != nil {
+			return nil, err
+		}
+	}
+	if req.Mode == ModeReplace || req.Mode == ModeDelete {
+		// A replace continues nothing: any schema goes. A delete's input
+		// is keys, cast to the dataset's types later.
+		return nil, nil
 	}
 	return prev, nil
 }
@@ -437,16 +452,10 @@ func (in *Ingester) ingestFile(ctx context.Context, path string, req Request, pr
 	}
 
 	pubStart := time.Now()
-	files, err := in.publish(ctx, req.Dataset, parts)
-	if err != nil {
-		return Result{}, err
-	}
-	if beforeRegister != nil {
-		beforeRegister()
-	}
-	res, err = in.register(ctx, req, schema, files)
+	res, err = in.commit(ctx, req, schema, parts)
 	stats.ElapsedMS = msSince(began)
 	stats.PublishMS = msSince(pubStart)
+	stats.Change = res.Stats.Change
 	res.Stats = stats
 	if err == nil {
 		in.log.Info("ingest: done", "dataset", req.Dataset, "version", res.Manifest.Version, "existing", res.Existing,

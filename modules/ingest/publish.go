@@ -70,6 +70,53 @@ func (in *Ingester) upload(ctx context.Context, key string, p partResult) error 
 	return nil
 }
 
+// commit publishes the converted parts and registers the version they
+// make. A delete's parts are its keys: read where they were written,
+// never published.
+func (in *Ingester) commit(ctx context.Context, req Request, schema []catalog.Column, parts []partResult) (Result, error) {
+	var files []catalog.File
+	if req.Mode == ModeDelete {
+		for _, p := range parts {
+			if p.synced != nil {
+				if err := <-p.synced; err != nil {
+					return Result{}, err
+				}
+			}
+		}
+	} else {
+		var err error
+		if files, err = in.publish(ctx, req.Dataset, parts); err != nil {
+			return Result{}, err
+		}
+	}
+	if beforeRegister != nil {
+		beforeRegister()
+	}
+	if !byKey(req.Mode) {
+		return in.register(ctx, req, schema, files)
+	}
+	inputs := make([]string, 0, len(parts))
+	if req.Mode == ModeDelete {
+		for _, p := range parts {
+			inputs = append(inputs, p.path)
+		}
+	} else {
+		dir, err := in.workDir()
+		if err != nil {
+			return Result{}, err
+		}
+		defer os.RemoveAll(dir)
+		for i, f := range files {
+			p, err := in.localPart(ctx, dir, f.Key, i)
+			if err != nil {
+				return Result{}, err
+			}
+			inputs = append(inputs, p)
+		}
+	}
+	return in.applyByKey(ctx, req, schema, files, inputs)
+}
+
 // register records the new version with one catalog call: a replace is
 // the new parts; an append adds them to the latest version's. The catalog
 // owns the rules (an append whose parts the latest version, or the

@@ -36,13 +36,13 @@ type params struct {
 	quote, encoding         string
 	dateFormat, tsFormat    string
 	format, sheet, header   string
-	filename                string
+	filename, key           string
 }
 
 // paramNames are the settings read from the query string (and from
 // multipart fields before the file).
 var paramNames = []string{"dataset", "name", "mode", "idempotency_key", "delimiter", "quote", "encoding",
-	"dateformat", "date_format", "timestampformat", "timestamp_format", "format", "sheet", "header_row", "filename"}
+	"dateformat", "date_format", "timestampformat", "timestamp_format", "format", "sheet", "header_row", "filename", "key"}
 
 func (p *params) set(k, v string) {
 	switch k {
@@ -70,6 +70,8 @@ func (p *params) set(k, v string) {
 		p.header = v
 	case "filename":
 		p.filename = v
+	case "key":
+		p.key = v
 	}
 }
 
@@ -126,6 +128,10 @@ func (m *Module) run(ctx context.Context, body io.Reader, ps params, source, con
 	if err != nil {
 		return Result{}, app.BadRequest("%v", err)
 	}
+	key, err := ParseKey(ps.key)
+	if err != nil {
+		return Result{}, err
+	}
 	headerRow := 0
 	if ps.header != "" {
 		if headerRow, err = strconv.Atoi(ps.header); err != nil || headerRow < 1 {
@@ -140,7 +146,7 @@ func (m *Module) run(ctx context.Context, body io.Reader, ps params, source, con
 		source = "upload"
 	}
 	return m.ing.IngestReader(ctx, body, Request{
-		Dataset: ps.name, Mode: ps.mode, IdempotencyKey: ps.idem, Source: "ingest:" + source, Delimiter: delim,
+		Dataset: ps.name, Mode: ps.mode, Key: key, IdempotencyKey: ps.idem, Source: "ingest:" + source, Delimiter: delim,
 		Quote: ps.quote, Encoding: ps.encoding, DateFormat: ps.dateFormat, TimestampFormat: ps.tsFormat,
 		Format: ps.format, FileName: fileName, ContentType: contentType, Sheet: ps.sheet, HeaderRow: headerRow,
 	})

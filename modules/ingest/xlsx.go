@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"os"
@@ -1080,7 +1081,11 @@ func (in *Ingester) ingestXLSX(ctx context.Context, f *os.File, size int64, req 
 	}
 	sub := req
 	sub.Delimiter, sub.Quote, sub.Encoding = ',', `"`, encUTF8
-	sub.textColumns = xr.textCols
+	sub.textColumns = maps.Clone(xr.textCols)
+	if sub.textColumns == nil {
+		sub.textColumns = map[string]bool{}
+	}
+	maps.Copy(sub.textColumns, req.textColumns) // a delete's keys
 	res, err := in.ingestFile(ctx, csvPath, sub, prev)
 	var ce *CSVError
 	if errors.As(err, &ce) && ce.Line == 1 && ce.Column >= 1 && ce.Column <= len(xr.header) {

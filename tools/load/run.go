@@ -19,11 +19,22 @@ type stats struct {
 	status     map[string]map[int]int
 	unexpected map[string]int
 	transport  map[string]int
+	phase      map[string][]time.Duration
 }
 
 func newStats() *stats {
 	return &stats{lat: map[string][]time.Duration{}, status: map[string]map[int]int{},
-		unexpected: map[string]int{}, transport: map[string]int{}}
+		unexpected: map[string]int{}, transport: map[string]int{}, phase: map[string][]time.Duration{}}
+}
+
+// addPhases records server-side phase times; they are shown with the
+// routes but carry no statuses of their own.
+func (s *stats) addPhases(p map[string]time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, d := range p {
+		s.phase[name] = append(s.phase[name], d)
+	}
 }
 
 func (s *stats) add(route string, d time.Duration, status int, err error, ok bool) {
@@ -83,12 +94,15 @@ func run(ctx context.Context, cfg config) (int, error) {
 				o := pick(ops, r)
 				method, path, ctype, body := o.build(r)
 				t0 := time.Now()
-				status, err := c.do(runCtx, method, path, ctype, body)
+				status, answer, err := c.send(runCtx, method, path, ctype, body, o.phases)
 				if runCtx.Err() != nil {
 					return // the run ended mid-request; not the server's fault
 				}
 				shed := status == 503 || status == 429
 				st.add(o.route, time.Since(t0), status, err, expected(o, status) || shed)
+				if o.phases && status/100 == 2 {
+					st.addPhases(phases(o.route, answer))
+				}
 			}
 		}(uint64(i))
 	}
@@ -147,6 +161,12 @@ func report(st *stats, health []time.Duration, healthFail int, peakRSS int64, el
 		}
 		fmt.Println()
 		unexpected += st.unexpected[r] + st.transport[r]
+		for _, p := range []string{" server", " convert", " commit"} {
+			if ds := st.phase[r+p]; len(ds) > 0 {
+				fmt.Printf("  %-26s %8d %9s %9s\n", "…"+p, len(ds), percentile(ds, 0.5).Round(10*time.Microsecond),
+					percentile(ds, 0.99).Round(10*time.Microsecond))
+			}
+		}
 	}
 	hp99 := percentile(health, 0.99)
 	fmt.Printf("%-28s %8d %9s %9s  failures=%d\n", "GET /health (prober)", len(health),
@@ -159,6 +179,10 @@ func report(st *stats, health []time.Duration, healthFail int, peakRSS int64, el
 	}
 	if hp99 >= cfg.healthP99 || healthFail > 0 {
 		fmt.Fprintf(os.Stderr, "FAIL: /health p99 %s (limit %s), %d failures\n", hp99, cfg.healthP99, healthFail)
+		code = 1
+	}
+	if ap99 := percentile(st.lat[appendRoute], 0.99); ap99 >= cfg.appendP99 {
+		fmt.Fprintf(os.Stderr, "FAIL: appends' p99 %s (limit %s)\n", ap99, cfg.appendP99)
 		code = 1
 	}
 	if !srv.alive() {

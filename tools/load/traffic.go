@@ -21,6 +21,8 @@ type op struct {
 	build func(r *rand.Rand) (string, string, string, []byte)
 	// expect lists statuses the driver provokes on purpose besides 2xx.
 	expect []int
+	// phases: the answer reports phase times, shown under the route.
+	phases bool
 }
 
 var cities = []string{"Chicago", "Austin", "Denver", "Boston", "Seattle", "Atlanta", "Phoenix", "Miami"}
@@ -61,7 +63,7 @@ func mix() []op {
 				"items": []any{map[string]any{"id": fmt.Sprintf("v-%d", r.IntN(100000)), "vector": randomVector(r, vecDim),
 					"metadata": map[string]any{"city": cities[r.IntN(len(cities))]}}}})
 		}},
-		{route: "POST /v1/ingest (append)", weight: 2, build: func(r *rand.Rand) (string, string, string, []byte) {
+		{route: appendRoute, weight: 2, phases: true, build: func(r *rand.Rand) (string, string, string, []byte) {
 			return "POST", "/v1/ingest?name=load_events&mode=append", "text/csv", eventsCSV(r, 50)
 		}},
 		{route: "POST /v1/pathway/add", weight: 10, build: func(r *rand.Rand) (string, string, string, []byte) {
@@ -85,6 +87,9 @@ func mix() []op {
 }
 
 const vecDim = 64
+
+// appendRoute is the ingest appends' row, which has a p99 limit of its own.
+const appendRoute = "POST /v1/ingest (append)"
 
 func randomVector(r *rand.Rand, dim int) []float32 {
 	v := make([]float32, dim)
@@ -122,17 +127,54 @@ func newClient(base string, hc *http.Client) *client {
 }
 
 func (c *client) do(ctx context.Context, method, path, ctype string, body []byte) (int, error) {
+	status, _, err := c.send(ctx, method, path, ctype, body, false)
+	return status, err
+}
+
+// send is do that can keep the answer (keep), for the routes whose
+// answer the report breaks down.
+func (c *client) send(ctx context.Context, method, path, ctype string, body []byte, keep bool) (int, []byte, error) {
 	req := apiclient.Request{Method: method, Path: path, ContentType: ctype}
 	if body != nil {
 		req.Body = bytes.NewReader(body)
 	}
 	resp, err := c.api.Send(ctx, req)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	if keep {
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return resp.StatusCode, b, err
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	return resp.StatusCode, nil, nil
+}
+
+// ingestPhases are the phase times an ingest answer reports; the report
+// shows them beside the client's latency, so a slow append can be told
+// apart as waiting (client minus server), converting or committing.
+type ingestPhases struct {
+	ElapsedMS float64 `json:"elapsed_ms"`
+	ConvertMS float64 `json:"convert_ms"`
+	PublishMS float64 `json:"publish_ms"`
+}
+
+// phases returns the answer's phases as report rows (nil when it has none).
+func phases(route string, answer []byte) map[string]time.Duration {
+	var a struct {
+		Ingest ingestPhases `json:"ingest"`
+	}
+	if json.Unmarshal(answer, &a) != nil || a.Ingest.ElapsedMS == 0 {
+		return nil
+	}
+	p := a.Ingest
+	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
+	return map[string]time.Duration{
+		route + " server":  ms(p.ElapsedMS),
+		route + " convert": ms(p.ConvertMS),
+		route + " commit":  ms(p.PublishMS),
+	}
 }
 
 // seed creates what the mix reads: a dataset, an events dataset, a vector index.

@@ -108,14 +108,20 @@ func icebergRows(t *testing.T, tbl *table.Table, ref string) []string {
 }
 
 // writeThrough ingests the history every test checks: append, append,
-// replace with a widened column and an added one, and two datasets
-// ingested concurrently. It returns the versions of people.
+// replace with a widened column and an added one, append, upsert and
+// delete by key, and two datasets ingested concurrently. It returns the
+// versions of people.
 func writeThrough(t *testing.T, s *apptest.Server) int {
 	ingest(t, s, "name=people", "id,name,score\n1,ann,1.5\n2,bob,2.5\n", 201)
 	ingest(t, s, "name=people", "id,name,score\n3,cid,3.5\n", 201)
 	// replace: id widened BIGINT → DOUBLE, city added.
 	ingest(t, s, "name=people&mode=replace", "id,name,score,city\n1.5,dee,4.5,Oslo\n7,eve,,Rome\n", 201)
 	ingest(t, s, "name=people", "id,name,score,city\n8,fay,5.5,Bern\n", 201)
+	// upsert by name: eve updated, gus inserted (the replace's part is
+	// rewritten without eve); delete by the declared key: fay's part goes,
+	// zed is unknown.
+	ingest(t, s, "name=people&mode=upsert&key=name", "id,name,score,city\n9,eve,6.5,Rome\n10,gus,7.5,Lima\n", 201)
+	ingest(t, s, "name=people&mode=delete", "name\nfay\nzed\n", 201)
 	var wg sync.WaitGroup
 	for _, n := range []string{"ev_a", "ev_b"} {
 		wg.Add(1)
@@ -127,7 +133,7 @@ func writeThrough(t *testing.T, s *apptest.Server) int {
 		}()
 	}
 	wg.Wait()
-	return 4
+	return 6
 }
 
 // checkRESTAndFiles loads every dataset through the REST catalog with
@@ -182,7 +188,7 @@ func checkRESTAndFiles(t *testing.T, s *apptest.Server, props iceberg.Properties
 	for _, sn := range people.Metadata().Snapshots() {
 		ops = append(ops, string(sn.Summary.Operation)+":"+sn.Summary.Properties["lakehouse.version"])
 	}
-	if strings.Join(ops, ",") != "append:1,append:2,overwrite:3,append:4" {
+	if strings.Join(ops, ",") != "append:1,append:2,overwrite:3,append:4,overwrite:5,overwrite:6" {
 		t.Errorf("people snapshots %v", ops)
 	}
 	if f, _ := people.Schema().FindFieldByName("id"); f.Type.String() != "double" || f.ID != 1 {

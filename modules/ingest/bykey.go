@@ -1,0 +1,686 @@
+package ingest
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"lakehouse/internal/cpus"
+	"lakehouse/modules/catalog"
+)
+
+// Modes that change rows by key (copy-on-write).
+const (
+	// ModeUpsert replaces the rows whose key the input holds and appends
+	// the others.
+	ModeUpsert = "upsert"
+	// ModeDelete removes the rows whose key the input lists.
+	ModeDelete = "delete"
+)
+
+// maxKeyColumns bounds a declared key.
+const maxKeyColumns = 16
+
+// byKey reports whether the mode changes rows by key.
+func byKey(mode string) bool { return mode == ModeUpsert || mode == ModeDelete }
+
+// ParseKey splits a key= value ("id" or "region,id") into column names.
+func ParseKey(s string) ([]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var key []string
+	for _, c := range strings.Split(s, ",") {
+		c = strings.TrimSpace(c)
+		switch {
+		case c == "":
+			return nil, fmt.Errorf("%w: key %q has an empty column name", ErrInvalid, s)
+		case slices.Contains(key, c):
+			return nil, fmt.Errorf("%w: key names column %q twice", ErrInvalid, c)
+		}
+		key = append(key, c)
+	}
+	if len(key) > maxKeyColumns {
+		return nil, fmt.Errorf("%w: a key has at most %d columns, not %d", ErrInvalid, maxKeyColumns, len(key))
+	}
+	return key, nil
+}
+
+// ChangeStats is what an upsert or a delete by key did.
+type ChangeStats struct {
+	Key []string `json:"key"`
+	// Rows: inserted (new keys), updated (a key that was there, with
+	// other values), unchanged (the same row again), deleted (a delete's
+	// keys found), unknown_keys (a delete's keys not found).
+	Inserted    int64 `json:"inserted"`
+	Updated     int64 `json:"updated"`
+	Unchanged   int64 `json:"unchanged"`
+	Deleted     int64 `json:"deleted"`
+	UnknownKeys int64 `json:"unknown_keys"`
+	// Parts: rewritten without the changed rows, dropped (every row
+	// changed), kept by reference (no incoming key: pruned by their
+	// footers' min/max or found to hold none), checked (read because
+	// their min/max could hold a key); bytes of parts written, the new
+	// rows' included.
+	PartsRewritten int   `json:"parts_rewritten"`
+	PartsDropped   int   `json:"parts_dropped"`
+	PartsKept      int   `json:"parts_kept"`
+	PartsChecked   int   `json:"parts_checked"`
+	BytesWritten   int64 `json:"bytes_written"`
+	// Attempts is how many times the change was built: another writer
+	// committing first makes it start over on the new version.
+	Attempts int `json:"attempts"`
+}
+
+// maxByKeyAttempts bounds the rebuilds when other writers keep winning.
+const maxByKeyAttempts = 5
+
+// prepareByKey checks an upsert's or delete's key against the request
+// and the latest version (its declared key is the default) before any
+// byte is read.
+func prepareByKey(req *Request, prev *catalog.Manifest) error {
+	if len(req.Key) == 0 && prev != nil {
+		req.Key = slices.Clone(prev.Key)
+	}
+	if len(req.Key) == 0 {
+		return fmt.Errorf("%w: mode=%s needs key=<column>[,<column>…] (the dataset declares none yet)", ErrInvalid, req.Mode)
+	}
+	if req.Mode == ModeDelete {
+		if prev == nil {
+			return fmt.Errorf("%w: %q has no rows to delete", catalog.ErrNotFound, req.Dataset)
+		}
+		// The keys are read as text and cast to the dataset's types, so
+		// "00123" stays "00123" for a VARCHAR key.
+		req.textColumns = map[string]bool{}
+		for _, k := range req.Key {
+			req.textColumns[k] = true
+		}
+	}
+	if prev != nil {
+		if missing := missingColumns(req.Key, prev.Schema); len(missing) > 0 {
+			return fmt.Errorf("%w: key column %s is not in dataset %q (its columns: %s)", ErrInvalid,
+				strings.Join(missing, ", "), req.Dataset, columnNames(prev.Schema))
+		}
+	}
+	return nil
+}
+
+func missingColumns(names []string, schema []catalog.Column) []string {
+	var missing []string
+	for _, n := range names {
+		if !slices.ContainsFunc(schema, func(c catalog.Column) bool { return c.Name == n }) {
+			missing = append(missing, strconvQuote(n))
+		}
+	}
+	return missing
+}
+
+func columnNames(schema []catalog.Column) string {
+	names := make([]string, len(schema))
+	for i, c := range schema {
+		names[i] = c.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+func strconvQuote(s string) string { return fmt.Sprintf("%q", s) }
+
+// applyByKey builds and registers the version an upsert or a delete
+// makes from the latest one: parts that may hold an incoming key (by
+// their footers' min/max of the key's first column) are read, those
+// holding one are rewritten without its rows, every other part is kept
+// by reference, and an upsert's converted rows (files) are added. One
+// catalog version, one Iceberg snapshot (overwrite). inputs are local
+// paths of the converted input, in order.
+func (in *Ingester) applyByKey(ctx context.Context, req Request, schema []catalog.Column, files []catalog.File, inputs []string) (Result, error) {
+	dir, err := in.workDir()
+	if err != nil {
+		return Result{}, err
+	}
+	defer os.RemoveAll(dir)
+	if missing := missingColumns(req.Key, schema); len(missing) > 0 {
+		return Result{}, &InputError{Code: "bad_key", Msg: fmt.Sprintf("key column %s is not in the input (its columns: %s)",
+			strings.Join(missing, ", "), columnNames(schema))}
+	}
+	s, err := openKeySession(ctx, dir)
+	if err != nil {
+		return Result{}, err
+	}
+	defer s.close()
+	for attempt := 1; ; attempt++ {
+		base, err := in.cat.Get(ctx, req.Dataset)
+		var basePtr *catalog.Manifest
+		switch {
+		case err == nil:
+			basePtr = &base
+		case errors.Is(err, catalog.ErrNotFound) && req.Mode == ModeUpsert:
+		default:
+			return Result{}, err
+		}
+		res, err := in.buildByKey(ctx, s, req, schema, files, inputs, basePtr, dir)
+		if res.Stats.Change != nil {
+			res.Stats.Change.Attempts = attempt
+		}
+		if errors.Is(err, catalog.ErrBaseMoved) && attempt < maxByKeyAttempts {
+			in.log.Info("ingest: dataset changed while the change was built; building it again", "dataset", req.Dataset, "attempt", attempt)
+			continue
+		}
+		return res, err
+	}
+}
+
+// buildByKey is one attempt of applyByKey on base (nil: a new dataset).
+func (in *Ingester) buildByKey(ctx context.Context, s *keySession, req Request, schema []catalog.Column, files []catalog.File,
+	inputs []string, base *catalog.Manifest, dir string) (Result, error) {
+	keyTypes := make([]string, len(req.Key))
+	typeSource := schema
+	if base != nil {
+		typeSource = base.Schema
+	}
+	for i, k := range req.Key {
+		keyTypes[i] = typeSource[slices.IndexFunc(typeSource, func(c catalog.Column) bool { return c.Name == k })].Type
+	}
+	ch := &ChangeStats{Key: slices.Clone(req.Key)}
+	if err := s.loadInput(ctx, inputs, req.Key, keyTypes, req.Mode == ModeDelete); err != nil {
+		return Result{}, err
+	}
+	if err := s.checkInput(ctx, req.Key, req.Mode == ModeUpsert); err != nil {
+		return Result{}, err
+	}
+	for _, f := range files {
+		ch.BytesWritten += f.Bytes
+	}
+	content := fmt.Sprintf("%s:%s:%s", req.Mode, strings.Join(req.Key, ","), joinFileKeys(files, inputs))
+	if base == nil {
+		// A new dataset: the upsert is its first version, the key declared.
+		n, err := s.count(ctx, "SELECT count(*) FROM inc")
+		if err != nil {
+			return Result{}, err
+		}
+		ch.Inserted = n
+		m, existing, err := in.cat.Register(ctx, catalog.RegisterRequest{
+			Name: req.Dataset, Schema: schema, Files: files, Source: req.Source, IdempotencyKey: req.IdempotencyKey,
+			IdempotencyContent: content, Key: req.Key, FilesVerified: true,
+		})
+		return Result{Manifest: m, Existing: existing, Stats: Stats{Change: ch}}, err
+	}
+	paths, removed, err := in.takeRows(ctx, s, req, *base, keyTypes, dir, ch)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := s.countChange(ctx, req, base.Schema, ch); err != nil {
+		return Result{}, err
+	}
+	if ch.Inserted == 0 && ch.Updated == 0 && ch.Deleted == 0 && slices.Equal(req.Key, base.Key) {
+		// Nothing changes: the latest version is the answer (a replay of
+		// the same upsert lands here too), and no part is rewritten.
+		ch.PartsKept, ch.BytesWritten = len(base.Files), 0
+		return Result{Manifest: *base, Existing: true, Stats: Stats{Change: ch}}, nil
+	}
+	next, err := in.rewriteParts(ctx, s, req, *base, keyTypes, paths, removed, dir, ch)
+	if err != nil {
+		return Result{}, err
+	}
+	newSchema := base.Schema
+	if req.Mode == ModeUpsert {
+		next = append(next, files...)
+		newSchema = slices.Clone(schema)
+		for i := range newSchema {
+			if j := slices.IndexFunc(base.Schema, func(c catalog.Column) bool { return c.Name == newSchema[i].Name }); j >= 0 && base.Schema[j].Nullable {
+				newSchema[i].Nullable = true
+			}
+		}
+	}
+	m, existing, err := in.cat.Register(ctx, catalog.RegisterRequest{
+		Name: req.Dataset, Schema: newSchema, Files: next, Source: req.Source, IdempotencyKey: req.IdempotencyKey,
+		IdempotencyContent: content, BaseVersion: base.Version, Key: req.Key, FilesVerified: true,
+	})
+	return Result{Manifest: m, Existing: existing, Stats: Stats{Change: ch}}, err
+}
+
+// joinFileKeys names an input by its parts: an upsert's published keys,
+// or a delete's part hashes (content-addressed either way).
+func joinFileKeys(files []catalog.File, inputs []string) string {
+	var b strings.Builder
+	for _, f := range files {
+		b.WriteString(f.SHA256)
+		b.WriteByte(' ')
+	}
+	if len(files) == 0 {
+		for _, p := range inputs {
+			b.WriteString(filepath.Base(p))
+			b.WriteByte(' ')
+		}
+	}
+	return b.String()
+}
+
+// takeRows finds, in base's parts that may hold an incoming key (by
+// their footers), the rows the change takes out, into the session's
+// table old; it returns the parts' local paths and the rows taken from
+// each.
+func (in *Ingester) takeRows(ctx context.Context, s *keySession, req Request, base catalog.Manifest, keyTypes []string, dir string, ch *ChangeStats) ([]string, []int64, error) {
+	paths := make([]string, len(base.Files))
+	for i, f := range base.Files {
+		p, err := in.localPart(ctx, dir, f.Key, i)
+		if err != nil {
+			return nil, nil, err
+		}
+		paths[i] = p
+	}
+	maybe, err := s.candidates(ctx, paths, req.Key[0], keyTypes[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	defs := make([]string, len(base.Schema))
+	for i, c := range base.Schema {
+		defs[i] = identQuote(c.Name) + " " + c.Type
+	}
+	if err := s.exec(ctx, "DROP TABLE IF EXISTS old"); err != nil {
+		return nil, nil, err
+	}
+	if err := s.exec(ctx, "CREATE TEMP TABLE old ("+strings.Join(defs, ", ")+")"); err != nil {
+		return nil, nil, err
+	}
+	removed := make([]int64, len(base.Files))
+	for i, f := range base.Files {
+		if !maybe[i] {
+			continue
+		}
+		ch.PartsChecked++
+		if removed[i], err = s.take(ctx, paths[i], base.Schema, req.Key, keyTypes); err != nil {
+			return nil, nil, fmt.Errorf("ingest: read part %s: %w", f.Key, err)
+		}
+	}
+	return paths, removed, nil
+}
+
+// rewriteParts returns base's files with each part rows were taken from
+// (removed) rewritten without them, or dropped when none remain; every
+// other part is kept by reference.
+func (in *Ingester) rewriteParts(ctx context.Context, s *keySession, req Request, base catalog.Manifest, keyTypes, paths []string,
+	removed []int64, dir string, ch *ChangeStats) ([]catalog.File, error) {
+	next := make([]catalog.File, 0, len(base.Files))
+	for i, f := range base.Files {
+		switch {
+		case removed[i] == 0:
+			ch.PartsKept++
+			next = append(next, f)
+		case removed[i] >= f.Rows:
+			ch.PartsDropped++
+		default:
+			out := filepath.Join(dir, fmt.Sprintf("rewrite-%d.parquet", i))
+			if err := s.rewrite(ctx, paths[i], base.Schema, req.Key, keyTypes, out, in.opt.RowGroupRows); err != nil {
+				return nil, fmt.Errorf("ingest: rewrite part %s: %w", f.Key, err)
+			}
+			p, err := hashPart(out)
+			if err != nil {
+				return nil, err
+			}
+			p.rows = f.Rows - removed[i]
+			pub, err := in.publish(ctx, req.Dataset, []partResult{p})
+			if err != nil {
+				return nil, err
+			}
+			ch.PartsRewritten++
+			ch.BytesWritten += pub[0].Bytes
+			next = append(next, pub[0])
+		}
+	}
+	return next, nil
+}
+
+// localPart is a path DuckDB can read for a stored part: the object
+// itself on a local store, else a copy in dir.
+func (in *Ingester) localPart(ctx context.Context, dir, key string, i int) (string, error) {
+	if lp, ok := in.store.(interface{ LocalPath(string) (string, error) }); ok {
+		if p, err := lp.LocalPath(key); err == nil {
+			if _, err := os.Stat(p); err == nil {
+				return p, nil
+			}
+		}
+	}
+	rc, _, err := in.store.Get(ctx, key)
+	if err != nil {
+		return "", fmt.Errorf("ingest: read part %s: %w", key, err)
+	}
+	defer rc.Close()
+	p := filepath.Join(dir, fmt.Sprintf("base-%d.parquet", i))
+	f, err := os.Create(p)
+	if err != nil {
+		return "", fmt.Errorf("ingest: copy part: %w", err)
+	}
+	if _, err := io.Copy(f, rc); err != nil {
+		f.Close()
+		return "", fmt.Errorf("ingest: read part %s: %w", key, err)
+	}
+	return p, f.Close()
+}
+
+// keySession is the in-process DuckDB an upsert or delete works in:
+// table inc holds the input (keys cast to the dataset's types, _rec its
+// record number), old the rows the change takes out.
+type keySession struct {
+	db   *sql.DB
+	conn *sql.Conn
+	cols []string // the input's columns, in order
+}
+
+func openKeySession(ctx context.Context, dir string) (*keySession, error) {
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		return nil, fmt.Errorf("ingest: open duckdb: %w", err)
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("ingest: open duckdb: %w", err)
+	}
+	s := &keySession{db: db, conn: conn}
+	for _, q := range []string{fmt.Sprintf("SET threads = %d", max(1, min(2, cpus.N()))), "SET memory_limit = " + sqlQuote(duckMemoryLimit),
+		"SET preserve_insertion_order = true", "SET temp_directory = " + sqlQuote(filepath.Join(dir, "spill")),
+		"SET autoinstall_known_extensions = false", "SET autoload_known_extensions = false"} {
+		if err := s.exec(ctx, q); err != nil {
+			s.close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *keySession) close() {
+	s.conn.Close()
+	s.db.Close()
+}
+
+func (s *keySession) exec(ctx context.Context, q string) error {
+	if _, err := s.conn.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("ingest: duckdb: %w", err)
+	}
+	return nil
+}
+
+func (s *keySession) count(ctx context.Context, q string) (int64, error) {
+	var n int64
+	if err := s.conn.QueryRowContext(ctx, q).Scan(&n); err != nil {
+		return 0, fmt.Errorf("ingest: duckdb: %w", err)
+	}
+	return n, nil
+}
+
+// loadInput fills inc from the converted input, numbering its records
+// from 1 in input order. A delete keeps only the key columns, cast (from
+// text) to the dataset's types; a key that does not cast is a 400.
+func (s *keySession) loadInput(ctx context.Context, inputs, key, keyTypes []string, keysOnly bool) error {
+	if err := s.exec(ctx, "DROP TABLE IF EXISTS inc"); err != nil {
+		return err
+	}
+	list := make([]string, len(inputs))
+	for i, p := range inputs {
+		list[i] = sqlQuote(p)
+	}
+	src := fmt.Sprintf("read_parquet([%s], filename = true, file_row_number = true)", strings.Join(list, ", "))
+	order := fmt.Sprintf("list_position([%s], filename), file_row_number", strings.Join(list, ", "))
+	sel := "* EXCLUDE (filename, file_row_number)"
+	if keysOnly {
+		parts := make([]string, len(key))
+		for i, k := range key {
+			parts[i] = fmt.Sprintf("CAST(%s AS VARCHAR) AS %s", identQuote(k), identQuote(k))
+		}
+		sel = strings.Join(parts, ", ")
+	}
+	q := fmt.Sprintf("CREATE TEMP TABLE inc AS SELECT row_number() OVER (ORDER BY %s) AS _rec, %s FROM %s", order, sel, src)
+	if err := s.exec(ctx, q); err != nil {
+		return err
+	}
+	if keysOnly {
+		for i, k := range key {
+			var rec int64
+			var val string
+			err := s.conn.QueryRowContext(ctx, fmt.Sprintf("SELECT _rec, %s FROM inc WHERE %s IS NOT NULL AND TRY_CAST(%s AS %s) IS NULL ORDER BY _rec LIMIT 1",
+				identQuote(k), identQuote(k), identQuote(k), keyTypes[i])).Scan(&rec, &val)
+			if err == nil {
+				return &InputError{Record: rec, Column: k, Code: "bad_key", Msg: fmt.Sprintf("key value %q is not a %s (the dataset's type of %s)", val, keyTypes[i], k)}
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("ingest: duckdb: %w", err)
+			}
+			if err := s.exec(ctx, fmt.Sprintf("ALTER TABLE inc ALTER %s TYPE %s USING CAST(%s AS %s)", identQuote(k), keyTypes[i], identQuote(k), keyTypes[i])); err != nil {
+				return err
+			}
+		}
+	}
+	rs, err := s.conn.QueryContext(ctx, "SELECT name FROM pragma_table_info('inc') WHERE name <> '_rec' ORDER BY cid")
+	if err != nil {
+		return fmt.Errorf("ingest: duckdb: %w", err)
+	}
+	defer rs.Close()
+	s.cols = s.cols[:0]
+	for rs.Next() {
+		var n string
+		if err := rs.Scan(&n); err != nil {
+			return fmt.Errorf("ingest: duckdb: %w", err)
+		}
+		s.cols = append(s.cols, n)
+	}
+	return rs.Err()
+}
+
+// checkInput refuses a NULL key and, for an upsert, a key given twice
+// (naming the records); a delete's repeated keys are harmless.
+func (s *keySession) checkInput(ctx context.Context, key []string, unique bool) error {
+	isNull := make([]string, len(key))
+	for i, k := range key {
+		isNull[i] = identQuote(k) + " IS NULL"
+	}
+	var rec int64
+	err := s.conn.QueryRowContext(ctx, "SELECT _rec FROM inc WHERE "+strings.Join(isNull, " OR ")+" ORDER BY _rec LIMIT 1").Scan(&rec)
+	if err == nil {
+		return &InputError{Record: rec, Code: "bad_key", Msg: fmt.Sprintf("no value for the key (%s): every row needs one", strings.Join(key, ", "))}
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("ingest: duckdb: %w", err)
+	}
+	if !unique {
+		return nil
+	}
+	var first int64
+	var shown string
+	q := fmt.Sprintf(`SELECT _rec, first_value(_rec) OVER w, concat_ws(', ', %s) FROM inc
+		WINDOW w AS (PARTITION BY %s ORDER BY _rec) QUALIFY _rec <> first_value(_rec) OVER w ORDER BY _rec LIMIT 1`,
+		keyDisplay(key), identList(key, ""))
+	err = s.conn.QueryRowContext(ctx, q).Scan(&rec, &first, &shown)
+	if err == nil {
+		return &InputError{Record: rec, Code: "duplicate_key", Msg: fmt.Sprintf("key (%s) appears twice in the input, in records %d and %d; an upsert takes one row per key", shown, first, rec)}
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("ingest: duckdb: %w", err)
+	}
+	return nil
+}
+
+// keyDisplay renders key columns as "col=value" terms for a message.
+func keyDisplay(key []string) string {
+	parts := make([]string, len(key))
+	for i, k := range key {
+		parts[i] = fmt.Sprintf("%s || '=' || coalesce(CAST(%s AS VARCHAR), 'NULL')", sqlQuote(k), identQuote(k))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// identList quotes names, each prefixed with the table alias when given.
+func identList(names []string, alias string) string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = identQuote(n)
+		if alias != "" {
+			out[i] = alias + "." + out[i]
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// candidates marks the parts whose footers' min/max of column col could
+// hold an incoming key (a part without statistics could hold any).
+func (s *keySession) candidates(ctx context.Context, paths []string, col, typ string) ([]bool, error) {
+	maybe := make([]bool, len(paths))
+	if len(paths) == 0 {
+		return maybe, nil
+	}
+	list := make([]string, len(paths))
+	for i, p := range paths {
+		list[i] = sqlQuote(p)
+	}
+	// Footers only: parquet_metadata reads no data pages.
+	q := fmt.Sprintf(`WITH r AS (
+			SELECT file_name, min(TRY_CAST(stats_min_value AS %[1]s)) AS lo, max(TRY_CAST(stats_max_value AS %[1]s)) AS hi,
+				bool_or(stats_min_value IS NULL OR stats_max_value IS NULL) AS unknown
+			FROM parquet_metadata([%[2]s]) WHERE path_in_schema = %[3]s GROUP BY file_name)
+		SELECT list_position([%[2]s], r.file_name) FROM r
+		WHERE r.unknown OR r.lo IS NULL OR r.hi IS NULL OR EXISTS (SELECT 1 FROM inc WHERE inc.%[4]s BETWEEN r.lo AND r.hi)`,
+		typ, strings.Join(list, ", "), sqlQuote(col), identQuote(col))
+	rs, err := s.conn.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: read part footers: %w", err)
+	}
+	defer rs.Close()
+	seen := 0
+	for rs.Next() {
+		var pos sql.NullInt64
+		if err := rs.Scan(&pos); err != nil {
+			return nil, fmt.Errorf("ingest: read part footers: %w", err)
+		}
+		if pos.Valid && pos.Int64 >= 1 && int(pos.Int64) <= len(paths) {
+			maybe[pos.Int64-1] = true
+			seen++
+		}
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("ingest: read part footers: %w", err)
+	}
+	// A part whose column metadata was not found at all is read.
+	var described int64
+	if err := s.conn.QueryRowContext(ctx, fmt.Sprintf("SELECT count(DISTINCT file_name) FROM parquet_metadata([%s]) WHERE path_in_schema = %s",
+		strings.Join(list, ", "), sqlQuote(col))).Scan(&described); err != nil {
+		return nil, fmt.Errorf("ingest: read part footers: %w", err)
+	}
+	if int(described) < len(paths) {
+		for i := range maybe {
+			maybe[i] = true
+		}
+	}
+	return maybe, nil
+}
+
+// keyMatch is the join condition of a stored part (p) and inc (i) on key.
+func keyMatch(key, keyTypes []string) string {
+	conds := make([]string, len(key))
+	for i, k := range key {
+		conds[i] = fmt.Sprintf("CAST(p.%s AS %s) = i.%s", identQuote(k), keyTypes[i], identQuote(k))
+	}
+	return strings.Join(conds, " AND ")
+}
+
+// partColumns selects a stored part's (p) columns cast to the version's
+// types, so a rewritten part reads exactly as the one it replaces.
+func partColumns(schema []catalog.Column) string {
+	cols := make([]string, len(schema))
+	for i, c := range schema {
+		cols[i] = fmt.Sprintf("CAST(p.%s AS %s) AS %s", identQuote(c.Name), c.Type, identQuote(c.Name))
+	}
+	return strings.Join(cols, ", ")
+}
+
+// take moves the rows of the part at path whose key is in inc into old
+// and returns how many there were.
+func (s *keySession) take(ctx context.Context, path string, schema []catalog.Column, key, keyTypes []string) (int64, error) {
+	r, err := s.conn.ExecContext(ctx, fmt.Sprintf("INSERT INTO old SELECT %s FROM read_parquet(%s) p SEMI JOIN inc i ON %s",
+		partColumns(schema), sqlQuote(path), keyMatch(key, keyTypes)))
+	if err != nil {
+		return 0, fmt.Errorf("duckdb: %w", err)
+	}
+	n, err := r.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("duckdb: %w", err)
+	}
+	return n, nil
+}
+
+// rewrite writes the part at path without the rows whose key is in inc
+// to out.
+func (s *keySession) rewrite(ctx context.Context, path string, schema []catalog.Column, key, keyTypes []string, out string, rowGroup int) error {
+	if rowGroup <= 0 {
+		rowGroup = 122880
+	}
+	q := fmt.Sprintf("COPY (SELECT %s FROM read_parquet(%s) p ANTI JOIN inc i ON %s) TO %s (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE %d)",
+		partColumns(schema), sqlQuote(path), keyMatch(key, keyTypes), sqlQuote(out), rowGroup)
+	if _, err := s.conn.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("duckdb: %w", err)
+	}
+	return nil
+}
+
+// countChange fills the row counts: for an upsert, incoming keys found
+// (updated, or unchanged when every column is equal) and not found
+// (inserted); for a delete, rows taken out and keys not found.
+func (s *keySession) countChange(ctx context.Context, req Request, schema []catalog.Column, ch *ChangeStats) error {
+	hasOld := true
+	if _, err := s.conn.ExecContext(ctx, "SELECT 1 FROM old LIMIT 0"); err != nil {
+		hasOld = false // a new dataset: nothing was read
+	}
+	on := make([]string, len(req.Key))
+	for i, k := range req.Key {
+		on[i] = fmt.Sprintf("o.%s = i.%s", identQuote(k), identQuote(k))
+	}
+	total, err := s.count(ctx, "SELECT count(*) FROM inc")
+	if err != nil {
+		return err
+	}
+	if req.Mode == ModeDelete {
+		distinct, err := s.count(ctx, fmt.Sprintf("SELECT count(*) FROM (SELECT DISTINCT %s FROM inc)", identList(req.Key, "")))
+		if err != nil {
+			return err
+		}
+		if !hasOld {
+			ch.UnknownKeys = distinct
+			return nil
+		}
+		ch.Deleted, err = s.count(ctx, "SELECT count(*) FROM old")
+		if err != nil {
+			return err
+		}
+		found, err := s.count(ctx, fmt.Sprintf("SELECT count(*) FROM (SELECT DISTINCT %s FROM inc i SEMI JOIN old o ON %s)",
+			identList(req.Key, "i"), strings.Join(on, " AND ")))
+		if err != nil {
+			return err
+		}
+		ch.UnknownKeys = distinct - found
+		return nil
+	}
+	if !hasOld {
+		ch.Inserted = total
+		return nil
+	}
+	found, err := s.count(ctx, fmt.Sprintf("SELECT count(*) FROM inc i SEMI JOIN old o ON %s", strings.Join(on, " AND ")))
+	if err != nil {
+		return err
+	}
+	same := make([]string, 0, len(schema))
+	for _, c := range schema {
+		if slices.Contains(s.cols, c.Name) {
+			same = append(same, fmt.Sprintf("o.%s IS NOT DISTINCT FROM i.%s", identQuote(c.Name), identQuote(c.Name)))
+		}
+	}
+	unchanged, err := s.count(ctx, fmt.Sprintf("SELECT count(*) FROM inc i JOIN old o ON %s WHERE %s", strings.Join(on, " AND "), strings.Join(same, " AND ")))
+	if err != nil {
+		return err
+	}
+	ch.Inserted, ch.Updated, ch.Unchanged = total-found, found-unchanged, unchanged
+	return nil
+}
