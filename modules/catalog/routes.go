@@ -16,7 +16,24 @@ func (m *Module) Routes(g *echo.Group) {
 	g.GET("/manifest/:name", m.handleManifest)
 	g.GET("/versions/:name", m.handleVersions)
 	g.DELETE("/datasets/:name", m.handleDelete)
+	g.GET("/datasets/:name/changes", m.handleChanges)
 	m.maintenanceRoutes(g)
+}
+
+// handleChanges sends the change feed's readers to the SQL module, which
+// reads the versions' parts (the catalog only knows their names): 307
+// keeps the method, and clients send the same Authorization to the same
+// host.
+func (m *Module) handleChanges(c echo.Context) error {
+	name := c.Param("name")
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	target := "/v1/sql/changes/" + name
+	if q := c.QueryString(); q != "" {
+		target += "?" + q
+	}
+	return c.Redirect(http.StatusTemporaryRedirect, target)
 }
 
 // registerBody is POST /v1/catalog/register. Files may be given as file

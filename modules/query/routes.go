@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"lakehouse/app"
+	"lakehouse/modules/catalog"
 )
 
 // Routes implements app.Router: POST /v1/sql (a read, so not audited),
@@ -22,6 +23,7 @@ func (m *Module) Routes(g *echo.Group) {
 	g.POST("", m.handleSQL, app.ReadOnly)
 	g.GET("/tables", m.handleTables)
 	g.GET("/cache", m.handleCache)
+	g.GET("/changes/:name", m.handleChanges)
 }
 
 // sqlRequest is the body of POST /v1/sql. "query" is accepted as an
@@ -106,11 +108,67 @@ func paramValue(v any) any {
 }
 
 func (m *Module) handleSQL(c echo.Context) error {
-	start := time.Now()
 	req, err := decodeSQLRequest(c.Request().Body)
 	if err != nil {
 		return err
 	}
+	return m.answerSQL(c, req)
+}
+
+// handleChanges is GET /v1/sql/changes/:name?from=N[&to=M][&format=…]:
+// the change feed of "name@N..M" (see changes.go), in the formats of
+// POST /v1/sql (json by default; ndjson, csv and arrow stream).
+func (m *Module) handleChanges(c echo.Context) error {
+	name := c.Param("name")
+	if err := catalog.ValidateName(name); err != nil {
+		return err
+	}
+	from, err := strconv.Atoi(c.QueryParam("from"))
+	if err != nil || from < 1 {
+		return app.BadRequest("from: the version to read changes after (a positive integer), not %q", c.QueryParam("from"))
+	}
+	to := ""
+	if v := c.QueryParam("to"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= from {
+			return app.BadRequest("to: a version after from (%d), not %q", from, v)
+		}
+		to = strconv.Itoa(n)
+	}
+	req := sqlRequest{SQL: fmt.Sprintf("SELECT * FROM %s", quoteIdent(fmt.Sprintf("%s@%d..%s", name, from, to))), Format: c.QueryParam("format")}
+	if v := c.QueryParam("limit"); v != "" {
+		if req.Limit, err = strconv.Atoi(v); err != nil || req.Limit < 0 {
+			return app.BadRequest("limit: a non-negative integer, not %q", v)
+		}
+	}
+	if req.Format == "" {
+		req.Format = negotiatedFormat(c.Request().Header.Get("Accept"))
+	}
+	switch req.Format {
+	case "json", "ndjson", "csv", "arrow":
+	default:
+		return app.BadRequest("format: %q is not json, ndjson, csv or arrow", req.Format)
+	}
+	return m.answerSQL(c, req)
+}
+
+// negotiatedFormat picks an answer format from an Accept header.
+func negotiatedFormat(accept string) string {
+	switch {
+	case strings.Contains(accept, "application/x-ndjson"), strings.Contains(accept, "application/ndjson"):
+		return "ndjson"
+	case strings.Contains(accept, "text/csv"):
+		return "csv"
+	case strings.Contains(accept, "application/vnd.apache.arrow.stream"):
+		return "arrow"
+	}
+	return "json"
+}
+
+// answerSQL runs a checked request and writes its answer in its format.
+func (m *Module) answerSQL(c echo.Context, req sqlRequest) error {
+	start := time.Now()
+	var err error
 	timeout := m.svc.timeout
 	if req.TimeoutMS > 0 {
 		timeout = min(time.Duration(req.TimeoutMS)*time.Millisecond, m.svc.maxTime)

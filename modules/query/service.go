@@ -276,7 +276,19 @@ func (s *Service) admit(ctx context.Context, dc *duckdb.Conn, sqlText string) (*
 				return nil, release, xerr
 			}
 		}
-		if !lazy || m == nil || attempt >= 4 || !s.views.known(m[1]) {
+		if m == nil || attempt >= 4 || !s.views.known(m[1]) {
+			return nil, release, err
+		}
+		if _, _, _, change := parseChangeName(m[1]); change && !lazy {
+			// Change views are built on first use, local parts or not.
+			r, err := s.views.ensure(ctx, []string{m[1]})
+			releases = append(releases, r)
+			if err != nil {
+				return nil, release, err
+			}
+			continue
+		}
+		if !lazy {
 			return nil, release, err
 		}
 		if err := pin([]string{m[1]}); err != nil {

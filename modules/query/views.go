@@ -201,6 +201,15 @@ func (v *views) set(ctx context.Context, name string, ms []catalog.Manifest) err
 	// Versions the catalog no longer has (pruned) lose their views.
 	var errs []error
 	for vn := range v.created {
+		if isChangeOf(vn, name) {
+			// Rebuilt on next use: "name@3.." follows the latest, and a
+			// version in a range may have expired.
+			if err := v.eng.execAdmin(ctx, "DROP VIEW IF EXISTS "+quoteIdent(vn)); err != nil {
+				errs = append(errs, err)
+			}
+			delete(v.created, vn)
+			continue
+		}
 		if isVersionOf(vn, name) {
 			if _, _, ok := v.resolveLocked(vn); !ok {
 				if err := v.eng.execAdmin(ctx, "DROP VIEW IF EXISTS "+quoteIdent(vn)); err != nil {
@@ -313,6 +322,15 @@ func (v *views) ensure(ctx context.Context, names []string) (release func(), err
 // then creates or replaces the view if its definition changed. If the
 // dataset changed meanwhile, it starts over.
 func (v *views) ensureOne(ctx context.Context, viewName string) (func(), error) {
+	if name, _, _, ok := parseChangeName(viewName); ok {
+		v.mu.Lock()
+		_, known := v.datasets[name]
+		v.mu.Unlock()
+		if !known {
+			return func() {}, nil // DuckDB reports the unknown table
+		}
+		return v.ensureChange(ctx, viewName)
+	}
 	for attempt := 0; ; attempt++ {
 		v.mu.Lock()
 		m, _, ok := v.resolveLocked(viewName)
@@ -390,6 +408,10 @@ func safeType(t string) string {
 func (v *views) known(viewName string) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if name, _, _, ok := parseChangeName(viewName); ok {
+		_, known := v.datasets[name]
+		return known
+	}
 	_, _, ok := v.resolveLocked(viewName)
 	return ok
 }
