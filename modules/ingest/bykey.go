@@ -237,6 +237,9 @@ func (in *Ingester) buildByKey(ctx context.Context, s *keySession, req Request, 
 			}
 		}
 	}
+	if beforeRegister != nil {
+		beforeRegister() // every part, rewritten ones included, is written
+	}
 	m, existing, err := in.cat.Register(ctx, catalog.RegisterRequest{
 		Name: req.Dataset, Schema: newSchema, Files: next, Source: req.Source, IdempotencyKey: req.IdempotencyKey,
 		IdempotencyContent: content, BaseVersion: base.Version, Key: req.Key, FilesVerified: true,

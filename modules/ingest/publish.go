@@ -89,10 +89,10 @@ func (in *Ingester) commit(ctx context.Context, req Request, schema []catalog.Co
 			return Result{}, err
 		}
 	}
-	if beforeRegister != nil {
-		beforeRegister()
-	}
 	if !byKey(req.Mode) {
+		if beforeRegister != nil {
+			beforeRegister()
+		}
 		return in.register(ctx, req, schema, files)
 	}
 	inputs := make([]string, 0, len(parts))
