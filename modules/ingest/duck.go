@@ -72,10 +72,7 @@ func identQuote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`)
 func (in *Ingester) ingestDuck(ctx context.Context, f *os.File, size int64, format string, req Request, prev *catalog.Manifest) (res Result, err error) {
 	defer func() { in.met.done(res, err) }()
 	began := time.Now()
-	if req.Mode != ModeAppend {
-		unlock := in.lock(req.Dataset)
-		defer unlock()
-	}
+	defer in.lock(req.Dataset, req.Mode)()
 	if req.Progress != nil {
 		req.Progress.Total.Store(size)
 	}

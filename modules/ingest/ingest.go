@@ -200,7 +200,7 @@ type Ingester struct {
 	met   *metrics // nil outside the module
 
 	locksMu sync.Mutex
-	locks   map[string]*sync.Mutex
+	locks   map[string]*sync.RWMutex
 	// slots bounds the ingests converting at once (one per CPU).
 	slots chan struct{}
 }
@@ -231,7 +231,7 @@ func NewIngester(cat catalog.Catalog, store storage.Store, opt Options, log *slo
 	if opt.TempDir == "" {
 		opt.TempDir = os.TempDir()
 	}
-	return &Ingester{cat: cat, store: store, opt: opt, log: log, mem: memory.NewGoAllocator(), locks: map[string]*sync.Mutex{},
+	return &Ingester{cat: cat, store: store, opt: opt, log: log, mem: memory.NewGoAllocator(), locks: map[string]*sync.RWMutex{},
 		slots: make(chan struct{}, max(1, cpus.N()))}
 }
 
@@ -247,15 +247,26 @@ func (in *Ingester) convertSlot(ctx context.Context) (func(), error) {
 	return func() { once.Do(func() { <-in.slots }) }, nil
 }
 
-// lock serialises replaces of one dataset.
-func (in *Ingester) lock(name string) func() {
+// lock orders the ingests of one dataset in this process: appends share
+// it (they convert side by side and meet at the catalog's group commit);
+// a replace, upsert or delete holds it alone. An upsert is built on the
+// latest version and must start over when an append commits first, so
+// without this a steady stream of appends could starve it; a waiting
+// holder keeps new appends out (sync.RWMutex), so it waits for the
+// appends in flight only. Writers in other processes or through the
+// catalog's own route are still caught by the catalog (base_moved).
+func (in *Ingester) lock(name, mode string) (unlock func()) {
 	in.locksMu.Lock()
 	mu, ok := in.locks[name]
 	if !ok {
-		mu = &sync.Mutex{}
+		mu = &sync.RWMutex{}
 		in.locks[name] = mu
 	}
 	in.locksMu.Unlock()
+	if mode == ModeAppend {
+		mu.RLock()
+		return mu.RUnlock
+	}
 	mu.Lock()
 	return mu.Unlock
 }
@@ -376,13 +387,9 @@ func (in *Ingester) ingestFile(ctx context.Context, path string, req Request, pr
 	}
 	// Appends convert in parallel and meet at the catalog, which commits
 	// those that queue behind one commit as the next version (group
-	// commit) and checks each against the version it lands on. A replace
-	// is one at a time: two racing replaces would each convert a whole
-	// dataset for one of them to win.
-	if req.Mode != ModeAppend {
-		unlock := in.lock(req.Dataset)
-		defer unlock()
-	}
+	// commit) and checks each against the version it lands on. A replace,
+	// upsert or delete is one at a time, with no append converting (lock).
+	defer in.lock(req.Dataset, req.Mode)()
 
 	// The CPU-bound part (transcoding, sampling, conversion) runs for at
 	// most as many ingests at once as there are CPUs: appends of one
