@@ -131,6 +131,7 @@ func (s *Store) Register(ctx context.Context, req RegisterRequest) (Manifest, bo
 				q.err = fmt.Errorf("catalog: commit of %q failed: %v", req.Name, r)
 				close(q.done)
 			}
+			s.dequeue(p) // the lead must not pass to p, whose caller is gone
 			s.handOff(req.Name)
 			panic(r)
 		}
@@ -194,6 +195,15 @@ func (s *Store) enqueue(p *pendingReg) bool {
 	}
 	q.led = true
 	return true
+}
+
+// dequeue removes p from its dataset's queue if it is still there.
+func (s *Store) dequeue(p *pendingReg) {
+	s.queueM.Lock()
+	defer s.queueM.Unlock()
+	if q := s.queues[p.req.Name]; q != nil {
+		q.waiting = slices.DeleteFunc(q.waiting, func(w *pendingReg) bool { return w == p })
+	}
 }
 
 // handOff passes the lead of name's commits to the oldest queued caller,

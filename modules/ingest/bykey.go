@@ -9,10 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"lakehouse/internal/cpus"
 	"lakehouse/modules/catalog"
+	"lakehouse/modules/storage"
 )
 
 // Modes that change rows by key (copy-on-write).
@@ -129,7 +131,7 @@ func columnNames(schema []catalog.Column) string {
 	return strings.Join(names, ", ")
 }
 
-func strconvQuote(s string) string { return fmt.Sprintf("%q", s) }
+func strconvQuote(s string) string { return strconv.Quote(s) }
 
 // applyByKey builds and registers the version an upsert or a delete
 // makes from the latest one: parts that may hold an incoming key (by
@@ -342,7 +344,7 @@ func (in *Ingester) rewriteParts(ctx context.Context, s *keySession, req Request
 // localPart is a path DuckDB can read for a stored part: the object
 // itself on a local store, else a copy in dir.
 func (in *Ingester) localPart(ctx context.Context, dir, key string, i int) (string, error) {
-	if lp, ok := in.store.(interface{ LocalPath(string) (string, error) }); ok {
+	if lp, ok := in.store.(storage.LocalPather); ok {
 		if p, err := lp.LocalPath(key); err == nil {
 			if _, err := os.Stat(p); err == nil {
 				return p, nil

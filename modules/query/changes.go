@@ -29,6 +29,9 @@ var changeNameRe = regexp.MustCompile(`^(.+)@([0-9]+)\.\.([0-9]*)$`)
 
 // parseChangeName splits a change view name; ok is false for any other.
 func parseChangeName(viewName string) (name string, from, to int, ok bool) {
+	if !strings.Contains(viewName, "..") {
+		return "", 0, 0, false // the common case, without the regexp
+	}
 	m := changeNameRe.FindStringSubmatch(viewName)
 	if m == nil {
 		return "", 0, 0, false
@@ -48,8 +51,8 @@ func parseChangeName(viewName string) (name string, from, to int, ok bool) {
 
 // isChangeOf reports whether viewName is a change view of name.
 func isChangeOf(viewName, name string) bool {
-	n, _, _, ok := parseChangeName(viewName)
-	return ok && n == name
+	rest, ok := strings.CutPrefix(viewName, name+"@")
+	return ok && strings.Contains(rest, "..")
 }
 
 // changeVersions returns the manifests from … to of a change view,

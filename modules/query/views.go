@@ -201,15 +201,6 @@ func (v *views) set(ctx context.Context, name string, ms []catalog.Manifest) err
 	// Versions the catalog no longer has (pruned) lose their views.
 	var errs []error
 	for vn := range v.created {
-		if isChangeOf(vn, name) {
-			// Rebuilt on next use: "name@3.." follows the latest, and a
-			// version in a range may have expired.
-			if err := v.eng.execAdmin(ctx, "DROP VIEW IF EXISTS "+quoteIdent(vn)); err != nil {
-				errs = append(errs, err)
-			}
-			delete(v.created, vn)
-			continue
-		}
 		if isVersionOf(vn, name) {
 			if _, _, ok := v.resolveLocked(vn); !ok {
 				if err := v.eng.execAdmin(ctx, "DROP VIEW IF EXISTS "+quoteIdent(vn)); err != nil {
