@@ -79,7 +79,8 @@ func StartConfig(t testing.TB, cfg *config.Config) *Server {
 	}
 	s := &Server{
 		URL: "http://" + addr, Token: cfg.Auth.Token, DataDir: cfg.DataDir, Config: cfg,
-		Client: &http.Client{Timeout: 120 * time.Second}, cancel: cancel, done: done,
+		Client: &http.Client{Timeout: 120 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()},
+		cancel: cancel, done: done,
 	}
 	t.Cleanup(func() { s.Stop(t) })
 	return s
@@ -90,6 +91,13 @@ func (s *Server) Stop(t testing.TB) {
 	t.Helper()
 	if s.cancel == nil {
 		return
+	}
+	// The test's client may hold a connection it dialed for a request
+	// that another connection served: never used, the server counts it
+	// as new, and a graceful shutdown waits 5 s for such a connection's
+	// first request (net/http issue 22682), past the drain timeout.
+	if tr, ok := s.Client.Transport.(*http.Transport); ok {
+		tr.CloseIdleConnections()
 	}
 	s.cancel()
 	s.cancel = nil

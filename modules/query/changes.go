@@ -49,12 +49,6 @@ func parseChangeName(viewName string) (name string, from, to int, ok bool) {
 	return m[1], from, to, true
 }
 
-// isChangeOf reports whether viewName is a change view of name.
-func isChangeOf(viewName, name string) bool {
-	rest, ok := strings.CutPrefix(viewName, name+"@")
-	return ok && strings.Contains(rest, "..")
-}
-
 // changeVersions returns the manifests from … to of a change view,
 // checking the range: 404 for an unknown dataset, 400 for a range that
 // is not one, 410 when retention removed a version in it, 409 when the
@@ -200,35 +194,56 @@ func quoteAll(names []string) []string {
 // ensureChange builds (or rebuilds) a change view, pinning the parts it
 // reads until release is called.
 func (v *views) ensureChange(ctx context.Context, viewName string) (func(), error) {
-	ms, err := v.changeVersions(viewName)
-	if err != nil {
-		return func() {}, err
-	}
-	removed, added := changeFiles(ms)
-	var keys []string
-	for i := range removed {
-		keys = append(keys, removed[i]...)
-		keys = append(keys, added[i]...)
-	}
-	slices.Sort(keys)
-	keys = slices.Compact(keys)
-	paths, release, err := v.src.Acquire(ctx, keys)
-	if err != nil {
-		return func() {}, fmt.Errorf("query: parts of %q: %w", viewName, err)
-	}
-	byKey := make(map[string]string, len(keys))
-	for i, k := range keys {
-		byKey[k] = paths[i]
-	}
-	def := changeSelect(ms, func(k string) string { return byKey[k] })
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.created[viewName] != def {
-		if err := v.eng.execAdmin(ctx, "CREATE OR REPLACE VIEW "+quoteIdent(viewName)+" AS "+def); err != nil {
-			release()
-			return func() {}, fmt.Errorf("query: create view %q: %w", viewName, err)
+	name, _, _, _ := parseChangeName(viewName)
+	for attempt := 0; ; attempt++ {
+		v.mu.Lock()
+		latest := v.latest[name]
+		v.mu.Unlock()
+		ms, err := v.changeVersions(viewName)
+		if err != nil {
+			return func() {}, err
 		}
-		v.created[viewName] = def
+		removed, added := changeFiles(ms)
+		var keys []string
+		for i := range removed {
+			keys = append(keys, removed[i]...)
+			keys = append(keys, added[i]...)
+		}
+		slices.Sort(keys)
+		keys = slices.Compact(keys)
+		paths, release, err := v.src.Acquire(ctx, keys)
+		if err != nil {
+			return func() {}, fmt.Errorf("query: parts of %q: %w", viewName, err)
+		}
+		byKey := make(map[string]string, len(keys))
+		for i, k := range keys {
+			byKey[k] = paths[i]
+		}
+		def := changeSelect(ms, func(k string) string { return byKey[k] })
+		v.mu.Lock()
+		if v.latest[name] != latest {
+			// The dataset changed while the parts were fetched: the view
+			// would be built on versions the watcher already dropped.
+			v.mu.Unlock()
+			release()
+			if attempt < 3 {
+				continue
+			}
+			return func() {}, fmt.Errorf("query: %q keeps changing; try again", viewName)
+		}
+		if v.created[viewName] != def {
+			if err := v.eng.execAdmin(ctx, "CREATE OR REPLACE VIEW "+quoteIdent(viewName)+" AS "+def); err != nil {
+				v.mu.Unlock()
+				release()
+				return func() {}, fmt.Errorf("query: create view %q: %w", viewName, err)
+			}
+			v.created[viewName] = def
+			if v.changeViews[name] == nil {
+				v.changeViews[name] = map[string]bool{}
+			}
+			v.changeViews[name][viewName] = true
+		}
+		v.mu.Unlock()
+		return release, nil
 	}
-	return release, nil
 }

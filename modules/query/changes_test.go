@@ -60,6 +60,9 @@ func changeScenario(t *testing.T, s *apptest.Server) {
 	ingestMode(t, s, "name=people&mode=replace", "id,name,city\n2,Bob,Boston\n3,Cy,Dallas\n4,Di,Miami\n5,Ed,Reno\n")
 	wantChanges(t, changeLines(t, s, `SELECT * FROM "people@4..5"`),
 		"update_before|5|3|Cy|Denver", "update_after|5|3|Cy|Dallas")
+	// "people@3.." read before the replace follows the new latest.
+	wantChanges(t, changeLines(t, s, `SELECT _change, _version, name FROM "people@3.."`),
+		"insert|4|Ed", "update_before|5|Cy", "update_after|5|Cy")
 
 	// The route, in the formats of /v1/sql, and the catalog's path to it.
 	resp, data := s.Do(t, "GET", "/v1/sql/changes/people?from=3&to=4&format=ndjson", nil)

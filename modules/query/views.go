@@ -36,6 +36,10 @@ type views struct {
 	datasets map[string]map[int]catalog.Manifest // name → version → manifest
 	latest   map[string]int
 	created  map[string]string // view name → the SELECT it was created with
+	// changeViews are the change views built, by dataset: any change of
+	// the dataset drops them (rebuilt on next use), without scanning every
+	// view a commit does not touch.
+	changeViews map[string]map[string]bool
 }
 
 func newViews(eng *Engine, src partSource, log *slog.Logger) *views {
@@ -44,6 +48,8 @@ func newViews(eng *Engine, src partSource, log *slog.Logger) *views {
 		datasets: map[string]map[int]catalog.Manifest{},
 		latest:   map[string]int{},
 		created:  map[string]string{},
+
+		changeViews: map[string]map[string]bool{},
 	}
 }
 
@@ -112,7 +118,7 @@ func (v *views) apply(ctx context.Context, ch catalog.Change) error {
 		known = map[int]catalog.Manifest{}
 		v.datasets[ch.Name] = known
 	}
-	var errs []error
+	errs := v.dropChangesLocked(ctx, ch.Name, nil)
 	for _, ver := range ch.Pruned {
 		delete(known, ver)
 		vn := versionName(ch.Name, ver)
@@ -199,7 +205,7 @@ func (v *views) set(ctx context.Context, name string, ms []catalog.Manifest) err
 	v.datasets[name] = byVersion
 	v.latest[name] = latest
 	// Versions the catalog no longer has (pruned) lose their views.
-	var errs []error
+	errs := v.dropChangesLocked(ctx, name, nil)
 	for vn := range v.created {
 		if isVersionOf(vn, name) {
 			if _, _, ok := v.resolveLocked(vn); !ok {
@@ -232,11 +238,25 @@ func (v *views) ensureNow(ctx context.Context, names []string, errs []error) err
 	return errors.Join(errs...)
 }
 
+// dropChangesLocked drops name's change views ("name@3..5", "name@3.."):
+// the next query naming one builds it on the versions as they are then.
+// v.mu is held; errors are added to errs.
+func (v *views) dropChangesLocked(ctx context.Context, name string, errs []error) []error {
+	for vn := range v.changeViews[name] {
+		if err := v.eng.execAdmin(ctx, "DROP VIEW IF EXISTS "+quoteIdent(vn)); err != nil {
+			errs = append(errs, err)
+		}
+		delete(v.created, vn)
+	}
+	delete(v.changeViews, name)
+	return errs
+}
+
 // drop removes a dataset and all of its views.
 func (v *views) drop(ctx context.Context, name string) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	var errs []error
+	errs := v.dropChangesLocked(ctx, name, nil)
 	for vn := range v.created {
 		if vn == name || isVersionOf(vn, name) {
 			if err := v.eng.execAdmin(ctx, "DROP VIEW IF EXISTS "+quoteIdent(vn)); err != nil {
