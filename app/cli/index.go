@@ -27,7 +27,7 @@ func newIndexCmd(g *globalFlags) *cobra.Command {
 	var server, dataset, id string
 	var text, meta []string
 	var batch int
-	var quiet bool
+	var quiet, follow bool
 	cmd := &cobra.Command{
 		Use:   "index NAME --dataset DATASET --id COLUMN --text COL[,COL] [--meta COL[,COL]]",
 		Short: "Embed a dataset's text columns into the vector index NAME (only new or changed rows on re-runs)",
@@ -55,7 +55,7 @@ func newIndexCmd(g *globalFlags) *cobra.Command {
 				return &ExitError{Code: 2, Err: fmt.Errorf("--dataset, --id and --text are required")}
 			}
 			req := indexer.FromDatasetRequest{Dataset: dataset, IDColumn: id, TextColumns: text,
-				MetadataColumns: meta, BatchSize: batch, Stream: true}
+				MetadataColumns: meta, BatchSize: batch, Stream: true, Follow: follow}
 			var bar io.Writer = cmd.ErrOrStderr()
 			if quiet {
 				bar = io.Discard
@@ -78,6 +78,7 @@ func newIndexCmd(g *globalFlags) *cobra.Command {
 	f.StringSliceVar(&meta, "meta", nil, "columns stored as filterable metadata")
 	f.IntVar(&batch, "batch", 256, "rows read, embedded and added at a time")
 	f.BoolVar(&quiet, "quiet", false, "no progress bar")
+	f.BoolVar(&follow, "follow", false, "keep the index in step with the dataset: later versions (appends, upserts, deletes) re-embed only the rows that changed")
 	return cmd
 }
 

@@ -16,12 +16,18 @@ import (
 // reads a dataset through query, embeds with embed and adds to vector, so
 // it declares all of them (and catalog, for the manifest) instead of
 // looking them up per request; --modules indexer pulls them in.
-type Module struct{ h *handler }
+type Module struct {
+	h       *handler
+	follow  *follower
+	unwatch func()
+}
 
 var (
-	_ app.Module = (*Module)(nil)
-	_ app.Router = (*Module)(nil)
-	_ app.Guest  = (*Module)(nil)
+	_ app.Module  = (*Module)(nil)
+	_ app.Router  = (*Module)(nil)
+	_ app.Guest   = (*Module)(nil)
+	_ app.Starter = (*Module)(nil)
+	_ app.Stopper = (*Module)(nil)
 )
 
 // New returns the indexer module.
@@ -57,6 +63,36 @@ func (m *Module) Init(_ context.Context, c *app.Container) error {
 		return err
 	}
 	m.h = h
+	return nil
+}
+
+// Start implements app.Starter: indexes built with follow=true are kept
+// in step with their datasets, and first caught up with the versions
+// committed while the server was down.
+func (m *Module) Start(ctx context.Context) error {
+	m.follow = newFollower(m.h)
+	m.unwatch = m.h.cat.Watch(func(ch catalog.Change) {
+		if ch.Manifest != nil {
+			m.follow.mark(ch.Name)
+		}
+	})
+	go m.follow.run(context.WithoutCancel(ctx))
+	if datasets, err := listFollowed(m.h); err == nil {
+		for _, dataset := range datasets {
+			m.follow.mark(dataset)
+		}
+	}
+	return nil
+}
+
+// Stop implements app.Stopper.
+func (m *Module) Stop(context.Context) error {
+	if m.unwatch != nil {
+		m.unwatch()
+	}
+	if m.follow != nil {
+		m.follow.stop()
+	}
 	return nil
 }
 

@@ -36,6 +36,13 @@ type FromDatasetRequest struct {
 	// Stream answers with NDJSON progress lines (also chosen by
 	// Accept: application/x-ndjson), ending with the summary.
 	Stream bool `json:"stream,omitempty"`
+	// Follow keeps the index in step with the dataset after this run:
+	// every new version (append, replace, upsert, delete) is applied from
+	// the change feed, embedding only the rows whose indexed text or
+	// metadata changed and removing the rows gone. false (the default)
+	// leaves the index as this run made it; a later run without follow
+	// stops following.
+	Follow bool `json:"follow,omitempty"`
 }
 
 // FromDatasetSummary is the answer (the last NDJSON line when streaming).

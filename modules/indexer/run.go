@@ -33,6 +33,10 @@ type pipelineRun struct {
 	state    *pipelineState
 	sum      FromDatasetSummary
 	start    time.Time
+	// changes, when set, is the change view ("name@N..M") whose ids are
+	// the only rows read: a follow step reads what changed, not the
+	// dataset.
+	changes string
 }
 
 // prepare creates the index when missing (recording the embedder's model)
@@ -143,9 +147,21 @@ func (r *pipelineRun) execute(ctx context.Context, progress func(FromDatasetSumm
 	}
 	// Rows indexed by an earlier run that the dataset no longer has.
 	var gone []string
-	for id := range r.state.Rows {
-		if !seen[id] {
-			gone = append(gone, id)
+	if r.changes != "" {
+		changed, err := r.changedIDs(ctx)
+		if err != nil {
+			return err
+		}
+		for _, id := range changed {
+			if _, indexed := r.state.Rows[id]; indexed && !seen[id] {
+				gone = append(gone, id)
+			}
+		}
+	} else {
+		for id := range r.state.Rows {
+			if !seen[id] {
+				gone = append(gone, id)
+			}
 		}
 	}
 	for start := 0; start < len(gone); start += 1024 {
@@ -158,6 +174,10 @@ func (r *pipelineRun) execute(ctx context.Context, progress func(FromDatasetSumm
 		}
 		r.sum.Removed += int64(len(ids))
 	}
+	r.state.Version = r.manifest.Version
+	req := r.req
+	req.Stream = false
+	r.state.Request = &req
 	if err := r.state.save(r.h.stateDir(), r.index); err != nil {
 		return err
 	}
@@ -177,13 +197,16 @@ func (r *pipelineRun) produce(ctx context.Context, old map[string]string, seen m
 	}
 	table := quoteIdent(fmt.Sprintf("%s@%d", r.manifest.Name, r.manifest.Version))
 	id := quoteIdent(r.req.IDColumn)
-	base := fmt.Sprintf("SELECT %s FROM %s", strings.Join(quoted, ", "), table)
+	base := fmt.Sprintf("SELECT %s FROM %s WHERE %s IS NOT NULL", strings.Join(quoted, ", "), table, id)
+	if r.changes != "" {
+		base += fmt.Sprintf(" AND %s IN (SELECT %s FROM %s)", id, id, quoteIdent(r.changes))
+	}
 	var after any
 	for {
-		sqlText := fmt.Sprintf("%s WHERE %s IS NOT NULL ORDER BY %s LIMIT %d", base, id, id, r.req.BatchSize)
+		sqlText := fmt.Sprintf("%s ORDER BY %s LIMIT %d", base, id, r.req.BatchSize)
 		var params []any
 		if after != nil {
-			sqlText = fmt.Sprintf("%s WHERE %s > $1 ORDER BY %s LIMIT %d", base, id, id, r.req.BatchSize)
+			sqlText = fmt.Sprintf("%s AND %s > $1 ORDER BY %s LIMIT %d", base, id, id, r.req.BatchSize)
 			params = []any{after}
 		}
 		res, err := r.q.Query(ctx, sqlText, params, r.req.BatchSize)
@@ -206,6 +229,34 @@ func (r *pipelineRun) produce(ctx context.Context, old map[string]string, seen m
 		if len(res.Rows) < r.req.BatchSize {
 			return nil
 		}
+	}
+}
+
+// changedIDs lists the ids the change view names (inserted, updated or
+// deleted rows), a page at a time.
+func (r *pipelineRun) changedIDs(ctx context.Context) ([]string, error) {
+	id := quoteIdent(r.req.IDColumn)
+	base := fmt.Sprintf("SELECT DISTINCT %s FROM %s WHERE %s IS NOT NULL", id, quoteIdent(r.changes), id)
+	var ids []string
+	var after any
+	for {
+		sqlText := fmt.Sprintf("%s ORDER BY %s LIMIT %d", base, id, r.req.BatchSize)
+		var params []any
+		if after != nil {
+			sqlText = fmt.Sprintf("%s AND %s > $1 ORDER BY %s LIMIT %d", base, id, id, r.req.BatchSize)
+			params = []any{after}
+		}
+		res, err := r.q.Query(ctx, sqlText, params, r.req.BatchSize)
+		if err != nil {
+			return nil, fmt.Errorf("embed: read the changes of %s: %w", r.manifest.Name, err)
+		}
+		for _, row := range res.Rows {
+			ids = append(ids, scalarString(row[0]))
+		}
+		if len(res.Rows) < r.req.BatchSize {
+			return ids, nil
+		}
+		after = res.Rows[len(res.Rows)-1][0]
 	}
 }
 

@@ -18,6 +18,11 @@ type pipelineState struct {
 	Dataset string            `json:"dataset"`
 	Model   string            `json:"model"`
 	Rows    map[string]string `json:"rows"`
+	// Version is the dataset version the index holds, and Request the
+	// run that built it: a following index (Request.Follow) applies the
+	// changes after Version with the same columns.
+	Version int                 `json:"version,omitempty"`
+	Request *FromDatasetRequest `json:"request,omitempty"`
 }
 
 func newPipelineState(dataset, model string) *pipelineState {
