@@ -46,8 +46,14 @@ $(USE_BIN): $(USE_TGZ) modules/embed/builtin/convert.go modules/embed/builtin/fo
 	$(GO) run ./tools/useconvert -in $(USE_TGZ) -out $@
 
 ## test: install what tests need (MinIO server, MCP Inspector; cached), then vet and test everything
+# Two passes: every test under -race, except the single-threaded CPU-bound
+# quality checks that skip themselves there (internal/racetest: 40 s each
+# under -race, 3-5 s without), which the second pass runs without -race.
+HEAVY_TESTS := ^(TestFilteredRecallAtAnySelectivity|TestFilteredWalkNeverStarves)$$
+HEAVY_PKGS := ./modules/vector
 test: test-deps deps vet
 	LAKEHOUSE_MINIO_BIN=$(MINIO) LAKEHOUSE_MCP_INSPECTOR_PREFIX=$(INSPECTOR_PREFIX) $(GO) test -tags $(TAGS) $(TEST_FLAGS) ./...
+	$(GO) test -tags $(TAGS) -count=1 -timeout 10m -run '$(HEAVY_TESTS)' -v $(HEAVY_PKGS) | grep -E '^(=== RUN|--- |ok|FAIL|PASS)'; test $${PIPESTATUS[0]} -eq 0
 
 test-deps: $(MINIO) chromium $(INSPECTOR_STAMP)
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"lakehouse/internal/racetest"
 	"lakehouse/modules/vector/internal/synth"
 )
 
@@ -153,6 +154,7 @@ func TestFilteredRecallAtAnySelectivity(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a 20k-item index")
 	}
+	racetest.CPUBound(t)
 	ix, queries := filterIndex(t, 20000, 200, 64)
 	for _, r := range measureFilters(t, ix, queries, 10) {
 		t.Logf("%-16s recall@10 %.4f (worst query %.2f) plans %v", r.c.name, r.recall, r.minRecall, r.plans)

@@ -3,6 +3,7 @@ package vector
 import (
 	"testing"
 
+	"lakehouse/internal/racetest"
 	"lakehouse/modules/vector/hnsw"
 )
 
@@ -20,6 +21,7 @@ func TestFilteredWalkNeverStarves(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a 20k-item index")
 	}
+	racetest.CPUBound(t)
 	ix, queries := filterIndexBatched(t, 20000, 1000, 48, 63)
 	for _, c := range []struct {
 		name    string
