@@ -558,16 +558,20 @@ func (s *keySession) candidates(ctx context.Context, paths []string, col, typ st
 		return nil, fmt.Errorf("ingest: read part footers: %w", err)
 	}
 	defer rs.Close()
-	seen := 0
 	for rs.Next() {
 		var pos sql.NullInt64
 		if err := rs.Scan(&pos); err != nil {
 			return nil, fmt.Errorf("ingest: read part footers: %w", err)
 		}
-		if pos.Valid && pos.Int64 >= 1 && int(pos.Int64) <= len(paths) {
-			maybe[pos.Int64-1] = true
-			seen++
+		if !pos.Valid || pos.Int64 < 1 || int(pos.Int64) > len(paths) {
+			// A footer DuckDB names differently from the path it was
+			// given: no part may be pruned on a guess.
+			for i := range maybe {
+				maybe[i] = true
+			}
+			return maybe, rs.Err()
 		}
+		maybe[pos.Int64-1] = true
 	}
 	if err := rs.Err(); err != nil {
 		return nil, fmt.Errorf("ingest: read part footers: %w", err)
