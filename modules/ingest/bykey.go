@@ -290,18 +290,20 @@ func (in *Ingester) takeRows(ctx context.Context, s *keySession, req Request, ba
 	if err := s.exec(ctx, "DROP TABLE IF EXISTS old"); err != nil {
 		return nil, nil, err
 	}
+	defs = append(defs, "_part INTEGER") // the base part a row came from
 	if err := s.exec(ctx, "CREATE TEMP TABLE old ("+strings.Join(defs, ", ")+")"); err != nil {
 		return nil, nil, err
 	}
-	removed := make([]int64, len(base.Files))
-	for i, f := range base.Files {
-		if !maybe[i] {
-			continue
+	var cands []int
+	for i := range base.Files {
+		if maybe[i] {
+			cands = append(cands, i)
 		}
-		ch.PartsChecked++
-		if removed[i], err = s.take(ctx, paths[i], base.Schema, req.Key, keyTypes); err != nil {
-			return nil, nil, fmt.Errorf("ingest: read part %s: %w", f.Key, err)
-		}
+	}
+	ch.PartsChecked = len(cands)
+	removed, err := s.take(ctx, paths, cands, base.Schema, req.Key, keyTypes)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ingest: read parts: %w", err)
 	}
 	return paths, removed, nil
 }
@@ -312,6 +314,8 @@ func (in *Ingester) takeRows(ctx context.Context, s *keySession, req Request, ba
 func (in *Ingester) rewriteParts(ctx context.Context, s *keySession, req Request, base catalog.Manifest, keyTypes, paths []string,
 	removed []int64, dir string, ch *ChangeStats) ([]catalog.File, error) {
 	next := make([]catalog.File, 0, len(base.Files))
+	var losing []int // parts losing some rows but not all
+	at := -1         // where the rewritten parts go in the file list
 	for i, f := range base.Files {
 		switch {
 		case removed[i] == 0:
@@ -320,25 +324,91 @@ func (in *Ingester) rewriteParts(ctx context.Context, s *keySession, req Request
 		case removed[i] >= f.Rows:
 			ch.PartsDropped++
 		default:
-			out := filepath.Join(dir, fmt.Sprintf("rewrite-%d.parquet", i))
-			if err := s.rewrite(ctx, paths[i], base.Schema, req.Key, keyTypes, out, in.opt.RowGroupRows); err != nil {
-				return nil, fmt.Errorf("ingest: rewrite part %s: %w", f.Key, err)
-			}
-			p, err := hashPart(out)
-			if err != nil {
-				return nil, err
-			}
-			p.rows = f.Rows - removed[i]
-			pub, err := in.publish(ctx, req.Dataset, []partResult{p})
-			if err != nil {
-				return nil, err
-			}
 			ch.PartsRewritten++
-			ch.BytesWritten += pub[0].Bytes
-			next = append(next, pub[0])
+			losing = append(losing, i)
+			if at < 0 {
+				at = len(next)
+			}
 		}
 	}
-	return next, nil
+	if len(losing) == 0 {
+		return next, nil
+	}
+	// One COPY for every part losing rows: their remaining rows are
+	// written as parts of the dataset's part size (per-part statements
+	// cost more than the rows when an upsert touches every part).
+	var want int64
+	lp := make([]string, len(losing))
+	for j, i := range losing {
+		lp[j] = paths[i]
+		want += base.Files[i].Rows - removed[i]
+	}
+	out := filepath.Join(dir, "rewritten")
+	if err := s.rewrite(ctx, lp, base.Schema, req.Key, keyTypes, out, in.opt.RowGroupRows, in.partSize(req)); err != nil {
+		return nil, fmt.Errorf("ingest: rewrite %d parts: %w", len(losing), err)
+	}
+	parts, err := rewrittenParts(ctx, s, out, want)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := in.publish(ctx, req.Dataset, parts)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range pub {
+		ch.BytesWritten += f.Bytes
+	}
+	return slices.Insert(next, at, pub...), nil
+}
+
+// rewrittenParts hashes the files a rewrite wrote into dir, in order,
+// checking they hold want rows in all.
+func rewrittenParts(ctx context.Context, s *keySession, dir string, want int64) ([]partResult, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: rewritten parts: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".parquet") {
+			names = append(names, e.Name())
+		}
+	}
+	slices.SortFunc(names, func(a, b string) int { return fileIndex(a) - fileIndex(b) })
+	var parts []partResult
+	var got int64
+	for _, n := range names {
+		path := filepath.Join(dir, n)
+		var rows int64
+		if err := s.conn.QueryRowContext(ctx, "SELECT num_rows FROM parquet_file_metadata("+sqlQuote(path)+")").Scan(&rows); err != nil {
+			return nil, fmt.Errorf("ingest: rewritten part: %w", err)
+		}
+		if rows == 0 {
+			continue
+		}
+		p, err := hashPart(path)
+		if err != nil {
+			return nil, err
+		}
+		p.rows = rows
+		got += rows
+		parts = append(parts, p)
+	}
+	if got != want {
+		return nil, fmt.Errorf("ingest: the rewrite wrote %d rows, the parts keep %d", got, want)
+	}
+	return parts, nil
+}
+
+// fileIndex is the number DuckDB ends a COPY output file's name with
+// (data_0.parquet, data_1.parquet, …); -1 when there is none.
+func fileIndex(name string) int {
+	base := strings.TrimSuffix(name, ".parquet")
+	n, err := strconv.Atoi(base[strings.LastIndexByte(base, '_')+1:])
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 // localPart is a path DuckDB can read for a stored part: the object
@@ -609,29 +679,61 @@ func partColumns(schema []catalog.Column) string {
 	return strings.Join(cols, ", ")
 }
 
-// take moves the rows of the part at path whose key is in inc into old
-// and returns how many there were.
-func (s *keySession) take(ctx context.Context, path string, schema []catalog.Column, key, keyTypes []string) (int64, error) {
-	r, err := s.conn.ExecContext(ctx, fmt.Sprintf("INSERT INTO old SELECT %s FROM read_parquet(%s) p SEMI JOIN inc i ON %s",
-		partColumns(schema), sqlQuote(path), keyMatch(key, keyTypes)))
-	if err != nil {
-		return 0, fmt.Errorf("duckdb: %w", err)
+// take moves the rows of the candidate parts (indexes into paths) whose
+// key is in inc into old, in one statement, and returns how many each
+// part lost.
+func (s *keySession) take(ctx context.Context, paths []string, cands []int, schema []catalog.Column, key, keyTypes []string) ([]int64, error) {
+	removed := make([]int64, len(paths))
+	if len(cands) == 0 {
+		return removed, nil
 	}
-	n, err := r.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("duckdb: %w", err)
+	list := make([]string, len(cands))
+	for j, i := range cands {
+		list[j] = sqlQuote(paths[i])
 	}
-	return n, nil
+	// _part is the part's index in paths: its position in the candidate
+	// list mapped through cands (a CASE over a list of positions).
+	idx := make([]string, len(cands))
+	for j, i := range cands {
+		idx[j] = strconv.Itoa(i)
+	}
+	q := fmt.Sprintf(`INSERT INTO old SELECT %s, [%s][list_position([%s], p.filename)] FROM read_parquet([%s], filename = true) p SEMI JOIN inc i ON %s`,
+		partColumns(schema), strings.Join(idx, ", "), strings.Join(list, ", "), strings.Join(list, ", "), keyMatch(key, keyTypes))
+	if _, err := s.conn.ExecContext(ctx, q); err != nil {
+		return nil, fmt.Errorf("duckdb: %w", err)
+	}
+	rs, err := s.conn.QueryContext(ctx, "SELECT _part, count(*) FROM old GROUP BY _part")
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var part sql.NullInt64
+		var n int64
+		if err := rs.Scan(&part, &n); err != nil {
+			return nil, fmt.Errorf("duckdb: %w", err)
+		}
+		if !part.Valid || part.Int64 < 0 || int(part.Int64) >= len(paths) {
+			return nil, errors.New("ingest: a row taken out names no part (DuckDB named a file differently)")
+		}
+		removed[part.Int64] = n
+	}
+	return removed, rs.Err()
 }
 
-// rewrite writes the part at path without the rows whose key is in inc
-// to out.
-func (s *keySession) rewrite(ctx context.Context, path string, schema []catalog.Column, key, keyTypes []string, out string, rowGroup int) error {
+// rewrite writes the rows of the parts at paths whose key is not in inc
+// to files of about partSize bytes in the directory out.
+func (s *keySession) rewrite(ctx context.Context, paths []string, schema []catalog.Column, key, keyTypes []string, out string, rowGroup int, partSize int64) error {
 	if rowGroup <= 0 {
 		rowGroup = 122880
 	}
-	q := fmt.Sprintf("COPY (SELECT %s FROM read_parquet(%s) p ANTI JOIN inc i ON %s) TO %s (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE %d)",
-		partColumns(schema), sqlQuote(path), keyMatch(key, keyTypes), sqlQuote(out), rowGroup)
+	list := make([]string, len(paths))
+	for i, p := range paths {
+		list[i] = sqlQuote(p)
+	}
+	// Parquet is a third of the CSV a part is sized by, roughly.
+	q := fmt.Sprintf("COPY (SELECT %s FROM read_parquet([%s]) p ANTI JOIN inc i ON %s) TO %s (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE %d, FILE_SIZE_BYTES %d)",
+		partColumns(schema), strings.Join(list, ", "), keyMatch(key, keyTypes), sqlQuote(out), rowGroup, max(partSize/3, 1<<20))
 	if _, err := s.conn.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("duckdb: %w", err)
 	}

@@ -93,14 +93,15 @@ func TestDeleteByKey(t *testing.T) {
 		t.Fatalf("delete: rows %d %+v", del.RowCount, ch)
 	}
 	wantLines(t, sqlLines(t, s, "SELECT count(*) FROM people WHERE id IN (5, 250)"), "0")
-	// Every row of a part gone: the part is dropped, not rewritten empty.
+	// Every row of a part gone: the part is dropped, not rewritten empty
+	// (the first delete wrote what its two parts kept as one part).
 	var b strings.Builder
 	b.WriteString("id\n")
 	for i := 101; i <= 200; i++ {
 		fmt.Fprintf(&b, "%d\n", i)
 	}
 	drop := postChange(t, s, "name=people&mode=delete", "text/csv", b.String(), 201)
-	if drop.RowCount != 198 || drop.Ingest.Change.PartsDropped != 1 || len(drop.Files) != 2 {
+	if drop.RowCount != 198 || drop.Ingest.Change.PartsDropped != 1 || len(drop.Files) != 1 {
 		t.Fatalf("dropping a part: rows %d files %d %+v", drop.RowCount, len(drop.Files), drop.Ingest.Change)
 	}
 	// Only unknown keys: nothing changes, 200 with the same version.
@@ -124,7 +125,8 @@ func TestByKeyBadInput(t *testing.T) {
 		{"name=people&mode=upsert", "id,name,city\n1,a,b\n", "bad_request", "needs key=", 400},
 		{"name=people&mode=upsert&key=nope", "id,name,city\n1,a,b\n", "bad_request", `key column "nope" is not in dataset "people"`, 400},
 		{"name=people&mode=upsert&key=id,id", "id,name,city\n1,a,b\n", "bad_request", "twice", 400},
-		{"name=people&mode=append&key=id", "id,name,city\n1,a,b\n", "bad_request", "key= goes with mode=upsert", 400},
+		{"name=people&mode=replace&key=nope", "id,name,city\n1,a,b\n", "bad_key", `key column "nope" is not in the input`, 400},
+		{"name=people&mode=append&key=nope", "id,name,city\n1,a,b\n", "bad_request", `key column "nope" is not in dataset "people"`, 400},
 		{"name=people&mode=upsert&key=id", "id,name,city\n1,a,b\n2,c,d\n1,e,f\n", "duplicate_key", "records 1 and 3", 400},
 		{"name=people&mode=upsert&key=id", "id,name,city\n1,a,b\n,c,d\n", "bad_key", "record 2", 400},
 		{"name=people&mode=upsert&key=id", "id,name\n1,a\n", "schema_drift", "", 409},
@@ -143,6 +145,15 @@ func TestByKeyBadInput(t *testing.T) {
 	s.JSON(t, "GET", "/v1/catalog/manifest/people", nil, 200, &man)
 	if man.Version != 3 || man.RowCount != 300 {
 		t.Fatalf("bad input changed the dataset: v%d %d rows", man.Version, man.RowCount)
+	}
+	// An append or a replace may declare the key too; later upserts use it.
+	decl := postChange(t, s, "name=keyed&mode=replace&key=id", "text/csv", "id,name\n1,a\n2,b\n", 201)
+	if strings.Join(decl.Key, ",") != "id" {
+		t.Fatalf("replace with key=: key %v", decl.Key)
+	}
+	up := postChange(t, s, "name=keyed&mode=upsert", "text/csv", "id,name\n2,B\n", 201)
+	if up.Ingest.Change.Updated != 1 || up.RowCount != 2 {
+		t.Fatalf("upsert on the declared key: %+v", up.Ingest.Change)
 	}
 }
 

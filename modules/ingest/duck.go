@@ -163,7 +163,7 @@ func (in *Ingester) ingestDuck(ctx context.Context, f *os.File, size int64, form
 	}
 	outDir := filepath.Join(dir, "parts")
 	q := fmt.Sprintf("COPY (SELECT %s FROM %s) TO %s (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE %d, FILE_SIZE_BYTES %d)",
-		strings.Join(sel, ", "), src, sqlQuote(outDir), in.opt.RowGroupRows, in.opt.PartSize)
+		strings.Join(sel, ", "), src, sqlQuote(outDir), in.opt.RowGroupRows, in.partSize(req))
 	if _, err := conn.ExecContext(ctx, q); err != nil {
 		return Result{}, duckInputError(ctx, err, format, hide)
 	}

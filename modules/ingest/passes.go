@@ -20,7 +20,11 @@ func (in *Ingester) convert(ctx context.Context, r io.ReaderAt, pl *ingestPlan, 
 	splitStart := time.Now()
 	// At least one span per worker once the input is big enough to be
 	// worth splitting, so every core converts.
-	partSize := min(in.opt.PartSize, max((pl.size-pl.dataStart)/int64(pl.workers)+1, 8<<20))
+	limit := in.opt.PartSize
+	if pl.partSize > 0 {
+		limit = pl.partSize
+	}
+	partSize := min(limit, max((pl.size-pl.dataStart)/int64(pl.workers)+1, min(limit, 8<<20)))
 	spans, err := splitSpans(r, pl.dataStart, pl.size, pl.dataLine, partSize, pl.quote, pl.workers)
 	if err != nil {
 		return nil, nil, stats, err

@@ -16,10 +16,13 @@ const sampleDistinctBytes = 64 << 20
 
 // ingestPlan is what the header and the sample decided.
 type ingestPlan struct {
-	delim byte
-	quote byte // 0: no quoting
-	names []string
-	kinds []kind
+	// partSize is the input bytes a part holds at most (smaller for a
+	// dataset with a declared key, see Ingester.partSize).
+	partSize int64
+	delim    byte
+	quote    byte // 0: no quoting
+	names    []string
+	kinds    []kind
 	// styles are the date styles columns are judged under; infer holds
 	// what the values seen so far say about each column (the sample, then
 	// the values that broke a pass); colStyle is each DATE / TIMESTAMP

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"lakehouse/internal/fsx"
 	"lakehouse/modules/catalog"
@@ -90,6 +91,10 @@ func (in *Ingester) commit(ctx context.Context, req Request, schema []catalog.Co
 		}
 	}
 	if !byKey(req.Mode) {
+		if missing := missingColumns(req.Key, schema); len(missing) > 0 {
+			return Result{}, &InputError{Code: "bad_key", Msg: fmt.Sprintf("key column %s is not in the input (its columns: %s)",
+				strings.Join(missing, ", "), columnNames(schema))}
+		}
 		if beforeRegister != nil {
 			beforeRegister()
 		}
@@ -127,7 +132,7 @@ func (in *Ingester) register(ctx context.Context, req Request, schema []catalog.
 	m, existing, err := in.cat.Register(ctx, catalog.RegisterRequest{
 		Name: req.Dataset, Schema: schema, Files: parts, Source: req.Source,
 		IdempotencyKey: req.IdempotencyKey, AllowSchemaChange: req.Mode == ModeReplace,
-		Append: req.Mode == ModeAppend, FilesVerified: true,
+		Append: req.Mode == ModeAppend, FilesVerified: true, Key: req.Key,
 	})
 	if err != nil {
 		return Result{}, err
