@@ -309,6 +309,19 @@ func TestWorkbench(t *testing.T) {
 	p.shot(t, "08-ingest-drift")
 	p.axe(t, "ingest")
 	p.run(t, "replace", chromedp.Click("#drift-replace", chromedp.ByID), waitText("#ingest-status", "Ingested people v2: 1 rows"))
+	// Other formats, and rows changed by key: an NDJSON upsert, a delete.
+	changes, gone := filepath.Join(dir, "changes.ndjson"), filepath.Join(dir, "gone.csv")
+	_ = os.WriteFile(changes, []byte(`{"id":3,"full_name":"Cy","city":"Boston","years":5}`+"\n"+`{"id":4,"full_name":"Di","city":"Miami","years":2}`+"\n"), 0o644)
+	_ = os.WriteFile(gone, []byte("id\n4\n"), 0o644)
+	p.run(t, "upsert", chromedp.Click(`input[name="ingest-mode"][value="upsert"]`, chromedp.ByQuery),
+		chromedp.WaitVisible("#ingest-key", chromedp.ByID), chromedp.SetValue("#ingest-key", "id", chromedp.ByID),
+		chromedp.SetUploadFiles("#ingest-file", []string{changes}, chromedp.ByID), chromedp.Click("#ingest-upload", chromedp.ByID),
+		waitText("#ingest-status", "people v3 by id: 1 added, 1 updated, 0 unchanged"))
+	p.run(t, "delete by key", chromedp.Click(`input[name="ingest-mode"][value="delete"]`, chromedp.ByQuery),
+		chromedp.SetUploadFiles("#ingest-file", []string{gone}, chromedp.ByID), chromedp.Click("#ingest-upload", chromedp.ByID),
+		waitText("#ingest-status", "people v4 by id: 0 added, 0 updated, 0 unchanged, 1 deleted"))
+	p.shot(t, "08b-ingest-by-key")
+	p.axe(t, "ingest by key")
 
 	// Activity: the audit rows of what we just did, and a new one live.
 	s.JSON(t, "POST", "/v1/observer/workflow/run", map[string]any{"name": "chicago-count", "nodes": []map[string]any{

@@ -1,5 +1,7 @@
-// Ingest: drag-and-drop CSV upload with progress; schema drift is shown
-// as a column diff with the choice to replace or cancel.
+// Ingest: drag-and-drop upload (CSV, TSV, JSON, Parquet, xlsx: the server
+// detects the format by the file name and its first bytes) with progress;
+// append, replace, or upsert / delete by key; schema drift is shown as a
+// column diff with the choice to replace or cancel.
 "use strict";
 import { $, el, csrfToken, toast } from "./api.js";
 
@@ -27,12 +29,14 @@ function status(msg, cls) { const s = $("ingest-status"); s.className = "msg " +
 
 // upload posts the file with XMLHttpRequest, whose upload events give
 // progress (fetch has none), and resolves with {status, body}.
-function upload(file, name, mode) {
+function upload(file, name, mode, key) {
   return new Promise((resolve, reject) => {
     const fd = new FormData();
     fd.append("file", file, file.name);
     const xhr = new XMLHttpRequest();
-    xhr.open("POST", `/v1/ingest?name=${encodeURIComponent(name)}&mode=${mode}`);
+    let url = `/v1/ingest?name=${encodeURIComponent(name)}&mode=${mode}`;
+    if (key && (mode === "upsert" || mode === "delete")) url += `&key=${encodeURIComponent(key)}`;
+    xhr.open("POST", url);
     if (csrfToken()) xhr.setRequestHeader("X-CSRF-Token", csrfToken());
     const bar = $("ingest-progress");
     bar.hidden = false; bar.value = 0;
@@ -50,15 +54,23 @@ function upload(file, name, mode) {
 
 async function run(mode) {
   const name = $("ingest-name").value.trim();
-  if (!pendingFile) { status("Choose or drop a CSV file first.", "error"); return; }
+  if (!pendingFile) { status("Choose or drop a file first.", "error"); return; }
   if (!$("ingest-name").checkValidity()) { status("Dataset name: lower-case letters, digits and _, starting with a letter.", "error"); return; }
   $("drift").hidden = true;
   status("uploading…");
   try {
-    const { status: code, body } = await upload(pendingFile, name, mode);
+    const { status: code, body } = await upload(pendingFile, name, mode, $("ingest-key").value.trim());
     if (code === 200 || code === 201) {
-      status(code === 200 ? `${body.name} v${body.version} already holds this file (nothing changed).` :
-        `Ingested ${body.name} v${body.version}: ${body.row_count.toLocaleString("en-US")} rows.`, "ok");
+      const ch = body.ingest && body.ingest.change;
+      const n = (x) => x.toLocaleString("en-US");
+      if (ch) {
+        status((code === 200 ? `${body.name} v${body.version}: nothing changed` : `${body.name} v${body.version}`) +
+          ` by ${ch.key.join(", ")}: ${n(ch.inserted)} added, ${n(ch.updated)} updated, ${n(ch.unchanged)} unchanged, ` +
+          `${n(ch.deleted)} deleted, ${n(ch.unknown_keys)} keys not found; ${n(body.row_count)} rows.`, "ok");
+      } else {
+        status(code === 200 ? `${body.name} v${body.version} already holds this file (nothing changed).` :
+          `Ingested ${body.name} v${body.version}: ${n(body.row_count)} rows.`, "ok");
+      }
       toast(`${body.name} v${body.version}`);
       const a = el("a", { href: "#/datasets/" + encodeURIComponent(body.name) }, " Browse it →");
       $("ingest-status").append(a);
@@ -83,6 +95,13 @@ function showDrift(d) {
     el("th", { scope: "row" }, col), el("td", { class: "change-" + kind }, kind), el("td", {}, from), el("td", {}, to))));
   $("drift").hidden = false;
   $("drift-replace").focus();
+}
+
+for (const r of document.querySelectorAll('input[name="ingest-mode"]')) {
+  r.addEventListener("change", () => {
+    const m = document.querySelector('input[name="ingest-mode"]:checked').value;
+    $("ingest-key-row").hidden = m !== "upsert" && m !== "delete";
+  });
 }
 
 $("ingest-form").addEventListener("submit", (ev) => {
