@@ -58,6 +58,7 @@ type indexIn struct {
 	TextColumns     []string `json:"text_columns" jsonschema:"columns whose text is joined and embedded"`
 	MetadataColumns []string `json:"metadata_columns,omitempty" jsonschema:"columns kept as metadata, filterable in search_vectors"`
 	BatchSize       int      `json:"batch_size,omitempty" jsonschema:"rows per embedding batch (default 256, 1..2048)"`
+	Follow          bool     `json:"follow,omitempty" jsonschema:"keep the index in step with the dataset afterwards: later versions (appends, upserts, deletes) re-embed only the rows that changed"`
 }
 
 // searchInput is search_vectors' schema. It is written out rather than
@@ -141,6 +142,9 @@ func (h *handler) addVectorTools(s *mcp.Server) {
 			"metadata_columns": in.MetadataColumns, "stream": true}
 		if in.BatchSize > 0 {
 			body["batch_size"] = in.BatchSize
+		}
+		if in.Follow {
+			body["follow"] = true
 		}
 		var last map[string]any
 		err := streamObjects(ctx, h.api, "POST", "/v1/vectors/index/"+url.PathEscape(in.Index)+"/from-dataset", body, func(line map[string]any) {
