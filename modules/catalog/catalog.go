@@ -39,6 +39,18 @@ type File struct {
 	Bytes  int64  `json:"bytes"`
 	Rows   int64  `json:"rows"`
 	SHA256 string `json:"sha256"`
+	// KeyRange is the part's least and greatest value of its dataset's
+	// key's first column, kept by upserts so the next one prunes parts
+	// without reading their footers (a GET each on a bucket).
+	KeyRange *KeyRange `json:"key_range,omitempty"`
+}
+
+// KeyRange is the range of one column's values in a part, as text (the
+// column's type reads it back).
+type KeyRange struct {
+	Column string `json:"column"`
+	Min    string `json:"min"`
+	Max    string `json:"max"`
 }
 
 // Manifest is one version of a dataset.

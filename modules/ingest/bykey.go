@@ -206,13 +206,16 @@ func (in *Ingester) buildByKey(ctx context.Context, s *keySession, req Request, 
 			return Result{}, err
 		}
 		ch.Inserted = n
+		if files, err = s.withRanges(ctx, files, inputs, req.Key[0], keyTypes[0]); err != nil {
+			return Result{}, err
+		}
 		m, existing, err := in.cat.Register(ctx, catalog.RegisterRequest{
 			Name: req.Dataset, Schema: schema, Files: files, Source: req.Source, IdempotencyKey: req.IdempotencyKey,
 			IdempotencyContent: content, Key: req.Key, FilesVerified: true,
 		})
 		return Result{Manifest: m, Existing: existing, Stats: Stats{Change: ch}}, err
 	}
-	paths, removed, err := in.takeRows(ctx, s, req, *base, keyTypes, dir, ch)
+	paths, removed, ranges, err := in.takeRows(ctx, s, req, *base, keyTypes, dir, ch)
 	if err != nil {
 		return Result{}, err
 	}
@@ -225,12 +228,15 @@ func (in *Ingester) buildByKey(ctx context.Context, s *keySession, req Request, 
 		ch.PartsKept, ch.BytesWritten = len(base.Files), 0
 		return Result{Manifest: *base, Existing: true, Stats: Stats{Change: ch}}, nil
 	}
-	next, err := in.rewriteParts(ctx, s, req, *base, keyTypes, paths, removed, dir, ch)
+	next, err := in.rewriteParts(ctx, s, req, *base, keyTypes, paths, removed, ranges, dir, ch)
 	if err != nil {
 		return Result{}, err
 	}
 	newSchema := base.Schema
 	if req.Mode == ModeUpsert {
+		if files, err = s.withRanges(ctx, files, inputs, req.Key[0], keyTypes[0]); err != nil {
+			return Result{}, err
+		}
 		next = append(next, files...)
 		newSchema = slices.Clone(schema)
 		for i := range newSchema {
@@ -266,53 +272,85 @@ func joinFileKeys(files []catalog.File, inputs []string) string {
 	return b.String()
 }
 
-// takeRows finds, in base's parts that may hold an incoming key (by
-// their footers), the rows the change takes out, into the session's
-// table old; it returns the parts' local paths and the rows taken from
-// each.
-func (in *Ingester) takeRows(ctx context.Context, s *keySession, req Request, base catalog.Manifest, keyTypes []string, dir string, ch *ChangeStats) ([]string, []int64, error) {
+// takeRows finds, in base's parts that may hold an incoming key, the
+// rows the change takes out, into the session's table old. A part's key
+// range comes from the manifest when an earlier upsert kept it, else from
+// its footer; only parts without one, and the candidates, are fetched
+// (with a bucket, every other part stays where it is). It returns the
+// parts' local paths ("" for parts not fetched), the rows taken from
+// each, and each part's key range (nil when unknown).
+func (in *Ingester) takeRows(ctx context.Context, s *keySession, req Request, base catalog.Manifest, keyTypes []string, dir string,
+	ch *ChangeStats) ([]string, []int64, []*catalog.KeyRange, error) {
+	col := req.Key[0]
 	paths := make([]string, len(base.Files))
+	ranges := make([]*catalog.KeyRange, len(base.Files))
+	var need []int
 	for i, f := range base.Files {
-		p, err := in.localPart(ctx, dir, f.Key, i)
-		if err != nil {
-			return nil, nil, err
+		if f.KeyRange != nil && f.KeyRange.Column == col {
+			ranges[i] = f.KeyRange
+		} else {
+			need = append(need, i)
 		}
-		paths[i] = p
 	}
-	maybe, err := s.candidates(ctx, paths, req.Key[0], keyTypes[0])
+	fetch := func(i int) error {
+		if paths[i] != "" {
+			return nil
+		}
+		p, err := in.localPart(ctx, dir, base.Files[i].Key, i)
+		paths[i] = p
+		return err
+	}
+	needPaths := make([]string, len(need))
+	for j, i := range need {
+		if err := fetch(i); err != nil {
+			return nil, nil, nil, err
+		}
+		needPaths[j] = paths[i]
+	}
+	footer, err := s.footerRanges(ctx, needPaths, col, keyTypes[0])
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
+	}
+	for j, i := range need {
+		ranges[i] = footer[j]
+	}
+	maybe, err := s.candidates(ctx, ranges, col, keyTypes[0])
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	defs := make([]string, len(base.Schema))
 	for i, c := range base.Schema {
 		defs[i] = identQuote(c.Name) + " " + c.Type
 	}
 	if err := s.exec(ctx, "DROP TABLE IF EXISTS old"); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defs = append(defs, "_part INTEGER") // the base part a row came from
 	if err := s.exec(ctx, "CREATE TEMP TABLE old ("+strings.Join(defs, ", ")+")"); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var cands []int
 	for i := range base.Files {
 		if maybe[i] {
+			if err := fetch(i); err != nil {
+				return nil, nil, nil, err
+			}
 			cands = append(cands, i)
 		}
 	}
 	ch.PartsChecked = len(cands)
 	removed, err := s.take(ctx, paths, cands, base.Schema, req.Key, keyTypes)
 	if err != nil {
-		return nil, nil, fmt.Errorf("ingest: read parts: %w", err)
+		return nil, nil, nil, fmt.Errorf("ingest: read parts: %w", err)
 	}
-	return paths, removed, nil
+	return paths, removed, ranges, nil
 }
 
 // rewriteParts returns base's files with each part rows were taken from
 // (removed) rewritten without them, or dropped when none remain; every
 // other part is kept by reference.
 func (in *Ingester) rewriteParts(ctx context.Context, s *keySession, req Request, base catalog.Manifest, keyTypes, paths []string,
-	removed []int64, dir string, ch *ChangeStats) ([]catalog.File, error) {
+	removed []int64, ranges []*catalog.KeyRange, dir string, ch *ChangeStats) ([]catalog.File, error) {
 	next := make([]catalog.File, 0, len(base.Files))
 	var losing []int // parts losing some rows but not all
 	at := -1         // where the rewritten parts go in the file list
@@ -320,6 +358,7 @@ func (in *Ingester) rewriteParts(ctx context.Context, s *keySession, req Request
 		switch {
 		case removed[i] == 0:
 			ch.PartsKept++
+			f.KeyRange = ranges[i] // kept for the next upsert
 			next = append(next, f)
 		case removed[i] >= f.Rows:
 			ch.PartsDropped++
@@ -351,9 +390,20 @@ func (in *Ingester) rewriteParts(ctx context.Context, s *keySession, req Request
 	if err != nil {
 		return nil, err
 	}
+	local := make([]string, len(parts))
+	for j, p := range parts {
+		local[j] = p.path
+	}
+	partRanges, err := s.footerRanges(ctx, local, req.Key[0], keyTypes[0]) // before publish moves them
+	if err != nil {
+		return nil, err
+	}
 	pub, err := in.publish(ctx, req.Dataset, parts)
 	if err != nil {
 		return nil, err
+	}
+	for j := range pub {
+		pub[j].KeyRange = partRanges[j]
 	}
 	for _, f := range pub {
 		ch.BytesWritten += f.Bytes
@@ -604,25 +654,22 @@ func identList(names []string, alias string) string {
 	return strings.Join(out, ", ")
 }
 
-// candidates marks the parts whose footers' min/max of column col could
-// hold an incoming key (a part without statistics could hold any).
-func (s *keySession) candidates(ctx context.Context, paths []string, col, typ string) ([]bool, error) {
-	maybe := make([]bool, len(paths))
+// footerRanges reads each local part's range of column col from its
+// footer (parquet_metadata reads no data page); nil where the footer has
+// no statistics for it or DuckDB names the file differently.
+func (s *keySession) footerRanges(ctx context.Context, paths []string, col, typ string) ([]*catalog.KeyRange, error) {
+	out := make([]*catalog.KeyRange, len(paths))
 	if len(paths) == 0 {
-		return maybe, nil
+		return out, nil
 	}
 	list := make([]string, len(paths))
 	for i, p := range paths {
 		list[i] = sqlQuote(p)
 	}
-	// Footers only: parquet_metadata reads no data pages.
-	q := fmt.Sprintf(`WITH r AS (
-			SELECT file_name, min(TRY_CAST(stats_min_value AS %[1]s)) AS lo, max(TRY_CAST(stats_max_value AS %[1]s)) AS hi,
-				bool_or(stats_min_value IS NULL OR stats_max_value IS NULL) AS unknown
-			FROM parquet_metadata([%[2]s]) WHERE path_in_schema = %[3]s GROUP BY file_name)
-		SELECT list_position([%[2]s], r.file_name) FROM r
-		WHERE r.unknown OR r.lo IS NULL OR r.hi IS NULL OR EXISTS (SELECT 1 FROM inc WHERE inc.%[4]s BETWEEN r.lo AND r.hi)`,
-		typ, strings.Join(list, ", "), sqlQuote(col), identQuote(col))
+	q := fmt.Sprintf(`SELECT list_position([%[2]s], file_name),
+			CAST(min(TRY_CAST(stats_min_value AS %[1]s)) AS VARCHAR), CAST(max(TRY_CAST(stats_max_value AS %[1]s)) AS VARCHAR),
+			bool_or(stats_min_value IS NULL OR stats_max_value IS NULL OR TRY_CAST(stats_min_value AS %[1]s) IS NULL OR TRY_CAST(stats_max_value AS %[1]s) IS NULL)
+		FROM parquet_metadata([%[2]s]) WHERE path_in_schema = %[3]s GROUP BY file_name`, typ, strings.Join(list, ", "), sqlQuote(col))
 	rs, err := s.conn.QueryContext(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: read part footers: %w", err)
@@ -630,34 +677,70 @@ func (s *keySession) candidates(ctx context.Context, paths []string, col, typ st
 	defer rs.Close()
 	for rs.Next() {
 		var pos sql.NullInt64
-		if err := rs.Scan(&pos); err != nil {
+		var lo, hi sql.NullString
+		var unknown sql.NullBool
+		if err := rs.Scan(&pos, &lo, &hi, &unknown); err != nil {
 			return nil, fmt.Errorf("ingest: read part footers: %w", err)
 		}
-		if !pos.Valid || pos.Int64 < 1 || int(pos.Int64) > len(paths) {
-			// A footer DuckDB names differently from the path it was
-			// given: no part may be pruned on a guess.
-			for i := range maybe {
-				maybe[i] = true
-			}
-			return maybe, rs.Err()
+		if !pos.Valid || pos.Int64 < 1 || int(pos.Int64) > len(paths) || !lo.Valid || !hi.Valid || unknown.Bool {
+			continue
 		}
-		maybe[pos.Int64-1] = true
+		out[pos.Int64-1] = &catalog.KeyRange{Column: col, Min: lo.String, Max: hi.String}
 	}
-	if err := rs.Err(); err != nil {
-		return nil, fmt.Errorf("ingest: read part footers: %w", err)
+	return out, rs.Err()
+}
+
+// withRanges returns files with each one's key range read from its local
+// copy (paths, in the same order).
+func (s *keySession) withRanges(ctx context.Context, files []catalog.File, paths []string, col, typ string) ([]catalog.File, error) {
+	if len(files) != len(paths) {
+		return files, nil // a delete's inputs are not parts of the dataset
 	}
-	// A part whose column metadata was not found at all is read.
-	var described int64
-	if err := s.conn.QueryRowContext(ctx, fmt.Sprintf("SELECT count(DISTINCT file_name) FROM parquet_metadata([%s]) WHERE path_in_schema = %s",
-		strings.Join(list, ", "), sqlQuote(col))).Scan(&described); err != nil {
-		return nil, fmt.Errorf("ingest: read part footers: %w", err)
+	ranges, err := s.footerRanges(ctx, paths, col, typ)
+	if err != nil {
+		return nil, err
 	}
-	if int(described) < len(paths) {
-		for i := range maybe {
+	out := slices.Clone(files)
+	for i := range out {
+		out[i].KeyRange = ranges[i]
+	}
+	return out, nil
+}
+
+// candidates marks the parts whose range of column col could hold an
+// incoming key; a part whose range is unknown could hold any.
+func (s *keySession) candidates(ctx context.Context, ranges []*catalog.KeyRange, col, typ string) ([]bool, error) {
+	maybe := make([]bool, len(ranges))
+	var rows []string
+	for i, r := range ranges {
+		if r == nil {
+			maybe[i] = true
+			continue
+		}
+		rows = append(rows, fmt.Sprintf("(%d, %s, %s)", i, sqlQuote(r.Min), sqlQuote(r.Max)))
+	}
+	if len(rows) == 0 {
+		return maybe, nil
+	}
+	q := fmt.Sprintf(`SELECT r.i FROM (VALUES %s) r(i, lo, hi)
+		WHERE TRY_CAST(r.lo AS %[2]s) IS NULL OR TRY_CAST(r.hi AS %[2]s) IS NULL
+			OR EXISTS (SELECT 1 FROM inc WHERE inc.%[3]s BETWEEN CAST(r.lo AS %[2]s) AND CAST(r.hi AS %[2]s))`,
+		strings.Join(rows, ", "), typ, identQuote(col))
+	rs, err := s.conn.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: prune parts: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var i int
+		if err := rs.Scan(&i); err != nil {
+			return nil, fmt.Errorf("ingest: prune parts: %w", err)
+		}
+		if i >= 0 && i < len(maybe) {
 			maybe[i] = true
 		}
 	}
-	return maybe, nil
+	return maybe, rs.Err()
 }
 
 // keyMatch is the join condition of a stored part (p) and inc (i) on key.

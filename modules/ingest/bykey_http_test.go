@@ -64,6 +64,13 @@ func TestUpsertRewritesOnlyThePartsHoldingAKey(t *testing.T) {
 	if strings.Join(up.Key, ",") != "id" {
 		t.Fatalf("declared key %v", up.Key)
 	}
+	// Every part of the new version carries its key range, so the next
+	// upsert prunes without reading footers (a GET each on a bucket).
+	for _, f := range up.Files {
+		if f.KeyRange == nil || f.KeyRange.Column != "id" || f.KeyRange.Min == "" {
+			t.Fatalf("part %s has no key range: %+v", f.Key, f.KeyRange)
+		}
+	}
 	wantLines(t, sqlLines(t, s, "SELECT id, name, city FROM people WHERE id IN (149, 150, 151, 999) ORDER BY id"),
 		"149|person 149|City2", "150|person 150|Chicago", "151|person 151|City4", "999|new person|Austin")
 	wantLines(t, sqlLines(t, s, "SELECT count(*), count(DISTINCT id) FROM people"), "301|301")
