@@ -80,11 +80,6 @@ func (g *Gate) Middleware() echo.MiddlewareFunc {
 			if len(g.allowed) > 0 && !containsAddr(g.allowed, ip) {
 				return Errorf(http.StatusForbidden, "forbidden", "client address %s is not in auth.allowed_ips", ip)
 			}
-			if g.enabled() {
-				if e := g.failures.blocked(ip, time.Now()); e != nil {
-					return e
-				}
-			}
 			header := c.Request().Header.Get(echo.HeaderAuthorization)
 			principal, ok := g.authenticate(header)
 			if !ok && header == "" {
@@ -94,6 +89,12 @@ func (g *Gate) Middleware() echo.MiddlewareFunc {
 				}
 			}
 			if !ok {
+				// The throttle answers wrong credentials only: a right one
+				// always passes, so failures from a shared address (every
+				// user behind one reverse proxy) cannot lock anyone out.
+				if e := g.failures.blocked(ip, time.Now()); e != nil {
+					return e
+				}
 				g.failures.fail(ip, time.Now())
 				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="lakehouse"`)
 				return Errorf(http.StatusUnauthorized, "unauthorized", "missing or invalid bearer token")

@@ -202,8 +202,9 @@ func TestGateForwardedForJoinsEveryHeaderLine(t *testing.T) {
 	}
 }
 
-// Token guessing: past 20 failures a minute an address gets 429 before any
-// token is compared; other addresses, and the window's end, are unaffected.
+// Token guessing: past 20 failures a minute an address gets 429 for wrong
+// tokens; the right token, other addresses, and the window's end are
+// unaffected.
 func TestGateSlowsTokenGuessing(t *testing.T) {
 	e := gateServer(t, config.AuthConfig{Token: "right"})
 	for i := 0; i < authFailMax; i++ {
@@ -217,6 +218,15 @@ func TestGateSlowsTokenGuessing(t *testing.T) {
 	}
 	if rec := call(e, "198.51.100.8:1", "Bearer right"); rec.Code != 200 {
 		t.Fatalf("another address: %d", rec.Code)
+	}
+	// The right token from the throttled address still passes: behind a
+	// reverse proxy every user shares it, and one guesser must not lock
+	// everyone out.
+	if rec := call(e, "198.51.100.7:1", "Bearer right"); rec.Code != 200 {
+		t.Fatalf("the right token from a throttled address: %d", rec.Code)
+	}
+	if rec := call(e, "198.51.100.7:1", "Bearer guess-y"); rec.Code != 429 {
+		t.Fatalf("a wrong token from a throttled address: %d", rec.Code)
 	}
 	l := newFailLimiter()
 	ip := netip.MustParseAddr("192.0.2.1")

@@ -7,10 +7,14 @@ import (
 	"time"
 )
 
-// failLimiter slows token guessing: a client address that fails
-// authentication more than max times within window is answered 429 until
-// the window has passed, before any token is compared. Successful requests
-// are never counted, so a working client is unaffected; the table is
+// failLimiter answers token guessing: a client address that fails
+// authentication more than max times within window gets 429 for every
+// further wrong credential until the window has passed. A right
+// credential is never refused (the gate compares first), so one client's
+// failures cannot lock out the others sharing its address (a reverse
+// proxy); tokens are long and random (`lakehouse token create`), which is
+// what makes guessing hopeless, and the 429 keeps the guesses out of the
+// logs' error rate. Successful requests are never counted; the table is
 // bounded so a flood of addresses cannot grow it without end.
 type failLimiter struct {
 	max    int

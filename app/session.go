@@ -208,11 +208,11 @@ func (g *Gate) login(c echo.Context) error {
 	if !ip.IsValid() {
 		ip = parseHostAddr(c.Request().RemoteAddr)
 	}
-	if e := g.failures.blocked(ip, time.Now()); e != nil {
-		return e
-	}
 	principal, ok := g.authenticate("Bearer " + req.Token)
 	if req.Token == "" || !ok {
+		if e := g.failures.blocked(ip, time.Now()); e != nil {
+			return e // wrong tokens only: a right one always logs in
+		}
 		g.failures.fail(ip, time.Now())
 		return Errorf(http.StatusUnauthorized, "unauthorized", "invalid token")
 	}

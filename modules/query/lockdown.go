@@ -98,6 +98,9 @@ func checkDepth(ctx context.Context, conn *duckdb.Conn, sqlText string, maxSelec
 	if err := checkBuilders(tree.BuilderTree, tree.BuilderCalls); err != nil {
 		return nil, err
 	}
+	if len(tree.Denied) > 0 {
+		return nil, fmt.Errorf("%w: %s() reads the server's own configuration, which SQL may not", ErrForbidden, tree.Denied[0])
+	}
 	if beforePrepare != nil {
 		if err := beforePrepare(tree.Tables); err != nil {
 			return nil, err
@@ -166,6 +169,7 @@ type serialized struct {
 	Tables       []string // base tables (views included)
 	BuilderTree  string   // the tree from the first size-taking call on, "" when none (see listbomb.go)
 	BuilderCalls int      // size-taking calls found (at most maxBuilderCalls+1)
+	Denied       []string // configFunctions the statement calls
 }
 
 // parsed caches parse results by SQL text: parsing depends on the text
@@ -229,7 +233,8 @@ const parseSQL = `SELECT
 	(strlen(t) - strlen(replace(t, '"type":"SELECT_NODE"', ''))) // strlen('"type":"SELECT_NODE"'),
 	CASE WHEN $2 THEN regexp_extract_all(t, '"type":"BASE_TABLE",.*?"table_name":("(?:[^"\\]|\\.)*")', 1) END,
 	CASE WHEN e OR len(hs) = 0 THEN '' ELSE substr(t, strpos(t, hs[1])) END,
-	least(len(hs), 1001)
+	least(len(hs), 1001),
+	CASE WHEN e THEN [] ELSE list_distinct(list_filter(regexp_extract_all(t, '"(?:function|table)_name":"([^"\\]*)"', 1), f -> list_contains($4, lower(f)))) END
 FROM (SELECT t, e,
 		CASE WHEN e THEN [] ELSE regexp_extract_all(t, $3) END AS hs
 	FROM (SELECT t, starts_with(t, '{"error":true') AS e
@@ -237,12 +242,13 @@ FROM (SELECT t, e,
 
 func parseTreeUncached(ctx context.Context, conn *duckdb.Conn, sqlText string, withTables bool) (serialized, error) {
 	var out serialized
-	rows, err := conn.QueryContext(ctx, parseSQL, []driver.NamedValue{{Ordinal: 1, Value: sqlText}, {Ordinal: 2, Value: withTables}, {Ordinal: 3, Value: builderHeaderPattern}})
+	rows, err := conn.QueryContext(ctx, parseSQL, []driver.NamedValue{{Ordinal: 1, Value: sqlText}, {Ordinal: 2, Value: withTables},
+		{Ordinal: 3, Value: builderHeaderPattern}, {Ordinal: 4, Value: configFunctions}})
 	if err != nil {
 		return out, fmt.Errorf("query: parse: %w", err)
 	}
 	defer rows.Close()
-	vals := make([]driver.Value, 9)
+	vals := make([]driver.Value, 10)
 	if err := rows.Next(vals); err != nil {
 		return out, fmt.Errorf("query: parse: %w", err)
 	}
@@ -263,7 +269,24 @@ func parseTreeUncached(ctx context.Context, conn *duckdb.Conn, sqlText string, w
 	}
 	out.BuilderTree, _ = vals[7].(string)
 	out.BuilderCalls = int(toInt64(vals[8]))
+	denied, _ := vals[9].([]any)
+	for _, d := range denied {
+		if name, ok := d.(string); ok {
+			out.Denied = append(out.Denied, name)
+		}
+	}
 	return out, nil
+}
+
+// configFunctions are the functions that read the server's own settings
+// and files: the data and temp directories' absolute paths, the attached
+// databases' files, extensions' install paths, secrets. Results are not
+// scrubbed (errors are), so a statement calling one is refused instead.
+var configFunctions = []string{
+	"current_setting", "duckdb_settings", "duckdb_databases", "duckdb_temporary_files", "duckdb_extensions",
+	"duckdb_secrets", "which_secret", "duckdb_variables", "getvariable", "duckdb_logs", "duckdb_log_contexts",
+	"pragma_database_list", "pragma_database_size", "pragma_metadata_info", "pragma_user_agent",
+	"getenv", "duckdb_secret_types",
 }
 
 func toInt64(v any) int64 {

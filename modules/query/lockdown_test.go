@@ -1,6 +1,7 @@
 package query
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -119,9 +120,52 @@ func TestLockdownRefusesEveryEscape(t *testing.T) {
 	if a := h.ok(sqlBody(`SELECT count(*) FROM sales`)); a.Rows[0][0] != float64(10) {
 		t.Fatalf("sales after escapes: %v", a.Rows)
 	}
-	a := h.ok(sqlBody(`SELECT current_setting('enable_external_access'), current_setting('lock_configuration'), current_setting('threads'), current_setting('memory_limit')`))
-	if a.Rows[0][0] != false || a.Rows[0][1] != true || a.Rows[0][2] != float64(2) || a.Rows[0][3] != "488.2 MiB" {
-		t.Fatalf("settings changed: %v", a.Rows)
+	// The settings held (read on the engine's own connection: SQL may not
+	// read them, see TestConfigurationIsNotReadable).
+	var ext, locked bool
+	var threads int64
+	var mem string
+	if err := h.mod.svc.eng.admin.QueryRowContext(context.Background(), `SELECT current_setting('enable_external_access'), current_setting('lock_configuration'),
+		current_setting('threads'), current_setting('memory_limit')`).Scan(&ext, &locked, &threads, &mem); err != nil {
+		t.Fatal(err)
+	}
+	if ext || !locked || threads != 2 || mem != "488.2 MiB" {
+		t.Fatalf("settings changed: %v %v %v %v", ext, locked, threads, mem)
+	}
+}
+
+// SQL results are not scrubbed, so functions that read the server's own
+// configuration (the data and temp directories' absolute paths, the
+// attached databases' files) are refused, however spelled or nested.
+func TestConfigurationIsNotReadable(t *testing.T) {
+	h := newHarness(t, nil)
+	addDataset(t, h.cat, h.store, "sales", salesV1)
+	for _, sql := range []string{
+		`SELECT current_setting('temp_directory')`,
+		`SELECT current_setting('allowed_directories')`,
+		`SELECT CURRENT_SETTING('home_directory')`,
+		`SELECT * FROM duckdb_settings()`,
+		`SELECT path FROM duckdb_databases()`,
+		`SELECT * FROM duckdb_temporary_files()`,
+		`SELECT * FROM duckdb_extensions()`,
+		`SELECT * FROM pragma_database_list`,
+		`SELECT * FROM PRAGMA_DATABASE_LIST()`,
+		`FROM duckdb_settings()`,
+		`SELECT (SELECT value FROM duckdb_settings() WHERE name = 'temp_directory') AS x FROM sales`,
+		`WITH s AS (SELECT current_setting('temp_directory') AS d) SELECT d FROM s`,
+		`EXPLAIN SELECT current_setting('temp_directory')`,
+	} {
+		status, _, data := h.post(sqlBody(sql))
+		if status != 403 || strings.Contains(string(data), h.cfg.DataDir) {
+			t.Errorf("%s: status %d: %s", sql, status, data)
+		}
+	}
+	// SHOW and DESCRIBE still work, and name no path.
+	for _, sql := range []string{`SHOW TABLES`, `SHOW ALL TABLES`, `DESCRIBE sales`, `SHOW DATABASES`} {
+		status, _, data := h.post(sqlBody(sql))
+		if status == 200 && strings.Contains(string(data), h.cfg.DataDir) {
+			t.Errorf("%s names the data dir: %s", sql, data)
+		}
 	}
 }
 
