@@ -413,9 +413,28 @@ func TestMCPInProcess(t *testing.T) {
 	dir := seededDataDir(t)
 	s := connect(t, []string{"AUTH_TOKEN=in-process-token"}, "--config", testConfig(t, ""), "--data-dir", dir, "mcp")
 	exercise(t, s)
-	// Every tool call is an observer event; the observer publishes them as a
-	// dataset, which appears as a new resource (list_changed).
-	waitChanged(t, s, "lakehouse://dataset/observer_events")
+	// Every tool call is an observer event; the observer publishes them as
+	// a dataset. It is internal: list_datasets names it only when asked,
+	// and it is no resource (nor in the prompts' dataset list).
+	apptest.WaitFor(t, "observer_events published", func() bool {
+		_, _, all := s.call(t, "list_datasets", map[string]any{"include_internal": true}, nil)
+		return strings.Contains(fmt.Sprint(all["datasets"]), "observer_events")
+	})
+	if _, _, plain := s.call(t, "list_datasets", map[string]any{}, nil); strings.Contains(fmt.Sprint(plain["datasets"]), "observer_events") {
+		t.Fatalf("list_datasets lists the internal dataset: %v", plain["datasets"])
+	}
+	if rl, err := s.ListResources(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	} else {
+		for _, r := range rl.Resources {
+			if strings.Contains(r.URI, "observer_events") {
+				t.Fatalf("internal dataset offered as a resource: %s", r.URI)
+			}
+		}
+	}
+	if _, _, ix := s.call(t, "list_vector_indexes", map[string]any{}, nil); strings.Contains(fmt.Sprint(ix["indexes"]), "_pathway") {
+		t.Fatalf("list_vector_indexes lists the memory's index: %v", ix["indexes"])
+	}
 	if log := s.stderr.String(); !strings.Contains(log, "in-process mode") {
 		t.Fatalf("stderr does not name the mode: %s", log)
 	}

@@ -3,6 +3,7 @@ package mcpserver
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -58,6 +59,18 @@ How to work:
 	}, nil
 }
 
+// promptDataset is what a prompt says of one dataset.
+type promptDataset struct {
+	Name     string `json:"name"`
+	Version  int    `json:"version"`
+	RowCount int64  `json:"row_count"`
+	Schema   []struct {
+		Name string `json:"name"`
+		Type string `json:"type"`
+	} `json:"schema"`
+	Internal bool `json:"internal"`
+}
+
 func (h *handler) shortlist(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
 	args := req.Params.Arguments
 	role := strings.TrimSpace(args["role"])
@@ -98,19 +111,13 @@ func (h *handler) datasetBrief(ctx context.Context) string {
 	ctx, cancel := context.WithTimeout(ctx, h.opts.Timeout)
 	defer cancel()
 	var list struct {
-		Datasets []struct {
-			Name     string `json:"name"`
-			Version  int    `json:"version"`
-			RowCount int64  `json:"row_count"`
-			Schema   []struct {
-				Name string `json:"name"`
-				Type string `json:"type"`
-			} `json:"schema"`
-		} `json:"datasets"`
+		Datasets []promptDataset `json:"datasets"`
 	}
 	if err := h.api.Call(ctx, "GET", "/v1/catalog/list", nil, &list); err != nil {
 		return "The dataset list is unavailable right now (" + err.Error() + "); call list_datasets.\n"
 	}
+	// Internal datasets (the audit trail) are not business data.
+	list.Datasets = slices.DeleteFunc(list.Datasets, func(d promptDataset) bool { return d.Internal })
 	if len(list.Datasets) == 0 {
 		return "The lakehouse has no datasets yet.\n"
 	}

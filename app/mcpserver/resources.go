@@ -76,6 +76,7 @@ func (w *catalogWatch) sync(ctx context.Context) error {
 			Name     string      `json:"name"`
 			Version  int         `json:"version"`
 			RowCount json.Number `json:"row_count"`
+			Internal bool        `json:"internal"`
 		} `json:"datasets"`
 	}
 	if err := w.h.api.Call(ctx, "GET", "/v1/catalog/list", nil, &list); err != nil {
@@ -85,6 +86,9 @@ func (w *catalogWatch) sync(ctx context.Context) error {
 	defer w.mu.Unlock()
 	current := map[string]bool{}
 	for _, d := range list.Datasets {
+		if d.Internal {
+			continue // the audit trail is not something to hand an agent as data
+		}
 		current[d.Name] = true
 		if w.seen[d.Name] == d.Version {
 			continue

@@ -96,6 +96,11 @@ type sqlIn struct {
 	TimeoutMS int    `json:"timeout_ms,omitempty" jsonschema:"query timeout in milliseconds (default: the server's)"`
 }
 
+// listIn is list_datasets' and list_vector_indexes' input.
+type listIn struct {
+	IncludeInternal bool `json:"include_internal,omitempty" jsonschema:"also list what lakehouse keeps for itself (the audit dataset, the memory's index)"`
+}
+
 type embedIn struct {
 	Texts []string `json:"texts" jsonschema:"texts to embed, e.g. to pass a vector to search_vectors"`
 }
@@ -103,10 +108,10 @@ type embedIn struct {
 func (h *handler) addDataTools(s *mcp.Server) {
 	addTool(s, h, toolSpec{
 		name: "list_datasets", title: "List datasets", readOnly: true, idempotent: true,
-		description: "List every dataset in the lakehouse catalog: name (its SQL table name), latest version, row count and columns. Start here.",
+		description: "List the datasets in the lakehouse catalog: name (its SQL table name), latest version, row count and columns. Start here. Internal datasets (the audit trail) are left out unless include_internal is true.",
 		hint:        "use describe_dataset or get_manifest for one dataset",
 		output:      schemaFor[listDatasetsDoc](),
-	}, func(ctx context.Context, _ *call, _ struct{}) (map[string]any, error) {
+	}, func(ctx context.Context, _ *call, in listIn) (map[string]any, error) {
 		var list struct {
 			Datasets []map[string]any `json:"datasets"`
 		}
@@ -115,7 +120,10 @@ func (h *handler) addDataTools(s *mcp.Server) {
 		}
 		out := make([]any, 0, len(list.Datasets))
 		for _, d := range list.Datasets {
-			out = append(out, pick(d, "name", "version", "row_count", "schema", "schema_fingerprint", "updated_at", "source"))
+			if d["internal"] == true && !in.IncludeInternal {
+				continue
+			}
+			out = append(out, pick(d, "name", "version", "row_count", "schema", "schema_fingerprint", "updated_at", "source", "key", "internal"))
 		}
 		return map[string]any{"datasets": out, "count": len(out)}, nil
 	})

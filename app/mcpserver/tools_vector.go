@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -92,13 +93,26 @@ func ptr[T any](v T) *T { return &v }
 func (h *handler) addVectorTools(s *mcp.Server) {
 	addTool(s, h, toolSpec{
 		name: "list_vector_indexes", title: "List vector indexes", readOnly: true, idempotent: true,
-		description: "List the vector indexes search_vectors can search: name, dimension, metric, model and item count.",
+		description: "List the vector indexes search_vectors can search: name, dimension, metric, model and item count. Internal indexes (names starting with _, such as the memory's) are left out unless include_internal is true.",
 		hint:        "search one index",
 		output:      schemaFor[listIndexesDoc](),
-	}, func(ctx context.Context, _ *call, _ struct{}) (map[string]any, error) {
+	}, func(ctx context.Context, _ *call, in listIn) (map[string]any, error) {
 		var out map[string]any
-		err := h.api.Call(ctx, "GET", "/v1/vectors/index", nil, &out)
-		return out, err
+		if err := h.api.Call(ctx, "GET", "/v1/vectors/index", nil, &out); err != nil {
+			return nil, err
+		}
+		if !in.IncludeInternal {
+			all, _ := out["indexes"].([]any)
+			kept := make([]any, 0, len(all))
+			for _, ix := range all {
+				if m, ok := ix.(map[string]any); ok && strings.HasPrefix(fmt.Sprint(m["name"]), "_") {
+					continue
+				}
+				kept = append(kept, ix)
+			}
+			out["indexes"], out["count"] = kept, len(kept)
+		}
+		return out, nil
 	})
 
 	addTool(s, h, toolSpec{

@@ -57,6 +57,10 @@ type ManifestResponse struct {
 	Manifest
 	ObjectKeys []string `json:"object_keys"`
 	Existing   *bool    `json:"existing,omitempty"`
+	// Internal marks a dataset a module keeps for itself (observer_events,
+	// the audit trail): listed, but not business data, so the workbench
+	// and MCP leave it out unless asked.
+	Internal bool `json:"internal,omitempty"`
 }
 
 // Response wraps a manifest for a JSON answer.
@@ -106,7 +110,9 @@ func (m *Module) handleList(c echo.Context) error {
 	}
 	out := make([]ManifestResponse, 0, len(ms))
 	for _, x := range ms {
-		out = append(out, Response(x, nil))
+		r := Response(x, nil)
+		r.Internal = m.store.reservedBy(x.Name) != ""
+		out = append(out, r)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"datasets": out, "count": len(out)})
 }
@@ -138,7 +144,9 @@ func (m *Module) handleVersions(c echo.Context) error {
 	}
 	out := make([]ManifestResponse, 0, len(ms))
 	for _, x := range ms {
-		out = append(out, Response(x, nil))
+		r := Response(x, nil)
+		r.Internal = m.store.reservedBy(x.Name) != ""
+		out = append(out, r)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"name": c.Param("name"), "versions": out})
 }
