@@ -335,6 +335,27 @@ func TestWorkbench(t *testing.T) {
 	p.shot(t, "09-activity")
 	p.axe(t, "activity")
 
+	// The audit trail is a dataset lakehouse keeps for itself: hidden from
+	// the list until asked for.
+	apptest.WaitFor(t, "observer_events published", func() bool {
+		var l struct {
+			Datasets []struct {
+				Name     string `json:"name"`
+				Internal bool   `json:"internal"`
+			} `json:"datasets"`
+		}
+		s.JSON(t, "GET", "/v1/catalog/list", nil, 200, &l)
+		for _, d := range l.Datasets {
+			if d.Name == "observer_events" {
+				return d.Internal
+			}
+		}
+		return false
+	})
+	p.run(t, "internal datasets hidden", chromedp.Navigate(s.URL+"/#/datasets"), waitText("#datasets-list", "candidates"),
+		waitJS(`!document.getElementById("datasets-list").textContent.includes("observer_events")`),
+		chromedp.Click("#datasets-internal", chromedp.ByID), waitText("#datasets-list", "observer_events"))
+
 	// A narrow screen still works.
 	p.run(t, "narrow", chromedp.EmulateViewport(390, 844), chromedp.Navigate(s.URL+"/#/datasets/candidates"),
 		waitJS(`document.querySelectorAll("#ds-table tbody tr").length > 0`))

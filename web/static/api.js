@@ -104,10 +104,13 @@ export function when(ts) {
 }
 
 // datasets caches the catalog list for a few seconds (several pages use it).
+// Internal datasets (the audit trail, observer_events) are left out unless
+// withInternal: they are not the team's data.
 let dsCache = { at: 0, list: null };
-export async function datasets(fresh) {
-  if (!fresh && dsCache.list && Date.now() - dsCache.at < 5000) return dsCache.list;
-  const d = await api("GET", "/v1/catalog/list");
-  dsCache = { at: Date.now(), list: (d.datasets || []).filter((x) => !x.name.startsWith("_")) };
-  return dsCache.list;
+export async function datasets(fresh, withInternal) {
+  if (fresh || !dsCache.list || Date.now() - dsCache.at >= 5000) {
+    const d = await api("GET", "/v1/catalog/list");
+    dsCache = { at: Date.now(), list: (d.datasets || []).filter((x) => !x.name.startsWith("_")) };
+  }
+  return withInternal ? dsCache.list : dsCache.list.filter((x) => !x.internal);
 }

@@ -8,7 +8,7 @@ const PAGE = 50;
 export async function showList() {
   const body = $("datasets-list").querySelector("tbody");
   try {
-    const list = await datasets(true);
+    const list = await datasets(true, $("datasets-internal").checked);
     $("datasets-empty").hidden = list.length > 0;
     $("try").hidden = !(list.some((d) => d.name === "candidates") && list.some((d) => d.name === "call_log"));
     body.replaceChildren(...list.map((d) => el("tr", {},
@@ -19,6 +19,8 @@ export async function showList() {
       el("td", {}, when(d.updated_at)))));
   } catch (e) { body.replaceChildren(el("tr", {}, el("td", { colspan: 5, class: "msg error" }, e.message))); }
 }
+
+$("datasets-internal").addEventListener("change", () => showList());
 
 // state of the rows view of the dataset on screen.
 let st = null;
