@@ -224,6 +224,17 @@ func exercise(t *testing.T, s *session) {
 	if rows := sc["sample"].(map[string]any)["rows"].([]any); len(rows) != 2 {
 		t.Fatalf("describe sample: %v", sc["sample"])
 	}
+	// No column has more distinct values than non-null values; a column
+	// whose values are all listed has an exact count.
+	for _, f := range sc["facets"].([]any) {
+		m := f.(map[string]any)
+		if rc, ok := sc["row_count"].(float64); ok && m["distinct"].(float64) > rc {
+			t.Fatalf("facet %v: more distinct values than rows (%v)", m, sc["row_count"])
+		}
+		if m["column"] == "city" && m["distinct_approximate"] != false {
+			t.Fatalf("city's values are all listed, its count is exact: %v", m)
+		}
+	}
 	facets := fmt.Sprint(sc["facets"])
 	if !strings.Contains(facets, "column:city") || !strings.Contains(facets, "value:Chicago") || !strings.Contains(facets, "count:2") {
 		t.Fatalf("describe facets: %s", facets)
@@ -312,6 +323,10 @@ func exercise(t *testing.T, s *session) {
 	sc = s.ok(t, "query_sql", map[string]any{"sql": "SELECT range AS n FROM range(5000)"})
 	if rows := sc["rows"].([]any); len(rows) != 1024 || sc["truncated"] != true || sc["hint"] == "" {
 		t.Fatalf("row cap: %d rows truncated=%v hint=%v", len(rows), sc["truncated"], sc["hint"])
+	}
+	// A truncated answer says how many rows there are in all.
+	if fmt.Sprint(sc["total_rows"]) != "5000" || !strings.Contains(fmt.Sprint(sc["hint"]), "5000 rows in all") {
+		t.Fatalf("truncated total: %v %v", sc["total_rows"], sc["hint"])
 	}
 	res, text, sc = s.call(t, "query_sql", map[string]any{"sql": "SELECT repeat('x', 1000) AS pad FROM range(500)"}, nil)
 	if res.IsError || sc["truncated"] != true || len([]rune(text)) > 50_000 || !strings.Contains(fmt.Sprint(sc["hint"]), "WHERE") {

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -46,6 +47,10 @@ type sqlDoc struct {
 	RowCount  int         `json:"row_count" jsonschema:"rows returned"`
 	Truncated bool        `json:"truncated" jsonschema:"true when more rows existed than returned: add WHERE/LIMIT or aggregate"`
 	ElapsedMS float64     `json:"elapsed_ms" jsonschema:"query time"`
+	// When truncated: how many rows the statement has in all.
+	TotalRows         int64  `json:"total_rows,omitempty" jsonschema:"when truncated: the statement's rows in all"`
+	TotalRowsMoreThan int64  `json:"total_rows_more_than,omitempty" jsonschema:"when truncated and too many to count: a lower bound of the rows in all"`
+	Hint              string `json:"hint,omitempty" jsonschema:"when truncated: how to get the rest"`
 }
 
 type facetValueDoc struct {
@@ -55,7 +60,8 @@ type facetValueDoc struct {
 
 type facetDoc struct {
 	Column   string          `json:"column" jsonschema:"column name"`
-	Distinct int64           `json:"distinct" jsonschema:"approximate number of distinct values"`
+	Distinct int64           `json:"distinct" jsonschema:"number of distinct values (never more than the column's non-null values)"`
+	Approx   bool            `json:"distinct_approximate" jsonschema:"true when distinct is an estimate; false when every value is listed in values"`
 	Values   []facetValueDoc `json:"values,omitempty" jsonschema:"each value with its row count, most frequent first (low-cardinality columns only)"`
 }
 
@@ -168,7 +174,17 @@ func (h *handler) addDataTools(s *mcp.Server) {
 			return nil, err
 		}
 		if out["truncated"] == true {
-			out["hint"] = fmt.Sprintf("more rows exist than the %d returned; add a WHERE clause or a LIMIT, or aggregate", in.Limit)
+			total, exact := h.countRows(ctx, in)
+			switch {
+			case total > 0 && exact:
+				out["total_rows"] = total
+				out["hint"] = fmt.Sprintf("%d rows in all, %d returned; add a WHERE clause or a LIMIT, or aggregate", total, intOf(out["row_count"]))
+			case total > 0:
+				out["total_rows_more_than"] = total
+				out["hint"] = fmt.Sprintf("more than %d rows in all, %d returned; add a WHERE clause or a LIMIT, or aggregate", total, intOf(out["row_count"]))
+			default:
+				out["hint"] = fmt.Sprintf("more rows exist than the %d returned; add a WHERE clause or a LIMIT, or aggregate", intOf(out["row_count"]))
+			}
 		}
 		return out, nil
 	})
@@ -183,6 +199,36 @@ func (h *handler) addDataTools(s *mcp.Server) {
 		err := h.api.Call(ctx, "POST", "/v1/embed", map[string]any{"texts": in.Texts}, &out)
 		return out, err
 	})
+}
+
+// countCap bounds the count a truncated answer reports: past it the answer
+// says "more than".
+const countCap = 1_000_000
+
+// countRows counts what a truncated statement would return, up to
+// countCap, within a few seconds; 0 when it cannot (a DESCRIBE or SHOW
+// cannot be wrapped, or the count took too long). exact is false when
+// the cap was reached.
+func (h *handler) countRows(ctx context.Context, in sqlIn) (int64, bool) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	// The newlines end a trailing -- comment before the closing parenthesis.
+	q := strings.TrimRight(strings.TrimSpace(in.SQL), ";")
+	body := map[string]any{"sql": fmt.Sprintf("SELECT count(*) FROM (SELECT 1 FROM (\n%s\n) AS q LIMIT %d) AS c", q, countCap+1), "limit": 1, "timeout_ms": 5000}
+	if len(in.Params) > 0 {
+		body["params"] = in.Params
+	}
+	var res struct {
+		Rows [][]any `json:"rows"`
+	}
+	if err := h.api.Call(ctx, "POST", "/v1/sql", body, &res); err != nil || len(res.Rows) != 1 || len(res.Rows[0]) != 1 {
+		return 0, false
+	}
+	n := int64(intOf(res.Rows[0][0]))
+	if n > countCap {
+		return countCap, false
+	}
+	return n, true
 }
 
 // manifest fetches a dataset's manifest, latest or one version.
@@ -247,9 +293,13 @@ func (h *handler) describe(ctx context.Context, c *call, in describeIn) (map[str
 			return nil, err
 		}
 		for _, col := range cols {
-			f := map[string]any{"column": col, "distinct": distinct[col]}
+			f := map[string]any{"column": col, "distinct": distinct[col], "distinct_approximate": true}
 			if v, ok := values[col]; ok {
 				f["values"] = v
+				if len(v) < facetLimit {
+					// Every value is listed: the count is exact.
+					f["distinct"], f["distinct_approximate"] = len(v), false
+				}
 			}
 			facets = append(facets, f)
 		}
@@ -281,11 +331,15 @@ func facetColumns(schema any) []string {
 	return out
 }
 
-// distinctCounts runs one query with approx_count_distinct per column.
+// distinctCounts runs one query with approx_count_distinct per column,
+// each at most the column's count of non-null values: the estimate
+// (HyperLogLog) can pass it for a unique column, and an agent told an id
+// column has more distinct values than the table has rows stops trusting
+// the rest.
 func (h *handler) distinctCounts(ctx context.Context, table string, cols []string) (map[string]int64, error) {
 	parts := make([]string, len(cols))
 	for i, col := range cols {
-		parts[i] = "approx_count_distinct(" + quoteIdent(col) + ")"
+		parts[i] = fmt.Sprintf("least(approx_count_distinct(%s), count(%s))", quoteIdent(col), quoteIdent(col))
 	}
 	var res struct {
 		Rows [][]any `json:"rows"`
