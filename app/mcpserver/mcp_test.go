@@ -276,6 +276,15 @@ func exercise(t *testing.T, s *session) {
 			t.Fatalf("filter ignored: %v", h)
 		}
 	}
+	// Hybrid by default with text; explain and facets as the HTTP API has them.
+	sc = s.ok(t, "search_vectors", map[string]any{"index": "cands", "text": "forklift", "k": 3, "explain": true, "facets": []string{"city"}})
+	first := sc["results"].([]any)[0].(map[string]any)
+	if ex, ok := first["explain"].(map[string]any); !ok || ex["keyword_rank"] == nil {
+		t.Fatalf("explain missing or not hybrid: %v", first)
+	}
+	if _, ok := sc["facets"].(map[string]any)["city"]; !ok {
+		t.Fatalf("facets: %v", sc["facets"])
+	}
 
 	// Memory.
 	sc = s.ok(t, "remember", map[string]any{"content": map[string]any{"query": "forklift Chicago", "ids": []string{"CAND-000001"}}, "tags": []string{"shortlist"}})
