@@ -285,6 +285,18 @@ func exercise(t *testing.T, s *session) {
 	if _, ok := sc["facets"].(map[string]any)["city"]; !ok {
 		t.Fatalf("facets: %v", sc["facets"])
 	}
+	// Hits carry the dataset columns asked for: no query_sql needed.
+	sc = s.ok(t, "search_vectors", map[string]any{"index": "cands", "text": "forklift", "k": 2,
+		"fields": []string{"name", "years"}, "dataset": "candidates", "id_column": "candidate_id"})
+	for _, h := range sc["results"].([]any) {
+		f, _ := h.(map[string]any)["fields"].(map[string]any)
+		if f["name"] == nil || f["years"] == nil {
+			t.Fatalf("hit without its fields: %v", h)
+		}
+	}
+	if res, text, _ := s.call(t, "search_vectors", map[string]any{"index": "cands", "text": "forklift", "fields": []string{"name"}}, nil); !res.IsError || !strings.Contains(text, "dataset and id_column") {
+		t.Fatalf("fields without a dataset: isError=%v %s", res.IsError, text)
+	}
 
 	// Memory.
 	sc = s.ok(t, "remember", map[string]any{"content": map[string]any{"query": "forklift Chicago", "ids": []string{"CAND-000001"}}, "tags": []string{"shortlist"}})

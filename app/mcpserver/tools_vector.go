@@ -30,6 +30,7 @@ type hitDoc struct {
 	Distance float64        `json:"distance" jsonschema:"distance to the query, ascending"`
 	Score    float64        `json:"score" jsonschema:"similarity, higher is closer"`
 	Metadata map[string]any `json:"metadata" jsonschema:"the item's metadata (the dataset columns chosen at indexing)"`
+	Fields   map[string]any `json:"fields,omitempty" jsonschema:"the dataset columns asked for with fields, from the hit's row"`
 }
 
 type searchDoc struct {
@@ -87,6 +88,10 @@ func searchInput() *jsonschema.Schema {
 			"explain": {Type: "boolean", Description: "add to each hit why it ranked: its vector and keyword ranks and scores"},
 			"facets": {Type: "array", Items: &jsonschema.Schema{Type: "string"},
 				Description: "metadata keys to count values of over the matching items, e.g. [\"city\"]"},
+			"fields": {Type: "array", Items: &jsonschema.Schema{Type: "string"},
+				Description: "dataset columns to return with each hit (with dataset and id_column: the index's source), so no query_sql is needed to check them"},
+			"dataset":   str("with fields: the dataset the index was built from"),
+			"id_column": str("with fields: the dataset column holding the hit ids"),
 		},
 		// Other search options of the HTTP API are passed through as given.
 		AdditionalProperties: &jsonschema.Schema{},
@@ -94,6 +99,90 @@ func searchInput() *jsonschema.Schema {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// maxHitFields bounds the columns a search returns with each hit.
+const maxHitFields = 32
+
+// hitJoin is search_vectors' request for dataset columns with its hits.
+type hitJoin struct {
+	dataset, idColumn string
+	fields            []string
+}
+
+// hitFieldsRequest reads fields, dataset and id_column (nil when no fields
+// are asked for).
+func hitFieldsRequest(in map[string]any) (*hitJoin, error) {
+	raw, ok := in["fields"].([]any)
+	if !ok || len(raw) == 0 {
+		return nil, nil
+	}
+	j := &hitJoin{}
+	j.dataset, _ = in["dataset"].(string)
+	j.idColumn, _ = in["id_column"].(string)
+	if j.dataset == "" || j.idColumn == "" {
+		return nil, fmt.Errorf("fields needs dataset and id_column: the dataset the index was built from and its id column")
+	}
+	if len(raw) > maxHitFields {
+		return nil, fmt.Errorf("at most %d fields, got %d", maxHitFields, len(raw))
+	}
+	for _, f := range raw {
+		name, ok := f.(string)
+		if !ok || name == "" {
+			return nil, fmt.Errorf("fields: column names as strings")
+		}
+		j.fields = append(j.fields, name)
+	}
+	return j, nil
+}
+
+// addHitFields looks the hits' rows up in one SQL statement and adds the
+// asked columns to each hit as "fields" (a hit whose id the dataset no
+// longer holds gets none).
+func (h *handler) addHitFields(ctx context.Context, j *hitJoin, out map[string]any) error {
+	hits, _ := out["results"].([]any)
+	if len(hits) == 0 {
+		return nil
+	}
+	ids := make([]any, 0, len(hits))
+	marks := make([]string, 0, len(hits))
+	for _, hit := range hits {
+		if m, ok := hit.(map[string]any); ok {
+			ids = append(ids, fmt.Sprint(m["id"]))
+			marks = append(marks, "?")
+		}
+	}
+	cols := make([]string, len(j.fields))
+	for i, f := range j.fields {
+		cols[i] = quoteIdent(f)
+	}
+	sql := fmt.Sprintf("SELECT CAST(%s AS VARCHAR) AS _id, %s FROM %s WHERE CAST(%s AS VARCHAR) IN (%s)",
+		quoteIdent(j.idColumn), strings.Join(cols, ", "), quoteIdent(j.dataset), quoteIdent(j.idColumn), strings.Join(marks, ", "))
+	var res struct {
+		Rows [][]any `json:"rows"`
+	}
+	if err := h.api.Call(ctx, "POST", "/v1/sql", map[string]any{"sql": sql, "params": ids, "limit": len(ids) * 4}, &res); err != nil {
+		return fmt.Errorf("fields: %w", err)
+	}
+	byID := make(map[string]map[string]any, len(res.Rows))
+	for _, row := range res.Rows {
+		if len(row) != len(j.fields)+1 {
+			continue
+		}
+		f := make(map[string]any, len(j.fields))
+		for i, name := range j.fields {
+			f[name] = row[i+1]
+		}
+		byID[fmt.Sprint(row[0])] = f
+	}
+	for _, hit := range hits {
+		if m, ok := hit.(map[string]any); ok {
+			if f, ok := byID[fmt.Sprint(m["id"])]; ok {
+				m["fields"] = f
+			}
+		}
+	}
+	return nil
+}
 
 func (h *handler) addVectorTools(s *mcp.Server) {
 	addTool(s, h, toolSpec{
@@ -133,9 +222,15 @@ func (h *handler) addVectorTools(s *mcp.Server) {
 		}
 		body := make(map[string]any, len(in))
 		for k, v := range in {
-			if k != "index" {
+			switch k {
+			case "index", "fields", "dataset", "id_column":
+			default:
 				body[k] = v
 			}
+		}
+		join, err := hitFieldsRequest(in)
+		if err != nil {
+			return nil, err
 		}
 		if _, given := body["mode"]; !given && body["text"] != nil {
 			// Hybrid by default: vector search alone ranks "OSHA-10" hits
@@ -148,8 +243,15 @@ func (h *handler) addVectorTools(s *mcp.Server) {
 			body["k"] = h.opts.MaxRows
 		}
 		var out map[string]any
-		err := h.api.Call(ctx, "POST", "/v1/vectors/index/"+url.PathEscape(index)+"/search", body, &out)
-		return out, err
+		if err := h.api.Call(ctx, "POST", "/v1/vectors/index/"+url.PathEscape(index)+"/search", body, &out); err != nil {
+			return nil, err
+		}
+		if join != nil {
+			if err := h.addHitFields(ctx, join, out); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
 	})
 
 	addTool(s, h, toolSpec{
