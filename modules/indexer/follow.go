@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -102,42 +103,80 @@ func (f *follower) stop() {
 	<-f.done
 }
 
-// listFollowed lists the datasets some following index is built from.
-func listFollowed(h *handler) ([]string, error) {
-	entries, err := os.ReadDir(h.stateDir())
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, e := range entries {
-		index, ok := strings.CutSuffix(e.Name(), ".json")
-		if !ok || strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		if st, err := loadPipelineState(h.stateDir(), index); err == nil && st.Request != nil && st.Request.Follow {
-			out = append(out, st.Dataset)
-		}
-	}
-	return out, nil
+// followInfo is what the follower needs of one index's state file.
+type followInfo struct {
+	mod     time.Time
+	size    int64
+	dataset string
+	follow  bool
 }
 
-// followers lists the indexes built from dataset with follow=true.
-func (h *handler) followers(dataset string) []string {
+// following maps every index whose state file says follow=true to its
+// dataset. A state file holds a hash per indexed row (megabytes for a big
+// index) and this runs after every commit of any dataset, so a file is
+// decoded again only when its modification time or size changed.
+func (h *handler) following() map[string]string {
 	entries, err := os.ReadDir(h.stateDir())
 	if err != nil {
 		return nil
 	}
-	var out []string
+	h.followMu.Lock()
+	defer h.followMu.Unlock()
+	if h.followCache == nil {
+		h.followCache = map[string]followInfo{}
+	}
+	out := map[string]string{}
+	seen := map[string]bool{}
 	for _, e := range entries {
 		index, ok := strings.CutSuffix(e.Name(), ".json")
 		if !ok || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
-		st, err := loadPipelineState(h.stateDir(), index)
-		if err == nil && st.Dataset == dataset && st.Request != nil && st.Request.Follow {
+		fi, err := e.Info()
+		if err != nil {
+			continue
+		}
+		seen[index] = true
+		info, cached := h.followCache[index]
+		if !cached || !info.mod.Equal(fi.ModTime()) || info.size != fi.Size() {
+			info = followInfo{mod: fi.ModTime(), size: fi.Size()}
+			if st, err := loadPipelineState(h.stateDir(), index); err == nil && st.Request != nil {
+				info.dataset, info.follow = st.Dataset, st.Request.Follow
+			}
+			h.followCache[index] = info
+		}
+		if info.follow {
+			out[index] = info.dataset
+		}
+	}
+	for index := range h.followCache {
+		if !seen[index] {
+			delete(h.followCache, index)
+		}
+	}
+	return out
+}
+
+// listFollowed lists the datasets some following index is built from.
+func listFollowed(h *handler) []string {
+	var out []string
+	for _, dataset := range h.following() {
+		if !slices.Contains(out, dataset) {
+			out = append(out, dataset)
+		}
+	}
+	return out
+}
+
+// followers lists the indexes built from dataset with follow=true.
+func (h *handler) followers(dataset string) []string {
+	var out []string
+	for index, d := range h.following() {
+		if d == dataset {
 			out = append(out, index)
 		}
 	}
+	slices.Sort(out)
 	return out
 }
 

@@ -77,10 +77,8 @@ func (m *Module) Start(ctx context.Context) error {
 		}
 	})
 	go m.follow.run(context.WithoutCancel(ctx))
-	if datasets, err := listFollowed(m.h); err == nil {
-		for _, dataset := range datasets {
-			m.follow.mark(dataset)
-		}
+	for _, dataset := range listFollowed(m.h) {
+		m.follow.mark(dataset)
 	}
 	return nil
 }

@@ -66,6 +66,11 @@ type FromDatasetSummary struct {
 // handler serves the pipeline route with the collaborators the module
 // resolved at Init.
 type handler struct {
+	// followMu guards followCache, what each index's state file says about
+	// following (see following).
+	followMu    sync.Mutex
+	followCache map[string]followInfo
+
 	dataDir string
 	log     *slog.Logger
 	runs    *pipelines
