@@ -126,11 +126,7 @@ func changeSelect(ms []catalog.Manifest, path func(string) string) string {
 	}
 	rel := func(keys []string) string {
 		if len(keys) == 0 {
-			empty := make([]string, len(schema))
-			for i, c := range schema {
-				empty[i] = "CAST(NULL AS " + safeType(c.Type) + ") AS " + quoteIdent(c.Name)
-			}
-			return "SELECT " + strings.Join(empty, ", ") + " WHERE false"
+			return "SELECT " + strings.Join(nullColumns(schema), ", ") + " WHERE false"
 		}
 		q := make([]string, len(keys))
 		for i, k := range keys {
@@ -167,11 +163,7 @@ func changeSelect(ms []catalog.Manifest, path func(string) string) string {
 			UNION ALL SELECT 'insert', %[3]s, 4, n.* FROM n ANTI JOIN o ON %[4]s)`, o, n, ver, join))
 	}
 	if len(parts) == 0 {
-		empty := make([]string, len(schema))
-		for i, c := range schema {
-			empty[i] = "CAST(NULL AS " + safeType(c.Type) + ") AS " + quoteIdent(c.Name)
-		}
-		return "SELECT CAST(NULL AS VARCHAR) AS _change, CAST(NULL AS BIGINT) AS _version, " + strings.Join(empty, ", ") + " WHERE false"
+		return "SELECT CAST(NULL AS VARCHAR) AS _change, CAST(NULL AS BIGINT) AS _version, " + strings.Join(nullColumns(schema), ", ") + " WHERE false"
 	}
 	order := "_version"
 	if key := ms[len(ms)-1].Key; len(key) > 0 {
@@ -231,18 +223,15 @@ func (v *views) ensureChange(ctx context.Context, viewName string) (func(), erro
 			}
 			return func() {}, fmt.Errorf("query: %q keeps changing; try again", viewName)
 		}
-		if v.created[viewName] != def {
-			if err := v.eng.execAdmin(ctx, "CREATE OR REPLACE VIEW "+quoteIdent(viewName)+" AS "+def); err != nil {
-				v.mu.Unlock()
-				release()
-				return func() {}, fmt.Errorf("query: create view %q: %w", viewName, err)
-			}
-			v.created[viewName] = def
-			if v.changeViews[name] == nil {
-				v.changeViews[name] = map[string]bool{}
-			}
-			v.changeViews[name][viewName] = true
+		if err := v.createViewLocked(ctx, viewName, def); err != nil {
+			v.mu.Unlock()
+			release()
+			return func() {}, err
 		}
+		if v.changeViews[name] == nil {
+			v.changeViews[name] = map[string]bool{}
+		}
+		v.changeViews[name][viewName] = true
 		v.mu.Unlock()
 		return release, nil
 	}

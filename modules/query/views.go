@@ -368,13 +368,10 @@ func (v *views) ensureOne(ctx context.Context, viewName string) (func(), error) 
 			}
 			return func() {}, fmt.Errorf("query: %q keeps changing; try again", viewName)
 		}
-		if v.created[viewName] != def {
-			if err := v.eng.execAdmin(ctx, "CREATE OR REPLACE VIEW "+quoteIdent(viewName)+" AS "+def); err != nil {
-				v.mu.Unlock()
-				release()
-				return func() {}, fmt.Errorf("query: create view %q: %w", viewName, err)
-			}
-			v.created[viewName] = def
+		if err := v.createViewLocked(ctx, viewName, def); err != nil {
+			v.mu.Unlock()
+			release()
+			return func() {}, err
 		}
 		v.mu.Unlock()
 		return release, nil
@@ -385,20 +382,39 @@ func (v *views) ensureOne(ctx context.Context, viewName string) (func(), error) 
 // an empty typed relation when the version has no parts.
 func viewSelect(m catalog.Manifest, paths []string) string {
 	if len(paths) == 0 {
-		cols := make([]string, 0, len(m.Schema))
-		for _, c := range m.Schema {
-			cols = append(cols, "CAST(NULL AS "+safeType(c.Type)+") AS "+quoteIdent(c.Name))
-		}
-		if len(cols) == 0 {
+		if len(m.Schema) == 0 {
 			return "SELECT 1 AS empty WHERE false"
 		}
-		return "SELECT " + strings.Join(cols, ", ") + " WHERE false"
+		return "SELECT " + strings.Join(nullColumns(m.Schema), ", ") + " WHERE false"
 	}
 	q := make([]string, len(paths))
 	for i, p := range paths {
 		q[i] = quoteString(p)
 	}
 	return "SELECT * FROM read_parquet([" + strings.Join(q, ", ") + "])"
+}
+
+// nullColumns is schema as typed NULLs ("CAST(NULL AS T) AS name"), the
+// columns of an empty relation of that schema.
+func nullColumns(schema []catalog.Column) []string {
+	cols := make([]string, len(schema))
+	for i, c := range schema {
+		cols[i] = "CAST(NULL AS " + safeType(c.Type) + ") AS " + quoteIdent(c.Name)
+	}
+	return cols
+}
+
+// createViewLocked creates or replaces view viewName as def unless it
+// already is (v.mu held).
+func (v *views) createViewLocked(ctx context.Context, viewName, def string) error {
+	if v.created[viewName] == def {
+		return nil
+	}
+	if err := v.eng.execAdmin(ctx, "CREATE OR REPLACE VIEW "+quoteIdent(viewName)+" AS "+def); err != nil {
+		return fmt.Errorf("query: create view %q: %w", viewName, err)
+	}
+	v.created[viewName] = def
+	return nil
 }
 
 // safeType passes a catalog type name through only when it looks like a
