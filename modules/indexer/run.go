@@ -35,9 +35,16 @@ type pipelineRun struct {
 	start    time.Time
 	// changes, when set, is the change view ("name@N..M") whose ids are
 	// the only rows read: a follow step reads what changed, not the
-	// dataset.
+	// dataset. changed holds those ids, read once at the start.
 	changes string
+	changed []string
 }
+
+// followPages bounds the pages a follow step reads through the change
+// view: each page's query evaluates the view again, so a change touching
+// more rows (a replace) is applied by a full pass, which reads the
+// version once and still embeds only changed rows.
+const followPages = 4
 
 // prepare creates the index when missing (recording the embedder's model)
 // or checks that an existing one was built with the same model and
@@ -108,6 +115,17 @@ type batch struct {
 func (r *pipelineRun) execute(ctx context.Context, progress func(FromDatasetSummary)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if r.changes != "" {
+		ids, err := r.changedIDs(ctx)
+		if err != nil {
+			return err
+		}
+		if len(ids) > followPages*r.req.BatchSize {
+			r.changes = ""
+		} else {
+			r.changed = ids
+		}
+	}
 	// The producer reads the previous run's hashes; only this goroutine
 	// writes the state, so the producer gets its own copy.
 	old := maps.Clone(r.state.Rows)
@@ -148,11 +166,7 @@ func (r *pipelineRun) execute(ctx context.Context, progress func(FromDatasetSumm
 	// Rows indexed by an earlier run that the dataset no longer has.
 	var gone []string
 	if r.changes != "" {
-		changed, err := r.changedIDs(ctx)
-		if err != nil {
-			return err
-		}
-		for _, id := range changed {
+		for _, id := range r.changed {
 			if _, indexed := r.state.Rows[id]; indexed && !seen[id] {
 				gone = append(gone, id)
 			}
@@ -201,6 +215,25 @@ func (r *pipelineRun) produce(ctx context.Context, old map[string]string, seen m
 	if r.changes != "" {
 		base += fmt.Sprintf(" AND %s IN (SELECT %s FROM %s)", id, id, quoteIdent(r.changes))
 	}
+	return r.pages(ctx, base, func(rows [][]any) error {
+		b, err := r.page(ctx, rows, old, seen)
+		if err != nil {
+			return err
+		}
+		select {
+		case out <- b:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+}
+
+// pages runs base (a SELECT whose first column is the id column, ending
+// in a WHERE) a batch at a time in id order, keyset-paginated so memory
+// stays bounded by the batch size, and hands each non-empty page to fn.
+func (r *pipelineRun) pages(ctx context.Context, base string, fn func(rows [][]any) error) error {
+	id := quoteIdent(r.req.IDColumn)
 	var after any
 	for {
 		sqlText := fmt.Sprintf("%s ORDER BY %s LIMIT %d", base, id, r.req.BatchSize)
@@ -217,14 +250,8 @@ func (r *pipelineRun) produce(ctx context.Context, old map[string]string, seen m
 			return nil
 		}
 		after = res.Rows[len(res.Rows)-1][0]
-		b, err := r.page(ctx, res.Rows, old, seen)
-		if err != nil {
+		if err := fn(res.Rows); err != nil {
 			return err
-		}
-		select {
-		case out <- b:
-		case <-ctx.Done():
-			return ctx.Err()
 		}
 		if len(res.Rows) < r.req.BatchSize {
 			return nil
@@ -238,26 +265,13 @@ func (r *pipelineRun) changedIDs(ctx context.Context) ([]string, error) {
 	id := quoteIdent(r.req.IDColumn)
 	base := fmt.Sprintf("SELECT DISTINCT %s FROM %s WHERE %s IS NOT NULL", id, quoteIdent(r.changes), id)
 	var ids []string
-	var after any
-	for {
-		sqlText := fmt.Sprintf("%s ORDER BY %s LIMIT %d", base, id, r.req.BatchSize)
-		var params []any
-		if after != nil {
-			sqlText = fmt.Sprintf("%s AND %s > $1 ORDER BY %s LIMIT %d", base, id, id, r.req.BatchSize)
-			params = []any{after}
-		}
-		res, err := r.q.Query(ctx, sqlText, params, r.req.BatchSize)
-		if err != nil {
-			return nil, fmt.Errorf("embed: read the changes of %s: %w", r.manifest.Name, err)
-		}
-		for _, row := range res.Rows {
+	err := r.pages(ctx, base, func(rows [][]any) error {
+		for _, row := range rows {
 			ids = append(ids, scalarString(row[0]))
 		}
-		if len(res.Rows) < r.req.BatchSize {
-			return ids, nil
-		}
-		after = res.Rows[len(res.Rows)-1][0]
-	}
+		return nil
+	})
+	return ids, err
 }
 
 // page picks the new or changed rows of one page and embeds their text.
