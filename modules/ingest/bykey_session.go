@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,28 +23,14 @@ type keySession struct {
 }
 
 func openKeySession(ctx context.Context, dir string) (*keySession, error) {
-	db, err := sql.Open("duckdb", "")
-	if err != nil {
-		return nil, fmt.Errorf("ingest: open duckdb: %w", err)
-	}
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("ingest: open duckdb: %w", err)
-	}
-	s := &keySession{db: db, conn: conn}
 	// Rewriting a part holds about a row group per thread; 256 MB keeps
 	// an upsert's peak near a replace's (measured: 512 MB let a spread
 	// upsert peak 1.7× a replace's), spilling past it.
-	for _, q := range []string{fmt.Sprintf("SET threads = %d", max(1, min(2, cpus.N()))), "SET memory_limit = '256MB'",
-		"SET preserve_insertion_order = true", "SET temp_directory = " + sqlQuote(filepath.Join(dir, "spill")),
-		"SET autoinstall_known_extensions = false", "SET autoload_known_extensions = false"} {
-		if err := s.exec(ctx, q); err != nil {
-			s.close()
-			return nil, err
-		}
+	db, conn, err := workDuck(ctx, dir, max(1, min(2, cpus.N())), "256MB")
+	if err != nil {
+		return nil, err
 	}
-	return s, nil
+	return &keySession{db: db, conn: conn}, nil
 }
 
 func (s *keySession) close() {

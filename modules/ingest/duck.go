@@ -55,6 +55,31 @@ func otherSlot(ctx context.Context) (func(), error) {
 	}, nil
 }
 
+// workDuck opens an in-process DuckDB for one ingest's work in dir:
+// threads and memory bounded, spilling under dir, rows kept in order, no
+// extension fetched or loaded.
+func workDuck(ctx context.Context, dir string, threads int, memLimit string) (*sql.DB, *sql.Conn, error) {
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		return nil, nil, fmt.Errorf("ingest: open duckdb: %w", err)
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("ingest: open duckdb: %w", err)
+	}
+	for _, q := range []string{fmt.Sprintf("SET threads = %d", threads), "SET memory_limit = " + sqlQuote(memLimit),
+		"SET preserve_insertion_order = true", "SET temp_directory = " + sqlQuote(filepath.Join(dir, "spill")),
+		"SET autoinstall_known_extensions = false", "SET autoload_known_extensions = false"} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			conn.Close()
+			db.Close()
+			return nil, nil, fmt.Errorf("ingest: duckdb %s: %w", q, err)
+		}
+	}
+	return db, conn, nil
+}
+
 // duckCol is a column as DuckDB reads it and as it is stored.
 type duckCol struct {
 	name   string
@@ -110,23 +135,12 @@ func (in *Ingester) ingestDuck(ctx context.Context, f *os.File, size int64, form
 	}
 	hide := []string{input, dir, f.Name()}
 
-	db, err := sql.Open("duckdb", "")
+	db, conn, err := workDuck(ctx, dir, 1, duckMemoryLimit)
 	if err != nil {
-		return Result{}, fmt.Errorf("ingest: open duckdb: %w", err)
+		return Result{}, err
 	}
 	defer db.Close()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return Result{}, fmt.Errorf("ingest: open duckdb: %w", err)
-	}
 	defer conn.Close()
-	for _, q := range []string{"SET threads = 1", "SET memory_limit = " + sqlQuote(duckMemoryLimit),
-		"SET preserve_insertion_order = true", "SET temp_directory = " + sqlQuote(filepath.Join(dir, "spill")),
-		"SET autoinstall_known_extensions = false", "SET autoload_known_extensions = false"} {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return Result{}, fmt.Errorf("ingest: duckdb %s: %w", q, err)
-		}
-	}
 
 	// JSON: the types are inferred from every record (sample_size = -1):
 	// read_json with fixed columns would silently drop a key first seen
