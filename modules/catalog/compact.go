@@ -260,28 +260,11 @@ func (m *maintainer) publishPart(ctx context.Context, name, path string, rows in
 // localCopy is a path DuckDB can read for a part: the object itself on
 // local disk, a downloaded copy otherwise.
 func (m *maintainer) localCopy(ctx context.Context, dir, key string, i int) (string, error) {
-	if lp, ok := m.s.objects.(storage.LocalPather); ok {
-		if p, err := lp.LocalPath(key); err == nil {
-			if _, err := os.Stat(p); err == nil {
-				return p, nil
-			}
-		}
-	}
-	rc, _, err := m.s.objects.Get(ctx, key)
+	p, err := storage.LocalFile(ctx, m.s.objects, key, filepath.Join(dir, fmt.Sprintf("in-%d.parquet", i)))
 	if err != nil {
-		return "", fmt.Errorf("read part %s: %w", key, err)
+		return "", fmt.Errorf("compaction: %w", err)
 	}
-	defer rc.Close()
-	p := filepath.Join(dir, fmt.Sprintf("in-%d.parquet", i))
-	f, err := os.Create(p)
-	if err != nil {
-		return "", err
-	}
-	if _, err := io.Copy(f, rc); err != nil {
-		f.Close()
-		return "", fmt.Errorf("read part %s: %w", key, err)
-	}
-	return p, f.Close()
+	return p, nil
 }
 
 func (m *maintainer) workDir() (string, error) {

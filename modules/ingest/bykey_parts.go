@@ -3,7 +3,6 @@ package ingest
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -206,26 +205,9 @@ func fileIndex(name string) int {
 // localPart is a path DuckDB can read for a stored part: the object
 // itself on a local store, else a copy in dir.
 func (in *Ingester) localPart(ctx context.Context, dir, key string, i int) (string, error) {
-	if lp, ok := in.store.(storage.LocalPather); ok {
-		if p, err := lp.LocalPath(key); err == nil {
-			if _, err := os.Stat(p); err == nil {
-				return p, nil
-			}
-		}
-	}
-	rc, _, err := in.store.Get(ctx, key)
+	p, err := storage.LocalFile(ctx, in.store, key, filepath.Join(dir, fmt.Sprintf("base-%d.parquet", i)))
 	if err != nil {
-		return "", fmt.Errorf("ingest: read part %s: %w", key, err)
+		return "", fmt.Errorf("ingest: %w", err)
 	}
-	defer rc.Close()
-	p := filepath.Join(dir, fmt.Sprintf("base-%d.parquet", i))
-	f, err := os.Create(p)
-	if err != nil {
-		return "", fmt.Errorf("ingest: copy part: %w", err)
-	}
-	if _, err := io.Copy(f, rc); err != nil {
-		f.Close()
-		return "", fmt.Errorf("ingest: read part %s: %w", key, err)
-	}
-	return p, f.Close()
+	return p, nil
 }
