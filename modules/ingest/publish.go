@@ -100,24 +100,25 @@ func (in *Ingester) commit(ctx context.Context, req Request, schema []catalog.Co
 		}
 		return in.register(ctx, req, schema, files)
 	}
-	inputs := make([]string, 0, len(parts))
-	if req.Mode == ModeDelete {
-		for _, p := range parts {
-			inputs = append(inputs, p.path)
+	// The converted parts are read where they are: still in the work dir
+	// (a delete's keys; an upload to a bucket copies), or renamed into a
+	// local store, where the stored object is the file. Nothing is
+	// downloaded back.
+	inputs := make([]string, len(parts))
+	for i, p := range parts {
+		inputs[i] = p.path
+		if _, err := os.Stat(p.path); err == nil || req.Mode == ModeDelete {
+			continue
 		}
-	} else {
-		dir, err := in.workDir()
+		lp, ok := in.store.(storage.LocalPather)
+		if !ok {
+			return Result{}, fmt.Errorf("ingest: part %s left the work dir", files[i].Key)
+		}
+		path, err := lp.LocalPath(files[i].Key)
 		if err != nil {
-			return Result{}, err
+			return Result{}, fmt.Errorf("ingest: part %s: %w", files[i].Key, err)
 		}
-		defer os.RemoveAll(dir)
-		for i, f := range files {
-			p, err := in.localPart(ctx, dir, f.Key, i)
-			if err != nil {
-				return Result{}, err
-			}
-			inputs = append(inputs, p)
-		}
+		inputs[i] = path
 	}
 	return in.applyByKey(ctx, req, schema, files, inputs)
 }
