@@ -205,17 +205,7 @@ func (in *Ingester) ingestDuck(ctx context.Context, f *os.File, size int64, form
 	if err := catalog.CheckDrift(req.Dataset, prev, schema); err != nil {
 		return Result{}, err
 	}
-	pubStart := time.Now()
-	res, err = in.commit(ctx, req, schema, parts)
-	stats.ElapsedMS = msSince(began)
-	stats.PublishMS = msSince(pubStart)
-	stats.Change = res.Stats.Change
-	res.Stats = stats
-	if err == nil {
-		in.log.Info("ingest: done", "dataset", req.Dataset, "format", format, "version", res.Manifest.Version, "existing", res.Existing,
-			"rows", stats.Rows, "bytes", stats.InputBytes, "parts", stats.Parts, "passes", stats.Passes, "ms", int64(stats.ElapsedMS))
-	}
-	return res, err
+	return in.finish(ctx, req, schema, parts, stats, began, "format", format)
 }
 
 // jsonSource is the read_json call over the normalized NDJSON; cols, when

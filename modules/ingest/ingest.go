@@ -481,17 +481,7 @@ func (in *Ingester) ingestFile(ctx context.Context, path string, req Request, pr
 		return Result{}, err
 	}
 
-	pubStart := time.Now()
-	res, err = in.commit(ctx, req, schema, parts)
-	stats.ElapsedMS = msSince(began)
-	stats.PublishMS = msSince(pubStart)
-	stats.Change = res.Stats.Change
-	res.Stats = stats
-	if err == nil {
-		in.log.Info("ingest: done", "dataset", req.Dataset, "version", res.Manifest.Version, "existing", res.Existing,
-			"rows", stats.Rows, "bytes", stats.InputBytes, "parts", stats.Parts, "passes", stats.Passes, "ms", int64(stats.ElapsedMS))
-	}
-	return res, err
+	return in.finish(ctx, req, schema, parts, stats, began)
 }
 
 // transcodeFile writes f (size bytes, in enc) as UTF-8 to path and

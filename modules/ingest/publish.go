@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"lakehouse/internal/fsx"
 	"lakehouse/modules/catalog"
@@ -69,6 +70,24 @@ func (in *Ingester) upload(ctx context.Context, key string, p partResult) error 
 		return fmt.Errorf("ingest: upload %s: %w", key, err)
 	}
 	return nil
+}
+
+// finish commits the converted parts (commit) and completes the answer:
+// the phase times, the by-key counts, the log line. stats is the answer
+// so far; began is when the ingest started; attrs go into the log line.
+func (in *Ingester) finish(ctx context.Context, req Request, schema []catalog.Column, parts []partResult, stats Stats, began time.Time,
+	attrs ...any) (Result, error) {
+	pubStart := time.Now()
+	res, err := in.commit(ctx, req, schema, parts)
+	stats.ElapsedMS = msSince(began)
+	stats.PublishMS = msSince(pubStart)
+	stats.Change = res.Stats.Change
+	res.Stats = stats
+	if err == nil {
+		in.log.Info("ingest: done", append([]any{"dataset", req.Dataset, "version", res.Manifest.Version, "existing", res.Existing,
+			"rows", stats.Rows, "bytes", stats.InputBytes, "parts", stats.Parts, "passes", stats.Passes, "ms", int64(stats.ElapsedMS)}, attrs...)...)
+	}
+	return res, err
 }
 
 // commit publishes the converted parts and registers the version they
