@@ -100,11 +100,23 @@ func prepareByKey(req *Request, prev *catalog.Manifest) error {
 			req.textColumns[k] = true
 		}
 	}
-	if prev != nil {
-		if missing := missingColumns(req.Key, prev.Schema); len(missing) > 0 {
-			return fmt.Errorf("%w: key column %s is not in dataset %q (its columns: %s)", ErrInvalid,
-				strings.Join(missing, ", "), req.Dataset, columnNames(prev.Schema))
-		}
+	return nil
+}
+
+// keyInDataset refuses (400) a key naming a column the dataset lacks.
+func keyInDataset(req *Request, prev *catalog.Manifest) error {
+	if missing := missingColumns(req.Key, prev.Schema); len(missing) > 0 {
+		return fmt.Errorf("%w: key column %s is not in dataset %q (its columns: %s)", ErrInvalid,
+			strings.Join(missing, ", "), req.Dataset, columnNames(prev.Schema))
+	}
+	return nil
+}
+
+// keyInInput refuses (400) a key naming a column the input lacks.
+func keyInInput(key []string, schema []catalog.Column) error {
+	if missing := missingColumns(key, schema); len(missing) > 0 {
+		return &InputError{Code: "bad_key", Msg: fmt.Sprintf("key column %s is not in the input (its columns: %s)",
+			strings.Join(missing, ", "), columnNames(schema))}
 	}
 	return nil
 }
@@ -141,10 +153,6 @@ func (in *Ingester) applyByKey(ctx context.Context, req Request, schema []catalo
 		return Result{}, err
 	}
 	defer os.RemoveAll(dir)
-	if missing := missingColumns(req.Key, schema); len(missing) > 0 {
-		return Result{}, &InputError{Code: "bad_key", Msg: fmt.Sprintf("key column %s is not in the input (its columns: %s)",
-			strings.Join(missing, ", "), columnNames(schema))}
-	}
 	s, err := openKeySession(ctx, dir)
 	if err != nil {
 		return Result{}, err

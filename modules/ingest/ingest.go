@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -355,10 +354,12 @@ func (in *Ingester) prepare(ctx context.Context, req *Request) (*catalog.Manifes
 		if err := prepareByKey(req, prev); err != nil {
 			return nil, err
 		}
-	} else if len(req.Key) > 0 && prev != nil && req.Mode == ModeAppend {
-		if missing := missingColumns(req.Key, prev.Schema); len(missing) > 0 {
-			return nil, fmt.Errorf("%w: key column %s is not in dataset %q (its columns: %s)", ErrInvalid,
-				strings.Join(missing, ", "), req.Dataset, columnNames(prev.Schema))
+	}
+	// A replace may bring a new schema: its key is checked against the
+	// input only (commit).
+	if prev != nil && req.Mode != ModeReplace {
+		if err := keyInDataset(req, prev); err != nil {
+			return nil, err
 		}
 	}
 	req.keyed = len(req.Key) > 0 || (prev != nil && len(prev.Key) > 0)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"lakehouse/internal/fsx"
@@ -94,6 +93,9 @@ func (in *Ingester) finish(ctx context.Context, req Request, schema []catalog.Co
 // make. A delete's parts are its keys: read where they were written,
 // never published.
 func (in *Ingester) commit(ctx context.Context, req Request, schema []catalog.Column, parts []partResult) (Result, error) {
+	if err := keyInInput(req.Key, schema); err != nil {
+		return Result{}, err // before any part is published
+	}
 	var files []catalog.File
 	if req.Mode == ModeDelete {
 		for _, p := range parts {
@@ -110,10 +112,6 @@ func (in *Ingester) commit(ctx context.Context, req Request, schema []catalog.Co
 		}
 	}
 	if !byKey(req.Mode) {
-		if missing := missingColumns(req.Key, schema); len(missing) > 0 {
-			return Result{}, &InputError{Code: "bad_key", Msg: fmt.Sprintf("key column %s is not in the input (its columns: %s)",
-				strings.Join(missing, ", "), columnNames(schema))}
-		}
 		if beforeRegister != nil {
 			beforeRegister()
 		}
