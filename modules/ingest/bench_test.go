@@ -28,14 +28,25 @@ func cpuSeconds() float64 {
 // benchCSV returns a cached generated staffing CSV of LAKEHOUSE_BENCH_INGEST_MB
 // megabytes (default 1024 = the BENCHMARKS.md recipe) and its row count.
 func benchCSV(b *testing.B) (string, int64) {
-	mb := int64(1024)
-	if v := os.Getenv("LAKEHOUSE_BENCH_INGEST_MB"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			b.Fatalf("LAKEHOUSE_BENCH_INGEST_MB=%q", v)
-		}
-		mb = n
+	return benchCSVOf(b, envMB(b, "LAKEHOUSE_BENCH_INGEST_MB", 1024))
+}
+
+// envMB reads a size in MB from the environment variable name (def when
+// unset).
+func envMB(b *testing.B, name string, def int64) int64 {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
 	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		b.Fatalf("%s=%q", name, v)
+	}
+	return n
+}
+
+// benchCSVOf is benchCSV of mb megabytes.
+func benchCSVOf(b *testing.B, mb int64) (string, int64) {
 	dir := filepath.Join(os.TempDir(), "lakehouse-bench")
 	_ = os.MkdirAll(dir, 0o755)
 	path := filepath.Join(dir, fmt.Sprintf("staffing-%dMB.csv", mb))

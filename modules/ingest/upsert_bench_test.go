@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"lakehouse/modules/catalog"
 )
 
 // upsertRun is one timed contender of BenchmarkUpsertVsReplace.
@@ -31,16 +32,8 @@ type upsertRun struct {
 // the same run. Goals: clustered ≥ 10× faster than replace, spread no
 // slower than replace, peak RSS ≤ replace's.
 func BenchmarkUpsertVsReplace(b *testing.B) {
-	mb := int64(1024)
-	if v := os.Getenv("LAKEHOUSE_BENCH_UPSERT_MB"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			b.Fatalf("LAKEHOUSE_BENCH_UPSERT_MB=%q", v)
-		}
-		mb = n
-	}
-	b.Setenv("LAKEHOUSE_BENCH_INGEST_MB", strconv.FormatInt(mb, 10))
-	path, rows := benchCSV(b)
+	mb := envMB(b, "LAKEHOUSE_BENCH_UPSERT_MB", 1024)
+	path, rows := benchCSVOf(b, mb)
 	// Each DuckDB the benchmark itself uses is closed before the next
 	// contender runs: its buffers would count in that contender's peak RSS.
 	openDuck := func() *sql.DB {
@@ -82,9 +75,13 @@ func BenchmarkUpsertVsReplace(b *testing.B) {
 			b.Fatal(err)
 		}
 		setup := time.Since(t0).Seconds()
-		basePaths := make([]string, len(base.Manifest.Files))
-		for j, f := range base.Manifest.Files {
-			basePaths[j] = "'" + filepath.Join(r.opt.TempDir, "..", "objects", filepath.FromSlash(f.Key)) + "'"
+		// partList is a version's parts as a DuckDB list of paths.
+		partList := func(files []catalog.File) string {
+			paths := make([]string, len(files))
+			for j, f := range files {
+				paths[j] = sqlQuote(filepath.Join(r.opt.TempDir, "..", "objects", filepath.FromSlash(f.Key)))
+			}
+			return strings.Join(paths, ", ")
 		}
 
 		timed := func(name string, fn func() (int64, *ChangeStats)) upsertRun {
@@ -112,13 +109,9 @@ func BenchmarkUpsertVsReplace(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		curPaths := make([]string, len(cur.Files))
-		for j, f := range cur.Files {
-			curPaths[j] = "'" + filepath.Join(r.opt.TempDir, "..", "objects", filepath.FromSlash(f.Key)) + "'"
-		}
 		final := filepath.Join(dir, "final.csv")
 		db = openDuck()
-		if _, err := db.Exec(fmt.Sprintf("COPY (SELECT * FROM read_parquet([%s])) TO '%s' (HEADER)", strings.Join(curPaths, ", "), final)); err != nil {
+		if _, err := db.Exec(fmt.Sprintf("COPY (SELECT * FROM read_parquet([%s])) TO '%s' (HEADER)", partList(cur.Files), final)); err != nil {
 			b.Fatal(err)
 		}
 		db.Close()
@@ -140,7 +133,7 @@ func BenchmarkUpsertVsReplace(b *testing.B) {
 			out := filepath.Join(dir, "merged.parquet")
 			q := fmt.Sprintf(`COPY (SELECT * FROM read_parquet([%s]) ANTI JOIN read_csv('%s') u USING (candidate_id)
 				UNION ALL BY NAME SELECT * FROM read_csv('%s')) TO '%s' (FORMAT parquet, COMPRESSION snappy)`,
-				strings.Join(basePaths, ", "), files["clustered"], files["clustered"], out)
+				partList(base.Manifest.Files), files["clustered"], files["clustered"], out)
 			if _, err := db.Exec(q); err != nil {
 				b.Fatal(err)
 			}
