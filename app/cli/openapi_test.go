@@ -35,20 +35,7 @@ type oapiDoc struct {
 // not mounted, every $ref resolves, and docs/API.md's route table is the
 // one generated from it.
 func TestOpenAPICoversEveryRoute(t *testing.T) {
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.Auth.Token = "t0ken"
-	exposed, _ := ParseModules(nil)
-	c, err := Boot(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), exposed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Stop(context.Background())
-	srv, err := app.NewServer(c, exposed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := bootAllModules(t)
 	req := httptest.NewRequest("GET", "/openapi.json", nil) // no token: open like /health
 	rec := httptest.NewRecorder()
 	srv.Echo.ServeHTTP(rec, req)
@@ -94,6 +81,27 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 		}
 	}
 	checkAPIDoc(t, routes)
+}
+
+// bootAllModules boots every module on a temporary data dir behind a token
+// and returns the server; the container and server stop when t ends.
+func bootAllModules(t *testing.T) *app.Server {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Auth.Token = "t0ken"
+	exposed, _ := ParseModules(nil)
+	c, err := Boot(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), exposed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Stop(context.Background()) })
+	srv, err := app.NewServer(c, exposed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
 }
 
 func oapiPath(p string) string {
