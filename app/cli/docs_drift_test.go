@@ -39,6 +39,8 @@ import (
 //     `[section] key`, `[section]`, a LAKEHOUSE_* variable, a key = value line
 //     of a toml code block, or the first cell of a "| key |" table under a
 //     heading that names `[section]`;
+//   - a benchmark: BenchmarkName anywhere (it must be defined; every row of
+//     README's "Measured" table must name one);
 //   - a route: METHOD /path (METHOD may be GET/PUT, path may hold <param>,
 //     {param}, :param, {a,b} alternatives, [optional] parts and a query) in
 //     prose, code or a table row with the method and the path in adjacent
@@ -53,8 +55,11 @@ func TestDocsNameOnlyWhatExists(t *testing.T) {
 	routes := serverRoutes(t)
 	root := NewRoot(io.Discard, io.Discard)
 
+	goSource := goSourceText()
+
 	var errs []string
-	errs = append(errs, checkDocConfigKeys(docs, keys)...)
+	errs = append(errs, checkDocConfigKeys(docs, keys, goSource)...)
+	errs = append(errs, checkDocBenchmarks(docs, goSource)...)
 	errs = append(errs, checkDocRoutes(docs, routes)...)
 	errs = append(errs, checkDocCommands(docs, root)...)
 	for _, e := range errs {
@@ -250,7 +255,7 @@ var (
 )
 
 // checkDocConfigKeys: every key a doc names exists, and every key is named.
-func checkDocConfigKeys(docs []docFile, ks keySet) []string {
+func checkDocConfigKeys(docs []docFile, ks keySet, goSource string) []string {
 	var errs []string
 	named := map[string]bool{}
 	key := func(where, path string) {
@@ -263,7 +268,6 @@ func checkDocConfigKeys(docs []docFile, ks keySet) []string {
 			errs = append(errs, where+": names config key `"+path+"`, which config.Config does not have")
 		}
 	}
-	goSource := goSourceText()
 	for _, d := range docs {
 		for _, s := range d.spans {
 			if m := dottedKeyRe.FindStringSubmatch(s.text); m != nil && ks.topSection(m[1]) && !fileExtRe.MatchString(m[1]) {
@@ -332,8 +336,10 @@ func checkDocConfigKeys(docs []docFile, ks keySet) []string {
 	return errs
 }
 
-// goSourceText is every non-test Go file of the module, concatenated: the
-// place a LAKEHOUSE_* variable that is not a config key must be read.
+// goSourceText is every Go file of the module, tests included,
+// concatenated: where a LAKEHOUSE_* variable that is not a config key must
+// be read (benchmark sizes are read by benchmarks) and where a benchmark a
+// doc names must be defined.
 func goSourceText() string {
 	var b strings.Builder
 	_ = filepath.Walk("../..", func(path string, info os.FileInfo, err error) error {
@@ -360,6 +366,37 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// ---------------------------------------------------------------------------
+// Benchmarks
+
+var benchRe = regexp.MustCompile(`\bBenchmark[A-Z][A-Za-z0-9_]*`)
+
+// checkDocBenchmarks: every benchmark a doc names is defined, and every row
+// of README's "Measured" table names the benchmark (or the test) that
+// reproduces its figures, so a figure can always be rerun.
+func checkDocBenchmarks(docs []docFile, goSource string) []string {
+	var errs []string
+	for _, d := range docs {
+		measured := false
+		for _, l := range d.lines {
+			for _, b := range benchRe.FindAllString(l.text, -1) {
+				if !strings.Contains(goSource, "func "+b+"(") {
+					errs = append(errs, d.at(l.n)+": names "+b+", which no _test.go file defines")
+				}
+			}
+			if strings.HasPrefix(l.text, "#") {
+				measured = d.name == "README.md" && strings.HasPrefix(l.text, "## Measured")
+				continue
+			}
+			if measured && strings.HasPrefix(l.text, "| ") && !strings.HasPrefix(l.text, "| what ") &&
+				!benchRe.MatchString(l.text) && !strings.Contains(l.text, "`Test") {
+				errs = append(errs, d.at(l.n)+": a measured figure that names no benchmark reproducing it")
+			}
+		}
+	}
+	return errs
 }
 
 // ---------------------------------------------------------------------------
