@@ -64,7 +64,7 @@ func auditMiddleware(c *Container) echo.MiddlewareFunc {
 			ev := AuditEvent{
 				Time:       start.UTC(),
 				RequestID:  ec.Response().Header().Get(echo.HeaderXRequestID),
-				Principal:  Principal(ec),
+				Principal:  PrincipalName(ec),
 				ClientIP:   ClientIP(ec),
 				Module:     stringOr(moduleOf(ec), "server"),
 				Method:     ec.Request().Method,
@@ -83,9 +83,9 @@ func auditMiddleware(c *Container) echo.MiddlewareFunc {
 	}
 }
 
-// Principal is who the gate authenticated for the request ("anonymous"
+// PrincipalName is who the gate authenticated for the request ("anonymous"
 // in development mode), as audit rows record it.
-func Principal(c echo.Context) string { return stringOr(c.Get(ContextPrincipal), "anonymous") }
+func PrincipalName(c echo.Context) string { return stringOr(c.Get(ContextPrincipal), "anonymous") }
 
 // ClientIP is the client address the gate resolved (trusted proxies
 // unwrapped), else echo's view of it.

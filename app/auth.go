@@ -1,7 +1,7 @@
 package app
 
 import (
-	"crypto/subtle"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -15,25 +15,30 @@ import (
 	"lakehouse/config"
 )
 
-// ContextPrincipal is the echo context key holding which credential a
-// request used: "primary", "secondary:<n>" or "anonymous" (auth off).
+// ContextPrincipal is the echo context key holding the name of the
+// principal a request acts for ("anonymous" when auth is off); the
+// principal itself is in the request's context (PrincipalOf).
 const ContextPrincipal = "lakehouse.principal"
 
 // ContextClientIP is the echo context key holding the client address the
 // gate decided on (X-Forwarded-For only through a trusted proxy).
 const ContextClientIP = "lakehouse.client_ip"
 
-// Gate is the one auth middleware: bearer token (primary, then secondary
-// tokens) compared in constant time, plus a CIDR allowlist.
+// Gate is the one auth middleware: a bearer token or a session cookie
+// names a principal (tokens compared by their SHA-256, in constant time),
+// the CIDR allowlist holds for everyone, and the matched route's declared
+// permission is checked against the principal's role and grants.
 type Gate struct {
-	headers  [][]byte // "Bearer <token>", pre-encoded; index 0 = primary (may be nil)
+	creds    *credentials
+	on       bool // any credential configured
 	allowed  []netip.Prefix
 	proxies  []netip.Prefix
 	sessions *sessionStore // browser sessions (session.go)
 	failures *failLimiter  // token guessing is slowed per client address
+	routes   *routeTable   // the permissions (nil in a bare unit-test gate: no route checks)
 }
 
-// NewGate builds the gate from the auth section (token already resolved).
+// NewGate builds the gate from the auth section (tokens already resolved).
 func NewGate(a config.AuthConfig) (*Gate, error) {
 	allowed, err := config.ParsePrefixes(a.AllowedIPs)
 	if err != nil {
@@ -43,29 +48,24 @@ func NewGate(a config.AuthConfig) (*Gate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth: trusted_proxies: %w", err)
 	}
-	g := &Gate{allowed: allowed, proxies: proxies, sessions: newSessionStore(), failures: newFailLimiter()}
-	g.headers = append(g.headers, encodeBearer(a.Token))
-	for _, t := range a.SecondaryTokens {
-		g.headers = append(g.headers, encodeBearer(t))
+	creds, err := newCredentials(a)
+	if err != nil {
+		return nil, err
 	}
-	return g, nil
-}
-
-func encodeBearer(t string) []byte {
-	if t == "" {
-		return nil
-	}
-	return []byte("Bearer " + t)
+	return &Gate{creds: creds, on: a.Enabled(), allowed: allowed, proxies: proxies,
+		sessions: newSessionStore(), failures: newFailLimiter()}, nil
 }
 
 // enabled reports whether any token is configured.
-func (g *Gate) enabled() bool {
-	for _, h := range g.headers {
-		if h != nil {
-			return true
-		}
-	}
-	return false
+func (g *Gate) enabled() bool { return g.on }
+
+type inProcessKey struct{}
+
+// AsPrincipal marks ctx as an in-process call (the MCP server's handler
+// transport) acting as the configured principal name. Only code in this
+// process can put it in a request's context; nothing on the wire can.
+func AsPrincipal(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, inProcessKey{}, name)
 }
 
 // Middleware returns the echo middleware enforcing the gate.
@@ -80,15 +80,11 @@ func (g *Gate) Middleware() echo.MiddlewareFunc {
 			if len(g.allowed) > 0 && !containsAddr(g.allowed, ip) {
 				return Errorf(http.StatusForbidden, "forbidden", "client address %s is not in auth.allowed_ips", ip)
 			}
-			header := c.Request().Header.Get(echo.HeaderAuthorization)
-			principal, ok := g.authenticate(header)
-			if !ok && header == "" {
-				// No bearer header: a browser's session cookie may stand in.
-				if principal, ok, err = g.authenticateSession(c); err != nil {
-					return err
-				}
+			p, err := g.principalOf(c)
+			if err != nil {
+				return err
 			}
-			if !ok {
+			if p == nil {
 				// The throttle answers wrong credentials only: a right one
 				// always passes, so failures from a shared address (every
 				// user behind one reverse proxy) cannot lock anyone out.
@@ -99,36 +95,51 @@ func (g *Gate) Middleware() echo.MiddlewareFunc {
 				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="lakehouse"`)
 				return Errorf(http.StatusUnauthorized, "unauthorized", "missing or invalid bearer token")
 			}
-			c.Set(ContextPrincipal, principal)
+			c.Set(ContextPrincipal, p.Name)
+			c.SetRequest(c.Request().WithContext(WithPrincipal(c.Request().Context(), p)))
+			if g.routes != nil {
+				if err := g.routes.authorize(c, p); err != nil {
+					return err
+				}
+			}
 			return next(c)
 		}
 	}
 }
 
-// authenticate compares the header with every configured token in
-// constant time, primary first; it never returns early on a mismatch so
-// timing does not reveal which slot almost matched.
-func (g *Gate) authenticate(header string) (string, bool) {
+// principalOf finds who the request acts for: the in-process caller's
+// chosen principal, a bearer token, or a session cookie (with its CSRF
+// token on writes). nil with no error means no valid credential.
+func (g *Gate) principalOf(c echo.Context) (*Principal, error) {
 	if !g.enabled() {
-		return "anonymous", true
+		return Anonymous, nil
 	}
-	got := []byte(header)
-	match := -1
-	for i, want := range g.headers {
-		if want == nil {
-			continue
+	if name, ok := c.Request().Context().Value(inProcessKey{}).(string); ok {
+		p, ok := g.creds.principal(name)
+		if !ok {
+			return nil, Errorf(http.StatusForbidden, "forbidden", "no principal %q is configured", name)
 		}
-		if subtle.ConstantTimeCompare(got, want) == 1 && match < 0 {
-			match = i
-		}
+		return p, nil
 	}
-	switch {
-	case match == 0:
-		return "primary", true
-	case match > 0:
-		return fmt.Sprintf("secondary:%d", match-1), true
+	header := c.Request().Header.Get(echo.HeaderAuthorization)
+	if p, ok := g.authenticate(header); ok {
+		return p, nil
 	}
-	return "", false
+	if header != "" {
+		return nil, nil
+	}
+	// No bearer header: a browser's session cookie may stand in.
+	return g.authenticateSession(c)
+}
+
+// authenticate finds the principal of an "Authorization: Bearer <token>"
+// header (the scheme is matched exactly, as before).
+func (g *Gate) authenticate(header string) (*Principal, bool) {
+	tok, ok := strings.CutPrefix(header, "Bearer ")
+	if !ok {
+		return nil, false
+	}
+	return g.creds.match(tok)
 }
 
 // errBadForwardedHop is returned when a trusted proxy hands us an

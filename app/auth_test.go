@@ -51,9 +51,9 @@ func TestGateTokens(t *testing.T) {
 		status int
 		body   string
 	}{
-		{"Bearer primary-tok", 200, "primary@"},
-		{"Bearer old-tok", 200, "secondary:0@"},
-		{"Bearer older-tok", 200, "secondary:1@"},
+		{"Bearer primary-tok", 200, "admin@"},
+		{"Bearer old-tok", 200, "admin@"},
+		{"Bearer older-tok", 200, "admin@"},
 		{"Bearer wrong", 401, ""},
 		{"Bearer primary-to", 401, ""},
 		{"Bearer primary-tokk", 401, ""},
@@ -126,7 +126,7 @@ func TestGateForwardedForOnlyFromTrustedProxies(t *testing.T) {
 	e := gateServer(t, config.AuthConfig{Token: "t", AllowedIPs: []string{"203.0.113.0/24"}, TrustedProxies: []string{"127.0.0.1/32"}})
 	// From a trusted proxy, the client address comes from X-Forwarded-For.
 	rec := call(e, "127.0.0.1:9", "Bearer t", "X-Forwarded-For", "203.0.113.5")
-	if rec.Code != 200 || rec.Body.String() != "primary@203.0.113.5" {
+	if rec.Code != 200 || rec.Body.String() != "admin@203.0.113.5" {
 		t.Fatalf("trusted proxy: %d %s", rec.Code, rec.Body)
 	}
 	// A spoofed left-most hop does not help: the right-most untrusted hop counts.

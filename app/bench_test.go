@@ -28,6 +28,8 @@ func (pingModule) Routes(g *echo.Group) {
 	g.GET("/ping", func(c echo.Context) error { return c.JSON(200, map[string]string{"status": "ok"}) })
 }
 
+func (pingModule) RoutePerms() map[string]Perm { return map[string]Perm{"GET /ping": Need(RoleReader)} }
+
 // loadTest drives handler over real loopback TCP with 32 keep-alive
 // clients for d and returns requests per second.
 func loadTest(b *testing.B, handler http.Handler, path, token string, d time.Duration) float64 {
@@ -103,6 +105,7 @@ func BenchmarkHTTPEdge(b *testing.B) {
 // log is formatted (to io.Discard) when level admits Info.
 func benchServer(b *testing.B, level slog.Level) *Server {
 	cfg := config.Default()
+	cfg.DataDir = b.TempDir()
 	cfg.Auth.Token = "bench-token"
 	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: level}))
 	c := NewContainer(cfg, log)

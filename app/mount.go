@@ -60,6 +60,7 @@ type routeTable struct {
 	list  []RouteInfo
 	real  map[string]bool // every real route of the server, sealed after mounting
 	docs  map[string]RouteDoc
+	perms map[string]Perm // "METHOD /path/template" → what it needs (perm.go)
 }
 
 // seal records every route of e that is a real route (not a group's
@@ -147,6 +148,11 @@ func routeKey(method, path string) string { return method + " " + path }
 func (t *routeTable) mount(e *echo.Echo, api *echo.Group, m Module, r Router) error {
 	if err := t.record(e, m, func() { r.Routes(api.Group("/" + PrefixOf(m))) }); err != nil {
 		return err
+	}
+	if pm, ok := m.(Permissioned); ok {
+		if err := t.permit(m, "/v1/"+PrefixOf(m), pm.RoutePerms()); err != nil {
+			return err
+		}
 	}
 	return t.document(m)
 }

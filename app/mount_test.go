@@ -24,11 +24,27 @@ func (squatter) Init(context.Context, *Container) error { return nil }
 func (s squatter) Routes(g *echo.Group) {
 	g.GET("/thing", func(c echo.Context) error { return c.NoContent(204) })
 }
+func (squatter) RoutePerms() map[string]Perm {
+	return map[string]Perm{"GET /thing": Need(RoleReader)}
+}
 func (s squatter) RouteDocs() map[string]RouteDoc { return s.docs }
+
+// moduleRoutes is s's route list without the server's own routes.
+func moduleRoutes(s *Server) []RouteInfo {
+	var out []RouteInfo
+	for _, r := range s.Routes() {
+		if r.Module != "server" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
 
 func bootWith(t *testing.T, mods ...Module) (*Server, error) {
 	t.Helper()
-	c := NewContainer(config.Default(), nil)
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	c := NewContainer(cfg, nil)
 	var names []string
 	for _, m := range mods {
 		if err := c.Register(m); err != nil {
@@ -54,7 +70,7 @@ func TestModulesStayUnderTheirPrefix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := s.Routes(); len(r) != 1 || r[0] != (RouteInfo{Module: "a", Method: "GET", Path: "/v1/alpha/thing"}) {
+	if r := moduleRoutes(s); len(r) != 1 || r[0] != (RouteInfo{Module: "a", Method: "GET", Path: "/v1/alpha/thing"}) {
 		t.Fatalf("routes %+v", r)
 	}
 	// Even a declared guest cannot take a route its host serves.
@@ -66,6 +82,28 @@ func TestModulesStayUnderTheirPrefix(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "documents GET /v1/alpha/ghost, which it does not serve") {
 		t.Fatalf("a doc without a route: %v", err)
 	}
+	// A route with no permission, or a permission for a route not served,
+	// stops the server too.
+	_, err = bootWith(t, unpermitted{squatter{name: "a", prefix: "alpha"}})
+	if err == nil || !strings.Contains(err.Error(), "routes with no declared permission") || !strings.Contains(err.Error(), "GET /v1/alpha/thing (a)") {
+		t.Fatalf("a route without a permission: %v", err)
+	}
+	_, err = bootWith(t, ghostPerm{squatter{name: "a", prefix: "alpha"}})
+	if err == nil || !strings.Contains(err.Error(), "declares a permission for GET /v1/alpha/ghost, which it does not serve") {
+		t.Fatalf("a permission without a route: %v", err)
+	}
+}
+
+// unpermitted is a module that declares no permissions.
+type unpermitted struct{ squatter }
+
+func (unpermitted) RoutePerms() map[string]Perm { return nil }
+
+// ghostPerm declares a permission for a route it does not serve.
+type ghostPerm struct{ squatter }
+
+func (ghostPerm) RoutePerms() map[string]Perm {
+	return map[string]Perm{"GET /thing": Need(RoleReader), "GET /ghost": Need(RoleReader)}
 }
 
 // guest is a squatter that declares its host.
@@ -88,7 +126,7 @@ func TestModuleInsideAnotherPrefixMustSayHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := s.Routes(); len(r) != 2 || r[0] != (RouteInfo{Module: "b", Method: "GET", Path: "/v1/alpha/beta/thing"}) {
+	if r := moduleRoutes(s); len(r) != 2 || r[0] != (RouteInfo{Module: "b", Method: "GET", Path: "/v1/alpha/beta/thing"}) {
 		t.Fatalf("routes %+v", r)
 	}
 	_, err = bootWith(t, squatter{name: "a", prefix: "alpha"}, guest{squatter{name: "b", prefix: "gamma"}, "a"})

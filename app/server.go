@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -39,6 +40,9 @@ func NewServer(c *Container, exposed []string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if gate.sessions, err = openSessionStore(cfg.DataDir); err != nil {
+		return nil, err
+	}
 	log := c.Logger("http")
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -52,6 +56,7 @@ func NewServer(c *Container, exposed []string) (*Server, error) {
 	}
 	e.Use(paceWrites(cfg.Server.WriteIdleTimeout.D()))
 	routes := newRouteTable()
+	gate.routes = routes
 	e.Use(routes.moduleContext())
 	metrics, ok := Lookup[*Metrics](c)
 	if !ok {
@@ -75,6 +80,11 @@ func NewServer(c *Container, exposed []string) (*Server, error) {
 	api := e.Group("/v1", gate.Middleware(), sameOriginWrites(), inFlightLimit(cfg.Server.MaxInFlight),
 		memory.middleware(), policedBody(int64(cfg.Server.BodyLimit), pace), auditMiddleware(c))
 	mountSessions(e, gate, sameOriginWrites(), policedBody(64<<10, pace), auditMiddleware(c))
+	if err := routes.mountSessionAdmin(e, api, gate); err != nil {
+		return nil, err
+	}
+	routes.perms["GET /ready"] = Need(RoleReader)
+	routes.perms["GET /metrics"] = Need(RoleReader)
 	mounted := map[string]bool{}
 	for _, n := range exposed {
 		mounted[n] = true
@@ -98,12 +108,20 @@ func NewServer(c *Container, exposed []string) (*Server, error) {
 			if err := routes.record(e, m, func() { r.RootRoutes(e, gate.Middleware()) }); err != nil {
 				return nil, err
 			}
+			if pm, ok := m.(RootPermissioned); ok {
+				if err := routes.permit(m, "", pm.RootRoutePerms()); err != nil {
+					return nil, err
+				}
+			}
 		}
 	}
 	if web, ok := Lookup[WebUI](c); ok {
 		web.Mount(e)
 	}
 	routes.seal(e)
+	if missing := routes.unpermitted(); len(missing) > 0 {
+		return nil, fmt.Errorf("server: routes with no declared permission (app.Permissioned): %s", strings.Join(missing, ", "))
+	}
 	return &Server{Echo: e, routes: routes, c: c, log: log, conns: newConnGuard(maxConnections(cfg.Server), log), memory: memory, sessions: gate.sessions}, nil
 }
 

@@ -26,6 +26,14 @@ type panicky struct{}
 func (panicky) Name() string                               { return "storage" }
 func (panicky) Deps() []string                             { return nil }
 func (panicky) Init(_ context.Context, _ *Container) error { return nil }
+func (panicky) RoutePerms() map[string]Perm {
+	perms := map[string]Perm{}
+	for _, k := range []string{"GET /boom", "POST /echo", "POST /big", "GET /fail", "GET /pathy", "POST /raw", "POST /csv"} {
+		perms[k] = Need(RoleReader)
+	}
+	return perms
+}
+
 func (panicky) Routes(g *echo.Group) {
 	g.GET("/boom", func(c echo.Context) error { panic("kaboom") })
 	g.POST("/echo", func(c echo.Context) error {
@@ -73,6 +81,9 @@ func newTestServer(t *testing.T) *Server {
 // server over it (not listening): the one setup every app test shares.
 func buildServer(t *testing.T, cfg *config.Config, log *slog.Logger) *Server {
 	t.Helper()
+	if cfg.DataDir == config.Default().DataDir {
+		cfg.DataDir = t.TempDir() // the session store writes under it
+	}
 	c := NewContainer(cfg, log)
 	if err := c.Register(panicky{}); err != nil {
 		t.Fatal(err)

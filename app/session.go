@@ -5,13 +5,11 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"net/http"
-	"net/netip"
-	"strings"
+	"sort"
 	"sync"
 	"time"
-
-	"github.com/labstack/echo/v4"
 )
 
 // Browser sessions: the web UI asks for the token once and exchanges it
@@ -37,17 +35,22 @@ const (
 type session struct {
 	principal string
 	csrf      []byte
+	created   time.Time
 	expires   time.Time
+	client    string // the address that logged in (shown to admins)
 }
 
 // sessionStore maps the SHA-256 of a session id to the session. Keying
-// by the hash means the map never holds a usable cookie value, and the
-// lookup's timing depends on the hash, not on how much of the id an
-// attacker guessed.
+// by the hash means neither the map nor the file it is saved to ever
+// holds a usable cookie value, and the lookup's timing depends on the
+// hash, not on how much of the id an attacker guessed. With a file, every
+// change is saved (temp file, fsync, rename) before it is answered, so
+// sessions survive a restart and a revoked one stays revoked.
 type sessionStore struct {
-	mu  sync.Mutex
-	m   map[[32]byte]*session
-	now func() time.Time
+	mu   sync.Mutex
+	m    map[[32]byte]*session
+	now  func() time.Time
+	file string // "" = memory only
 }
 
 func newSessionStore() *sessionStore {
@@ -61,17 +64,13 @@ func randomToken() string {
 }
 
 // create starts a session for principal and returns its id and CSRF token.
-func (s *sessionStore) create(principal string) (id string, sess *session) {
+func (s *sessionStore) create(principal, client string) (id string, sess *session, err error) {
 	id = randomToken()
-	sess = &session{principal: principal, csrf: []byte(randomToken()), expires: s.now().Add(sessionTTL)}
+	now := s.now()
+	sess = &session{principal: principal, csrf: []byte(randomToken()), created: now, expires: now.Add(sessionTTL), client: client}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.now()
-	for k, v := range s.m {
-		if now.After(v.expires) {
-			delete(s.m, k)
-		}
-	}
+	s.dropExpiredLocked(now)
 	for len(s.m) >= maxSessions {
 		var oldest [32]byte
 		var t time.Time
@@ -82,8 +81,21 @@ func (s *sessionStore) create(principal string) (id string, sess *session) {
 		}
 		delete(s.m, oldest)
 	}
-	s.m[sha256.Sum256([]byte(id))] = sess
-	return id, sess
+	key := sha256.Sum256([]byte(id))
+	s.m[key] = sess
+	if err := s.saveLocked(); err != nil {
+		delete(s.m, key)
+		return "", nil, err
+	}
+	return id, sess, nil
+}
+
+func (s *sessionStore) dropExpiredLocked(now time.Time) {
+	for k, v := range s.m {
+		if now.After(v.expires) {
+			delete(s.m, k)
+		}
+	}
 }
 
 // lookup returns the live session for the request's cookie, if any.
@@ -109,10 +121,59 @@ func (s *sessionStore) lookup(r *http.Request) (*session, [32]byte, bool) {
 	return sess, key, true
 }
 
-func (s *sessionStore) delete(key [32]byte) {
+// delete ends the sessions keep selects; it reports how many ended.
+func (s *sessionStore) delete(match func(key [32]byte, sess *session) bool) (int, error) {
 	s.mu.Lock()
-	delete(s.m, key)
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	n := 0
+	removed := map[[32]byte]*session{}
+	for k, v := range s.m {
+		if match(k, v) {
+			removed[k] = v
+			delete(s.m, k)
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	if err := s.saveLocked(); err != nil {
+		for k, v := range removed {
+			s.m[k] = v
+		}
+		return 0, err
+	}
+	return n, nil
+}
+
+// SessionInfo describes one live session to an admin. ID is a prefix of
+// the hash of the cookie (never the cookie): enough to revoke it, useless
+// to log in with.
+type SessionInfo struct {
+	ID        string    `json:"id"`
+	Principal string    `json:"principal"`
+	Client    string    `json:"client,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+func sessionID(key [32]byte) string { return hex.EncodeToString(key[:8]) }
+
+// list returns the live sessions, newest first.
+func (s *sessionStore) list() []SessionInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	out := []SessionInfo{}
+	for k, v := range s.m {
+		if now.After(v.expires) {
+			continue
+		}
+		out = append(out, SessionInfo{ID: sessionID(k), Principal: v.principal, Client: v.client,
+			CreatedAt: v.created.UTC(), ExpiresAt: v.expires.UTC()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.After(out[j].CreatedAt) })
+	return out
 }
 
 // checkCSRF requires the session's token on a state-changing request.
@@ -127,132 +188,4 @@ func checkCSRF(r *http.Request, sess *session) error {
 			r.Method, CSRFHeader)
 	}
 	return nil
-}
-
-// authenticateSession is the gate's second credential: a live session
-// cookie (and, for writes, its CSRF token). ok is false when the request
-// has no live session; err is set when it has one but fails the CSRF check.
-func (g *Gate) authenticateSession(c echo.Context) (principal string, ok bool, err error) {
-	sess, _, ok := g.sessions.lookup(c.Request())
-	if !ok {
-		return "", false, nil
-	}
-	if err := checkCSRF(c.Request(), sess); err != nil {
-		return "", false, err
-	}
-	c.Set(contextSession, sess) // for SubRequest
-	return sess.principal, true, nil
-}
-
-// clientAllowed applies the gate's address rules alone (the login route
-// cannot require a credential, but auth.allowed_ips still holds).
-func (g *Gate) clientAllowed(c echo.Context) error {
-	ip, err := g.clientIP(c.Request())
-	if err != nil {
-		return Errorf(http.StatusForbidden, "forbidden", "%v from trusted proxy %s", err, c.Request().RemoteAddr)
-	}
-	c.Set(ContextClientIP, ip.String())
-	if len(g.allowed) > 0 && !containsAddr(g.allowed, ip) {
-		return Errorf(http.StatusForbidden, "forbidden", "client address %s is not in auth.allowed_ips", ip)
-	}
-	return nil
-}
-
-// sessionAnswer is the body of every /v1/session answer.
-type sessionAnswer struct {
-	Authenticated bool       `json:"authenticated"`
-	AuthRequired  bool       `json:"auth_required"`
-	Principal     string     `json:"principal,omitempty"`
-	Via           string     `json:"via,omitempty"` // "session", "bearer" or "none" (auth off)
-	CSRFToken     string     `json:"csrf_token,omitempty"`
-	ExpiresAt     *time.Time `json:"expires_at,omitempty"`
-}
-
-func (g *Gate) setCookie(c echo.Context, value string, maxAge int) {
-	r := c.Request()
-	c.SetCookie(&http.Cookie{
-		Name: SessionCookie, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
-		SameSite: http.SameSiteStrictMode,
-		// Behind a TLS-terminating proxy the request arrives as plain HTTP;
-		// a spoofed header can only make the cookie stricter.
-		Secure: r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"),
-	})
-}
-
-// mountSessions registers the login, whoami and logout routes. They sit
-// outside the gated /v1 group (logging in cannot require being logged
-// in) but keep the edge's other rules: same-origin writes, the JSON media
-// type and body cap, and the audit trail.
-func mountSessions(e *echo.Echo, g *Gate, mw ...echo.MiddlewareFunc) {
-	e.POST("/v1/session", g.login, mw...)
-	e.GET("/v1/session", g.whoami, mw...)
-	e.DELETE("/v1/session", g.logout, mw...)
-}
-
-// login exchanges a token for a session cookie.
-func (g *Gate) login(c echo.Context) error {
-	if err := g.clientAllowed(c); err != nil {
-		return err
-	}
-	if !g.enabled() {
-		c.Set(ContextPrincipal, "anonymous")
-		return c.JSON(http.StatusOK, sessionAnswer{Authenticated: true, Principal: "anonymous", Via: "none"})
-	}
-	var req struct {
-		Token string `json:"token"`
-	}
-	if err := DecodeJSON(c.Request().Body, &req); err != nil {
-		return err
-	}
-	ip, _ := netip.ParseAddr(stringOr(c.Get(ContextClientIP), ""))
-	if !ip.IsValid() {
-		ip = parseHostAddr(c.Request().RemoteAddr)
-	}
-	principal, ok := g.authenticate("Bearer " + req.Token)
-	if req.Token == "" || !ok {
-		if e := g.failures.blocked(ip, time.Now()); e != nil {
-			return e // wrong tokens only: a right one always logs in
-		}
-		g.failures.fail(ip, time.Now())
-		return Errorf(http.StatusUnauthorized, "unauthorized", "invalid token")
-	}
-	id, sess := g.sessions.create(principal)
-	c.Set(ContextPrincipal, principal)
-	g.setCookie(c, id, int(sessionTTL.Seconds()))
-	exp := sess.expires.UTC()
-	return c.JSON(http.StatusOK, sessionAnswer{Authenticated: true, AuthRequired: true, Principal: principal,
-		Via: "session", CSRFToken: string(sess.csrf), ExpiresAt: &exp})
-}
-
-// whoami tells the page whether it must ask for the token, and hands a
-// logged-in page its CSRF token (after a reload, for instance).
-func (g *Gate) whoami(c echo.Context) error {
-	if err := g.clientAllowed(c); err != nil {
-		return err
-	}
-	if !g.enabled() {
-		return c.JSON(http.StatusOK, sessionAnswer{Authenticated: true, Principal: "anonymous", Via: "none"})
-	}
-	if sess, _, ok := g.sessions.lookup(c.Request()); ok {
-		exp := sess.expires.UTC()
-		return c.JSON(http.StatusOK, sessionAnswer{Authenticated: true, AuthRequired: true, Principal: sess.principal,
-			Via: "session", CSRFToken: string(sess.csrf), ExpiresAt: &exp})
-	}
-	if p, ok := g.authenticate(c.Request().Header.Get(echo.HeaderAuthorization)); ok {
-		return c.JSON(http.StatusOK, sessionAnswer{Authenticated: true, AuthRequired: true, Principal: p, Via: "bearer"})
-	}
-	return c.JSON(http.StatusOK, sessionAnswer{AuthRequired: true})
-}
-
-// logout ends the session (CSRF token required) and clears the cookie.
-func (g *Gate) logout(c echo.Context) error {
-	if sess, key, ok := g.sessions.lookup(c.Request()); ok {
-		if err := checkCSRF(c.Request(), sess); err != nil {
-			return err
-		}
-		c.Set(ContextPrincipal, sess.principal)
-		g.sessions.delete(key)
-	}
-	g.setCookie(c, "", -1)
-	return c.NoContent(http.StatusNoContent)
 }

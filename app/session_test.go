@@ -57,7 +57,7 @@ func TestSessionCookieStandsInForTheToken(t *testing.T) {
 	if !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.Path != "/" || ck.MaxAge <= 0 {
 		t.Errorf("cookie attributes: %+v", ck)
 	}
-	if ans.CSRFToken == "" || ans.Principal != "primary" || !ans.Authenticated || strings.Contains(ans.CSRFToken, ck.Value) {
+	if ans.CSRFToken == "" || ans.Principal != "admin" || !ans.Authenticated || strings.Contains(ans.CSRFToken, ck.Value) {
 		t.Fatalf("login answer: %+v", ans)
 	}
 	cookie := SessionCookie + "=" + ck.Value

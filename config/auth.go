@@ -1,10 +1,14 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
 	"os"
+	"path"
+	"slices"
 	"strings"
 )
 
@@ -23,7 +27,35 @@ type AuthConfig struct {
 	// TrustedProxies is a CIDR list of peers whose X-Forwarded-For is used
 	// to find the client address; other peers' X-Forwarded-For is ignored.
 	TrustedProxies []string `toml:"trusted_proxies"`
+	// Principals are the named callers beside the admin token: each has a
+	// role, optional dataset grants and a token known only by its hash or
+	// by the environment variable holding it (never in plaintext here).
+	Principals []PrincipalConfig `toml:"principals"`
 }
+
+// PrincipalConfig is one [[auth.principals]] entry.
+type PrincipalConfig struct {
+	// Name identifies the caller in audit rows, sessions and errors.
+	Name string `toml:"name"`
+	// Role is reader, analyst, writer or admin (each includes the ones before).
+	Role string `toml:"role"`
+	// Datasets are the datasets the principal may see: names or globs
+	// ("crm_*"). Empty = every dataset.
+	Datasets []string `toml:"datasets"`
+	// TokenEnv names an environment variable holding the token.
+	TokenEnv string `toml:"token_env"`
+	// TokenSHA256 is the hex SHA-256 of the token (what `lakehouse token
+	// create` prints).
+	TokenSHA256 string `toml:"token_sha256"`
+	// SecondarySHA256 are hashes of further tokens accepted for this
+	// principal, for rotation windows.
+	SecondarySHA256 []string `toml:"secondary_sha256"`
+	// Token is the token read from TokenEnv at load time (never from the file).
+	Token string `toml:"-"`
+}
+
+// Roles are the principal roles, weakest first.
+var Roles = []string{"reader", "analyst", "writer", "admin"}
 
 func defaultAuth() AuthConfig { return AuthConfig{TokenEnv: "AUTH_TOKEN"} }
 
@@ -36,23 +68,84 @@ func (a *AuthConfig) Validate() error {
 	if _, err := ParsePrefixes(a.TrustedProxies); err != nil {
 		errs = append(errs, fmt.Errorf("trusted_proxies: %w", err))
 	}
+	seen := map[string]bool{}
+	for i, p := range a.Principals {
+		if err := p.validate(); err != nil {
+			errs = append(errs, fmt.Errorf("principals[%d]: %w", i, err))
+		}
+		if seen[p.Name] {
+			errs = append(errs, fmt.Errorf("principals[%d]: name %q is used twice", i, p.Name))
+		}
+		seen[p.Name] = true
+	}
 	return errors.Join(errs...)
 }
 
+func (p *PrincipalConfig) validate() error {
+	var errs []error
+	if !validPrincipalName(p.Name) {
+		errs = append(errs, fmt.Errorf("name %q: use 1-64 letters, digits, '.', '_', '-' or '@'", p.Name))
+	}
+	if !slices.Contains(Roles, p.Role) {
+		errs = append(errs, fmt.Errorf("role %q: one of %s", p.Role, strings.Join(Roles, ", ")))
+	}
+	if p.TokenSHA256 == "" && p.TokenEnv == "" {
+		errs = append(errs, errors.New("needs token_sha256 or token_env (a token is never written in the file)"))
+	}
+	for _, h := range append([]string{p.TokenSHA256}, p.SecondarySHA256...) {
+		if h == "" {
+			continue
+		}
+		if b, err := hex.DecodeString(h); err != nil || len(b) != sha256.Size {
+			errs = append(errs, fmt.Errorf("%q is not a hex SHA-256 (64 hex digits)", truncateText(h, 16)))
+		}
+	}
+	for _, d := range p.Datasets {
+		if _, err := path.Match(d, ""); err != nil || d == "" {
+			errs = append(errs, fmt.Errorf("datasets: %q is not a name or glob", d))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func validPrincipalName(n string) bool {
+	if n == "" || len(n) > 64 {
+		return false
+	}
+	for _, r := range n {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-@", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
 // ResolveToken fills Token from the environment when the config left it
-// empty; an explicit token in the config wins over the environment.
+// empty (an explicit token in the config wins over the environment), and
+// each principal's Token from its token_env.
 func (a *AuthConfig) ResolveToken(getenv func(string) string) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	if a.Token != "" {
-		return
+	if a.Token == "" {
+		name := a.TokenEnv
+		if name == "" {
+			name = "AUTH_TOKEN"
+		}
+		a.Token = strings.TrimSpace(getenv(name))
 	}
-	name := a.TokenEnv
-	if name == "" {
-		name = "AUTH_TOKEN"
+	for i := range a.Principals {
+		if p := &a.Principals[i]; p.TokenEnv != "" {
+			p.Token = strings.TrimSpace(getenv(p.TokenEnv))
+		}
 	}
-	a.Token = strings.TrimSpace(getenv(name))
 }
 
 // Enabled reports whether any token (primary or secondary) is configured.
@@ -62,6 +155,11 @@ func (a *AuthConfig) Enabled() bool {
 	}
 	for _, t := range a.SecondaryTokens {
 		if t != "" {
+			return true
+		}
+	}
+	for _, p := range a.Principals {
+		if p.Token != "" || p.TokenSHA256 != "" || len(p.SecondarySHA256) > 0 {
 			return true
 		}
 	}

@@ -30,6 +30,7 @@ type mcpFlags struct {
 	timeout   time.Duration
 	maxRows   int
 	maxChars  int
+	as        string
 }
 
 func newMCPCmd(g *globalFlags) *cobra.Command {
@@ -61,6 +62,7 @@ func newMCPCmd(g *globalFlags) *cobra.Command {
 	fl.DurationVar(&f.timeout, "timeout", 0, "per-call timeout (default: mcp.timeout, 30s)")
 	fl.IntVar(&f.maxRows, "max-rows", 0, "row cap of one answer (default: mcp.max_rows, 1024)")
 	fl.IntVar(&f.maxChars, "max-chars", 0, "character cap of one answer (default: mcp.max_chars, 50000)")
+	fl.StringVar(&f.as, "as", "", "in-process mode: act as this [[auth.principals]] name (its role and grants; tools it may not call are not listed)")
 	return cmd
 }
 
@@ -91,11 +93,17 @@ func runMCP(ctx context.Context, cfg *config.Config, f mcpFlags, serverSet bool,
 		if f.inProcess {
 			return &ExitError{Code: 2, Err: errors.New("mcp: --server and --in-process exclude each other")}
 		}
+		if f.as != "" {
+			return &ExitError{Code: 2, Err: errors.New("mcp: --as works in-process only; against a server, the token names the principal")}
+		}
 		opts.Mode, opts.Server = mcpserver.ModeServer, f.server
 		log.Info("mcp: server mode (--server)", "server", f.server)
 		return mcpserver.Run(ctx, opts)
 	}
-	stopInProcess, why, err := openInProcess(ctx, cfg, log, &opts)
+	if f.as != "" && !hasPrincipal(cfg.Auth, f.as) {
+		return &ExitError{Code: 2, Err: fmt.Errorf("mcp: --as %q: no such principal in [[auth.principals]] (or %q, auth.token's)", f.as, app.AdminName)}
+	}
+	stopInProcess, why, err := openInProcess(ctx, cfg, log, &opts, f.as)
 	if err != nil {
 		return err
 	}
@@ -104,7 +112,7 @@ func runMCP(ctx context.Context, cfg *config.Config, f mcpFlags, serverSet bool,
 		log.Info("mcp: in-process mode", "data_dir", cfg.DataDir)
 		return mcpserver.Run(ctx, opts)
 	}
-	if f.inProcess {
+	if f.inProcess || f.as != "" {
 		return &ExitError{Code: 1, Err: fmt.Errorf("mcp: in-process mode impossible: %v", why)}
 	}
 	opts.Mode = mcpserver.ModeServer
@@ -120,7 +128,9 @@ func runMCP(ctx context.Context, cfg *config.Config, f mcpFlags, serverSet bool,
 // an in-memory transport. When another process holds the data dir it
 // returns a nil stop, the reason, and the server URL that process
 // announced (in opts.Server, when known).
-func openInProcess(ctx context.Context, cfg *config.Config, log *slog.Logger, opts *mcpserver.Options) (stop func(), why error, err error) {
+//
+// as, when set, names the configured principal every call acts for.
+func openInProcess(ctx context.Context, cfg *config.Config, log *slog.Logger, opts *mcpserver.Options, as string) (stop func(), why error, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("data dir: %w", err)
 	}
@@ -157,7 +167,11 @@ func openInProcess(ctx context.Context, cfg *config.Config, log *slog.Logger, op
 	}
 	opts.Mode = mcpserver.ModeInProcess
 	opts.Server = "http://localhost" // the transport ignores it; the loopback Host passes dev-mode checks
-	opts.HTTP = &http.Client{Transport: mcpserver.HandlerTransport(srv.Echo)}
+	var rt http.RoundTripper = mcpserver.HandlerTransport(srv.Echo)
+	if as != "" {
+		rt = asPrincipal{name: as, next: rt}
+	}
+	opts.HTTP = &http.Client{Transport: rt}
 	return func() {
 		sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout.D())
 		defer cancel()
@@ -176,4 +190,30 @@ func stderrFile(w io.Writer) *os.File {
 		return f
 	}
 	return os.Stderr
+}
+
+// asPrincipal makes every in-process call act for one named principal
+// (`lakehouse mcp --as NAME`): the gate reads the name from the request's
+// context, which nothing from the network can set.
+type asPrincipal struct {
+	name string
+	next http.RoundTripper
+}
+
+// RoundTrip implements http.RoundTripper.
+func (a asPrincipal) RoundTrip(r *http.Request) (*http.Response, error) {
+	return a.next.RoundTrip(r.WithContext(app.AsPrincipal(r.Context(), a.name)))
+}
+
+// hasPrincipal reports whether the auth section defines the principal name.
+func hasPrincipal(a config.AuthConfig, name string) bool {
+	if name == app.AdminName && a.Token != "" {
+		return true
+	}
+	for _, p := range a.Principals {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
 }

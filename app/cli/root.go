@@ -72,6 +72,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newVersionCmd(),
 		newDoctorCmd(g),
 		newConfigCmd(g),
+		newTokenCmd(),
 	)
 	for _, add := range extraCommands {
 		root.AddCommand(add(g))

@@ -9,6 +9,7 @@ package mcpserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"lakehouse/app"
 	"lakehouse/app/client"
 )
 
@@ -38,6 +40,9 @@ type Options struct {
 	Mode string
 	// Token is the bearer token ("" when auth is off).
 	Token string
+	// Role is the caller's role: tools it could not call are not listed.
+	// 0 = every tool (Run asks the server with GET /v1/session).
+	Role app.Role
 	// Timeout bounds each tool call (default 30s).
 	Timeout time.Duration
 	// IndexTimeout bounds index_dataset, which embeds a whole dataset
@@ -146,7 +151,38 @@ func (s *Server) Run(ctx context.Context, t mcp.Transport) error {
 	return nil
 }
 
-// Run serves MCP over stdin/stdout until the client disconnects or ctx ends.
+// Run serves MCP over stdin/stdout until the client disconnects or ctx
+// ends, listing only the tools the caller's role may use.
 func Run(ctx context.Context, opts Options) error {
+	if opts.Role == 0 {
+		role, err := whoami(ctx, opts)
+		if err != nil {
+			return err
+		}
+		opts.Role = role
+	}
 	return New(opts).Run(ctx, &mcp.StdioTransport{})
+}
+
+// whoami asks the server which role the credentials carry.
+func whoami(ctx context.Context, opts Options) (app.Role, error) {
+	api := client.New(opts.Server, opts.Token, opts.HTTP)
+	var ans struct {
+		Authenticated bool   `json:"authenticated"`
+		Principal     string `json:"principal"`
+		Role          string `json:"role"`
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := api.Call(ctx, http.MethodGet, "/v1/session", nil, &ans); err != nil {
+		return 0, fmt.Errorf("mcp: who am I (GET /v1/session): %w", err)
+	}
+	if !ans.Authenticated {
+		return 0, errors.New("mcp: the server refused the credentials (check auth.token or the env var auth.token_env names)")
+	}
+	role, err := app.ParseRole(ans.Role)
+	if err != nil {
+		return app.RoleAdmin, nil // a server from before roles: every tool, as before
+	}
+	return role, nil
 }

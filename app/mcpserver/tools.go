@@ -11,6 +11,7 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"lakehouse/app"
 	"lakehouse/app/client"
 )
 
@@ -30,6 +31,20 @@ type toolSpec struct {
 	timeout time.Duration
 	// reportsProgress: the tool sends its own progress; no heartbeat.
 	reportsProgress bool
+	// needs is the role the tool's routes need; 0 means reader for a
+	// read-only tool and admin otherwise (a write tool must say).
+	needs app.Role
+}
+
+// role is what the tool needs of the caller.
+func (t toolSpec) role() app.Role {
+	switch {
+	case t.needs != 0:
+		return t.needs
+	case t.readOnly:
+		return app.RoleReader
+	}
+	return app.RoleAdmin
 }
 
 // toolFunc does one call; out is the answer's JSON object.
@@ -39,6 +54,9 @@ type toolFunc[In any] func(ctx context.Context, c *call, in In) (out map[string]
 // timeout, progress heartbeats, the row and character caps, and one
 // observer event (source "mcp") per call, whatever the outcome.
 func addTool[In any](s *mcp.Server, h *handler, spec toolSpec, fn toolFunc[In]) {
+	if h.opts.Role != 0 && h.opts.Role < spec.role() {
+		return // the principal could not call it: an agent should not see it
+	}
 	f := false
 	destructive := spec.destructive
 	tool := &mcp.Tool{

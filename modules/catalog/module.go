@@ -99,9 +99,11 @@ func (m *Module) RootRoutes(e *echo.Echo, gate echo.MiddlewareFunc) {
 		if err != nil {
 			return nil, err
 		}
-		names := make([]string, len(ms))
-		for i, mf := range ms {
-			names[i] = mf.Name
+		names := make([]string, 0, len(ms))
+		for _, mf := range ms {
+			if app.SeesDataset(ctx, mf.Name) {
+				names = append(names, mf.Name)
+			}
 		}
 		return names, nil
 	})

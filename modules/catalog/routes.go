@@ -110,6 +110,9 @@ func (m *Module) handleList(c echo.Context) error {
 	}
 	out := make([]ManifestResponse, 0, len(ms))
 	for _, x := range ms {
+		if !app.SeesDataset(c.Request().Context(), x.Name) {
+			continue // beyond the caller's grants: as if it did not exist
+		}
 		r := Response(x, nil)
 		r.Internal = m.store.reservedBy(x.Name) != ""
 		out = append(out, r)
@@ -144,6 +147,9 @@ func (m *Module) handleVersions(c echo.Context) error {
 	}
 	out := make([]ManifestResponse, 0, len(ms))
 	for _, x := range ms {
+		if !app.SeesDataset(c.Request().Context(), x.Name) {
+			continue // beyond the caller's grants: as if it did not exist
+		}
 		r := Response(x, nil)
 		r.Internal = m.store.reservedBy(x.Name) != ""
 		out = append(out, r)

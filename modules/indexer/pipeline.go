@@ -7,6 +7,7 @@ package indexer
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -120,7 +121,16 @@ func (h *handler) fromDataset(c echo.Context) error {
 		return app.BadRequest("batch_size: must be 1..2048, got %d", req.BatchSize)
 	}
 	vs, q, cat := h.vs, h.q, h.cat
-	man, err := cat.Get(c.Request().Context(), req.Dataset)
+	ctx := c.Request().Context()
+	// Both the dataset read and the index written (when it exists and came
+	// from another dataset) must be within the caller's grants.
+	if !app.SeesDataset(ctx, req.Dataset) {
+		return app.NotFound("dataset %q not found", req.Dataset)
+	}
+	if info, err := vs.Info(ctx, index); err == nil && info.Dataset != "" && !app.SeesDataset(ctx, info.Dataset) {
+		return fmt.Errorf("indexer: %q: %w", index, vector.ErrIndexNotFound)
+	}
+	man, err := cat.Get(ctx, req.Dataset)
 	if errors.Is(err, catalog.ErrNotFound) || errors.Is(err, catalog.ErrInvalidName) {
 		return app.NotFound("dataset %q not found", req.Dataset)
 	}
@@ -145,7 +155,6 @@ func (h *handler) fromDataset(c echo.Context) error {
 			Model: emb.Model(), Total: man.RowCount},
 	}
 	stream := req.Stream || c.Request().Header.Get("Accept") == "application/x-ndjson"
-	ctx := c.Request().Context()
 	if !stream {
 		if err := run.prepare(ctx); err != nil {
 			return err

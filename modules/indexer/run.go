@@ -64,7 +64,7 @@ func (r *pipelineRun) prepare(ctx context.Context) error {
 	info, err := r.vs.Info(ctx, r.index)
 	switch {
 	case errors.Is(err, vector.ErrIndexNotFound):
-		_, err = r.vs.Create(ctx, vector.IndexSpec{Name: r.index, Dim: dim, Metric: "cosine", Model: model})
+		_, err = r.vs.Create(ctx, vector.IndexSpec{Name: r.index, Dim: dim, Metric: "cosine", Model: model, Dataset: r.req.Dataset})
 		if errors.Is(err, vector.ErrInvalid) {
 			return app.BadRequest("%v", err)
 		}

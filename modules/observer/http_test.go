@@ -69,7 +69,7 @@ func TestHTTPEventValidationAndDefaults(t *testing.T) {
 	}
 	first := got.Events[0]
 	if first["source"] != "mcp" || first["input_summary"] != "forklift" || first["latency"] != 12.5 ||
-		first["principal"] != "primary" || first["client_ip"] != "127.0.0.1" || first["success"] != true {
+		first["principal"] != "admin" || first["client_ip"] != "127.0.0.1" || first["success"] != true {
 		t.Fatalf("first event = %v", first)
 	}
 	if ts, _ := time.Parse(time.RFC3339Nano, first["timestamp"].(string)); time.Since(ts) > time.Minute {
@@ -184,7 +184,7 @@ func TestHTTPAuditRowPerWrite(t *testing.T) {
 		}
 		r := rows[0]
 		if r["module"] != w.module || r["method"] != w.method || r["status"] != float64(resp.StatusCode) ||
-			r["success"] != (resp.StatusCode < 400) || r["principal"] != "primary" || r["client_ip"] != "127.0.0.1" {
+			r["success"] != (resp.StatusCode < 400) || r["principal"] != "admin" || r["client_ip"] != "127.0.0.1" {
 			t.Errorf("%s %s (status %d): row %v", w.method, w.path, resp.StatusCode, r)
 		}
 		if _, ok := r["duration_ms"].(float64); !ok {

@@ -41,7 +41,7 @@ func (m *Module) postInbox(c echo.Context) error {
 	}
 	ev := m.obs.Record(Event{
 		Source: SourceInbox, Endpoint: "inbox/" + msg.Type, Success: true,
-		Principal: app.Principal(c), ClientIP: app.ClientIP(c), RequestID: c.Response().Header().Get(echo.HeaderXRequestID),
+		Principal: app.PrincipalName(c), ClientIP: app.ClientIP(c), RequestID: c.Response().Header().Get(echo.HeaderXRequestID),
 		Fields: map[string]any{
 			"type": msg.Type, "sender": msg.Sender, "subject": msg.Subject, "body": msg.Body,
 			"priority": msg.Priority, "tag": msg.Tag,

@@ -235,6 +235,10 @@ type Filter struct {
 	Workflow  string
 	RunID     string
 	Module    string
+	// Principal keeps only that principal's events (a caller limited to
+	// some datasets sees its own activity only: others' paths and errors
+	// name datasets beyond its grants).
+	Principal string
 	// Limit caps the answer (<= 0: no cap). With a Since bound (or
 	// Forward) the oldest matches are returned, to page forward; without
 	// one, the newest.
@@ -249,7 +253,8 @@ func (f *Filter) match(ev *Event) bool {
 		(f.Source == "" || ev.Source == f.Source) &&
 		(f.Workflow == "" || ev.Workflow == f.Workflow) &&
 		(f.RunID == "" || ev.RunID == f.RunID) &&
-		(f.Module == "" || ev.Module == f.Module)
+		(f.Module == "" || ev.Module == f.Module) &&
+		(f.Principal == "" || ev.Principal == f.Principal)
 }
 
 // Events returns matching ring events, oldest first.

@@ -58,6 +58,9 @@ func (m *Module) events(c echo.Context) error {
 		Source: c.QueryParam("source"), Workflow: c.QueryParam("workflow"),
 		RunID: c.QueryParam("run_id"), Module: c.QueryParam("module"), Limit: defaultEventsLimit,
 	}
+	if p := app.PrincipalOf(c.Request().Context()); p != nil && !p.AllDatasets() {
+		f.Principal = p.Name
+	}
 	if s := c.QueryParam("since"); s != "" {
 		f.Forward = true
 		if id, err := strconv.ParseInt(s, 10, 64); err == nil {
@@ -135,7 +138,7 @@ func (m *Module) postEvent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ev.Principal = app.Principal(c)
+	ev.Principal = app.PrincipalName(c)
 	ev.ClientIP = app.ClientIP(c)
 	ev.RequestID = c.Response().Header().Get(echo.HeaderXRequestID)
 	ev = m.obs.Record(ev)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,22 +60,26 @@ var typeNames = map[duckdb.StmtType]string{
 // maxSelects (0 = no cap) bounds the statement's SELECT blocks before
 // DuckDB binds and plans it: planning time grows faster than linearly
 // with them and is not reliably interrupted by the timeout.
-func checkStatement(ctx context.Context, conn *duckdb.Conn, sqlText string, maxSelects int, beforePrepare func([]string) error) (*duckdb.Stmt, error) {
-	return checkDepth(ctx, conn, sqlText, maxSelects, beforePrepare, 0)
+//
+// restrict, when set, is the caller's dataset grants (grants.go): it sees
+// the statement's table references, CTE names and function names, and
+// refuses what reaches beyond them.
+func checkStatement(ctx context.Context, conn *duckdb.Conn, sqlText string, maxSelects int, beforePrepare func([]string) error, restrict func(serialized) error) (*duckdb.Stmt, error) {
+	return checkDepth(ctx, conn, sqlText, maxSelects, beforePrepare, restrict, 0)
 }
 
-func checkDepth(ctx context.Context, conn *duckdb.Conn, sqlText string, maxSelects int, beforePrepare func([]string) error, depth int) (*duckdb.Stmt, error) {
+func checkDepth(ctx context.Context, conn *duckdb.Conn, sqlText string, maxSelects int, beforePrepare func([]string) error, restrict func(serialized) error, depth int) (*duckdb.Stmt, error) {
 	if depth > 4 {
 		return nil, fmt.Errorf("%w: nested EXPLAIN", ErrForbidden)
 	}
-	tree, err := parseTree(ctx, conn, sqlText, beforePrepare != nil)
+	tree, err := parseTree(ctx, conn, sqlText, beforePrepare != nil || restrict != nil)
 	if err != nil {
 		return nil, err
 	}
 	if tree.Error {
 		if tree.ErrorType == "not implemented" { // "Only SELECT statements can be serialized"
 			if inner, ok := explainInner(sqlText); ok {
-				st, err := checkDepth(ctx, conn, inner, maxSelects, beforePrepare, depth+1)
+				st, err := checkDepth(ctx, conn, inner, maxSelects, beforePrepare, restrict, depth+1)
 				if st != nil {
 					_ = st.Close()
 				}
@@ -100,6 +105,11 @@ func checkDepth(ctx context.Context, conn *duckdb.Conn, sqlText string, maxSelec
 	}
 	if len(tree.Denied) > 0 {
 		return nil, fmt.Errorf("%w: %s() reads the server's own configuration, which SQL may not", ErrForbidden, tree.Denied[0])
+	}
+	if restrict != nil {
+		if err := restrict(tree); err != nil {
+			return nil, err
+		}
 	}
 	if beforePrepare != nil {
 		if err := beforePrepare(tree.Tables); err != nil {
@@ -166,7 +176,11 @@ type serialized struct {
 	Position     string
 	Statements   int
 	Selects      int      // SELECT_NODEs in all statements
-	Tables       []string // base tables (views included)
+	Tables       []string   // base tables (views included)
+	Refs         []tableRef // the same with their schema (only withTables)
+	CTEs         []string   // names the statement defines in WITH (only withTables)
+	Funcs        []string   // function names called, lower case (only withTables)
+	Shows        []string   // SHOW/DESCRIBE/SUMMARIZE kinds (only withTables)
 	BuilderTree  string   // the tree from the first size-taking call on, "" when none (see listbomb.go)
 	BuilderCalls int      // size-taking calls found (at most maxBuilderCalls+1)
 	Denied       []string // configFunctions the statement calls
@@ -231,10 +245,13 @@ const parseSQL = `SELECT
 	CASE WHEN e THEN coalesce(t->>'$.position', '') ELSE '' END,
 	CASE WHEN e THEN 0 ELSE coalesce(json_array_length(t, '$.statements'), 0) END,
 	(strlen(t) - strlen(replace(t, '"type":"SELECT_NODE"', ''))) // strlen('"type":"SELECT_NODE"'),
-	CASE WHEN $2 THEN regexp_extract_all(t, '"type":"BASE_TABLE",.*?"table_name":("(?:[^"\\]|\\.)*")', 1) END,
+	CASE WHEN $2 THEN regexp_extract_all(t, '"type":"BASE_TABLE",.*?"schema_name":"(?:[^"\\]|\\.)*","table_name":"(?:[^"\\]|\\.)*"') END,
 	CASE WHEN e OR len(hs) = 0 THEN '' ELSE substr(t, strpos(t, hs[1])) END,
 	least(len(hs), 1001),
-	CASE WHEN e THEN [] ELSE list_distinct(list_filter(regexp_extract_all(t, '"(?:function|table)_name":"([^"\\]*)"', 1), f -> list_contains($4, lower(f)))) END
+	CASE WHEN e THEN [] ELSE list_distinct(list_filter(regexp_extract_all(t, '"(?:function|table)_name":"([^"\\]*)"', 1), f -> list_contains($4, lower(f)))) END,
+	CASE WHEN $2 AND NOT e THEN regexp_extract_all(t, '"key":("(?:[^"\\]|\\.)*"),"value":\{"aliases"', 1) END,
+	CASE WHEN $2 AND NOT e THEN list_distinct(list_transform(regexp_extract_all(t, '"function_name":"((?:[^"\\]|\\.)*)"', 1), f -> lower(f))) END,
+	CASE WHEN $2 AND NOT e THEN regexp_extract_all(t, '"show_type":"([A-Z_]+)"', 1) END
 FROM (SELECT t, e,
 		CASE WHEN e THEN [] ELSE regexp_extract_all(t, $3) END AS hs
 	FROM (SELECT t, starts_with(t, '{"error":true') AS e
@@ -248,7 +265,7 @@ func parseTreeUncached(ctx context.Context, conn *duckdb.Conn, sqlText string, w
 		return out, fmt.Errorf("query: parse: %w", err)
 	}
 	defer rows.Close()
-	vals := make([]driver.Value, 10)
+	vals := make([]driver.Value, 13)
 	if err := rows.Next(vals); err != nil {
 		return out, fmt.Errorf("query: parse: %w", err)
 	}
@@ -258,15 +275,24 @@ func parseTreeUncached(ctx context.Context, conn *duckdb.Conn, sqlText string, w
 	out.Position, _ = vals[3].(string)
 	out.Statements = int(toInt64(vals[4]))
 	out.Selects = int(toInt64(vals[5]))
-	names, _ := vals[6].([]any)
-	for _, n := range names {
-		quoted, _ := n.(string)
-		var name string
-		if err := json.Unmarshal([]byte(quoted), &name); err != nil {
-			return out, fmt.Errorf("query: parse tree: table name %s: %w", quoted, err)
+	refs, _ := vals[6].([]any)
+	for _, r := range refs {
+		match, _ := r.(string)
+		ref, err := parseTableRef(match)
+		if err != nil {
+			return out, err
 		}
-		out.Tables = append(out.Tables, name)
+		out.Refs = append(out.Refs, ref)
+		out.Tables = append(out.Tables, ref.Name)
 	}
+	for _, c := range anyStrings(vals[10]) {
+		var name string
+		if err := json.Unmarshal([]byte(c), &name); err == nil {
+			out.CTEs = append(out.CTEs, name)
+		}
+	}
+	out.Funcs = anyStrings(vals[11])
+	out.Shows = anyStrings(vals[12])
 	out.BuilderTree, _ = vals[7].(string)
 	out.BuilderCalls = int(toInt64(vals[8]))
 	denied, _ := vals[9].([]any)
@@ -287,6 +313,39 @@ var configFunctions = []string{
 	"duckdb_secrets", "which_secret", "duckdb_variables", "getvariable", "duckdb_logs", "duckdb_log_contexts",
 	"pragma_database_list", "pragma_database_size", "pragma_metadata_info", "pragma_user_agent",
 	"getenv", "duckdb_secret_types",
+}
+
+// tableRef is one base table a statement names.
+type tableRef struct{ Schema, Name string }
+
+var tableRefRe = regexp.MustCompile(`"schema_name":("(?:[^"\\]|\\.)*"),"table_name":("(?:[^"\\]|\\.)*")$`)
+
+// parseTableRef reads the schema and name out of one BASE_TABLE match of
+// the serialized tree (the match ends with them).
+func parseTableRef(match string) (tableRef, error) {
+	m := tableRefRe.FindStringSubmatch(match)
+	if m == nil {
+		return tableRef{}, fmt.Errorf("query: parse tree: unexpected table reference %.80s", match)
+	}
+	var ref tableRef
+	if err := json.Unmarshal([]byte(m[1]), &ref.Schema); err != nil {
+		return tableRef{}, fmt.Errorf("query: parse tree: schema name %s: %w", m[1], err)
+	}
+	if err := json.Unmarshal([]byte(m[2]), &ref.Name); err != nil {
+		return tableRef{}, fmt.Errorf("query: parse tree: table name %s: %w", m[2], err)
+	}
+	return ref, nil
+}
+
+func anyStrings(v any) []string {
+	list, _ := v.([]any)
+	out := make([]string, 0, len(list))
+	for _, x := range list {
+		if s, ok := x.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func toInt64(v any) int64 {

@@ -235,7 +235,13 @@ func writeAnswer(c echo.Context, a *encodedAnswer, start time.Time) error {
 }
 
 func (m *Module) handleTables(c echo.Context) error {
-	return c.JSON(http.StatusOK, map[string]any{"tables": m.svc.views.names()})
+	tables := []string{}
+	for _, n := range m.svc.views.names() {
+		if base, _, _ := strings.Cut(n, "@"); app.SeesDataset(c.Request().Context(), base) {
+			tables = append(tables, n)
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"tables": tables})
 }
 
 func (m *Module) handleCache(c echo.Context) error {

@@ -264,7 +264,7 @@ func (s *Service) admit(ctx context.Context, dc *duckdb.Conn, sqlText string) (*
 		}
 	}
 	for attempt := 0; ; attempt++ {
-		st, err := checkStatement(ctx, dc, sqlText, s.limits.selectBlocks, pin)
+		st, err := checkStatement(ctx, dc, sqlText, s.limits.selectBlocks, pin, s.grantCheck(ctx))
 		if err == nil {
 			return st, release, nil
 		}

@@ -457,3 +457,12 @@ func (v *views) names() []string {
 	slices.Sort(out)
 	return out
 }
+
+// isDataset reports whether name is a dataset the catalog knows (whether
+// or not its view is built yet).
+func (v *views) isDataset(name string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	_, ok := v.datasets[name]
+	return ok
+}

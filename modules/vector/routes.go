@@ -1,6 +1,7 @@
 package vector
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 
@@ -13,11 +14,11 @@ import (
 func (m *Module) Routes(g *echo.Group) {
 	g.POST("/index", m.create)
 	g.GET("/index", m.list)
-	g.GET("/index/:name", m.info)
-	g.DELETE("/index/:name", m.drop)
-	g.POST("/index/:name/add", m.add, app.BodyLimit(m.maxBatch))
-	g.POST("/index/:name/search", m.search, app.ReadOnly)
-	g.DELETE("/index/:name/items/:id", m.deleteItem)
+	g.GET("/index/:name", m.info, m.granted)
+	g.DELETE("/index/:name", m.drop, m.granted)
+	g.POST("/index/:name/add", m.add, m.granted, app.BodyLimit(m.maxBatch))
+	g.POST("/index/:name/search", m.search, m.granted, app.ReadOnly)
+	g.DELETE("/index/:name/items/:id", m.deleteItem, m.granted)
 }
 
 // createRequest accepts both the API-COMPAT names (dimension, distance)
@@ -83,7 +84,26 @@ func (m *Module) list(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"indexes": all, "count": len(all)})
+	shown := all[:0]
+	for _, ix := range all {
+		if ix.Dataset == "" || app.SeesDataset(c.Request().Context(), ix.Dataset) {
+			shown = append(shown, ix)
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"indexes": shown, "count": len(shown)})
+}
+
+// granted answers 404, as for an index that does not exist, when the
+// index was built from a dataset the caller is not granted; every route
+// naming an index goes through it first.
+func (m *Module) granted(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ix, err := m.svc.get(c.Param("name"))
+		if err == nil && ix.spec.Dataset != "" && !app.SeesDataset(c.Request().Context(), ix.spec.Dataset) {
+			return fmt.Errorf("vector: %q: %w", c.Param("name"), ErrIndexNotFound)
+		}
+		return next(c)
+	}
 }
 
 func (m *Module) info(c echo.Context) error {

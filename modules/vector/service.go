@@ -41,6 +41,10 @@ type IndexSpec struct {
 	// stays at ≈ 0.26×), or "none" (the default) to re-rank against the
 	// dequantized codes.
 	Rescore string `json:"rescore,omitempty"`
+	// Dataset is the dataset the index was built from (set by the
+	// indexer). Callers not granted it do not see the index: its items'
+	// texts and metadata are that dataset's rows.
+	Dataset string `json:"dataset,omitempty"`
 }
 
 // IndexInfo describes an index.

@@ -78,7 +78,7 @@ func TestE2EWorkflowAuditedThroughEventsAndSQL(t *testing.T) {
 	var nodes []string
 	for _, r := range rows {
 		nodes = append(nodes, r["node"].(string))
-		if r["success"] != true || r["workflow"] != "e2e_match" || r["principal"] != "primary" {
+		if r["success"] != true || r["workflow"] != "e2e_match" || r["principal"] != "admin" {
 			t.Fatalf("row = %v", r)
 		}
 	}

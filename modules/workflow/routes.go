@@ -27,7 +27,7 @@ func (m *Module) runWorkflow(c echo.Context) error {
 	if err := app.DecodeJSON(c.Request().Body, &wf, app.MaxDepth(m.cfg.MaxJSONDepth, "observer.max_json_depth")); err != nil {
 		return err
 	}
-	who := Caller{Principal: app.Principal(c), ClientIP: app.ClientIP(c)}
+	who := Caller{Principal: app.PrincipalName(c), ClientIP: app.ClientIP(c)}
 	if wf.Async {
 		rs, err := m.runner.Start(nil, wf, who)
 		if err != nil {
