@@ -108,6 +108,14 @@ func buildOpenAPI(e *echo.Echo, t *routeTable) map[string]any {
 		if len(ps) > 0 {
 			op["parameters"] = ps
 		}
+		if perm, ok := t.perms[k]; ok {
+			// Who may call it: the role, and the parameter naming the
+			// dataset whose grant is checked (lakehouse extensions).
+			op["x-lakehouse-role"] = perm.Role.String()
+			if perm.Dataset != "" {
+				op["x-lakehouse-dataset-param"] = perm.Dataset
+			}
+		}
 		doc := t.docs[k]
 		if doc.Summary != "" {
 			op["summary"] = doc.Summary

@@ -220,3 +220,11 @@ func truncate(b []byte) string {
 	}
 	return string(b)
 }
+
+// As is the same server seen with another bearer token (another
+// principal); stopping it is a no-op, the original owns the process.
+func (s *Server) As(token string) *Server {
+	c := *s
+	c.Token, c.cancel = token, nil
+	return &c
+}

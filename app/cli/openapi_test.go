@@ -80,7 +80,7 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 			t.Errorf("/openapi.json has %s, which no module serves", k)
 		}
 	}
-	checkAPIDoc(t, routes)
+	checkAPIDoc(t, routes, srv.Permissions())
 }
 
 // bootAllModules boots every module on a temporary data dir behind a token
@@ -119,7 +119,15 @@ const (
 
 // checkAPIDoc keeps docs/API.md's generated route table in step with the
 // mounted routes.
-func checkAPIDoc(t *testing.T, routes []app.RouteInfo) {
+func checkAPIDoc(t *testing.T, routes []app.RouteInfo, perms []app.RoutePerm) {
+	need := map[string]string{}
+	for _, p := range perms {
+		n := p.Role
+		if p.Dataset != "" {
+			n += " (+ grant of `" + p.Dataset + "`)"
+		}
+		need[p.Method+" "+p.Path] = n
+	}
 	sort.Slice(routes, func(i, j int) bool {
 		if routes[i].Module != routes[j].Module {
 			return routes[i].Module < routes[j].Module
@@ -130,9 +138,9 @@ func checkAPIDoc(t *testing.T, routes []app.RouteInfo) {
 		return routes[i].Method < routes[j].Method
 	})
 	var b strings.Builder
-	b.WriteString(tableBegin + "\n\n| module | method | path |\n|---|---|---|\n")
+	b.WriteString(tableBegin + "\n\n| module | method | path | needs |\n|---|---|---|---|\n")
 	for _, r := range routes {
-		fmt.Fprintf(&b, "| %s | %s | `%s` |\n", r.Module, r.Method, oapiPath(r.Path))
+		fmt.Fprintf(&b, "| %s | %s | `%s` | %s |\n", r.Module, r.Method, oapiPath(r.Path), need[r.Method+" "+r.Path])
 	}
 	b.WriteString("\n" + tableEnd)
 	const file = "../../docs/API.md"
