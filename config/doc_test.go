@@ -156,6 +156,7 @@ type section struct {
 	path   string // "" for the root, "storage.s3"
 	doc    string
 	leaves []leaf
+	array  bool // an array of tables ([[auth.principals]]): no entries by default
 }
 
 type leaf struct {
@@ -176,13 +177,13 @@ func buildReference(t *testing.T) (md, example, live string) {
 		t.Fatal(err)
 	}
 	var sections []section
-	var walk func(typeName, path string, defs map[string]any)
-	walk = func(typeName, path string, defs map[string]any) {
+	var walk func(typeName, path string, defs map[string]any, array bool)
+	walk = func(typeName, path string, defs map[string]any, array bool) {
 		td, ok := types[typeName]
 		if !ok {
 			t.Fatalf("config type %s not found", typeName)
 		}
-		sec := section{path: path, doc: td.doc}
+		sec := section{path: path, doc: td.doc, array: array}
 		var subs []func()
 		for _, f := range td.fields {
 			full := f.key
@@ -193,8 +194,15 @@ func buildReference(t *testing.T) (md, example, live string) {
 				_ = sub
 				typ, key := f.typ, full
 				subDefs, _ := defs[f.key].(map[string]any)
-				subs = append(subs, func() { walk(typ, key, subDefs) })
+				subs = append(subs, func() { walk(typ, key, subDefs, false) })
 				continue
+			}
+			if elem, isList := strings.CutPrefix(f.typ, "[]"); isList {
+				if _, isStruct := types[elem]; isStruct {
+					key := full
+					subs = append(subs, func() { walk(elem, key, nil, true) })
+					continue
+				}
 			}
 			if f.doc == "" {
 				t.Errorf("config field %s.%s (%s) has no doc comment", typeName, f.goName, full)
@@ -206,7 +214,7 @@ func buildReference(t *testing.T) (md, example, live string) {
 			s()
 		}
 	}
-	walk("Config", "", defaults)
+	walk("Config", "", defaults, false)
 
 	var m, ex, lv strings.Builder
 	m.WriteString(mdHeader)
@@ -216,11 +224,28 @@ func buildReference(t *testing.T) (md, example, live string) {
 		if s.path != "" {
 			title = "[" + s.path + "]"
 		}
+		if s.array {
+			title = "[" + title + "]"
+		}
 		fmt.Fprintf(&m, "\n## %s\n\n", title)
 		if s.doc != "" && s.path != "" {
 			fmt.Fprintf(&m, "%s\n\n", s.doc)
 		}
 		m.WriteString("| key | type | default | environment | meaning |\n|---|---|---|---|---|\n")
+		if s.array {
+			// Entries are repeated tables; none exist by default, so the
+			// example shows one commented out and the live copy none.
+			fmt.Fprintf(&m, "Repeat the table for each entry; there is none by default.\n\n")
+			fmt.Fprintf(&ex, "\n# [[%s]]\n", s.path)
+			for _, l := range s.leaves {
+				for _, line := range wrap(l.doc, 76) {
+					fmt.Fprintf(&ex, "# %s\n", line)
+				}
+				fmt.Fprintf(&ex, "# %s = %s\n", l.key, exampleOf(l.typ))
+				fmt.Fprintf(&m, "| `%s` | %s | — | — | %s |\n", l.path, typeName(l.typ), strings.ReplaceAll(l.doc, "|", "\\|"))
+			}
+			continue
+		}
 		if s.path != "" {
 			fmt.Fprintf(&ex, "\n[%s]\n", s.path)
 			fmt.Fprintf(&lv, "\n[%s]\n", s.path)
@@ -250,6 +275,14 @@ func buildReference(t *testing.T) (md, example, live string) {
 	m.WriteString(ex.String())
 	m.WriteString("```\n")
 	return m.String(), ex.String(), lv.String()
+}
+
+// exampleOf is a placeholder value of a type, for array-of-table entries.
+func exampleOf(goType string) string {
+	if goType == "[]string" {
+		return "[]"
+	}
+	return `""`
 }
 
 func typeName(goType string) string {

@@ -245,7 +245,7 @@ var (
 	dottedKeyRe   = regexp.MustCompile(`^([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+)(?:\s*=.*)?$`)
 	sectionKeyRe  = regexp.MustCompile(`^\[([a-z][a-z0-9_.]*)\](?:\s+([a-z][a-z0-9_]*)(?:\s*=.*)?)?$`)
 	envRe         = regexp.MustCompile(`\bLAKEHOUSE_[A-Z0-9_]*[A-Z0-9]`)
-	tomlHeaderRe  = regexp.MustCompile(`^\s*\[([a-z][a-z0-9_.]*)\]\s*$`)
+	tomlHeaderRe  = regexp.MustCompile(`^\s*\[\[?([a-z][a-z0-9_.]*)\]?\]\s*$`) // [section] or [[array.of.tables]]
 	tomlKeyRe     = regexp.MustCompile(`^\s*([a-z][a-z0-9_]*)\s*=`)
 	headingSectRe = regexp.MustCompile("^#+ .*`\\[([a-z][a-z0-9_.]*)\\]`")
 	keyCellRe     = regexp.MustCompile("^\\|\\s*`([a-z][a-z0-9_]*)`\\s*\\|")

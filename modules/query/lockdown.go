@@ -312,7 +312,7 @@ var configFunctions = []string{
 	"current_setting", "duckdb_settings", "duckdb_databases", "duckdb_temporary_files", "duckdb_extensions",
 	"duckdb_secrets", "which_secret", "duckdb_variables", "getvariable", "duckdb_logs", "duckdb_log_contexts",
 	"pragma_database_list", "pragma_database_size", "pragma_metadata_info", "pragma_user_agent",
-	"getenv", "duckdb_secret_types",
+	"getenv", "duckdb_secret_types", "pg_settings",
 }
 
 // tableRef is one base table a statement names.
