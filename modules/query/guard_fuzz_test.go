@@ -27,7 +27,7 @@ func FuzzSQLGuard(f *testing.F) {
 		if len(sqlText) > 4096 {
 			return
 		}
-		st, err := checkStatement(context.Background(), conn, sqlText, 1000, nil)
+		st, err := checkStatement(context.Background(), conn, sqlText, 1000, nil, nil)
 		if err != nil {
 			if errors.Is(err, ErrForbidden) || errors.Is(err, ErrEmptySQL) || errors.Is(err, ErrMultipleStatements) {
 				return

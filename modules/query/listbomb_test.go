@@ -75,7 +75,7 @@ func TestListBuildersBounded(t *testing.T) {
 		"SELECT " + strings.Repeat("repeat(", 30) + "'x'" + strings.Repeat(", 2)", 30), // 2^30 bytes, 2 at a time
 	}
 	for _, q := range refused {
-		_, err := checkStatement(context.Background(), conn, q, 1000, nil)
+		_, err := checkStatement(context.Background(), conn, q, 1000, nil, nil)
 		var lb *ListBombError
 		if !errors.As(err, &lb) {
 			t.Errorf("%s: %v, want a ListBombError", q, err)
@@ -110,7 +110,7 @@ func TestListBuildersBounded(t *testing.T) {
 		"SELECT " + strings.Repeat("repeat(", 100) + "'x'" + strings.Repeat(", 1)", 100),
 	}
 	for _, q := range allowed {
-		st, err := checkStatement(context.Background(), conn, q, 1000, nil)
+		st, err := checkStatement(context.Background(), conn, q, 1000, nil, nil)
 		if err != nil {
 			t.Errorf("%s: refused: %v", q, err)
 			continue

@@ -175,15 +175,15 @@ type serialized struct {
 	ErrorMessage string
 	Position     string
 	Statements   int
-	Selects      int      // SELECT_NODEs in all statements
+	Selects      int        // SELECT_NODEs in all statements
 	Tables       []string   // base tables (views included)
 	Refs         []tableRef // the same with their schema (only withTables)
 	CTEs         []string   // names the statement defines in WITH (only withTables)
 	Funcs        []string   // function names called, lower case (only withTables)
 	Shows        []string   // SHOW/DESCRIBE/SUMMARIZE kinds (only withTables)
-	BuilderTree  string   // the tree from the first size-taking call on, "" when none (see listbomb.go)
-	BuilderCalls int      // size-taking calls found (at most maxBuilderCalls+1)
-	Denied       []string // configFunctions the statement calls
+	BuilderTree  string     // the tree from the first size-taking call on, "" when none (see listbomb.go)
+	BuilderCalls int        // size-taking calls found (at most maxBuilderCalls+1)
+	Denied       []string   // configFunctions the statement calls
 }
 
 // parsed caches parse results by SQL text: parsing depends on the text
