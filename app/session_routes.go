@@ -49,7 +49,7 @@ type sessionAnswer struct {
 	AuthRequired  bool       `json:"auth_required"`
 	Principal     string     `json:"principal,omitempty"`
 	Role          string     `json:"role,omitempty"`
-	Via           string     `json:"via,omitempty"` // "session", "bearer" or "none" (auth off)
+	Via           string     `json:"via,omitempty"` // "session", "bearer", "in-process" (mcp --as) or "none" (auth off)
 	CSRFToken     string     `json:"csrf_token,omitempty"`
 	ExpiresAt     *time.Time `json:"expires_at,omitempty"`
 }
@@ -121,6 +121,12 @@ func (g *Gate) whoami(c echo.Context) error {
 	}
 	if !g.enabled() {
 		return c.JSON(http.StatusOK, sessionAnswer{Authenticated: true, Principal: Anonymous.Name, Role: Anonymous.Role.String(), Via: "none"})
+	}
+	if name, ok := c.Request().Context().Value(inProcessKey{}).(string); ok {
+		if p, ok := g.creds.principal(name); ok {
+			return c.JSON(http.StatusOK, sessionAnswer{Authenticated: true, AuthRequired: true, Principal: p.Name, Role: p.Role.String(), Via: "in-process"})
+		}
+		return c.JSON(http.StatusOK, sessionAnswer{AuthRequired: true})
 	}
 	if sess, _, ok := g.sessions.lookup(c.Request()); ok {
 		if p, ok := g.creds.principal(sess.principal); ok {

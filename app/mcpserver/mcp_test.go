@@ -500,7 +500,7 @@ func TestMCPInProcess(t *testing.T) {
 	seen := map[string]bool{}
 	for _, ev := range evs.Events {
 		seen[fmt.Sprint(ev["tool"])] = true
-		if ev["principal"] != "primary" {
+		if ev["principal"] != "admin" {
 			t.Fatalf("event without the token's principal: %v", ev)
 		}
 	}
