@@ -55,7 +55,7 @@ func newCatalogCmd(g *globalFlags) *cobra.Command {
 			return nil
 		},
 	})
-	cmd.AddCommand(newGCCmd(g), newIcebergCmd(g), newMaintenanceCmd(g), newRetentionCmd(g), newTagCmd(g))
+	cmd.AddCommand(newGCCmd(g), newIcebergCmd(g), newMaintenanceCmd(g), newRetentionCmd(g), newTagCmd(g), newKeysCmd(g))
 	return cmd
 }
 

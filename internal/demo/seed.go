@@ -87,7 +87,9 @@ func (c Client) do(ctx context.Context, method, path, contentType string, body i
 // Seed generates the tables at opts.Scale, ingests each one through
 // POST /v1/ingest (mode=replace, so a re-run at another scale replaces
 // the seed's previous data; identical content is an idempotent no-op),
-// builds the candidates vector index from the summaries, and saves the
+// declares each table's key and foreign keys in the catalog (so every
+// row has a page in the workbench), builds the candidates vector index
+// from the summaries, and saves the
 // canonical question as a named query when the server has the workbench.
 func Seed(ctx context.Context, c Client, opts Options) (Report, error) {
 	var rep Report
@@ -120,6 +122,10 @@ func Seed(ctx context.Context, c Client, opts Options) (Report, error) {
 		}
 		logf("  %-11s %8d rows  v%-3d %-11s %s", t.Name, res.Rows, res.Version, state, time.Since(start).Round(time.Millisecond))
 	}
+	if err := c.declareKeys(ctx); err != nil {
+		return rep, err
+	}
+	logf("  declared the keys and foreign keys of %d tables", len(Keys))
 	start := time.Now()
 	idx, err := c.buildIndex(ctx, opts.Progress)
 	if err != nil {

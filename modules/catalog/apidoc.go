@@ -17,6 +17,9 @@ func (m *Module) RouteDocs() map[string]app.RouteDoc {
 		"GET /tags/:name":             {Summary: "a dataset's tags (pinned versions)"},
 		"PUT /tags/:name/:tag":        {Summary: "pin a version under a tag; retention keeps it", Request: tagBody{}},
 		"DELETE /tags/:name/:tag":     {Summary: "remove a tag"},
+		"GET /keys":                   {Summary: "every visible dataset's key, foreign keys and the foreign keys referencing it"},
+		"GET /keys/:name":             {Summary: "a dataset's key, foreign keys and the foreign keys of other datasets referencing it", Response: KeysInfo{}},
+		"PUT /keys/:name":             {Summary: "declare a dataset's key and/or foreign keys (a field left out is kept; [] drops it)", Request: keysBody{}, Response: KeysInfo{}},
 		"GET /maintenance":            {Summary: "versions, parts, metadata and the last maintenance of every dataset"},
 		"POST /maintenance":           {Summary: "run maintenance now (?dataset=, ?dry_run=true)", Response: MaintenanceReport{}},
 	}

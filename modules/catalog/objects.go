@@ -257,7 +257,7 @@ func (s *Store) rebuild(ctx context.Context) (RebuildReport, error) {
 	}
 	defer func() { _ = tx.Rollback() }()
 	for _, q := range []string{`DELETE FROM dataset_files`, `DELETE FROM dataset_versions`, `DELETE FROM datasets`,
-		`DELETE FROM idempotency_keys`, `DELETE FROM dataset_retention`, `DELETE FROM dataset_tags`,
+		`DELETE FROM idempotency_keys`, `DELETE FROM dataset_retention`, `DELETE FROM dataset_tags`, `DELETE FROM dataset_keys`,
 		`DELETE FROM absorbed_parts`, `DELETE FROM pending_deletes`} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return rep, fmt.Errorf("catalog: rebuild: clear: %w", err)
@@ -353,6 +353,9 @@ func (s *Store) rebuildSettings(ctx context.Context, tx *sql.Tx) error {
 				st.Name, tag, v, now); err != nil {
 				return fmt.Errorf("catalog: rebuild: tag of %q: %w", st.Name, err)
 			}
+		}
+		if err := insertKeys(ctx, tx, st.Name, st.Key, st.ForeignKeys, now); err != nil {
+			return fmt.Errorf("catalog: rebuild: %w", err)
 		}
 	}
 	return nil

@@ -21,6 +21,9 @@ func (m *Module) RoutePerms() map[string]app.Perm {
 		"GET /tags/:name":             app.NeedOn(app.RoleReader, "name"),
 		"PUT /tags/:name/:tag":        app.NeedOn(app.RoleWriter, "name"),
 		"DELETE /tags/:name/:tag":     app.NeedOn(app.RoleWriter, "name"),
+		"GET /keys":                   app.Need(app.RoleReader),
+		"GET /keys/:name":             app.NeedOn(app.RoleReader, "name"),
+		"PUT /keys/:name":             app.NeedOn(app.RoleWriter, "name"),
 	}
 }
 

@@ -43,12 +43,14 @@ func WithRetention(p RetentionPolicy) Option {
 }
 
 // datasetSettings are what a dataset has besides its versions: its own
-// retention and its tags. Mirrored to _catalog/settings/<name>.json so a
-// rebuild from the bucket keeps them.
+// retention, its tags, its declared key and foreign keys. Mirrored to
+// _catalog/settings/<name>.json so a rebuild from the bucket keeps them.
 type datasetSettings struct {
-	Name      string         `json:"name"`
-	Retention *Retention     `json:"-"`
-	Tags      map[string]int `json:"tags,omitempty"`
+	Name        string         `json:"name"`
+	Retention   *Retention     `json:"-"`
+	Tags        map[string]int `json:"tags,omitempty"`
+	Key         []string       `json:"-"`
+	ForeignKeys []ForeignKey   `json:"-"`
 }
 
 type settingsJSON struct {
@@ -56,6 +58,8 @@ type settingsJSON struct {
 	KeepVersions *int           `json:"keep_versions,omitempty"`
 	KeepAgeSecs  *int64         `json:"keep_age_seconds,omitempty"`
 	Tags         map[string]int `json:"tags,omitempty"`
+	Key          []string       `json:"key,omitempty"`
+	ForeignKeys  []ForeignKey   `json:"foreign_keys,omitempty"`
 }
 
 const settingsPrefix = "_catalog/settings/"
@@ -196,6 +200,9 @@ func (s *Store) loadSettings(ctx context.Context) error {
 		get(name).Tags[tag] = v
 	}
 	trows.Close()
+	if err := loadKeys(ctx, s.db, get); err != nil {
+		return err
+	}
 	s.settingsM.Lock()
 	s.settings = all
 	s.settingsM.Unlock()
@@ -210,13 +217,16 @@ func (s *Store) saveSettings(ctx context.Context, ds *datasetSettings) error {
 		return fmt.Errorf("catalog: begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	for _, q := range []string{`DELETE FROM dataset_retention WHERE name = ?`, `DELETE FROM dataset_tags WHERE name = ?`} {
+	for _, q := range []string{`DELETE FROM dataset_retention WHERE name = ?`, `DELETE FROM dataset_tags WHERE name = ?`, `DELETE FROM dataset_keys WHERE name = ?`} {
 		if _, err := tx.ExecContext(ctx, q, ds.Name); err != nil {
 			return fmt.Errorf("catalog: settings of %q: %w", ds.Name, err)
 		}
 	}
 	now := time.Now().UTC()
-	out := settingsJSON{Name: ds.Name, Tags: ds.Tags}
+	out := settingsJSON{Name: ds.Name, Tags: ds.Tags, Key: ds.Key, ForeignKeys: ds.ForeignKeys}
+	if err := insertKeys(ctx, tx, ds.Name, ds.Key, ds.ForeignKeys, now); err != nil {
+		return err
+	}
 	if r := ds.Retention; r != nil {
 		secs := int64(r.KeepAge / time.Second)
 		out.KeepVersions, out.KeepAgeSecs = &r.KeepVersions, &secs
@@ -253,6 +263,7 @@ func (s *Store) settingsCopy(name string) *datasetSettings {
 	if cur := s.settings[name]; cur != nil {
 		ds.Retention = cur.Retention
 		maps.Copy(ds.Tags, cur.Tags)
+		ds.Key, ds.ForeignKeys = cur.Key, cur.ForeignKeys // replaced whole, never changed in place
 	}
 	return ds
 }

@@ -18,6 +18,7 @@ func (m *Module) Routes(g *echo.Group) {
 	g.DELETE("/datasets/:name", m.handleDelete)
 	g.GET("/datasets/:name/changes", m.handleChanges)
 	m.maintenanceRoutes(g)
+	m.keyRoutes(g)
 }
 
 // handleChanges sends the change feed's readers to the SQL module, which

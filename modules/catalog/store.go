@@ -296,7 +296,7 @@ func (s *Store) delete(ctx context.Context, name string) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE datasets SET deleted_at = ?, updated_at = ? WHERE name = ?`, now, now, name); err != nil {
 		return fmt.Errorf("catalog: delete %q: %w", name, err)
 	}
-	for _, table := range []string{"idempotency_keys", "absorbed_parts", "dataset_tags", "dataset_retention"} {
+	for _, table := range []string{"idempotency_keys", "absorbed_parts", "dataset_tags", "dataset_retention", "dataset_keys"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE name = ?`, name); err != nil {
 			return fmt.Errorf("catalog: delete %q: %w", name, err)
 		}
