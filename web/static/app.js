@@ -8,10 +8,12 @@ import * as search from "./search.js";
 import * as memory from "./memory.js";
 import * as ingest from "./ingest.js";
 import * as activity from "./activity.js";
+import * as rowPage from "./row.js";
 
 const pages = {
   datasets: { section: "page-datasets", show: datasets.showList },
   dataset: { section: "page-dataset", show: datasets.showDataset, nav: "datasets" },
+  row: { section: "page-row", show: rowPage.show, nav: "datasets" },
   sql: { section: "page-sql", show: sqlPage.show },
   search: { section: "page-search", show: search.show },
   memory: { section: "page-memory", show: memory.show },
@@ -28,7 +30,7 @@ function route() {
   const [path, qs] = h.split("?");
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
   let name = parts[0] || "datasets";
-  if (name === "datasets" && parts[1]) name = "dataset";
+  if (name === "datasets" && parts[1]) name = parts[2] === "row" ? "row" : "dataset";
   return { name: pages[name] ? name : "datasets", args: parts.slice(1), query: new URLSearchParams(qs || "") };
 }
 

@@ -1,7 +1,8 @@
 // Datasets: the list, and a dataset's rows (facets, per-column filters,
 // sort, paging, export), schema and version history.
 "use strict";
-import { $, api, el, ident, isNumericType, sql, exportURL, fmtCell, human, when, datasets, showError } from "./api.js";
+import { $, api, el, ident, isNumericType, sql, exportURL, human, when, datasets, showError } from "./api.js";
+import { allKeys, linker, linkedCell } from "./row.js";
 
 const PAGE = 50;
 
@@ -22,8 +23,14 @@ export async function showList() {
 
 $("datasets-internal").addEventListener("change", () => showList());
 
-// state of the rows view of the dataset on screen.
+// state of the rows view of the dataset on screen. It is read from the
+// address (#/datasets/<name>?f.city=Chicago&c.years=>=10&sort=-years&page=2
+// &facets=city,role&tab=schema) every time it changes, and every action
+// writes a new address instead of changing it in place: reload, a shared
+// link, Back and Forward all show the same view.
 let st = null;
+const suggested = {}; // dataset name → the facets suggestFacets picked
+const TABS = { rows: "ds-tab-rows", schema: "ds-tab-schema", versions: "ds-tab-versions" };
 
 function selectTab(which) {
   for (const [tab, panel] of [["ds-tab-rows", "ds-rows"], ["ds-tab-schema", "ds-schema-panel"], ["ds-tab-versions", "ds-versions-panel"]]) {
@@ -33,33 +40,87 @@ function selectTab(which) {
     $(panel).hidden = !on;
   }
 }
-for (const id of ["ds-tab-rows", "ds-tab-schema", "ds-tab-versions"]) $(id).addEventListener("click", () => selectTab(id));
+// A tab click writes the address; replaceState keeps tabs out of the
+// Back history (they are one view, not a navigation) yet in a shared link.
+function chooseTab(id) {
+  selectTab(id);
+  if (!st) return;
+  st.tab = Object.keys(TABS).find((k) => TABS[k] === id);
+  history.replaceState(null, "", stateHash(st));
+}
+for (const id of Object.values(TABS)) $(id).addEventListener("click", () => chooseTab(id));
 $("ds-rows").parentElement.querySelector(".tabs").addEventListener("keydown", (e) => {
-  const tabs = ["ds-tab-rows", "ds-tab-schema", "ds-tab-versions"];
+  const tabs = Object.values(TABS);
   const i = tabs.indexOf(document.activeElement.id);
   if (i < 0 || (e.key !== "ArrowRight" && e.key !== "ArrowLeft")) return;
   const next = tabs[(i + (e.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
-  selectTab(next); $(next).focus();
+  chooseTab(next); $(next).focus();
 });
 
-export async function showDataset(args) {
-  const name = args[0];
-  if (!st || st.name !== name) {
-    st = { name, schema: [], facets: [], facetSel: {}, colFilter: {}, sort: null, page: 0, total: 0 };
-    selectTab("ds-tab-rows");
+// parseState reads a view from the address's query; fn.<col> selects the
+// null value of a facet (an f.<col> value is always text).
+function parseState(name, query) {
+  const s = { name, facets: null, facetSel: {}, colFilter: {}, sort: null, page: 0, tab: "rows" };
+  for (const [k, v] of query) {
+    if (k.startsWith("f.")) (s.facetSel[k.slice(2)] ||= []).push(v);
+    else if (k === "fn") (s.facetSel[v] ||= []).push(null);
+    else if (k.startsWith("c.")) s.colFilter[k.slice(2)] = v;
+    else if (k === "sort" && v) s.sort = v.startsWith("-") ? { col: v.slice(1), dir: "desc" } : { col: v, dir: "asc" };
+    else if (k === "page") s.page = Math.max(0, (parseInt(v, 10) || 1) - 1);
+    else if (k === "facets") s.facets = v ? v.split(",") : [];
+    else if (k === "tab" && TABS[v]) s.tab = v;
   }
+  return s;
+}
+
+// stateHash writes a view as an address (the inverse of parseState).
+function stateHash(s) {
+  const q = new URLSearchParams();
+  if (s.facets && s.facetsCustom) q.set("facets", s.facets.join(","));
+  for (const [col, vals] of Object.entries(s.facetSel)) for (const v of vals) {
+    if (v === null) q.append("fn", col); else q.append("f." + col, String(v));
+  }
+  for (const [col, f] of Object.entries(s.colFilter)) if (f.trim()) q.set("c." + col, f.trim());
+  if (s.sort) q.set("sort", (s.sort.dir === "desc" ? "-" : "") + s.sort.col);
+  if (s.page) q.set("page", String(s.page + 1));
+  if (s.tab && s.tab !== "rows") q.set("tab", s.tab);
+  const qs = q.toString();
+  return "#/datasets/" + encodeURIComponent(s.name) + (qs ? "?" + qs : "");
+}
+
+// go shows a changed view by writing its address (hashchange renders it).
+function go(change) {
+  const next = structuredClone({ ...st, schema: undefined, keys: undefined });
+  change(next);
+  location.hash = stateHash(next);
+}
+
+export async function showDataset(args, query) {
+  const name = args[0];
+  const prev = st;
+  st = parseState(name, query || new URLSearchParams());
+  st.facetsCustom = st.facets !== null;
+  selectTab(TABS[st.tab]);
   $("ds-title").textContent = name;
   showError("ds-error", null);
   try {
-    const m = await api("GET", "/v1/catalog/manifest/" + encodeURIComponent(name));
+    const [m, keys] = await Promise.all([
+      api("GET", "/v1/catalog/manifest/" + encodeURIComponent(name)),
+      allKeys().catch(() => ({})), // a page without links beats no page
+    ]);
     st.schema = m.schema || [];
+    st.keys = keys;
     $("ds-meta").textContent = `v${m.version} · ${(m.row_count ?? 0).toLocaleString("en-US")} rows · ${st.schema.length} columns · updated ${when(m.updated_at)}`;
-    $("ds-schema").querySelector("tbody").replaceChildren(...st.schema.map((c) =>
-      el("tr", {}, el("th", { scope: "row" }, c.name), el("td", {}, c.type), el("td", {}, c.nullable ? "yes" : "no"))));
-    const sel = $("facet-add");
-    sel.replaceChildren(el("option", { value: "" }, "choose a column…"), ...st.schema.map((c) => el("option", { value: c.name }, c.name)));
-    loadVersions(name);
-    if (!st.facetsChosen) { st.facetsChosen = true; st.facets = await suggestFacets(); }
+    if (!prev || prev.name !== name) {
+      $("ds-schema").querySelector("tbody").replaceChildren(...st.schema.map((c) =>
+        el("tr", {}, el("th", { scope: "row" }, c.name), el("td", {}, c.type), el("td", {}, c.nullable ? "yes" : "no"))));
+      const sel = $("facet-add");
+      sel.replaceChildren(el("option", { value: "" }, "choose a column…"), ...st.schema.map((c) => el("option", { value: c.name }, c.name)));
+      loadVersions(name);
+    }
+    if (st.facets === null) st.facets = suggested[name] ||= await suggestFacets();
+    // A selection on a column that is no facet still filters (a link
+    // from a row page: f.candidate_id=…); it shows as a chip only.
     buildHeader();
     await refresh();
   } catch (e) { showError("ds-error", e); }
@@ -111,7 +172,7 @@ function where(skipFacet) {
     if (col === skipFacet || !vals.length) continue;
     const nn = vals.filter((v) => v !== null);
     const ors = [];
-    if (nn.length) ors.push(`${ident(col)} IN (${nn.map(p).join(", ")})`);
+    if (nn.length) ors.push(`CAST(${ident(col)} AS VARCHAR) IN (${nn.map(p).join(", ")})`);
     if (nn.length !== vals.length) ors.push(`${ident(col)} IS NULL`);
     parts.push("(" + ors.join(" OR ") + ")");
   }
@@ -140,17 +201,17 @@ function buildHeader() {
       el("span", { class: "type" }, c.type),
       el("input", { class: "col-filter", "aria-label": `Filter ${c.name}`, value: st.colFilter[c.name] || "",
         placeholder: isNumericType(c.type) ? "e.g. >=5" : "contains…", dataset: { col: c.name },
-        onkeydown: (e) => { if (e.key === "Enter") { st.colFilter[c.name] = e.target.value; st.page = 0; refresh(); } } }));
+        onkeydown: (e) => { if (e.key === "Enter") go((n) => { n.colFilter[c.name] = e.target.value; n.page = 0; }); } }));
   }));
   $("ds-table").querySelector("thead").replaceChildren(head);
 }
 
 function toggleSort(col) {
-  if (!st.sort || st.sort.col !== col) st.sort = { col, dir: "asc" };
-  else st.sort = st.sort.dir === "asc" ? { col, dir: "desc" } : null;
-  st.page = 0;
-  buildHeader();
-  refresh();
+  go((n) => {
+    if (!n.sort || n.sort.col !== col) n.sort = { col, dir: "asc" };
+    else n.sort = n.sort.dir === "asc" ? { col, dir: "desc" } : null;
+    n.page = 0;
+  });
 }
 
 async function refresh() {
@@ -164,7 +225,8 @@ async function refresh() {
     ]);
     st.total = cnt.rows[0][0];
     const types = page.columns.map((c) => c.type);
-    $("ds-table").querySelector("tbody").replaceChildren(...page.rows.map((r) => el("tr", {}, r.map((x, i) => fmtCell(x, types[i])))));
+    const link = linker(st.name, page.columns, st.keys || {});
+    $("ds-table").querySelector("tbody").replaceChildren(...page.rows.map((r) => el("tr", {}, r.map((x, i) => linkedCell(x, types[i], link(r, i))))));
     const from = st.total ? st.page * PAGE + 1 : 0;
     $("page-info").textContent = `rows ${from.toLocaleString("en-US")}–${(st.page * PAGE + page.rows.length).toLocaleString("en-US")} of ${st.total.toLocaleString("en-US")}`;
     $("page-prev").disabled = st.page === 0;
@@ -179,11 +241,11 @@ function renderChips() {
   const chips = [];
   for (const [col, vals] of Object.entries(st.facetSel)) for (const v of vals) {
     chips.push(el("button", { type: "button", class: "chip", "aria-label": `Remove filter ${col} = ${v}`,
-      onclick: () => { st.facetSel[col] = st.facetSel[col].filter((x) => x !== v); st.page = 0; refresh(); } }, `${col} = ${v ?? "null"} ✕`));
+      onclick: () => go((n) => { n.facetSel[col] = n.facetSel[col].filter((x) => x !== v); n.page = 0; }) }, `${col} = ${v ?? "null"} ✕`));
   }
   for (const [col, f] of Object.entries(st.colFilter)) if (f.trim()) {
     chips.push(el("button", { type: "button", class: "chip", "aria-label": `Remove filter on ${col}`,
-      onclick: () => { st.colFilter[col] = ""; st.page = 0; buildHeader(); refresh(); } }, `${col}: ${f} ✕`));
+      onclick: () => go((n) => { delete n.colFilter[col]; n.page = 0; }) }, `${col}: ${f} ✕`));
   }
   $("active-filters").replaceChildren(...chips);
 }
@@ -195,31 +257,35 @@ async function renderFacets() {
     const sel = st.facetSel[col] || [];
     return el("section", { class: "facet", "aria-label": `Facet ${col}` },
       el("h3", {}, col, el("button", { type: "button", class: "link", "aria-label": `Remove facet ${col}`,
-        onclick: () => { st.facets = st.facets.filter((c) => c !== col); delete st.facetSel[col]; refresh(); } }, "✕")),
+        onclick: () => go((n) => { n.facets = n.facets.filter((c) => c !== col); n.facetsCustom = true; delete n.facetSel[col]; n.page = 0; }) }, "✕")),
       el("ul", {}, r.rows.map(([v, n]) => el("li", {}, el("button", {
-        type: "button", class: "facet-value", "aria-pressed": String(sel.includes(v)), dataset: { col, val: v ?? "" },
+        type: "button", class: "facet-value", "aria-pressed": String(sel.includes(v === null ? null : String(v))), dataset: { col, val: v ?? "" },
         onclick: () => toggleFacet(col, v),
       }, el("span", {}, v === null ? "null" : String(v)), el("span", { class: "count" }, n.toLocaleString("en-US")))))));
   }));
   $("facet-list").replaceChildren(...boxes);
 }
 
+// toggleFacet selects or unselects a value. Selections are text (as the
+// address carries them): where() compares the column as text too.
 function toggleFacet(col, v) {
-  const cur = st.facetSel[col] || [];
-  st.facetSel[col] = cur.includes(v) ? cur.filter((x) => x !== v) : [...cur, v];
-  st.page = 0;
-  refresh();
+  const val = v === null ? null : String(v);
+  go((n) => {
+    const cur = n.facetSel[col] || [];
+    n.facetSel[col] = cur.includes(val) ? cur.filter((x) => x !== val) : [...cur, val];
+    n.page = 0;
+  });
 }
 
 $("facet-add").addEventListener("change", (e) => {
   const col = e.target.value;
-  if (col && !st.facets.includes(col)) { st.facets.push(col); renderFacets(); }
   e.target.value = "";
+  if (col && !st.facets.includes(col)) go((n) => { n.facets.push(col); n.facetsCustom = true; });
 });
 // On a narrow screen the facets start folded so the rows come first.
 if (window.matchMedia("(max-width: 800px)").matches) $("facets-box").open = false;
-$("page-prev").addEventListener("click", () => { if (st.page > 0) { st.page--; refresh(); } });
-$("page-next").addEventListener("click", () => { st.page++; refresh(); });
+$("page-prev").addEventListener("click", () => { if (st.page > 0) go((n) => { n.page--; }); });
+$("page-next").addEventListener("click", () => go((n) => { n.page++; }));
 $("open-in-sql").addEventListener("click", () => {
   const v = viewSQL();
   sessionStorage.setItem("lakehouse.sql.open", JSON.stringify({ sql: v.sql + "\nLIMIT 1000", params: v.params }));

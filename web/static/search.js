@@ -3,6 +3,7 @@
 // saved to pathway memory as a shortlist (with an optional note).
 "use strict";
 import { $, api, el, ident, sql, datasets, showError, toast } from "./api.js";
+import { allKeys, rowHref } from "./row.js";
 
 // Hits scoring under this are shown as weak matches (the demo's negative
 // control, "dental hygienist", tops out near 0.47; real matches ~0.7).
@@ -74,8 +75,12 @@ $("search-form").addEventListener("submit", async (ev) => {
     const r = await api("POST", "/v1/vectors/index/" + encodeURIComponent(index) + "/search", body);
     lastHits = r.results || [];
     lastQuery = { index, text: body.text, filter };
-    const rows = await rowsFor(index, lastHits);
-    render(lastHits, rows, terms(body.text), filter);
+    const [rows, keys] = await Promise.all([rowsFor(index, lastHits), allKeys().catch(() => ({}))]);
+    // A hit's id is its row's key when the dataset declares a one-column
+    // key: then each hit links to the row's page (its profile).
+    const key = (keys[index] || {}).key || [];
+    const profile = key.length === 1 ? (id) => rowHref(index, key, [id]) : null;
+    render(lastHits, rows, terms(body.text), filter, profile);
     const strong = lastHits.filter((h) => h.score >= STRONG).length;
     $("search-status").textContent = `${lastHits.length} results, ${strong} strong match${strong === 1 ? "" : "es"}` +
       (strong === 0 && lastHits.length ? " — nothing in this index is really about that" : "");
@@ -103,7 +108,7 @@ function highlight(text, words) {
   return String(text).split(re).map((part, i) => (i % 2 ? el("mark", {}, part) : part));
 }
 
-function render(hits, rows, words, filter) {
+function render(hits, rows, words, filter, profile) {
   const fields = ["role", "skills", "certifications", "languages", "shift", "summary"];
   $("search-results").replaceChildren(...hits.map((h, n) => {
     const row = rows[h.id] || {};
@@ -124,7 +129,7 @@ function render(hits, rows, words, filter) {
       el("header", {},
         el("input", { type: "checkbox", id: cbId, class: "hit-select", value: h.id }),
         el("label", { for: cbId, class: "who" }, `${row.name || md.name || h.id}`),
-        el("span", { class: "meta" }, h.id),
+        profile ? el("a", { href: profile(h.id), class: "profile", "aria-label": `${h.id}: profile of ${row.name || md.name || h.id}` }, h.id) : el("span", { class: "meta" }, h.id),
         el("span", { class: "score" }, bar, ` score ${h.score.toFixed(3)}`),
         weak ? el("span", { class: "badge" }, "weak match") : null,
         el("span", {}, [md.role || row.role, md.city || row.city, row.state].filter(Boolean).join(" · ")),
