@@ -7,6 +7,7 @@ import (
 	"lakehouse/app"
 	"lakehouse/modules/catalog"
 	"lakehouse/modules/embed"
+	"lakehouse/modules/erasure"
 	"lakehouse/modules/indexer"
 	"lakehouse/modules/ingest"
 	"lakehouse/modules/observer"
@@ -35,6 +36,7 @@ func AllModules() []app.Module {
 		workbench.New(),
 		indexer.New(),
 		workflow.New(),
+		erasure.New(),
 	}
 }
 

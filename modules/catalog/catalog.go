@@ -135,6 +135,9 @@ type Change struct {
 	Manifest *Manifest
 	// Pruned lists the versions gc removed (KeepVersions), oldest first.
 	Pruned []int
+	// Rewritten holds versions whose files erasure replaced in place
+	// (same numbers, fewer rows): readers of those versions must reload.
+	Rewritten []Manifest
 }
 
 // Catalog is the dataset registry other modules use.

@@ -63,6 +63,7 @@ func (m *Module) Init(_ context.Context, c *app.Container) error {
 		return err
 	}
 	m.h = h
+	app.Provide[RowForgetter](c, h)
 	return nil
 }
 

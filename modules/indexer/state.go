@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // pipelineState remembers, per index, the hash of each row's indexed text
@@ -91,4 +92,37 @@ func (s *pipelineState) save(dir, index string) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), p)
+}
+
+// RowForgetter drops rows from an index's pipeline state, for erasure:
+// the state lists every indexed row by id, and an erased person's id
+// must not stay in it (nor would a rerun re-embed a row the state still
+// names). The indexer provides it.
+type RowForgetter interface {
+	ForgetRows(index string, ids []string) error
+}
+
+// ForgetRows implements RowForgetter; it waits for a run on the index to
+// end (one run or change at a time).
+func (h *handler) ForgetRows(index string, ids []string) error {
+	for !h.runs.acquire(index) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	defer h.runs.release(index)
+	dir := h.stateDir()
+	p, err := statePath(dir, index)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	st, err := loadPipelineState(dir, index)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		delete(st.Rows, id)
+	}
+	return st.save(dir, index)
 }

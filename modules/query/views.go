@@ -105,6 +105,9 @@ func (v *views) apply(ctx context.Context, ch catalog.Change) error {
 	if ch.Deleted {
 		return v.drop(ctx, ch.Name)
 	}
+	if len(ch.Rewritten) > 0 {
+		return v.rewritten(ctx, ch)
+	}
 	if ch.Manifest == nil && len(ch.Pruned) == 0 {
 		return nil
 	}
@@ -465,4 +468,27 @@ func (v *views) isDataset(name string) bool {
 	defer v.mu.Unlock()
 	_, ok := v.datasets[name]
 	return ok
+}
+
+// rewritten reloads the views of versions whose files erasure replaced:
+// the same version numbers, built again on the new parts (and the
+// change views over the dataset dropped, as for any change).
+func (v *views) rewritten(ctx context.Context, ch catalog.Change) error {
+	v.mu.Lock()
+	known := v.datasets[ch.Name]
+	if known == nil {
+		v.mu.Unlock()
+		return nil
+	}
+	errs := v.dropChangesLocked(ctx, ch.Name, nil)
+	names := []string{ch.Name}
+	for _, m := range ch.Rewritten {
+		if _, ok := known[m.Version]; !ok {
+			continue
+		}
+		known[m.Version] = m
+		names = append(names, versionName(ch.Name, m.Version))
+	}
+	v.mu.Unlock()
+	return v.ensureNow(ctx, names, errs)
 }

@@ -14,12 +14,19 @@ import (
 func (s *service) compact(ctx context.Context, ix *index) error {
 	ix.writeMu.Lock()
 	defer ix.writeMu.Unlock()
+	return s.compactLocked(ctx, ix, false)
+}
+
+// compactLocked is compact with writeMu held; purge rebuilds the graph
+// whatever the share of tombstones, so nothing of a deleted item (its
+// vector included) is in the snapshot (erasure).
+func (s *service) compactLocked(ctx context.Context, ix *index, purge bool) error {
 	ix.compacting = false
-	if ix.dropped || (len(ix.walSeqs) == 0 && ix.snapSeq == ix.seq) {
+	if ix.dropped || (!purge && len(ix.walSeqs) == 0 && ix.snapSeq == ix.seq) {
 		return nil
 	}
 	start := time.Now()
-	if dead := ix.g.Len() - ix.live; dead > 256 && dead*4 > ix.g.Len() {
+	if dead := ix.g.Len() - ix.live; dead > 0 && (purge || dead > 256 && dead*4 > ix.g.Len()) {
 		c, err := ix.rebuilt()
 		if err != nil {
 			return fmt.Errorf("vector: compact %q: rebuild: %w", ix.spec.Name, err)
