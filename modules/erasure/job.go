@@ -197,6 +197,7 @@ func (j *runner) dataset(ctx context.Context, d *DatasetProgress) error {
 		if err := j.save(j.job); err != nil {
 			return err
 		}
+		afterStep("rewrites-saved")
 	}
 	if len(d.Rewrites) > 0 {
 		rep, err := j.cat.RewriteHistory(ctx, d.Name, d.Rewrites)
@@ -206,6 +207,7 @@ func (j *runner) dataset(ctx context.Context, d *DatasetProgress) error {
 		if len(rep.Versions) > 0 {
 			d.Versions = rep.Versions
 		}
+		afterStep("history-rewritten")
 		for old := range d.Rewrites {
 			if err := j.objects.Delete(ctx, old); err != nil && !errors.Is(err, storage.ErrNotFound) {
 				return fmt.Errorf("erasure: delete %s: %w", old, err)
@@ -354,3 +356,10 @@ func marshalJob(j *Job) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// afterStep is a test hook: the kill -9 test stops the process at a step.
+var afterStep = func(step string) {}
+
+// SetAfterStep installs the hook run after each step of a job
+// ("rewrites-saved", "history-rewritten"); for crash tests only.
+func SetAfterStep(f func(step string)) { afterStep = f }
