@@ -44,6 +44,7 @@ func keysOf(m Manifest) []idemRecord {
 // commit rewinds the table. The dataset's writer lock is held.
 func (s *Store) commitNew(ctx context.Context, m Manifest, prev *Manifest, exists bool, keys []idemRecord, absorbed map[string]string) ([]int, error) {
 	defer s.observeCommit(time.Now())
+	s.substituteErased(&m)
 	expire, err := s.expiring(ctx, m.Name, m.Version, m.CreatedAt)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -97,6 +98,7 @@ func (s *Store) RewriteHistory(ctx context.Context, name string, repl map[string
 	if err := tx.Commit(); err != nil {
 		return out, fmt.Errorf("catalog: rewrite %q: %w", name, err)
 	}
+	s.rememberErased(name, repl)
 	// The old manifests (their key ranges can be an erased key) sit in
 	// the database's WAL until a checkpoint folds it into the file. The
 	// file's freed blocks may still hold them (see docs/SECURITY.md).
@@ -195,4 +197,43 @@ func (s *Store) PartsOf(ctx context.Context, name string) (map[string][]int, err
 		}
 	}
 	return out, nil
+}
+
+// erasedParts maps, per dataset, the parts a history rewrite replaced to
+// their rewrites (nil: dropped). A writer that read the file list before
+// the rewrite (an upsert carries the parts it does not touch) would
+// otherwise commit a version naming a deleted part — and the erased rows
+// with it; commitNew substitutes the rewrites instead. (A part is named
+// by its content, so a later ingest of the very same bytes gets the
+// rewrite too, until a restart: the person stays forgotten.)
+type erasedParts struct {
+	mu sync.Mutex
+	m  map[string]map[string]*File
+}
+
+func (s *Store) rememberErased(name string, repl map[string]*File) {
+	s.erased.mu.Lock()
+	defer s.erased.mu.Unlock()
+	if s.erased.m == nil {
+		s.erased.m = map[string]map[string]*File{}
+	}
+	if s.erased.m[name] == nil {
+		s.erased.m[name] = map[string]*File{}
+	}
+	for k, f := range repl {
+		s.erased.m[name][k] = f
+	}
+}
+
+// substituteErased applies the remembered rewrites to a new version.
+func (s *Store) substituteErased(m *Manifest) {
+	s.erased.mu.Lock()
+	repl := s.erased.m[m.Name]
+	s.erased.mu.Unlock()
+	if len(repl) == 0 {
+		return
+	}
+	if nm, ok := rewriteManifest(*m, repl); ok {
+		m.Files, m.RowCount = nm.Files, nm.RowCount
+	}
 }

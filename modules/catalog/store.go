@@ -28,6 +28,7 @@ type Store struct {
 	db      *sql.DB
 	objects storage.Store
 	log     *slog.Logger
+	erased  erasedParts // parts erasure replaced (erase.go)
 
 	// mu is the catalog-wide writer lock: held exclusively by what spans
 	// datasets (gc, rebuild, the Iceberg sync, start-up retention), shared
