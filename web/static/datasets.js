@@ -288,6 +288,10 @@ $("page-prev").addEventListener("click", () => { if (st.page > 0) go((n) => { n.
 $("page-next").addEventListener("click", () => go((n) => { n.page++; }));
 $("open-in-sql").addEventListener("click", () => {
   const v = viewSQL();
-  sessionStorage.setItem("lakehouse.sql.open", JSON.stringify({ sql: v.sql + "\nLIMIT 1000", params: v.params }));
-  location.hash = "#/sql";
+  const q = new URLSearchParams({ sql: v.sql + "\nLIMIT 1000" });
+  v.params.forEach((val, i) => {
+    q.append(`p.p${i + 1}`, String(val));
+    if (typeof val === "number") q.append(`t.p${i + 1}`, "number");
+  });
+  location.hash = "#/sql?" + q.toString();
 });

@@ -12,11 +12,28 @@ const STOP = new Set(["the", "and", "with", "for", "who", "has", "have", "can", 
 let lastHits = [];
 let lastQuery = null;
 
+// The search on screen is in the address (#/search?q=…&index=…&mode=…
+// &city=…&role=…&availability=…&rate_max=…&k=…): Search writes it, and an
+// address with q sets every field from it (a field it leaves out is
+// cleared, so filters of an earlier search never stick) and searches.
+const FIELDS = { city: "f-city", role: "f-role", availability: "f-availability", rate_max: "f-rate-max", k: "search-k", mode: "search-mode" };
+let lastSearch = null; // the address whose search is on screen
+
+function searchHash() {
+  const q = new URLSearchParams({ q: $("search-text").value });
+  if ($("search-index").value) q.set("index", $("search-index").value);
+  for (const [k, id] of Object.entries(FIELDS)) {
+    const v = $(id).value.trim();
+    if (v && !(k === "k" && v === "20") && !(k === "mode" && v === "vector")) q.set(k, v);
+  }
+  return "#/search?" + q.toString();
+}
+
 export async function show(args, query) {
   try {
     const r = await api("GET", "/v1/vectors/index");
     const sel = $("search-index");
-    const cur = sel.value;
+    const cur = (query && query.get("index")) || sel.value;
     // "_" indexes belong to modules (pathway's memory index), not to people.
     const list = (r.indexes || []).filter((i) => !i.name.startsWith("_"));
     sel.replaceChildren(...list.map((i) => el("option", { value: i.name }, `${i.name} (${(i.length ?? 0).toLocaleString("en-US")})`)));
@@ -25,7 +42,11 @@ export async function show(args, query) {
     if (!list.length) $("search-status").textContent = "No vector index yet: `lakehouse demo seed` builds “candidates”.";
     await fillDatalists();
     const q = query && query.get("q");
-    if (q && list.length) { $("search-text").value = q; $("search-form").requestSubmit(); }
+    if (q && list.length && location.hash !== lastSearch) {
+      $("search-text").value = q;
+      for (const [k, id] of Object.entries(FIELDS)) $(id).value = query.get(k) ?? (k === "k" ? "20" : k === "mode" ? "vector" : "");
+      await search();
+    }
   } catch (e) { showError("search-error", e); }
 }
 
@@ -57,8 +78,14 @@ function terms(text) {
   return [...new Set(text.toLowerCase().split(/[^a-z0-9-]+/).filter((w) => w.length > 2 && !STOP.has(w)))];
 }
 
-$("search-form").addEventListener("submit", async (ev) => {
+$("search-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
+  const h = searchHash();
+  if (location.hash === h) search(); else location.hash = h;
+});
+
+async function search() {
+  lastSearch = location.hash;
   showError("search-error", null);
   const index = $("search-index").value;
   const filter = {};
@@ -69,6 +96,7 @@ $("search-form").addEventListener("submit", async (ev) => {
   const max = $("f-rate-max").value;
   if (max !== "") filter.hourly_rate = { $lte: Number(max) };
   const body = { text: $("search-text").value, k: Number($("search-k").value) };
+  if ($("search-mode").value !== "vector") body.mode = $("search-mode").value;
   if (Object.keys(filter).length) body.filter = filter;
   $("search-status").textContent = "searching…";
   try {
@@ -87,7 +115,7 @@ $("search-form").addEventListener("submit", async (ev) => {
     $("shortlist-form").hidden = lastHits.length === 0;
     if (!$("shortlist-name").value) $("shortlist-name").value = body.text;
   } catch (e) { $("search-status").textContent = ""; $("search-results").replaceChildren(); showError("search-error", e); }
-});
+}
 
 async function rowsFor(index, hits) {
   const ds = await sourceDataset(index);

@@ -10,19 +10,61 @@ let last = null; // the last result, for the chart
 let loadedSaved = null; // the saved query being edited
 let chart = null;
 
-export async function show(args, query) {
-  const pending = sessionStorage.getItem("lakehouse.sql.open");
-  if (pending) {
-    sessionStorage.removeItem("lakehouse.sql.open");
-    const p = JSON.parse(pending);
-    $("sql-editor").value = p.sql;
-    setParams((p.params || []).map((v, i) => ({ name: "p" + (i + 1), type: typeof v === "number" ? "number" : "text", value: v })));
+// The query on screen is in the address (#/sql?sql=…&p.city=Chicago&
+// t.min_calls=number&saved=<id>): Run writes it, and an address with sql
+// fills the editor and runs it (SQL here is read-only), so reload, a
+// shared link, Back and Forward show the same query and its result.
+let lastRun = null; // the address whose query ran last
+
+// sqlHash writes the editor's query and parameters as an address.
+function sqlHash() {
+  const q = new URLSearchParams();
+  const text = $("sql-editor").value;
+  if (loadedSaved && text === loadedSaved.sql) q.set("saved", loadedSaved.id);
+  q.set("sql", text);
+  for (const p of readParams()) {
+    q.append("p." + p.name, String(p.value ?? ""));
+    if (p.type === "number") q.append("t." + p.name, "number");
   }
+  return "#/sql?" + q.toString();
+}
+
+// paramsOf reads the p.<name> and t.<name> entries, in order.
+function paramsOf(query) {
+  const list = [];
+  for (const [k, v] of query) {
+    if (k.startsWith("p.")) list.push({ name: k.slice(2), type: "text", value: v });
+    else if (k.startsWith("t.")) {
+      const p = list.find((x) => x.name === k.slice(2));
+      if (p && v === "number") { p.type = "number"; p.value = p.value === "" ? "" : Number(p.value); }
+    }
+  }
+  return list;
+}
+
+// runHere runs the editor's query by writing its address (hashchange
+// runs it), or at once when the address already says it; replace keeps
+// the history entry (opening a saved query from a ?saved= link).
+function runHere(replace) {
+  const h = sqlHash();
+  if (location.hash === h) run();
+  else if (replace) { history.replaceState(null, "", h); run(); }
+  else location.hash = h;
+}
+
+export async function show(args, query) {
   renderHistory();
   const [, saved] = await Promise.all([loadTables(), loadSaved()]);
   const want = query && query.get("saved");
   const q = want && (saved || []).find((x) => x.id === want);
-  if (q) openSaved(q);
+  if (query && query.has("sql")) {
+    if (location.hash === lastRun) return; // on screen already
+    loadedSaved = q && q.sql === query.get("sql") ? q : null;
+    $("sql-editor").value = query.get("sql");
+    setParams(paramsOf(query));
+    if (loadedSaved) $("save-name").value = loadedSaved.name;
+    run();
+  } else if (q) openSaved(q, true);
 }
 
 async function loadTables() {
@@ -76,6 +118,7 @@ $("param-add").addEventListener("click", () => {
 });
 
 async function run() {
+  lastRun = location.hash;
   if (running) running.abort();
   const query = $("sql-editor").value;
   const params = readParams().map((p) => p.value);
@@ -106,9 +149,9 @@ async function run() {
     $("sql-cancel").disabled = true;
   }
 }
-$("sql-run").addEventListener("click", run);
+$("sql-run").addEventListener("click", () => runHere(false));
 $("sql-cancel").addEventListener("click", () => { if (running) running.abort(); });
-$("sql-editor").addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); run(); } });
+$("sql-editor").addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); runHere(false); } });
 
 function pushHistory(q) {
   const h = JSON.parse(localStorage.getItem(HISTORY) || "[]").filter((x) => x !== q);
@@ -127,7 +170,7 @@ async function loadSaved() {
   try {
     const r = await api("GET", "/v1/workbench/queries");
     $("saved-queries").replaceChildren(...(r.queries || []).map((q) => el("li", {},
-      el("button", { type: "button", class: "link saved-load", dataset: { id: q.id }, onclick: () => openSaved(q) }, q.name),
+      el("button", { type: "button", class: "link saved-load", dataset: { id: q.id }, onclick: () => openSaved(q, false) }, q.name),
       q.description ? el("div", { class: "meta" }, q.description) : null)));
     if (!(r.queries || []).length) $("saved-queries").replaceChildren(el("li", { class: "meta" }, "none yet"));
     return r.queries || [];
@@ -136,12 +179,12 @@ async function loadSaved() {
   }
 }
 
-function openSaved(q) {
+function openSaved(q, replace) {
   loadedSaved = q;
   $("sql-editor").value = q.sql;
   setParams((q.params || []).map((p) => ({ ...p, value: p.default })));
   $("save-name").value = q.name;
-  run();
+  runHere(replace);
 }
 
 function slug(s) {
