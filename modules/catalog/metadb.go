@@ -41,6 +41,9 @@ func OpenMetaDB(ctx context.Context, path string) (*sql.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("catalog: metadata dir: %w", err)
 	}
+	if err := scrubIfAsked(ctx, path); err != nil {
+		return nil, err
+	}
 	db, err := sql.Open("duckdb", path)
 	if err != nil {
 		return nil, wrapOpenErr(path, err)

@@ -148,6 +148,7 @@ func Open(ctx context.Context, path string, objects storage.Store, log *slog.Log
 		_ = db.Close()
 		return nil, err
 	}
+	st.path = path
 	if err := st.open(ctx, o); err != nil {
 		_ = db.Close()
 		return nil, err

@@ -29,6 +29,7 @@ type Store struct {
 	objects storage.Store
 	log     *slog.Logger
 	erased  erasedParts // parts erasure replaced (erase.go)
+	path    string      // the metadata database's file ("" when not opened by Open)
 
 	// mu is the catalog-wide writer lock: held exclusively by what spans
 	// datasets (gc, rebuild, the Iceberg sync, start-up retention), shared

@@ -105,6 +105,7 @@ type runner struct {
 type historyCatalog interface {
 	catalog.Catalog
 	PartsOf(ctx context.Context, name string) (map[string][]int, error)
+	RequestScrub() error
 	RewriteHistory(ctx context.Context, name string, repl map[string]*catalog.File) (catalog.HistoryRewrite, error)
 }
 
@@ -120,6 +121,16 @@ func (j *runner) run(ctx context.Context) error {
 		}
 		if err := j.dataset(ctx, d); err != nil {
 			return err
+		}
+	}
+	for _, d := range j.job.Datasets {
+		if len(d.Rewrites) > 0 {
+			// The metadata database's freed blocks may hold the old
+			// manifests: the next start rewrites it into a fresh file.
+			if err := j.cat.RequestScrub(); err != nil {
+				return err
+			}
+			break
 		}
 	}
 	if err := j.orphans(ctx); err != nil {
