@@ -58,6 +58,12 @@ func seed(t *testing.T, s *apptest.Server) {
 		"3,CAND-000002,emailed "+strings.ToUpper(targetEmail)+" by mistake\n"+
 		"4,CAND-000003,booked interview\n")
 	ingest(t, s, "name=calls&mode=append", "call_id,candidate_id,note\n5,CAND-000777,no answer\n")
+	var kept, gone struct {
+		UID string `json:"uid"`
+	}
+	s.JSON(t, "POST", "/v1/pathway/add", map[string]any{"content": map[string]any{"note": "shortlisted " + targetID + " for the Houston forklift job"}, "tags": []string{"shortlist"}}, 200, &gone)
+	s.JSON(t, "POST", "/v1/pathway/revise", map[string]any{"predecessor_uid": gone.UID, "content": map[string]any{"note": "called " + targetEmail}}, 200, nil)
+	s.JSON(t, "POST", "/v1/pathway/add", map[string]any{"content": map[string]any{"note": "hybrid search works best for OSHA questions"}}, 200, &kept)
 	s.JSON(t, "POST", "/v1/vectors/index/people_idx/from-dataset", map[string]any{
 		"dataset": "people", "id_column": "candidate_id", "text_columns": []string{"name", "email", "summary"},
 		"metadata_columns": []string{"phone"}}, 200, nil)
@@ -143,6 +149,13 @@ func testErasure(t *testing.T, s *apptest.Server, scan func() map[string][]byte)
 	s.JSON(t, "POST", "/v1/vectors/index/people_idx/search", map[string]any{"text": "Jane Forgotten supervisor", "k": 10, "mode": "hybrid"}, 200, &res)
 	if mentions(fmt.Sprint(res.Results)) {
 		t.Errorf("search still finds the person: %v", res.Results)
+	}
+	var stats struct {
+		Total int `json:"total"`
+	}
+	s.JSON(t, "GET", "/v1/pathway/stats", nil, 200, &stats)
+	if stats.Total != 1 {
+		t.Errorf("pathway traces after erasure: %d, want the 1 that never named the person", stats.Total)
 	}
 	resp, data := s.Do(t, "GET", "/v1/erasure/"+job.ID, nil)
 	if resp.StatusCode != 200 || mentions(string(data)) {

@@ -13,6 +13,7 @@ import (
 
 	"lakehouse/modules/catalog"
 	"lakehouse/modules/indexer"
+	"lakehouse/modules/pathway"
 	"lakehouse/modules/storage"
 	"lakehouse/modules/vector"
 )
@@ -43,7 +44,9 @@ type Job struct {
 	Datasets []*DatasetProgress `json:"progress"`
 	Orphans  *OrphanProgress    `json:"orphans,omitempty"`
 	Indexes  []IndexProgress    `json:"indexes,omitempty"`
-	Receipt  *Receipt           `json:"receipt,omitempty"`
+	// TracesForgotten counts the pathway traces removed.
+	TracesForgotten int      `json:"traces_forgotten"`
+	Receipt         *Receipt `json:"receipt,omitempty"`
 }
 
 // DatasetProgress is one dataset's part of a job.
@@ -84,6 +87,7 @@ type Receipt struct {
 	OrphansDeleted    int       `json:"orphan_parts_deleted"`
 	RowsErased        int64     `json:"rows_erased"`
 	ItemsDeleted      int       `json:"vector_items_deleted"`
+	TracesForgotten   int       `json:"traces_forgotten"`
 	FinishedAt        time.Time `json:"finished_at"`
 }
 
@@ -95,6 +99,7 @@ type runner struct {
 	cat     historyCatalog
 	vs      vector.Service
 	forget  indexer.RowForgetter
+	purger  pathway.Purger
 	duck    *duck
 	log     *slog.Logger
 	save    func(*Job) error
@@ -136,10 +141,30 @@ func (j *runner) run(ctx context.Context) error {
 	if err := j.orphans(ctx); err != nil {
 		return err
 	}
+	if err := j.traces(ctx); err != nil {
+		return err
+	}
 	if err := j.vectors(ctx); err != nil {
 		return err
 	}
 	return nil
+}
+
+// traces forgets the pathway traces holding a match (their history's
+// records too: the log is compacted without them).
+func (j *runner) traces(ctx context.Context) error {
+	if j.purger == nil || j.job.Only != nil {
+		return nil // traces belong to no dataset: only an erasure of "all" reaches them
+	}
+	j.job.Phase = "pathway traces"
+	n, err := j.purger.Purge(ctx, func(t *pathway.Trace) bool {
+		return j.req.matchesItem(t.UID, string(t.Content)+" "+strings.Join(t.Tags, " "), nil)
+	})
+	if err != nil {
+		return err
+	}
+	j.job.TracesForgotten = n
+	return j.save(j.job)
 }
 
 // planDatasets lists the datasets the job covers, once.
@@ -357,6 +382,7 @@ func (j *Job) receipt(now time.Time) *Receipt {
 	for _, ix := range j.Indexes {
 		r.ItemsDeleted += ix.ItemsDeleted
 	}
+	r.TracesForgotten = j.TracesForgotten
 	return r
 }
 

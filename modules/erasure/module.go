@@ -21,6 +21,7 @@ import (
 	"lakehouse/modules/catalog"
 	"lakehouse/modules/indexer"
 	"lakehouse/modules/observer"
+	"lakehouse/modules/pathway"
 	"lakehouse/modules/storage"
 	"lakehouse/modules/vector"
 )
@@ -31,6 +32,7 @@ type Module struct {
 	cat     historyCatalog
 	vs      vector.Service
 	forget  indexer.RowForgetter
+	purger  pathway.Purger
 	rec     observer.Recorder
 	log     *slog.Logger
 	tmp     string
@@ -57,7 +59,7 @@ func (*Module) Deps() []string { return []string{"storage", "catalog"} }
 
 // OptionalDeps implements app.OptionalDepender: indexes are erased when
 // the vector module runs, the receipt is audited when the observer does.
-func (*Module) OptionalDeps() []string { return []string{"vector", "indexer", "observer"} }
+func (*Module) OptionalDeps() []string { return []string{"vector", "indexer", "pathway", "observer"} }
 
 // Init implements app.Module.
 func (m *Module) Init(_ context.Context, c *app.Container) error {
@@ -76,6 +78,9 @@ func (m *Module) Init(_ context.Context, c *app.Container) error {
 	m.objects, m.cat = objects, hc
 	m.vs, _ = app.Lookup[vector.Service](c)
 	m.forget, _ = app.Lookup[indexer.RowForgetter](c)
+	if ps, ok := app.Lookup[pathway.Store](c); ok {
+		m.purger, _ = ps.(pathway.Purger)
+	}
 	m.rec, _ = app.Lookup[observer.Recorder](c)
 	m.log = c.Logger("erasure")
 	m.tmp = filepath.Join(c.Config().DataDir, "tmp", "erasure")
@@ -238,7 +243,7 @@ func (m *Module) execute(j *Job) {
 	d, err := openDuck(ctx, filepath.Join(m.tmp, j.ID))
 	if err == nil {
 		defer d.Close()
-		r := &runner{job: j, req: j.Request, objects: m.objects, cat: m.cat, vs: m.vs, forget: m.forget, duck: d, log: m.log, save: m.save}
+		r := &runner{job: j, req: j.Request, objects: m.objects, cat: m.cat, vs: m.vs, forget: m.forget, purger: m.purger, duck: d, log: m.log, save: m.save}
 		err = r.run(ctx)
 	}
 	m.jobsMu.Lock()

@@ -15,6 +15,9 @@ const (
 	opRevise = "revise"
 	opRetire = "retire"
 	opReplay = "replay"
+	// opForget removes a trace outright (erasure); unlike retire, nothing
+	// of it stays. The record names only the uid.
+	opForget = "forget"
 )
 
 // record is one JSONL log line. add and revise carry the whole trace;
@@ -144,6 +147,16 @@ func (s *state) apply(r *record) (*entry, error) {
 		t.ReplayCount++
 		e.t = &t
 		return e, nil
+	case opForget:
+		// Idempotent: a forget replayed after its trace is gone (or
+		// after a compaction dropped it) changes nothing.
+		if e, ok := s.traces[r.UID]; ok {
+			if e.t.Retired {
+				s.retired--
+			}
+			delete(s.traces, r.UID)
+		}
+		return nil, nil
 	default:
 		return nil, fmt.Errorf("%w: unknown op %q", ErrInvalid, r.Op)
 	}
