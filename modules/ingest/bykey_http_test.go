@@ -134,8 +134,10 @@ func TestByKeyBadInput(t *testing.T) {
 		{"name=people&mode=upsert&key=id,id", "id,name,city\n1,a,b\n", "bad_request", "twice", 400},
 		{"name=people&mode=replace&key=nope", "id,name,city\n1,a,b\n", "bad_key", `key column "nope" is not in the input`, 400},
 		{"name=people&mode=append&key=nope", "id,name,city\n1,a,b\n", "bad_request", `key column "nope" is not in dataset "people"`, 400},
-		{"name=people&mode=upsert&key=id", "id,name,city\n1,a,b\n2,c,d\n1,e,f\n", "duplicate_key", "records 1 and 3", 400},
-		{"name=people&mode=upsert&key=id", "id,name,city\n1,a,b\n,c,d\n", "bad_key", "record 2", 400},
+		{"name=people&mode=upsert&key=id", "id,name,city\n1,a,b\n2,c,d\n1,e,f\n", "duplicate_key", "records 1 and 3 (lines 2 and 4)", 400},
+		// Lines are not records: a quoted field over two lines, a blank line.
+		{"name=people&mode=upsert&key=id", "id,name,city\n1,\"a\nb\",c\n\n2,c,d\n1,e,f\n", "duplicate_key", "records 1 and 3 (lines 2 and 6)", 400},
+		{"name=people&mode=upsert&key=id", "id,name,city\n1,a,b\n,c,d\n", "bad_key", "record 2, line 3", 400},
 		{"name=people&mode=upsert&key=id", "id,name\n1,a\n", "schema_drift", "", 409},
 		{"name=people&mode=delete&key=id", "who\n1\n", "bad_key", `key column "id" is not in the input`, 400},
 		{"name=people&mode=delete&key=id", "id\nabc\n", "bad_key", `"abc" is not a BIGINT`, 400},

@@ -136,7 +136,8 @@ func (s *keySession) checkInput(ctx context.Context, key []string, unique bool) 
 		keyDisplay(key), identList(key, ""))
 	err = s.conn.QueryRowContext(ctx, q).Scan(&rec, &first, &shown)
 	if err == nil {
-		return &InputError{Record: rec, Code: "duplicate_key", Msg: fmt.Sprintf("key (%s) appears twice in the input, in records %d and %d; an upsert takes one row per key", shown, first, rec)}
+		return &InputError{Record: rec, FirstRecord: first, Code: "duplicate_key",
+			Msg: fmt.Sprintf("key (%s) appears twice in the input, in records %d and %d; an upsert takes one row per key", shown, first, rec)}
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("ingest: duckdb: %w", err)

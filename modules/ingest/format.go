@@ -159,6 +159,9 @@ type InputError struct {
 	// Status overrides 400 (413: a workbook that inflates past the limits).
 	Status int
 	Code   string
+	// FirstRecord, for a key given twice, is the earlier record of the
+	// pair (Record is the later); FirstLine its line once known.
+	FirstRecord, FirstLine int64
 }
 
 // Error implements error.
@@ -213,6 +216,12 @@ func (e *InputError) ErrorDetails() map[string]any {
 	}
 	if e.Record > 0 {
 		d["record"] = e.Record
+	}
+	if e.FirstRecord > 0 {
+		d["first_record"] = e.FirstRecord
+	}
+	if e.FirstLine > 0 {
+		d["first_line"] = e.FirstLine
 	}
 	if e.Sheet != "" {
 		d["sheet"] = e.Sheet

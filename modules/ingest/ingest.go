@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -482,7 +485,41 @@ func (in *Ingester) ingestFile(ctx context.Context, path string, req Request, pr
 		return Result{}, err
 	}
 
-	return in.finish(ctx, req, schema, parts, stats, began)
+	res, err = in.finish(ctx, req, schema, parts, stats, began)
+	var ie *InputError
+	if errors.As(err, &ie) && ie.Record > 0 && ie.Line == 0 {
+		// A by-key check names records (rows of the converted input);
+		// a CSV's reader wants lines, which only the text knows.
+		lines := recordLines(input, inputSize, plan, ie.FirstRecord, ie.Record)
+		ie.Line, ie.FirstLine = lines[ie.Record], lines[ie.FirstRecord]
+		if ie.FirstLine > 0 && ie.Line > 0 {
+			ie.Msg = strings.Replace(ie.Msg, fmt.Sprintf("in records %d and %d", ie.FirstRecord, ie.Record),
+				fmt.Sprintf("in records %d and %d (lines %d and %d)", ie.FirstRecord, ie.Record, ie.FirstLine, ie.Line), 1)
+		}
+	}
+	return res, err
+}
+
+// recordLines finds the lines the given data records (1-based, as the
+// converted rows count them; 0 is ignored) start on, by reading the CSV
+// again from its first data line: only on this error path.
+func recordLines(input io.ReaderAt, size int64, plan *ingestPlan, recs ...int64) map[int64]int64 {
+	out := map[int64]int64{}
+	var last int64
+	for _, r := range recs {
+		last = max(last, r)
+	}
+	p := newParser(input, plan.dataStart, size, plan.delim, plan.dataLine, 64<<10).withQuote(plan.quote)
+	for n := int64(1); n <= last; n++ {
+		_, line, err := p.next()
+		if err != nil {
+			break
+		}
+		if slices.Contains(recs, n) {
+			out[n] = line
+		}
+	}
+	return out
 }
 
 // transcodeFile writes f (size bytes, in enc) as UTF-8 to path and
