@@ -284,6 +284,11 @@ func (m *Module) handleKeys(c echo.Context) error {
 }
 
 func (m *Module) handlePutKeys(c echo.Context) error {
+	// An unknown dataset is a 404 whatever the body says: the same answer
+	// a caller without the dataset's grant gets.
+	if _, err := m.store.Get(c.Request().Context(), c.Param("name")); err != nil {
+		return err
+	}
 	var b keysBody
 	if err := app.DecodeJSON(c.Request().Body, &b, app.Strict()); err != nil {
 		return err

@@ -1,7 +1,8 @@
 // Package workbench holds the server side of the web UI's staffing
 // workbench that the other modules' APIs do not already cover: named SQL
-// queries saved server-side (so a team shares them) and streamed exports
-// of a query's whole answer as CSV, JSON or Parquet.
+// queries saved server-side (so a team shares them; planned before they
+// are saved, versioned, restorable, runnable at a stable address) and
+// streamed exports of a query's whole answer as CSV, JSON or Parquet.
 //
 // Everything else the UI does (browsing, facets, search, memory, ingest,
 // activity) uses the other modules' routes directly.
@@ -21,6 +22,7 @@ import (
 type Module struct {
 	queries *queryStore
 	log     *slog.Logger
+	canPlan bool // the query module runs: saves are planned through POST /v1/sql
 }
 
 // New returns the module.
@@ -44,6 +46,12 @@ func (m *Module) Init(_ context.Context, c *app.Container) error {
 	}
 	m.log = c.Logger("workbench")
 	m.queries = &queryStore{st: st}
+	// OptionalDeps puts the query module first when it runs at all.
+	for _, r := range c.Running() {
+		if r.Name() == "query" {
+			m.canPlan = true
+		}
+	}
 	return nil
 }
 
@@ -54,5 +62,8 @@ func (m *Module) Routes(g *echo.Group) {
 	w.GET("/queries/:id", m.getQuery)
 	w.PUT("/queries/:id", m.putQuery)
 	w.DELETE("/queries/:id", m.deleteQuery)
+	w.GET("/queries/:id/versions", m.queryVersions)
+	w.POST("/queries/:id/restore", m.restoreQuery)
+	w.GET("/queries/:id/run", m.runQuery)
 	w.GET("/export", m.export)
 }

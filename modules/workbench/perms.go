@@ -11,6 +11,10 @@ func (m *Module) RoutePerms() map[string]app.Perm {
 		"GET /queries/:id":    app.Need(app.RoleReader),
 		"PUT /queries/:id":    app.Need(app.RoleAnalyst),
 		"DELETE /queries/:id": app.Need(app.RoleAnalyst),
-		"GET /export":         app.Need(app.RoleReader),
+		// Running goes through POST /v1/sql, where the caller's grants hold.
+		"GET /queries/:id/run":      app.Need(app.RoleReader),
+		"GET /queries/:id/versions": app.Need(app.RoleReader),
+		"POST /queries/:id/restore": app.Need(app.RoleAnalyst),
+		"GET /export":               app.Need(app.RoleReader),
 	}
 }

@@ -46,16 +46,28 @@ type Param struct {
 	Default any    `json:"default,omitempty"`
 }
 
-// SavedQuery is a named, shared query.
+// SavedQuery is a named, shared query. Every change is a new version
+// (kept in its history, see history.go); CreatedBy is its owner, the
+// principal who first saved it.
 type SavedQuery struct {
 	ID          string    `json:"id"`
 	Name        string    `json:"name"`
 	Description string    `json:"description,omitempty"`
 	SQL         string    `json:"sql"`
 	Params      []Param   `json:"params"`
+	Version     int       `json:"version"`
 	CreatedAt   time.Time `json:"created_at"`
+	CreatedBy   string    `json:"created_by,omitempty"`
 	UpdatedAt   time.Time `json:"updated_at"`
 	UpdatedBy   string    `json:"updated_by,omitempty"`
+}
+
+// putBody is PUT /v1/workbench/queries/<id>: the query, and the version
+// the client edited. base_version 0 means "create: it must not exist";
+// left out, the PUT replaces whatever is there (older clients, demo seed).
+type putBody struct {
+	SavedQuery
+	BaseVersion *int `json:"base_version,omitempty"`
 }
 
 // sameContent reports whether two versions say the same thing.
@@ -155,22 +167,44 @@ func (s *queryStore) list(ctx context.Context) ([]SavedQuery, error) {
 	return out, nil
 }
 
-// put stores q and reports whether it was new and whether it changed.
-func (s *queryStore) put(ctx context.Context, q SavedQuery, by string) (SavedQuery, bool, bool, error) {
+// put stores q as the query's next version and reports whether it was
+// new and whether it changed. base, when given, must be the version the
+// client edited (0: the query must not exist): a save built on an older
+// version is a conflict, never a silent overwrite.
+func (s *queryStore) put(ctx context.Context, q SavedQuery, by string, base *int) (SavedQuery, bool, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := time.Now().UTC()
+	now := timeNow()
 	old, err := s.get(ctx, q.ID)
 	created := errors.Is(err, storage.ErrNotFound)
+	if err != nil && !created {
+		return q, false, false, err
+	}
+	if !created {
+		if old, err = s.upgrade(ctx, old); err != nil {
+			return q, false, false, err
+		}
+	}
+	switch {
+	case base != nil && created && *base != 0:
+		return q, false, false, app.Conflict("query_gone", "saved query %q no longer exists (deleted since version %d was loaded); save it under a new name or restore it from its history", q.ID, *base)
+	case base != nil && !created && *base == 0:
+		return q, false, false, app.Conflict("query_exists", "a saved query %q already exists (version %d by %s); open it, or save under another name", q.ID, old.Version, old.UpdatedBy)
+	case base != nil && !created && *base != old.Version:
+		return q, false, false, app.Conflict("version_conflict", "saved query %q is at version %d (saved by %s at %s), not %d: reload it before saving", q.ID, old.Version, old.UpdatedBy, old.UpdatedAt.Format(time.RFC3339), *base)
+	}
 	switch {
 	case created:
-		q.CreatedAt = now
-	case err != nil:
-		return q, false, false, err
+		q.CreatedAt, q.CreatedBy = now, by
+		n, err := s.lastVersion(ctx, q.ID) // a deleted query's history goes on
+		if err != nil {
+			return q, false, false, err
+		}
+		q.Version = n + 1
 	case old.sameContent(q):
 		return old, false, false, nil
 	default:
-		q.CreatedAt = old.CreatedAt
+		q.CreatedAt, q.CreatedBy, q.Version = old.CreatedAt, old.CreatedBy, old.Version+1
 	}
 	if created {
 		if n, err := s.count(ctx); err != nil {
@@ -180,11 +214,22 @@ func (s *queryStore) put(ctx context.Context, q SavedQuery, by string) (SavedQue
 		}
 	}
 	q.UpdatedAt, q.UpdatedBy = now, by
-	data, _ := json.Marshal(q)
-	if _, err := s.st.Put(ctx, queriesPrefix+q.ID+".json", bytes.NewReader(data), int64(len(data))); err != nil {
-		return q, false, false, fmt.Errorf("workbench: save query %s: %w", q.ID, err)
+	// History first: a version is never current without being kept.
+	if err := s.putJSON(ctx, historyKey(q.ID, q.Version), q); err != nil {
+		return q, false, false, err
+	}
+	if err := s.putJSON(ctx, queriesPrefix+q.ID+".json", q); err != nil {
+		return q, false, false, err
 	}
 	return q, created, true, nil
+}
+
+func (s *queryStore) putJSON(ctx context.Context, key string, v any) error {
+	data, _ := json.Marshal(v)
+	if _, err := s.st.Put(ctx, key, bytes.NewReader(data), int64(len(data))); err != nil {
+		return fmt.Errorf("workbench: save %s: %w", key, err)
+	}
+	return nil
 }
 
 func (s *queryStore) count(ctx context.Context) (int, error) {
@@ -202,14 +247,23 @@ func (s *queryStore) count(ctx context.Context) (int, error) {
 	}
 }
 
+// delete removes the current version; the history stays, so a deleted
+// query can be restored.
 func (s *queryStore) delete(ctx context.Context, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := s.st.Stat(ctx, queriesPrefix+id+".json"); err != nil {
+	q, err := s.get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if _, err := s.upgrade(ctx, q); err != nil {
 		return err
 	}
 	return s.st.Delete(ctx, queriesPrefix+id+".json")
 }
+
+// timeNow is when a version is saved, in UTC.
+func timeNow() time.Time { return time.Now().UTC() }
 
 func checkID(id string) error {
 	if !idPattern.MatchString(id) {
@@ -255,10 +309,11 @@ func (m *Module) putQuery(c echo.Context) error {
 	if err := checkID(id); err != nil {
 		return err
 	}
-	var q SavedQuery
-	if err := app.DecodeJSON(c.Request().Body, &q); err != nil {
+	var b putBody
+	if err := app.DecodeJSON(c.Request().Body, &b); err != nil {
 		return err
 	}
+	q := b.SavedQuery
 	if q.ID != "" && q.ID != id {
 		return app.BadRequest("id in the body (%q) differs from the path (%q)", q.ID, id)
 	}
@@ -266,8 +321,15 @@ func (m *Module) putQuery(c echo.Context) error {
 	if err := q.validate(); err != nil {
 		return err
 	}
-	by, _ := c.Get(app.ContextPrincipal).(string)
-	saved, created, changed, err := m.queries.put(c.Request().Context(), q, by)
+	if b.BaseVersion != nil && *b.BaseVersion < 0 {
+		return app.BadRequest("base_version must be 0 (create) or the version edited, got %d", *b.BaseVersion)
+	}
+	// Stored or not, a query must parse and plan: a broken edit is
+	// refused here, not found by the next person who runs it.
+	if err := m.plan(c, q); err != nil {
+		return err
+	}
+	saved, created, changed, err := m.queries.put(c.Request().Context(), q, app.PrincipalName(c), b.BaseVersion)
 	if err != nil {
 		return err
 	}
