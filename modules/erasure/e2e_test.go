@@ -58,6 +58,10 @@ func seed(t *testing.T, s *apptest.Server) {
 		"3,CAND-000002,emailed "+strings.ToUpper(targetEmail)+" by mistake\n"+
 		"4,CAND-000003,booked interview\n")
 	ingest(t, s, "name=calls&mode=append", "call_id,candidate_id,note\n5,CAND-000777,no answer\n")
+	// Events: an agent's report naming the person, and one that does not.
+	s.JSON(t, "POST", "/v1/observer/event", map[string]any{"endpoint": "query_sql", "sql": "SELECT * FROM people WHERE email = '" + targetEmail + "' OR candidate_id = '" + targetID + "'"}, 200, nil)
+	s.JSON(t, "POST", "/v1/observer/event", map[string]any{"endpoint": "query_sql", "sql": "SELECT count(*) FROM calls"}, 200, nil)
+	s.JSON(t, "POST", "/v1/observer/flush", nil, 200, nil)
 	var kept, gone struct {
 		UID string `json:"uid"`
 	}
@@ -149,6 +153,26 @@ func testErasure(t *testing.T, s *apptest.Server, scan func() map[string][]byte)
 	s.JSON(t, "POST", "/v1/vectors/index/people_idx/search", map[string]any{"text": "Jane Forgotten supervisor", "k": 10, "mode": "hybrid"}, 200, &res)
 	if mentions(fmt.Sprint(res.Results)) {
 		t.Errorf("search still finds the person: %v", res.Results)
+	}
+	// The events stay, without the person: who asked what, when.
+	var evs struct {
+		Events []map[string]any `json:"events"`
+	}
+	s.JSON(t, "GET", "/v1/observer/events?source=mcp&limit=100", nil, 200, &evs)
+	redacted := 0
+	for _, ev := range evs.Events {
+		if strings.Contains(fmt.Sprint(ev["sql"]), "[erased]") {
+			redacted++
+		}
+	}
+	if redacted != 1 || len(evs.Events) < 2 || mentions(fmt.Sprint(evs.Events)) {
+		t.Errorf("events after erasure: %d redacted of %v", redacted, evs.Events)
+	}
+	// And so do the audit dataset's rows (published by the flush above).
+	var audit apptest.SQLAnswer
+	s.JSON(t, "POST", "/v1/sql", map[string]any{"sql": "SELECT count(*) FILTER (WHERE contains(CAST(o AS VARCHAR), '[erased]')), count(*) FROM observer_events o"}, 200, &audit)
+	if audit.Rows[0][0] == float64(0) || audit.Rows[0][1] == float64(0) {
+		t.Errorf("audit dataset after erasure: %v redacted rows of %v", audit.Rows[0][0], audit.Rows[0][1])
 	}
 	var stats struct {
 		Total int `json:"total"`

@@ -13,6 +13,7 @@ import (
 
 	"lakehouse/modules/catalog"
 	"lakehouse/modules/indexer"
+	"lakehouse/modules/observer"
 	"lakehouse/modules/pathway"
 	"lakehouse/modules/storage"
 	"lakehouse/modules/vector"
@@ -45,8 +46,10 @@ type Job struct {
 	Orphans  *OrphanProgress    `json:"orphans,omitempty"`
 	Indexes  []IndexProgress    `json:"indexes,omitempty"`
 	// TracesForgotten counts the pathway traces removed.
-	TracesForgotten int      `json:"traces_forgotten"`
-	Receipt         *Receipt `json:"receipt,omitempty"`
+	TracesForgotten int `json:"traces_forgotten"`
+	// EventsRedacted counts observer events whose text was redacted.
+	EventsRedacted int      `json:"events_redacted"`
+	Receipt        *Receipt `json:"receipt,omitempty"`
 }
 
 // DatasetProgress is one dataset's part of a job.
@@ -88,6 +91,7 @@ type Receipt struct {
 	RowsErased        int64     `json:"rows_erased"`
 	ItemsDeleted      int       `json:"vector_items_deleted"`
 	TracesForgotten   int       `json:"traces_forgotten"`
+	EventsRedacted    int       `json:"events_redacted"`
 	FinishedAt        time.Time `json:"finished_at"`
 }
 
@@ -100,9 +104,12 @@ type runner struct {
 	vs      vector.Service
 	forget  indexer.RowForgetter
 	purger  pathway.Purger
-	duck    *duck
-	log     *slog.Logger
-	save    func(*Job) error
+	redact  observer.Redactor
+	// auditDataset is the observer's dataset: redacted, not deleted from.
+	auditDataset string
+	duck         *duck
+	log          *slog.Logger
+	save         func(*Job) error
 }
 
 // historyCatalog is what erasure needs of the catalog beyond its
@@ -118,6 +125,11 @@ type historyCatalog interface {
 // the next, and each is safe to repeat.
 func (j *runner) run(ctx context.Context) error {
 	if err := j.planDatasets(ctx); err != nil {
+		return err
+	}
+	// Events first: the observer publishes its dataset from them, so a
+	// publication after this carries redacted events.
+	if err := j.events(ctx); err != nil {
 		return err
 	}
 	for _, d := range j.job.Datasets {
@@ -148,6 +160,21 @@ func (j *runner) run(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// events redacts the observer's events and audit rows (ring and
+// segments): the rows stay, the values go.
+func (j *runner) events(ctx context.Context) error {
+	if j.redact == nil || j.job.Only != nil {
+		return nil // events belong to no dataset: only an erasure of "all" reaches them
+	}
+	j.job.Phase = "events"
+	n, err := j.redact.Redact(ctx, j.req.redactText)
+	if err != nil {
+		return err
+	}
+	j.job.EventsRedacted = n
+	return j.save(j.job)
 }
 
 // traces forgets the pathway traces holding a match (their history's
@@ -219,7 +246,7 @@ func (j *runner) dataset(ctx context.Context, d *DatasetProgress) error {
 		sort.Strings(keys)
 		rewrites := map[string]*catalog.File{}
 		for _, k := range keys {
-			res, err := j.scanPart(ctx, d.Name, k, keyCol)
+			res, err := j.scanPart(ctx, d.Name, k, keyCol, d.Name == j.auditDataset)
 			if err != nil {
 				return err
 			}
@@ -382,7 +409,7 @@ func (j *Job) receipt(now time.Time) *Receipt {
 	for _, ix := range j.Indexes {
 		r.ItemsDeleted += ix.ItemsDeleted
 	}
-	r.TracesForgotten = j.TracesForgotten
+	r.TracesForgotten, r.EventsRedacted = j.TracesForgotten, j.EventsRedacted
 	return r
 }
 

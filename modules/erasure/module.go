@@ -33,7 +33,9 @@ type Module struct {
 	vs      vector.Service
 	forget  indexer.RowForgetter
 	purger  pathway.Purger
+	redact  observer.Redactor
 	rec     observer.Recorder
+	audit   string // the observer's dataset (config observer.dataset)
 	log     *slog.Logger
 	tmp     string
 
@@ -82,6 +84,8 @@ func (m *Module) Init(_ context.Context, c *app.Container) error {
 		m.purger, _ = ps.(pathway.Purger)
 	}
 	m.rec, _ = app.Lookup[observer.Recorder](c)
+	m.redact, _ = app.Lookup[observer.Redactor](c)
+	m.audit = c.Config().Observer.Dataset
 	m.log = c.Logger("erasure")
 	m.tmp = filepath.Join(c.Config().DataDir, "tmp", "erasure")
 	return nil
@@ -243,7 +247,7 @@ func (m *Module) execute(j *Job) {
 	d, err := openDuck(ctx, filepath.Join(m.tmp, j.ID))
 	if err == nil {
 		defer d.Close()
-		r := &runner{job: j, req: j.Request, objects: m.objects, cat: m.cat, vs: m.vs, forget: m.forget, purger: m.purger, duck: d, log: m.log, save: m.save}
+		r := &runner{job: j, req: j.Request, objects: m.objects, cat: m.cat, vs: m.vs, forget: m.forget, purger: m.purger, redact: m.redact, auditDataset: m.audit, duck: d, log: m.log, save: m.save}
 		err = r.run(ctx)
 	}
 	m.jobsMu.Lock()

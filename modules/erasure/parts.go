@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	_ "github.com/duckdb/duckdb-go/v2" // the "duckdb" driver
@@ -83,6 +84,36 @@ func (r *Request) predicate(cols map[string]string) (string, []any) {
 	return "coalesce(" + strings.Join(ors, " OR ") + ", false)", args
 }
 
+// redaction is the audit dataset's rule: the condition finding rows
+// whose text columns hold a match value (a whole word) or the free text
+// (any case), its arguments, and the select list replacing them.
+func (r *Request) redaction(cols map[string]string) (pred string, args []any, sel string) {
+	word := r.wordPattern()
+	var ors, repl []string
+	for col, typ := range cols {
+		if typ != "VARCHAR" {
+			continue
+		}
+		c := "CAST(" + ident(col) + " AS VARCHAR)"
+		e := ident(col)
+		if word != "" {
+			ors = append(ors, "regexp_matches("+c+", ?)")
+			args = append(args, word)
+			e = fmt.Sprintf("regexp_replace(%s, %s, '\\1%s\\3', 'g')", e, quote(word), erased)
+		}
+		if r.Value != "" {
+			ors = append(ors, "contains(lower("+c+"), ?)")
+			args = append(args, strings.ToLower(r.Value))
+			e = fmt.Sprintf("regexp_replace(%s, %s, %s, 'gi')", e, quote(regexp.QuoteMeta(r.Value)), quote(erased))
+		}
+		repl = append(repl, e+" AS "+ident(col))
+	}
+	if len(ors) == 0 {
+		return "", nil, ""
+	}
+	return "coalesce(" + strings.Join(ors, " OR ") + ", false)", args, "* REPLACE (" + strings.Join(repl, ", ") + ")"
+}
+
 // partResult is what scanning one part found.
 type partResult struct {
 	matched int64
@@ -95,7 +126,11 @@ type partResult struct {
 // content-addressed key (the same bytes always land on the same key, so
 // a rerun after a crash stores nothing new). keyCol, when set, is the
 // dataset's key column whose range the new part records.
-func (j *runner) scanPart(ctx context.Context, dataset, key, keyCol string) (partResult, error) {
+//
+// With redact (the audit dataset), rows stay and their text columns get
+// every match value and the free text replaced instead: who did what and
+// when is kept, the person is not.
+func (j *runner) scanPart(ctx context.Context, dataset, key, keyCol string, redact bool) (partResult, error) {
 	local, cleanup, err := j.localCopy(ctx, key)
 	if err != nil {
 		return partResult{}, err
@@ -106,6 +141,10 @@ func (j *runner) scanPart(ctx context.Context, dataset, key, keyCol string) (par
 		return partResult{}, fmt.Errorf("erasure: read %s: %w", key, err)
 	}
 	pred, args := j.req.predicate(cols)
+	var sel string
+	if redact {
+		pred, args, sel = j.req.redaction(cols)
+	}
 	if pred == "" {
 		return partResult{}, nil
 	}
@@ -121,7 +160,13 @@ func (j *runner) scanPart(ctx context.Context, dataset, key, keyCol string) (par
 	defer os.Remove(out)
 	copySQL := fmt.Sprintf("COPY (SELECT * FROM %s WHERE NOT %s) TO %s (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880)",
 		src, pred, quote(out))
-	if _, err := j.duck.db.ExecContext(ctx, copySQL, args...); err != nil {
+	copyArgs := args
+	if redact {
+		copySQL = fmt.Sprintf("COPY (SELECT %s FROM %s) TO %s (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880)",
+			sel, src, quote(out))
+		copyArgs = nil
+	}
+	if _, err := j.duck.db.ExecContext(ctx, copySQL, copyArgs...); err != nil {
 		return partResult{}, fmt.Errorf("erasure: rewrite %s: %w", key, err)
 	}
 	var rows int64

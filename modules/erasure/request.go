@@ -2,6 +2,7 @@ package erasure
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -142,4 +143,41 @@ func containsWord(s, w string) bool {
 
 func isWordByte(b byte) bool {
 	return b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b == '_' || b >= 0x80
+}
+
+// erased replaces a value wherever a text keeps it (audit rows, events).
+const erased = "[erased]"
+
+// wordPattern is an RE2 pattern matching any match value as a whole word,
+// "" when the request has none.
+func (r *Request) wordPattern() string {
+	var alts []string
+	for _, vals := range r.Match {
+		for _, v := range vals {
+			alts = append(alts, regexp.QuoteMeta(v))
+		}
+	}
+	if len(alts) == 0 {
+		return ""
+	}
+	return `(^|[^0-9A-Za-z_])(` + strings.Join(alts, "|") + `)($|[^0-9A-Za-z_])`
+}
+
+// redactText replaces every match value (a whole word) and the free
+// text (any case) in s.
+func (r *Request) redactText(s string) string {
+	if p := r.wordPattern(); p != "" {
+		re := regexp.MustCompile(p)
+		for {
+			out := re.ReplaceAllString(s, "${1}"+erased+"${3}")
+			if out == s {
+				break
+			}
+			s = out // adjacent matches share a boundary: go again
+		}
+	}
+	if r.Value != "" {
+		s = regexp.MustCompile(`(?i)`+regexp.QuoteMeta(r.Value)).ReplaceAllString(s, erased)
+	}
+	return s
 }

@@ -90,6 +90,7 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 	}
 	app.Provide[app.AuditSink](c, m.obs)
 	app.Provide[Recorder](c, m.obs)
+	app.Provide[Redactor](c, m)
 	return nil
 }
 
