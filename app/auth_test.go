@@ -238,3 +238,34 @@ func TestGateSlowsTokenGuessing(t *testing.T) {
 		t.Fatal("the block must hold within the window and lift after it")
 	}
 }
+
+// TestPrincipalTokensFromEnvAndHash: a principal's token comes from the
+// variable token_env names or is known by its hash; each authenticates as
+// its principal, and a principal whose variable is unset has no token.
+func TestPrincipalTokensFromEnvAndHash(t *testing.T) {
+	a := config.AuthConfig{Principals: []config.PrincipalConfig{
+		{Name: "envy", Role: "reader", TokenEnv: "ENVY_TOKEN"},
+		{Name: "hashed", Role: "writer", TokenSHA256: TokenHash("hash-tok")},
+		{Name: "unset", Role: "admin", TokenEnv: "UNSET_TOKEN"},
+	}}
+	a.ResolveToken(func(k string) string {
+		if k == "ENVY_TOKEN" {
+			return " env-tok\n"
+		}
+		return ""
+	})
+	if !a.Enabled() {
+		t.Fatal("principals with tokens do not enable auth")
+	}
+	e := gateServer(t, a)
+	for tok, want := range map[string]string{"env-tok": "envy@", "hash-tok": "hashed@"} {
+		if rec := call(e, "127.0.0.1:1", "Bearer "+tok); rec.Code != 200 || !strings.HasPrefix(rec.Body.String(), want) {
+			t.Errorf("%s: %d %s", tok, rec.Code, rec.Body)
+		}
+	}
+	for _, tok := range []string{"", "Bearer ", "Bearer " + TokenHash("hash-tok")} {
+		if rec := call(e, "127.0.0.1:1", tok); rec.Code != 401 {
+			t.Errorf("%q: %d", tok, rec.Code)
+		}
+	}
+}
