@@ -2,7 +2,7 @@
 // typed results, history, saved named queries (server-side), export and
 // a one-click chart.
 "use strict";
-import { $, api, el, ident, isNumericType, sql, exportURL, resultTable, datasets, showError, toast } from "./api.js";
+import { $, api, el, ident, isNumericType, sql, exportURL, resultTable, datasets, showError, toast, when } from "./api.js";
 
 const HISTORY = "lakehouse.sql.history";
 let running = null; // AbortController of the query in flight
@@ -63,6 +63,7 @@ export async function show(args, query) {
     $("sql-editor").value = query.get("sql");
     setParams(paramsOf(query));
     if (loadedSaved) $("save-name").value = loadedSaved.name;
+    showSavedInfo();
     run();
   } else if (q) openSaved(q, true);
 }
@@ -165,15 +166,23 @@ function renderHistory() {
     el("button", { type: "button", class: "link", onclick: () => { $("sql-editor").value = q; $("sql-editor").focus(); } }, q.length > 140 ? q.slice(0, 140) + "…" : q))));
 }
 
-// Saved queries live on the server so the whole team shares them.
+// Saved queries live on the server so the whole team shares them. The
+// server plans a query before it saves it, keeps every version, and
+// refuses a save built on a version someone else has replaced since:
+// the UI sends the version it loaded (0 for a new query) and says what
+// happened, and deletes only after a confirmation.
+let savedList = [];
+
 async function loadSaved() {
   try {
     const r = await api("GET", "/v1/workbench/queries");
-    $("saved-queries").replaceChildren(...(r.queries || []).map((q) => el("li", {},
+    savedList = r.queries || [];
+    $("saved-queries").replaceChildren(...savedList.map((q) => el("li", {},
       el("button", { type: "button", class: "link saved-load", dataset: { id: q.id }, onclick: () => openSaved(q, false) }, q.name),
+      el("div", { class: "meta" }, `v${q.version || 1} · ${q.updated_by || q.created_by || "?"} · ${when(q.updated_at)}`),
       q.description ? el("div", { class: "meta" }, q.description) : null)));
-    if (!(r.queries || []).length) $("saved-queries").replaceChildren(el("li", { class: "meta" }, "none yet"));
-    return r.queries || [];
+    if (!savedList.length) $("saved-queries").replaceChildren(el("li", { class: "meta" }, "none yet"));
+    return savedList;
   } catch (e) {
     $("saved-queries").replaceChildren(el("li", { class: "meta" }, e.status === 404 ? "the workbench module is not running" : e.message));
   }
@@ -184,8 +193,86 @@ function openSaved(q, replace) {
   $("sql-editor").value = q.sql;
   setParams((q.params || []).map((p) => ({ ...p, value: p.default })));
   $("save-name").value = q.name;
+  $("save-status").textContent = "";
+  showSavedInfo();
   runHere(replace);
 }
+
+// runAddress is GET /v1/workbench/queries/<id>/run with the parameter
+// values on screen: a stable address for the saved query's result.
+function runAddress(q, format) {
+  const u = new URLSearchParams({ format });
+  const names = new Set((q.params || []).map((p) => p.name));
+  for (const p of readParams()) if (names.has(p.name) && p.value !== "") u.set(p.name === "format" || p.name === "limit" ? "p." + p.name : p.name, String(p.value));
+  return `/v1/workbench/queries/${encodeURIComponent(q.id)}/run?` + u.toString();
+}
+
+function showSavedInfo() {
+  const q = loadedSaved;
+  $("saved-info").hidden = !q;
+  if (!q) return;
+  $("saved-info-title").textContent = `Saved query “${q.name}”`;
+  $("saved-meta").textContent = `version ${q.version || 1} · saved by ${q.updated_by || "?"} at ${when(q.updated_at)}` +
+    ` · owner ${q.created_by || q.updated_by || "?"} since ${when(q.created_at)}`;
+  $("saved-run-json").href = runAddress(q, "json");
+  $("saved-run-csv").href = runAddress(q, "csv");
+  $("saved-delete").disabled = !!q.deleted;
+  if (!$("saved-versions").hidden) loadHistory();
+}
+$("sql-params").addEventListener("input", () => { if (loadedSaved) { $("saved-run-json").href = runAddress(loadedSaved, "json"); $("saved-run-csv").href = runAddress(loadedSaved, "csv"); } });
+
+async function loadHistory() {
+  const q = loadedSaved;
+  const list = $("saved-versions");
+  try {
+    const h = await api("GET", `/v1/workbench/queries/${encodeURIComponent(q.id)}/versions`);
+    list.replaceChildren(...h.versions.map((v) => el("li", { dataset: { version: v.version } },
+      el("strong", {}, `v${v.version}`), " ", el("span", { class: "meta" }, `${v.updated_by || "?"} · ${when(v.updated_at)}${v.version === h.current ? " · current" : ""}`),
+      v.version === h.current ? null : el("button", { type: "button", class: "secondary restore", "aria-label": `Restore version ${v.version}`, onclick: () => restore(v.version) }, "Restore"),
+      el("code", {}, v.sql.length > 400 ? v.sql.slice(0, 400) + "…" : v.sql))));
+  } catch (e) { list.replaceChildren(el("li", { class: "msg error" }, e.message)); }
+}
+
+async function restore(version) {
+  const q = loadedSaved;
+  try {
+    const r = await api("POST", `/v1/workbench/queries/${encodeURIComponent(q.id)}/restore`, { version });
+    $("save-status").textContent = `restored version ${version} as version ${r.version}`;
+    toast(`Restored “${r.name}”`);
+    await loadSaved();
+    openSaved(r, false);
+  } catch (e) { $("save-status").textContent = e.message; }
+}
+
+$("saved-history").addEventListener("click", () => {
+  const list = $("saved-versions");
+  list.hidden = !list.hidden;
+  $("saved-history").setAttribute("aria-expanded", String(!list.hidden));
+  if (!list.hidden) loadHistory();
+});
+
+$("saved-delete").addEventListener("click", () => {
+  const q = loadedSaved;
+  $("delete-text").textContent = `“${q.name}” (version ${q.version || 1}, owner ${q.created_by || q.updated_by || "?"}) leaves the team's list. ` +
+    "Its versions are kept: History can restore it.";
+  $("delete-dialog").returnValue = "";
+  $("delete-dialog").showModal();
+});
+$("delete-dialog").addEventListener("close", async () => {
+  if ($("delete-dialog").returnValue !== "delete") return;
+  const q = loadedSaved;
+  try {
+    await api("DELETE", `/v1/workbench/queries/${encodeURIComponent(q.id)}`);
+    loadedSaved = { ...q, deleted: true };
+    $("save-status").textContent = `deleted “${q.name}”; History can restore it`;
+    toast(`Deleted “${q.name}”`);
+    await loadSaved();
+    showSavedInfo();
+    $("saved-versions").hidden = false;
+    $("saved-history").setAttribute("aria-expanded", "true");
+    loadHistory();
+  } catch (e) { $("save-status").textContent = e.message; }
+});
 
 function slug(s) {
   return s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 64) || "query";
@@ -195,16 +282,30 @@ $("save-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const name = $("save-name").value.trim();
   if (!name) { $("save-status").textContent = "give the query a name"; $("save-name").focus(); return; }
-  const id = loadedSaved && loadedSaved.name === name ? loadedSaved.id : slug(name);
+  const editing = loadedSaved && !loadedSaved.deleted && loadedSaved.name === name;
+  const id = editing ? loadedSaved.id : slug(name);
   const params = readParams().map((p) => ({ name: p.name, type: p.type, default: p.value }));
+  $("save-status").textContent = "checking…";
   try {
-    const q = await api("PUT", "/v1/workbench/queries/" + encodeURIComponent(id),
-      { name, sql: $("sql-editor").value, params, description: loadedSaved && loadedSaved.id === id ? loadedSaved.description : undefined });
+    const q = await api("PUT", "/v1/workbench/queries/" + encodeURIComponent(id), {
+      name, sql: $("sql-editor").value, params, base_version: editing ? (loadedSaved.version || 1) : 0,
+      description: editing ? loadedSaved.description : undefined,
+    });
     loadedSaved = q;
-    $("save-status").textContent = q.changed ? `saved “${q.name}”` : "no change";
+    $("save-status").textContent = q.changed ? `saved “${q.name}” as version ${q.version}` : "no change";
     toast(`Saved query “${q.name}”`);
+    showSavedInfo();
     loadSaved();
-  } catch (e) { $("save-status").textContent = e.message; }
+  } catch (e) {
+    const why = {
+      invalid_query: "Not saved: ",
+      version_conflict: "Not saved, someone saved a newer version: ",
+      query_exists: "Not saved: ",
+      query_gone: "Not saved: ",
+    }[e.code] || "";
+    $("save-status").textContent = why + e.message.replace(/^\d+ [a-z_]+: /, "");
+    if (e.code === "version_conflict" || e.code === "query_gone") loadSaved(); // the list shows what is stored now
+  }
 });
 
 // chartColumns finds a label column and the numeric columns to plot.
