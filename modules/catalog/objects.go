@@ -55,19 +55,11 @@ func (s *Store) writeTombstone(ctx context.Context, name string, version int, at
 
 // listAll returns every key under prefix.
 func listAll(ctx context.Context, st storage.Store, prefix string) ([]storage.ObjectInfo, error) {
-	var out []storage.ObjectInfo
-	cursor := ""
-	for {
-		page, err := st.List(ctx, prefix, cursor, 10000)
-		if err != nil {
-			return nil, fmt.Errorf("catalog: list %s: %w", prefix, err)
-		}
-		out = append(out, page.Objects...)
-		if page.Cursor == "" {
-			return out, nil
-		}
-		cursor = page.Cursor
+	out, err := storage.ListAll(ctx, st, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
 	}
+	return out, nil
 }
 
 func getJSON(ctx context.Context, st storage.Store, key string, v any) error {

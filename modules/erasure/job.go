@@ -305,51 +305,46 @@ func (j *runner) orphans(ctx context.Context) error {
 			referenced[k] = true
 		}
 	}
-	cursor := ""
-	for {
-		page, err := j.objects.List(ctx, catalog.DataPrefix, cursor, 1000)
+	// Collected first: deleting while listing could make an object
+	// store's cursor skip keys.
+	objs, err := storage.ListAll(ctx, j.objects, catalog.DataPrefix)
+	if err != nil {
+		return fmt.Errorf("erasure: parts: %w", err)
+	}
+	for _, obj := range objs {
+		if referenced[obj.Key] || !strings.HasSuffix(obj.Key, ".parquet") {
+			continue
+		}
+		dataset, _, _ := strings.Cut(strings.TrimPrefix(obj.Key, catalog.DataPrefix), "/")
+		if j.job.Only != nil && !slices.Contains(j.job.Only, dataset) {
+			continue
+		}
+		local, cleanup, err := j.localCopy(ctx, obj.Key)
 		if err != nil {
-			return fmt.Errorf("erasure: list parts: %w", err)
+			if errors.Is(err, storage.ErrNotFound) {
+				continue // deleted meanwhile (gc)
+			}
+			return err
 		}
-		for _, obj := range page.Objects {
-			if referenced[obj.Key] || !strings.HasSuffix(obj.Key, ".parquet") {
-				continue
-			}
-			dataset, _, _ := strings.Cut(strings.TrimPrefix(obj.Key, catalog.DataPrefix), "/")
-			if j.job.Only != nil && !slices.Contains(j.job.Only, dataset) {
-				continue
-			}
-			local, cleanup, err := j.localCopy(ctx, obj.Key)
-			if err != nil {
-				if errors.Is(err, storage.ErrNotFound) {
-					continue // deleted meanwhile (gc)
-				}
-				return err
-			}
-			cols, err := j.duck.columns(ctx, local)
-			var matched int64
-			if err == nil {
-				if pred, args := j.req.predicate(cols); pred != "" {
-					err = j.duck.db.QueryRowContext(ctx, "SELECT count(*) FROM read_parquet("+quote(local)+") WHERE "+pred, args...).Scan(&matched)
-				}
-			}
-			cleanup()
-			if err != nil {
-				j.log.Warn("erasure: an unreferenced part could not be read; it is deleted", "key", obj.Key, "err", err)
-				matched = 1 // unreadable and unused: deleting it is the safe side
-			}
-			o.Scanned++
-			if matched > 0 {
-				if err := j.objects.Delete(ctx, obj.Key); err != nil && !errors.Is(err, storage.ErrNotFound) {
-					return fmt.Errorf("erasure: delete %s: %w", obj.Key, err)
-				}
-				o.Deleted++
+		cols, err := j.duck.columns(ctx, local)
+		var matched int64
+		if err == nil {
+			if pred, args := j.req.predicate(cols); pred != "" {
+				err = j.duck.db.QueryRowContext(ctx, "SELECT count(*) FROM read_parquet("+quote(local)+") WHERE "+pred, args...).Scan(&matched)
 			}
 		}
-		if page.Cursor == "" {
-			break
+		cleanup()
+		if err != nil {
+			j.log.Warn("erasure: an unreferenced part could not be read; it is deleted", "key", obj.Key, "err", err)
+			matched = 1 // unreadable and unused: deleting it is the safe side
 		}
-		cursor = page.Cursor
+		o.Scanned++
+		if matched > 0 {
+			if err := j.objects.Delete(ctx, obj.Key); err != nil && !errors.Is(err, storage.ErrNotFound) {
+				return fmt.Errorf("erasure: delete %s: %w", obj.Key, err)
+			}
+			o.Deleted++
+		}
 	}
 	o.Done = true
 	return j.save(j.job)

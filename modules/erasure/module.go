@@ -310,25 +310,18 @@ func (m *Module) load(ctx context.Context, id string, j *Job) error {
 // list reads every saved job, newest first.
 func (m *Module) list(ctx context.Context) ([]*Job, error) {
 	var out []*Job
-	cursor := ""
-	for {
-		page, err := m.objects.List(ctx, jobsPrefix, cursor, 1000)
-		if err != nil {
-			return nil, fmt.Errorf("erasure: list jobs: %w", err)
+	err := storage.Each(ctx, m.objects, jobsPrefix, func(o storage.ObjectInfo) error {
+		id := strings.TrimSuffix(strings.TrimPrefix(o.Key, jobsPrefix), ".json")
+		var j Job
+		if err := m.load(ctx, id, &j); err != nil {
+			m.log.Warn("erasure: unreadable job state", "key", o.Key, "err", err)
+			return nil
 		}
-		for _, o := range page.Objects {
-			id := strings.TrimSuffix(strings.TrimPrefix(o.Key, jobsPrefix), ".json")
-			var j Job
-			if err := m.load(ctx, id, &j); err != nil {
-				m.log.Warn("erasure: unreadable job state", "key", o.Key, "err", err)
-				continue
-			}
-			out = append(out, &j)
-		}
-		if page.Cursor == "" {
-			break
-		}
-		cursor = page.Cursor
+		out = append(out, &j)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("erasure: jobs: %w", err)
 	}
 	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
 		out[i], out[j] = out[j], out[i]

@@ -52,21 +52,14 @@ func parseSegment(key string, size int64) (segment, bool) {
 // crashed between writing the merged segment and deleting its parts).
 func listSegments(ctx context.Context, store storage.Store) (live, redundant []segment, err error) {
 	var all []segment
-	cursor := ""
-	for {
-		page, err := store.List(ctx, segmentPrefix, cursor, 1000)
-		if err != nil {
-			return nil, nil, fmt.Errorf("observer: list segments: %w", err)
+	err = storage.Each(ctx, store, segmentPrefix, func(o storage.ObjectInfo) error {
+		if s, ok := parseSegment(o.Key, o.Size); ok {
+			all = append(all, s)
 		}
-		for _, o := range page.Objects {
-			if s, ok := parseSegment(o.Key, o.Size); ok {
-				all = append(all, s)
-			}
-		}
-		if page.Cursor == "" {
-			break
-		}
-		cursor = page.Cursor
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("observer: segments: %w", err)
 	}
 	// Widest first among equal starts, so a covering segment comes before
 	// the parts it covers.

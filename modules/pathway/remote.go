@@ -86,27 +86,20 @@ func normETag(e string) string { return strings.Trim(e, `"`) }
 func listRemote(ctx context.Context, st storage.Store, log *slog.Logger) (remoteLayout, error) {
 	var lay remoteLayout
 	var snaps, segs []remoteObj
-	cursor := ""
-	for {
-		page, err := st.List(ctx, remotePrefix, cursor, 1000)
-		if err != nil {
-			return lay, fmt.Errorf("pathway: list %s in the bucket: %w", remotePrefix, err)
+	err := storage.Each(ctx, st, remotePrefix, func(o storage.ObjectInfo) error {
+		ro := remoteObj{size: o.Size, etag: normETag(o.ETag)}
+		var ok bool
+		if ro.seq, ok = parseSeqKey(o.Key, remoteLogPrefix); ok {
+			segs = append(segs, ro)
+		} else if ro.seq, ok = parseSeqKey(o.Key, remoteSnapPrefix); ok {
+			snaps = append(snaps, ro)
+		} else {
+			log.Warn("pathway: ignoring unexpected object", "key", o.Key)
 		}
-		for _, o := range page.Objects {
-			ro := remoteObj{size: o.Size, etag: normETag(o.ETag)}
-			var ok bool
-			if ro.seq, ok = parseSeqKey(o.Key, remoteLogPrefix); ok {
-				segs = append(segs, ro)
-			} else if ro.seq, ok = parseSeqKey(o.Key, remoteSnapPrefix); ok {
-				snaps = append(snaps, ro)
-			} else {
-				log.Warn("pathway: ignoring unexpected object", "key", o.Key)
-			}
-		}
-		if page.Cursor == "" {
-			break
-		}
-		cursor = page.Cursor
+		return nil
+	})
+	if err != nil {
+		return lay, fmt.Errorf("pathway: the bucket: %w", err)
 	}
 	// Keys are zero-padded, so listing order is sequence order.
 	for i, s := range snaps {

@@ -36,20 +36,11 @@ func segKey(name string, seq uint64) string {
 // listAll returns every key under prefix.
 func listAll(ctx context.Context, st storage.Store, prefix string) ([]string, error) {
 	var keys []string
-	cursor := ""
-	for {
-		page, err := st.List(ctx, prefix, cursor, 1000)
-		if err != nil {
-			return nil, err
-		}
-		for _, o := range page.Objects {
-			keys = append(keys, o.Key)
-		}
-		if page.Cursor == "" {
-			return keys, nil
-		}
-		cursor = page.Cursor
-	}
+	err := storage.Each(ctx, st, prefix, func(o storage.ObjectInfo) error {
+		keys = append(keys, o.Key)
+		return nil
+	})
+	return keys, err
 }
 
 func (s *service) putSpec(ctx context.Context, spec IndexSpec) error {

@@ -164,22 +164,7 @@ func (t *Tables) referenced(ctx context.Context, name string, cur *Table) (map[s
 }
 
 func (t *Tables) eachMetadataObject(ctx context.Context, name string, fn func(storage.ObjectInfo) error) error {
-	cursor := ""
-	for {
-		page, err := t.store.List(ctx, MetadataPrefix(name), cursor, 1000)
-		if err != nil {
-			return fmt.Errorf("iceberg: list %s: %w", MetadataPrefix(name), err)
-		}
-		for _, o := range page.Objects {
-			if err := fn(o); err != nil {
-				return err
-			}
-		}
-		if page.Cursor == "" {
-			return nil
-		}
-		cursor = page.Cursor
-	}
+	return storage.Each(ctx, t.store, MetadataPrefix(name), fn)
 }
 
 // Pin points tag at the snapshot of catalog version v (a user's named

@@ -557,25 +557,21 @@ func (t *Tables) Drop(ctx context.Context, name string) error {
 }
 
 func (t *Tables) deleteWhere(ctx context.Context, name string, match func(key string) bool) error {
-	cursor := ""
-	for {
-		page, err := t.store.List(ctx, MetadataPrefix(name), cursor, 1000)
-		if err != nil {
-			return fmt.Errorf("iceberg: list %s: %w", MetadataPrefix(name), err)
-		}
-		for _, o := range page.Objects {
-			if !match(o.Key) {
-				continue
-			}
-			if err := t.store.Delete(ctx, o.Key); err != nil {
-				return fmt.Errorf("iceberg: delete %s: %w", o.Key, err)
-			}
-		}
-		if page.Cursor == "" {
-			return nil
-		}
-		cursor = page.Cursor
+	// The keys are collected first: deleting while listing could make an
+	// object store's cursor skip keys.
+	objs, err := storage.ListAll(ctx, t.store, MetadataPrefix(name))
+	if err != nil {
+		return fmt.Errorf("iceberg: %w", err)
 	}
+	for _, o := range objs {
+		if !match(o.Key) {
+			continue
+		}
+		if err := t.store.Delete(ctx, o.Key); err != nil {
+			return fmt.Errorf("iceberg: delete %s: %w", o.Key, err)
+		}
+	}
+	return nil
 }
 
 // metaSeq parses the sequence of a v<N>.metadata.json key (0 otherwise).
