@@ -115,6 +115,15 @@ func NewServer(c *Container, exposed []string) (*Server, error) {
 			}
 		}
 	}
+	if ep, ok := Lookup[Endpoint](c); ok {
+		h := echo.WrapHandler(ep.Handler(e))
+		if err := routes.server(e, func() {
+			e.Match([]string{http.MethodGet, http.MethodPost, http.MethodDelete}, ep.Path(), h,
+				gate.Middleware(), sameOriginWrites(), inFlightLimit(cfg.Server.MaxInFlight), memory.middleware())
+		}, map[string]Perm{"* " + ep.Path(): Need(ep.Need())}); err != nil {
+			return nil, err
+		}
+	}
 	if web, ok := Lookup[WebUI](c); ok {
 		web.Mount(e)
 	}

@@ -169,7 +169,7 @@ func openInProcess(ctx context.Context, cfg *config.Config, log *slog.Logger, op
 	opts.Server = "http://localhost" // the transport ignores it; the loopback Host passes dev-mode checks
 	var rt http.RoundTripper = mcpserver.HandlerTransport(srv.Echo)
 	if as != "" {
-		rt = asPrincipal{name: as, next: rt}
+		rt = mcpserver.AsPrincipalTransport(as, rt)
 	}
 	opts.HTTP = &http.Client{Transport: rt}
 	return func() {
@@ -190,19 +190,6 @@ func stderrFile(w io.Writer) *os.File {
 		return f
 	}
 	return os.Stderr
-}
-
-// asPrincipal makes every in-process call act for one named principal
-// (`lakehouse mcp --as NAME`): the gate reads the name from the request's
-// context, which nothing from the network can set.
-type asPrincipal struct {
-	name string
-	next http.RoundTripper
-}
-
-// RoundTrip implements http.RoundTripper.
-func (a asPrincipal) RoundTrip(r *http.Request) (*http.Response, error) {
-	return a.next.RoundTrip(r.WithContext(app.AsPrincipal(r.Context(), a.name)))
 }
 
 // hasPrincipal reports whether the auth section defines the principal name.

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"lakehouse/app"
+	"lakehouse/app/mcpserver"
 	"lakehouse/config"
 	"lakehouse/internal/fsx"
 	"lakehouse/web"
@@ -95,6 +96,11 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 func Boot(ctx context.Context, cfg *config.Config, log *slog.Logger, exposed []string) (*app.Container, error) {
 	c := app.NewContainer(cfg, log)
 	app.Provide[app.WebUI](c, web.New())
+	app.Provide[app.Endpoint](c, mcpserver.HTTPEndpoint{Opts: mcpserver.Options{
+		Version: app.Version, Log: log.With("component", "mcp-http"),
+		Timeout: cfg.MCP.Timeout.D(), IndexTimeout: cfg.MCP.IndexTimeout.D(),
+		MaxRows: cfg.MCP.MaxRows, MaxChars: cfg.MCP.MaxChars, SampleRows: cfg.MCP.SampleRows,
+	}})
 	if err := c.Register(AllModules()...); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,137 @@
+package mcpserver
+
+import (
+	"encoding/json"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"lakehouse/app"
+)
+
+// ModeHTTP is reported by sessions served over Streamable HTTP (/mcp).
+const ModeHTTP = "http"
+
+// HTTPEndpoint serves MCP over Streamable HTTP at /mcp, behind the
+// server's gate: each session gets its own MCP server acting for the
+// principal that opened it — its role decides the tools listed, its
+// grants what the tools can see, since every tool call goes through the
+// API routes in-process as that principal. A session id is honoured only
+// for the principal that opened it. It implements app.Endpoint.
+type HTTPEndpoint struct {
+	// Opts are the caps and timeouts every session uses (Server, HTTP,
+	// Mode and Role are set per session).
+	Opts Options
+	// SessionTimeout closes a session idle this long (default 30m).
+	SessionTimeout time.Duration
+}
+
+// Path implements app.Endpoint.
+func (HTTPEndpoint) Path() string { return "/mcp" }
+
+// Need implements app.Endpoint: any principal may speak MCP; what it can
+// do there is its role's.
+func (HTTPEndpoint) Need() app.Role { return app.RoleReader }
+
+// Handler implements app.Endpoint.
+func (h HTTPEndpoint) Handler(api http.Handler) http.Handler {
+	timeout := h.SessionTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Minute
+	}
+	var owners sync.Map // Mcp-Session-Id → principal name
+	sh := mcp.NewStreamableHTTPHandler(func(r *http.Request) *mcp.Server {
+		p := app.PrincipalOf(r.Context())
+		if p == nil {
+			return nil
+		}
+		opts := h.Opts
+		opts.Mode, opts.Server, opts.Role = ModeHTTP, "http://localhost", p.Role
+		var rt http.RoundTripper = HandlerTransport(api)
+		if p != app.Anonymous {
+			rt = AsPrincipalTransport(p.Name, rt)
+		}
+		opts.HTTP = &http.Client{Transport: rt}
+		s := New(opts)
+		if err := s.watch.sync(r.Context()); err != nil {
+			s.h.log.Warn("mcp: dataset resources not loaded", "err", err)
+		}
+		return s.mcp
+	}, &mcp.StreamableHTTPOptions{SessionTimeout: timeout, Logger: h.Opts.Log})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := app.PrincipalOf(r.Context())
+		if p == nil {
+			writeJSONError(w, http.StatusUnauthorized, "unauthorized", "no principal")
+			return
+		}
+		if id := r.Header.Get("Mcp-Session-Id"); id != "" {
+			if owner, ok := owners.Load(id); ok && owner != p.Name {
+				// Another principal's session: as if it did not exist.
+				writeJSONError(w, http.StatusNotFound, "not_found", "no such MCP session")
+				return
+			}
+		}
+		sh.ServeHTTP(&sessionOwner{ResponseWriter: w, name: p.Name, owners: &owners}, r)
+	})
+}
+
+// sessionOwner records which principal a new session belongs to, from
+// the session id the answer carries.
+type sessionOwner struct {
+	http.ResponseWriter
+	name   string
+	owners *sync.Map
+	seen   bool
+}
+
+func (s *sessionOwner) WriteHeader(code int) {
+	if !s.seen {
+		s.seen = true
+		if id := s.Header().Get("Mcp-Session-Id"); id != "" {
+			s.owners.LoadOrStore(id, s.name)
+		}
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *sessionOwner) Write(b []byte) (int, error) {
+	if !s.seen {
+		s.WriteHeader(http.StatusOK)
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Flush lets the SDK stream events through the recorder.
+func (s *sessionOwner) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap gives http.ResponseController the writer underneath.
+func (s *sessionOwner) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func writeJSONError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": code, "message": msg}})
+}
+
+// AsPrincipalTransport makes every call through next act for one named
+// principal: the gate reads the name from the request's context, which
+// nothing from the network can set (`lakehouse mcp --as`, /mcp sessions).
+func AsPrincipalTransport(name string, next http.RoundTripper) http.RoundTripper {
+	return asPrincipal{name: name, next: next}
+}
+
+type asPrincipal struct {
+	name string
+	next http.RoundTripper
+}
+
+// RoundTrip implements http.RoundTripper.
+func (a asPrincipal) RoundTrip(r *http.Request) (*http.Response, error) {
+	return a.next.RoundTrip(r.WithContext(app.AsPrincipal(r.Context(), a.name)))
+}
