@@ -2,8 +2,12 @@ package mcpserver_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -111,5 +115,42 @@ func TestMCPOverStreamableHTTP(t *testing.T) {
 	}
 	if !seen {
 		t.Errorf("no MCP event under the agent's name: %v", evs.Events)
+	}
+}
+
+// TestMCPInspectorCLIOverHTTP: the real MCP Inspector CLI reaches /mcp
+// with a bearer header, lists the tools and calls one; without the
+// header it is refused.
+func TestMCPInspectorCLIOverHTTP(t *testing.T) {
+	prefix := inspectorPrefix(t)
+	s := apptest.Start(t)
+	ingest(t, s, "candidates", candidatesCSV)
+	work := t.TempDir()
+	run := func(extra ...string) ([]byte, string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+		defer cancel()
+		argv := append([]string{"--prefix", prefix, "--no-install", "mcp-inspector", "--cli", s.URL + "/mcp", "--transport", "http"}, extra...)
+		cmd := exec.CommandContext(ctx, "npx", argv...)
+		cmd.Dir = work
+		cmd.Env = append(os.Environ(), "MCP_CATALOG_PATH="+filepath.Join(work, "catalog.json"))
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		return out, stderr.String(), err
+	}
+	auth := "Authorization: Bearer " + apptest.Token
+	out, stderr, err := run("--header", auth, "--method", "tools/list")
+	if err != nil || !strings.Contains(string(out), `"query_sql"`) {
+		t.Fatalf("tools/list over HTTP: %v\n%s\n%s", err, out, stderr)
+	}
+	out, stderr, err = run("--header", auth, "--method", "tools/call", "--tool-name", "query_sql",
+		"--tool-arg", "sql=SELECT name FROM candidates WHERE city = 'Chicago' ORDER BY name")
+	var res map[string]any
+	if err != nil || json.Unmarshal(out, &res) != nil || res["isError"] == true ||
+		fmt.Sprint(res["structuredContent"].(map[string]any)["rows"]) != "[[Ada] [Cy]]" {
+		t.Fatalf("tools/call over HTTP: %v\n%s\n%s", err, out, stderr)
+	}
+	if out, _, err := run("--method", "tools/list"); err == nil {
+		t.Fatalf("no token, yet tools/list answered: %s", out)
 	}
 }
