@@ -90,7 +90,7 @@ function stateHash(s) {
 
 // go shows a changed view by writing its address (hashchange renders it).
 function go(change) {
-  const next = structuredClone({ ...st, schema: undefined, keys: undefined });
+  const next = structuredClone({ ...st, schema: undefined, keys: undefined, shown: undefined });
   change(next);
   location.hash = stateHash(next);
 }
@@ -110,8 +110,11 @@ export async function showDataset(args, query) {
     ]);
     st.schema = m.schema || [];
     st.keys = keys;
+    st.shown = `${name}@${m.version}`;
     $("ds-meta").textContent = `v${m.version} · ${(m.row_count ?? 0).toLocaleString("en-US")} rows · ${st.schema.length} columns · updated ${when(m.updated_at)}`;
-    if (!prev || prev.name !== name) {
+    // The schema, column picker and versions change with a new version,
+    // not with the view: rebuilt only then.
+    if (!prev || prev.shown !== `${name}@${m.version}`) {
       $("ds-schema").querySelector("tbody").replaceChildren(...st.schema.map((c) =>
         el("tr", {}, el("th", { scope: "row" }, c.name), el("td", {}, c.type), el("td", {}, c.nullable ? "yes" : "no"))));
       const sel = $("facet-add");

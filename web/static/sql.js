@@ -237,10 +237,10 @@ async function restore(version) {
   const q = loadedSaved;
   try {
     const r = await api("POST", `/v1/workbench/queries/${encodeURIComponent(q.id)}/restore`, { version });
+    await loadSaved();
+    openSaved(r, false); // clears the status: it is written after
     $("save-status").textContent = `restored version ${version} as version ${r.version}`;
     toast(`Restored “${r.name}”`);
-    await loadSaved();
-    openSaved(r, false);
   } catch (e) { $("save-status").textContent = e.message; }
 }
 
