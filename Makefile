@@ -46,11 +46,13 @@ $(USE_BIN): $(USE_TGZ) modules/embed/builtin/convert.go modules/embed/builtin/fo
 	$(GO) run ./tools/useconvert -in $(USE_TGZ) -out $@
 
 ## test: install what tests need (MinIO server, MCP Inspector; cached), then vet and test everything
-# Two passes: every test under -race, except the single-threaded CPU-bound
-# quality checks that skip themselves there (internal/racetest: 40 s each
-# under -race, 3-5 s without), which the second pass runs without -race.
-HEAVY_TESTS := ^(TestFilteredRecallAtAnySelectivity|TestFilteredWalkNeverStarves)$$
-HEAVY_PKGS := ./modules/vector
+# Two passes: every test under -race, except the CPU-bound quality checks
+# (recall, ranking) that skip themselves there (internal/racetest: 10-70 s
+# each under -race, 1-5 s without, bar the encoder-bound hybrid check),
+# which the second pass runs without -race. The concurrency those checks
+# touch stays in the race pass through smaller tests of the same paths.
+HEAVY_TESTS := ^(TestFilteredRecallAtAnySelectivity|TestFilteredWalkNeverStarves|TestHybridBeatsSingleModes|TestTargetRecallChoosesEf|TestRecallDefaults|TestInt8SearchRecallAndCodec|TestDiskRescoreMatchesMemory)$$
+HEAVY_PKGS := ./modules/vector ./modules/vector/hnsw
 test: test-deps deps vet
 	LAKEHOUSE_MINIO_BIN=$(MINIO) LAKEHOUSE_MCP_INSPECTOR_PREFIX=$(INSPECTOR_PREFIX) $(GO) test -tags $(TAGS) $(TEST_FLAGS) ./...
 	$(GO) test -tags $(TAGS) -count=1 -timeout 10m -run '$(HEAVY_TESTS)' -v $(HEAVY_PKGS) | grep -E '^(=== RUN|--- |ok|FAIL|PASS)'; test $${PIPESTATUS[0]} -eq 0

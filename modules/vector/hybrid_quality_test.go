@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"lakehouse/config"
+	"lakehouse/internal/racetest"
 	"lakehouse/modules/embed/builtin"
 	"lakehouse/modules/storage"
 )
@@ -111,6 +112,9 @@ func TestHybridBeatsSingleModes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("embeds 1000 profiles with the builtin encoder")
 	}
+	// A quality number from one sequential writer: twice as slow under
+	// -race (70 s), which finds nothing here the smaller text tests miss.
+	racetest.CPUBound(t)
 	scores, n := hybridQuality(t, 1000)
 	for _, s := range scores {
 		t.Logf("%d profiles, %-8s P@10 %.3f nDCG@10 %.3f", n, s.mode, s.p10, s.ndcg)

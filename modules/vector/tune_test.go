@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"lakehouse/internal/racetest"
 	"lakehouse/modules/vector/internal/synth"
 )
 
@@ -16,6 +17,9 @@ func TestTargetRecallChoosesEf(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a 6k-item index")
 	}
+	// One sequential writer filling 6k items, then recall measured: the
+	// race pass covers the same add and reload paths in smaller tests.
+	racetest.CPUBound(t)
 	s := newTestService(t, nil, nil)
 	if _, err := s.Create(ctxb(), IndexSpec{Name: "bad", Dim: 4, TargetRecall: 1.5}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("target_recall 1.5: %v", err)

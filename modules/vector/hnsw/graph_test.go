@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+
+	"lakehouse/internal/racetest"
 )
 
 func build(t testing.TB, cfg Config, base [][]float32, workers int) *Graph {
@@ -62,6 +64,10 @@ func TestAccelerated(t *testing.T) {
 
 // TestRecallDefaults: recall@10 ≥ 0.95 on 10k × 128 at default parameters.
 func TestRecallDefaults(t *testing.T) {
+	// A quality number over 10k inserts: 15× slower under -race, whose
+	// concurrent-insert coverage is TestConcurrentAddSearch and
+	// TestEveryNodeReachable.
+	racetest.CPUBound(t)
 	base, queries := clustered(7, 10000, 200, 128)
 	g := build(t, Config{Dim: 128, Metric: Cosine, Seed: 1}, base, 2)
 	truth := groundTruth(Cosine, base, queries, 10)

@@ -6,6 +6,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"lakehouse/internal/racetest"
 )
 
 func TestInt8KernelMatchesDequantized(t *testing.T) {
@@ -33,6 +35,8 @@ func TestInt8KernelMatchesDequantized(t *testing.T) {
 }
 
 func TestInt8SearchRecallAndCodec(t *testing.T) {
+	// Six single-inserter builds for recall numbers: 11 s under -race, under 1 s without.
+	racetest.CPUBound(t)
 	const dim, k = 64, 10
 	base, queries := clustered(21, 3000, 50, dim)
 	for _, m := range []Metric{Cosine, L2, Dot} {

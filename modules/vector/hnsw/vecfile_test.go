@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"lakehouse/internal/racetest"
 )
 
 func buildOnDisk(t *testing.T, cfg Config, base [][]float32, path string) *Graph {
@@ -40,6 +42,8 @@ func searchAll(g *Graph, queries [][]float32, k int) [][]Neighbor {
 // (same graph, same float32 copies), at the int8 graph's memory, and
 // survives a snapshot into a fresh file.
 func TestDiskRescoreMatchesMemory(t *testing.T) {
+	// Three single-inserter builds compared answer by answer: CPU-bound.
+	racetest.CPUBound(t)
 	const dim, k = 48, 10
 	base, queries := clustered(9, 1500, 40, dim)
 	cfg := Config{Dim: dim, Metric: Cosine, Seed: 3, Quantization: Int8}
