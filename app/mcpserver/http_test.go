@@ -76,6 +76,22 @@ func TestMCPOverStreamableHTTP(t *testing.T) {
 		t.Fatalf("admin query_sql: %v %+v", err, res)
 	}
 
+	// The team's saved queries: listed, and run by id with a parameter.
+	s.JSON(t, "PUT", "/v1/workbench/queries/by-city", map[string]any{"name": "Candidates in a city",
+		"sql": "SELECT name FROM candidates WHERE city = $1 ORDER BY name", "params": []map[string]any{{"name": "city", "type": "text", "default": "Denver"}}}, 201, nil)
+	res, err = admin.CallTool(context.Background(), &mcp.CallToolParams{Name: "list_saved_queries", Arguments: map[string]any{}})
+	if err != nil || res.IsError || !strings.Contains(fmt.Sprint(res.StructuredContent), "by-city") {
+		t.Fatalf("list_saved_queries: %v %+v", err, res)
+	}
+	res, err = admin.CallTool(context.Background(), &mcp.CallToolParams{Name: "run_saved_query", Arguments: map[string]any{"id": "by-city", "params": map[string]any{"city": "Chicago"}}})
+	if err != nil || res.IsError || fmt.Sprint(res.StructuredContent.(map[string]any)["rows"]) != "[[Ada] [Cy]]" {
+		t.Fatalf("run_saved_query: %v %+v", err, res)
+	}
+	res, err = admin.CallTool(context.Background(), &mcp.CallToolParams{Name: "run_saved_query", Arguments: map[string]any{"id": "by-city"}})
+	if err != nil || res.IsError || fmt.Sprint(res.StructuredContent.(map[string]any)["rows"]) != "[[Bo]]" {
+		t.Fatalf("run_saved_query with the default: %v %+v", err, res)
+	}
+
 	agent, err := connectHTTP(t, s, "agent-tok")
 	if err != nil {
 		t.Fatal(err)

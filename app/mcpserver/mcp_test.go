@@ -167,7 +167,7 @@ func (s *session) ok(t *testing.T, name string, args any) map[string]any {
 }
 
 var allTools = []string{
-	"list_datasets", "get_manifest", "describe_dataset", "query_sql", "embed_text",
+	"list_datasets", "get_manifest", "describe_dataset", "query_sql", "embed_text", "list_saved_queries", "run_saved_query",
 	"list_vector_indexes", "search_vectors", "index_dataset",
 	"remember", "recall", "pathway_history", "pathway_retire", "observer_event",
 }
@@ -183,6 +183,14 @@ func exercise(t *testing.T, s *session) {
 	byName := map[string]*mcp.Tool{}
 	for _, tool := range tools.Tools {
 		byName[tool.Name] = tool
+	}
+	// Saved queries: none yet (the workbench's list is empty), and an
+	// unknown id is a tool error naming it.
+	if got := s.ok(t, "list_saved_queries", map[string]any{}); got["count"] != float64(0) {
+		t.Fatalf("list_saved_queries on a fresh lakehouse: %v", got)
+	}
+	if res, text, _ := s.call(t, "run_saved_query", map[string]any{"id": "nope"}, nil); !res.IsError || !strings.Contains(text, "nope") {
+		t.Fatalf("run_saved_query of an unknown id: %v %s", res.IsError, text)
 	}
 	for _, name := range allTools {
 		tool := byName[name]

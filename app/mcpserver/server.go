@@ -127,6 +127,7 @@ func New(opts Options) *Server {
 	s := mcp.NewServer(&mcp.Implementation{Name: "lakehouse", Title: "lakehouse", Version: opts.Version},
 		&mcp.ServerOptions{Instructions: instructions, Logger: opts.Log})
 	h.addDataTools(s)
+	h.addSavedQueryTools(s)
 	h.addVectorTools(s)
 	h.addMemoryTools(s)
 	h.addPrompts(s)
