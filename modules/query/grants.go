@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
 	"lakehouse/app"
 )
 
@@ -89,4 +91,44 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 		}
 	}
 	return false
+}
+
+// Reachability is implemented by the query service: whether a statement
+// would get past the grants of the principal in ctx, without running it
+// (the workbench hides saved queries that name datasets the caller may
+// not see).
+type Reachability interface {
+	Reachable(ctx context.Context, sqlText string) (bool, error)
+}
+
+var _ Reachability = (*Service)(nil)
+
+// Reachable implements Reachability: true for a principal that sees every
+// dataset; otherwise the statement is parsed (not bound, not run) and its
+// tables and functions checked like a query's. A statement that does not
+// parse is reachable: running it fails on its own.
+func (s *Service) Reachable(ctx context.Context, sqlText string) (bool, error) {
+	p := app.PrincipalOf(ctx)
+	if p == nil || p.AllDatasets() {
+		return true, nil
+	}
+	conn, err := s.eng.db.Conn(ctx)
+	if err != nil {
+		return false, fmt.Errorf("query: connection: %w", err)
+	}
+	defer conn.Close()
+	ok := false
+	err = conn.Raw(func(raw any) error {
+		dc, isDuck := raw.(*duckdb.Conn)
+		if !isDuck {
+			return fmt.Errorf("query: not a duckdb connection")
+		}
+		tree, err := parseTree(ctx, dc, sqlText, true)
+		if err != nil {
+			return err
+		}
+		ok = tree.Error || s.checkGrants(p, tree) == nil
+		return nil
+	})
+	return ok, err
 }

@@ -74,6 +74,7 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 		return errors.Join(fmt.Errorf("query: metrics: %w", err), svc.Close())
 	}
 	app.Provide[Querier](c, svc)
+	app.Provide[Reachability](c, svc)
 	return nil
 }
 
