@@ -241,9 +241,19 @@ func TestGrantsHoldInSQLAndEveryList(t *testing.T) {
 	// The same statements still run for a principal with every dataset.
 	s.As("tok-reader").JSON(t, "POST", "/v1/sql", map[string]any{"sql": "SELECT count(*) FROM granted_a JOIN secret USING (id)"}, 200, &ans)
 
+	// Saved queries naming secret are not there for the limited reader.
+	s.JSON(t, "PUT", "/v1/workbench/queries/secret-q", map[string]any{"name": "secret emails", "sql": "SELECT email FROM secret"}, 201, nil)
+	s.JSON(t, "PUT", "/v1/workbench/queries/open-q", map[string]any{"name": "cities", "sql": "SELECT city FROM granted_a"}, 201, nil)
+	for _, path := range []string{"/v1/workbench/queries/secret-q", "/v1/workbench/queries/secret-q/versions", "/v1/workbench/queries/secret-q/run"} {
+		if resp, data := lim.Do(t, "GET", path, nil); resp.StatusCode != 404 {
+			t.Errorf("GET %s as a limited reader: %d %.200s", path, resp.StatusCode, data)
+		}
+	}
+	lim.JSON(t, "GET", "/v1/workbench/queries/open-q/run", nil, 200, nil)
+
 	// Lists: nothing names secret.
 	for _, path := range []string{"/v1/catalog/list", "/v1/sql/tables", "/iceberg/v1/namespaces/default/tables",
-		"/v1/vectors/index", "/v1/observer/events?limit=1000"} {
+		"/v1/vectors/index", "/v1/observer/events?limit=1000", "/v1/workbench/queries", "/v1/catalog/keys"} {
 		resp, data := lim.Do(t, "GET", path, nil)
 		if resp.StatusCode != 200 || strings.Contains(string(data), "secret") {
 			t.Errorf("GET %s as a limited reader: %d %.400s", path, resp.StatusCode, data)

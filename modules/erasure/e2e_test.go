@@ -58,6 +58,11 @@ func seed(t *testing.T, s *apptest.Server) {
 		"3,CAND-000002,emailed "+strings.ToUpper(targetEmail)+" by mistake\n"+
 		"4,CAND-000003,booked interview\n")
 	ingest(t, s, "name=calls&mode=append", "call_id,candidate_id,note\n5,CAND-000777,no answer\n")
+	// A saved query naming the person, edited once (two versions kept).
+	s.JSON(t, "PUT", "/v1/workbench/queries/jane", map[string]any{"name": "Jane's calls",
+		"sql": "SELECT * FROM calls WHERE candidate_id = '" + targetID + "'"}, 201, nil)
+	s.JSON(t, "PUT", "/v1/workbench/queries/jane", map[string]any{"name": "Jane's calls",
+		"sql": "SELECT * FROM calls WHERE candidate_id = '" + targetID + "' OR note ILIKE '%" + targetEmail + "%'"}, 200, nil)
 	// Events: an agent's report naming the person, and one that does not.
 	s.JSON(t, "POST", "/v1/observer/event", map[string]any{"endpoint": "query_sql", "sql": "SELECT * FROM people WHERE email = '" + targetEmail + "' OR candidate_id = '" + targetID + "'"}, 200, nil)
 	s.JSON(t, "POST", "/v1/observer/event", map[string]any{"endpoint": "query_sql", "sql": "SELECT count(*) FROM calls"}, 200, nil)
@@ -173,6 +178,13 @@ func testErasure(t *testing.T, s *apptest.Server, scan func() map[string][]byte)
 	s.JSON(t, "POST", "/v1/sql", map[string]any{"sql": "SELECT count(*) FILTER (WHERE contains(CAST(o AS VARCHAR), '[erased]')), count(*) FROM observer_events o"}, 200, &audit)
 	if audit.Rows[0][0] == float64(0) || audit.Rows[0][1] == float64(0) {
 		t.Errorf("audit dataset after erasure: %v redacted rows of %v", audit.Rows[0][0], audit.Rows[0][1])
+	}
+	var saved struct {
+		SQL string `json:"sql"`
+	}
+	s.JSON(t, "GET", "/v1/workbench/queries/jane", nil, 200, &saved)
+	if !strings.Contains(saved.SQL, "[erased]") || mentions(saved.SQL) {
+		t.Errorf("saved query after erasure: %s", saved.SQL)
 	}
 	var stats struct {
 		Total int `json:"total"`

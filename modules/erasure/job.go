@@ -17,6 +17,7 @@ import (
 	"lakehouse/modules/pathway"
 	"lakehouse/modules/storage"
 	"lakehouse/modules/vector"
+	"lakehouse/modules/workbench"
 )
 
 // jobsPrefix is where job states live in storage: with an object store
@@ -48,8 +49,10 @@ type Job struct {
 	// TracesForgotten counts the pathway traces removed.
 	TracesForgotten int `json:"traces_forgotten"`
 	// EventsRedacted counts observer events whose text was redacted.
-	EventsRedacted int      `json:"events_redacted"`
-	Receipt        *Receipt `json:"receipt,omitempty"`
+	EventsRedacted int `json:"events_redacted"`
+	// QueriesRedacted counts saved-query versions whose text was redacted.
+	QueriesRedacted int      `json:"saved_queries_redacted"`
+	Receipt         *Receipt `json:"receipt,omitempty"`
 }
 
 // DatasetProgress is one dataset's part of a job.
@@ -92,6 +95,7 @@ type Receipt struct {
 	ItemsDeleted      int       `json:"vector_items_deleted"`
 	TracesForgotten   int       `json:"traces_forgotten"`
 	EventsRedacted    int       `json:"events_redacted"`
+	QueriesRedacted   int       `json:"saved_queries_redacted"`
 	FinishedAt        time.Time `json:"finished_at"`
 }
 
@@ -105,6 +109,7 @@ type runner struct {
 	forget  indexer.RowForgetter
 	purger  pathway.Purger
 	redact  observer.Redactor
+	texts   workbench.TextRedactor
 	// auditDataset is the observer's dataset: redacted, not deleted from.
 	auditDataset string
 	duck         *duck
@@ -165,6 +170,9 @@ func (j *runner) run(ctx context.Context) error {
 // events redacts the observer's events and audit rows (ring and
 // segments): the rows stay, the values go.
 func (j *runner) events(ctx context.Context) error {
+	if err := j.savedQueries(ctx); err != nil {
+		return err
+	}
 	if j.redact == nil || j.job.Only != nil {
 		return nil // events belong to no dataset: only an erasure of "all" reaches them
 	}
@@ -174,6 +182,21 @@ func (j *runner) events(ctx context.Context) error {
 		return err
 	}
 	j.job.EventsRedacted = n
+	return j.save(j.job)
+}
+
+// savedQueries redacts the workbench's saved queries and every version
+// their history keeps (SQL text, names, descriptions, defaults).
+func (j *runner) savedQueries(ctx context.Context) error {
+	if j.texts == nil || j.job.Only != nil {
+		return nil // saved SQL belongs to no dataset: only an erasure of "all" reaches it
+	}
+	j.job.Phase = "saved queries"
+	n, err := j.texts.RedactText(ctx, j.req.redactText)
+	if err != nil {
+		return err
+	}
+	j.job.QueriesRedacted = n
 	return j.save(j.job)
 }
 
@@ -404,7 +427,7 @@ func (j *Job) receipt(now time.Time) *Receipt {
 	for _, ix := range j.Indexes {
 		r.ItemsDeleted += ix.ItemsDeleted
 	}
-	r.TracesForgotten, r.EventsRedacted = j.TracesForgotten, j.EventsRedacted
+	r.TracesForgotten, r.EventsRedacted, r.QueriesRedacted = j.TracesForgotten, j.EventsRedacted, j.QueriesRedacted
 	return r
 }
 

@@ -24,6 +24,7 @@ import (
 	"lakehouse/modules/pathway"
 	"lakehouse/modules/storage"
 	"lakehouse/modules/vector"
+	"lakehouse/modules/workbench"
 )
 
 // Module is the erasure module: POST /v1/erasure and its jobs.
@@ -34,6 +35,7 @@ type Module struct {
 	forget  indexer.RowForgetter
 	purger  pathway.Purger
 	redact  observer.Redactor
+	texts   workbench.TextRedactor
 	rec     observer.Recorder
 	audit   string // the observer's dataset (config observer.dataset)
 	log     *slog.Logger
@@ -61,7 +63,9 @@ func (*Module) Deps() []string { return []string{"storage", "catalog"} }
 
 // OptionalDeps implements app.OptionalDepender: indexes are erased when
 // the vector module runs, the receipt is audited when the observer does.
-func (*Module) OptionalDeps() []string { return []string{"vector", "indexer", "pathway", "observer"} }
+func (*Module) OptionalDeps() []string {
+	return []string{"vector", "indexer", "pathway", "observer", "workbench"}
+}
 
 // Init implements app.Module.
 func (m *Module) Init(_ context.Context, c *app.Container) error {
@@ -85,6 +89,7 @@ func (m *Module) Init(_ context.Context, c *app.Container) error {
 	}
 	m.rec, _ = app.Lookup[observer.Recorder](c)
 	m.redact, _ = app.Lookup[observer.Redactor](c)
+	m.texts, _ = app.Lookup[workbench.TextRedactor](c)
 	m.audit = c.Config().Observer.Dataset
 	m.log = c.Logger("erasure")
 	m.tmp = filepath.Join(c.Config().DataDir, "tmp", "erasure")
@@ -247,7 +252,7 @@ func (m *Module) execute(j *Job) {
 	d, err := openDuck(ctx, filepath.Join(m.tmp, j.ID))
 	if err == nil {
 		defer d.Close()
-		r := &runner{job: j, req: j.Request, objects: m.objects, cat: m.cat, vs: m.vs, forget: m.forget, purger: m.purger, redact: m.redact, auditDataset: m.audit, duck: d, log: m.log, save: m.save}
+		r := &runner{job: j, req: j.Request, objects: m.objects, cat: m.cat, vs: m.vs, forget: m.forget, purger: m.purger, redact: m.redact, texts: m.texts, auditDataset: m.audit, duck: d, log: m.log, save: m.save}
 		err = r.run(ctx)
 	}
 	m.jobsMu.Lock()

@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"lakehouse/app"
+	"lakehouse/modules/query"
 	"lakehouse/modules/storage"
 )
 
@@ -22,7 +23,8 @@ import (
 type Module struct {
 	queries *queryStore
 	log     *slog.Logger
-	canPlan bool // the query module runs: saves are planned through POST /v1/sql
+	canPlan bool               // the query module runs: saves are planned through POST /v1/sql
+	reach   query.Reachability // the caller's grants over a query's SQL (nil: no query module)
 }
 
 // New returns the module.
@@ -46,6 +48,8 @@ func (m *Module) Init(_ context.Context, c *app.Container) error {
 	}
 	m.log = c.Logger("workbench")
 	m.queries = &queryStore{st: st}
+	m.reach, _ = app.Lookup[query.Reachability](c)
+	app.Provide[TextRedactor](c, m)
 	// OptionalDeps puts the query module first when it runs at all.
 	for _, r := range c.Running() {
 		if r.Name() == "query" {
@@ -59,11 +63,11 @@ func (m *Module) Init(_ context.Context, c *app.Container) error {
 func (m *Module) Routes(g *echo.Group) {
 	w := g
 	w.GET("/queries", m.listQueries)
-	w.GET("/queries/:id", m.getQuery)
-	w.PUT("/queries/:id", m.putQuery)
-	w.DELETE("/queries/:id", m.deleteQuery)
-	w.GET("/queries/:id/versions", m.queryVersions)
-	w.POST("/queries/:id/restore", m.restoreQuery)
-	w.GET("/queries/:id/run", m.runQuery)
+	w.GET("/queries/:id", m.getQuery, m.granted)
+	w.PUT("/queries/:id", m.putQuery, m.granted)
+	w.DELETE("/queries/:id", m.deleteQuery, m.granted)
+	w.GET("/queries/:id/versions", m.queryVersions, m.granted)
+	w.POST("/queries/:id/restore", m.restoreQuery, m.granted)
+	w.GET("/queries/:id/run", m.runQuery, m.granted)
 	w.GET("/export", m.export)
 }

@@ -284,10 +284,13 @@ func (m *Module) listQueries(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if qs == nil {
-		qs = []SavedQuery{}
+	shown := []SavedQuery{}
+	for _, q := range qs {
+		if m.visible(c.Request().Context(), q) {
+			shown = append(shown, q)
+		}
 	}
-	return c.JSON(http.StatusOK, QueryList{Queries: qs, Count: len(qs)})
+	return c.JSON(http.StatusOK, QueryList{Queries: shown, Count: len(shown)})
 }
 
 func (m *Module) getQuery(c echo.Context) error {
