@@ -251,10 +251,34 @@ func TestGrantsHoldInSQLAndEveryList(t *testing.T) {
 	}
 	lim.JSON(t, "GET", "/v1/workbench/queries/open-q/run", nil, 200, nil)
 
+	// Indexes holding secret's rows: one built from it, one made by hand
+	// and then filled from it; neither is there for the limited reader.
+	s.JSON(t, "POST", "/v1/vectors/index/secret_idx/from-dataset", map[string]any{"dataset": "secret", "id_column": "id", "text_columns": []string{"email"}}, 200, nil)
+	s.JSON(t, "POST", "/v1/vectors/index", map[string]any{"name": "hand_idx", "metric": "cosine", "model": "use-lite-512"}, 201, nil)
+	s.JSON(t, "POST", "/v1/vectors/index/hand_idx/from-dataset", map[string]any{"dataset": "secret", "id_column": "id", "text_columns": []string{"email"}}, 200, nil)
+	for _, idx := range []string{"secret_idx", "hand_idx"} {
+		if resp, data := lim.Do(t, "POST", "/v1/vectors/index/"+idx+"/search", map[string]any{"text": "hidden", "k": 5}); resp.StatusCode != 404 {
+			t.Errorf("search %s as a limited reader: %d %.200s", idx, resp.StatusCode, data)
+		}
+	}
+
 	// Lists: nothing names secret.
 	for _, path := range []string{"/v1/catalog/list", "/v1/sql/tables", "/iceberg/v1/namespaces/default/tables",
 		"/v1/vectors/index", "/v1/observer/events?limit=1000", "/v1/workbench/queries", "/v1/catalog/keys"} {
 		resp, data := lim.Do(t, "GET", path, nil)
+		if strings.HasPrefix(path, "/v1/observer/events") {
+			// Its own events only (which name what it asked for itself).
+			var evs struct {
+				Events []map[string]any `json:"events"`
+			}
+			_ = json.Unmarshal(data, &evs)
+			for _, ev := range evs.Events {
+				if ev["principal"] != "lim-reader" {
+					t.Errorf("a limited reader sees another principal's event: %v", ev)
+				}
+			}
+			continue
+		}
 		if resp.StatusCode != 200 || strings.Contains(string(data), "secret") {
 			t.Errorf("GET %s as a limited reader: %d %.400s", path, resp.StatusCode, data)
 		}

@@ -127,8 +127,17 @@ func (h *handler) fromDataset(c echo.Context) error {
 	if !app.SeesDataset(ctx, req.Dataset) {
 		return app.NotFound("dataset %q not found", req.Dataset)
 	}
-	if info, err := vs.Info(ctx, index); err == nil && info.Dataset != "" && !app.SeesDataset(ctx, info.Dataset) {
-		return fmt.Errorf("indexer: %q: %w", index, vector.ErrIndexNotFound)
+	if info, err := vs.Info(ctx, index); err == nil {
+		if info.Dataset != "" && !app.SeesDataset(ctx, info.Dataset) {
+			return fmt.Errorf("indexer: %q: %w", index, vector.ErrIndexNotFound)
+		}
+		// An index made by hand and now filled from a dataset holds that
+		// dataset's rows: its grants decide who sees it from now on.
+		if ds, ok := vs.(vector.DatasetSetter); ok && info.Dataset == "" {
+			if err := ds.SetDataset(ctx, index, req.Dataset); err != nil {
+				return err
+			}
+		}
 	}
 	man, err := cat.Get(ctx, req.Dataset)
 	if errors.Is(err, catalog.ErrNotFound) || errors.Is(err, catalog.ErrInvalidName) {

@@ -47,3 +47,37 @@ func (s *service) Erase(ctx context.Context, name string, match func(id, text st
 	}
 	return ids, nil
 }
+
+// DatasetSetter records, on an index created without one, the dataset
+// it is filled from (the indexer, when a from-dataset run targets an
+// index created by POST /v1/vectors/index): from then on the dataset's
+// grants decide who sees the index. The vector service implements it.
+type DatasetSetter interface {
+	SetDataset(ctx context.Context, name, dataset string) error
+}
+
+// SetDataset implements DatasetSetter; an index already bound to another
+// dataset keeps it.
+func (s *service) SetDataset(ctx context.Context, name, dataset string) error {
+	ix, err := s.get(name)
+	if err != nil {
+		return err
+	}
+	ix.writeMu.Lock()
+	defer ix.writeMu.Unlock()
+	if ix.dropped {
+		return fmt.Errorf("%w: %q", ErrIndexNotFound, name)
+	}
+	if ix.spec.Dataset != "" {
+		return nil
+	}
+	spec := ix.spec
+	spec.Dataset = dataset
+	if err := s.putSpec(ctx, spec); err != nil {
+		return err
+	}
+	ix.mu.Lock()
+	ix.spec = spec
+	ix.mu.Unlock()
+	return nil
+}
