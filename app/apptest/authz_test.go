@@ -163,6 +163,7 @@ func TestRoleRouteMatrix(t *testing.T) {
 	if checked < 200 {
 		t.Errorf("only %d allowed calls checked", checked)
 	}
+	t.Logf("%d operations × %d principals; %d allowed calls checked", len(ops), len(principals), checked)
 	// The secret dataset survived every call (no write got through).
 	var ans apptest.SQLAnswer
 	s.JSON(t, "POST", "/v1/sql", map[string]any{"sql": "SELECT count(*) FROM secret"}, 200, &ans)
