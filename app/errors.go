@@ -72,7 +72,7 @@ func Unavailable(retryAfterSeconds int, format string, args ...any) *APIError {
 // is scrubbed of the server's own paths (data dir, temp dir, working dir),
 // whichever module produced it.
 func errorHandler(log *slog.Logger, serverPaths ...string) echo.HTTPErrorHandler {
-	scrub := newPathScrubber(serverPaths)
+	scrub := NewPathScrubber(serverPaths...)
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
@@ -90,7 +90,7 @@ func errorHandler(log *slog.Logger, serverPaths ...string) echo.HTTPErrorHandler
 		if apiErr.Status == http.StatusInternalServerError {
 			apiErr = internalError(reqID)
 		} else {
-			apiErr = scrub.apply(apiErr)
+			apiErr = scrub.APIError(apiErr)
 		}
 		for k, vs := range apiErr.Header {
 			for _, v := range vs {

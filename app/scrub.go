@@ -3,86 +3,95 @@ package app
 import (
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 )
 
-// pathScrubber removes the server's own absolute paths from error text.
-// Errors from the OS, DuckDB or Parquet readers name files by absolute
-// path; a client must never learn where the data dir lives, so every
-// message passes through here on its way out, whatever produced it.
-type pathScrubber struct {
-	prefixes []string // longest first, so a data dir under the temp dir wins
+// PathScrubber removes the server's own directories from text. Errors
+// from the OS, DuckDB or Parquet readers name files by absolute path; a
+// client must learn the object ("datasets/sales/part.parquet"), never
+// where the data dir lives, so every message passes through one of these
+// on its way out (the server's error answer, and the SQL module, which
+// scrubs DuckDB's errors before it classifies them). It is the one
+// scrubber: the same rule everywhere.
+type PathScrubber struct {
+	prefixes []string // longest first, so the object root wins over the data dir
 }
 
-func newPathScrubber(paths []string) pathScrubber {
-	seen := map[string]bool{}
+// NewPathScrubber scrubs each dir under every name it may appear as (as
+// given, absolute, with symlinks resolved — macOS /tmp, container
+// mounts), plus the temp dir, the working dir and the home dir.
+func NewPathScrubber(dirs ...string) PathScrubber {
 	var out []string
 	add := func(p string) {
 		if p == "" {
 			return
 		}
-		if abs, err := filepath.Abs(p); err == nil {
-			p = abs
-		}
 		p = filepath.Clean(p)
-		if p == "/" || seen[p] {
+		if p == "." || p == string(filepath.Separator) || slices.Contains(out, p) {
 			return
 		}
-		seen[p] = true
 		out = append(out, p)
-		// Symlinked dirs (macOS /tmp, some container mounts) appear in
-		// errors under either name.
-		if real, err := filepath.EvalSymlinks(p); err == nil && real != p && !seen[real] {
-			seen[real] = true
-			out = append(out, real)
-		}
 	}
-	for _, p := range paths {
-		add(p)
-	}
-	add(os.TempDir())
+	all := append(slices.Clone(dirs), os.TempDir())
 	if wd, err := os.Getwd(); err == nil {
-		add(wd)
+		all = append(all, wd)
 	}
 	if home, err := os.UserHomeDir(); err == nil {
-		add(home)
+		all = append(all, home)
 	}
-	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
-	return pathScrubber{prefixes: out}
+	for _, d := range all {
+		if d == "" {
+			continue
+		}
+		add(d)
+		if abs, err := filepath.Abs(d); err == nil {
+			add(abs)
+			if real, err := filepath.EvalSymlinks(abs); err == nil {
+				add(real)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
+	return PathScrubber{prefixes: out}
 }
 
-// scrubText replaces every occurrence of a server path (and what follows it
-// up to the next separator) with a neutral placeholder.
-func (s pathScrubber) scrubText(msg string) string {
+// Text removes every server directory with the separator after it,
+// keeping the relative rest of the path (the object the client asked
+// about); a directory named alone becomes ".".
+func (s PathScrubber) Text(msg string) string {
 	for _, p := range s.prefixes {
-		for {
-			i := strings.Index(msg, p)
-			if i < 0 {
-				break
-			}
-			end := i + len(p)
-			// Keep the relative tail (e.g. "datasets/x/part-0.parquet"): it
-			// names the object the client asked about, not the server.
-			tail := msg[end:]
-			tail = strings.TrimPrefix(tail, string(filepath.Separator))
-			msg = msg[:i] + tail
+		if !strings.Contains(msg, p) {
+			continue
 		}
+		msg = strings.ReplaceAll(msg, p+string(filepath.Separator), "")
+		msg = strings.ReplaceAll(msg, p, ".")
 	}
 	return msg
 }
 
-func (s pathScrubber) apply(e *APIError) *APIError {
+// Dirty reports whether msg names a server directory.
+func (s PathScrubber) Dirty(msg string) bool {
+	for _, p := range s.prefixes {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// APIError returns a copy of e with its message and text details scrubbed.
+func (s PathScrubber) APIError(e *APIError) *APIError {
 	if e == nil {
 		return e
 	}
 	out := *e
-	out.Message = s.scrubText(e.Message)
+	out.Message = s.Text(e.Message)
 	if len(e.Details) > 0 {
 		out.Details = make(map[string]any, len(e.Details))
 		for k, v := range e.Details {
 			if str, ok := v.(string); ok {
-				v = s.scrubText(str)
+				v = s.Text(str)
 			}
 			out.Details[k] = v
 		}
