@@ -40,6 +40,9 @@ type Module struct {
 	audit   string // the observer's dataset (config observer.dataset)
 	log     *slog.Logger
 	tmp     string
+	// scrub keeps the server's paths out of a failed job's saved error
+	// (GET /v1/erasure/<id> shows it).
+	scrub app.PathScrubber
 
 	// mu serialises jobs: one erasure at a time (each rewrites history).
 	mu     sync.Mutex
@@ -93,6 +96,7 @@ func (m *Module) Init(_ context.Context, c *app.Container) error {
 	m.audit = c.Config().Observer.Dataset
 	m.log = c.Logger("erasure")
 	m.tmp = filepath.Join(c.Config().DataDir, "tmp", "erasure")
+	m.scrub = app.NewPathScrubber(c.Config().DataDir)
 	return nil
 }
 
@@ -258,7 +262,7 @@ func (m *Module) execute(j *Job) {
 	m.jobsMu.Lock()
 	defer m.jobsMu.Unlock()
 	if err != nil {
-		j.Status, j.Error = "failed", scrubbed(err)
+		j.Status, j.Error = "failed", m.scrub.Text(err.Error())
 		m.log.Error("erasure: job failed; it resumes at the next start", "job", j.ID, "phase", j.Phase, "err", err)
 		_ = m.saveLocked(j)
 		return
@@ -276,10 +280,6 @@ func (m *Module) execute(j *Job) {
 	m.log.Info("erasure: done", "job", j.ID, "rows", j.Receipt.RowsErased, "parts", j.Receipt.PartsRewritten+j.Receipt.PartsDropped,
 		"versions", j.Receipt.VersionsRewritten, "items", j.Receipt.ItemsDeleted)
 }
-
-// scrubbed is an error's text for the saved job: never a value (errors
-// name keys and paths, not row contents).
-func scrubbed(err error) string { return err.Error() }
 
 func (m *Module) save(j *Job) error {
 	m.jobsMu.Lock()
