@@ -18,7 +18,7 @@ STATIC := -tags 'netgo,osusergo,$(TAGS)' -ldflags '$(LDFLAGS) -linkmode external
 TEST_FLAGS ?= -race -timeout 25m
 export CGO_ENABLED := 1
 
-.PHONY: build run test test-deps chromium vet bench fmt lint clean deps load crash fuzz fuzz-smoke
+.PHONY: build run test test-race test-heavy test-deps chromium vet bench fmt lint clean deps load crash fuzz fuzz-smoke
 
 ## build: bin/lakehouse, one statically linked binary with everything embedded
 build: deps
@@ -53,8 +53,18 @@ $(USE_BIN): $(USE_TGZ) modules/embed/builtin/convert.go modules/embed/builtin/fo
 # touch stays in the race pass through smaller tests of the same paths.
 HEAVY_TESTS := ^(TestFilteredRecallAtAnySelectivity|TestFilteredWalkNeverStarves|TestHybridBeatsSingleModes|TestTargetRecallChoosesEf|TestRecallDefaults|TestInt8SearchRecallAndCodec|TestDiskRescoreMatchesMemory)$$
 HEAVY_PKGS := ./modules/vector ./modules/vector/hnsw
-test: test-deps deps vet
+# The race pass runs beside vet and the pass without -race (which follows
+# vet: both compile the packages without -race, so they share that work):
+# the race pass leaves cores idle while its tests wait on child processes,
+# MinIO and the browser, and the others fill them. -O keeps each pass's
+# output together; make fails if any of the three does.
+test: test-deps deps
+	@$(MAKE) --no-print-directory -j3 -O test-race test-heavy
+
+test-race:
 	LAKEHOUSE_MINIO_BIN=$(MINIO) LAKEHOUSE_MCP_INSPECTOR_PREFIX=$(INSPECTOR_PREFIX) $(GO) test -tags $(TAGS) $(TEST_FLAGS) ./...
+
+test-heavy: vet
 	$(GO) test -tags $(TAGS) -count=1 -timeout 10m -run '$(HEAVY_TESTS)' -v $(HEAVY_PKGS) | grep -E '^(=== RUN|--- |ok|FAIL|PASS)'; test $${PIPESTATUS[0]} -eq 0
 
 test-deps: $(MINIO) chromium $(INSPECTOR_STAMP)
