@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -9,17 +8,16 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"lakehouse/app/apptest"
-	"lakehouse/internal/demo"
+	"lakehouse/config"
 )
 
-// seeded starts a server holding the demo at scale 0.01 and a browser
-// logged in to it.
+// seeded starts a server holding the demo at scale 0.01 (a copy of the
+// template seeded once per process, seed_test.go) and a browser logged
+// in to it.
 func seeded(t *testing.T, timeout time.Duration) (*apptest.Server, *page) {
 	t.Helper()
-	s := apptest.Start(t)
-	if _, err := demo.Seed(context.Background(), demo.Client{URL: s.URL, Token: s.Token}, demo.Options{Scale: 0.01}); err != nil {
-		t.Fatalf("seed: %v", err)
-	}
+	dir := seededDataDir(t)
+	s := apptest.Start(t, func(c *config.Config) { c.DataDir = dir })
 	p := browser(t, timeout)
 	p.run(t, "log in", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible("#login-token", chromedp.ByID),
 		chromedp.SetValue("#login-token", s.Token, chromedp.ByID), chromedp.Click(`#login-form button[type="submit"]`, chromedp.ByQuery),
