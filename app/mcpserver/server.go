@@ -179,7 +179,7 @@ func whoami(ctx context.Context, opts Options) (app.Role, error) {
 		return 0, fmt.Errorf("mcp: who am I (GET /v1/session): %w", err)
 	}
 	if !ans.Authenticated {
-		return 0, errors.New("mcp: the server refused the credentials (check auth.token or the env var auth.token_env names)")
+		return 0, errors.New("mcp: the server refused the credentials (check auth.token or the env var auth.token_env names; in-process, `--as NAME` acts as a configured principal)")
 	}
 	role, err := app.ParseRole(ans.Role)
 	if err != nil {
