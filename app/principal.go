@@ -16,9 +16,10 @@ import (
 // before it.
 type Role int
 
-// The roles, weakest first. RoleNone is the zero value: a route that
-// declared no permission needs it, and nobody has it, so an undeclared
-// route is refused to everyone (fail closed).
+// The roles, weakest first. RoleNone is above every role: a real route
+// that declared no permission is given it, and nobody has it, so such a
+// route is refused to everyone (fail closed). The zero Role is no role;
+// a declaration carrying it stops the server from starting (perm.go).
 const (
 	RoleReader Role = iota + 1
 	RoleAnalyst
