@@ -111,9 +111,9 @@ func TestEveryViewIsAnAddress(t *testing.T) {
 	// Search: text, filters and mode.
 	p.run(t, "search", chromedp.Navigate(s.URL+"/#/search"), waitJS(`document.querySelectorAll("#search-index option").length > 0`),
 		chromedp.SetValue("#search-text", "forklift driver OSHA-30", chromedp.ByID),
-		chromedp.SetValue("#f-city", "Chicago", chromedp.ByID), chromedp.SetValue("#search-mode", "hybrid", chromedp.ByID),
+		chromedp.SetValue("#f-city", "Chicago", chromedp.ByID), chromedp.SetValue("#search-mode", "vector", chromedp.ByID),
 		chromedp.Click("#search-run", chromedp.ByID), waitJS(`document.querySelectorAll("#search-results .hit").length > 0`))
-	if h := hash(); !strings.Contains(h, "q=forklift+driver+OSHA-30") || !strings.Contains(h, "city=Chicago") || !strings.Contains(h, "mode=hybrid") {
+	if h := hash(); !strings.Contains(h, "q=forklift+driver+OSHA-30") || !strings.Contains(h, "city=Chicago") || !strings.Contains(h, "mode=vector") {
 		t.Errorf("search address: %q", h)
 	}
 	var hits string
@@ -121,15 +121,16 @@ func TestEveryViewIsAnAddress(t *testing.T) {
 	searchView := func(what string) {
 		t.Helper()
 		p.run(t, what, waitJS(`document.getElementById("search-text").value === "forklift driver OSHA-30"`),
-			waitJS(`document.getElementById("f-city").value === "Chicago" && document.getElementById("search-mode").value === "hybrid"`),
+			waitJS(`document.getElementById("f-city").value === "Chicago" && document.getElementById("search-mode").value === "vector"`),
 			waitJS(fmt.Sprintf(`document.getElementById("search-results").textContent === %q`, hits)))
 	}
 	p.run(t, "reload search", chromedp.Reload())
 	searchView("search after reload")
 	p.axe(t, "search")
-	// A ?q= link starts afresh: no city filter from the search before.
+	// A ?q= link starts afresh: no city filter or mode from the search
+	// before (hybrid is the default).
 	p.run(t, "a q link", chromedp.Navigate(s.URL+"/#/search?q=dental%20hygienist"), waitText("#search-status", "0 strong matches"),
-		waitJS(`document.getElementById("f-city").value === "" && document.getElementById("search-mode").value === "vector"`))
+		waitJS(`document.getElementById("f-city").value === "" && document.getElementById("search-mode").value === "hybrid"`))
 	p.run(t, "back to the search", chromedp.NavigateBack())
 	searchView("search after Back")
 	p.shot(t, "12-search-address")

@@ -3,6 +3,7 @@
 "use strict";
 import { $, api, el, ident, isNumericType, sql, exportURL, human, when, datasets, showError } from "./api.js";
 import { allKeys, linker, linkedCell } from "./row.js";
+import { facetBox } from "./facets.js";
 
 const PAGE = 50;
 
@@ -242,6 +243,13 @@ async function refresh() {
 
 function renderChips() {
   const chips = [];
+  // The sorted column may be scrolled out of sight in a wide table: the
+  // sort shows here too, beside the filters, and the chip removes it.
+  if (st.sort) {
+    const dir = st.sort.dir === "desc" ? "descending" : "ascending";
+    chips.push(el("button", { type: "button", class: "chip sort-chip", "aria-label": `sorted by ${st.sort.col}, ${dir}: remove the sort`,
+      onclick: () => go((n) => { n.sort = null; n.page = 0; }) }, `sorted by ${st.sort.col} ${st.sort.dir === "desc" ? "↓" : "↑"} ✕`));
+  }
   for (const [col, vals] of Object.entries(st.facetSel)) for (const v of vals) {
     chips.push(el("button", { type: "button", class: "chip", "aria-label": `Remove filter ${col} = ${v}`,
       onclick: () => go((n) => { n.facetSel[col] = n.facetSel[col].filter((x) => x !== v); n.page = 0; }) }, `${col} = ${v ?? "null"} ✕`));
@@ -253,19 +261,35 @@ function renderChips() {
   $("active-filters").replaceChildren(...chips);
 }
 
+// facetState keeps each facet's "show more" and search text across the
+// re-renders every change of the view causes (dataset.column → state).
+const facetState = {};
+
 async function renderFacets() {
-  const boxes = await Promise.all(st.facets.map(async (col) => {
-    const w = where(col);
-    const r = await sql(`SELECT ${ident(col)} AS v, COUNT(*) AS n FROM ${ident(st.name)}${w.clause} GROUP BY 1 ORDER BY n DESC, v NULLS LAST LIMIT 10`, w.params);
+  const boxes = st.facets.map((col) => {
     const sel = st.facetSel[col] || [];
-    return el("section", { class: "facet", "aria-label": `Facet ${col}` },
-      el("h3", {}, col, el("button", { type: "button", class: "link", "aria-label": `Remove facet ${col}`,
-        onclick: () => go((n) => { n.facets = n.facets.filter((c) => c !== col); n.facetsCustom = true; delete n.facetSel[col]; n.page = 0; }) }, "✕")),
-      el("ul", {}, r.rows.map(([v, n]) => el("li", {}, el("button", {
-        type: "button", class: "facet-value", "aria-pressed": String(sel.includes(v === null ? null : String(v))), dataset: { col, val: v ?? "" },
-        onclick: () => toggleFacet(col, v),
-      }, el("span", {}, v === null ? "null" : String(v)), el("span", { class: "count" }, n.toLocaleString("en-US")))))));
-  }));
+    return facetBox({
+      col, state: (facetState[st.name + "." + col] ||= {}),
+      selected: (v) => sel.includes(v === null ? null : String(v)),
+      pick: (v) => toggleFacet(col, v),
+      remove: () => go((n) => { n.facets = n.facets.filter((c) => c !== col); n.facetsCustom = true; delete n.facetSel[col]; n.page = 0; }),
+      values: async (q, limit) => {
+        // The facet's counts under every other filter; q finds values by
+        // part of their text, and total says how many there are in all.
+        const w = where(col);
+        let clause = w.clause;
+        const params = [...w.params];
+        if (q) {
+          params.push("%" + q + "%");
+          clause += (clause ? " AND " : " WHERE ") + `CAST(${ident(col)} AS VARCHAR) ILIKE $${params.length}`;
+        }
+        const r = await sql(`SELECT ${ident(col)} AS v, COUNT(*) AS n, COUNT(*) OVER () AS total FROM ${ident(st.name)}${clause} GROUP BY 1 ORDER BY n DESC, v NULLS LAST LIMIT ${limit}`, params);
+        return { rows: r.rows.map(([v, n]) => [v, n]), total: r.rows.length ? r.rows[0][2] : 0 };
+      },
+    });
+  });
+  // All boxes appear at once, filled: no flash of empty facets.
+  await Promise.all(boxes.map((b) => b.ready));
   $("facet-list").replaceChildren(...boxes);
 }
 

@@ -1,16 +1,27 @@
 // Candidate search, the co-pilot: free text + filters over a vector index,
-// each hit with its score, its row and why it matched; selected hits are
-// saved to pathway memory as a shortlist (with an optional note).
+// each hit with its score, its row and why it matched (the server's
+// explanation); selected hits are saved to pathway memory as a shortlist
+// (with an optional note). Hybrid (meaning + words) is the default: a
+// sentence encoder blurs "OSHA-30" into "OSHA-10", the keyword side does not.
 "use strict";
 import { $, api, el, ident, sql, datasets, showError, toast } from "./api.js";
 import { allKeys, rowHref } from "./row.js";
+import { facetBox, listValues } from "./facets.js";
 
-// Hits scoring under this are shown as weak matches (the demo's negative
-// control, "dental hygienist", tops out near 0.47; real matches ~0.7).
+// Hits whose similarity of meaning (cosine) is under this are shown as
+// weak matches (the demo's negative control, "dental hygienist", tops out
+// near 0.47; real matches ~0.7). Hybrid's fused score is a sum of
+// 1/(60 + rank), not a similarity: strength is judged on the vector side.
 const STRONG = 0.55;
 const STOP = new Set(["the", "and", "with", "for", "who", "has", "have", "can", "any", "all", "are", "from", "that", "this", "into", "near", "in", "of", "a", "an", "to", "or", "on", "at", "by"]);
+const DEFAULT_MODE = "hybrid";
+// The metadata keys offered as filters, as pick-lists and as facets.
+const PICK = ["city", "role", "availability"];
 let lastHits = [];
 let lastQuery = null;
+let metric = {}; // index name → its distance metric (similarity is 1 − distance under cosine)
+const picks = {}; // "index@label" → {key: [{value, count}…]}: facet counts over the whole index
+let pickList = {}; // the picks of the index chosen now
 
 // The search on screen is in the address (#/search?q=…&index=…&mode=…
 // &city=…&role=…&availability=…&rate_max=…&k=…): Search writes it, and an
@@ -24,7 +35,7 @@ function searchHash() {
   if ($("search-index").value) q.set("index", $("search-index").value);
   for (const [k, id] of Object.entries(FIELDS)) {
     const v = $(id).value.trim();
-    if (v && !(k === "k" && v === "20") && !(k === "mode" && v === "vector")) q.set(k, v);
+    if (v && !(k === "k" && v === "20") && !(k === "mode" && v === DEFAULT_MODE)) q.set(k, v);
   }
   return "#/search?" + q.toString();
 }
@@ -36,6 +47,7 @@ export async function show(args, query) {
     const cur = (query && query.get("index")) || sel.value;
     // "_" indexes belong to modules (pathway's memory index), not to people.
     const list = (r.indexes || []).filter((i) => !i.name.startsWith("_"));
+    metric = Object.fromEntries(list.map((i) => [i.name, i.distance ?? i.metric]));
     sel.replaceChildren(...list.map((i) => el("option", { value: i.name }, `${i.name} (${(i.length ?? 0).toLocaleString("en-US")})`)));
     if (cur && list.some((i) => i.name === cur)) sel.value = cur;
     else if (list.some((i) => i.name === "candidates")) sel.value = "candidates";
@@ -44,23 +56,48 @@ export async function show(args, query) {
     const q = query && query.get("q");
     if (q && list.length && location.hash !== lastSearch) {
       $("search-text").value = q;
-      for (const [k, id] of Object.entries(FIELDS)) $(id).value = query.get(k) ?? (k === "k" ? "20" : k === "mode" ? "vector" : "");
+      for (const [k, id] of Object.entries(FIELDS)) $(id).value = query.get(k) ?? (k === "k" ? "20" : k === "mode" ? DEFAULT_MODE : "");
       await search();
     }
   } catch (e) { showError("search-error", e); }
 }
 
-// fillDatalists offers the values the filters can take (from the dataset).
+// fillDatalists offers the values the filters can take: the index's own
+// facet counts over all its items (in vector mode a search's facets count
+// every item the filter admits, whatever the text, so any text serves).
+// They are also the canonical spellings a typed filter is matched to.
 async function fillDatalists() {
-  const ds = await sourceDataset($("search-index").value);
-  if (!ds) return;
-  for (const col of ["city", "role", "availability"]) {
-    if (!(ds.schema || []).some((c) => c.name === col)) continue;
-    try {
-      const r = await sql(`SELECT DISTINCT ${ident(col)} FROM ${ident(ds.name)} WHERE ${ident(col)} IS NOT NULL ORDER BY 1 LIMIT 200`);
-      $("dl-" + col).replaceChildren(...r.rows.map(([v]) => el("option", { value: v })));
-    } catch (_) { /* suggestions are optional */ }
+  const index = $("search-index").value;
+  const info = [...$("search-index").options].find((o) => o.value === index);
+  const key = index + "@" + (info ? info.textContent : "");
+  if (!index) return;
+  try {
+    picks[key] ||= (await api("POST", "/v1/vectors/index/" + encodeURIComponent(index) + "/search",
+      { text: index, k: 1, mode: "vector", facets: PICK })).facets || {};
+    pickList = picks[key];
+  } catch (_) { pickList = {}; /* suggestions are optional; asked again next time */ }
+  for (const col of PICK) {
+    const vals = (pickList[col] || []).map((f) => [f.value, f.count]);
+    $("dl-" + col).replaceChildren(...vals.map(([v, n]) => el("option", { value: v, label: `${v} (${Number(n).toLocaleString("en-US")})` })));
   }
+}
+
+// canonical returns the index's spelling of a typed filter value: the
+// server's filter is exact ("chicago" would silently match nothing), so
+// the page matches case-insensitively against the pick-list, and asks
+// the source dataset when the pick-list is cut at its 50 values. null:
+// no item holds that value.
+async function canonical(index, key, typed) {
+  const vals = (pickList[key] || []).map((f) => String(f.value));
+  const low = typed.toLowerCase();
+  const found = vals.find((v) => v === typed) ?? vals.find((v) => v.toLowerCase() === low);
+  if (found !== undefined) return found;
+  const ds = vals.length >= 50 ? await sourceDataset(index) : null;
+  if (!ds || !(ds.schema || []).some((c) => c.name === key)) return null;
+  try {
+    const r = await sql(`SELECT DISTINCT CAST(${ident(key)} AS VARCHAR) FROM ${ident(ds.name)} WHERE lower(CAST(${ident(key)} AS VARCHAR)) = lower($1) LIMIT 1`, [typed]);
+    return r.rows.length ? r.rows[0][0] : null;
+  } catch (_) { return null; }
 }
 
 // sourceDataset is the dataset an index was built from: the same name.
@@ -89,32 +126,81 @@ async function search() {
   showError("search-error", null);
   const index = $("search-index").value;
   const filter = {};
-  for (const f of ["city", "role", "availability"]) {
-    const v = $("f-" + f).value.trim();
-    if (v) filter[f] = v;
+  const unknown = [];
+  for (const f of PICK) {
+    const typed = $("f-" + f).value.trim();
+    if (!typed) continue;
+    const v = await canonical(index, f, typed);
+    if (v === null) unknown.push(`no ${f} “${typed}” in this index`);
+    else $("f-" + f).value = v;
+    filter[f] = v ?? typed;
   }
   const max = $("f-rate-max").value;
   if (max !== "") filter.hourly_rate = { $lte: Number(max) };
-  const body = { text: $("search-text").value, k: Number($("search-k").value) };
-  if ($("search-mode").value !== "vector") body.mode = $("search-mode").value;
+  // A filter typed in another case now reads as the index spells it: the
+  // address says so too, without a new history entry.
+  const h = searchHash();
+  if (location.hash.startsWith("#/search") && location.hash !== h) { history.replaceState(null, "", h); lastSearch = h; }
+  const mode = $("search-mode").value;
+  const body = { text: $("search-text").value, k: Number($("search-k").value), mode, explain: true, facets: PICK };
   if (Object.keys(filter).length) body.filter = filter;
   $("search-status").textContent = "searching…";
   try {
     const r = await api("POST", "/v1/vectors/index/" + encodeURIComponent(index) + "/search", body);
     lastHits = r.results || [];
-    lastQuery = { index, text: body.text, filter };
+    lastQuery = { index, text: body.text, mode, filter };
     const [rows, keys] = await Promise.all([rowsFor(index, lastHits), allKeys().catch(() => ({}))]);
     // A hit's id is its row's key when the dataset declares a one-column
     // key: then each hit links to the row's page (its profile).
     const key = (keys[index] || {}).key || [];
     const profile = key.length === 1 ? (id) => rowHref(index, key, [id]) : null;
-    render(lastHits, rows, terms(body.text), filter, profile);
-    const strong = lastHits.filter((h) => h.score >= STRONG).length;
-    $("search-status").textContent = `${lastHits.length} results, ${strong} strong match${strong === 1 ? "" : "es"}` +
-      (strong === 0 && lastHits.length ? " — nothing in this index is really about that" : "");
+    const sim = similarity(index, mode);
+    render(lastHits, rows, terms(body.text), filter, profile, sim);
+    await renderFacets(r.facets || {}, filter);
+    const judged = lastHits.filter((h) => sim(h) !== null);
+    const strong = judged.filter((h) => sim(h) >= STRONG).length;
+    $("search-status").textContent = `${lastHits.length} results` +
+      (judged.length ? `, ${strong} strong match${strong === 1 ? "" : "es"}` : "") +
+      (judged.length && strong === 0 && lastHits.length ? " — nothing in this index is really about that" : "") +
+      (unknown.length ? ` (${unknown.join("; ")}: pick a value from the list)` : "");
     $("shortlist-form").hidden = lastHits.length === 0;
     if (!$("shortlist-name").value) $("shortlist-name").value = body.text;
-  } catch (e) { $("search-status").textContent = ""; $("search-results").replaceChildren(); showError("search-error", e); }
+  } catch (e) {
+    $("search-status").textContent = "";
+    $("search-results").replaceChildren();
+    $("search-facets-box").hidden = true;
+    showError("search-error", e);
+  }
+}
+
+// similarity is a hit's closeness of meaning in [0, 1], or null when the
+// search gave none (keyword mode without a vector, a non-cosine index
+// outside vector mode).
+function similarity(index, mode) {
+  return (h) => {
+    if (metric[index] === "cosine" && h.distance != null) return 1 - h.distance;
+    if (mode === "vector") return h.score;
+    return null;
+  };
+}
+
+// renderFacets shows the search's facet counts beside the hits: how many
+// of the candidates the filters admit hold each value. Picking a value
+// filters by it (picking the chosen one again clears it).
+const facetState = {};
+async function renderFacets(facets, filter) {
+  const boxes = PICK.filter((col) => (facets[col] || []).length).map((col) => facetBox({
+    col, state: (facetState[col] ||= {}),
+    values: listValues(facets[col].map((f) => [f.value, f.count])),
+    selected: (v) => filter[col] === v,
+    pick: (v) => {
+      $("f-" + col).value = filter[col] === v ? "" : String(v);
+      $("search-form").requestSubmit();
+    },
+  }));
+  await Promise.all(boxes.map((b) => b.ready));
+  $("search-facets").replaceChildren(...boxes);
+  $("search-facets-box").hidden = boxes.length === 0;
 }
 
 async function rowsFor(index, hits) {
@@ -136,20 +222,41 @@ function highlight(text, words) {
   return String(text).split(re).map((part, i) => (i % 2 ? el("mark", {}, part) : part));
 }
 
-function render(hits, rows, words, filter, profile) {
+// explainLines puts the server's explanation in a recruiter's words.
+function explainLines(x, sim) {
+  if (!x) return [];
+  const out = [];
+  const nth = (n) => `#${n}`;
+  if (x.keyword_rank) {
+    out.push(`Words: ranked ${nth(x.keyword_rank)} (keyword score ${x.keyword_score?.toFixed(2) ?? "?"})` +
+      (x.matched_terms?.length ? `, matched ${x.matched_terms.join(", ")}` : ""));
+  } else if (x.mode !== "vector") {
+    out.push("Words: no word of the query appears in this profile");
+  }
+  if (x.vector_rank || x.vector_distance != null) {
+    out.push(`Meaning: ${x.vector_rank ? "ranked " + nth(x.vector_rank) : "ranked"}` + (sim !== null ? `, similarity ${sim.toFixed(2)}` : ""));
+  }
+  if (x.codes_matched) out.push(`Holds ${x.codes_matched} of the codes in the query (certifications, licences)`);
+  if (x.fused != null) out.push(`Combined score ${x.fused.toFixed(4)}: both rankings fused, codes first`);
+  return out;
+}
+
+function render(hits, rows, words, filter, profile, sim) {
   const fields = ["role", "skills", "certifications", "languages", "shift", "summary"];
   $("search-results").replaceChildren(...hits.map((h, n) => {
     const row = rows[h.id] || {};
     const md = h.metadata || {};
-    const why = [];
+    const s = sim(h);
+    const why = explainLines(h.explain, s);
     for (const f of fields) {
       if (row[f] == null) continue;
       const hitWords = words.filter((w) => String(row[f]).toLowerCase().includes(w));
-      if (hitWords.length) why.push(`${f}: ${hitWords.join(", ")}`);
+      if (hitWords.length) why.push(`in ${f}: ${hitWords.join(", ")}`);
     }
     for (const [k, v] of Object.entries(filter)) why.push(`filter ${k} ${typeof v === "object" ? JSON.stringify(v) : "= " + v}`);
-    const weak = h.score < STRONG;
-    const pct = Math.max(0, Math.min(100, Math.round(h.score * 100)));
+    if (!why.length) why.push("no query word appears literally: the match is by meaning");
+    const weak = s !== null && s < STRONG;
+    const pct = Math.max(0, Math.min(100, Math.round((s ?? 0) * 100)));
     const bar = el("span", { class: "bar", "aria-hidden": "true" }, el("span", {}));
     bar.firstChild.style.width = pct + "%";
     const cbId = "pick-" + n;
@@ -158,14 +265,14 @@ function render(hits, rows, words, filter, profile) {
         el("input", { type: "checkbox", id: cbId, class: "hit-select", value: h.id }),
         el("label", { for: cbId, class: "who" }, `${row.name || md.name || h.id}`),
         profile ? el("a", { href: profile(h.id), class: "profile", "aria-label": `${h.id}: profile of ${row.name || md.name || h.id}` }, h.id) : el("span", { class: "meta" }, h.id),
-        el("span", { class: "score" }, bar, ` score ${h.score.toFixed(3)}`),
+        s !== null ? el("span", { class: "score" }, bar, ` similarity ${s.toFixed(3)}`) : el("span", { class: "score" }, `score ${h.score.toFixed(3)}`),
         weak ? el("span", { class: "badge" }, "weak match") : null,
         el("span", {}, [md.role || row.role, md.city || row.city, row.state].filter(Boolean).join(" · ")),
         (md.hourly_rate ?? row.hourly_rate) != null ? el("span", {}, `$${Number(md.hourly_rate ?? row.hourly_rate).toFixed(2)}/h`) : null,
         (md.availability || row.availability) ? el("span", { class: "badge" }, md.availability || row.availability) : null),
       row.summary ? el("p", {}, highlight(row.summary, words)) : null,
       el("details", {}, el("summary", {}, "Why this result"),
-        el("ul", {}, (why.length ? why : ["no query word appears literally: the match is by meaning"]).map((w) => el("li", {}, w))),
+        el("ul", { class: "why" }, why.map((w) => el("li", {}, w))),
         Object.keys(row).length ? el("p", { class: "meta" }, `skills: ${row.skills ?? ""} · certifications: ${row.certifications ?? ""} · reliability: ${row.reliability ?? ""}`) : null));
   }));
 }
