@@ -118,12 +118,32 @@ $("param-add").addEventListener("click", () => {
   $(`param-value-${list.length}`).focus();
 });
 
+// clearResult takes the last result, its chart and its export links off
+// the screen: what is shown must belong to the SQL in the editor, so a run
+// starts from nothing and an error leaves nothing of the run before.
+function clearResult() {
+  last = null;
+  const cap = $("sql-result").querySelector("caption");
+  $("sql-result").replaceChildren(...(cap ? [cap] : []));
+  if (chart) { chart.destroy(); chart = null; }
+  $("chart").replaceChildren();
+  $("chart-box").hidden = true;
+  $("chart-caption").textContent = "";
+  $("chart-bar").disabled = $("chart-line").disabled = true;
+  for (const f of ["csv", "json", "parquet"]) {
+    const a = $("sql-export-" + f);
+    a.hidden = true;
+    a.removeAttribute("href");
+  }
+}
+
 async function run() {
   lastRun = location.hash;
   if (running) running.abort();
   const query = $("sql-editor").value;
   const params = readParams().map((p) => p.value);
   showError("sql-error", null);
+  clearResult();
   $("sql-status").textContent = "running…";
   $("sql-cancel").disabled = false;
   running = new AbortController();
