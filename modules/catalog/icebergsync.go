@@ -94,6 +94,7 @@ type IcebergSyncReport struct {
 	RolledFwd   int `json:"rolled_fwd"`  // versions the catalog adopted from a committed table
 	Dropped     int `json:"dropped"`     // tables of deleted datasets removed
 	Uncommitted int `json:"uncommitted"` // manifest objects of uncommitted versions removed
+	Rebuilt     int `json:"rebuilt"`     // tables written under another root, written again
 }
 
 // SyncIceberg brings every Iceberg table in step with the catalog, and is
@@ -159,6 +160,18 @@ func (s *Store) syncTable(ctx context.Context, name string, rep *IcebergSyncRepo
 	exists := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("catalog: iceberg sync %q: %w", name, err)
+	}
+	if moved, err := s.ice.Relocated(ctx, name); err != nil {
+		return 0, err
+	} else if moved && exists && !deleted {
+		// Written under another root (the data dir moved): every location
+		// in it is wrong, so the table is written again from the catalog.
+		s.log.Warn("catalog: iceberg table written under another root (data dir moved?); rebuilding it", "dataset", name)
+		if err := s.rebuildIceberg(ctx, name); err != nil {
+			return 0, err
+		}
+		rep.Rebuilt++
+		return latest, nil
 	}
 	head, err := s.ice.Head(ctx, name)
 	if err != nil {

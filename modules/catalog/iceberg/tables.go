@@ -229,6 +229,24 @@ func (t *Tables) remember(name string, tb *Table) {
 	t.loaded[name] = tb
 }
 
+// Relocated reports whether name's table was written under another root
+// than the store's now: a local data dir that was moved (or a volume
+// mounted at another path), a bucket that was renamed. Iceberg metadata
+// holds absolute locations, so such a table can be read by nobody and
+// committed to by nothing until it is written again (the catalog
+// rebuilds it at start). A dataset without a table is not relocated.
+func (t *Tables) Relocated(ctx context.Context, name string) (bool, error) {
+	seq, err := t.hint(ctx, name)
+	if err != nil || seq == 0 {
+		return false, err
+	}
+	tb, err := t.loadSeq(ctx, name, seq)
+	if err != nil {
+		return false, err
+	}
+	return tb.Location() != t.Location(name), nil
+}
+
 // Head is the catalog version the dataset's current Iceberg metadata holds
 // (0 when there is no table).
 func (t *Tables) Head(ctx context.Context, name string) (int, error) {
