@@ -132,8 +132,11 @@ func (j *runner) run(ctx context.Context) error {
 	if err := j.planDatasets(ctx); err != nil {
 		return err
 	}
-	// Events first: the observer publishes its dataset from them, so a
-	// publication after this carries redacted events.
+	// Saved queries and events first: the observer publishes its dataset
+	// from the events, so a publication after this carries redacted ones.
+	if err := j.savedQueries(ctx); err != nil {
+		return err
+	}
 	if err := j.events(ctx); err != nil {
 		return err
 	}
@@ -170,9 +173,6 @@ func (j *runner) run(ctx context.Context) error {
 // events redacts the observer's events and audit rows (ring and
 // segments): the rows stay, the values go.
 func (j *runner) events(ctx context.Context) error {
-	if err := j.savedQueries(ctx); err != nil {
-		return err
-	}
 	if j.redact == nil || j.job.Only != nil {
 		return nil // events belong to no dataset: only an erasure of "all" reaches them
 	}
@@ -181,7 +181,7 @@ func (j *runner) events(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	j.job.EventsRedacted = n
+	j.job.EventsRedacted = max(j.job.EventsRedacted, n) // a resumed step finds less
 	return j.save(j.job)
 }
 
@@ -196,7 +196,7 @@ func (j *runner) savedQueries(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	j.job.QueriesRedacted = n
+	j.job.QueriesRedacted = max(j.job.QueriesRedacted, n)
 	return j.save(j.job)
 }
 
@@ -213,7 +213,7 @@ func (j *runner) traces(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	j.job.TracesForgotten = n
+	j.job.TracesForgotten = max(j.job.TracesForgotten, n)
 	return j.save(j.job)
 }
 
@@ -385,6 +385,10 @@ func (j *runner) vectors(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	before := map[string]int{} // counts of a run this one resumes
+	for _, ix := range j.job.Indexes {
+		before[ix.Name] = ix.ItemsDeleted
+	}
 	j.job.Indexes = nil
 	for _, info := range infos {
 		if j.job.Only != nil && info.Dataset != "" && !slices.Contains(j.job.Only, info.Dataset) {
@@ -399,7 +403,7 @@ func (j *runner) vectors(ctx context.Context) error {
 				return fmt.Errorf("erasure: indexer state of %q: %w", info.Name, err)
 			}
 		}
-		j.job.Indexes = append(j.job.Indexes, IndexProgress{Name: info.Name, ItemsDeleted: len(ids)})
+		j.job.Indexes = append(j.job.Indexes, IndexProgress{Name: info.Name, ItemsDeleted: max(before[info.Name], len(ids))})
 	}
 	return j.save(j.job)
 }
