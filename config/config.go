@@ -37,6 +37,7 @@ type Config struct {
 	Embed    EmbedConfig    `toml:"embed"`
 	Pathway  PathwayConfig  `toml:"pathway"`
 	Observer ObserverConfig `toml:"observer"`
+	Workflow WorkflowConfig `toml:"workflow"`
 	MCP      MCPConfig      `toml:"mcp"`
 }
 
@@ -65,6 +66,7 @@ func Default() *Config {
 		Embed:    defaultEmbed(),
 		Pathway:  defaultPathway(),
 		Observer: defaultObserver(),
+		Workflow: defaultWorkflow(),
 		MCP:      defaultMCP(),
 	}
 }

@@ -72,6 +72,7 @@ func Load(opts LoadOptions) (*Loaded, error) {
 		opts.Override(cfg)
 	}
 	cfg.Auth.ResolveToken(func(k string) string { return envValue(env, k) })
+	out.Warnings = append(out.Warnings, cfg.moveObserverWorkflowKeys()...)
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}

@@ -8,8 +8,8 @@ import (
 )
 
 // ObserverConfig tunes the audit witness: the in-memory ring, its
-// persistence through storage, the SQL-visible Parquet copy and the
-// workflow runner.
+// persistence through storage and the SQL-visible Parquet copy. (The
+// workflow runner's keys are in [workflow].)
 type ObserverConfig struct {
 	// RingSize is how many events the in-memory ring keeps (the original
 	// kept 2000); the oldest is evicted, and counted, when it is full.
@@ -41,41 +41,22 @@ type ObserverConfig struct {
 	// ParquetCompactFiles rewrites the dataset as one file once a version
 	// has this many parts.
 	ParquetCompactFiles int `toml:"parquet_compact_files"`
-	// NodeTimeout is a workflow node's default timeout.
-	NodeTimeout Duration `toml:"node_timeout"`
-	// WorkflowTimeout bounds a whole workflow run.
-	WorkflowTimeout Duration `toml:"workflow_timeout"`
-	// MaxParallel is how many nodes of one workflow run at once.
-	MaxParallel int `toml:"max_parallel"`
-	// MaxNodes caps a workflow's node count.
-	MaxNodes int `toml:"max_nodes"`
-	// KeepRuns is how many finished workflow runs GET can still return.
-	KeepRuns int `toml:"keep_runs"`
-	// KeepRunsBytes also bounds the kept runs by their nodes' outputs: the
-	// oldest finished runs are forgotten beyond it.
-	KeepRunsBytes ByteSize `toml:"keep_runs_bytes"`
-	// MaxRuns caps the workflow runs in progress at once, synchronous and
-	// async together; one more answers 429 with Retry-After.
-	MaxRuns int `toml:"max_runs"`
-	// MaxNodeTimeout is the largest timeout_ms a node may ask for (400
-	// above it).
-	MaxNodeTimeout Duration `toml:"max_node_timeout"`
-	// MaxWorkflowTimeout is the largest timeout_ms a run may ask for (400
-	// above it).
-	MaxWorkflowTimeout Duration `toml:"max_workflow_timeout"`
-	// MaxInputBytes caps one node's inputs once references are resolved,
-	// counted while they are resolved (a reference repeated 4000 times
-	// to a 1 MB output fails the node instead of building 4 GB).
-	MaxInputBytes ByteSize `toml:"max_input_bytes"`
-	// MaxOutputBytes caps one node's output, as JSON (the node fails
-	// above it).
-	MaxOutputBytes ByteSize `toml:"max_output_bytes"`
-	// MaxRunOutputBytes caps the outputs of all nodes of one run together.
-	MaxRunOutputBytes ByteSize `toml:"max_run_output_bytes"`
-	// MaxSQLNodes is how many sql nodes may run at once across all
-	// workflow runs, so runs never take the whole query pool from
-	// interactive SQL; 0 = half of query.max_concurrent (at least 1).
-	MaxSQLNodes int `toml:"max_sql_nodes"`
+	// Deprecated workflow keys: they moved to [workflow]. A file that
+	// still sets one here is read (the value moves to [workflow] when
+	// that key is left at its default) and a warning says so.
+	DeprecatedNodeTimeout        Duration `toml:"node_timeout"`         // deprecated: now workflow.node_timeout (read, with a warning)
+	DeprecatedWorkflowTimeout    Duration `toml:"workflow_timeout"`     // deprecated: now workflow.workflow_timeout (read, with a warning)
+	DeprecatedMaxParallel        int      `toml:"max_parallel"`         // deprecated: now workflow.max_parallel (read, with a warning)
+	DeprecatedMaxNodes           int      `toml:"max_nodes"`            // deprecated: now workflow.max_nodes (read, with a warning)
+	DeprecatedKeepRuns           int      `toml:"keep_runs"`            // deprecated: now workflow.keep_runs (read, with a warning)
+	DeprecatedKeepRunsBytes      ByteSize `toml:"keep_runs_bytes"`      // deprecated: now workflow.keep_runs_bytes (read, with a warning)
+	DeprecatedMaxRuns            int      `toml:"max_runs"`             // deprecated: now workflow.max_runs (read, with a warning)
+	DeprecatedMaxNodeTimeout     Duration `toml:"max_node_timeout"`     // deprecated: now workflow.max_node_timeout (read, with a warning)
+	DeprecatedMaxWorkflowTimeout Duration `toml:"max_workflow_timeout"` // deprecated: now workflow.max_workflow_timeout (read, with a warning)
+	DeprecatedMaxInputBytes      ByteSize `toml:"max_input_bytes"`      // deprecated: now workflow.max_input_bytes (read, with a warning)
+	DeprecatedMaxOutputBytes     ByteSize `toml:"max_output_bytes"`     // deprecated: now workflow.max_output_bytes (read, with a warning)
+	DeprecatedMaxRunOutputBytes  ByteSize `toml:"max_run_output_bytes"` // deprecated: now workflow.max_run_output_bytes (read, with a warning)
+	DeprecatedMaxSQLNodes        int      `toml:"max_sql_nodes"`        // deprecated: now workflow.max_sql_nodes (read, with a warning)
 	// MaxJSONDepth caps how deeply an event or workflow body may nest
 	// objects and arrays (400 above it), so everything acknowledged can
 	// be decoded again at replay.
@@ -95,18 +76,6 @@ func defaultObserver() ObserverConfig {
 		Dataset:             "observer_events",
 		ParquetInterval:     Duration(10 * time.Second),
 		ParquetCompactFiles: 32,
-		NodeTimeout:         Duration(60 * time.Second),
-		WorkflowTimeout:     Duration(10 * time.Minute),
-		MaxParallel:         4,
-		MaxNodes:            256,
-		KeepRuns:            200,
-		KeepRunsBytes:       256 << 20,
-		MaxRuns:             8,
-		MaxNodeTimeout:      Duration(10 * time.Minute),
-		MaxWorkflowTimeout:  Duration(time.Hour),
-		MaxInputBytes:       16 << 20,
-		MaxOutputBytes:      16 << 20,
-		MaxRunOutputBytes:   64 << 20,
 		MaxJSONDepth:        512,
 	}
 }
@@ -124,28 +93,11 @@ func (c *ObserverConfig) Validate() error {
 		{"flush_interval", int64(c.FlushInterval)}, {"flush_events", int64(c.FlushEvents)},
 		{"max_pending", int64(c.MaxPending)}, {"compact_segments", int64(c.CompactSegments)},
 		{"parquet_interval", int64(c.ParquetInterval)}, {"parquet_compact_files", int64(c.ParquetCompactFiles)},
-		{"node_timeout", int64(c.NodeTimeout)}, {"workflow_timeout", int64(c.WorkflowTimeout)},
-		{"max_parallel", int64(c.MaxParallel)}, {"max_nodes", int64(c.MaxNodes)}, {"keep_runs", int64(c.KeepRuns)},
-		{"keep_runs_bytes", int64(c.KeepRunsBytes)}, {"max_runs", int64(c.MaxRuns)},
-		{"max_input_bytes", int64(c.MaxInputBytes)}, {"max_output_bytes", int64(c.MaxOutputBytes)},
-		{"max_run_output_bytes", int64(c.MaxRunOutputBytes)},
 	}
 	for _, p := range positive {
 		if p.v <= 0 {
 			errs = append(errs, fmt.Errorf("%s: must be positive", p.name))
 		}
-	}
-	if c.NodeTimeout > c.MaxNodeTimeout {
-		errs = append(errs, fmt.Errorf("max_node_timeout: %s is shorter than node_timeout %s", c.MaxNodeTimeout.D(), c.NodeTimeout.D()))
-	}
-	if c.WorkflowTimeout > c.MaxWorkflowTimeout {
-		errs = append(errs, fmt.Errorf("max_workflow_timeout: %s is shorter than workflow_timeout %s", c.MaxWorkflowTimeout.D(), c.WorkflowTimeout.D()))
-	}
-	if c.MaxOutputBytes > c.MaxRunOutputBytes {
-		errs = append(errs, errors.New("max_run_output_bytes: must be at least max_output_bytes"))
-	}
-	if c.MaxSQLNodes < 0 {
-		errs = append(errs, errors.New("max_sql_nodes: must be 0 (half of query.max_concurrent) or positive"))
 	}
 	if c.MaxJSONDepth < 1 || c.MaxJSONDepth > maxJSONDepthLimit {
 		errs = append(errs, fmt.Errorf("max_json_depth: must be between 1 and %d", maxJSONDepthLimit))

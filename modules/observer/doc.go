@@ -1,8 +1,8 @@
 // Package observer is lakehouse's audit witness. It provides the process's
 // app.AuditSink (one row per mutating /v1 call, recorded by the server's
 // audit middleware), accepts ops reported by outside clients and inbox
-// messages, and runs workflows (DAGs of sql, embed, vector and pathway
-// nodes) recording one row per node as each finishes.
+// messages, and records the rows of the workflow runner (the workflow
+// module, one row per node as each finishes; it runs the workflows).
 //
 // Every row lands in a bounded in-memory ring (the in-flight source of
 // truth), is persisted through storage.Store as immutable JSONL segments

@@ -16,7 +16,7 @@ import (
 // the peer of calling the same mode function 64 times in a loop.
 func BenchmarkWorkflowNodeOverhead(b *testing.B) {
 	const nodes = 64
-	cfg := config.Default().Observer
+	cfg := config.Default().Workflow
 	o := observer.NewObserver(10_000, 0, nil)
 	r := NewRunner(o, cfg, nil)
 	defer r.Close()

@@ -16,7 +16,7 @@ type Workflow struct {
 	Nodes []Node `json:"nodes"`
 	// Async returns a run id at once instead of the finished run.
 	Async bool `json:"async"`
-	// TimeoutMS bounds the whole run (default observer.workflow_timeout).
+	// TimeoutMS bounds the whole run (default workflow.workflow_timeout).
 	TimeoutMS int `json:"timeout_ms"`
 }
 
@@ -28,7 +28,7 @@ type Node struct {
 	Mode      string         `json:"mode"`
 	DependsOn []string       `json:"depends_on"`
 	Inputs    map[string]any `json:"inputs"`
-	// TimeoutMS bounds this node (default observer.node_timeout).
+	// TimeoutMS bounds this node (default workflow.node_timeout).
 	TimeoutMS int `json:"timeout_ms"`
 }
 

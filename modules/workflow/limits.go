@@ -14,8 +14,8 @@ import (
 // withLimitDefaults fills the workflow limits a hand-built configuration
 // left at zero (a program embedding the runner) with the defaults, so a
 // zero never means "no run may start" or "no limit".
-func withLimitDefaults(cfg config.ObserverConfig) config.ObserverConfig {
-	def := config.Default().Observer
+func withLimitDefaults(cfg config.WorkflowConfig) config.WorkflowConfig {
+	def := config.Default().Workflow
 	if cfg.MaxRuns <= 0 {
 		cfg.MaxRuns = def.MaxRuns
 	}
@@ -44,10 +44,10 @@ func withLimitDefaults(cfg config.ObserverConfig) config.ObserverConfig {
 // last seconds to minutes, so a client should not hammer.
 const runsRetryAfter = 5
 
-// tooManyRuns is the 429 a run past observer.max_runs answers.
+// tooManyRuns is the 429 a run past workflow.max_runs answers.
 func tooManyRuns(running, limit int) *app.APIError {
 	e := app.Errorf(http.StatusTooManyRequests, "too_many_runs",
-		"%d workflow runs are in progress; at most %d may run at once (observer.max_runs): retry later", running, limit).
+		"%d workflow runs are in progress; at most %d may run at once (workflow.max_runs): retry later", running, limit).
 		WithDetails(map[string]any{"running": running, "max_runs": limit})
 	e.Header = http.Header{"Retry-After": []string{strconv.Itoa(runsRetryAfter)}}
 	return e
@@ -133,7 +133,7 @@ func (b *inputBudget) add(v any) bool {
 
 // exceeded is the error of a node whose inputs outgrew the budget.
 func (b *inputBudget) exceeded(where string) error {
-	return fmt.Errorf("%s: the node's inputs exceed %d bytes once references are resolved (observer.max_input_bytes)", where, b.max)
+	return fmt.Errorf("%s: the node's inputs exceed %d bytes once references are resolved (workflow.max_input_bytes)", where, b.max)
 }
 
 // limitMode caps how many nodes of a mode run at once across every run

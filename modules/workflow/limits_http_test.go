@@ -12,12 +12,12 @@ import (
 
 // TestHTTPWorkflowLimits: through the real server, the embed mode applies
 // embed.max_texts as POST /v1/embed does (it ignored it), a run past
-// observer.max_runs is a 429 with Retry-After, and timeout_ms far above
+// workflow.max_runs is a 429 with Retry-After, and timeout_ms far above
 // the configured maximum is a 400.
 func TestHTTPWorkflowLimits(t *testing.T) {
 	s := apptest.Start(t, func(c *config.Config) {
 		c.Embed.MaxTexts = 4
-		c.Observer.MaxRuns = 1
+		c.Workflow.MaxRuns = 1
 	})
 	var run workflow.Run
 	s.JSON(t, "POST", "/v1/observer/workflow/run", map[string]any{"nodes": []any{
@@ -57,7 +57,7 @@ func TestHTTPWorkflowLimits(t *testing.T) {
 	resp, body := s.Do(t, "POST", "/v1/observer/workflow/run", map[string]any{"nodes": []any{
 		map[string]any{"id": "a", "mode": "test_echo"},
 	}})
-	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), "observer.max_runs") {
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), "workflow.max_runs") {
 		t.Fatalf("second run while one runs: %d %s (Retry-After %q)", resp.StatusCode, body, resp.Header.Get("Retry-After"))
 	}
 }

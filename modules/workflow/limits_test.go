@@ -22,7 +22,7 @@ import (
 // counted while they are resolved: the node fails naming the limit, and
 // nothing of that size is kept.
 func TestWorkflowResolvedInputsCapped(t *testing.T) {
-	r, _ := testRunner(t, func(c *config.ObserverConfig) { c.MaxInputBytes = 1 << 20 })
+	r, _ := testRunner(t, func(c *config.WorkflowConfig) { c.MaxInputBytes = 1 << 20 })
 	big := strings.Repeat("x", 100<<10)
 	refs := make([]any, 400)
 	for i := range refs {
@@ -53,7 +53,7 @@ func TestWorkflowResolvedInputsCapped(t *testing.T) {
 // max_output_bytes fails that node; the outputs of a run together stop at
 // max_run_output_bytes; runs kept for GET are bounded by keep_runs_bytes.
 func TestWorkflowNodeAndRunOutputsCapped(t *testing.T) {
-	r, _ := testRunner(t, func(c *config.ObserverConfig) {
+	r, _ := testRunner(t, func(c *config.WorkflowConfig) {
 		c.MaxOutputBytes = 64 << 10
 		c.MaxRunOutputBytes = 150 << 10
 		c.KeepRunsBytes = 200 << 10
@@ -124,11 +124,11 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// TestWorkflowConcurrentRunsCapped: past observer.max_runs a run is a 429
+// TestWorkflowConcurrentRunsCapped: past workflow.max_runs a run is a 429
 // with Retry-After (two async runs used to starve the SQL pool); once
 // one finishes, runs start again.
 func TestWorkflowConcurrentRunsCapped(t *testing.T) {
-	r, _ := testRunner(t, func(c *config.ObserverConfig) { c.MaxRuns = 2 })
+	r, _ := testRunner(t, func(c *config.WorkflowConfig) { c.MaxRuns = 2 })
 	b := newBlocker()
 	r.RegisterMode("block", b.mode)
 	wf := Workflow{Async: true, Nodes: []Node{{ID: "a", Mode: "block"}}}
@@ -143,7 +143,7 @@ func TestWorkflowConcurrentRunsCapped(t *testing.T) {
 	_, err := r.Start(nil, wf, Caller{})
 	var apiErr *app.APIError
 	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusTooManyRequests || apiErr.Header.Get("Retry-After") == "" ||
-		!strings.Contains(apiErr.Message, "observer.max_runs") {
+		!strings.Contains(apiErr.Message, "workflow.max_runs") {
 		t.Fatalf("third run: %v", err)
 	}
 	close(b.release)

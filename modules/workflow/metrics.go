@@ -23,7 +23,7 @@ func registerMetrics(reg *app.Metrics, r *Runner) error {
 			Name: "lakehouse_workflow_nodes_total", Help: "Finished workflow nodes, by status (succeeded, failed, skipped)."}, []string{"status"}),
 	}
 	inProgress := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "lakehouse_workflow_runs_in_progress", Help: "Workflow runs started and not finished (at most observer.max_runs)."},
+		Name: "lakehouse_workflow_runs_in_progress", Help: "Workflow runs started and not finished (at most workflow.max_runs)."},
 		func() float64 {
 			r.runsMu.Lock()
 			defer r.runsMu.Unlock()

@@ -17,9 +17,12 @@ import (
 
 // Module is the workflow module.
 type Module struct {
-	cfg    config.ObserverConfig
-	log    *slog.Logger
-	runner *Runner
+	cfg config.WorkflowConfig
+	// maxDepth is observer.max_json_depth: a run's inputs are copied into
+	// audit rows, which must decode again at replay.
+	maxDepth int
+	log      *slog.Logger
+	runner   *Runner
 }
 
 var (
@@ -44,10 +47,10 @@ func (m *Module) RoutePrefix() string { return "observer/workflow" }
 // HostModule implements app.Guest: the prefix is inside the observer's.
 func (m *Module) HostModule() string { return "observer" }
 
-// ConfigSection implements app.Configured: the workflow keys stay in the
-// [observer] section (node_timeout, max_runs, ...), so existing
-// configuration files keep working.
-func (m *Module) ConfigSection() string { return "observer" }
+// ConfigSection implements app.Configured: [workflow] (the keys used to
+// be in [observer]; a file that still sets them there is read, with a
+// warning).
+func (m *Module) ConfigSection() string { return "workflow" }
 
 // Deps implements app.Module: every node's row is recorded in the observer.
 func (m *Module) Deps() []string { return []string{"observer"} }
@@ -62,7 +65,8 @@ func (m *Module) Init(_ context.Context, c *app.Container) error {
 	if err != nil {
 		return err
 	}
-	m.cfg = c.Config().Observer
+	m.cfg = c.Config().Workflow
+	m.maxDepth = c.Config().Observer.MaxJSONDepth
 	m.log = c.Logger("workflow")
 	m.runner = NewRunner(rec, m.cfg, m.log)
 	registerServiceModes(m.runner, c)

@@ -24,7 +24,7 @@ func (m *Module) Routes(g *echo.Group) {
 // decode again at replay.
 func (m *Module) runWorkflow(c echo.Context) error {
 	var wf Workflow
-	if err := app.DecodeJSON(c.Request().Body, &wf, app.MaxDepth(m.cfg.MaxJSONDepth, "observer.max_json_depth")); err != nil {
+	if err := app.DecodeJSON(c.Request().Body, &wf, app.MaxDepth(m.maxDepth, "observer.max_json_depth")); err != nil {
 		return err
 	}
 	who := Caller{Principal: app.PrincipalName(c), ClientIP: app.ClientIP(c)}

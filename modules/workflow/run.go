@@ -67,7 +67,7 @@ type runState struct {
 	run     Run
 	outputs map[string]any
 	// outBytes is the encoded size of the outputs, for
-	// observer.max_run_output_bytes and keep_runs_bytes.
+	// workflow.max_run_output_bytes and keep_runs_bytes.
 	outBytes int64
 	done     chan struct{}
 }
@@ -97,7 +97,7 @@ func (rs *runState) wait(ctx context.Context) error {
 // program (or a test) can add its own with RegisterMode.
 type Runner struct {
 	rec observer.Recorder
-	cfg config.ObserverConfig
+	cfg config.WorkflowConfig
 	log *slog.Logger
 	met *metrics // nil outside the module
 
@@ -108,7 +108,7 @@ type Runner struct {
 	runsMu  sync.Mutex
 	runs    map[string]*runState
 	order   []string // run ids, oldest first
-	running int      // runs started and not finished (observer.max_runs)
+	running int      // runs started and not finished (workflow.max_runs)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -117,7 +117,7 @@ type Runner struct {
 
 // NewRunner returns a runner recording one audit row per node in rec,
 // with no modes of its own (the package's shared modes still apply).
-func NewRunner(rec observer.Recorder, cfg config.ObserverConfig, log *slog.Logger) *Runner {
+func NewRunner(rec observer.Recorder, cfg config.WorkflowConfig, log *slog.Logger) *Runner {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -204,7 +204,7 @@ type Caller struct {
 // Start validates wf and starts it in the background. stop, when not nil,
 // also cancels the run when it ends (a synchronous caller's request). A
 // bad definition is a 400 APIError naming the problem; a run past
-// observer.max_runs is a 429 with Retry-After.
+// workflow.max_runs is a 429 with Retry-After.
 func (r *Runner) Start(stop context.Context, wf Workflow, who Caller) (*runState, error) {
 	p, err := r.validate(wf)
 	if err != nil {
@@ -251,7 +251,7 @@ func (r *Runner) Start(stop context.Context, wf Workflow, who Caller) (*runState
 }
 
 // keep stores a run for GET, forgetting the oldest finished runs beyond
-// observer.keep_runs and keep_runs_bytes.
+// workflow.keep_runs and keep_runs_bytes.
 func (r *Runner) keep(rs *runState) {
 	r.runsMu.Lock()
 	defer r.runsMu.Unlock()
@@ -320,7 +320,7 @@ func (r *Runner) List() []Run {
 // execute runs every node in its own goroutine: each waits for its
 // dependencies, then either is skipped (a dependency did not succeed) or
 // takes a parallelism slot and runs its mode. Independent nodes therefore
-// run concurrently, up to observer.max_parallel.
+// run concurrently, up to workflow.max_parallel.
 func (r *Runner) execute(ctx context.Context, rs *runState, p *plan, who Caller) {
 	sem := make(chan struct{}, r.cfg.MaxParallel)
 	done := make(map[string]chan struct{}, len(p.wf.Nodes))
@@ -395,7 +395,7 @@ func (rs *runState) reserveOutput(size, limit int64) error {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	if rs.outBytes+size > limit {
-		return fmt.Errorf("the run's node outputs would reach %d bytes with this node's %d; the limit is %d (observer.max_run_output_bytes)",
+		return fmt.Errorf("the run's node outputs would reach %d bytes with this node's %d; the limit is %d (workflow.max_run_output_bytes)",
 			rs.outBytes+size, size, limit)
 	}
 	rs.outBytes += size
@@ -420,7 +420,7 @@ func (rs *runState) blockedBy(deps []string, index map[string]int) string {
 
 // call runs a node's mode under its timeout, turning a panic into an
 // error, and returns its output as plain JSON data with its encoded size
-// (an output above observer.max_output_bytes fails the node). A mode that
+// (an output above workflow.max_output_bytes fails the node). A mode that
 // ignores its context is abandoned at the deadline (its late result is
 // discarded), so one stuck mode cannot hang the run. A mode limited across
 // runs (limitMode) waits for a slot first, and holds it until it returns.
@@ -481,7 +481,7 @@ func normalizeOutput(v any, limit int64) (any, int64, error) {
 		return nil, 0, fmt.Errorf("mode output is not JSON-encodable: %w", err)
 	}
 	if int64(len(b)) > limit {
-		return nil, 0, fmt.Errorf("the node's output is %d bytes; the limit is %d (observer.max_output_bytes)", len(b), limit)
+		return nil, 0, fmt.Errorf("the node's output is %d bytes; the limit is %d (workflow.max_output_bytes)", len(b), limit)
 	}
 	var out any
 	if err := json.Unmarshal(b, &out); err != nil {

@@ -14,9 +14,9 @@ import (
 	"lakehouse/modules/observer"
 )
 
-func testRunner(t *testing.T, mut ...func(*config.ObserverConfig)) (*Runner, *observer.Observer) {
+func testRunner(t *testing.T, mut ...func(*config.WorkflowConfig)) (*Runner, *observer.Observer) {
 	t.Helper()
-	cfg := config.Default().Observer
+	cfg := config.Default().Workflow
 	cfg.NodeTimeout = config.Duration(5 * time.Second)
 	for _, m := range mut {
 		m(&cfg)
@@ -169,7 +169,7 @@ func TestWorkflowNodeTimeout(t *testing.T) {
 }
 
 func TestWorkflowIndependentNodesRunConcurrently(t *testing.T) {
-	r, _ := testRunner(t, func(c *config.ObserverConfig) { c.MaxParallel = 3 })
+	r, _ := testRunner(t, func(c *config.WorkflowConfig) { c.MaxParallel = 3 })
 	var inFlight, peak atomic.Int32
 	gate := make(chan struct{})
 	r.RegisterMode("meet", func(ctx context.Context, _ Inputs) (any, error) {
@@ -297,7 +297,7 @@ func TestServiceModeWithoutModuleFailsClearly(t *testing.T) {
 }
 
 func TestKeepRunsForgetsOldestFinished(t *testing.T) {
-	r, _ := testRunner(t, func(c *config.ObserverConfig) { c.KeepRuns = 2 })
+	r, _ := testRunner(t, func(c *config.WorkflowConfig) { c.KeepRuns = 2 })
 	var first string
 	for i := range 4 {
 		run := runSync(t, r, Workflow{Nodes: []Node{{ID: "a", Mode: "echo"}}})
