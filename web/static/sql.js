@@ -9,6 +9,7 @@ let running = null; // AbortController of the query in flight
 let last = null; // the last result, for the chart
 let loadedSaved = null; // the saved query being edited
 let chart = null;
+let chartKind = null; // the kind of chart on screen, so ticking a series redraws it
 
 // The query on screen is in the address (#/sql?sql=…&p.city=Chicago&
 // t.min_calls=number&saved=<id>): Run writes it, and an address with sql
@@ -126,7 +127,10 @@ function clearResult() {
   const cap = $("sql-result").querySelector("caption");
   $("sql-result").replaceChildren(...(cap ? [cap] : []));
   if (chart) { chart.destroy(); chart = null; }
+  chartKind = null;
   $("chart").replaceChildren();
+  $("chart-series").hidden = true;
+  $("chart-series-list").replaceChildren();
   $("chart-box").hidden = true;
   $("chart-caption").textContent = "";
   $("chart-bar").disabled = $("chart-line").disabled = true;
@@ -156,6 +160,7 @@ async function run() {
     $("sql-status").textContent = `${r.row_count.toLocaleString("en-US")} rows${r.truncated ? " (first 1,000 shown; export has all)" : ""} · ${ms} ms`;
     const chartable = chartColumns(r);
     $("chart-bar").disabled = $("chart-line").disabled = !chartable;
+    if (chartable) fillSeriesPicker(r, chartable);
     for (const f of ["csv", "json", "parquet"]) {
       const a = $("sql-export-" + f);
       a.hidden = false;
@@ -338,38 +343,130 @@ function chartColumns(r) {
   return { label: label < 0 ? null : label, series };
 }
 
+const COLORS = ["#1d4ed8", "#b45309", "#047857", "#7c3aed", "#be123c"];
+
+// fillSeriesPicker offers every numeric column of the result as a series
+// (a checkbox each): the first numeric column is not always the one worth
+// plotting, and two that differ in magnitude get an axis each. Up to five
+// start ticked, one per colour.
+function fillSeriesPicker(r, cc) {
+  const list = $("chart-series-list");
+  list.replaceChildren(...cc.series.map((i, k) => el("label", {},
+    el("input", { type: "checkbox", value: String(i), checked: k < COLORS.length, onchange: () => { if (chartKind) draw(chartKind); } }),
+    " ", r.columns[i].name)));
+  $("chart-series").hidden = false;
+}
+const pickedSeries = () => [...$("chart-series-list").querySelectorAll("input:checked")].map((x) => Number(x.value));
+
+// fmtNum writes an axis value for its magnitude: 1.2k, 3.4M, 0.25 — as
+// many decimals as the tick step needs and no more, so labels stay short
+// (full digits with thousands separators were what overflowed the axis).
+const UNITS = [[1e12, "T"], [1e9, "B"], [1e6, "M"], [1e3, "k"]];
+function fmtNum(v, step) {
+  if (v === null || v === undefined || !Number.isFinite(v)) return "";
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  const [div, unit] = UNITS.find(([d]) => a >= d) || [1, ""];
+  const st = Math.abs(step || 0) / div;
+  const digits = st > 0 ? Math.min(4, Math.max(0, Math.ceil(-Math.log10(st) - 1e-9))) : (div > 1 ? 1 : 2);
+  return (v / div).toLocaleString("en-US", { maximumFractionDigits: digits }) + unit;
+}
+
+// fitAxis sizes a y axis to its widest label (measured in the axis's own
+// font): uPlot's fixed 50 px cut "120,000" down to "0,000".
+function fitAxis(u, values, i, cycle) {
+  const axis = u.axes[i];
+  if (cycle > 1 && axis._size) return axis._size; // settled; avoid re-layout loops
+  u.ctx.font = axis.font[0];
+  const widest = Math.max(0, ...(values || []).map((v) => u.ctx.measureText(String(v)).width)) / devicePixelRatio;
+  return Math.ceil(axis.ticks.size + axis.gap + widest + 4);
+}
+
+// fitXAxis makes room below the plot for the category labels, slanted
+// when there are many, so none runs off the bottom of the canvas.
+function fitXAxis(rotate) {
+  return (u, values, i, cycle) => {
+    const axis = u.axes[i];
+    if (cycle > 1 && axis._size) return axis._size;
+    u.ctx.font = axis.font[0];
+    const widest = Math.max(0, ...(values || []).map((v) => u.ctx.measureText(String(v)).width)) / devicePixelRatio;
+    const fontPx = axis.font[1] || 12;
+    const h = rotate ? widest * Math.sin(Math.PI * 35 / 180) + fontPx * Math.cos(Math.PI * 35 / 180) : fontPx;
+    return Math.ceil(axis.ticks.size + axis.gap + h + 6);
+  };
+}
+
+const shortLabel = (s) => (s.length > 24 ? s.slice(0, 23) + "…" : s);
+
 function draw(kind) {
   const cc = chartColumns(last);
   if (!cc) return;
+  chartKind = kind;
   const rows = last.rows.slice(0, 500);
   const labels = rows.map((r, i) => (cc.label === null ? String(i + 1) : String(r[cc.label])));
   const xs = rows.map((_, i) => i);
-  const colors = ["#1d4ed8", "#b45309", "#047857", "#7c3aed", "#be123c"];
   const box = $("chart");
   box.replaceChildren();
   $("chart-box").hidden = false;
-  const width = Math.max(320, Math.min(box.parentElement.clientWidth - 24, 1100));
+  if (chart) { chart.destroy(); chart = null; }
+  let picked = pickedSeries();
   // Bars of at most two series sit side by side (left and right of the tick).
-  const series = kind === "bar" ? cc.series.slice(0, 2) : cc.series;
-  const bar = (k) => window.uPlot.paths.bars({ size: [series.length > 1 ? 0.4 : 0.7, 80], align: series.length > 1 ? (k ? 1 : -1) : 0 });
+  const dropped = kind === "bar" && picked.length > 2 ? picked.slice(2) : [];
+  if (kind === "bar") picked = picked.slice(0, 2);
+  if (!picked.length) {
+    box.removeAttribute("role");
+    box.removeAttribute("aria-label");
+    $("chart-caption").textContent = "Tick at least one series to chart.";
+    return;
+  }
+  const data = picked.map((i) => rows.map((r) => (r[i] === null ? null : Number(r[i]))));
+  // A series more than ten times smaller than the largest goes on a
+  // second scale with its own axis on the right: on the largest one's
+  // scale it was drawn flat at zero.
+  const peak = data.map((d) => Math.max(0, ...d.filter((v) => v !== null).map(Math.abs)));
+  const top = Math.max(...peak);
+  const scaleOf = peak.map((m) => (m > 0 && m * 10 < top ? "y2" : "y"));
+  const twoAxes = scaleOf.includes("y2");
+  const names = picked.map((i) => last.columns[i].name);
+  const on = (sc) => names.filter((_, k) => scaleOf[k] === sc);
+  const colorOn = (sc) => { const ks = scaleOf.map((s, k) => (s === sc ? k : -1)).filter((k) => k >= 0); return ks.length === 1 ? COLORS[ks[0] % COLORS.length] : undefined; };
+  // Bars grow from zero; lines use the data's own range.
+  const scale = kind === "bar" ? { range: (u, mn, mx) => window.uPlot.rangeNum(Math.min(0, mn), Math.max(0, mx), 0.1, true) } : {};
+  const yAxis = (sc, side) => ({
+    scale: sc, side, label: on(sc).join(", "), labelSize: 22, size: fitAxis, gap: 4,
+    values: (u, splits, ax, space, incr) => splits.map((v) => fmtNum(v, incr)),
+    ...(twoAxes && colorOn(sc) ? { stroke: colorOn(sc) } : {}), grid: { show: side === 3 },
+  });
+  const bar = (k) => window.uPlot.paths.bars({ size: [picked.length > 1 ? 0.4 : 0.7, 80], align: picked.length > 1 ? (k ? 1 : -1) : 0 });
   const n = rows.length;
-  if (chart) chart.destroy();
+  const rotate = n > 6;
+  const width = Math.max(320, Math.min(box.parentElement.clientWidth - 24, 1100));
   chart = new window.uPlot({
-    width, height: 340,
-    scales: { x: { time: false, range: [-0.6, n - 0.4] } },
-    axes: [{ values: (u, splits) => splits.map((s) => (Number.isInteger(s) ? labels[s] ?? "" : "")), rotate: n > 6 ? -35 : 0, size: n > 6 ? 90 : 40,
-      splits: n <= 40 ? () => xs : undefined, gap: 4 }, {}],
+    width, height: 360,
+    scales: { x: { time: false, range: [-0.6, n - 0.4] }, y: { ...scale }, ...(twoAxes ? { y2: { ...scale } } : {}) },
+    axes: [{ values: (u, splits) => splits.map((s) => (Number.isInteger(s) ? shortLabel(labels[s] ?? "") : "")), rotate: rotate ? -35 : 0,
+      size: fitXAxis(rotate), splits: n <= 40 ? () => xs : undefined, gap: 4 },
+    yAxis("y", 3), ...(twoAxes ? [yAxis("y2", 1)] : [])],
     series: [{ label: cc.label === null ? "#" : last.columns[cc.label].name, value: (u, v) => labels[v] ?? "" },
-      ...series.map((i, k) => ({
-        label: last.columns[i].name, stroke: colors[k % colors.length], width: 2,
-        fill: kind === "bar" ? colors[k % colors.length] + "cc" : undefined,
+      ...picked.map((i, k) => ({
+        label: names[k] + (twoAxes ? (scaleOf[k] === "y" ? " (left axis)" : " (right axis)") : ""),
+        scale: scaleOf[k], stroke: COLORS[k % COLORS.length], width: 2,
+        fill: kind === "bar" ? COLORS[k % COLORS.length] + "cc" : undefined,
         paths: kind === "bar" ? bar(k) : undefined, points: { show: kind !== "bar" },
+        value: (u, v) => (v === null ? "–" : v.toLocaleString("en-US", { maximumFractionDigits: 2 })),
       }))],
-  }, [xs, ...series.map((i) => rows.map((r) => (r[i] === null ? null : Number(r[i]))))], box);
-  const svgText = `${kind} chart of ${series.map((i) => last.columns[i].name).join(", ")} by ${cc.label === null ? "row" : last.columns[cc.label].name}`;
+    legend: { show: true, live: true },
+  }, [xs, ...data], box);
+  // The uPlot instance rides on its element: the browser tests read the
+  // scales and axes from it (is each series visible, does each label fit).
+  box.uplot = chart;
+  const by = cc.label === null ? "row" : last.columns[cc.label].name;
+  const what = twoAxes ? `${on("y").join(", ")} (left axis) and ${on("y2").join(", ")} (right axis)` : names.join(", ");
+  const svgText = `${kind} chart of ${what} by ${by}`;
   box.setAttribute("role", "img");
   box.setAttribute("aria-label", svgText);
-  $("chart-caption").textContent = svgText + (last.rows.length > 500 ? " (first 500 rows)" : "");
+  $("chart-caption").textContent = svgText + (last.rows.length > 500 ? " (first 500 rows)" : "") +
+    (dropped.length ? `; a bar chart shows two series, the line chart all (${dropped.map((i) => last.columns[i].name).join(", ")} not shown)` : "");
 }
 $("chart-bar").addEventListener("click", () => draw("bar"));
 $("chart-line").addEventListener("click", () => draw("line"));
