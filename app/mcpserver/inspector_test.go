@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"lakehouse/app/apptest"
 )
 
 // inspectorVersion is the MCP Inspector `make test-deps` installs.
@@ -51,8 +53,7 @@ func TestMCPInspectorCLI(t *testing.T) {
 	// Arguments after the server command are inspector options, and the
 	// inspector passes the server only a minimal environment: a wrapper
 	// script carries both.
-	args, _ := json.Marshal([]string{"--config", testConfig(t, ""), "--data-dir", dataDir, "mcp"})
-	wrapper := "#!/bin/sh\nexport " + childArgsEnv + "='" + string(args) + "'\nexec '" + os.Args[0] + "' -test.run='^$'\n"
+	wrapper := "#!/bin/sh\n" + apptest.ChildScript("--config", testConfig(t, ""), "--data-dir", dataDir, "mcp")
 	if err := os.WriteFile(filepath.Join(work, "wrapper.sh"), []byte(wrapper), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,21 +18,10 @@ import (
 	"lakehouse/config"
 )
 
-// childArgsEnv makes the test binary act as `lakehouse <args...>` when
-// re-executed, so the MCP clients below talk to a real stdio process.
-const childArgsEnv = "LAKEHOUSE_MCP_CHILD_ARGS"
-
-func TestMain(m *testing.M) {
-	if raw := os.Getenv(childArgsEnv); raw != "" {
-		var args []string
-		if err := json.Unmarshal([]byte(raw), &args); err != nil {
-			fmt.Fprintln(os.Stderr, "bad", childArgsEnv, err)
-			os.Exit(2)
-		}
-		os.Exit(cli.Main(args, os.Stdout, os.Stderr))
-	}
-	os.Exit(m.Run())
-}
+// TestMain makes the test binary act as `lakehouse <args...>` when
+// re-executed (apptest.Child), so the MCP clients below talk to a real
+// stdio process.
+func TestMain(m *testing.M) { apptest.Main(m, nil) }
 
 const candidatesCSV = "candidate_id,name,city,years,skills\n" +
 	"CAND-000001,Ada,Chicago,7,forklift operator warehouse safety\n" +
@@ -101,9 +89,7 @@ func (s *syncBuffer) String() string {
 
 func connect(t *testing.T, env []string, args ...string) *session {
 	t.Helper()
-	raw, _ := json.Marshal(args)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(append(os.Environ(), childArgsEnv+"="+string(raw)), env...)
+	cmd := apptest.Child(env, args...)
 	s := &session{stderr: &syncBuffer{}, progress: make(chan *mcp.ProgressNotificationParams, 1000), changed: make(chan struct{}, 100)}
 	cmd.Stderr = s.stderr
 	client := mcp.NewClient(&mcp.Implementation{Name: "lakehouse-test", Version: "1"}, &mcp.ClientOptions{

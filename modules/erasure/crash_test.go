@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"lakehouse/app/apptest"
-	"lakehouse/app/cli"
 	"lakehouse/config"
 	"lakehouse/modules/erasure"
 )
@@ -22,11 +20,7 @@ import (
 // TestMain lets the test binary act as the lakehouse CLI in a child
 // process, which the crash test SIGKILLs in the middle of a job.
 func TestMain(m *testing.M) {
-	if args := os.Getenv("LAKEHOUSE_TEST_CLI_ARGS"); args != "" {
-		var a []string
-		if err := json.Unmarshal([]byte(args), &a); err != nil {
-			panic(err)
-		}
+	apptest.Main(m, func() {
 		if stall := os.Getenv("LAKEHOUSE_TEST_ERASURE_STALL"); stall != "" {
 			step, marker, _ := strings.Cut(stall, "=")
 			erasure.SetAfterStep(func(s string) {
@@ -36,9 +30,7 @@ func TestMain(m *testing.M) {
 				}
 			})
 		}
-		os.Exit(cli.Main(a, os.Stdout, os.Stderr))
-	}
-	os.Exit(m.Run())
+	})
 }
 
 // TestKill9DuringErasureResumes: a server killed after an erasure saved
@@ -62,10 +54,8 @@ func TestKill9DuringErasureResumes(t *testing.T) {
 			addr := ln.Addr().String()
 			ln.Close()
 			marker := filepath.Join(t.TempDir(), "marker")
-			a, _ := json.Marshal([]string{"--data-dir", data, "serve", "--listen", addr})
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), "LAKEHOUSE_TEST_CLI_ARGS="+string(a), "AUTH_TOKEN="+apptest.Token,
-				"LAKEHOUSE_LOG_LEVEL=warn", "LAKEHOUSE_TEST_ERASURE_STALL="+step+"="+marker)
+			cmd := apptest.Child([]string{"AUTH_TOKEN=" + apptest.Token, "LAKEHOUSE_LOG_LEVEL=warn",
+				"LAKEHOUSE_TEST_ERASURE_STALL=" + step + "=" + marker}, "--data-dir", data, "serve", "--listen", addr)
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
@@ -83,16 +73,7 @@ func TestKill9DuringErasureResumes(t *testing.T) {
 			}
 			child.JSON(t, "POST", "/v1/erasure", map[string]any{
 				"match": map[string]any{"candidate_id": []string{targetID}}, "value": targetEmail}, 202, &job)
-			deadline := time.Now().Add(60 * time.Second)
-			for {
-				if _, err := os.Stat(marker); err == nil {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatal("the job never reached " + step)
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+			apptest.WaitForFile(t, marker, 60*time.Second)
 			_ = cmd.Process.Signal(syscall.SIGKILL)
 			_ = cmd.Wait()
 

@@ -1,7 +1,6 @@
 package ingest_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"lakehouse/app/apptest"
-	"lakehouse/app/cli"
 	"lakehouse/config"
 	"lakehouse/modules/catalog"
 	"lakehouse/modules/ingest"
@@ -23,11 +21,7 @@ import (
 // TestMain lets the test binary act as the lakehouse CLI in a child
 // process (the crash tests SIGKILL it mid-ingest).
 func TestMain(m *testing.M) {
-	if args := os.Getenv("LAKEHOUSE_TEST_CLI_ARGS"); args != "" {
-		var a []string
-		if err := json.Unmarshal([]byte(args), &a); err != nil {
-			panic(err)
-		}
+	apptest.Main(m, func() {
 		if marker := os.Getenv("LAKEHOUSE_TEST_STALL_BEFORE_REGISTER"); marker != "" {
 			ingest.SetBeforeRegister(func() {
 				_ = os.WriteFile(marker, []byte("published"), 0o644)
@@ -40,17 +34,13 @@ func TestMain(m *testing.M) {
 				time.Sleep(time.Hour)
 			})
 		}
-		os.Exit(cli.Main(a, os.Stdout, os.Stderr))
-	}
-	os.Exit(m.Run())
+	})
 }
 
+// child is `lakehouse <args>` as a child process (apptest.Child).
 func child(t *testing.T, env []string, args ...string) *exec.Cmd {
 	t.Helper()
-	a, _ := json.Marshal(args)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), append(env, "LAKEHOUSE_TEST_CLI_ARGS="+string(a))...)
-	return cmd
+	return apptest.Child(env, args...)
 }
 
 func runChild(t *testing.T, env []string, args ...string) string {
