@@ -68,8 +68,19 @@ func AsPrincipal(ctx context.Context, name string) context.Context {
 	return context.WithValue(ctx, inProcessKey{}, name)
 }
 
-// Middleware returns the echo middleware enforcing the gate.
+// Middleware returns the echo middleware enforcing the gate: who the
+// caller is (Authenticate), then whether it may call the matched route
+// (Authorize).
 func (g *Gate) Middleware() echo.MiddlewareFunc {
+	authn, authz := g.Authenticate(), g.Authorize()
+	return func(next echo.HandlerFunc) echo.HandlerFunc { return authn(authz(next)) }
+}
+
+// Authenticate establishes the request's principal (or refuses it 401/403
+// for a missing or wrong credential, an address outside the allowlist).
+// The /v1 group runs Authorize after the audit middleware, so a refusal
+// for the caller's role or grants is on the audit trail under its name.
+func (g *Gate) Authenticate() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			ip, err := g.clientIP(c.Request())
@@ -97,8 +108,18 @@ func (g *Gate) Middleware() echo.MiddlewareFunc {
 			}
 			c.Set(ContextPrincipal, p.Name)
 			c.SetRequest(c.Request().WithContext(WithPrincipal(c.Request().Context(), p)))
+			return next(c)
+		}
+	}
+}
+
+// Authorize applies the matched route's declared permission to the
+// principal Authenticate established.
+func (g *Gate) Authorize() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
 			if g.routes != nil {
-				if err := g.routes.authorize(c, p); err != nil {
+				if err := g.routes.authorize(c, PrincipalOf(c.Request().Context())); err != nil {
 					return err
 				}
 			}

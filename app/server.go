@@ -77,8 +77,8 @@ func NewServer(c *Container, exposed []string) (*Server, error) {
 	// Prometheus sends a bearer token like any client; in dev mode it is open.
 	e.GET("/metrics", metrics.handler(), gate.Middleware())
 	pace := bodyPace{idle: cfg.Server.BodyIdleTimeout.D(), minRate: int64(cfg.Server.BodyMinRate)}
-	api := e.Group("/v1", gate.Middleware(), sameOriginWrites(), inFlightLimit(cfg.Server.MaxInFlight),
-		memory.middleware(), policedBody(int64(cfg.Server.BodyLimit), pace), auditMiddleware(c))
+	api := e.Group("/v1", gate.Authenticate(), sameOriginWrites(), inFlightLimit(cfg.Server.MaxInFlight),
+		memory.middleware(), policedBody(int64(cfg.Server.BodyLimit), pace), auditMiddleware(c), gate.Authorize())
 	mountSessions(e, gate, sameOriginWrites(), policedBody(64<<10, pace), auditMiddleware(c))
 	if err := routes.mountSessionAdmin(e, api, gate); err != nil {
 		return nil, err

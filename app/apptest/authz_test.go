@@ -164,6 +164,21 @@ func TestRoleRouteMatrix(t *testing.T) {
 		t.Errorf("only %d allowed calls checked", checked)
 	}
 	t.Logf("%d operations × %d principals; %d allowed calls checked", len(ops), len(principals), checked)
+	// A write refused for the caller's role is on the audit trail, under
+	// the caller's name.
+	var evs struct {
+		Events []map[string]any `json:"events"`
+	}
+	s.JSON(t, "GET", "/v1/observer/events?source=audit&limit=2000", nil, 200, &evs)
+	refused := false
+	for _, ev := range evs.Events {
+		if ev["principal"] == "rita" && ev["status"] == float64(403) && ev["route"] == "/v1/ingest" {
+			refused = true
+		}
+	}
+	if !refused {
+		t.Error("no audit row for the reader's refused ingest")
+	}
 	// The secret dataset survived every call (no write got through).
 	var ans apptest.SQLAnswer
 	s.JSON(t, "POST", "/v1/sql", map[string]any{"sql": "SELECT count(*) FROM secret"}, 200, &ans)
