@@ -41,7 +41,7 @@ func (h HTTPEndpoint) Handler(api http.Handler) http.Handler {
 	if timeout <= 0 {
 		timeout = 30 * time.Minute
 	}
-	var owners sync.Map // Mcp-Session-Id → principal name
+	owners := &sessionOwners{m: map[string]*owned{}, idle: timeout}
 	sh := mcp.NewStreamableHTTPHandler(func(r *http.Request) *mcp.Server {
 		p := app.PrincipalOf(r.Context())
 		if p == nil {
@@ -66,15 +66,58 @@ func (h HTTPEndpoint) Handler(api http.Handler) http.Handler {
 			writeJSONError(w, http.StatusUnauthorized, "unauthorized", "no principal")
 			return
 		}
-		if id := r.Header.Get("Mcp-Session-Id"); id != "" {
-			if owner, ok := owners.Load(id); ok && owner != p.Name {
-				// Another principal's session: as if it did not exist.
-				writeJSONError(w, http.StatusNotFound, "not_found", "no such MCP session")
-				return
-			}
+		if id := r.Header.Get("Mcp-Session-Id"); id != "" && !owners.allowed(id, p.Name) {
+			// Another principal's session: as if it did not exist.
+			writeJSONError(w, http.StatusNotFound, "not_found", "no such MCP session")
+			return
 		}
-		sh.ServeHTTP(&sessionOwner{ResponseWriter: w, name: p.Name, owners: &owners}, r)
+		sh.ServeHTTP(&sessionOwner{ResponseWriter: w, name: p.Name, owners: owners}, r)
 	})
+}
+
+// sessionOwners maps each MCP session to the principal that opened it.
+// An entry idle longer than the SDK's session timeout is dropped (the
+// session is gone too), so the map stays as small as the live sessions.
+type sessionOwners struct {
+	mu   sync.Mutex
+	m    map[string]*owned
+	idle time.Duration
+}
+
+type owned struct {
+	name string
+	last time.Time
+}
+
+// allowed reports whether name may use session id (unknown ids are the
+// SDK's to refuse), and marks the session used.
+func (o *sessionOwners) allowed(id, name string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	e, ok := o.m[id]
+	if !ok {
+		return true
+	}
+	if e.name != name {
+		return false
+	}
+	e.last = time.Now()
+	return true
+}
+
+// add records a new session's owner and drops idle entries.
+func (o *sessionOwners) add(id, name string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	now := time.Now()
+	for k, e := range o.m {
+		if now.Sub(e.last) > o.idle {
+			delete(o.m, k)
+		}
+	}
+	if _, ok := o.m[id]; !ok {
+		o.m[id] = &owned{name: name, last: now}
+	}
 }
 
 // sessionOwner records which principal a new session belongs to, from
@@ -82,7 +125,7 @@ func (h HTTPEndpoint) Handler(api http.Handler) http.Handler {
 type sessionOwner struct {
 	http.ResponseWriter
 	name   string
-	owners *sync.Map
+	owners *sessionOwners
 	seen   bool
 }
 
@@ -90,7 +133,7 @@ func (s *sessionOwner) WriteHeader(code int) {
 	if !s.seen {
 		s.seen = true
 		if id := s.Header().Get("Mcp-Session-Id"); id != "" {
-			s.owners.LoadOrStore(id, s.name)
+			s.owners.add(id, s.name)
 		}
 	}
 	s.ResponseWriter.WriteHeader(code)

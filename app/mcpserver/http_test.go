@@ -118,6 +118,17 @@ func TestMCPOverStreamableHTTP(t *testing.T) {
 	if err != nil || !res.IsError || strings.Contains(fmt.Sprint(res.Content), "99999") {
 		t.Fatalf("agent query on an ungranted dataset: %v %+v", err, res)
 	}
+	// The admin's session id is no use to the agent: 404, as for no session.
+	req, _ := http.NewRequest("POST", s.URL+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":9,"method":"tools/list"}`))
+	req.Header.Set("Authorization", "Bearer agent-tok")
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Mcp-Session-Id", admin.ID())
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 404 {
+		t.Fatalf("the agent with the admin's session id: %v %v", err, resp)
+	} else {
+		resp.Body.Close()
+	}
 	// The agent's calls are audited under its name.
 	var evs struct {
 		Events []map[string]any `json:"events"`
