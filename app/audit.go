@@ -20,6 +20,8 @@ type AuditEvent struct {
 	Success    bool      `json:"success"`
 	DurationMS float64   `json:"duration_ms"`
 	Error      string    `json:"error,omitempty"`
+	// Fields are what the handler noted about the call (AuditNote).
+	Fields map[string]any `json:"fields,omitempty"`
 }
 
 // AuditSink receives one AuditEvent per mutating call. The observer module
@@ -27,7 +29,23 @@ type AuditEvent struct {
 // handler repeats audit code.
 type AuditSink interface{ Audit(ev AuditEvent) }
 
-const contextNoAudit = "lakehouse.no_audit"
+const (
+	contextNoAudit     = "lakehouse.no_audit"
+	contextAuditFields = "lakehouse.audit_fields"
+)
+
+// AuditNote adds a fact to the request's audit row: the route says what
+// kind of call it was, not what it did (which dataset an ingest wrote,
+// how many rows, which version; a saved query's title), and the
+// Activity page words a row for people from these.
+func AuditNote(c echo.Context, key string, value any) {
+	m, _ := c.Get(contextAuditFields).(map[string]any)
+	if m == nil {
+		m = map[string]any{}
+		c.Set(contextAuditFields, m)
+	}
+	m[key] = value
+}
 
 // ReadOnly marks a route that uses POST for a read (search, SQL, embed) so
 // the audit middleware does not record it as a write.
@@ -72,6 +90,7 @@ func auditMiddleware(c *Container) echo.MiddlewareFunc {
 				Path:       ec.Request().URL.Path,
 				DurationMS: float64(time.Since(start).Microseconds()) / 1000,
 			}
+			ev.Fields, _ = ec.Get(contextAuditFields).(map[string]any)
 			if err != nil {
 				apiErr := toAPIError(err)
 				status, ev.Error = apiErr.Status, apiErr.Message

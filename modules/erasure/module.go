@@ -172,6 +172,7 @@ func (m *Module) handleStart(c echo.Context) error {
 	if err := m.save(j); err != nil {
 		return err
 	}
+	app.AuditNote(c, "job", j.ID) // the receipt the Activity page links to
 	done := m.launch(j)
 	if c.QueryParam("wait") == "true" {
 		select {

@@ -161,6 +161,10 @@ func (m *Module) answer(c echo.Context, res Result, err error) error {
 		status = http.StatusOK
 	}
 	existing := res.Existing
+	app.AuditNote(c, "dataset", res.Manifest.Name)
+	app.AuditNote(c, "version", res.Manifest.Version)
+	app.AuditNote(c, "rows", res.Stats.Rows)
+	app.AuditNote(c, "existing", res.Existing)
 	return c.JSON(status, IngestResponse{ManifestResponse: catalog.Response(res.Manifest, &existing), Ingest: res.Stats})
 }
 

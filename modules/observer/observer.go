@@ -190,7 +190,7 @@ func (o *Observer) Audit(a app.AuditEvent) {
 		Timestamp: a.Time, Source: SourceAudit, Endpoint: a.Method + " " + endpoint,
 		Success: a.Success, Status: a.Status, DurationMS: a.DurationMS, Error: a.Error,
 		Principal: a.Principal, ClientIP: a.ClientIP, Module: a.Module, Method: a.Method,
-		Route: a.Route, Path: a.Path, RequestID: a.RequestID,
+		Route: a.Route, Path: a.Path, RequestID: a.RequestID, Fields: a.Fields,
 	})
 }
 

@@ -188,6 +188,9 @@ func (m *Module) restoreQuery(c echo.Context) error {
 	if created {
 		status = http.StatusCreated
 	}
+	app.AuditNote(c, "name", q.Name)
+	app.AuditNote(c, "version", q.Version)
+	app.AuditNote(c, "restored", b.Version)
 	return c.JSON(status, SavedAnswer{SavedQuery: q, Changed: true})
 }
 

@@ -340,6 +340,9 @@ func (m *Module) putQuery(c echo.Context) error {
 	if created {
 		status = http.StatusCreated
 	}
+	app.AuditNote(c, "name", saved.Name)
+	app.AuditNote(c, "version", saved.Version)
+	app.AuditNote(c, "created", created)
 	return c.JSON(status, SavedAnswer{SavedQuery: saved, Changed: changed})
 }
 
