@@ -327,7 +327,8 @@ func TestWorkbench(t *testing.T) {
 	s.JSON(t, "POST", "/v1/observer/workflow/run", map[string]any{"name": "chicago-count", "nodes": []map[string]any{
 		{"id": "q", "mode": "sql", "inputs": map[string]any{"sql": "SELECT COUNT(*) AS n FROM candidates WHERE city = 'Chicago'"}},
 	}}, 200, nil)
-	p.run(t, "activity", chromedp.Navigate(s.URL+"/#/activity"), waitText("#activity-feed", "/v1/ingest"),
+	p.run(t, "activity", chromedp.Navigate(s.URL+"/#/activity"), waitText("#activity-feed", "ingested 2 rows into people (v1)"),
+		waitText("#activity-feed", "changed people (v3) by id: 1 added, 1 updated, 0 deleted"),
 		waitText("#workflow-runs", "chicago-count"), chromedp.Click("#workflow-runs tbody button", chromedp.ByQuery),
 		waitText("#workflow-detail", "succeeded"))
 	s.JSON(t, "POST", "/v1/observer/event", map[string]any{"endpoint": "probe/live-event", "source": "scenario"}, 200, nil)

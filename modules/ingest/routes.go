@@ -165,6 +165,9 @@ func (m *Module) answer(c echo.Context, res Result, err error) error {
 	app.AuditNote(c, "version", res.Manifest.Version)
 	app.AuditNote(c, "rows", res.Stats.Rows)
 	app.AuditNote(c, "existing", res.Existing)
+	if ch := res.Stats.Change; ch != nil { // an upsert or a delete by key: what changed, not rows read
+		app.AuditNote(c, "change", map[string]any{"key": ch.Key, "inserted": ch.Inserted, "updated": ch.Updated, "deleted": ch.Deleted})
+	}
 	return c.JSON(status, IngestResponse{ManifestResponse: catalog.Response(res.Manifest, &existing), Ingest: res.Stats})
 }
 

@@ -50,7 +50,10 @@ const saved = (id, text) => link("#/sql?saved=" + encodeURIComponent(id), text);
 const SAY = {
   "POST /v1/ingest": (f) => f.dataset && (f.existing
     ? ["re-sent an ingest already in ", dataset(f.dataset), ` (v${f.version}); nothing new was written`]
-    : ["ingested ", `${n(f.rows)} ${f.rows === 1 ? "row" : "rows"} into `, dataset(f.dataset), ` (v${f.version})`]),
+    : f.change
+      ? ["changed ", dataset(f.dataset), ` (v${f.version}) by ${(f.change.key || []).join(", ")}: ` +
+        `${n(f.change.inserted)} added, ${n(f.change.updated)} updated, ${n(f.change.deleted)} deleted`]
+      : ["ingested ", `${n(f.rows)} ${f.rows === 1 ? "row" : "rows"} into `, dataset(f.dataset), ` (v${f.version})`]),
   "PUT /v1/workbench/queries/:id": (f, p) => f.name && [f.created ? "saved the new query " : "saved the query ", saved(p.id, `“${f.name}”`), ` (version ${f.version})`],
   "POST /v1/workbench/queries/:id/restore": (f, p) => f.name && ["restored the query ", saved(p.id, `“${f.name}”`), ` to version ${f.restored}`],
   "DELETE /v1/workbench/queries/:id": (f, p) => [`deleted the saved query ${p.id}`],
