@@ -193,7 +193,13 @@ function where(skipFacet) {
 function viewSQL() {
   const w = where();
   let q = `SELECT * FROM ${ident(st.name)}${w.clause}`;
-  if (st.sort) q += ` ORDER BY ${ident(st.sort.col)} ${st.sort.dir === "desc" ? "DESC" : "ASC"} NULLS LAST`;
+  if (st.sort) {
+    // The other columns break ties: without them rows with the same value
+    // come back in any order, so a page could repeat or skip rows and a
+    // reload could show a different page.
+    const rest = st.schema.filter((c) => c.name !== st.sort.col).map((c) => ident(c.name));
+    q += ` ORDER BY ${ident(st.sort.col)} ${st.sort.dir === "desc" ? "DESC" : "ASC"} NULLS LAST${rest.length ? ", " + rest.join(", ") : ""}`;
+  }
   return { sql: q, params: w.params };
 }
 
@@ -218,7 +224,12 @@ function toggleSort(col) {
   });
 }
 
+// refreshGen numbers refreshes: an answer to an older one (a view left
+// before its rows arrived) must not overwrite a newer view's.
+let refreshGen = 0;
+
 async function refresh() {
+  const gen = ++refreshGen;
   const v = viewSQL();
   const w = where();
   showError("ds-error", null);
@@ -227,6 +238,7 @@ async function refresh() {
       sql(`SELECT COUNT(*) FROM ${ident(st.name)}${w.clause}`, w.params),
       sql(`${v.sql} LIMIT ${PAGE} OFFSET ${st.page * PAGE}`, v.params),
     ]);
+    if (gen !== refreshGen) return;
     st.total = cnt.rows[0][0];
     const types = page.columns.map((c) => c.type);
     const link = linker(st.name, page.columns, st.keys || {});
