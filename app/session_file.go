@@ -81,28 +81,11 @@ func (s *sessionStore) saveLocked() error {
 	if err != nil {
 		return fmt.Errorf("auth: sessions: %w", err)
 	}
-	dir := filepath.Dir(s.file)
-	if err := fsx.MkdirAll(dir, 0o700); err != nil {
+	if err := fsx.MkdirAll(filepath.Dir(s.file), 0o700); err != nil {
 		return fmt.Errorf("auth: sessions: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".sessions-*")
-	if err != nil {
+	if err := fsx.WriteFileAtomic(s.file, b); err != nil {
 		return fmt.Errorf("auth: sessions: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("auth: sessions: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("auth: sessions: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("auth: sessions: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), s.file); err != nil {
-		return fmt.Errorf("auth: sessions: %w", err)
-	}
-	return fsx.SyncDir(dir)
+	return nil
 }

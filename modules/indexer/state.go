@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"lakehouse/internal/fsx"
 )
 
 // pipelineState remembers, per index, the hash of each row's indexed text
@@ -75,23 +77,10 @@ func (s *pipelineState) save(dir, index string) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, ".state-*")
-	if err != nil {
-		return fmt.Errorf("embed: write pipeline state: %w", err)
+	if err := fsx.WriteFileAtomic(p, b); err != nil {
+		return fmt.Errorf("embed: pipeline state: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("embed: write pipeline state: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("embed: sync pipeline state: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), p)
+	return nil
 }
 
 // RowForgetter drops rows from an index's pipeline state, for erasure:
