@@ -47,23 +47,16 @@ type restoreBody struct {
 // versions lists a query's kept versions, newest first.
 func (s *queryStore) versions(ctx context.Context, id string) ([]SavedQuery, error) {
 	var out []SavedQuery
-	cursor := ""
-	for {
-		page, err := s.st.List(ctx, historyPrefix+id+"/", cursor, 1000)
-		if err != nil {
-			return nil, fmt.Errorf("workbench: history of %s: %w", id, err)
+	err := storage.Each(ctx, s.st, historyPrefix+id+"/", func(o storage.ObjectInfo) error {
+		var q SavedQuery
+		if err := s.getJSON(ctx, o.Key, &q); err != nil {
+			return err
 		}
-		for _, o := range page.Objects {
-			var q SavedQuery
-			if err := s.getJSON(ctx, o.Key, &q); err != nil {
-				return nil, err
-			}
-			out = append(out, q)
-		}
-		if page.Cursor == "" {
-			break
-		}
-		cursor = page.Cursor
+		out = append(out, q)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("workbench: history of %s: %w", id, err)
 	}
 	slices.SortFunc(out, func(a, b SavedQuery) int { return b.Version - a.Version })
 	return out, nil
