@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -154,16 +151,7 @@ func TestMCPInspectorCLIOverHTTP(t *testing.T) {
 	ingest(t, s, "candidates", candidatesCSV)
 	work := t.TempDir()
 	run := func(extra ...string) ([]byte, string, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-		defer cancel()
-		argv := append([]string{"--prefix", prefix, "--no-install", "mcp-inspector", "--cli", s.URL + "/mcp", "--transport", "http"}, extra...)
-		cmd := exec.CommandContext(ctx, "npx", argv...)
-		cmd.Dir = work
-		cmd.Env = append(os.Environ(), "MCP_CATALOG_PATH="+filepath.Join(work, "catalog.json"))
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		return out, stderr.String(), err
+		return runInspector(prefix, work, append([]string{s.URL + "/mcp", "--transport", "http"}, extra...)...)
 	}
 	auth := "Authorization: Bearer " + apptest.Token
 	out, stderr, err := run("--header", auth, "--method", "tools/list")

@@ -46,6 +46,22 @@ func inspectorPrefix(t *testing.T) string {
 // TestMCPInspectorCLI drives `lakehouse mcp` in in-process mode with the
 // MCP Inspector's CLI, a client written independently of the Go SDK: it
 // lists and calls tools, lists and reads resources, and lists prompts.
+// runInspector runs `mcp-inspector --cli <args>` from the npm prefix in
+// work (its catalog file kept there) and returns its stdout, stderr and
+// exit error.
+func runInspector(prefix, work string, args ...string) ([]byte, string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	argv := append([]string{"--prefix", prefix, "--no-install", "mcp-inspector", "--cli"}, args...)
+	cmd := exec.CommandContext(ctx, "npx", argv...)
+	cmd.Dir = work
+	cmd.Env = append(os.Environ(), "MCP_CATALOG_PATH="+filepath.Join(work, "catalog.json"))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	return out, stderr.String(), err
+}
+
 func TestMCPInspectorCLI(t *testing.T) {
 	prefix := inspectorPrefix(t)
 	dataDir := seededDataDir(t)
@@ -60,16 +76,7 @@ func TestMCPInspectorCLI(t *testing.T) {
 	// run returns the inspector's stdout, stderr and exit error.
 	run := func(t *testing.T, method string, extra ...string) ([]byte, string, error) {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-		defer cancel()
-		argv := append([]string{"--prefix", prefix, "--no-install", "mcp-inspector", "--cli", "./wrapper.sh", "--method", method}, extra...)
-		cmd := exec.CommandContext(ctx, "npx", argv...)
-		cmd.Dir = work
-		cmd.Env = append(os.Environ(), "MCP_CATALOG_PATH="+filepath.Join(work, "catalog.json"))
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		return out, stderr.String(), err
+		return runInspector(prefix, work, append([]string{"./wrapper.sh", "--method", method}, extra...)...)
 	}
 	inspect := func(t *testing.T, method string, extra ...string) map[string]any {
 		t.Helper()
