@@ -104,44 +104,40 @@ func (c *WorkflowConfig) Validate() error {
 func (c *Config) moveObserverWorkflowKeys() []string {
 	o, w, def := &c.Observer, &c.Workflow, defaultWorkflow()
 	var warns []string
-	note := func(key string, moved bool) {
-		if moved {
+	warn := func(key string, moved, found bool) {
+		switch {
+		case moved:
 			warns = append(warns, fmt.Sprintf("observer.%s is deprecated: it is now workflow.%s (applied; move it to [workflow])", key, key))
-		} else {
+		case found:
 			warns = append(warns, fmt.Sprintf("observer.%s is deprecated and ignored: workflow.%s is set too", key, key))
 		}
 	}
-	note1 := func(key string, moved, found bool) {
-		if found {
-			note(key, moved)
-		}
-	}
 	m, f := moveKey(&w.NodeTimeout, o.DeprecatedNodeTimeout, def.NodeTimeout)
-	note1("node_timeout", m, f)
+	warn("node_timeout", m, f)
 	m, f = moveKey(&w.WorkflowTimeout, o.DeprecatedWorkflowTimeout, def.WorkflowTimeout)
-	note1("workflow_timeout", m, f)
+	warn("workflow_timeout", m, f)
 	m, f = moveKey(&w.MaxParallel, o.DeprecatedMaxParallel, def.MaxParallel)
-	note1("max_parallel", m, f)
+	warn("max_parallel", m, f)
 	m, f = moveKey(&w.MaxNodes, o.DeprecatedMaxNodes, def.MaxNodes)
-	note1("max_nodes", m, f)
+	warn("max_nodes", m, f)
 	m, f = moveKey(&w.KeepRuns, o.DeprecatedKeepRuns, def.KeepRuns)
-	note1("keep_runs", m, f)
+	warn("keep_runs", m, f)
 	m, f = moveKey(&w.KeepRunsBytes, o.DeprecatedKeepRunsBytes, def.KeepRunsBytes)
-	note1("keep_runs_bytes", m, f)
+	warn("keep_runs_bytes", m, f)
 	m, f = moveKey(&w.MaxRuns, o.DeprecatedMaxRuns, def.MaxRuns)
-	note1("max_runs", m, f)
+	warn("max_runs", m, f)
 	m, f = moveKey(&w.MaxNodeTimeout, o.DeprecatedMaxNodeTimeout, def.MaxNodeTimeout)
-	note1("max_node_timeout", m, f)
+	warn("max_node_timeout", m, f)
 	m, f = moveKey(&w.MaxWorkflowTimeout, o.DeprecatedMaxWorkflowTimeout, def.MaxWorkflowTimeout)
-	note1("max_workflow_timeout", m, f)
+	warn("max_workflow_timeout", m, f)
 	m, f = moveKey(&w.MaxInputBytes, o.DeprecatedMaxInputBytes, def.MaxInputBytes)
-	note1("max_input_bytes", m, f)
+	warn("max_input_bytes", m, f)
 	m, f = moveKey(&w.MaxOutputBytes, o.DeprecatedMaxOutputBytes, def.MaxOutputBytes)
-	note1("max_output_bytes", m, f)
+	warn("max_output_bytes", m, f)
 	m, f = moveKey(&w.MaxRunOutputBytes, o.DeprecatedMaxRunOutputBytes, def.MaxRunOutputBytes)
-	note1("max_run_output_bytes", m, f)
+	warn("max_run_output_bytes", m, f)
 	m, f = moveKey(&w.MaxSQLNodes, o.DeprecatedMaxSQLNodes, def.MaxSQLNodes)
-	note1("max_sql_nodes", m, f)
+	warn("max_sql_nodes", m, f)
 	return warns
 }
 
