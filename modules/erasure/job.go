@@ -353,7 +353,7 @@ func (j *runner) orphans(ctx context.Context) error {
 		var matched int64
 		if err == nil {
 			if pred, args := j.req.predicate(cols); pred != "" {
-				err = j.duck.db.QueryRowContext(ctx, "SELECT count(*) FROM read_parquet("+quote(local)+") WHERE "+pred, args...).Scan(&matched)
+				matched, err = j.duck.count(ctx, local, pred, args)
 			}
 		}
 		cleanup()

@@ -149,8 +149,8 @@ func (j *runner) scanPart(ctx context.Context, dataset, key, keyCol string, reda
 		return partResult{}, nil
 	}
 	src := "read_parquet(" + quote(local) + ")"
-	var matched int64
-	if err := j.duck.db.QueryRowContext(ctx, "SELECT count(*) FROM "+src+" WHERE "+pred, args...).Scan(&matched); err != nil {
+	matched, err := j.duck.count(ctx, local, pred, args)
+	if err != nil {
 		return partResult{}, fmt.Errorf("erasure: scan %s: %w", key, err)
 	}
 	if matched == 0 {
@@ -169,8 +169,8 @@ func (j *runner) scanPart(ctx context.Context, dataset, key, keyCol string, reda
 	if _, err := j.duck.db.ExecContext(ctx, copySQL, copyArgs...); err != nil {
 		return partResult{}, fmt.Errorf("erasure: rewrite %s: %w", key, err)
 	}
-	var rows int64
-	if err := j.duck.db.QueryRowContext(ctx, "SELECT count(*) FROM read_parquet("+quote(out)+")").Scan(&rows); err != nil {
+	rows, err := j.duck.count(ctx, out, "true", nil)
+	if err != nil {
 		return partResult{}, fmt.Errorf("erasure: count %s: %w", key, err)
 	}
 	if rows == 0 {
@@ -189,6 +189,13 @@ func (j *runner) scanPart(ctx context.Context, dataset, key, keyCol string, reda
 		}
 	}
 	return partResult{matched: matched, file: &f}, nil
+}
+
+// count is the number of rows of a Parquet file where pred holds.
+func (d *duck) count(ctx context.Context, path, pred string, args []any) (int64, error) {
+	var n int64
+	err := d.db.QueryRowContext(ctx, "SELECT count(*) FROM read_parquet("+quote(path)+") WHERE "+pred, args...).Scan(&n)
+	return n, err
 }
 
 // columns reads a Parquet file's column names and types.
