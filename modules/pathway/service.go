@@ -234,28 +234,51 @@ func (s *Service) afterWrite(r *record, t *Trace) {
 			sem.touch(t.UID)
 		}
 	}
-	due := false
+	if s.compactDue() && s.compacting.CompareAndSwap(false, true) {
+		s.bg.Add(1)
+		go s.compactWhileDue()
+	}
+}
+
+// compactWhileDue runs automatic compactions until the log is no longer
+// due. The caller set s.compacting. Writes that land while a compaction
+// runs find compacting set and schedule nothing; if they pushed the log past
+// the limit again, it is compacted now rather than at the next write, which
+// may never come. The re-check after clearing the flag closes the window
+// where a write saw the flag still set.
+func (s *Service) compactWhileDue() {
+	defer s.bg.Done()
+	for {
+		res, err := s.compact()
+		if err != nil {
+			s.compacting.Store(false)
+			s.log.Error("pathway: automatic compaction failed", "err", err)
+			return
+		}
+		s.log.Info("pathway: log compacted", "before_bytes", res.BeforeBytes, "after_bytes", res.AfterBytes,
+			"traces", res.Traces, "ms", res.DurationMs, "writers_held_ms", res.StallMs)
+		s.compacting.Store(false)
+		if res.AfterBytes >= res.BeforeBytes {
+			return // nothing left to fold: another round would spin
+		}
+		if !s.compactDue() || !s.compacting.CompareAndSwap(false, true) {
+			return
+		}
+	}
+}
+
+// compactDue says whether the log has grown enough to compact: past
+// compact_bytes and at least twice what the last compaction left, or (when
+// shipped to a bucket) past the segment count a new node must replay.
+func (s *Service) compactDue() bool {
 	if s.opts.CompactBytes > 0 {
 		size, base := s.p.sizes()
-		due = size > s.opts.CompactBytes && size >= 2*base
+		if size > s.opts.CompactBytes && size >= 2*base {
+			return true
+		}
 	}
 	// A new node reads every segment after the snapshot at start: keep
 	// their number bounded whatever compact_bytes says.
-	if sh := s.p.ship; sh != nil && sh.live.Load() >= maxRemoteSegments {
-		due = true
-	}
-	if due && s.compacting.CompareAndSwap(false, true) {
-		s.bg.Add(1)
-		go func() {
-			defer s.bg.Done()
-			defer s.compacting.Store(false)
-			res, err := s.compact()
-			if err != nil {
-				s.log.Error("pathway: automatic compaction failed", "err", err)
-				return
-			}
-			s.log.Info("pathway: log compacted", "before_bytes", res.BeforeBytes, "after_bytes", res.AfterBytes,
-				"traces", res.Traces, "ms", res.DurationMs, "writers_held_ms", res.StallMs)
-		}()
-	}
+	sh := s.p.ship
+	return sh != nil && sh.live.Load() >= maxRemoteSegments
 }
