@@ -43,7 +43,32 @@ type File struct {
 	// key's first column, kept by upserts so the next one prunes parts
 	// without reading their footers (a GET each on a bucket).
 	KeyRange *KeyRange `json:"key_range,omitempty"`
+	// KeyFilter describes a filter of the part's keys stored beside it
+	// (KeyFilterObject), which prunes parts min/max cannot (keys in no
+	// order, such as emails): a part whose filter holds none of an
+	// upsert's keys is kept without being read.
+	KeyFilter *KeyFilter `json:"key_filter,omitempty"`
 }
+
+// KeyFilter is a Bloom filter over a part's whole keys (every key column,
+// cast to the dataset's types, as text), stored in the object named by
+// KeyFilterObject. A reader uses it only when Columns and Types equal the
+// dataset's key as declared now; otherwise the part is read.
+type KeyFilter struct {
+	Columns []string `json:"columns"`
+	Types   []string `json:"types"`
+	Bits    int64    `json:"bits"`   // m, a power of two
+	Hashes  int      `json:"hashes"` // k
+}
+
+// KeyFilterSuffix ends the key of a part's key filter object.
+const KeyFilterSuffix = ".keys"
+
+// KeyFilterObject is the object key of the key filter of the part at
+// partKey. It lives and dies with its part: sweeps delete a filter whose
+// part is gone, and erasure deletes the filters of the parts it replaces
+// (a filter answers "might this key be here").
+func KeyFilterObject(partKey string) string { return partKey + KeyFilterSuffix }
 
 // KeyRange is the range of one column's values in a part, as text (the
 // column's type reads it back).

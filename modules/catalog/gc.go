@@ -260,7 +260,7 @@ func (s *Store) gc(ctx context.Context, opt GCOptions) (GCReport, error) {
 	}
 	cutoff := time.Now().Add(-grace)
 	for _, o := range objs {
-		if live[o.Key] || o.Modified.After(cutoff) || !gcDeletable(o.Key) {
+		if live[partOf(o.Key)] || o.Modified.After(cutoff) || !gcDeletable(o.Key) {
 			continue
 		}
 		if err := remove(o.Key, o.Size); err != nil {

@@ -310,7 +310,7 @@ func (m *maintainer) deletePending(ctx context.Context, name string, dryRun bool
 func (s *Store) removeUnreferenced(ctx context.Context, name string, keys []string) (int, int64, error) {
 	args := make([]any, len(keys))
 	for i, k := range keys {
-		args[i] = k
+		args[i] = partOf(k) // a key filter is referenced through its part
 	}
 	in := placeholders(len(keys))
 	unlock := s.lockDataset(name)
@@ -332,7 +332,7 @@ func (s *Store) removeUnreferenced(ctx context.Context, name string, keys []stri
 	rows.Close()
 	var doomed []string
 	for _, k := range keys {
-		if !refd[k] {
+		if !refd[partOf(k)] {
 			doomed = append(doomed, k)
 		}
 	}
@@ -434,7 +434,7 @@ func (m *maintainer) sweepOrphans(ctx context.Context, name string, dryRun bool,
 	var due []string
 	now := time.Now()
 	for _, o := range objs {
-		if refd[o.Key] || !gcDeletable(o.Key) || !strings.HasSuffix(o.Key, ".parquet") {
+		if refd[partOf(o.Key)] || !gcDeletable(o.Key) || !sweepable(o.Key) {
 			continue
 		}
 		if m.dueForDelete(o, now) {
@@ -613,4 +613,16 @@ func (s *Store) MaintenanceStatus(ctx context.Context) ([]DatasetMaintenance, er
 	}
 	slices.SortFunc(out, func(a, b DatasetMaintenance) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
+}
+
+// sweepable says whether an unreferenced object under a dataset's folder
+// is ours to sweep: a part, or a part's key filter.
+func sweepable(key string) bool {
+	return strings.HasSuffix(key, ".parquet") || strings.HasSuffix(key, ".parquet"+KeyFilterSuffix)
+}
+
+// partOf is the part an object belongs to: the part itself, or the part
+// a key filter describes (a filter lives exactly as long as its part).
+func partOf(key string) string {
+	return strings.TrimSuffix(key, KeyFilterSuffix)
 }

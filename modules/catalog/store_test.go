@@ -76,6 +76,9 @@ func TestWatchRebuildAndGC(t *testing.T) {
 	put(t, objs, "datasets/a/2.parquet", "two")
 	put(t, objs, "datasets/b/1.parquet", "bee")
 	put(t, objs, "datasets/a/orphan.parquet", "orphan")
+	// Key filters live and die with their parts.
+	put(t, objs, catalog.KeyFilterObject("datasets/a/2.parquet"), "filter of a live part")
+	put(t, objs, catalog.KeyFilterObject("datasets/a/orphan.parquet"), "filter of an orphan")
 	reg := func(name, key string) catalog.Manifest {
 		m, _, err := st.Register(ctx, catalog.RegisterRequest{Name: name, Schema: schemaA, Files: []catalog.File{{Key: key, Rows: 1}}})
 		if err != nil {
@@ -136,10 +139,10 @@ func TestWatchRebuildAndGC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(gc.RemovedKeys, []string{"datasets/a/orphan.parquet"}) {
+	if !reflect.DeepEqual(gc.RemovedKeys, []string{"datasets/a/orphan.parquet", catalog.KeyFilterObject("datasets/a/orphan.parquet")}) {
 		t.Fatalf("gc orphan: %+v", gc)
 	}
-	for _, k := range []string{"datasets/a/1.parquet", "datasets/a/2.parquet"} {
+	for _, k := range []string{"datasets/a/1.parquet", "datasets/a/2.parquet", catalog.KeyFilterObject("datasets/a/2.parquet")} {
 		if _, err := objs.Stat(ctx, k); err != nil {
 			t.Fatalf("gc removed live file %s: %v", k, err)
 		}

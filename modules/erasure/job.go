@@ -295,8 +295,12 @@ func (j *runner) dataset(ctx context.Context, d *DatasetProgress) error {
 		}
 		afterStep("history-rewritten")
 		for old := range d.Rewrites {
-			if err := j.objects.Delete(ctx, old); err != nil && !errors.Is(err, storage.ErrNotFound) {
-				return fmt.Errorf("erasure: delete %s: %w", old, err)
+			// The part's key filter goes with it: it answers "might this
+			// key be here" for the erased rows' keys too.
+			for _, k := range []string{catalog.KeyFilterObject(old), old} {
+				if err := j.objects.Delete(ctx, k); err != nil && !errors.Is(err, storage.ErrNotFound) {
+					return fmt.Errorf("erasure: delete %s: %w", k, err)
+				}
 			}
 		}
 	}
@@ -335,6 +339,14 @@ func (j *runner) orphans(ctx context.Context) error {
 		return fmt.Errorf("erasure: parts: %w", err)
 	}
 	for _, obj := range objs {
+		if part, ok := strings.CutSuffix(obj.Key, catalog.KeyFilterSuffix); ok && !referenced[part] {
+			// An unreferenced part's key filter: deleted whatever the part
+			// held (it cannot be read for the person, and is cheap to lose).
+			if err := j.objects.Delete(ctx, obj.Key); err != nil && !errors.Is(err, storage.ErrNotFound) {
+				return fmt.Errorf("erasure: delete %s: %w", obj.Key, err)
+			}
+			continue
+		}
 		if referenced[obj.Key] || !strings.HasSuffix(obj.Key, ".parquet") {
 			continue
 		}

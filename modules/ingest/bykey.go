@@ -64,12 +64,14 @@ type ChangeStats struct {
 	// Parts: rewritten without the changed rows (what they keep is
 	// written as new parts), dropped (every row changed), kept by
 	// reference (no incoming key: pruned by their key range or found to
-	// hold none), checked (read because their range could hold a key);
-	// bytes of parts written, the new rows' included.
+	// hold none), checked (read because their range could hold a key),
+	// filtered (kept unread: their range could hold a key, their key
+	// filter holds none); bytes of parts written, the new rows' included.
 	PartsRewritten int   `json:"parts_rewritten"`
 	PartsDropped   int   `json:"parts_dropped"`
 	PartsKept      int   `json:"parts_kept"`
 	PartsChecked   int   `json:"parts_checked"`
+	PartsFiltered  int   `json:"parts_filtered"`
 	BytesWritten   int64 `json:"bytes_written"`
 	// Attempts is how many times the change was built: another writer
 	// committing first makes it start over on the new version.
@@ -198,9 +200,6 @@ func (in *Ingester) buildByKey(ctx context.Context, s *keySession, req Request, 
 	if err := s.checkInput(ctx, req.Key, req.Mode == ModeUpsert); err != nil {
 		return Result{}, err
 	}
-	for _, f := range files {
-		ch.BytesWritten += f.Bytes
-	}
 	content := fmt.Sprintf("%s:%s:%s", req.Mode, strings.Join(req.Key, ","), joinFileKeys(files, inputs))
 	if base == nil {
 		// A new dataset: the upsert is its first version, the key declared.
@@ -209,8 +208,12 @@ func (in *Ingester) buildByKey(ctx context.Context, s *keySession, req Request, 
 			return Result{}, err
 		}
 		ch.Inserted = n
-		if files, err = s.withRanges(ctx, files, inputs, req.Key[0], keyTypes[0]); err != nil {
+		// Ranges only: filters come once a change shows ranges do not prune.
+		if files, err = s.keyedInputs(ctx, files, inputs, req.Key, keyTypes, nil); err != nil {
 			return Result{}, err
+		}
+		for _, f := range files {
+			ch.BytesWritten += f.Bytes
 		}
 		m, existing, err := in.cat.Register(ctx, catalog.RegisterRequest{
 			Name: req.Dataset, Schema: schema, Files: files, Source: req.Source, IdempotencyKey: req.IdempotencyKey,
@@ -218,35 +221,42 @@ func (in *Ingester) buildByKey(ctx context.Context, s *keySession, req Request, 
 		})
 		return Result{Manifest: m, Existing: existing, Stats: Stats{Change: ch}}, err
 	}
-	paths, removed, ranges, err := in.takeRows(ctx, s, req, *base, keyTypes, dir, ch)
+	if err := s.exec(ctx, fmt.Sprintf("CREATE OR REPLACE TABLE unch AS SELECT %s FROM inc WHERE false", identList(req.Key, ""))); err != nil {
+		return Result{}, err
+	}
+	pl, err := in.planParts(ctx, s, req, *base, keyTypes, dir, ch)
 	if err != nil {
 		return Result{}, err
 	}
-	if err := s.countChange(ctx, req, base.Schema, ch); err != nil {
+	next, err := in.applyParts(ctx, s, req, *base, keyTypes, pl, dir, ch)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := s.countChange(ctx, req, ch); err != nil {
 		return Result{}, err
 	}
 	if ch.Inserted == 0 && ch.Updated == 0 && ch.Deleted == 0 && slices.Equal(req.Key, base.Key) {
 		// Nothing changes: the latest version is the answer (a replay of
-		// the same upsert lands here too), and no part is rewritten.
+		// the same upsert lands here too), and no part was written.
 		ch.PartsKept, ch.BytesWritten = len(base.Files), 0
 		return Result{Manifest: *base, Existing: true, Stats: Stats{Change: ch}}, nil
 	}
-	next, err := in.rewriteParts(ctx, s, req, *base, keyTypes, paths, removed, ranges, dir, ch)
-	if err != nil {
-		return Result{}, err
-	}
 	newSchema := base.Schema
 	if req.Mode == ModeUpsert {
-		if files, err = s.withRanges(ctx, files, inputs, req.Key[0], keyTypes[0]); err != nil {
+		added, err := in.incomingParts(ctx, s, req, files, inputs, keyTypes, pl, dir, ch)
+		if err != nil {
 			return Result{}, err
 		}
-		next = append(next, files...)
+		next = append(next, added...)
 		newSchema = slices.Clone(schema)
 		for i := range newSchema {
 			if j := slices.IndexFunc(base.Schema, func(c catalog.Column) bool { return c.Name == newSchema[i].Name }); j >= 0 && base.Schema[j].Nullable {
 				newSchema[i].Nullable = true
 			}
 		}
+	}
+	if err := in.storeFilters(ctx, pl.built); err != nil {
+		return Result{}, err
 	}
 	if beforeRegister != nil {
 		beforeRegister() // every part, rewritten ones included, is written
@@ -273,4 +283,64 @@ func joinFileKeys(files []catalog.File, inputs []string) string {
 		}
 	}
 	return b.String()
+}
+
+// incomingParts is what an upsert adds to the version: its input parts,
+// each with its key range and filter, or, when some incoming rows equal
+// the stored ones (which stay where they are), the input written again
+// without them.
+func (in *Ingester) incomingParts(ctx context.Context, s *keySession, req Request, files []catalog.File, inputs, keyTypes []string,
+	pl *partPlan, dir string, ch *ChangeStats) ([]catalog.File, error) {
+	var err error
+	built := pl.built
+	if !pl.wantFilters {
+		built = nil
+	}
+	if ch.Unchanged == 0 {
+		if files, err = s.keyedInputs(ctx, files, inputs, req.Key, keyTypes, built); err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			ch.BytesWritten += f.Bytes
+		}
+		return files, nil
+	}
+	want := ch.Inserted + ch.Updated
+	if want == 0 {
+		return nil, nil
+	}
+	out := filepath.Join(dir, "incoming")
+	rowGroup := in.opt.RowGroupRows
+	if rowGroup <= 0 {
+		rowGroup = 122880
+	}
+	q := fmt.Sprintf(`COPY (SELECT %s FROM inc i WHERE NOT EXISTS (SELECT 1 FROM unch u WHERE %s) ORDER BY i._rec)
+		TO %s (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE %d, FILE_SIZE_BYTES %d)`,
+		identList(s.cols, "i"), keyMatchOn(req.Key, "i", "u"), sqlQuote(out), rowGroup, max(in.partSize(req)/3, 1<<20))
+	if err := s.exec(ctx, q); err != nil {
+		return nil, err
+	}
+	parts, err := rewrittenParts(ctx, s, out, want)
+	if err != nil {
+		return nil, err
+	}
+	local := make([]string, len(parts))
+	placeholders := make([]catalog.File, len(parts))
+	for j, p := range parts {
+		local[j] = p.path
+		placeholders[j] = catalog.File{Key: partKey(req.Dataset, p.sha256), Rows: p.rows}
+	}
+	keyed, err := s.keyedInputs(ctx, placeholders, local, req.Key, keyTypes, built) // before publish moves them
+	if err != nil {
+		return nil, err
+	}
+	pub, err := in.publish(ctx, req.Dataset, parts)
+	if err != nil {
+		return nil, err
+	}
+	for j := range pub {
+		pub[j].KeyRange, pub[j].KeyFilter = keyed[j].KeyRange, keyed[j].KeyFilter
+		ch.BytesWritten += pub[j].Bytes
+	}
+	return pub, nil
 }

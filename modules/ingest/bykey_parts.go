@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,143 +14,385 @@ import (
 	"lakehouse/modules/storage"
 )
 
-// takeRows finds, in base's parts that may hold an incoming key, the
-// rows the change takes out, into the session's table old. A part's key
-// range comes from the manifest when an earlier upsert kept it, else from
-// its footer; only parts without one, and the candidates, are fetched
-// (with a bucket, every other part stays where it is). It returns the
-// parts' local paths ("" for parts not fetched), the rows taken from
-// each, and each part's key range (nil when unknown).
-func (in *Ingester) takeRows(ctx context.Context, s *keySession, req Request, base catalog.Manifest, keyTypes []string, dir string,
-	ch *ChangeStats) ([]string, []int64, []*catalog.KeyRange, error) {
+// partPlan is what an upsert or delete learns about the latest version's
+// parts before it changes any: where each is on local disk, its key range
+// and key filter, and how many of its rows hold an incoming key.
+type partPlan struct {
+	paths   []string             // local copies ("" for parts not fetched)
+	ranges  []*catalog.KeyRange  // nil when unknown
+	filters []*catalog.KeyFilter // usable filters, kept or built now
+	built   map[string]*bloom    // filters built by this call, by part key
+	hits    []int64              // rows holding an incoming key
+	// wantFilters: the dataset's parts get key filters, because it has
+	// some already or its key ranges let through parts holding no
+	// incoming key (keys in no order). Where ranges prune, filters would
+	// cost an MD5 a row for nothing.
+	wantFilters bool
+}
+
+// planParts finds the parts of base that hold an incoming key, reading as
+// little as it can: a part whose key range (from the manifest, else its
+// footer) cannot hold one is kept unread, so is a part whose key filter
+// holds none; only the rest are fetched (with a bucket, every other part
+// stays where it is), and of those only the key columns are read, into
+// table hits (the key and the part, per matching row). Candidates found
+// to hold no key get a key filter for the next call.
+func (in *Ingester) planParts(ctx context.Context, s *keySession, req Request, base catalog.Manifest, keyTypes []string, dir string,
+	ch *ChangeStats) (*partPlan, error) {
 	col := req.Key[0]
-	paths := make([]string, len(base.Files))
-	ranges := make([]*catalog.KeyRange, len(base.Files))
+	n := len(base.Files)
+	pl := &partPlan{paths: make([]string, n), ranges: make([]*catalog.KeyRange, n), filters: make([]*catalog.KeyFilter, n),
+		built: map[string]*bloom{}, hits: make([]int64, n)}
 	var need []int
 	for i, f := range base.Files {
 		if f.KeyRange != nil && f.KeyRange.Column == col {
-			ranges[i] = f.KeyRange
+			pl.ranges[i] = f.KeyRange
 		} else {
 			need = append(need, i)
 		}
+		pl.filters[i] = usableFilter(f.KeyFilter, req.Key, keyTypes)
+		pl.wantFilters = pl.wantFilters || pl.filters[i] != nil
 	}
 	fetch := func(i int) error {
-		if paths[i] != "" {
+		if pl.paths[i] != "" {
 			return nil
 		}
 		p, err := in.localPart(ctx, dir, base.Files[i].Key, i)
-		paths[i] = p
+		pl.paths[i] = p
 		return err
 	}
 	needPaths := make([]string, len(need))
 	for j, i := range need {
-		if err := fetch(i); err != nil {
-			return nil, nil, nil, err
+		if pl.filters[i] != nil {
+			continue // the filter decides without a download
 		}
-		needPaths[j] = paths[i]
+		if err := fetch(i); err != nil {
+			return nil, err
+		}
+		needPaths[j] = pl.paths[i]
 	}
-	footer, err := s.footerRanges(ctx, needPaths, col, keyTypes[0])
+	footer, err := s.footerRanges(ctx, slices.DeleteFunc(slices.Clone(needPaths), func(p string) bool { return p == "" }), col, keyTypes[0])
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	for j, i := range need {
-		ranges[i] = footer[j]
+	for _, i := range need {
+		if pl.paths[i] != "" {
+			pl.ranges[i], footer = footer[0], footer[1:]
+		}
 	}
-	maybe, err := s.candidates(ctx, ranges, col, keyTypes[0])
+	maybe, err := s.candidates(ctx, pl.ranges, col, keyTypes[0])
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	defs := make([]string, len(base.Schema))
-	for i, c := range base.Schema {
-		defs[i] = identQuote(c.Name) + " " + c.Type
-	}
-	if err := s.exec(ctx, "DROP TABLE IF EXISTS old"); err != nil {
-		return nil, nil, nil, err
-	}
-	defs = append(defs, "_part INTEGER") // the base part a row came from
-	if err := s.exec(ctx, "CREATE TEMP TABLE old ("+strings.Join(defs, ", ")+")"); err != nil {
-		return nil, nil, nil, err
+	var hashes []keyHash
+	for i, f := range base.Files {
+		if !maybe[i] || pl.filters[i] == nil {
+			continue
+		}
+		b := in.loadFilter(ctx, f.Key, pl.filters[i])
+		if b == nil {
+			pl.filters[i] = nil // unreadable: read the part, build it again
+			continue
+		}
+		if hashes == nil {
+			if hashes, err = s.keyHashes(ctx, req.Key, keyTypes); err != nil {
+				return nil, err
+			}
+		}
+		if !b.mayHoldAny(hashes) {
+			maybe[i] = false
+			ch.PartsFiltered++
+		}
 	}
 	var cands []int
 	for i := range base.Files {
 		if maybe[i] {
 			if err := fetch(i); err != nil {
-				return nil, nil, nil, err
+				return nil, err
 			}
 			cands = append(cands, i)
 		}
 	}
 	ch.PartsChecked = len(cands)
-	removed, err := s.take(ctx, paths, cands, base.Schema, req.Key, keyTypes)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("ingest: read parts: %w", err)
+	if err := s.findHits(ctx, pl.paths, cands, req.Key, keyTypes, pl.hits); err != nil {
+		return nil, fmt.Errorf("ingest: read parts' keys: %w", err)
 	}
-	return paths, removed, ranges, nil
-}
-
-// rewriteParts returns base's files with each part rows were taken from
-// (removed) rewritten without them, or dropped when none remain; every
-// other part is kept by reference.
-func (in *Ingester) rewriteParts(ctx context.Context, s *keySession, req Request, base catalog.Manifest, keyTypes, paths []string,
-	removed []int64, ranges []*catalog.KeyRange, dir string, ch *ChangeStats) ([]catalog.File, error) {
-	next := make([]catalog.File, 0, len(base.Files))
-	var losing []int // parts losing some rows but not all
-	at := -1         // where the rewritten parts go in the file list
-	for i, f := range base.Files {
-		switch {
-		case removed[i] == 0:
-			ch.PartsKept++
-			f.KeyRange = ranges[i] // kept for the next upsert
-			next = append(next, f)
-		case removed[i] >= f.Rows:
-			ch.PartsDropped++
-		default:
-			ch.PartsRewritten++
-			losing = append(losing, i)
-			if at < 0 {
-				at = len(next)
+	// A candidate without an incoming key is kept as it is: give it a
+	// filter, so the next change with keys in no order skips it unread.
+	var unfiltered []int
+	for _, i := range cands {
+		if pl.hits[i] == 0 {
+			pl.wantFilters = true
+			if pl.filters[i] == nil {
+				unfiltered = append(unfiltered, i)
 			}
 		}
 	}
-	if len(losing) == 0 {
-		return next, nil
+	if !pl.wantFilters {
+		return pl, nil
 	}
-	// One COPY for every part losing rows: their remaining rows are
-	// written as parts of the dataset's part size (per-part statements
-	// cost more than the rows when an upsert touches every part).
-	var want int64
-	lp := make([]string, len(losing))
-	for j, i := range losing {
-		lp[j] = paths[i]
-		want += base.Files[i].Rows - removed[i]
+	if err := in.buildFiltersFor(ctx, s, pl, base.Files, unfiltered, req.Key, keyTypes); err != nil {
+		return nil, err
 	}
-	out := filepath.Join(dir, "rewritten")
-	if err := s.rewrite(ctx, lp, base.Schema, req.Key, keyTypes, out, in.opt.RowGroupRows, in.partSize(req)); err != nil {
-		return nil, fmt.Errorf("ingest: rewrite %d parts: %w", len(losing), err)
+	return pl, nil
+}
+
+// buildFiltersFor builds the key filters of the parts at idx (fetched).
+func (in *Ingester) buildFiltersFor(ctx context.Context, s *keySession, pl *partPlan, files []catalog.File, idx []int, key, keyTypes []string) error {
+	paths := make([]string, len(idx))
+	rows := make([]int64, len(idx))
+	for j, i := range idx {
+		paths[j], rows[j] = pl.paths[i], files[i].Rows
 	}
-	parts, err := rewrittenParts(ctx, s, out, want)
+	built, err := s.buildFilters(ctx, paths, rows, key, keyTypes)
+	if err != nil {
+		return err
+	}
+	for j, i := range idx {
+		pl.built[files[i].Key] = built[j]
+		pl.filters[i] = filterMeta(built[j], key, keyTypes)
+	}
+	return nil
+}
+
+// applyParts changes the parts holding an incoming key (pl.hits) and
+// returns the version's files without the incoming rows: a part whose
+// matching rows all change is dropped, one where some change is written
+// again without them, one whose matching rows are all unchanged (an
+// upsert of the same values) is kept; every other part is kept by
+// reference, with its key range and filter for the next call. Each part
+// is changed on its own connection, two at a time (see changePart).
+func (in *Ingester) applyParts(ctx context.Context, s *keySession, req Request, base catalog.Manifest, keyTypes []string, pl *partPlan,
+	dir string, ch *ChangeStats) ([]catalog.File, error) {
+	var touched []int
+	for i := range base.Files {
+		if pl.hits[i] > 0 {
+			touched = append(touched, i)
+		}
+	}
+	outs, err := s.changeParts(ctx, req, base, keyTypes, pl, touched, dir, in.opt.RowGroupRows)
 	if err != nil {
 		return nil, err
 	}
-	local := make([]string, len(parts))
-	for j, p := range parts {
-		local[j] = p.path
+	// What the rewritten parts keep, published, with range and filter.
+	var parts []partResult
+	var rows []int64
+	var local []string
+	for _, o := range outs {
+		if o.path != "" {
+			p, err := hashPart(o.path)
+			if err != nil {
+				return nil, err
+			}
+			p.rows = o.rows
+			parts, rows, local = append(parts, p), append(rows, o.rows), append(local, o.path)
+		}
 	}
-	partRanges, err := s.footerRanges(ctx, local, req.Key[0], keyTypes[0]) // before publish moves them
+	ranges, err := s.footerRanges(ctx, local, req.Key[0], keyTypes[0]) // before publish moves them
 	if err != nil {
 		return nil, err
+	}
+	filters := make([]*bloom, len(local))
+	if pl.wantFilters {
+		if filters, err = s.buildFilters(ctx, local, rows, req.Key, keyTypes); err != nil {
+			return nil, err
+		}
 	}
 	pub, err := in.publish(ctx, req.Dataset, parts)
 	if err != nil {
 		return nil, err
 	}
 	for j := range pub {
-		pub[j].KeyRange = partRanges[j]
+		pub[j].KeyRange = ranges[j]
+		if filters[j] != nil {
+			pub[j].KeyFilter = filterMeta(filters[j], req.Key, keyTypes)
+			pl.built[pub[j].Key] = filters[j]
+		}
+		ch.BytesWritten += pub[j].Bytes
 	}
-	for _, f := range pub {
-		ch.BytesWritten += f.Bytes
+	next := make([]catalog.File, 0, len(base.Files))
+	at := 0
+	for i, f := range base.Files {
+		o, changed := outs[i]
+		switch {
+		case !changed || o.kept:
+			ch.PartsKept++
+			f.KeyRange, f.KeyFilter = pl.ranges[i], pl.filters[i]
+			next = append(next, f)
+		case o.path == "":
+			ch.PartsDropped++
+		default:
+			ch.PartsRewritten++
+			next = append(next, pub[at])
+			at++
+		}
 	}
-	return slices.Insert(next, at, pub...), nil
+	return next, nil
+}
+
+// partOutcome is what changing one part did.
+type partOutcome struct {
+	kept bool   // every matching row is unchanged: the part stays
+	path string // the part written again without its changed rows ("" when dropped)
+	rows int64  // rows written
+}
+
+// changeParts runs changePart over the parts at idx, two connections at
+// a time (a part is one row group or a few: one connection reads it on
+// one core), and returns the outcomes by part index.
+func (s *keySession) changeParts(ctx context.Context, req Request, base catalog.Manifest, keyTypes []string, pl *partPlan, idx []int,
+	dir string, rowGroup int) (map[int]partOutcome, error) {
+	outs := make(map[int]partOutcome, len(idx))
+	if len(idx) == 0 {
+		return outs, nil
+	}
+	if req.Mode == ModeUpsert {
+		// A key held by two stored rows is rewritten whatever its values:
+		// the new version must hold it once.
+		on := identList(req.Key, "")
+		if err := s.exec(ctx, fmt.Sprintf("CREATE OR REPLACE TABLE dups AS SELECT %[1]s FROM hits GROUP BY %[1]s HAVING count(*) > 1", on)); err != nil {
+			return nil, err
+		}
+	}
+	workers := min(2, len(idx))
+	type done struct {
+		i   int
+		out partOutcome
+		err error
+	}
+	work := make(chan int)
+	results := make(chan done)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for w := 0; w < workers; w++ {
+		go func() {
+			conn, err := s.db.Conn(wctx)
+			if err == nil {
+				defer conn.Close()
+			}
+			for i := range work {
+				if err != nil {
+					results <- done{i: i, err: fmt.Errorf("ingest: duckdb: %w", err)}
+					continue
+				}
+				out, perr := changePart(wctx, conn, req, base, s.cols, pl.paths[i], base.Files[i].Rows, pl.hits[i], w, i, dir, rowGroup)
+				results <- done{i: i, out: out, err: perr}
+			}
+		}()
+	}
+	go func() {
+		defer close(work)
+		for _, i := range idx {
+			select {
+			case work <- i:
+			case <-wctx.Done():
+				return
+			}
+		}
+	}()
+	var first error
+	for range idx {
+		d := <-results
+		if d.err != nil && first == nil {
+			first = d.err
+			cancel()
+		}
+		outs[d.i] = d.out
+	}
+	return outs, first
+}
+
+// changePart changes one part (path, rows rows, hits of them matching an
+// incoming key) on worker w's connection: it records the keys of its
+// matching rows in a temporary table, with whether an upsert leaves each
+// as it is (adding those to table unch), and writes the part again
+// without the changed rows unless none or all of them change. The part
+// is read twice, streaming: materialising it once cost more than a
+// second read (measured), and memory stays one row group per read.
+func changePart(ctx context.Context, conn *sql.Conn, req Request, base catalog.Manifest, inCols []string, path string, rows, hits int64,
+	w, i int, dir string, rowGroup int) (partOutcome, error) {
+	if rowGroup <= 0 {
+		rowGroup = 122880
+	}
+	t := fmt.Sprintf("(SELECT %s FROM read_parquet(%s) p)", partColumns(base.Schema), sqlQuote(path))
+	u := fmt.Sprintf("matched_%d", w)
+	exec := func(q string) error {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("ingest: change part %d: %w", i, err)
+		}
+		return nil
+	}
+	defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+u) }()
+	// Table u: the key of every stored row holding an incoming key, and
+	// whether the upsert leaves it as it is (_same). Joins, not correlated
+	// subqueries: DuckDB ran an OR of those row by row.
+	same := "false" // a delete takes every matching row out
+	dups := ""
+	if req.Mode == ModeUpsert {
+		// Unchanged: the incoming row equals the stored one in every column
+		// (a column the input lacks must be NULL in the stored row, one the
+		// dataset lacks NULL in the input) and the key is stored once.
+		var eq []string
+		for _, c := range base.Schema {
+			if slices.Contains(inCols, c.Name) {
+				eq = append(eq, fmt.Sprintf("p.%s IS NOT DISTINCT FROM i.%[1]s", identQuote(c.Name)))
+			} else {
+				eq = append(eq, fmt.Sprintf("p.%s IS NULL", identQuote(c.Name)))
+			}
+		}
+		for _, c := range inCols {
+			if !slices.ContainsFunc(base.Schema, func(sc catalog.Column) bool { return sc.Name == c }) {
+				eq = append(eq, fmt.Sprintf("i.%s IS NULL", identQuote(c)))
+			}
+		}
+		same = fmt.Sprintf("(%s AND d.%s IS NULL)", strings.Join(eq, " AND "), identQuote(req.Key[0]))
+		dups = " LEFT JOIN dups d ON " + keyMatchOn(req.Key, "p", "d")
+	}
+	if err := exec(fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT %s, %s AS _same FROM %s p JOIN inc i ON %s%s",
+		u, identList(req.Key, "p"), same, t, keyMatchOn(req.Key, "p", "i"), dups)); err != nil {
+		return partOutcome{}, err
+	}
+	var unchanged int64
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) FILTER (WHERE _same) FROM "+u).Scan(&unchanged); err != nil {
+		return partOutcome{}, fmt.Errorf("ingest: change part %d: %w", i, err)
+	}
+	if unchanged > 0 {
+		if err := exec(fmt.Sprintf("INSERT INTO unch SELECT %s FROM %s WHERE _same", identList(req.Key, ""), u)); err != nil {
+			return partOutcome{}, err
+		}
+	}
+	changed := hits - unchanged
+	switch {
+	case changed == 0:
+		return partOutcome{kept: true}, nil
+	case changed >= rows:
+		return partOutcome{}, nil
+	}
+	out := filepath.Join(dir, fmt.Sprintf("rewritten-%d.parquet", i))
+	q := fmt.Sprintf(`COPY (SELECT p.* FROM %[1]s p ANTI JOIN (SELECT * FROM %[2]s WHERE NOT _same) c ON %[3]s)
+		TO %[4]s (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE %[5]d)`,
+		t, u, keyMatchOn(req.Key, "p", "c"), sqlQuote(out), rowGroup)
+	if err := exec(q); err != nil {
+		return partOutcome{}, err
+	}
+	var n int64
+	if err := conn.QueryRowContext(ctx, "SELECT num_rows FROM parquet_file_metadata("+sqlQuote(out)+")").Scan(&n); err != nil {
+		return partOutcome{}, fmt.Errorf("ingest: change part %d: %w", i, err)
+	}
+	if n != rows-changed {
+		return partOutcome{}, fmt.Errorf("ingest: change part %d: wrote %d rows, it keeps %d", i, n, rows-changed)
+	}
+	return partOutcome{path: out, rows: n}, nil
+}
+
+// keyMatchOn is the condition that rows a and b hold the same key (both
+// already of the dataset's types).
+func keyMatchOn(key []string, a, b string) string {
+	conds := make([]string, len(key))
+	for i, k := range key {
+		conds[i] = fmt.Sprintf("%s.%s = %s.%s", a, identQuote(k), b, identQuote(k))
+	}
+	return strings.Join(conds, " AND ")
 }
 
 // rewrittenParts hashes the files a rewrite wrote into dir, in order,

@@ -14,8 +14,11 @@ import (
 )
 
 // keySession is the in-process DuckDB an upsert or delete works in:
-// table inc holds the input (keys cast to the dataset's types, _rec its
-// record number), old the rows the change takes out.
+// table inc holds the input (a delete's keys cast to the dataset's types,
+// _rec its record number), hits the stored rows holding an incoming key,
+// unch the keys an upsert leaves as they are. They are tables of the
+// session's database, not of one connection: parts are changed two at a
+// time, each on its own connection.
 type keySession struct {
 	db   *sql.DB
 	conn *sql.Conn
@@ -74,7 +77,7 @@ func (s *keySession) loadInput(ctx context.Context, inputs, key, keyTypes []stri
 		}
 		sel = strings.Join(parts, ", ")
 	}
-	q := fmt.Sprintf("CREATE TEMP TABLE inc AS SELECT row_number() OVER (ORDER BY %s) AS _rec, %s FROM %s", order, sel, src)
+	q := fmt.Sprintf("CREATE TABLE inc AS SELECT row_number() OVER (ORDER BY %s) AS _rec, %s FROM %s", order, sel, src)
 	if err := s.exec(ctx, q); err != nil {
 		return err
 	}
@@ -202,19 +205,36 @@ func (s *keySession) footerRanges(ctx context.Context, paths []string, col, typ 
 	return out, rs.Err()
 }
 
-// withRanges returns files with each one's key range read from its local
-// copy (paths, in the same order).
-func (s *keySession) withRanges(ctx context.Context, files []catalog.File, paths []string, col, typ string) ([]catalog.File, error) {
+// keyedInputs returns files with each one's key range and, when built is
+// not nil, key filter, read from its local copy (paths, in the same
+// order); the filters built go into built, by part key, to be stored.
+// Publish renames a local part away: read before it.
+func (s *keySession) keyedInputs(ctx context.Context, files []catalog.File, paths, key, keyTypes []string, built map[string]*bloom) ([]catalog.File, error) {
 	if len(files) != len(paths) {
 		return files, nil // a delete's inputs are not parts of the dataset
 	}
-	ranges, err := s.footerRanges(ctx, paths, col, typ)
+	ranges, err := s.footerRanges(ctx, paths, key[0], keyTypes[0])
 	if err != nil {
 		return nil, err
 	}
 	out := slices.Clone(files)
 	for i := range out {
 		out[i].KeyRange = ranges[i]
+	}
+	if built == nil {
+		return out, nil
+	}
+	rows := make([]int64, len(files))
+	for i, f := range files {
+		rows[i] = f.Rows
+	}
+	filters, err := s.buildFilters(ctx, paths, rows, key, keyTypes)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].KeyFilter = filterMeta(filters[i], key, keyTypes)
+		built[out[i].Key] = filters[i]
 	}
 	return out, nil
 }
@@ -274,79 +294,58 @@ func partColumns(schema []catalog.Column) string {
 	return strings.Join(cols, ", ")
 }
 
-// take moves the rows of the candidate parts (indexes into paths) whose
-// key is in inc into old, in one statement, and returns how many each
-// part lost.
-func (s *keySession) take(ctx context.Context, paths []string, cands []int, schema []catalog.Column, key, keyTypes []string) ([]int64, error) {
-	removed := make([]int64, len(paths))
+// findHits reads the key columns of the candidate parts (indexes into
+// paths) in one statement, into table hits: each stored row holding an
+// incoming key, as its key (of the dataset's types) and its part's
+// index. Only the key columns are decoded. hits[i] gets part i's count.
+func (s *keySession) findHits(ctx context.Context, paths []string, cands []int, key, keyTypes []string, hits []int64) error {
+	keys := make([]string, len(key))
+	for i, k := range key {
+		keys[i] = fmt.Sprintf("CAST(p.%s AS %s) AS %[1]s", identQuote(k), keyTypes[i])
+	}
 	if len(cands) == 0 {
-		return removed, nil
+		return s.exec(ctx, fmt.Sprintf("CREATE OR REPLACE TABLE hits AS SELECT %s, 0 AS _part FROM inc p WHERE false", strings.Join(keys, ", ")))
 	}
 	list := make([]string, len(cands))
-	for j, i := range cands {
-		list[j] = sqlQuote(paths[i])
-	}
-	// _part is the part's index in paths: its position in the candidate
-	// list mapped through cands (a CASE over a list of positions).
 	idx := make([]string, len(cands))
 	for j, i := range cands {
+		list[j] = sqlQuote(paths[i])
 		idx[j] = strconv.Itoa(i)
 	}
-	q := fmt.Sprintf(`INSERT INTO old SELECT %s, [%s][list_position([%s], p.filename)] FROM read_parquet([%s], filename = true) p SEMI JOIN inc i ON %s`,
-		partColumns(schema), strings.Join(idx, ", "), strings.Join(list, ", "), strings.Join(list, ", "), keyMatch(key, keyTypes))
-	if _, err := s.conn.ExecContext(ctx, q); err != nil {
-		return nil, fmt.Errorf("duckdb: %w", err)
+	// _part is the part's index in paths: its position in the candidate
+	// list mapped through cands.
+	q := fmt.Sprintf(`CREATE OR REPLACE TABLE hits AS SELECT %s, [%s][list_position([%s], p.filename)] AS _part
+		FROM read_parquet([%s], filename = true) p SEMI JOIN inc i ON %s`,
+		strings.Join(keys, ", "), strings.Join(idx, ", "), strings.Join(list, ", "), strings.Join(list, ", "), keyMatch(key, keyTypes))
+	if err := s.exec(ctx, q); err != nil {
+		return err
 	}
-	rs, err := s.conn.QueryContext(ctx, "SELECT _part, count(*) FROM old GROUP BY _part")
+	rs, err := s.conn.QueryContext(ctx, "SELECT _part, count(*) FROM hits GROUP BY _part")
 	if err != nil {
-		return nil, fmt.Errorf("duckdb: %w", err)
+		return fmt.Errorf("duckdb: %w", err)
 	}
 	defer rs.Close()
 	for rs.Next() {
 		var part sql.NullInt64
 		var n int64
 		if err := rs.Scan(&part, &n); err != nil {
-			return nil, fmt.Errorf("duckdb: %w", err)
+			return fmt.Errorf("duckdb: %w", err)
 		}
 		if !part.Valid || part.Int64 < 0 || int(part.Int64) >= len(paths) {
-			return nil, errors.New("ingest: a row taken out names no part (DuckDB named a file differently)")
+			return errors.New("ingest: a matching row names no part (DuckDB named a file differently)")
 		}
-		removed[part.Int64] = n
+		hits[part.Int64] = n
 	}
-	return removed, rs.Err()
+	return rs.Err()
 }
 
-// rewrite writes the rows of the parts at paths whose key is not in inc
-// to files of about partSize bytes in the directory out.
-func (s *keySession) rewrite(ctx context.Context, paths []string, schema []catalog.Column, key, keyTypes []string, out string, rowGroup int, partSize int64) error {
-	if rowGroup <= 0 {
-		rowGroup = 122880
-	}
-	list := make([]string, len(paths))
-	for i, p := range paths {
-		list[i] = sqlQuote(p)
-	}
-	// Parquet is a third of the CSV a part is sized by, roughly.
-	q := fmt.Sprintf("COPY (SELECT %s FROM read_parquet([%s]) p ANTI JOIN inc i ON %s) TO %s (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE %d, FILE_SIZE_BYTES %d)",
-		partColumns(schema), strings.Join(list, ", "), keyMatch(key, keyTypes), sqlQuote(out), rowGroup, max(partSize/3, 1<<20))
-	if _, err := s.conn.ExecContext(ctx, q); err != nil {
-		return fmt.Errorf("duckdb: %w", err)
-	}
-	return nil
-}
-
-// countChange fills the row counts: for an upsert, incoming keys found
-// (updated, or unchanged when every column is equal) and not found
-// (inserted); for a delete, rows taken out and keys not found.
-func (s *keySession) countChange(ctx context.Context, req Request, schema []catalog.Column, ch *ChangeStats) error {
-	hasOld := true
-	if _, err := s.conn.ExecContext(ctx, "SELECT 1 FROM old LIMIT 0"); err != nil {
-		hasOld = false // a new dataset: nothing was read
-	}
-	on := make([]string, len(req.Key))
-	for i, k := range req.Key {
-		on[i] = fmt.Sprintf("o.%s = i.%s", identQuote(k), identQuote(k))
-	}
+// countChange fills the row counts from hits (stored rows holding an
+// incoming key) and unch (the keys whose stored row an upsert leaves as
+// it is): for an upsert, incoming keys not stored (inserted), stored
+// with other values (updated) or the same (unchanged); for a delete,
+// rows taken out and keys not found.
+func (s *keySession) countChange(ctx context.Context, req Request, ch *ChangeStats) error {
+	on := keyMatchOn(req.Key, "i", "h")
 	total, err := s.count(ctx, "SELECT count(*) FROM inc")
 	if err != nil {
 		return err
@@ -356,37 +355,21 @@ func (s *keySession) countChange(ctx context.Context, req Request, schema []cata
 		if err != nil {
 			return err
 		}
-		if !hasOld {
-			ch.UnknownKeys = distinct
-			return nil
-		}
-		ch.Deleted, err = s.count(ctx, "SELECT count(*) FROM old")
-		if err != nil {
+		if ch.Deleted, err = s.count(ctx, "SELECT count(*) FROM hits"); err != nil {
 			return err
 		}
-		found, err := s.count(ctx, fmt.Sprintf("SELECT count(*) FROM (SELECT DISTINCT %s FROM inc i SEMI JOIN old o ON %s)",
-			identList(req.Key, "i"), strings.Join(on, " AND ")))
+		found, err := s.count(ctx, fmt.Sprintf("SELECT count(*) FROM (SELECT DISTINCT %s FROM inc i SEMI JOIN hits h ON %s)", identList(req.Key, "i"), on))
 		if err != nil {
 			return err
 		}
 		ch.UnknownKeys = distinct - found
 		return nil
 	}
-	if !hasOld {
-		ch.Inserted = total
-		return nil
-	}
-	found, err := s.count(ctx, fmt.Sprintf("SELECT count(*) FROM inc i SEMI JOIN old o ON %s", strings.Join(on, " AND ")))
+	found, err := s.count(ctx, fmt.Sprintf("SELECT count(*) FROM inc i SEMI JOIN hits h ON %s", on))
 	if err != nil {
 		return err
 	}
-	same := make([]string, 0, len(schema))
-	for _, c := range schema {
-		if slices.Contains(s.cols, c.Name) {
-			same = append(same, fmt.Sprintf("o.%s IS NOT DISTINCT FROM i.%s", identQuote(c.Name), identQuote(c.Name)))
-		}
-	}
-	unchanged, err := s.count(ctx, fmt.Sprintf("SELECT count(*) FROM inc i JOIN old o ON %s WHERE %s", strings.Join(on, " AND "), strings.Join(same, " AND ")))
+	unchanged, err := s.count(ctx, "SELECT count(*) FROM unch")
 	if err != nil {
 		return err
 	}

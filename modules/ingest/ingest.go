@@ -208,6 +208,8 @@ type Ingester struct {
 	locks   map[string]*sync.RWMutex
 	// slots bounds the ingests converting at once (one per CPU).
 	slots chan struct{}
+	// filters caches parts' key filters an upsert or delete probes.
+	filters filterCache
 }
 
 // NewIngester builds an Ingester.
