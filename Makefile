@@ -18,7 +18,7 @@ STATIC := -tags 'netgo,osusergo,$(TAGS)' -ldflags '$(LDFLAGS) -linkmode external
 TEST_FLAGS ?= -race -timeout 25m
 export CGO_ENABLED := 1
 
-.PHONY: build run test test-race test-heavy test-deps chromium vet bench fmt lint clean deps load crash fuzz fuzz-smoke
+.PHONY: build run test test-race test-heavy test-deps chromium podman vet bench fmt lint clean deps load crash fuzz fuzz-smoke smoke image test-container
 
 ## build: bin/lakehouse, one statically linked binary with everything embedded
 build: deps
@@ -45,7 +45,7 @@ $(USE_TGZ):
 $(USE_BIN): $(USE_TGZ) modules/embed/builtin/convert.go modules/embed/builtin/format.go
 	$(GO) run ./tools/useconvert -in $(USE_TGZ) -out $@
 
-## test: install what tests need (MinIO server, MCP Inspector; cached), then vet and test everything
+## test: install what tests need (MinIO server, MCP Inspector, Chromium, podman; cached), then vet and test everything
 # Two passes: every test under -race, except the CPU-bound quality checks
 # (recall, ranking) that skip themselves there (internal/racetest: 10-70 s
 # each under -race, 1-5 s without, bar the encoder-bound hybrid check),
@@ -56,10 +56,12 @@ HEAVY_PKGS := ./modules/vector ./modules/vector/hnsw
 # The race pass runs beside vet and the pass without -race (which follows
 # vet: both compile the packages without -race, so they share that work):
 # the race pass leaves cores idle while its tests wait on child processes,
-# MinIO and the browser, and the others fill them. -O keeps each pass's
-# output together; make fails if any of the three does.
+# MinIO and the browser, and the others fill them. The smoke suite and the
+# container test run the built binary (build, then a few seconds each of
+# mostly waiting on child processes) in the same idle time. -O keeps each
+# job's output together; make fails if any of them does.
 test: test-deps deps
-	@$(MAKE) --no-print-directory -j3 -O test-race test-heavy
+	@$(MAKE) --no-print-directory -j3 -O test-race test-heavy smoke test-container
 
 test-race:
 	LAKEHOUSE_MINIO_BIN=$(MINIO) LAKEHOUSE_MCP_INSPECTOR_PREFIX=$(INSPECTOR_PREFIX) $(GO) test -tags $(TAGS) $(TEST_FLAGS) ./...
@@ -67,7 +69,27 @@ test-race:
 test-heavy: vet
 	$(GO) test -tags $(TAGS) -count=1 -timeout 10m -run '$(HEAVY_TESTS)' -v $(HEAVY_PKGS) | grep -E '^(=== RUN|--- |ok|FAIL|PASS)'; test $${PIPESTATUS[0]} -eq 0
 
-test-deps: $(MINIO) chromium $(INSPECTOR_STAMP)
+test-deps: $(MINIO) chromium podman $(INSPECTOR_STAMP)
+
+## smoke: the acceptance suite (tests/smoke) against the built binary on 127.0.0.1, with MinIO (part of `make test`)
+# The binary is the artifact under test: the suite starts bin/lakehouse
+# as a user does (config file, token, data dir) rather than the code
+# in-process; without LAKEHOUSE_BIN it skips (the race pass sees it so).
+smoke: build $(MINIO)
+	LAKEHOUSE_BIN=$(CURDIR)/bin/lakehouse LAKEHOUSE_MINIO_BIN=$(MINIO) $(GO) test -tags $(TAGS) -count=1 -timeout 5m ./tests/smoke
+
+## test-container: build the runtime image from bin/lakehouse with podman and run it on a volume (part of `make test`)
+test-container: build podman
+	LAKEHOUSE_BIN=$(CURDIR)/bin/lakehouse $(GO) test -tags $(TAGS) -count=1 -timeout 10m ./tests/container
+
+## image: lakehouse:local from the built binary (Dockerfile.prebuilt; podman, else docker), no base image pulled
+CONTAINER_TOOL ?= $(shell command -v podman 2>/dev/null || command -v docker 2>/dev/null)
+image: build
+	@test -n "$(CONTAINER_TOOL)" || { echo "image: neither podman nor docker found (set CONTAINER_TOOL)"; exit 1; }
+	rm -rf bin/image && mkdir -p bin/image
+	ln -f bin/lakehouse bin/image/lakehouse
+	cp /etc/ssl/certs/ca-certificates.crt bin/image/
+	$(CONTAINER_TOOL) build -f Dockerfile.prebuilt -t lakehouse:local bin/image
 
 # The MCP Inspector: installed once from npm into the tool cache, pinned by
 # version (the stamp names it, so a new version installs again).
@@ -83,6 +105,15 @@ chromium:
 	  echo "installing chromium (apt)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# podman and runc for the container test, from Debian's packages (runc:
+# crun refuses the hybrid cgroups of some hosts; slirp4netns: the test's
+# containers publish ports without touching the host's firewall).
+podman:
+	@command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1 && command -v slirp4netns >/dev/null 2>&1 || { \
+	  echo "installing podman, runc and slirp4netns (apt)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq podman runc slirp4netns >/dev/null; }
 
 # MinIO takes minutes to build on 2 cores: build it once into the cache.
 $(MINIO):
