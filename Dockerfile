@@ -1,6 +1,8 @@
 # lakehouse: one static binary on an empty base image.
 #   docker build -t lakehouse .
 #   docker run -p 3110:3110 -e AUTH_TOKEN=change-me -v lakehouse-data:/data lakehouse
+# The same runtime stage from a binary built outside (`make build`):
+# Dockerfile.prebuilt, which `make image` builds and `make test-container` tests.
 FROM golang:1.26-bookworm AS build
 # npm fetches the built-in embedding model's weights at build time (make deps);
 # nothing is downloaded at run time.
