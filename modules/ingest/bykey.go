@@ -287,7 +287,7 @@ func joinFileKeys(files []catalog.File, inputs []string) string {
 
 // incomingParts is what an upsert adds to the version: its input parts,
 // each with its key range and filter, or, when some incoming rows equal
-// the stored ones (which stay where they are), the input written again
+// stored ones whose parts stay as they are, the input written again
 // without them.
 func (in *Ingester) incomingParts(ctx context.Context, s *keySession, req Request, files []catalog.File, inputs, keyTypes []string,
 	pl *partPlan, dir string, ch *ChangeStats) ([]catalog.File, error) {
@@ -296,7 +296,7 @@ func (in *Ingester) incomingParts(ctx context.Context, s *keySession, req Reques
 	if !pl.wantFilters {
 		built = nil
 	}
-	if ch.Unchanged == 0 {
+	if pl.keptSame == 0 {
 		if files, err = s.keyedInputs(ctx, files, inputs, req.Key, keyTypes, built); err != nil {
 			return nil, err
 		}
@@ -305,7 +305,7 @@ func (in *Ingester) incomingParts(ctx context.Context, s *keySession, req Reques
 		}
 		return files, nil
 	}
-	want := ch.Inserted + ch.Updated
+	want := ch.Inserted + ch.Updated + ch.Unchanged - pl.keptSame
 	if want == 0 {
 		return nil, nil
 	}

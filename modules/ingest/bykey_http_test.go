@@ -83,9 +83,18 @@ func TestUpsertRewritesOnlyThePartsHoldingAKey(t *testing.T) {
 	if again.Version != 4 || again.Existing == nil || !*again.Existing || again.Ingest.Change.Unchanged != 3 || again.Ingest.Change.PartsRewritten != 0 {
 		t.Fatalf("replay: v%d %+v", again.Version, again.Ingest.Change)
 	}
+	// A part whose matching rows are all unchanged stays as it is; the
+	// input is appended without them (160 once, not twice).
+	keep := postChange(t, s, "name=people&mode=upsert", "text/csv",
+		"id,name,city\n160,person 160,City6\n998,another,Reno\n", 201)
+	if ch := keep.Ingest.Change; ch.Unchanged != 1 || ch.Inserted != 1 || ch.PartsRewritten != 0 || ch.PartsKept != len(up.Files) {
+		t.Fatalf("unchanged rows kept in place: %+v (%d parts before)", ch, len(up.Files))
+	}
+	wantLines(t, sqlLines(t, s, "SELECT count(*), count(DISTINCT id) FROM people"), "302|302")
+	wantLines(t, sqlLines(t, s, "SELECT name FROM people WHERE id IN (160, 998) ORDER BY id"), "person 160", "another")
 	// Other formats carry keys too: NDJSON.
 	nd := postChange(t, s, "name=people&mode=upsert", "application/x-ndjson", `{"id": 1, "name": "first", "city": "Oslo"}`+"\n", 201)
-	if nd.Version != 5 || nd.Ingest.Change.Updated != 1 {
+	if nd.Version != 6 || nd.Ingest.Change.Updated != 1 {
 		t.Fatalf("ndjson upsert: v%d %+v", nd.Version, nd.Ingest.Change)
 	}
 	wantLines(t, sqlLines(t, s, "SELECT name, city FROM people WHERE id = 1"), "first|Oslo")

@@ -28,6 +28,9 @@ type partPlan struct {
 	// incoming key (keys in no order). Where ranges prune, filters would
 	// cost an MD5 a row for nothing.
 	wantFilters bool
+	// keptSame counts the incoming rows left out of the version because
+	// the part holding them stays (their keys are in table unch).
+	keptSame int64
 }
 
 // planParts finds the parts of base that hold an incoming key, reading as
@@ -174,6 +177,12 @@ func (in *Ingester) applyParts(ctx context.Context, s *keySession, req Request, 
 	if err != nil {
 		return nil, err
 	}
+	for _, o := range outs {
+		ch.Unchanged += o.unchanged
+		if o.kept {
+			pl.keptSame += o.unchanged
+		}
+	}
 	// What the rewritten parts keep, published, with range and filter.
 	var parts []partResult
 	var rows []int64
@@ -232,9 +241,10 @@ func (in *Ingester) applyParts(ctx context.Context, s *keySession, req Request, 
 
 // partOutcome is what changing one part did.
 type partOutcome struct {
-	kept bool   // every matching row is unchanged: the part stays
-	path string // the part written again without its changed rows ("" when dropped)
-	rows int64  // rows written
+	kept      bool   // every matching row is unchanged: the part stays
+	path      string // the part's rows without an incoming key ("" when dropped)
+	rows      int64  // rows written
+	unchanged int64  // matching rows an upsert leaves as they are
 }
 
 // changeParts runs changePart over the parts at idx, two connections at
@@ -303,32 +313,47 @@ func (s *keySession) changeParts(ctx context.Context, req Request, base catalog.
 }
 
 // changePart changes one part (path, rows rows, hits of them matching an
-// incoming key) on worker w's connection: it records the keys of its
-// matching rows in a temporary table, with whether an upsert leaves each
-// as it is (adding those to table unch), and writes the part again
-// without the changed rows unless none or all of them change. The part
-// is read twice, streaming: materialising it once cost more than a
-// second read (measured), and memory stays one row group per read.
+// incoming key) on worker w's connection, reading it once: one COPY
+// splits it into the rows without an incoming key (the part's next form)
+// and those with one (a few, compared with the incoming rows after).
+// When an upsert leaves every matching row as it is, the part is kept and
+// the keys go into table unch, so the input is appended without them;
+// otherwise the part's next form replaces it (dropped when empty), and
+// its unchanged rows come back with the input.
 func changePart(ctx context.Context, conn *sql.Conn, req Request, base catalog.Manifest, inCols []string, path string, rows, hits int64,
 	w, i int, dir string, rowGroup int) (partOutcome, error) {
 	if rowGroup <= 0 {
 		rowGroup = 122880
 	}
-	t := fmt.Sprintf("(SELECT %s FROM read_parquet(%s) p)", partColumns(base.Schema), sqlQuote(path))
-	u := fmt.Sprintf("matched_%d", w)
 	exec := func(q string) error {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("ingest: change part %d: %w", i, err)
 		}
 		return nil
 	}
-	defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+u) }()
-	// Table u: the key of every stored row holding an incoming key, and
-	// whether the upsert leaves it as it is (_same). Joins, not correlated
-	// subqueries: DuckDB ran an OR of those row by row.
-	same := "false" // a delete takes every matching row out
-	dups := ""
-	if req.Mode == ModeUpsert {
+	split := filepath.Join(dir, fmt.Sprintf("split-%d", i))
+	if err := os.RemoveAll(split); err != nil { // an earlier attempt's
+		return partOutcome{}, fmt.Errorf("ingest: change part %d: %w", i, err)
+	}
+	incKeys := fmt.Sprintf("(SELECT DISTINCT %s, true AS _hit FROM inc)", identList(req.Key, ""))
+	q := fmt.Sprintf(`COPY (SELECT %s, m._hit IS NOT NULL AS _matched FROM read_parquet(%s) p LEFT JOIN %s m ON %s)
+		TO %s (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE %d, PARTITION_BY (_matched))`,
+		partColumns(base.Schema), sqlQuote(path), incKeys, keyMatch(req.Key, keyTypesOf(base.Schema, req.Key), "m"), sqlQuote(split), rowGroup)
+	if err := exec(q); err != nil {
+		return partOutcome{}, err
+	}
+	keptFiles, err := splitFiles(filepath.Join(split, "_matched=false"))
+	if err != nil {
+		return partOutcome{}, err
+	}
+	matchedFiles, err := splitFiles(filepath.Join(split, "_matched=true"))
+	if err != nil {
+		return partOutcome{}, err
+	}
+	var unchanged int64
+	if req.Mode == ModeUpsert && len(matchedFiles) > 0 {
+		u := fmt.Sprintf("matched_%d", w)
+		defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+u) }()
 		// Unchanged: the incoming row equals the stored one in every column
 		// (a column the input lacks must be NULL in the stored row, one the
 		// dataset lacks NULL in the input) and the key is stored once.
@@ -345,44 +370,87 @@ func changePart(ctx context.Context, conn *sql.Conn, req Request, base catalog.M
 				eq = append(eq, fmt.Sprintf("i.%s IS NULL", identQuote(c)))
 			}
 		}
-		same = fmt.Sprintf("(%s AND d.%s IS NULL)", strings.Join(eq, " AND "), identQuote(req.Key[0]))
-		dups = " LEFT JOIN dups d ON " + keyMatchOn(req.Key, "p", "d")
+		if err := exec(fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %s AS SELECT %s FROM read_parquet(%s, hive_partitioning = false) p
+			JOIN inc i ON %s LEFT JOIN dups d ON %s WHERE %s AND d.%s IS NULL`,
+			u, identList(req.Key, "p"), quoteList(matchedFiles), keyMatchOn(req.Key, "p", "i"), keyMatchOn(req.Key, "p", "d"),
+			strings.Join(eq, " AND "), identQuote(req.Key[0]))); err != nil {
+			return partOutcome{}, err
+		}
+		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM "+u).Scan(&unchanged); err != nil {
+			return partOutcome{}, fmt.Errorf("ingest: change part %d: %w", i, err)
+		}
+		if unchanged == hits {
+			// Nothing here changes: the part stays, and so do its rows.
+			if err := exec("INSERT INTO unch SELECT * FROM " + u); err != nil {
+				return partOutcome{}, err
+			}
+			return partOutcome{kept: true, unchanged: unchanged}, nil
+		}
 	}
-	if err := exec(fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT %s, %s AS _same FROM %s p JOIN inc i ON %s%s",
-		u, identList(req.Key, "p"), same, t, keyMatchOn(req.Key, "p", "i"), dups)); err != nil {
-		return partOutcome{}, err
-	}
-	var unchanged int64
-	if err := conn.QueryRowContext(ctx, "SELECT count(*) FILTER (WHERE _same) FROM "+u).Scan(&unchanged); err != nil {
-		return partOutcome{}, fmt.Errorf("ingest: change part %d: %w", i, err)
-	}
-	if unchanged > 0 {
-		if err := exec(fmt.Sprintf("INSERT INTO unch SELECT %s FROM %s WHERE _same", identList(req.Key, ""), u)); err != nil {
+	out := partOutcome{unchanged: unchanged}
+	switch len(keptFiles) {
+	case 0:
+		return out, nil // every row matched: dropped
+	case 1:
+		out.path = keptFiles[0]
+	default:
+		// More than one writer thread: one part again.
+		out.path = filepath.Join(dir, fmt.Sprintf("rewritten-%d.parquet", i))
+		if err := exec(fmt.Sprintf("COPY (SELECT * FROM read_parquet(%s, hive_partitioning = false)) TO %s (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE %d)",
+			quoteList(keptFiles), sqlQuote(out.path), rowGroup)); err != nil {
 			return partOutcome{}, err
 		}
 	}
-	changed := hits - unchanged
-	switch {
-	case changed == 0:
-		return partOutcome{kept: true}, nil
-	case changed >= rows:
-		return partOutcome{}, nil
-	}
-	out := filepath.Join(dir, fmt.Sprintf("rewritten-%d.parquet", i))
-	q := fmt.Sprintf(`COPY (SELECT p.* FROM %[1]s p ANTI JOIN (SELECT * FROM %[2]s WHERE NOT _same) c ON %[3]s)
-		TO %[4]s (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE %[5]d)`,
-		t, u, keyMatchOn(req.Key, "p", "c"), sqlQuote(out), rowGroup)
-	if err := exec(q); err != nil {
-		return partOutcome{}, err
-	}
-	var n int64
-	if err := conn.QueryRowContext(ctx, "SELECT num_rows FROM parquet_file_metadata("+sqlQuote(out)+")").Scan(&n); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT num_rows FROM parquet_file_metadata("+sqlQuote(out.path)+")").Scan(&out.rows); err != nil {
 		return partOutcome{}, fmt.Errorf("ingest: change part %d: %w", i, err)
 	}
-	if n != rows-changed {
-		return partOutcome{}, fmt.Errorf("ingest: change part %d: wrote %d rows, it keeps %d", i, n, rows-changed)
+	if out.rows != rows-hits {
+		return partOutcome{}, fmt.Errorf("ingest: change part %d: wrote %d rows, it keeps %d", i, out.rows, rows-hits)
 	}
-	return partOutcome{path: out, rows: n}, nil
+	if out.rows == 0 {
+		out.path = ""
+	}
+	return out, nil
+}
+
+// splitFiles lists the Parquet files a partitioned COPY wrote into one
+// partition's folder (none when the partition is empty).
+func splitFiles(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ingest: split part: %w", err)
+	}
+	var out []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".parquet") {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// quoteList is a DuckDB list of quoted paths.
+func quoteList(paths []string) string {
+	q := make([]string, len(paths))
+	for i, p := range paths {
+		q[i] = sqlQuote(p)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// keyTypesOf is the types of the key columns in schema.
+func keyTypesOf(schema []catalog.Column, key []string) []string {
+	out := make([]string, len(key))
+	for i, k := range key {
+		if j := slices.IndexFunc(schema, func(c catalog.Column) bool { return c.Name == k }); j >= 0 {
+			out[i] = schema[j].Type
+		}
+	}
+	return out
 }
 
 // keyMatchOn is the condition that rows a and b hold the same key (both

@@ -275,11 +275,12 @@ func (s *keySession) candidates(ctx context.Context, ranges []*catalog.KeyRange,
 	return maybe, rs.Err()
 }
 
-// keyMatch is the join condition of a stored part (p) and inc (i) on key.
-func keyMatch(key, keyTypes []string) string {
+// keyMatch is the join condition of a stored part's row (p, its columns
+// as stored) and a row of alias (of the dataset's types) on key.
+func keyMatch(key, keyTypes []string, alias string) string {
 	conds := make([]string, len(key))
 	for i, k := range key {
-		conds[i] = fmt.Sprintf("CAST(p.%s AS %s) = i.%s", identQuote(k), keyTypes[i], identQuote(k))
+		conds[i] = fmt.Sprintf("CAST(p.%s AS %s) = %s.%s", identQuote(k), keyTypes[i], alias, identQuote(k))
 	}
 	return strings.Join(conds, " AND ")
 }
@@ -316,7 +317,7 @@ func (s *keySession) findHits(ctx context.Context, paths []string, cands []int, 
 	// list mapped through cands.
 	q := fmt.Sprintf(`CREATE OR REPLACE TABLE hits AS SELECT %s, [%s][list_position([%s], p.filename)] AS _part
 		FROM read_parquet([%s], filename = true) p SEMI JOIN inc i ON %s`,
-		strings.Join(keys, ", "), strings.Join(idx, ", "), strings.Join(list, ", "), strings.Join(list, ", "), keyMatch(key, keyTypes))
+		strings.Join(keys, ", "), strings.Join(idx, ", "), strings.Join(list, ", "), strings.Join(list, ", "), keyMatch(key, keyTypes, "i"))
 	if err := s.exec(ctx, q); err != nil {
 		return err
 	}
@@ -340,10 +341,9 @@ func (s *keySession) findHits(ctx context.Context, paths []string, cands []int, 
 }
 
 // countChange fills the row counts from hits (stored rows holding an
-// incoming key) and unch (the keys whose stored row an upsert leaves as
-// it is): for an upsert, incoming keys not stored (inserted), stored
-// with other values (updated) or the same (unchanged); for a delete,
-// rows taken out and keys not found.
+// incoming key) and ch.Unchanged (counted as the parts were changed): for
+// an upsert, incoming keys not stored (inserted) or stored with other
+// values (updated); for a delete, rows taken out and keys not found.
 func (s *keySession) countChange(ctx context.Context, req Request, ch *ChangeStats) error {
 	on := keyMatchOn(req.Key, "i", "h")
 	total, err := s.count(ctx, "SELECT count(*) FROM inc")
@@ -369,10 +369,6 @@ func (s *keySession) countChange(ctx context.Context, req Request, ch *ChangeSta
 	if err != nil {
 		return err
 	}
-	unchanged, err := s.count(ctx, "SELECT count(*) FROM unch")
-	if err != nil {
-		return err
-	}
-	ch.Inserted, ch.Updated, ch.Unchanged = total-found, found-unchanged, unchanged
+	ch.Inserted, ch.Updated = total-found, found-ch.Unchanged
 	return nil
 }
