@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -149,6 +150,42 @@ func TestStreamsCappedInBytes(t *testing.T) {
 	resp, _ = h.postFull(sqlBody(`SELECT 1 AS one`, "format", "ndjson"))
 	if resp.Trailer.Get(TruncatedTrailer) != "" {
 		t.Fatalf("complete stream has trailer %q", resp.Trailer.Get(TruncatedTrailer))
+	}
+}
+
+// A stream that fails after its first byte (here its timeout passes
+// while the client is slow to read) says so in the X-Lakehouse-Error
+// trailer, whatever the format; arrow also lacks its end-of-stream
+// marker, so no reader takes the stream for complete.
+func TestStreamFailureSetsErrorTrailer(t *testing.T) {
+	h := newHarness(t, nil, func(c *config.Config) {
+		c.Query.Timeout = config.Duration(1500 * time.Millisecond)
+		c.Query.MaxTimeout = config.Duration(1500 * time.Millisecond)
+	})
+	// ~30 MiB in every format (hex does not compress), more than the
+	// loopback socket buffers hold, so the server blocks on the slow client.
+	q := "SELECT i, md5(i::VARCHAR) AS a, md5((i + 1)::VARCHAR) AS b FROM range(400000) t(i)"
+	const want = "timeout: query exceeded its timeout and was interrupted"
+	for _, format := range []string{"csv", "ndjson", "arrow"} {
+		t.Run(format, func(t *testing.T) {
+			t.Parallel()
+			resp, err := http.Post(h.url+"/v1/sql", "application/json", strings.NewReader(sqlBody(q, "format", format)))
+			must(t, err)
+			defer resp.Body.Close()
+			first := make([]byte, 1)
+			_, err = io.ReadFull(resp.Body, first)
+			must(t, err)
+			time.Sleep(2 * time.Second) // past the query's timeout
+			data, err := io.ReadAll(resp.Body)
+			must(t, err)
+			if resp.StatusCode != 200 || resp.Trailer.Get(ErrorTrailer) != want {
+				t.Fatalf("%d, trailer %q after %d bytes", resp.StatusCode, resp.Trailer.Get(ErrorTrailer), len(data))
+			}
+			eos := []byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0}
+			if format == "arrow" && bytes.HasSuffix(data, eos) {
+				t.Fatal("a failed arrow stream ends with the end-of-stream marker")
+			}
+		})
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+
+	"lakehouse/app"
 )
 
 // Content types of the streamed formats.
@@ -28,13 +30,21 @@ const flushEvery = 4096
 // carries: the reason, e.g. "max_stream_bytes (1073741824) reached".
 const TruncatedTrailer = "X-Lakehouse-Truncated"
 
+// ErrorTrailer is the HTTP trailer a stream that failed after its first
+// byte carries: "<code>: <message>" of the error that ended it. Without
+// it a cut csv or arrow stream would end like a complete one.
+const ErrorTrailer = "X-Lakehouse-Error"
+
+// streamTrailers is the Trailer header every stream declares.
+const streamTrailers = TruncatedTrailer + ", " + ErrorTrailer
+
 // streamRows writes ndjson (one object per row) or csv (a header, then
 // rows) as DuckDB hands chunks over, never holding the whole answer, up
-// to max_stream_bytes. A failure after the first byte ends the stream:
-// ndjson gets a final {"error": ...} line so a reader can tell a cut
-// stream from a short one. A stream cut by the byte cap ends at the last
-// whole row, with the TruncatedTrailer trailer and (ndjson) a final
-// {"truncated": true, "truncated_reason": ...} line.
+// to max_stream_bytes. A failure after the first byte ends the stream
+// with the ErrorTrailer trailer, and ndjson gets a final {"error": ...}
+// line, so a reader can tell a cut stream from a short one. A stream cut
+// by the byte cap ends at the last whole row, with the TruncatedTrailer
+// trailer and (ndjson) a final {"truncated": true, ...} line.
 func (m *Module) streamRows(ctx context.Context, c echo.Context, req sqlRequest) error {
 	return m.svc.withRows(ctx, req.SQL, req.Params, func(cur Cursor) error {
 		w := c.Response()
@@ -43,14 +53,14 @@ func (m *Module) streamRows(ctx context.Context, c echo.Context, req sqlRequest)
 			ct = ContentTypeCSV
 		}
 		w.Header().Set(echo.HeaderContentType, ct)
-		w.Header().Set("Trailer", TruncatedTrailer)
+		w.Header().Set("Trailer", streamTrailers)
 		w.WriteHeader(http.StatusOK)
 		bw := bufio.NewWriterSize(w, 64<<10)
 		flush := flusher(c)
 		reason, err := writeRows(ctx, bw, cur, req.Format, req.Limit, m.svc.limits.streamBytes, func() { _ = bw.Flush(); flush() })
 		var last any
 		if err != nil {
-			last = map[string]any{"error": m.streamError(m.svc.scrub.err(err), req.SQL)}
+			last = map[string]any{"error": m.failStream(c, err, req.SQL)}
 		} else if reason != "" {
 			last = map[string]any{"truncated": true, "truncated_reason": reason}
 			w.Header().Set(TruncatedTrailer, reason)
@@ -63,6 +73,14 @@ func (m *Module) streamRows(ctx context.Context, c echo.Context, req sqlRequest)
 		flush()
 		return err
 	})
+}
+
+// failStream is the answer for an error met once a stream's first byte
+// is out (see streamError), also set as the stream's ErrorTrailer.
+func (m *Module) failStream(c echo.Context, err error, sqlText string) *app.APIError {
+	ae := m.streamError(m.svc.scrub.err(err), sqlText)
+	c.Response().Header().Set(ErrorTrailer, ae.Code+": "+ae.Message)
+	return ae
 }
 
 // writeRows writes the rows of cur in format ndjson or csv; limit 0 = all.

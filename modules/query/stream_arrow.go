@@ -17,7 +17,10 @@ import (
 // streamArrow writes an Arrow IPC stream straight from DuckDB's Arrow
 // result (one record batch per DuckDB chunk), flushing after each batch.
 // A batch that would take the stream past max_stream_bytes is not
-// written: the stream ends there, with the TruncatedTrailer trailer.
+// written: the stream ends there, with the TruncatedTrailer trailer. A
+// failure once batches flow ends the stream without its end-of-stream
+// marker (a reader sees it cut, not complete) and with the ErrorTrailer
+// trailer.
 func (m *Module) streamArrow(ctx context.Context, c echo.Context, req sqlRequest) error {
 	if err := checkParams(req.Params); err != nil {
 		return err
@@ -36,7 +39,7 @@ func (m *Module) streamArrow(ctx context.Context, c echo.Context, req sqlRequest
 		defer rr.Release()
 		w := c.Response()
 		w.Header().Set(echo.HeaderContentType, ContentTypeArrow)
-		w.Header().Set("Trailer", TruncatedTrailer)
+		w.Header().Set("Trailer", streamTrailers)
 		w.WriteHeader(http.StatusOK)
 		flush := flusher(c)
 		cw := &countingWriter{w: w}
@@ -68,7 +71,7 @@ func (m *Module) streamArrow(ctx context.Context, c echo.Context, req sqlRequest
 				err = iw.Write(rec)
 			}
 			if err != nil {
-				return err
+				return err // the client went away: no trailer reaches it
 			}
 			left -= n
 			flush()
@@ -78,7 +81,7 @@ func (m *Module) streamArrow(ctx context.Context, c echo.Context, req sqlRequest
 			}
 		}
 		if err := rr.Err(); err != nil {
-			_ = iw.Close()
+			m.failStream(c, err, req.SQL)
 			return err
 		}
 		if err := iw.Close(); err != nil {

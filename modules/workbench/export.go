@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"lakehouse/app"
+	"lakehouse/modules/query"
 )
 
 // exportTimeoutMS asks the query module for its longest allowed run: an
@@ -59,11 +60,13 @@ func (m *Module) export(c echo.Context) error {
 	}
 	w := &downloadWriter{ResponseWriter: c.Response(), disposition: disposition, jsonArray: format == "json"}
 	app.SubRequest(c, w, http.MethodPost, "/v1/sql", "application/json", bytes.NewReader(body))
-	return w.finish()
+	return m.finishDownload(c, w)
 }
 
-// downloadWriter passes the sub-request's answer through, marking a 200
-// as an attachment; for JSON it turns the NDJSON lines into one array.
+// downloadWriter passes the sub-request's answer through as it streams
+// (the query module flushes every few thousand rows; nothing here holds
+// more than a line), marking a 200 as an attachment; for JSON it turns
+// the NDJSON lines into one array.
 type downloadWriter struct {
 	http.ResponseWriter
 	disposition string
@@ -73,6 +76,8 @@ type downloadWriter struct {
 	partial     []byte
 }
 
+// WriteHeader marks a 200 as a download; any other status is the query
+// module's error answer, passed on as is.
 func (w *downloadWriter) WriteHeader(status int) {
 	if status == http.StatusOK {
 		w.ok = true
@@ -88,35 +93,44 @@ func (w *downloadWriter) WriteHeader(status int) {
 	}
 }
 
+// Write passes p on; for JSON it writes each whole NDJSON line as an
+// array element and keeps the unfinished tail for the next call.
 func (w *downloadWriter) Write(p []byte) (int, error) {
 	if !w.ok || !w.jsonArray {
 		return w.ResponseWriter.Write(p)
 	}
 	n := len(p)
-	w.partial = append(w.partial, p...)
 	for {
-		i := bytes.IndexByte(w.partial, '\n')
+		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
 			break
 		}
-		if err := w.line(w.partial[:i]); err != nil {
+		l := p[:i]
+		if len(w.partial) > 0 {
+			l = append(w.partial, l...)
+			w.partial = w.partial[:0]
+		}
+		if err := w.line(l); err != nil {
 			return 0, err
 		}
-		w.partial = w.partial[i+1:]
+		p = p[i+1:]
 	}
+	w.partial = append(w.partial, p...)
 	return n, nil
 }
 
+// line writes one NDJSON line as the next array element.
 func (w *downloadWriter) line(l []byte) error {
 	if len(bytes.TrimSpace(l)) == 0 {
 		return nil
 	}
-	sep := []byte(",\n")
-	if w.rows == 0 {
-		sep = nil
+	if w.rows > 0 {
+		if _, err := w.ResponseWriter.Write([]byte(",\n")); err != nil {
+			return err
+		}
 	}
 	w.rows++
-	_, err := w.ResponseWriter.Write(append(sep, l...))
+	_, err := w.ResponseWriter.Write(l)
 	return err
 }
 
@@ -127,15 +141,48 @@ func (w *downloadWriter) Flush() {
 	}
 }
 
-func (w *downloadWriter) finish() error {
-	if w.ok && w.jsonArray {
+// finishDownload ends a CSV or JSON download once the sub-request is
+// done. One that failed after its first byte (the query module's
+// ErrorTrailer) gets a last line saying why — JSON's is the NDJSON
+// {"error": ...} element, and the array is left open — and is then cut,
+// so the client sees a broken transfer, not a complete file.
+func (m *Module) finishDownload(c echo.Context, w *downloadWriter) error {
+	if !w.ok {
+		return nil
+	}
+	failed := w.Header().Get(query.ErrorTrailer)
+	if w.jsonArray {
 		if err := w.line(w.partial); err != nil {
-			return err
+			return nil // the client went away
 		}
-		_, err := w.ResponseWriter.Write([]byte("\n]\n"))
-		return err
+		if failed == "" {
+			_, _ = w.ResponseWriter.Write([]byte("\n]\n"))
+			return nil
+		}
+		_, _ = w.ResponseWriter.Write([]byte("\n"))
+	} else if failed != "" {
+		_, _ = fmt.Fprintf(w.ResponseWriter, "export failed: %s\n", failed)
+	}
+	if failed != "" {
+		m.abort(c, failed)
 	}
 	return nil
+}
+
+// abort cuts a download whose answer failed after its first byte: what
+// was written is flushed, then the connection is closed without the end
+// of the chunked body, which clients report as a failed transfer (a
+// browser's download manager shows "Failed"). HTTP/2 has no connection
+// to take over; the stream is reset instead.
+func (m *Module) abort(c echo.Context, why string) {
+	m.log.Warn("export: the answer failed after the first byte; download cut", "err", why)
+	rc := http.NewResponseController(c.Response())
+	_ = rc.Flush()
+	if conn, _, err := rc.Hijack(); err == nil {
+		_ = conn.Close()
+		return
+	}
+	panic(http.ErrAbortHandler)
 }
 
 // pipeResponse is the http.ResponseWriter a sub-request writes its Arrow
@@ -148,27 +195,60 @@ type pipeResponse struct {
 	pw     *io.PipeWriter
 }
 
+// Header is the sub-request's own header map, read (trailers included)
+// once it is done.
 func (p *pipeResponse) Header() http.Header { return p.header }
+
+// WriteHeader records the first status and lets the handler go on.
 func (p *pipeResponse) WriteHeader(s int) {
 	p.once.Do(func() { p.status = s; close(p.begun) })
 }
+
+// Write passes the Arrow stream into the pipe; it blocks until the
+// handler has read it, so at most one batch is in flight.
 func (p *pipeResponse) Write(b []byte) (int, error) {
 	p.WriteHeader(http.StatusOK)
 	return p.pw.Write(b)
 }
+
+// Flush is a no-op: the pipe has no buffer.
 func (p *pipeResponse) Flush() {}
 
+// Parquet exports are written one row group at a time, each sent as soon
+// as it is complete: a row group ends at parquetGroupRows rows (the
+// length ingest and compaction write) or once its encoded pages reach
+// parquetGroupBytes, so a wide answer does not hold more.
+const (
+	parquetGroupRows  = 122_880
+	parquetGroupBytes = 8 << 20
+)
+
+// parquetPageBytes caps each column's data page and dictionary, which
+// the writer keeps in memory per column while a row group is built. The
+// arrow-go default (1 MiB each) more than doubled an export's heap for
+// no gain: Snappy compresses in 64 KiB blocks anyway, and a column with
+// more distinct values than that falls back to plain encoding, which
+// also made the measured files smaller.
+const parquetPageBytes = 64 << 10
+
 // exportParquet converts the query's Arrow stream into a Parquet file as
-// it arrives (Snappy, one row group per DuckDB chunk batch).
+// it arrives (Snappy): record batches are buffered into the current row
+// group, which is written out and flushed to the client when it is full,
+// so memory holds one row group, not the file.
 func (m *Module) exportParquet(c echo.Context, body []byte, disposition string) error {
 	pr, pw := io.Pipe()
 	sub := &pipeResponse{header: http.Header{}, begun: make(chan struct{}), pw: pw}
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		app.SubRequest(c, sub, http.MethodPost, "/v1/sql", "application/json", bytes.NewReader(body))
 		sub.WriteHeader(http.StatusInternalServerError) // no answer at all
 		_ = pw.Close()
 	}()
-	defer pr.Close() // unblocks the sub-request if we stop reading early
+	// Closing the pipe unblocks a sub-request we stopped reading early;
+	// waiting for it means it never outlives the request.
+	ended := func() { _ = pr.Close(); <-done }
+	defer ended()
 	<-sub.begun
 	if sub.status != http.StatusOK {
 		// The query module's error answer (400 bad SQL, 504 timeout, ...) as is.
@@ -181,6 +261,10 @@ func (m *Module) exportParquet(c echo.Context, body []byte, disposition string) 
 	}
 	rd, err := ipc.NewReader(pr)
 	if err != nil {
+		ended()
+		if failed := sub.header.Get(query.ErrorTrailer); failed != "" {
+			return app.Errorf(http.StatusInternalServerError, "export_failed", "export: the query failed: %s", failed)
+		}
 		return fmt.Errorf("workbench: read arrow stream: %w", err)
 	}
 	defer rd.Release()
@@ -188,25 +272,84 @@ func (m *Module) exportParquet(c echo.Context, body []byte, disposition string) 
 	h.Set(echo.HeaderContentType, "application/vnd.apache.parquet")
 	h.Set("Content-Disposition", disposition)
 	h.Set("Cache-Control", "no-store")
+	h.Set("Trailer", query.TruncatedTrailer)
 	c.Response().WriteHeader(http.StatusOK)
-	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy))
-	fw, err := pqarrow.NewFileWriter(rd.Schema(), c.Response(), props, pqarrow.DefaultWriterProps())
+	rc := http.NewResponseController(c.Response())
+	out := &countingWriter{w: c.Response()}
+	fw, err := pqarrow.NewFileWriter(rd.Schema(), out, parquetProps(len(rd.Schema().Fields())), pqarrow.DefaultWriterProps())
 	if err != nil {
-		m.log.Warn("export: parquet writer", "err", err)
-		return nil // headers are out; the client sees a cut file
+		m.abort(c, fmt.Sprintf("parquet writer: %v", err))
+		return nil
 	}
-	for rd.Next() {
-		if err := fw.WriteBuffered(rd.RecordBatch()); err != nil {
-			m.log.Warn("export: parquet write", "err", err)
-			return nil
+	flushed := int64(-1)
+	flush := func() {
+		if out.n != flushed {
+			_ = rc.Flush()
+			flushed = out.n
 		}
 	}
-	if err := rd.Err(); err != nil {
-		m.log.Warn("export: arrow stream ended early", "err", err)
-		return nil // no footer: the truncated file is unreadable, not silently short
+	flush() // the headers and the file's magic go out before the first row group
+	full := false
+	for rd.Next() {
+		if full {
+			// Starting the next row group writes out the full one.
+			if err := fw.NewBufferedRowGroupChecked(); err != nil {
+				m.log.Debug("export: parquet write", "err", err)
+				return nil // the client went away
+			}
+			flush()
+		}
+		if err := fw.WriteBuffered(rd.RecordBatch()); err != nil {
+			m.log.Debug("export: parquet write", "err", err)
+			return nil
+		}
+		flush() // WriteBuffered starts a new group itself past parquetGroupRows
+		rows, _ := fw.RowGroupNumRows()
+		full = rows >= parquetGroupRows || fw.RowGroupTotalBytesWritten() >= parquetGroupBytes
+	}
+	streamErr := rd.Err()
+	ended() // the sub-request is over: its trailers are final
+	if failed := sub.header.Get(query.ErrorTrailer); failed != "" || streamErr != nil {
+		if failed == "" {
+			failed = streamErr.Error()
+		}
+		// No footer: the cut file is unreadable, not silently short.
+		m.abort(c, failed)
+		return nil
 	}
 	if err := fw.Close(); err != nil {
-		m.log.Warn("export: parquet close", "err", err)
+		m.log.Debug("export: parquet close", "err", err)
+		return nil
+	}
+	if reason := sub.header.Get(query.TruncatedTrailer); reason != "" {
+		h.Set(query.TruncatedTrailer, reason)
 	}
 	return nil
+}
+
+// parquetProps are an export's writer properties for ncols columns:
+// pages and dictionaries of parquetPageBytes, smaller for a very wide
+// answer (at least 8 KiB) so all columns' together stay near 8 MiB.
+func parquetProps(ncols int) *parquet.WriterProperties {
+	page := int64(max(8<<10, min(parquetPageBytes, (8<<20)/max(ncols, 1))))
+	return parquet.NewWriterProperties(
+		parquet.WithCompression(compress.Codecs.Snappy),
+		parquet.WithMaxRowGroupLength(parquetGroupRows),
+		parquet.WithDataPageSize(page),
+		parquet.WithDictionaryPageSizeLimit(page),
+	)
+}
+
+// countingWriter counts the bytes written through it, so the export
+// flushes only when a row group went out.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+// Write writes p and counts it.
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }

@@ -3,16 +3,20 @@ package workbench_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"lakehouse/app/apptest"
+	"lakehouse/config"
 )
 
 func TestSavedQueriesAreSharedAndValidated(t *testing.T) {
@@ -128,6 +132,12 @@ func TestExportStreamsTheWholeAnswer(t *testing.T) {
 		t.Fatalf("parquet: %d rows × %d cols", tbl.NumRows(), tbl.NumCols())
 	}
 
+	// An empty answer is a valid file of no rows.
+	resp, body = s.Do(t, "GET", exportURL("SELECT 1 AS x WHERE false", "parquet"), nil)
+	if pf, err := file.NewParquetReader(bytes.NewReader(body)); resp.StatusCode != 200 || err != nil || pf.NumRows() != 0 {
+		t.Fatalf("empty parquet: %d %v", resp.StatusCode, err)
+	}
+
 	// Errors are the query module's, not a downloaded error file.
 	resp, body = s.Do(t, "GET", exportURL("SELECT * FROM nope", "parquet"), nil)
 	if resp.StatusCode != 400 || resp.Header.Get("Content-Disposition") != "" || !strings.Contains(string(body), "nope") {
@@ -163,6 +173,63 @@ func TestExportWithSessionCookie(t *testing.T) {
 	resp, body = s.DoHeader(t, "GET", exportURL("SELECT 42 AS answer", "csv"), nil, http.Header{"Authorization": {""}, "Cookie": {cookie}})
 	if resp.StatusCode != 200 || string(body) != "answer\n42\n" {
 		t.Fatalf("cookie export: %d %q", resp.StatusCode, body)
+	}
+}
+
+// An export whose query fails after the first byte (here its timeout
+// passes while the client is slow to read) ends visibly: csv and json
+// get a last line saying why, and every format's transfer is cut, so no
+// client takes it for a complete file.
+func TestExportFailingAfterTheFirstByteIsCut(t *testing.T) {
+	s := apptest.Start(t, func(c *config.Config) {
+		c.Query.Timeout = config.Duration(1500 * time.Millisecond)
+		c.Query.MaxTimeout = config.Duration(1500 * time.Millisecond)
+	})
+	// ~30 MiB in every format (hex does not compress), more than the
+	// loopback socket buffers hold, so the server blocks on the slow client.
+	sql := "SELECT i, md5(i::VARCHAR) AS a, md5((i + 1)::VARCHAR) AS b FROM range(400000) t(i)"
+	for _, format := range []string{"csv", "json", "parquet"} {
+		t.Run(format, func(t *testing.T) {
+			t.Parallel()
+			req, err := http.NewRequest("GET", s.URL+exportURL(sql, format), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+s.Token)
+			resp, err := s.Client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b, _ := io.ReadAll(resp.Body)
+				t.Fatalf("%d %.300s", resp.StatusCode, b)
+			}
+			first := make([]byte, 1)
+			if _, err := io.ReadFull(resp.Body, first); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(2 * time.Second) // past the query's timeout
+			body, err := io.ReadAll(resp.Body)
+			if !errors.Is(err, io.ErrUnexpectedEOF) {
+				t.Fatalf("reading the rest: %v after %d bytes, want a cut transfer", err, len(body))
+			}
+			tail := string(body[max(0, len(body)-300):])
+			switch format {
+			case "csv":
+				if !strings.HasSuffix(tail, "export failed: timeout: query exceeded its timeout and was interrupted\n") {
+					t.Fatalf("csv ends %q", tail)
+				}
+			case "json":
+				if !strings.Contains(tail, `{"error":{"code":"timeout"`) || strings.HasSuffix(strings.TrimSpace(tail), "]") {
+					t.Fatalf("json ends %q", tail)
+				}
+			case "parquet":
+				if _, err := file.NewParquetReader(bytes.NewReader(append(first, body...))); err == nil {
+					t.Fatal("the cut parquet file opens")
+				}
+			}
+		})
 	}
 }
 
