@@ -29,7 +29,7 @@ type partPlan struct {
 	// cost an MD5 a row for nothing.
 	wantFilters bool
 	// keptSame counts the incoming rows left out of the version because
-	// the part holding them stays (their keys are in table unch).
+	// the stored row equal to each stays (their keys are in table unch).
 	keptSame int64
 }
 
@@ -37,9 +37,9 @@ type partPlan struct {
 // little as it can: a part whose key range (from the manifest, else its
 // footer) cannot hold one is kept unread, so is a part whose key filter
 // holds none; only the rest are fetched (with a bucket, every other part
-// stays where it is), and of those only the key columns are read, into
-// table hits (the key and the part, per matching row). Candidates found
-// to hold no key get a key filter for the next call.
+// stays where it is), and those are read in one statement into table
+// hits (see findMatches). Candidates found to hold no key get a key
+// filter for the next call.
 func (in *Ingester) planParts(ctx context.Context, s *keySession, req Request, base catalog.Manifest, keyTypes []string, dir string,
 	ch *ChangeStats) (*partPlan, error) {
 	col := req.Key[0]
@@ -117,7 +117,7 @@ func (in *Ingester) planParts(ctx context.Context, s *keySession, req Request, b
 		}
 	}
 	ch.PartsChecked = len(cands)
-	if err := s.findHits(ctx, pl.paths, cands, req.Key, keyTypes, pl.hits); err != nil {
+	if err := s.findMatches(ctx, pl.paths, cands, req, base.Schema, keyTypes, pl.hits); err != nil {
 		return nil, fmt.Errorf("ingest: read parts' keys: %w", err)
 	}
 	// A candidate without an incoming key is kept as it is: give it a
@@ -160,11 +160,10 @@ func (in *Ingester) buildFiltersFor(ctx context.Context, s *keySession, pl *part
 
 // applyParts changes the parts holding an incoming key (pl.hits) and
 // returns the version's files without the incoming rows: a part whose
-// matching rows all change is dropped, one where some change is written
-// again without them, one whose matching rows are all unchanged (an
-// upsert of the same values) is kept; every other part is kept by
-// reference, with its key range and filter for the next call. Each part
-// is changed on its own connection, two at a time (see changePart).
+// rows all change is dropped, one where some change is written again
+// without them (its unchanged rows stay), one whose matching rows are all
+// unchanged (an upsert of the same values) is kept; every other part is
+// kept by reference, with its key range and filter for the next call.
 func (in *Ingester) applyParts(ctx context.Context, s *keySession, req Request, base catalog.Manifest, keyTypes []string, pl *partPlan,
 	dir string, ch *ChangeStats) ([]catalog.File, error) {
 	var touched []int
@@ -179,22 +178,15 @@ func (in *Ingester) applyParts(ctx context.Context, s *keySession, req Request, 
 	}
 	for _, o := range outs {
 		ch.Unchanged += o.unchanged
-		if o.kept {
-			pl.keptSame += o.unchanged
-		}
 	}
+	pl.keptSame = ch.Unchanged
 	// What the rewritten parts keep, published, with range and filter.
 	var parts []partResult
 	var rows []int64
 	var local []string
-	for _, o := range outs {
-		if o.path != "" {
-			p, err := hashPart(o.path)
-			if err != nil {
-				return nil, err
-			}
-			p.rows = o.rows
-			parts, rows, local = append(parts, p), append(rows, o.rows), append(local, o.path)
+	for _, i := range touched {
+		if o := outs[i]; o.path != "" {
+			parts, rows, local = append(parts, o.part), append(rows, o.rows), append(local, o.path)
 		}
 	}
 	ranges, err := s.footerRanges(ctx, local, req.Key[0], keyTypes[0]) // before publish moves them
@@ -242,27 +234,57 @@ func (in *Ingester) applyParts(ctx context.Context, s *keySession, req Request, 
 // partOutcome is what changing one part did.
 type partOutcome struct {
 	kept      bool   // every matching row is unchanged: the part stays
-	path      string // the part's rows without an incoming key ("" when dropped)
+	path      string // the part without its changed rows ("" when dropped)
 	rows      int64  // rows written
-	unchanged int64  // matching rows an upsert leaves as they are
+	part      partResult
+	unchanged int64 // matching rows an upsert leaves as they are
 }
 
-// changeParts runs changePart over the parts at idx, two connections at
-// a time (a part is one row group or a few: one connection reads it on
-// one core), and returns the outcomes by part index.
+// changeParts decides each part at idx from table hits (kept when none
+// of its matching rows changes, dropped when every row goes) and runs
+// rewritePart over the rest, two connections at a time (a part is one
+// row group or a few: one connection reads it on one core). It records
+// the unchanged rows' keys in table unch and returns the outcomes by part
+// index.
 func (s *keySession) changeParts(ctx context.Context, req Request, base catalog.Manifest, keyTypes []string, pl *partPlan, idx []int,
 	dir string, rowGroup int) (map[int]partOutcome, error) {
 	outs := make(map[int]partOutcome, len(idx))
 	if len(idx) == 0 {
 		return outs, nil
 	}
-	if req.Mode == ModeUpsert {
-		// A key held by two stored rows is rewritten whatever its values:
-		// the new version must hold it once.
-		on := identList(req.Key, "")
-		if err := s.exec(ctx, fmt.Sprintf("CREATE OR REPLACE TABLE dups AS SELECT %[1]s FROM hits GROUP BY %[1]s HAVING count(*) > 1", on)); err != nil {
-			return nil, err
+	// Unchanged rows stay where they are: the input goes in without them.
+	if err := s.exec(ctx, fmt.Sprintf("INSERT INTO unch SELECT %s FROM hits WHERE _same", identList(req.Key, ""))); err != nil {
+		return nil, err
+	}
+	same := map[int]int64{}
+	rs, err := s.conn.QueryContext(ctx, "SELECT _part, count(*) FROM hits WHERE _same GROUP BY _part")
+	if err != nil {
+		return nil, fmt.Errorf("ingest: duckdb: %w", err)
+	}
+	for rs.Next() {
+		var part int
+		var n int64
+		if err := rs.Scan(&part, &n); err != nil {
+			rs.Close()
+			return nil, fmt.Errorf("ingest: duckdb: %w", err)
 		}
+		same[part] = n
+	}
+	rs.Close()
+	var todo []int
+	for _, i := range idx {
+		switch changed := pl.hits[i] - same[i]; {
+		case changed == 0:
+			outs[i] = partOutcome{kept: true, unchanged: same[i]} // nothing here changes
+		case changed >= base.Files[i].Rows:
+			outs[i] = partOutcome{unchanged: same[i]} // every row goes: dropped
+		default:
+			todo = append(todo, i)
+		}
+	}
+	idx = todo
+	if len(idx) == 0 {
+		return outs, nil
 	}
 	workers := min(2, len(idx))
 	type done struct {
@@ -285,7 +307,8 @@ func (s *keySession) changeParts(ctx context.Context, req Request, base catalog.
 					results <- done{i: i, err: fmt.Errorf("ingest: duckdb: %w", err)}
 					continue
 				}
-				out, perr := changePart(wctx, conn, req, base, s.cols, pl.paths[i], base.Files[i].Rows, pl.hits[i], w, i, dir, rowGroup)
+				out, perr := rewritePart(wctx, conn, req, base, pl.paths[i], base.Files[i].Rows-(pl.hits[i]-same[i]), i, dir, rowGroup)
+				out.unchanged = same[i]
 				results <- done{i: i, out: out, err: perr}
 			}
 		}()
@@ -312,134 +335,36 @@ func (s *keySession) changeParts(ctx context.Context, req Request, base catalog.
 	return outs, first
 }
 
-// changePart changes one part (path, rows rows, hits of them matching an
-// incoming key) on worker w's connection, reading it once: one COPY
-// splits it into the rows without an incoming key (the part's next form)
-// and those with one (a few, compared with the incoming rows after).
-// When an upsert leaves every matching row as it is, the part is kept and
-// the keys go into table unch, so the input is appended without them;
-// otherwise the part's next form replaces it (dropped when empty), and
-// its unchanged rows come back with the input.
-func changePart(ctx context.Context, conn *sql.Conn, req Request, base catalog.Manifest, inCols []string, path string, rows, hits int64,
-	w, i int, dir string, rowGroup int) (partOutcome, error) {
+// rewritePart writes part i (path) again without its changed rows (the
+// rows of hits for it whose incoming row differs), keeping want rows, and
+// hashes the result: on the worker's goroutine, so the hashing of one
+// part overlaps DuckDB writing the next.
+func rewritePart(ctx context.Context, conn *sql.Conn, req Request, base catalog.Manifest, path string, want int64, i int,
+	dir string, rowGroup int) (partOutcome, error) {
 	if rowGroup <= 0 {
 		rowGroup = 122880
 	}
-	exec := func(q string) error {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("ingest: change part %d: %w", i, err)
-		}
-		return nil
+	out := filepath.Join(dir, fmt.Sprintf("rewritten-%d.parquet", i))
+	q := fmt.Sprintf(`COPY (SELECT %s FROM read_parquet(%s) p ANTI JOIN (SELECT %s FROM hits WHERE _part = %d AND NOT _same) c ON %s)
+		TO %s (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE %d)`,
+		partColumns(base.Schema), sqlQuote(path), identList(req.Key, ""), i, keyMatch(req.Key, keyTypesOf(base.Schema, req.Key), "c"),
+		sqlQuote(out), rowGroup)
+	if _, err := conn.ExecContext(ctx, q); err != nil {
+		return partOutcome{}, fmt.Errorf("ingest: rewrite part %d: %w", i, err)
 	}
-	split := filepath.Join(dir, fmt.Sprintf("split-%d", i))
-	if err := os.RemoveAll(split); err != nil { // an earlier attempt's
-		return partOutcome{}, fmt.Errorf("ingest: change part %d: %w", i, err)
+	var n int64
+	if err := conn.QueryRowContext(ctx, "SELECT num_rows FROM parquet_file_metadata("+sqlQuote(out)+")").Scan(&n); err != nil {
+		return partOutcome{}, fmt.Errorf("ingest: rewrite part %d: %w", i, err)
 	}
-	incKeys := fmt.Sprintf("(SELECT DISTINCT %s, true AS _hit FROM inc)", identList(req.Key, ""))
-	q := fmt.Sprintf(`COPY (SELECT %s, m._hit IS NOT NULL AS _matched FROM read_parquet(%s) p LEFT JOIN %s m ON %s)
-		TO %s (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE %d, PARTITION_BY (_matched))`,
-		partColumns(base.Schema), sqlQuote(path), incKeys, keyMatch(req.Key, keyTypesOf(base.Schema, req.Key), "m"), sqlQuote(split), rowGroup)
-	if err := exec(q); err != nil {
-		return partOutcome{}, err
+	if n != want {
+		return partOutcome{}, fmt.Errorf("ingest: rewrite part %d: wrote %d rows, it keeps %d", i, n, want)
 	}
-	keptFiles, err := splitFiles(filepath.Join(split, "_matched=false"))
+	p, err := hashPart(out)
 	if err != nil {
 		return partOutcome{}, err
 	}
-	matchedFiles, err := splitFiles(filepath.Join(split, "_matched=true"))
-	if err != nil {
-		return partOutcome{}, err
-	}
-	var unchanged int64
-	if req.Mode == ModeUpsert && len(matchedFiles) > 0 {
-		u := fmt.Sprintf("matched_%d", w)
-		defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+u) }()
-		// Unchanged: the incoming row equals the stored one in every column
-		// (a column the input lacks must be NULL in the stored row, one the
-		// dataset lacks NULL in the input) and the key is stored once.
-		var eq []string
-		for _, c := range base.Schema {
-			if slices.Contains(inCols, c.Name) {
-				eq = append(eq, fmt.Sprintf("p.%s IS NOT DISTINCT FROM i.%[1]s", identQuote(c.Name)))
-			} else {
-				eq = append(eq, fmt.Sprintf("p.%s IS NULL", identQuote(c.Name)))
-			}
-		}
-		for _, c := range inCols {
-			if !slices.ContainsFunc(base.Schema, func(sc catalog.Column) bool { return sc.Name == c }) {
-				eq = append(eq, fmt.Sprintf("i.%s IS NULL", identQuote(c)))
-			}
-		}
-		if err := exec(fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %s AS SELECT %s FROM read_parquet(%s, hive_partitioning = false) p
-			JOIN inc i ON %s LEFT JOIN dups d ON %s WHERE %s AND d.%s IS NULL`,
-			u, identList(req.Key, "p"), quoteList(matchedFiles), keyMatchOn(req.Key, "p", "i"), keyMatchOn(req.Key, "p", "d"),
-			strings.Join(eq, " AND "), identQuote(req.Key[0]))); err != nil {
-			return partOutcome{}, err
-		}
-		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM "+u).Scan(&unchanged); err != nil {
-			return partOutcome{}, fmt.Errorf("ingest: change part %d: %w", i, err)
-		}
-		if unchanged == hits {
-			// Nothing here changes: the part stays, and so do its rows.
-			if err := exec("INSERT INTO unch SELECT * FROM " + u); err != nil {
-				return partOutcome{}, err
-			}
-			return partOutcome{kept: true, unchanged: unchanged}, nil
-		}
-	}
-	out := partOutcome{unchanged: unchanged}
-	switch len(keptFiles) {
-	case 0:
-		return out, nil // every row matched: dropped
-	case 1:
-		out.path = keptFiles[0]
-	default:
-		// More than one writer thread: one part again.
-		out.path = filepath.Join(dir, fmt.Sprintf("rewritten-%d.parquet", i))
-		if err := exec(fmt.Sprintf("COPY (SELECT * FROM read_parquet(%s, hive_partitioning = false)) TO %s (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE %d)",
-			quoteList(keptFiles), sqlQuote(out.path), rowGroup)); err != nil {
-			return partOutcome{}, err
-		}
-	}
-	if err := conn.QueryRowContext(ctx, "SELECT num_rows FROM parquet_file_metadata("+sqlQuote(out.path)+")").Scan(&out.rows); err != nil {
-		return partOutcome{}, fmt.Errorf("ingest: change part %d: %w", i, err)
-	}
-	if out.rows != rows-hits {
-		return partOutcome{}, fmt.Errorf("ingest: change part %d: wrote %d rows, it keeps %d", i, out.rows, rows-hits)
-	}
-	if out.rows == 0 {
-		out.path = ""
-	}
-	return out, nil
-}
-
-// splitFiles lists the Parquet files a partitioned COPY wrote into one
-// partition's folder (none when the partition is empty).
-func splitFiles(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if os.IsNotExist(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("ingest: split part: %w", err)
-	}
-	var out []string
-	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".parquet") {
-			out = append(out, filepath.Join(dir, e.Name()))
-		}
-	}
-	slices.Sort(out)
-	return out, nil
-}
-
-// quoteList is a DuckDB list of quoted paths.
-func quoteList(paths []string) string {
-	q := make([]string, len(paths))
-	for i, p := range paths {
-		q[i] = sqlQuote(p)
-	}
-	return "[" + strings.Join(q, ", ") + "]"
+	p.rows = n
+	return partOutcome{path: out, rows: n, part: p}, nil
 }
 
 // keyTypesOf is the types of the key columns in schema.

@@ -295,17 +295,21 @@ func partColumns(schema []catalog.Column) string {
 	return strings.Join(cols, ", ")
 }
 
-// findHits reads the key columns of the candidate parts (indexes into
-// paths) in one statement, into table hits: each stored row holding an
-// incoming key, as its key (of the dataset's types) and its part's
-// index. Only the key columns are decoded. hits[i] gets part i's count.
-func (s *keySession) findHits(ctx context.Context, paths []string, cands []int, key, keyTypes []string, hits []int64) error {
+// findMatches reads the candidate parts (indexes into paths) in one
+// statement, into table hits: each stored row holding an incoming key,
+// as its key (of the dataset's types), its part's index and, for an
+// upsert, whether the incoming row equals it (_same: every column of
+// the dataset, a column the input lacks NULL in the stored row, one the
+// dataset lacks NULL in the input). A delete reads the key columns only.
+// hits[i] gets part i's count.
+func (s *keySession) findMatches(ctx context.Context, paths []string, cands []int, req Request, schema []catalog.Column, keyTypes []string, hits []int64) error {
+	key := req.Key
 	keys := make([]string, len(key))
 	for i, k := range key {
 		keys[i] = fmt.Sprintf("CAST(p.%s AS %s) AS %[1]s", identQuote(k), keyTypes[i])
 	}
 	if len(cands) == 0 {
-		return s.exec(ctx, fmt.Sprintf("CREATE OR REPLACE TABLE hits AS SELECT %s, 0 AS _part FROM inc p WHERE false", strings.Join(keys, ", ")))
+		return s.exec(ctx, fmt.Sprintf("CREATE OR REPLACE TABLE hits AS SELECT %s, 0 AS _part, false AS _same FROM inc p WHERE false", strings.Join(keys, ", ")))
 	}
 	list := make([]string, len(cands))
 	idx := make([]string, len(cands))
@@ -313,13 +317,38 @@ func (s *keySession) findHits(ctx context.Context, paths []string, cands []int, 
 		list[j] = sqlQuote(paths[i])
 		idx[j] = strconv.Itoa(i)
 	}
+	same, join := "false", "SEMI JOIN" // a delete's keys may repeat
+	if req.Mode == ModeUpsert {
+		var eq []string
+		for _, c := range schema {
+			if slices.Contains(s.cols, c.Name) {
+				eq = append(eq, fmt.Sprintf("CAST(p.%s AS %s) IS NOT DISTINCT FROM i.%[1]s", identQuote(c.Name), c.Type))
+			} else {
+				eq = append(eq, fmt.Sprintf("p.%s IS NULL", identQuote(c.Name)))
+			}
+		}
+		for _, c := range s.cols {
+			if !slices.ContainsFunc(schema, func(sc catalog.Column) bool { return sc.Name == c }) {
+				eq = append(eq, fmt.Sprintf("i.%s IS NULL", identQuote(c)))
+			}
+		}
+		same, join = "("+strings.Join(eq, " AND ")+")", "JOIN" // an upsert's keys are unique
+	}
 	// _part is the part's index in paths: its position in the candidate
 	// list mapped through cands.
-	q := fmt.Sprintf(`CREATE OR REPLACE TABLE hits AS SELECT %s, [%s][list_position([%s], p.filename)] AS _part
-		FROM read_parquet([%s], filename = true) p SEMI JOIN inc i ON %s`,
-		strings.Join(keys, ", "), strings.Join(idx, ", "), strings.Join(list, ", "), strings.Join(list, ", "), keyMatch(key, keyTypes, "i"))
+	q := fmt.Sprintf(`CREATE OR REPLACE TABLE hits AS SELECT %s, [%s][list_position([%s], p.filename)] AS _part, %s AS _same
+		FROM read_parquet([%s], filename = true) p %s inc i ON %s`,
+		strings.Join(keys, ", "), strings.Join(idx, ", "), strings.Join(list, ", "), same, strings.Join(list, ", "), join, keyMatch(key, keyTypes, "i"))
 	if err := s.exec(ctx, q); err != nil {
 		return err
+	}
+	if req.Mode == ModeUpsert {
+		// A key stored twice is rewritten whatever its values: the new
+		// version must hold it once.
+		on := identList(key, "")
+		if err := s.exec(ctx, fmt.Sprintf(`UPDATE hits SET _same = false WHERE (%[1]s) IN (SELECT (%[1]s) FROM hits GROUP BY %[1]s HAVING count(*) > 1)`, on)); err != nil {
+			return err
+		}
 	}
 	rs, err := s.conn.QueryContext(ctx, "SELECT _part, count(*) FROM hits GROUP BY _part")
 	if err != nil {
