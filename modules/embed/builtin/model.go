@@ -280,3 +280,6 @@ func layerNorm(x, scale, bias []float32, d int, eps float32) []float32 {
 	}
 	return out
 }
+
+// kernelName names the matrix kernels the forward pass uses.
+func (m *model) kernelName() string { return "vek" }

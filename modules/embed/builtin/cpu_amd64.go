@@ -1,0 +1,14 @@
+package builtin
+
+import "golang.org/x/sys/cpu"
+
+// hasAVX2FMA reports whether the assembly kernels may run: AVX2 and FMA
+// in the CPU and YMM state saved by the OS (x/sys/cpu checks both).
+var hasAVX2FMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// fmaPeak runs iters rounds of 12 independent 8-lane FMAs (192 FLOPs a
+// round), enough chains to fill both FMA pipes: the benchmark's measure
+// of one core's fp32 peak.
+//
+//go:noescape
+func fmaPeak(iters int)
