@@ -87,7 +87,7 @@ func modelFLOPs(m *model, n int) float64 {
 	var perToken, attention float64
 	for _, l := range m.layers {
 		perToken += float64(l.in*3*l.in + l.in*l.width + l.width*l.hidden + l.hidden*l.width)
-		if l.resW != nil {
+		if l.res.k != 0 {
 			perToken += float64(l.in * l.width)
 		}
 		attention += 2 * float64(n) * float64(n) * float64(l.in)

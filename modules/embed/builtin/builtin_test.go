@@ -260,3 +260,116 @@ func TestConcurrentEmbedsAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestGoKernelsMatchReference forces the portable Go kernels (what a CPU
+// without AVX2 or FMA runs) and checks them against the JS reference and
+// against the assembly path.
+func TestGoKernelsMatchReference(t *testing.T) {
+	b, err := embeddedModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	goEnc := NewFromBytes(b)
+	m, err := goEnc.model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.asm = false
+	ref := loadReference(t)
+	texts := make([]string, len(ref.Sentences))
+	for i, s := range ref.Sentences {
+		texts[i] = s.Text
+	}
+	got, err := goEnc.EmbedBatch(context.Background(), texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast, err := encoder(t).EmbedBatch(context.Background(), texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range ref.Sentences {
+		if c := cosine(got[i], s.Vector); c < 0.999 {
+			t.Errorf("%q: Go kernels' cosine to the reference %.6f < 0.999", s.Text, c)
+		}
+		if c := cosine(got[i], fast[i]); c < 0.99999 {
+			t.Errorf("%q: Go vs %s kernels: cosine %.7f", s.Text, encoderKernels(t), c)
+		}
+	}
+}
+
+func encoderKernels(t *testing.T) string {
+	m, err := encoder(t).model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.kernelName()
+}
+
+// TestDeterministicAcrossBatching: a text's vector is bit-identical
+// whatever batch, pass split or worker it lands in.
+func TestDeterministicAcrossBatching(t *testing.T) {
+	enc := encoder(t)
+	ref := loadReference(t)
+	texts := make([]string, 0, 3*len(ref.Sentences))
+	for range 3 {
+		for _, s := range ref.Sentences {
+			texts = append(texts, s.Text)
+		}
+	}
+	all, err := enc.EmbedBatch(context.Background(), texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ref.Sentences {
+		one, err := enc.EmbedBatch(context.Background(), texts[i:i+1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range [][]float32{all[i], all[i+len(ref.Sentences)], all[i+2*len(ref.Sentences)]} {
+			if !slices.Equal(v, one[0]) {
+				t.Fatalf("%q: vector differs between batches", texts[i])
+			}
+		}
+	}
+}
+
+func TestPlanPasses(t *testing.T) {
+	mk := func(lens ...int) [][]int32 {
+		out := make([][]int32, len(lens))
+		for i, n := range lens {
+			out[i] = make([]int32, n)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		lens    []int
+		workers int
+		want    []int
+	}{
+		{nil, 2, []int{0}},
+		{[]int{13}, 2, []int{0, 1}},
+		{[]int{10, 10, 10, 10}, 2, []int{0, 2, 4}},
+		{[]int{0, 0, 5}, 2, []int{0, 3}}, // empty texts never make a pass of their own
+		{[]int{128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128}, 1, []int{0, 9, 17}},
+	} {
+		ids := mk(c.lens...)
+		total := 0
+		for _, t := range ids {
+			total += len(t)
+		}
+		got := planPasses(ids, total, c.workers)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%v on %d workers: %v, want %v", c.lens, c.workers, got, c.want)
+		}
+		for i := 0; i+1 < len(got); i++ {
+			rows := 0
+			for _, t := range ids[got[i]:got[i+1]] {
+				rows += len(t)
+			}
+			if rows > maxBatchTokens {
+				t.Errorf("%v: pass %d has %d tokens", c.lens, i, rows)
+			}
+		}
+	}
+}

@@ -12,3 +12,8 @@ var hasAVX2FMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 //
 //go:noescape
 func fmaPeak(iters int)
+
+// kern6x16 is the AVX2/FMA micro-kernel: see kernelGo for its contract.
+//
+//go:noescape
+func kern6x16(a, b, c *float32, kc, ldc int, bias *float32, flags int)
