@@ -79,19 +79,24 @@ func (b *packedB) panel(k0, kc, p int) []float32 {
 // zeroBias stands in for a missing bias (the kernel always gets 16).
 var zeroBias [nr]float32
 
-// gemm holds one worker's packing buffers; it is not safe for concurrent
+// gemm holds one worker's edge buffers; it is not safe for concurrent
 // use. asm selects the assembly kernel.
 type gemm struct {
 	asm  bool
-	apak [mcBlock * kcBlock]float32
+	apad [mr * kcBlock]float32
 	tile [mr * nr]float32
 }
 
 // mul computes rows [0, m) of C (row stride ldc) as a·B, where a is
-// [m, b.k] with row stride lda and every element scaled by ascale on the
-// way in; flags say whether C's old value and the bias are added first
-// and whether ReLU follows. bias, when given, has at least b.n values.
-func (g *gemm) mul(c []float32, ldc int, a []float32, lda int, ascale float32, m int, b *packedB, bias []float32, flags int) {
+// [m, b.k] with row stride lda; flags say whether C's old value and the
+// bias are added first and whether ReLU follows. bias, when given, has at
+// least b.n values.
+//
+// Loop order: for each k-block, each 16-column panel of B (in L1) meets
+// every 6-row sliver of the mcBlock rows of A (in L2), which the kernel
+// reads in place; only a last sliver of fewer than 6 rows is copied, into
+// a zero-padded buffer.
+func (g *gemm) mul(c []float32, ldc int, a []float32, lda int, m int, b *packedB, bias []float32, flags int) {
 	if m == 0 || b.n == 0 || b.k == 0 {
 		return
 	}
@@ -99,9 +104,17 @@ func (g *gemm) mul(c []float32, ldc int, a []float32, lda int, ascale float32, m
 	panels := roundUp(b.n, nr) / nr
 	for i0 := 0; i0 < m; i0 += mcBlock {
 		mc := min(mcBlock, m-i0)
+		full := mc / mr * mr
 		for k0 := 0; k0 < k; k0 += kcBlock {
 			kc := min(kcBlock, k-k0)
-			g.packA(a[i0*lda:], lda, mc, k0, kc, ascale)
+			if full < mc {
+				pad := g.apad[:mr*kc]
+				clear(pad)
+				for r := 0; r < mc-full; r++ {
+					src := a[(i0+full+r)*lda+k0:]
+					copy(pad[r*kc:(r+1)*kc], src[:kc])
+				}
+			}
 			f := flags &^ (kRelu | kBias)
 			if k0 > 0 {
 				f |= kLoad // later k-blocks add to the earlier ones
@@ -122,14 +135,17 @@ func (g *gemm) mul(c []float32, ldc int, a []float32, lda int, ascale float32, m
 				}
 				cols := min(nr, b.n-p*nr)
 				for s := 0; s < mc; s += mr {
-					rows := min(mr, mc-s)
-					ap := g.apak[s*kc : (s+mr)*kc]
 					off := (i0+s)*ldc + p*nr
-					if rows == mr && cols == nr {
-						g.kernel(ap, bp, c[off:off+(mr-1)*ldc+nr], kc, ldc, bs, f)
+					if s == full {
+						g.edge(g.apad[:mr*kc], kc, bp, c[off:], ldc, mc-full, cols, kc, bs, f)
 						continue
 					}
-					g.edge(ap, bp, c[off:], ldc, rows, cols, kc, bs, f)
+					ap := a[(i0+s)*lda+k0:]
+					if cols == nr {
+						g.kernel(ap, lda, bp, c[off:], kc, ldc, bs, f)
+						continue
+					}
+					g.edge(ap, lda, bp, c[off:], ldc, mr, cols, kc, bs, f)
 				}
 			}
 		}
@@ -146,7 +162,7 @@ func (g *gemm) padBias(bs []float32) []float32 {
 
 // edge runs the kernel on a partial block of C (fewer than 6 rows or 16
 // columns) through the tile, so the kernel never writes outside C.
-func (g *gemm) edge(ap, bp, c []float32, ldc, rows, cols, kc int, bias []float32, f int) {
+func (g *gemm) edge(a []float32, lda int, bp, c []float32, ldc, rows, cols, kc int, bias []float32, f int) {
 	t := g.tile[:]
 	clear(t)
 	if f&kLoad != 0 {
@@ -154,88 +170,56 @@ func (g *gemm) edge(ap, bp, c []float32, ldc, rows, cols, kc int, bias []float32
 			copy(t[r*nr:r*nr+cols], c[r*ldc:r*ldc+cols])
 		}
 	}
-	g.kernel(ap, bp, t, kc, nr, bias, f)
+	g.kernel(a, lda, bp, t, kc, nr, bias, f)
 	for r := 0; r < rows; r++ {
 		copy(c[r*ldc:r*ldc+cols], t[r*nr:r*nr+cols])
-	}
-}
-
-// packA copies rows [0, mc) × columns [k0, k0+kc) of a (row stride lda)
-// into apak, 6 rows interleaved per sliver (element (r, kk) of sliver s
-// at s·kc + kk·6 + r), scaled by scale; rows past mc are zero.
-func (g *gemm) packA(a []float32, lda, mc, k0, kc int, scale float32) {
-	for s := 0; s < mc; s += mr {
-		dst := g.apak[s*kc : (s+mr)*kc]
-		rows := min(mr, mc-s)
-		for r := 0; r < mr; r++ {
-			if r >= rows {
-				for kk := 0; kk < kc; kk++ {
-					dst[kk*mr+r] = 0
-				}
-				continue
-			}
-			src := a[(s+r)*lda+k0 : (s+r)*lda+k0+kc]
-			if scale == 1 {
-				for kk, v := range src {
-					dst[kk*mr+r] = v
-				}
-			} else {
-				for kk, v := range src {
-					dst[kk*mr+r] = v * scale
-				}
-			}
-		}
 	}
 }
 
 // kernel runs one 6×16 block: the assembly kernel when the CPU has AVX2
 // and FMA, else kernelGo. The slices' lengths are checked here so the
 // assembly never reads or writes past them.
-func (g *gemm) kernel(a, b, c []float32, kc, ldc int, bias []float32, flags int) {
-	_ = a[kc*mr-1]
+func (g *gemm) kernel(a []float32, lda int, b, c []float32, kc, ldc int, bias []float32, flags int) {
+	_ = a[(mr-1)*lda+kc-1]
 	_ = b[kc*nr-1]
 	_ = c[(mr-1)*ldc+nr-1]
 	_ = bias[nr-1]
 	if g.asm {
-		kern6x16(unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), kc, ldc, unsafe.SliceData(bias), flags)
+		kern6x16(unsafe.SliceData(a), lda, unsafe.SliceData(b), unsafe.SliceData(c), kc, ldc, unsafe.SliceData(bias), flags)
 		return
 	}
-	kernelGo(a, b, c, kc, ldc, bias, flags)
+	kernelGo(a, lda, b, c, kc, ldc, bias, flags)
 }
 
 // kernelGo is the portable micro-kernel: C[6×16] (row stride ldc) =
-// (flags&kLoad ? C : 0) + (flags&kBias ? bias : 0) + Σ_k a[k·6+r]·b[k·16+j],
+// (flags&kLoad ? C : 0) + (flags&kBias ? bias : 0) + Σ_k a[r·lda+k]·b[k·16+j],
 // then ReLU when flags&kRelu. Each element sums in k order, as the
 // assembly does, so both paths agree to rounding (FMA vs mul+add).
-func kernelGo(a, b, c []float32, kc, ldc int, bias []float32, flags int) {
-	var acc [mr][nr]float32
-	for r := range acc {
+func kernelGo(a []float32, lda int, b, c []float32, kc, ldc int, bias []float32, flags int) {
+	var acc [nr]float32
+	for r := 0; r < mr; r++ {
 		if flags&kLoad != 0 {
-			copy(acc[r][:], c[r*ldc:r*ldc+nr])
+			copy(acc[:], c[r*ldc:r*ldc+nr])
+		} else {
+			acc = [nr]float32{}
 		}
 		if flags&kBias != 0 {
 			for j := range nr {
-				acc[r][j] += bias[j]
+				acc[j] += bias[j]
 			}
 		}
-	}
-	for k := 0; k < kc; k++ {
-		bk := (*[nr]float32)(b[k*nr : k*nr+nr])
-		ak := (*[mr]float32)(a[k*mr : k*mr+mr])
-		for r := range mr {
-			av := ak[r]
-			row := &acc[r]
+		ar := a[r*lda : r*lda+kc]
+		for k, av := range ar {
+			bk := (*[nr]float32)(b[k*nr : k*nr+nr])
 			for j := range nr {
-				row[j] += av * bk[j]
+				acc[j] += av * bk[j]
 			}
 		}
-	}
-	for r := range acc {
 		if flags&kRelu != 0 {
 			for j := range nr {
-				acc[r][j] = max(acc[r][j], 0)
+				acc[j] = max(acc[j], 0)
 			}
 		}
-		copy(c[r*ldc:r*ldc+nr], acc[r][:])
+		copy(c[r*ldc:r*ldc+nr], acc[:])
 	}
 }

@@ -1,39 +1,44 @@
 #include "textflag.h"
 
 // One k step of the 6×16 micro-kernel: B row k in Y12:Y13 (16 columns),
-// A column k (6 rows, interleaved by packA) broadcast two at a time, 12
-// accumulators Y0..Y11 (row r in Y(2r), Y(2r+1)).
+// A column k broadcast two rows at a time (rows 0-2 from SI, 3-5 from
+// R13, BX the row stride in bytes), 12 accumulators Y0..Y11 (row r in Y(2r),
+// Y(2r+1)).
 #define KSTEP(aoff, boff) \
 	VMOVUPS      boff(DI), Y12 \
 	VMOVUPS      boff+32(DI), Y13 \
 	VBROADCASTSS aoff(SI), Y14 \
-	VBROADCASTSS aoff+4(SI), Y15 \
+	VBROADCASTSS aoff(SI)(BX*1), Y15 \
 	VFMADD231PS  Y12, Y14, Y0 \
 	VFMADD231PS  Y13, Y14, Y1 \
 	VFMADD231PS  Y12, Y15, Y2 \
 	VFMADD231PS  Y13, Y15, Y3 \
-	VBROADCASTSS aoff+8(SI), Y14 \
-	VBROADCASTSS aoff+12(SI), Y15 \
+	VBROADCASTSS aoff(SI)(BX*2), Y14 \
+	VBROADCASTSS aoff(R13), Y15 \
 	VFMADD231PS  Y12, Y14, Y4 \
 	VFMADD231PS  Y13, Y14, Y5 \
 	VFMADD231PS  Y12, Y15, Y6 \
 	VFMADD231PS  Y13, Y15, Y7 \
-	VBROADCASTSS aoff+16(SI), Y14 \
-	VBROADCASTSS aoff+20(SI), Y15 \
+	VBROADCASTSS aoff(R13)(BX*1), Y14 \
+	VBROADCASTSS aoff(R13)(BX*2), Y15 \
 	VFMADD231PS  Y12, Y14, Y8 \
 	VFMADD231PS  Y13, Y14, Y9 \
 	VFMADD231PS  Y12, Y15, Y10 \
 	VFMADD231PS  Y13, Y15, Y11
 
-// func kern6x16(a, b, c *float32, kc, ldc int, bias *float32, flags int)
-TEXT ·kern6x16(SB), NOSPLIT, $0-56
+// func kern6x16(a *float32, lda int, b, c *float32, kc, ldc int, bias *float32, flags int)
+TEXT ·kern6x16(SB), NOSPLIT, $0-64
 	MOVQ a+0(FP), SI
-	MOVQ b+8(FP), DI
-	MOVQ c+16(FP), DX
-	MOVQ kc+24(FP), CX
-	MOVQ ldc+32(FP), R8
-	MOVQ bias+40(FP), R9
-	MOVQ flags+48(FP), R10
+	MOVQ lda+8(FP), BX
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ kc+32(FP), CX
+	MOVQ ldc+40(FP), R8
+	MOVQ bias+48(FP), R9
+	MOVQ flags+56(FP), R10
+	SHLQ $2, BX
+	LEAQ (BX)(BX*2), R13
+	ADDQ SI, R13 // R13 = row 3 of A
 	SHLQ $2, R8
 	LEAQ (R8)(R8*2), R11
 	ADDQ DX, R11 // R11 = row 3 of C
@@ -93,10 +98,11 @@ kloop:
 
 loop4:
 	KSTEP(0, 0)
-	KSTEP(24, 64)
-	KSTEP(48, 128)
-	KSTEP(72, 192)
-	ADDQ $96, SI
+	KSTEP(4, 64)
+	KSTEP(8, 128)
+	KSTEP(12, 192)
+	ADDQ $16, SI
+	ADDQ $16, R13
 	ADDQ $256, DI
 	DECQ R12
 	JNZ  loop4
@@ -107,7 +113,8 @@ tail:
 
 loop1:
 	KSTEP(0, 0)
-	ADDQ $24, SI
+	ADDQ $4, SI
+	ADDQ $4, R13
 	ADDQ $64, DI
 	DECQ CX
 	JNZ  loop1

@@ -228,8 +228,8 @@ func (m *model) forward(tokens [][]int32, out [][]float32) {
 		n := min(rowBlock, total-r0)
 		x := s.x0[r0*e : (r0+n)*e]
 		layerNorm(s.ln[:n*e], x, l0.ln1s, l0.ln1b, e, m.lnEps)
-		g.mul(s.qkv[r0*3*e:], 3*e, s.ln, e, 1, n, &l0.qkv, l0.qkvB, kBias)
-		g.mul(s.x1[r0*w:], w, x, e, 1, n, &l0.res, l0.resB, kBias)
+		g.mul(s.qkv[r0*3*e:], 3*e, s.ln, e, n, &l0.qkv, l0.qkvB, kBias)
+		g.mul(s.x1[r0*w:], w, x, e, n, &l0.res, l0.resB, kBias)
 	}
 	m.attention(l0, s)
 	// The rest of layer 0, then layer 1 up to attention.
@@ -237,9 +237,9 @@ func (m *model) forward(tokens [][]int32, out [][]float32) {
 		n := min(rowBlock, total-r0)
 		x := s.x1[r0*w : (r0+n)*w]
 		l0.ffn(s, x, r0, n, m.lnEps)
-		g.mul(x, w, s.hid, h, 1, n, &l0.ffn2, l0.ffn2B, kLoad|kBias)
+		g.mul(x, w, s.hid, h, n, &l0.ffn2, l0.ffn2B, kLoad|kBias)
 		layerNorm(s.ln[:n*w], x, l1.ln1s, l1.ln1b, w, m.lnEps)
-		g.mul(s.qkv[r0*3*w:], 3*w, s.ln, w, 1, n, &l1.qkv, l1.qkvB, kBias)
+		g.mul(s.qkv[r0*3*w:], 3*w, s.ln, w, n, &l1.qkv, l1.qkvB, kBias)
 	}
 	m.attention(l1, s)
 	// The rest of layer 1, summed per text for the mean.
@@ -263,14 +263,14 @@ func (m *model) forward(tokens [][]int32, out [][]float32) {
 			vek32.DivNumber_Inplace(s.poolAtt[i*w:(i+1)*w], float32(c))
 		}
 	}
-	g.mul(s.poolAtt, w, s.poolHid, h, 1, nt, &l1.ffn2, l1.ffn2B, kLoad|kBias)
+	g.mul(s.poolAtt, w, s.poolHid, h, nt, &l1.ffn2, l1.ffn2B, kLoad|kBias)
 	for i := 0; i < nt; i++ {
 		if s.off[i+1] == s.off[i] {
 			clear(s.poolAtt[i*w : (i+1)*w]) // an empty text's mean is zero
 		}
 	}
 	s.dense = grow(s.dense, nt*w)
-	g.mul(s.dense, w, s.poolAtt, w, 1, nt, &m.tanh, m.tanhB, kBias)
+	g.mul(s.dense, w, s.poolAtt, w, nt, &m.tanh, m.tanhB, kBias)
 	vecs := make([]float32, nt*Dimension)
 	for i := range out {
 		v := vecs[i*Dimension : (i+1)*Dimension]
@@ -291,9 +291,9 @@ func (m *model) forward(tokens [][]int32, out [][]float32) {
 // norm and first matrix with ReLU, into s.hid.
 func (l *layer) ffn(s *scratch, x []float32, r0, n int, eps float32) {
 	w := l.width
-	s.g.mul(x, w, s.ctx[r0*l.in:], l.in, 1, n, &l.out, l.outB, kLoad|kBias)
+	s.g.mul(x, w, s.ctx[r0*l.in:], l.in, n, &l.out, l.outB, kLoad|kBias)
 	layerNorm(s.ln[:n*w], x, l.ln2s, l.ln2b, w, eps)
-	s.g.mul(s.hid, l.hidden, s.ln, w, 1, n, &l.ffn1, l.ffn1B, kBias|kRelu)
+	s.g.mul(s.hid, l.hidden, s.ln, w, n, &l.ffn1, l.ffn1B, kBias|kRelu)
 }
 
 // attention computes multi-head self-attention of every text from s.qkv
@@ -302,6 +302,10 @@ func (l *layer) ffn(s *scratch, x []float32, r0, n int, eps float32) {
 // by row, scores·v.
 func (m *model) attention(l *layer, s *scratch) {
 	in, dk, stride := l.in, l.dk, 3*l.in
+	total := s.off[len(s.off)-1]
+	for r := 0; r < total; r++ {
+		vek32.MulNumber_Inplace(s.qkv[r*stride:r*stride+in], l.qscale)
+	}
 	for i := 0; i+1 < len(s.off); i++ {
 		a, b := s.off[i], s.off[i+1]
 		n := b - a
@@ -309,18 +313,51 @@ func (m *model) attention(l *layer, s *scratch) {
 			continue // an empty text has no tokens: its pooled mean is zero
 		}
 		np := roundUp(n, nr)
+		rows := s.qkv[a*stride : b*stride]
 		for head := 0; head < l.heads; head++ {
 			qo, ko, vo := head*dk, in+head*dk, 2*in+head*dk
 			kt := packedB{k: dk, n: n, data: s.kt[:dk*np]}
-			packBInto(kt.data, dk, n, func(d, j int) float32 { return s.qkv[(a+j)*stride+ko+d] })
+			packKT(kt.data, rows, stride, ko, n, dk)
 			sc := s.scores[:n*n]
-			s.g.mul(sc, n, s.qkv[a*stride+qo:], stride, l.qscale, n, &kt, nil, 0)
+			s.g.mul(sc, n, rows[qo:], stride, n, &kt, nil, 0)
 			for t := 0; t < n; t++ {
 				softmax(sc[t*n : (t+1)*n])
 			}
 			v := packedB{k: n, n: dk, data: s.v[:n*dk]}
-			packBInto(v.data, n, dk, func(t, j int) float32 { return s.qkv[(a+t)*stride+vo+j] })
-			s.g.mul(s.ctx[a*in+qo:], in, sc, n, 1, n, &v, nil, 0)
+			packV(v.data, rows, stride, vo, n, dk)
+			s.g.mul(s.ctx[a*in+qo:], in, sc, n, n, &v, nil, 0)
+		}
+	}
+}
+
+// packKT packs one head's keys, transposed, as a [dk, n] packedB (a
+// single k-block: dk ≤ 128): column j of panel p is token 16p+j's key.
+func packKT(dst, rows []float32, stride, ko, n, dk int) {
+	for p := 0; p < roundUp(n, nr)/nr; p++ {
+		pan := dst[p*dk*nr : (p+1)*dk*nr]
+		for j := 0; j < nr; j++ {
+			t := p*nr + j
+			if t >= n {
+				for d := 0; d < dk; d++ {
+					pan[d*nr+j] = 0
+				}
+				continue
+			}
+			for d, v := range rows[t*stride+ko : t*stride+ko+dk] {
+				pan[d*nr+j] = v
+			}
+		}
+	}
+}
+
+// packV packs one head's values as an [n, dk] packedB (a single k-block:
+// n ≤ 128): panel p holds dims 16p..16p+15 of every token.
+func packV(dst, rows []float32, stride, vo, n, dk int) {
+	for p := 0; p < dk/nr; p++ {
+		pan := dst[p*n*nr : (p+1)*n*nr]
+		for t := 0; t < n; t++ {
+			src := rows[t*stride+vo+p*nr:]
+			copy(pan[t*nr:(t+1)*nr], src[:nr])
 		}
 	}
 }
