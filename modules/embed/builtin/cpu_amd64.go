@@ -17,3 +17,9 @@ func fmaPeak(iters int)
 //
 //go:noescape
 func kern6x16(a *float32, lda int, b, c *float32, kc, ldc int, bias *float32, flags int)
+
+// expSub sets w[i] = exp(w[i]-mx) for the first n (a multiple of 8)
+// values at w and returns their sum.
+//
+//go:noescape
+func expSub(w *float32, n int, mx float32) float32

@@ -95,3 +95,34 @@ func BenchmarkGemm(b *testing.B) {
 		})
 	}
 }
+
+// TestExpSub checks the vectorised exponential against math.Exp over the
+// range softmax feeds it (x - max ≤ 0), including underflow.
+func TestExpSub(t *testing.T) {
+	if !hasAVX2FMA {
+		t.Skip("no AVX2/FMA")
+	}
+	w := make([]float32, 0, 4096)
+	for x := float32(-100); x <= 0; x += 0.0371 {
+		w = append(w, x)
+	}
+	w = w[:len(w)/8*8]
+	const mx = 1.5
+	for i := range w {
+		w[i] += mx
+	}
+	in := append([]float32(nil), w...)
+	sum := expSub(&w[0], len(w), mx)
+	var want float64
+	for i, v := range in {
+		x := v - mx // as the kernel computes it, in float32
+		e := math.Exp(float64(x))
+		want += e
+		if d := math.Abs(float64(w[i]) - e); d > 3e-7*e+1e-38 {
+			t.Fatalf("exp(%g) = %g, want %g", x, w[i], e)
+		}
+	}
+	if math.Abs(float64(sum)-want) > 1e-5*want {
+		t.Fatalf("sum %g, want %g", sum, want)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"unsafe"
 
 	"github.com/viterin/vek/vek32"
 )
@@ -321,7 +322,7 @@ func (m *model) attention(l *layer, s *scratch) {
 			sc := s.scores[:n*n]
 			s.g.mul(sc, n, rows[qo:], stride, n, &kt, nil, 0)
 			for t := 0; t < n; t++ {
-				softmax(sc[t*n : (t+1)*n])
+				softmax(sc[t*n:(t+1)*n], s.g.asm)
 			}
 			v := packedB{k: n, n: dk, data: s.v[:n*dk]}
 			packV(v.data, rows, stride, vo, n, dk)
@@ -362,11 +363,21 @@ func packV(dst, rows []float32, stride, vo, n, dk int) {
 	}
 }
 
-// softmax normalises w in place, subtracting the max first like TF.
-func softmax(w []float32) {
+// softmax normalises w in place, subtracting the max first like TF. With
+// the assembly kernels the exponentials run 8 at a time (expSub) and only
+// a tail of fewer than 8 goes through math.Exp; which values take which
+// path depends on the length only, so results stay deterministic.
+func softmax(w []float32, asm bool) {
 	mx := vek32.Max(w)
 	var sum float32
-	for j := range w {
+	head := 0
+	if asm {
+		head = len(w) / 8 * 8
+		if head > 0 {
+			sum = expSub(unsafe.SliceData(w), head, mx)
+		}
+	}
+	for j := head; j < len(w); j++ {
 		w[j] = float32(math.Exp(float64(w[j] - mx)))
 		sum += w[j]
 	}
