@@ -138,7 +138,7 @@ load: build
 ## fuzz: every fuzz target for FUZZTIME each (default 60s); corpus under each package's testdata/fuzz
 FUZZTIME ?= 60s
 FUZZ_TARGETS := \
-	./app:FuzzGate ./app:FuzzMediaType \
+	./app:FuzzGate ./modules/kit:FuzzMediaType \
 	./modules/ingest:FuzzCSVParser ./modules/ingest:FuzzDialectAndEncoding ./modules/query:FuzzSQLGuard \
 	./modules/storage:FuzzValidateKey ./modules/catalog:FuzzValidateType \
 	./modules/pathway:FuzzReplay ./modules/vector:FuzzWALReplay \

@@ -13,16 +13,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"lakehouse/config"
+	"lakehouse/modules/kit"
 )
-
-// ContextPrincipal is the echo context key holding the name of the
-// principal a request acts for ("anonymous" when auth is off); the
-// principal itself is in the request's context (PrincipalOf).
-const ContextPrincipal = "lakehouse.principal"
-
-// ContextClientIP is the echo context key holding the client address the
-// gate decided on (X-Forwarded-For only through a trusted proxy).
-const ContextClientIP = "lakehouse.client_ip"
 
 // Gate is the one auth middleware: a bearer token or a session cookie
 // names a principal (tokens compared by their SHA-256, in constant time),
@@ -85,11 +77,11 @@ func (g *Gate) Authenticate() echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			ip, err := g.clientIP(c.Request())
 			if err != nil {
-				return Errorf(http.StatusForbidden, "forbidden", "%v from trusted proxy %s", err, c.Request().RemoteAddr)
+				return kit.Errorf(http.StatusForbidden, "forbidden", "%v from trusted proxy %s", err, c.Request().RemoteAddr)
 			}
-			c.Set(ContextClientIP, ip.String())
+			c.Set(kit.ContextClientIP, ip.String())
 			if len(g.allowed) > 0 && !containsAddr(g.allowed, ip) {
-				return Errorf(http.StatusForbidden, "forbidden", "client address %s is not in auth.allowed_ips", ip)
+				return kit.Errorf(http.StatusForbidden, "forbidden", "client address %s is not in auth.allowed_ips", ip)
 			}
 			p, err := g.principalOf(c)
 			if err != nil {
@@ -104,10 +96,10 @@ func (g *Gate) Authenticate() echo.MiddlewareFunc {
 				}
 				g.failures.fail(ip, time.Now())
 				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="lakehouse"`)
-				return Errorf(http.StatusUnauthorized, "unauthorized", "missing or invalid bearer token")
+				return kit.Errorf(http.StatusUnauthorized, "unauthorized", "missing or invalid bearer token")
 			}
-			c.Set(ContextPrincipal, p.Name)
-			c.SetRequest(c.Request().WithContext(WithPrincipal(c.Request().Context(), p)))
+			c.Set(kit.ContextPrincipal, p.Name)
+			c.SetRequest(c.Request().WithContext(kit.WithPrincipal(c.Request().Context(), p)))
 			return next(c)
 		}
 	}
@@ -119,7 +111,7 @@ func (g *Gate) Authorize() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if g.routes != nil {
-				if err := g.routes.authorize(c, PrincipalOf(c.Request().Context())); err != nil {
+				if err := g.routes.authorize(c, kit.PrincipalOf(c.Request().Context())); err != nil {
 					return err
 				}
 			}
@@ -131,14 +123,14 @@ func (g *Gate) Authorize() echo.MiddlewareFunc {
 // principalOf finds who the request acts for: the in-process caller's
 // chosen principal, a bearer token, or a session cookie (with its CSRF
 // token on writes). nil with no error means no valid credential.
-func (g *Gate) principalOf(c echo.Context) (*Principal, error) {
+func (g *Gate) principalOf(c echo.Context) (*kit.Principal, error) {
 	if !g.enabled() {
-		return Anonymous, nil
+		return kit.Anonymous, nil
 	}
 	if name, ok := c.Request().Context().Value(inProcessKey{}).(string); ok {
 		p, ok := g.creds.principal(name)
 		if !ok {
-			return nil, Errorf(http.StatusForbidden, "forbidden", "no principal %q is configured", name)
+			return nil, kit.Errorf(http.StatusForbidden, "forbidden", "no principal %q is configured", name)
 		}
 		return p, nil
 	}
@@ -155,7 +147,7 @@ func (g *Gate) principalOf(c echo.Context) (*Principal, error) {
 
 // authenticate finds the principal of an "Authorization: Bearer <token>"
 // header (the scheme is matched exactly, as before).
-func (g *Gate) authenticate(header string) (*Principal, bool) {
+func (g *Gate) authenticate(header string) (*kit.Principal, bool) {
 	tok, ok := strings.CutPrefix(header, "Bearer ")
 	if !ok {
 		return nil, false

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"lakehouse/config"
+	"lakehouse/modules/kit"
 )
 
 // gateServer is a minimal echo with the gate in front of one route that
@@ -25,7 +26,7 @@ func gateServer(t *testing.T, a config.AuthConfig) *echo.Echo {
 	e := echo.New()
 	e.HTTPErrorHandler = errorHandler(nil)
 	e.GET("/v1/x", func(c echo.Context) error {
-		return c.String(200, c.Get(ContextPrincipal).(string)+"@"+c.Get(ContextClientIP).(string))
+		return c.String(200, c.Get(kit.ContextPrincipal).(string)+"@"+c.Get(kit.ContextClientIP).(string))
 	}, g.Middleware())
 	return e
 }
@@ -169,7 +170,7 @@ func TestGateForwardedForJoinsEveryHeaderLine(t *testing.T) {
 	}
 	e := echo.New()
 	e.HTTPErrorHandler = errorHandler(nil)
-	e.GET("/v1/x", func(c echo.Context) error { return c.String(200, c.Get(ContextClientIP).(string)) }, g.Middleware())
+	e.GET("/v1/x", func(c echo.Context) error { return c.String(200, c.Get(kit.ContextClientIP).(string)) }, g.Middleware())
 	send := func(lines ...string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(http.MethodGet, "/v1/x", nil)
 		req.RemoteAddr = "127.0.0.1:9"
@@ -245,7 +246,7 @@ func TestGateSlowsTokenGuessing(t *testing.T) {
 func TestPrincipalTokensFromEnvAndHash(t *testing.T) {
 	a := config.AuthConfig{Principals: []config.PrincipalConfig{
 		{Name: "envy", Role: "reader", TokenEnv: "ENVY_TOKEN"},
-		{Name: "hashed", Role: "writer", TokenSHA256: TokenHash("hash-tok")},
+		{Name: "hashed", Role: "writer", TokenSHA256: kit.TokenHash("hash-tok")},
 		{Name: "unset", Role: "admin", TokenEnv: "UNSET_TOKEN"},
 	}}
 	a.ResolveToken(func(k string) string {
@@ -263,7 +264,7 @@ func TestPrincipalTokensFromEnvAndHash(t *testing.T) {
 			t.Errorf("%s: %d %s", tok, rec.Code, rec.Body)
 		}
 	}
-	for _, tok := range []string{"", "Bearer ", "Bearer " + TokenHash("hash-tok")} {
+	for _, tok := range []string{"", "Bearer ", "Bearer " + kit.TokenHash("hash-tok")} {
 		if rec := call(e, "127.0.0.1:1", tok); rec.Code != 401 {
 			t.Errorf("%q: %d", tok, rec.Code)
 		}

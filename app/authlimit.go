@@ -1,6 +1,7 @@
 package app
 
 import (
+	"lakehouse/modules/kit"
 	"net/http"
 	"net/netip"
 	"sync"
@@ -41,7 +42,7 @@ func newFailLimiter() *failLimiter {
 
 // blocked reports whether ip has used up its failures; the error carries
 // Retry-After.
-func (l *failLimiter) blocked(ip netip.Addr, now time.Time) *APIError {
+func (l *failLimiter) blocked(ip netip.Addr, now time.Time) *kit.APIError {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	f, ok := l.fails[ip]
@@ -56,7 +57,7 @@ func (l *failLimiter) blocked(ip netip.Addr, now time.Time) *APIError {
 		return nil
 	}
 	wait := int(l.window-now.Sub(f.start))/int(time.Second) + 1
-	e := Errorf(http.StatusTooManyRequests, "too_many_auth_failures",
+	e := kit.Errorf(http.StatusTooManyRequests, "too_many_auth_failures",
 		"%d failed authentications from %s in the last %s; retry in %d s", f.n, ip, l.window, wait)
 	e.Header = http.Header{"Retry-After": []string{itoa(wait)}}
 	return e

@@ -15,20 +15,23 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"lakehouse/config"
+	"lakehouse/modules/kit"
 )
 
 // pingModule serves one cheap gated route, the authenticated counterpart
 // of /health.
 type pingModule struct{}
 
-func (pingModule) Name() string                               { return "storage" }
-func (pingModule) Deps() []string                             { return nil }
-func (pingModule) Init(_ context.Context, _ *Container) error { return nil }
+func (pingModule) Name() string                                   { return "storage" }
+func (pingModule) Deps() []string                                 { return nil }
+func (pingModule) Init(_ context.Context, _ *kit.Container) error { return nil }
 func (pingModule) Routes(g *echo.Group) {
 	g.GET("/ping", func(c echo.Context) error { return c.JSON(200, map[string]string{"status": "ok"}) })
 }
 
-func (pingModule) RoutePerms() map[string]Perm { return map[string]Perm{"GET /ping": Need(RoleReader)} }
+func (pingModule) RoutePerms() map[string]kit.Perm {
+	return map[string]kit.Perm{"GET /ping": kit.Need(kit.RoleReader)}
+}
 
 // loadTest drives handler over real loopback TCP with 32 keep-alive
 // clients for d and returns requests per second.
@@ -108,7 +111,7 @@ func benchServer(b *testing.B, level slog.Level) *Server {
 	cfg.DataDir = b.TempDir()
 	cfg.Auth.Token = "bench-token"
 	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: level}))
-	c := NewContainer(cfg, log)
+	c := kit.NewContainer(cfg, log)
 	_ = c.Register(pingModule{})
 	plan, _ := c.Plan([]string{"storage"})
 	if err := c.Init(context.Background(), plan); err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"lakehouse/config"
+	"lakehouse/modules/kit"
 )
 
 // fakeModule records lifecycle calls into a shared log.
@@ -21,7 +22,7 @@ type fakeModule struct {
 func (f *fakeModule) Name() string           { return f.name }
 func (f *fakeModule) Deps() []string         { return f.deps }
 func (f *fakeModule) OptionalDeps() []string { return f.opt }
-func (f *fakeModule) Init(ctx context.Context, c *Container) error {
+func (f *fakeModule) Init(ctx context.Context, c *kit.Container) error {
 	*f.log = append(*f.log, "init:"+f.name)
 	return f.initErr
 }
@@ -34,9 +35,9 @@ func (f *fakeModule) Stop(ctx context.Context) error {
 	return nil
 }
 
-func newTestContainer(t *testing.T, log *[]string, mods ...*fakeModule) *Container {
+func newTestContainer(t *testing.T, log *[]string, mods ...*fakeModule) *kit.Container {
 	t.Helper()
-	c := NewContainer(config.Default(), nil)
+	c := kit.NewContainer(config.Default(), nil)
 	for _, m := range mods {
 		m.log = log
 		if err := c.Register(m); err != nil {
@@ -46,7 +47,7 @@ func newTestContainer(t *testing.T, log *[]string, mods ...*fakeModule) *Contain
 	return c
 }
 
-func names(ms []Module) string {
+func names(ms []kit.Module) string {
 	var s []string
 	for _, m := range ms {
 		s = append(s, m.Name())
@@ -177,15 +178,15 @@ type english struct{}
 func (english) Greet() string { return "hello" }
 
 func TestProvideResolveLookup(t *testing.T) {
-	c := NewContainer(config.Default(), nil)
-	if _, err := Resolve[greeter](c); err == nil || !strings.Contains(err.Error(), "greeter") {
+	c := kit.NewContainer(config.Default(), nil)
+	if _, err := kit.Resolve[greeter](c); err == nil || !strings.Contains(err.Error(), "greeter") {
 		t.Fatalf("resolve before provide: %v", err)
 	}
-	if _, ok := Lookup[greeter](c); ok {
+	if _, ok := kit.Lookup[greeter](c); ok {
 		t.Fatal("lookup found an unprovided service")
 	}
-	Provide[greeter](c, english{})
-	g, err := Resolve[greeter](c)
+	kit.Provide[greeter](c, english{})
+	g, err := kit.Resolve[greeter](c)
 	if err != nil || g.Greet() != "hello" {
 		t.Fatalf("resolve: %v %v", g, err)
 	}

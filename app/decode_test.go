@@ -2,6 +2,7 @@ package app
 
 import (
 	"errors"
+	"lakehouse/modules/kit"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,7 +17,7 @@ func TestDecodeJSON(t *testing.T) {
 	for _, c := range []struct {
 		body, want string
 		line, col  int
-		opts       []DecodeOption
+		opts       []kit.DecodeOption
 	}{
 		{body: "", want: "empty body"},
 		{body: "  \n", want: "empty body"},
@@ -25,12 +26,12 @@ func TestDecodeJSON(t *testing.T) {
 		{body: `{"count": "five"}`, want: `field "count" must be int`, line: 1, col: 17},
 		{body: `{"name": "a"} {"name": "b"}`, want: "data after the JSON object", line: 1, col: 15},
 		{body: `{"name": "a"`, want: "ends before the object does"},
-		{body: `{"name": "a", "extra": 1}`, want: `unknown field "extra"`, opts: []DecodeOption{Strict()}},
+		{body: `{"name": "a", "extra": 1}`, want: `unknown field "extra"`, opts: []kit.DecodeOption{kit.Strict()}},
 	} {
 		var v decodeTarget
-		err := DecodeJSON(strings.NewReader(c.body), &v, c.opts...)
-		e := toAPIError(err)
-		if e.Status != http.StatusBadRequest || e.Code != CodeMalformedJSON || !strings.Contains(e.Message, c.want) {
+		err := kit.DecodeJSON(strings.NewReader(c.body), &v, c.opts...)
+		e := kit.AsAPIError(err)
+		if e.Status != http.StatusBadRequest || e.Code != kit.CodeMalformedJSON || !strings.Contains(e.Message, c.want) {
 			t.Errorf("%q: %v, want 400 malformed_json with %q", c.body, err, c.want)
 			continue
 		}
@@ -39,15 +40,15 @@ func TestDecodeJSON(t *testing.T) {
 		}
 	}
 	var v decodeTarget
-	if err := DecodeJSON(strings.NewReader(`{"name": "a", "extra": 1}`+"\n"), &v); err != nil || v.Name != "a" {
+	if err := kit.DecodeJSON(strings.NewReader(`{"name": "a", "extra": 1}`+"\n"), &v); err != nil || v.Name != "a" {
 		t.Fatalf("lenient decode: %v %+v", err, v)
 	}
 	deep := strings.Repeat(`{"a":`, 20) + "1" + strings.Repeat("}", 20)
-	e := toAPIError(DecodeJSON(strings.NewReader(deep), &map[string]any{}, MaxDepth(10, "x.max_json_depth")))
+	e := kit.AsAPIError(kit.DecodeJSON(strings.NewReader(deep), &map[string]any{}, kit.MaxDepth(10, "x.max_json_depth")))
 	if e.Code != "too_deep" || !strings.Contains(e.Message, "x.max_json_depth") {
 		t.Fatalf("deep: %+v", e)
 	}
-	if err := DecodeJSON(errReader{ErrBodyTooLarge}, &v); !errors.Is(err, ErrBodyTooLarge) {
+	if err := kit.DecodeJSON(errReader{kit.ErrBodyTooLarge}, &v); !errors.Is(err, kit.ErrBodyTooLarge) {
 		t.Fatalf("too large: %v", err)
 	}
 }

@@ -1,7 +1,7 @@
 package app
 
 import (
-	"mime"
+	"lakehouse/modules/kit"
 	"net"
 	"net/http"
 	"net/url"
@@ -47,7 +47,7 @@ func loopbackHostOnly() echo.MiddlewareFunc {
 				return next(c)
 			}
 			if !isLoopbackHost(c.Request().Host) {
-				return Errorf(http.StatusForbidden, "forbidden_host",
+				return kit.Errorf(http.StatusForbidden, "forbidden_host",
 					"host %q is not a loopback name; without a token lakehouse answers only localhost, 127.0.0.1 and [::1] "+
 						"(set auth.token to serve other host names)", truncate(c.Request().Host, 128))
 			}
@@ -69,15 +69,6 @@ func isLoopbackHost(hostport string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// isStateChanging is true for the methods a CSRF can abuse.
-func isStateChanging(method string) bool {
-	switch method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions:
-		return false
-	}
-	return true
-}
-
 // sameOriginWrites refuses state-changing requests a browser marks as
 // coming from another site: Sec-Fetch-Site other than same-origin/none, or
 // an Origin whose host is not the one the request was sent to. Clients
@@ -86,20 +77,20 @@ func sameOriginWrites() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r := c.Request()
-			if !isStateChanging(r.Method) {
+			if !kit.StateChanging(r.Method) {
 				return next(c)
 			}
 			switch site := r.Header.Get("Sec-Fetch-Site"); site {
 			case "", "same-origin", "none":
 			default:
-				return Errorf(http.StatusForbidden, "cross_site",
+				return kit.Errorf(http.StatusForbidden, "cross_site",
 					"cross-site %s refused (Sec-Fetch-Site: %s): lakehouse accepts writes only from its own pages and non-browser clients",
 					r.Method, truncate(site, 32))
 			}
 			if origin := r.Header.Get("Origin"); origin != "" {
 				u, err := url.Parse(origin)
 				if origin == "null" || err != nil || !strings.EqualFold(u.Host, r.Host) {
-					return Errorf(http.StatusForbidden, "cross_site",
+					return kit.Errorf(http.StatusForbidden, "cross_site",
 						"cross-origin %s from %q refused: lakehouse accepts writes only from its own origin",
 						r.Method, truncate(origin, 128))
 				}
@@ -107,47 +98,4 @@ func sameOriginWrites() echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
-}
-
-// MediaTypes is a route middleware naming the body media types the route
-// takes instead of the default, JSON. Routes where raw data flows (object
-// PUT, CSV ingest) declare theirs; "*/*" accepts anything.
-func MediaTypes(types ...string) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			if lb, ok := c.Get(contextBody).(*limitedBody); ok {
-				lb.media = types
-			}
-			return next(c)
-		}
-	}
-}
-
-// jsonMediaTypes is what a route takes unless it says otherwise. A missing
-// Content-Type is allowed (non-browser clients often omit it, and no
-// browser form or no-preflight fetch can send a body without one).
-var jsonMediaTypes = []string{"application/json"}
-
-// mediaAllowed reports whether the Content-Type header value is among the
-// allowed types; "+json" suffixes count as JSON.
-func mediaAllowed(contentType string, allowed []string) bool {
-	if len(allowed) == 0 {
-		allowed = jsonMediaTypes
-	}
-	if strings.TrimSpace(contentType) == "" {
-		return true
-	}
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		return false
-	}
-	for _, a := range allowed {
-		switch {
-		case a == "*/*", a == mt:
-			return true
-		case a == "application/json" && strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"):
-			return true
-		}
-	}
-	return false
 }

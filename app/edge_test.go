@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"lakehouse/config"
+	"lakehouse/modules/kit"
 )
 
 func request(s *Server, method, path, body string, hdr ...string) *httptest.ResponseRecorder {
@@ -241,7 +242,7 @@ func TestInFlightCapAnswers503(t *testing.T) {
 	<-started
 	err := h(func(c echo.Context) error { return nil })(s.Echo.NewContext(httptest.NewRequest("GET", "/", nil), httptest.NewRecorder()))
 	close(block)
-	if e, ok := err.(*APIError); !ok || e.Status != 503 || e.Header.Get("Retry-After") == "" {
+	if e, ok := err.(*kit.APIError); !ok || e.Status != 503 || e.Header.Get("Retry-After") == "" {
 		t.Fatalf("second request past the cap: %v", err)
 	}
 }
@@ -251,7 +252,7 @@ func TestMemoryGuardShedsAboveThreshold(t *testing.T) {
 	g.rss.Store(2 << 20)
 	s := newTestServer(t)
 	err := g.middleware()(func(c echo.Context) error { return nil })(s.Echo.NewContext(httptest.NewRequest("GET", "/", nil), httptest.NewRecorder()))
-	if e, ok := err.(*APIError); !ok || e.Status != 503 || !strings.Contains(e.Message, "memory") {
+	if e, ok := err.(*kit.APIError); !ok || e.Status != 503 || !strings.Contains(e.Message, "memory") {
 		t.Fatalf("over the memory threshold: %v", err)
 	}
 	g.rss.Store(1 << 10)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"lakehouse/modules/kit"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -22,8 +23,8 @@ func (d *drift) ErrorDetails() map[string]any { return map[string]any{"added": d
 // carries its status, however deeply wrapped, and an error that carries
 // none is a generic 500 whose text stays in the log.
 func TestStatusErrorsRender(t *testing.T) {
-	errMissing := NewKind(http.StatusNotFound, "not_found", "thing not found")
-	errClosed := NewKind(http.StatusServiceUnavailable, "overloaded", "closed").RetryAfter(30)
+	errMissing := kit.NewKind(http.StatusNotFound, "not_found", "thing not found")
+	errClosed := kit.NewKind(http.StatusServiceUnavailable, "overloaded", "closed").RetryAfter(30)
 	cases := []struct {
 		name     string
 		err      error
@@ -35,9 +36,9 @@ func TestStatusErrorsRender(t *testing.T) {
 	}{
 		{"kind", fmt.Errorf("get: %w: %q", errMissing, "x"), 404, "not_found", `get: thing not found: "x"`, "", ""},
 		{"typed", fmt.Errorf("register: %w", &drift{cols: []string{"a"}}), 409, "schema_drift", "schema drift: added [a]", "added", ""},
-		{"details", WithDetails(fmt.Errorf("%w: k", errMissing), map[string]any{"key": "k"}), 404, "not_found", "thing not found: k", "key", ""},
+		{"details", kit.WithDetails(fmt.Errorf("%w: k", errMissing), map[string]any{"key": "k"}), 404, "not_found", "thing not found: k", "key", ""},
 		{"retry", fmt.Errorf("add: %w", errClosed), 503, "overloaded", "add: closed", "", "30"},
-		{"api error wins", fmt.Errorf("x: %w", BadRequest("bad %s", "thing")), 400, "bad_request", "bad thing", "", ""},
+		{"api error wins", fmt.Errorf("x: %w", kit.BadRequest("bad %s", "thing")), 400, "bad_request", "bad thing", "", ""},
 		{"unmapped", errors.New("disk on fire at /secret/path"), 500, "internal", "internal error (request id rid)", "request_id", ""},
 	}
 	for _, tc := range cases {
@@ -48,7 +49,7 @@ func TestStatusErrorsRender(t *testing.T) {
 			c := e.NewContext(httptest.NewRequest(http.MethodGet, "/v1/x", nil), rec)
 			c.Response().Header().Set(echo.HeaderXRequestID, "rid")
 			e.HTTPErrorHandler(tc.err, c)
-			var body struct{ Error APIError }
+			var body struct{ Error kit.APIError }
 			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 				t.Fatal(err)
 			}

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"lakehouse/modules/kit"
 	"net/http"
 	"sort"
 	"strings"
@@ -41,7 +42,7 @@ func isCatchAll(p string) bool {
 
 // methodNotAllowed turns a 404 for a path that exists under other methods
 // into a 405 with Allow, as HTTP asks.
-func methodNotAllowed(e *echo.Echo, t *routeTable, r *http.Request) *APIError {
+func methodNotAllowed(e *echo.Echo, t *routeTable, r *http.Request) *kit.APIError {
 	allow := allowedMethods(e, t, r.URL.Path)
 	if len(allow) == 0 {
 		return nil
@@ -51,7 +52,7 @@ func methodNotAllowed(e *echo.Echo, t *routeTable, r *http.Request) *APIError {
 			return nil // routed, and the handler itself said 404
 		}
 	}
-	err := Errorf(http.StatusMethodNotAllowed, "method_not_allowed", "%s is not allowed on %s; allowed: %s",
+	err := kit.Errorf(http.StatusMethodNotAllowed, "method_not_allowed", "%s is not allowed on %s; allowed: %s",
 		r.Method, truncate(r.URL.Path, 200), strings.Join(allow, ", "))
 	err.Header = http.Header{"Allow": []string{strings.Join(allow, ", ")}}
 	return err

@@ -8,30 +8,31 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"lakehouse/config"
+	"lakehouse/modules/kit"
 )
 
 // squatter registers a route under its own prefix that is also another
 // module's, and documents a route it does not serve.
 type squatter struct {
 	name, prefix string
-	docs         map[string]RouteDoc
+	docs         map[string]kit.RouteDoc
 }
 
-func (s squatter) Name() string                         { return s.name }
-func (s squatter) RoutePrefix() string                  { return s.prefix }
-func (squatter) Deps() []string                         { return nil }
-func (squatter) Init(context.Context, *Container) error { return nil }
+func (s squatter) Name() string                             { return s.name }
+func (s squatter) RoutePrefix() string                      { return s.prefix }
+func (squatter) Deps() []string                             { return nil }
+func (squatter) Init(context.Context, *kit.Container) error { return nil }
 func (s squatter) Routes(g *echo.Group) {
 	g.GET("/thing", func(c echo.Context) error { return c.NoContent(204) })
 }
-func (squatter) RoutePerms() map[string]Perm {
-	return map[string]Perm{"GET /thing": Need(RoleReader)}
+func (squatter) RoutePerms() map[string]kit.Perm {
+	return map[string]kit.Perm{"GET /thing": kit.Need(kit.RoleReader)}
 }
-func (s squatter) RouteDocs() map[string]RouteDoc { return s.docs }
+func (s squatter) RouteDocs() map[string]kit.RouteDoc { return s.docs }
 
 // moduleRoutes is s's route list without the server's own routes.
-func moduleRoutes(s *Server) []RouteInfo {
-	var out []RouteInfo
+func moduleRoutes(s *Server) []kit.RouteInfo {
+	var out []kit.RouteInfo
 	for _, r := range s.Routes() {
 		if r.Module != "server" {
 			out = append(out, r)
@@ -40,11 +41,11 @@ func moduleRoutes(s *Server) []RouteInfo {
 	return out
 }
 
-func bootWith(t *testing.T, mods ...Module) (*Server, error) {
+func bootWith(t *testing.T, mods ...kit.Module) (*Server, error) {
 	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
-	c := NewContainer(cfg, nil)
+	c := kit.NewContainer(cfg, nil)
 	var names []string
 	for _, m := range mods {
 		if err := c.Register(m); err != nil {
@@ -70,7 +71,7 @@ func TestModulesStayUnderTheirPrefix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := moduleRoutes(s); len(r) != 1 || r[0] != (RouteInfo{Module: "a", Method: "GET", Path: "/v1/alpha/thing"}) {
+	if r := moduleRoutes(s); len(r) != 1 || r[0] != (kit.RouteInfo{Module: "a", Method: "GET", Path: "/v1/alpha/thing"}) {
 		t.Fatalf("routes %+v", r)
 	}
 	// Even a declared guest cannot take a route its host serves.
@@ -78,7 +79,7 @@ func TestModulesStayUnderTheirPrefix(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `module "b" registers GET /v1/alpha/thing, which module "a" already serves`) {
 		t.Fatalf("a second module on the same route: %v", err)
 	}
-	_, err = bootWith(t, squatter{name: "a", prefix: "alpha", docs: map[string]RouteDoc{"GET /ghost": {}}})
+	_, err = bootWith(t, squatter{name: "a", prefix: "alpha", docs: map[string]kit.RouteDoc{"GET /ghost": {}}})
 	if err == nil || !strings.Contains(err.Error(), "documents GET /v1/alpha/ghost, which it does not serve") {
 		t.Fatalf("a doc without a route: %v", err)
 	}
@@ -97,13 +98,13 @@ func TestModulesStayUnderTheirPrefix(t *testing.T) {
 // unpermitted is a module that declares no permissions.
 type unpermitted struct{ squatter }
 
-func (unpermitted) RoutePerms() map[string]Perm { return nil }
+func (unpermitted) RoutePerms() map[string]kit.Perm { return nil }
 
 // ghostPerm declares a permission for a route it does not serve.
 type ghostPerm struct{ squatter }
 
-func (ghostPerm) RoutePerms() map[string]Perm {
-	return map[string]Perm{"GET /thing": Need(RoleReader), "GET /ghost": Need(RoleReader)}
+func (ghostPerm) RoutePerms() map[string]kit.Perm {
+	return map[string]kit.Perm{"GET /thing": kit.Need(kit.RoleReader), "GET /ghost": kit.Need(kit.RoleReader)}
 }
 
 // guest is a squatter that declares its host.
@@ -115,7 +116,7 @@ type guest struct {
 func (g guest) HostModule() string { return g.host }
 
 // TestModuleInsideAnotherPrefixMustSayHost: a module mounting inside
-// another module's prefix stops the server unless it is an app.Guest
+// another module's prefix stops the server unless it is an kit.Guest
 // naming that module, and a guest must stay inside its host's prefix.
 func TestModuleInsideAnotherPrefixMustSayHost(t *testing.T) {
 	_, err := bootWith(t, squatter{name: "a", prefix: "alpha"}, squatter{name: "b", prefix: "alpha/beta"})
@@ -126,7 +127,7 @@ func TestModuleInsideAnotherPrefixMustSayHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := moduleRoutes(s); len(r) != 2 || r[0] != (RouteInfo{Module: "b", Method: "GET", Path: "/v1/alpha/beta/thing"}) {
+	if r := moduleRoutes(s); len(r) != 2 || r[0] != (kit.RouteInfo{Module: "b", Method: "GET", Path: "/v1/alpha/beta/thing"}) {
 		t.Fatalf("routes %+v", r)
 	}
 	_, err = bootWith(t, squatter{name: "a", prefix: "alpha"}, guest{squatter{name: "b", prefix: "gamma"}, "a"})

@@ -3,6 +3,7 @@ package app
 import (
 	"encoding/json"
 	"fmt"
+	"lakehouse/modules/kit"
 	"net/http"
 	"path"
 	"reflect"
@@ -15,34 +16,16 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// RouteDoc describes one route for GET /openapi.json. Request and
-// Response are values of the Go types the route reads and answers (nil:
-// no JSON body); the schemas are reflected from them, never written by
-// hand.
-type RouteDoc struct {
-	Summary  string
-	Request  any
-	Response any
-	// Status is the success status (default 200).
-	Status int
-}
-
-// Documented is implemented by modules that describe their routes. Keys
-// are "METHOD path" as the module registers them, relative to its prefix
-// ("POST /register", "GET /index/:name"). A key for a route the module
-// does not serve stops the server from starting.
-type Documented interface{ RouteDocs() map[string]RouteDoc }
-
 // document records m's route docs against the routes it mounted.
-func (t *routeTable) document(m Module) error {
-	d, ok := m.(Documented)
+func (t *routeTable) document(m kit.Module) error {
+	d, ok := m.(kit.Documented)
 	if !ok {
 		return nil
 	}
 	if t.docs == nil {
-		t.docs = map[string]RouteDoc{}
+		t.docs = map[string]kit.RouteDoc{}
 	}
-	base := "/v1/" + PrefixOf(m)
+	base := "/v1/" + kit.PrefixOf(m)
 	for k, doc := range d.RouteDocs() {
 		method, rel, _ := strings.Cut(k, " ")
 		full := routeKey(method, base+rel)
@@ -84,7 +67,7 @@ func oapiPath(p string) (string, []string) {
 func buildOpenAPI(e *echo.Echo, t *routeTable) map[string]any {
 	r := &reflector{defs: map[string]any{}}
 	r.defs["Error"] = r.schema(reflect.TypeFor[struct {
-		Error APIError `json:"error"`
+		Error kit.APIError `json:"error"`
 	}]())
 	paths := map[string]map[string]any{}
 	for _, rt := range e.Routes() {

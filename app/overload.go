@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"lakehouse/config"
+	"lakehouse/modules/kit"
 )
 
 // The process-wide guards: a cap on requests served at once and a memory
@@ -44,7 +45,7 @@ func inFlightLimit(max int) echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			if n.Add(1) > int64(max) {
 				n.Add(-1)
-				return Unavailable(1, "the server is serving %d requests already (server.max_in_flight); retry shortly", max)
+				return kit.Unavailable(1, "the server is serving %d requests already (server.max_in_flight); retry shortly", max)
 			}
 			defer n.Add(-1)
 			return next(c)
@@ -110,7 +111,7 @@ func (g *memoryGuard) middleware() echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			if rss := g.rss.Load(); rss > g.threshold {
 				g.shed.Add(1)
-				return Unavailable(2, "the server is low on memory (%d MiB resident, budget %d MiB: server.memory_limit); retry shortly",
+				return kit.Unavailable(2, "the server is low on memory (%d MiB resident, budget %d MiB: server.memory_limit); retry shortly",
 					rss>>20, g.limit>>20)
 			}
 			return next(c)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"lakehouse/modules/kit"
 	"log/slog"
 	"net"
 	"net/http"
@@ -23,7 +24,7 @@ var Version = "dev"
 type Server struct {
 	Echo   *echo.Echo
 	routes *routeTable
-	c      *Container
+	c      *kit.Container
 	log    *slog.Logger
 	conns  *connGuard
 	memory *memoryGuard
@@ -34,7 +35,7 @@ type Server struct {
 // NewServer builds the echo server: open /health, and /ready plus the
 // routes of the exposed modules behind the auth gate. exposed names the
 // modules whose routes are mounted; others answer 404.
-func NewServer(c *Container, exposed []string) (*Server, error) {
+func NewServer(c *kit.Container, exposed []string) (*Server, error) {
 	cfg := c.Config()
 	gate, err := NewGate(cfg.Auth)
 	if err != nil {
@@ -58,11 +59,11 @@ func NewServer(c *Container, exposed []string) (*Server, error) {
 	routes := newRouteTable()
 	gate.routes = routes
 	e.Use(routes.moduleContext())
-	metrics, ok := Lookup[*Metrics](c)
+	metrics, ok := kit.Lookup[*kit.Metrics](c)
 	if !ok {
-		metrics = NewMetrics()
+		metrics = kit.NewMetrics()
 	}
-	e.Use(metrics.middleware())
+	e.Use(metricsMiddleware(metrics))
 	memory := newMemoryGuard(cfg.Server, log)
 	applyProcs(cfg.Server, log)
 
@@ -75,23 +76,23 @@ func NewServer(c *Container, exposed []string) (*Server, error) {
 	e.GET("/openapi.json", func(ec echo.Context) error { return oapi.handler(e, routes)(ec) })
 	e.GET("/ready", func(ec echo.Context) error { return ready(ec, c) }, gate.Middleware())
 	// Prometheus sends a bearer token like any client; in dev mode it is open.
-	e.GET("/metrics", metrics.handler(), gate.Middleware())
-	pace := bodyPace{idle: cfg.Server.BodyIdleTimeout.D(), minRate: int64(cfg.Server.BodyMinRate)}
+	e.GET("/metrics", metrics.Handler(), gate.Middleware())
+	pace := kit.BodyPace{Idle: cfg.Server.BodyIdleTimeout.D(), MinRate: int64(cfg.Server.BodyMinRate)}
 	api := e.Group("/v1", gate.Authenticate(), sameOriginWrites(), inFlightLimit(cfg.Server.MaxInFlight),
-		memory.middleware(), policedBody(int64(cfg.Server.BodyLimit), pace), auditMiddleware(c), gate.Authorize())
-	mountSessions(e, gate, sameOriginWrites(), policedBody(64<<10, pace), auditMiddleware(c))
+		memory.middleware(), kit.PolicedBody(int64(cfg.Server.BodyLimit), pace), auditMiddleware(c), gate.Authorize())
+	mountSessions(e, gate, sameOriginWrites(), kit.PolicedBody(64<<10, pace), auditMiddleware(c))
 	if err := routes.mountSessionAdmin(e, api, gate); err != nil {
 		return nil, err
 	}
-	routes.perms["GET /ready"] = Need(RoleReader)
-	routes.perms["GET /metrics"] = Need(RoleReader)
+	routes.perms["GET /ready"] = kit.Need(kit.RoleReader)
+	routes.perms["GET /metrics"] = kit.Need(kit.RoleReader)
 	mounted := map[string]bool{}
 	for _, n := range exposed {
 		mounted[n] = true
 	}
-	var routers []Module
+	var routers []kit.Module
 	for _, m := range c.Running() {
-		if _, ok := m.(Router); ok {
+		if _, ok := m.(kit.Router); ok {
 			routers = append(routers, m)
 		}
 	}
@@ -99,49 +100,49 @@ func NewServer(c *Container, exposed []string) (*Server, error) {
 		return nil, err
 	}
 	for _, m := range c.Running() {
-		if r, ok := m.(Router); ok && mounted[m.Name()] {
+		if r, ok := m.(kit.Router); ok && mounted[m.Name()] {
 			if err := routes.mount(e, api, m, r); err != nil {
 				return nil, err
 			}
 		}
-		if r, ok := m.(RootRouter); ok && mounted[m.Name()] {
+		if r, ok := m.(kit.RootRouter); ok && mounted[m.Name()] {
 			if err := routes.record(e, m, func() { r.RootRoutes(e, gate.Middleware()) }); err != nil {
 				return nil, err
 			}
-			if pm, ok := m.(RootPermissioned); ok {
+			if pm, ok := m.(kit.RootPermissioned); ok {
 				if err := routes.permit(m, "", pm.RootRoutePerms()); err != nil {
 					return nil, err
 				}
 			}
 		}
 	}
-	if ep, ok := Lookup[Endpoint](c); ok {
+	if ep, ok := kit.Lookup[kit.Endpoint](c); ok {
 		h := echo.WrapHandler(ep.Handler(e))
 		if err := routes.server(e, func() {
 			e.Match([]string{http.MethodGet, http.MethodPost, http.MethodDelete}, ep.Path(), h,
 				gate.Middleware(), sameOriginWrites(), inFlightLimit(cfg.Server.MaxInFlight), memory.middleware())
-		}, map[string]Perm{"* " + ep.Path(): Need(ep.Need())}); err != nil {
+		}, map[string]kit.Perm{"* " + ep.Path(): kit.Need(ep.Need())}); err != nil {
 			return nil, err
 		}
 	}
-	if web, ok := Lookup[WebUI](c); ok {
+	if web, ok := kit.Lookup[WebUI](c); ok {
 		web.Mount(e)
 	}
 	routes.seal(e)
 	if missing := routes.unpermitted(); len(missing) > 0 {
-		return nil, fmt.Errorf("server: routes with no declared permission (app.Permissioned): %s", strings.Join(missing, ", "))
+		return nil, fmt.Errorf("server: routes with no declared permission (kit.Permissioned): %s", strings.Join(missing, ", "))
 	}
 	return &Server{Echo: e, routes: routes, c: c, log: log, conns: newConnGuard(maxConnections(cfg.Server), log), memory: memory, sessions: gate.sessions}, nil
 }
 
 // Routes lists the mounted module routes and their owners.
-func (s *Server) Routes() []RouteInfo { return s.routes.routes() }
+func (s *Server) Routes() []kit.RouteInfo { return s.routes.routes() }
 
 // WebUI is provided by the web package to serve the embedded UI; the UI's
 // own calls go through the gated /v1 routes.
 type WebUI interface{ Mount(e *echo.Echo) }
 
-func ready(ec echo.Context, c *Container) error {
+func ready(ec echo.Context, c *kit.Container) error {
 	ctx, cancel := context.WithTimeout(ec.Request().Context(), 5*time.Second)
 	defer cancel()
 	checks := map[string]any{}
@@ -211,7 +212,7 @@ func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
 			err := next(c)
 			status := c.Response().Status
 			if err != nil {
-				status = toAPIError(err).Status
+				status = kit.AsAPIError(err).Status
 			}
 			level := slog.LevelInfo
 			switch {
@@ -247,7 +248,7 @@ func recoverJSON(log *slog.Logger) echo.MiddlewareFunc {
 					}
 					log.Error("panic in handler", "panic", fmt.Sprint(r), "path", c.Request().URL.Path,
 						"stack", string(debug.Stack()))
-					err = Errorf(http.StatusInternalServerError, "internal", "internal error (panic): %v", r)
+					err = kit.Errorf(http.StatusInternalServerError, "internal", "internal error (panic): %v", r)
 				}
 			}()
 			return next(c)

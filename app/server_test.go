@@ -15,21 +15,22 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"lakehouse/app/client"
 	"lakehouse/config"
+	"lakehouse/internal/client"
+	"lakehouse/modules/kit"
 )
 
 // panicky is a module whose routes misbehave in the ways the server must
 // contain: a panic and an oversized body.
 type panicky struct{}
 
-func (panicky) Name() string                               { return "storage" }
-func (panicky) Deps() []string                             { return nil }
-func (panicky) Init(_ context.Context, _ *Container) error { return nil }
-func (panicky) RoutePerms() map[string]Perm {
-	perms := map[string]Perm{}
+func (panicky) Name() string                                   { return "storage" }
+func (panicky) Deps() []string                                 { return nil }
+func (panicky) Init(_ context.Context, _ *kit.Container) error { return nil }
+func (panicky) RoutePerms() map[string]kit.Perm {
+	perms := map[string]kit.Perm{}
 	for _, k := range []string{"GET /boom", "POST /echo", "POST /big", "GET /fail", "GET /pathy", "POST /raw", "POST /csv"} {
-		perms[k] = Need(RoleReader)
+		perms[k] = kit.Need(kit.RoleReader)
 	}
 	return perms
 }
@@ -49,17 +50,17 @@ func (panicky) Routes(g *echo.Group) {
 			return err
 		}
 		return c.JSON(200, map[string]int{"keys": len(v)})
-	}, BodyLimit(8<<20))
+	}, kit.BodyLimit(8<<20))
 	g.GET("/fail", func(c echo.Context) error {
 		return fmt.Errorf("open /srv/secret/data/objects/x: permission denied")
 	})
 	g.GET("/pathy", func(c echo.Context) error {
-		return BadRequest("cannot read %s", filepath.Join(os.TempDir(), "lakehouse-data", "objects", "datasets", "x.parquet"))
+		return kit.BadRequest("cannot read %s", filepath.Join(os.TempDir(), "lakehouse-data", "objects", "datasets", "x.parquet"))
 	})
 	g.POST("/raw", func(c echo.Context) error {
 		data, err := io.ReadAll(c.Request().Body)
 		if err != nil {
-			return BadRequest("read: %v", err) // a handler that turns every read failure into a 400
+			return kit.BadRequest("read: %v", err) // a handler that turns every read failure into a 400
 		}
 		return c.JSON(200, map[string]int{"bytes": len(data)})
 	})
@@ -69,7 +70,7 @@ func (panicky) Routes(g *echo.Group) {
 			return err
 		}
 		return c.JSON(200, map[string]int{"bytes": len(data)})
-	}, MediaTypes("text/csv", "multipart/form-data"))
+	}, kit.MediaTypes("text/csv", "multipart/form-data"))
 }
 
 func newTestServer(t *testing.T) *Server {
@@ -84,7 +85,7 @@ func buildServer(t *testing.T, cfg *config.Config, log *slog.Logger) *Server {
 	if cfg.DataDir == config.Default().DataDir {
 		cfg.DataDir = t.TempDir() // the session store writes under it
 	}
-	c := NewContainer(cfg, log)
+	c := kit.NewContainer(cfg, log)
 	if err := c.Register(panicky{}); err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"lakehouse/modules/kit"
 	"net/http"
 	"sort"
 	"sync"
@@ -24,8 +25,6 @@ import (
 const (
 	// SessionCookie is the name of the session cookie.
 	SessionCookie = "lakehouse_session"
-	// CSRFHeader carries the session's CSRF token on cookie-authenticated writes.
-	CSRFHeader = "X-CSRF-Token"
 	// sessionTTL is a session's absolute lifetime: a day's work.
 	sessionTTL = 12 * time.Hour
 	// maxSessions bounds the store; the oldest session goes first.
@@ -178,14 +177,14 @@ func (s *sessionStore) list() []SessionInfo {
 
 // checkCSRF requires the session's token on a state-changing request.
 func checkCSRF(r *http.Request, sess *session) error {
-	if !isStateChanging(r.Method) {
+	if !kit.StateChanging(r.Method) {
 		return nil
 	}
-	got := r.Header.Get(CSRFHeader)
+	got := r.Header.Get(kit.CSRFHeader)
 	if got == "" || subtle.ConstantTimeCompare([]byte(got), sess.csrf) != 1 {
-		return Errorf(http.StatusForbidden, "csrf",
+		return kit.Errorf(http.StatusForbidden, "csrf",
 			"a %s with the session cookie must carry the session's CSRF token in the %s header (GET /v1/session returns it)",
-			r.Method, CSRFHeader)
+			r.Method, kit.CSRFHeader)
 	}
 	return nil
 }

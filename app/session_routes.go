@@ -1,6 +1,7 @@
 package app
 
 import (
+	"lakehouse/modules/kit"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -13,7 +14,7 @@ import (
 // cookie (and, for writes, its CSRF token) whose principal is still
 // configured. The principal is nil when the request has no live session;
 // err is set when it has one but fails the CSRF check.
-func (g *Gate) authenticateSession(c echo.Context) (*Principal, error) {
+func (g *Gate) authenticateSession(c echo.Context) (*kit.Principal, error) {
 	sess, _, ok := g.sessions.lookup(c.Request())
 	if !ok {
 		return nil, nil
@@ -25,7 +26,7 @@ func (g *Gate) authenticateSession(c echo.Context) (*Principal, error) {
 	if err := checkCSRF(c.Request(), sess); err != nil {
 		return nil, err
 	}
-	c.Set(contextSession, sess) // for SubRequest
+	c.Set(kit.ContextCSRF, string(sess.csrf)) // for SubRequest
 	return p, nil
 }
 
@@ -34,11 +35,11 @@ func (g *Gate) authenticateSession(c echo.Context) (*Principal, error) {
 func (g *Gate) clientAllowed(c echo.Context) error {
 	ip, err := g.clientIP(c.Request())
 	if err != nil {
-		return Errorf(http.StatusForbidden, "forbidden", "%v from trusted proxy %s", err, c.Request().RemoteAddr)
+		return kit.Errorf(http.StatusForbidden, "forbidden", "%v from trusted proxy %s", err, c.Request().RemoteAddr)
 	}
-	c.Set(ContextClientIP, ip.String())
+	c.Set(kit.ContextClientIP, ip.String())
 	if len(g.allowed) > 0 && !containsAddr(g.allowed, ip) {
-		return Errorf(http.StatusForbidden, "forbidden", "client address %s is not in auth.allowed_ips", ip)
+		return kit.Errorf(http.StatusForbidden, "forbidden", "client address %s is not in auth.allowed_ips", ip)
 	}
 	return nil
 }
@@ -81,16 +82,16 @@ func (g *Gate) login(c echo.Context) error {
 		return err
 	}
 	if !g.enabled() {
-		c.Set(ContextPrincipal, Anonymous.Name)
-		return c.JSON(http.StatusOK, sessionAnswer{Authenticated: true, Principal: Anonymous.Name, Role: Anonymous.Role.String(), Via: "none"})
+		c.Set(kit.ContextPrincipal, kit.Anonymous.Name)
+		return c.JSON(http.StatusOK, sessionAnswer{Authenticated: true, Principal: kit.Anonymous.Name, Role: kit.Anonymous.Role.String(), Via: "none"})
 	}
 	var req struct {
 		Token string `json:"token"`
 	}
-	if err := DecodeJSON(c.Request().Body, &req); err != nil {
+	if err := kit.DecodeJSON(c.Request().Body, &req); err != nil {
 		return err
 	}
-	ip, _ := netip.ParseAddr(stringOr(c.Get(ContextClientIP), ""))
+	ip, _ := netip.ParseAddr(stringOr(c.Get(kit.ContextClientIP), ""))
 	if !ip.IsValid() {
 		ip = parseHostAddr(c.Request().RemoteAddr)
 	}
@@ -100,13 +101,13 @@ func (g *Gate) login(c echo.Context) error {
 			return e // wrong tokens only: a right one always logs in
 		}
 		g.failures.fail(ip, time.Now())
-		return Errorf(http.StatusUnauthorized, "unauthorized", "invalid token")
+		return kit.Errorf(http.StatusUnauthorized, "unauthorized", "invalid token")
 	}
 	id, sess, err := g.sessions.create(p.Name, ip.String())
 	if err != nil {
 		return err
 	}
-	c.Set(ContextPrincipal, p.Name)
+	c.Set(kit.ContextPrincipal, p.Name)
 	g.setCookie(c, id, int(sessionTTL.Seconds()))
 	exp := sess.expires.UTC()
 	return c.JSON(http.StatusOK, sessionAnswer{Authenticated: true, AuthRequired: true, Principal: p.Name, Role: p.Role.String(),
@@ -120,7 +121,7 @@ func (g *Gate) whoami(c echo.Context) error {
 		return err
 	}
 	if !g.enabled() {
-		return c.JSON(http.StatusOK, sessionAnswer{Authenticated: true, Principal: Anonymous.Name, Role: Anonymous.Role.String(), Via: "none"})
+		return c.JSON(http.StatusOK, sessionAnswer{Authenticated: true, Principal: kit.Anonymous.Name, Role: kit.Anonymous.Role.String(), Via: "none"})
 	}
 	if name, ok := c.Request().Context().Value(inProcessKey{}).(string); ok {
 		if p, ok := g.creds.principal(name); ok {
@@ -149,7 +150,7 @@ func (g *Gate) logout(c echo.Context) error {
 		if err := checkCSRF(c.Request(), sess); err != nil {
 			return err
 		}
-		c.Set(ContextPrincipal, sess.principal)
+		c.Set(kit.ContextPrincipal, sess.principal)
 		everywhere := c.QueryParam("everywhere") == "true"
 		if _, err := g.sessions.delete(func(k [32]byte, s *session) bool {
 			return k == key || everywhere && s.principal == sess.principal
@@ -190,14 +191,14 @@ func (t *routeTable) mountSessionAdmin(e *echo.Echo, api *echo.Group, g *Gate) e
 				return err
 			}
 			if n == 0 {
-				return Errorf(http.StatusNotFound, "not_found", "no live session %q", truncate(id, 32))
+				return kit.Errorf(http.StatusNotFound, "not_found", "no live session %q", truncate(id, 32))
 			}
 			return c.JSON(http.StatusOK, map[string]int{"revoked": n})
 		})
 		api.DELETE("/auth/sessions", func(c echo.Context) error {
 			who := c.QueryParam("principal")
 			if who == "" {
-				return Errorf(http.StatusBadRequest, "bad_request", "name the principal whose sessions end: ?principal=NAME")
+				return kit.Errorf(http.StatusBadRequest, "bad_request", "name the principal whose sessions end: ?principal=NAME")
 			}
 			n, err := g.sessions.delete(func(_ [32]byte, s *session) bool { return s.principal == who })
 			if err != nil {
@@ -205,9 +206,9 @@ func (t *routeTable) mountSessionAdmin(e *echo.Echo, api *echo.Group, g *Gate) e
 			}
 			return c.JSON(http.StatusOK, map[string]int{"revoked": n})
 		})
-	}, map[string]Perm{
-		"GET /v1/auth/sessions":        Need(RoleAdmin),
-		"DELETE /v1/auth/sessions/:id": Need(RoleAdmin),
-		"DELETE /v1/auth/sessions":     Need(RoleAdmin),
+	}, map[string]kit.Perm{
+		"GET /v1/auth/sessions":        kit.Need(kit.RoleAdmin),
+		"DELETE /v1/auth/sessions/:id": kit.Need(kit.RoleAdmin),
+		"DELETE /v1/auth/sessions":     kit.Need(kit.RoleAdmin),
 	})
 }

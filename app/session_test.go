@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"lakehouse/config"
+	"lakehouse/modules/kit"
 )
 
 func newTokenServer(t *testing.T, token string) *Server {
@@ -72,11 +73,11 @@ func TestSessionCookieStandsInForTheToken(t *testing.T) {
 		t.Fatalf("write without CSRF token: %d %s", rec.Code, rec.Body)
 	}
 	if rec := request(s, "POST", "/v1/storage/echo", `{"a":1}`, "Cookie", cookie, "Content-Type", "application/json",
-		CSRFHeader, "wrong"); rec.Code != 403 {
+		kit.CSRFHeader, "wrong"); rec.Code != 403 {
 		t.Fatalf("write with a wrong CSRF token: %d %s", rec.Code, rec.Body)
 	}
 	if rec := request(s, "POST", "/v1/storage/echo", `{"a":1}`, "Cookie", cookie, "Content-Type", "application/json",
-		CSRFHeader, ans.CSRFToken); rec.Code != 200 {
+		kit.CSRFHeader, ans.CSRFToken); rec.Code != 200 {
 		t.Fatalf("write with the CSRF token: %d %s", rec.Code, rec.Body)
 	}
 	// A forged cookie is nothing.
@@ -103,7 +104,7 @@ func TestSessionCookieStandsInForTheToken(t *testing.T) {
 	if rec := request(s, "DELETE", "/v1/session", "", "Cookie", cookie); rec.Code != 403 {
 		t.Fatalf("logout without CSRF: %d", rec.Code)
 	}
-	rec = request(s, "DELETE", "/v1/session", "", "Cookie", cookie, CSRFHeader, ans.CSRFToken)
+	rec = request(s, "DELETE", "/v1/session", "", "Cookie", cookie, kit.CSRFHeader, ans.CSRFToken)
 	if rec.Code != 204 || sessionCookie(t, rec).MaxAge >= 0 {
 		t.Fatalf("logout: %d %v", rec.Code, rec.Header()["Set-Cookie"])
 	}

@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"lakehouse/app/cli"
-	"lakehouse/app/client"
 	"lakehouse/config"
+	"lakehouse/internal/client"
 )
 
 // Token is the bearer token test servers use unless an option changes it.

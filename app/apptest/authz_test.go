@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"lakehouse/app"
 	"lakehouse/app/apptest"
 	"lakehouse/config"
+	"lakehouse/modules/kit"
 )
 
 // principals of the authorization tests: name → role, grants, token.
@@ -33,7 +33,7 @@ func startAuthz(t *testing.T) *apptest.Server {
 	s := apptest.Start(t, func(c *config.Config) {
 		for _, p := range principals {
 			c.Auth.Principals = append(c.Auth.Principals, config.PrincipalConfig{
-				Name: p.name, Role: p.role, Datasets: p.datasets, TokenSHA256: app.TokenHash(p.token)})
+				Name: p.name, Role: p.role, Datasets: p.datasets, TokenSHA256: kit.TokenHash(p.token)})
 		}
 	})
 	ingest := func(name, csv string) {

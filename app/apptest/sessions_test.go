@@ -9,6 +9,7 @@ import (
 	"lakehouse/app"
 	"lakehouse/app/apptest"
 	"lakehouse/config"
+	"lakehouse/modules/kit"
 )
 
 // login exchanges token for a session cookie on s.
@@ -39,7 +40,7 @@ func withCookie(t *testing.T, s *apptest.Server, cookie, path string) int {
 // ends every session of a principal at once; a reader may do neither.
 func TestSessionsSurviveRestartAndCanBeRevoked(t *testing.T) {
 	s := apptest.Start(t, func(c *config.Config) {
-		c.Auth.Principals = []config.PrincipalConfig{{Name: "rita", Role: "reader", TokenSHA256: app.TokenHash("tok-reader")}}
+		c.Auth.Principals = []config.PrincipalConfig{{Name: "rita", Role: "reader", TokenSHA256: kit.TokenHash("tok-reader")}}
 	})
 	c1 := login(t, s, "tok-reader")
 	c2 := login(t, s, "tok-reader")
@@ -104,7 +105,7 @@ func TestSessionsSurviveRestartAndCanBeRevoked(t *testing.T) {
 func TestPrincipalRotation(t *testing.T) {
 	s := apptest.Start(t, func(c *config.Config) {
 		c.Auth.Principals = []config.PrincipalConfig{{Name: "agent", Role: "reader",
-			TokenSHA256: app.TokenHash("new-tok"), SecondarySHA256: []string{app.TokenHash("old-tok")}}}
+			TokenSHA256: kit.TokenHash("new-tok"), SecondarySHA256: []string{kit.TokenHash("old-tok")}}}
 	})
 	for _, tok := range []string{"new-tok", "old-tok"} {
 		var who struct {

@@ -14,7 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"lakehouse/app/client"
+	"lakehouse/internal/client"
 	"lakehouse/modules/catalog"
 )
 

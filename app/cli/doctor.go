@@ -13,9 +13,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"lakehouse/app"
 	"lakehouse/config"
 	"lakehouse/modules/catalog"
+	"lakehouse/modules/kit"
 )
 
 // doctorCheck is one line of the doctor report.
@@ -119,8 +119,8 @@ func runDoctor(ctx context.Context, cfg *config.Config) []doctorCheck {
 
 // datasetsCheck lists every dataset's versions, parts, metadata and last
 // maintenance, warning where maintenance is not keeping up.
-func datasetsCheck(ctx context.Context, c *app.Container) (doctorCheck, bool) {
-	cat, ok := app.Lookup[catalog.Catalog](c)
+func datasetsCheck(ctx context.Context, c *kit.Container) (doctorCheck, bool) {
+	cat, ok := kit.Lookup[catalog.Catalog](c)
 	if !ok {
 		return doctorCheck{}, false
 	}

@@ -17,10 +17,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"lakehouse/app"
-	"lakehouse/app/client"
+	"lakehouse/internal/client"
 	"lakehouse/modules/catalog"
 	"lakehouse/modules/ingest"
+	"lakehouse/modules/kit"
 )
 
 func init() { extraCommands = append(extraCommands, newIngestCmd) }
@@ -163,7 +163,7 @@ func ingestLocal(ctx context.Context, cmd *cobra.Command, g *globalFlags, path s
 		return err
 	}
 	defer func() { _ = c.Stop(context.Background()) }()
-	svc, err := app.Resolve[ingest.Service](c)
+	svc, err := kit.Resolve[ingest.Service](c)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"lakehouse/app/mcpserver"
 	"lakehouse/config"
 	"lakehouse/modules/catalog"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/pathway"
 )
 
@@ -101,7 +102,7 @@ func runMCP(ctx context.Context, cfg *config.Config, f mcpFlags, serverSet bool,
 		return mcpserver.Run(ctx, opts)
 	}
 	if f.as != "" && !hasPrincipal(cfg.Auth, f.as) {
-		return &ExitError{Code: 2, Err: fmt.Errorf("mcp: --as %q: no such principal in [[auth.principals]] (or %q, auth.token's)", f.as, app.AdminName)}
+		return &ExitError{Code: 2, Err: fmt.Errorf("mcp: --as %q: no such principal in [[auth.principals]] (or %q, auth.token's)", f.as, kit.AdminName)}
 	}
 	stopInProcess, why, err := openInProcess(ctx, cfg, log, &opts, f.as)
 	if err != nil {
@@ -194,7 +195,7 @@ func stderrFile(w io.Writer) *os.File {
 
 // hasPrincipal reports whether the auth section defines the principal name.
 func hasPrincipal(a config.AuthConfig, name string) bool {
-	if name == app.AdminName && a.Token != "" {
+	if name == kit.AdminName && a.Token != "" {
 		return true
 	}
 	for _, p := range a.Principals {

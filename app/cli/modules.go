@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"strings"
 
-	"lakehouse/app"
 	"lakehouse/modules/catalog"
 	"lakehouse/modules/embed"
 	"lakehouse/modules/erasure"
 	"lakehouse/modules/indexer"
 	"lakehouse/modules/ingest"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/observer"
 	"lakehouse/modules/pathway"
 	"lakehouse/modules/query"
@@ -23,8 +23,8 @@ import (
 // This is the one registry: module names (--modules, /ready, doctor, the
 // docs test), route prefixes and config sections are all read from the
 // modules it returns. A new module is its folder plus one line here.
-func AllModules() []app.Module {
-	return []app.Module{
+func AllModules() []kit.Module {
+	return []kit.Module{
 		storage.New(),
 		catalog.New(),
 		ingest.New(),

@@ -17,6 +17,7 @@ import (
 
 	"lakehouse/app"
 	"lakehouse/config"
+	"lakehouse/modules/kit"
 )
 
 var update = flag.Bool("update", false, "rewrite the route table in docs/API.md from /openapi.json")
@@ -119,7 +120,7 @@ const (
 
 // checkAPIDoc keeps docs/API.md's generated route table in step with the
 // mounted routes.
-func checkAPIDoc(t *testing.T, routes []app.RouteInfo, perms []app.RoutePerm) {
+func checkAPIDoc(t *testing.T, routes []kit.RouteInfo, perms []kit.RoutePerm) {
 	need := map[string]string{}
 	for _, p := range perms {
 		n := p.Role
@@ -178,7 +179,7 @@ var (
 // the generated one: every "METHOD /path" it names (METHODS may be
 // "POST/GET", a path may hold {a,b} alternatives and <param>s) must be a
 // route /openapi.json lists for that row's module.
-func checkModuleTable(text string, routes []app.RouteInfo) []string {
+func checkModuleTable(text string, routes []kit.RouteInfo) []string {
 	owner := map[string]string{} // "METHOD /v1/a/*/b" → module
 	norm := func(p string) string { return docParamRe.ReplaceAllString(p, "*") }
 	for _, r := range routes {

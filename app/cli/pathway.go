@@ -12,8 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"lakehouse/app/client"
 	"lakehouse/config"
+	"lakehouse/internal/client"
 	"lakehouse/modules/pathway"
 	"lakehouse/modules/storage"
 )

@@ -15,9 +15,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"lakehouse/app"
-	"lakehouse/app/client"
 	"lakehouse/config"
+	"lakehouse/internal/client"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/query"
 	"lakehouse/modules/storage"
 )
@@ -124,7 +124,7 @@ func localQuery(ctx context.Context, cfg *config.Config, o *queryOpts, sqlText s
 	defer svc.Close()
 	res, err := svc.Query(ctx, sqlText, nil, o.limit)
 	if err != nil {
-		ae := app.AsAPIError(err)
+		ae := kit.AsAPIError(err)
 		return nil, &ExitError{Code: 1, Err: fmt.Errorf("%s: %s", ae.Code, ae.Message)}
 	}
 	return res, nil

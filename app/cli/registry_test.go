@@ -8,14 +8,14 @@ import (
 	"strings"
 	"testing"
 
-	"lakehouse/app"
 	"lakehouse/config"
+	"lakehouse/modules/kit"
 )
 
 // checkRegistry lists every place a registered module is missing from:
 // a unique name, --modules, its config section (in config.Config, with a
 // Validate, and in the generated reference), docs/ARCHITECTURE.md.
-func checkRegistry(mods []app.Module) []error {
+func checkRegistry(mods []kit.Module) []error {
 	var errs []error
 	reference, err := os.ReadFile("../../docs/CONFIG.md")
 	if err != nil {
@@ -39,7 +39,7 @@ func checkRegistry(mods []app.Module) []error {
 		if _, err := ParseModules([]string{name}); err != nil {
 			errs = append(errs, fmt.Errorf("module %q: --modules refuses it: %v", name, err))
 		}
-		if cf, ok := m.(app.Configured); ok && cf.ConfigSection() != "" {
+		if cf, ok := m.(kit.Configured); ok && cf.ConfigSection() != "" {
 			sec := cf.ConfigSection()
 			if !sections[sec] {
 				errs = append(errs, fmt.Errorf("module %q: config section %q is not a validated section of config.Config", name, sec))
@@ -67,7 +67,7 @@ type forgotten struct{}
 
 func (forgotten) Name() string                               { return "forgotten" }
 func (forgotten) Deps() []string                             { return nil }
-func (forgotten) Init(context.Context, *app.Container) error { return nil }
+func (forgotten) Init(context.Context, *kit.Container) error { return nil }
 func (forgotten) ConfigSection() string                      { return "forgotten" }
 
 // TestRegistryCatchesAForgottenPiece: a module missing its config

@@ -15,6 +15,7 @@ import (
 	"lakehouse/app/mcpserver"
 	"lakehouse/config"
 	"lakehouse/internal/fsx"
+	"lakehouse/modules/kit"
 	"lakehouse/web"
 )
 
@@ -93,10 +94,10 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 
 // Boot registers every module, initialises the ones the exposed set needs
 // (with their dependencies) and starts them.
-func Boot(ctx context.Context, cfg *config.Config, log *slog.Logger, exposed []string) (*app.Container, error) {
-	c := app.NewContainer(cfg, log)
-	app.Provide[app.WebUI](c, web.New())
-	app.Provide[app.Endpoint](c, mcpserver.HTTPEndpoint{Opts: mcpserver.Options{
+func Boot(ctx context.Context, cfg *config.Config, log *slog.Logger, exposed []string) (*kit.Container, error) {
+	c := kit.NewContainer(cfg, log)
+	kit.Provide[app.WebUI](c, web.New())
+	kit.Provide[kit.Endpoint](c, mcpserver.HTTPEndpoint{Opts: mcpserver.Options{
 		Version: app.Version, Log: log.With("component", "mcp-http"),
 		Timeout: cfg.MCP.Timeout.D(), IndexTimeout: cfg.MCP.IndexTimeout.D(),
 		MaxRows: cfg.MCP.MaxRows, MaxChars: cfg.MCP.MaxChars, SampleRows: cfg.MCP.SampleRows,

@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"lakehouse/app"
 	"lakehouse/config"
+	"lakehouse/modules/kit"
 )
 
 // newTokenCmd is `lakehouse token`: credentials for [[auth.principals]].
@@ -37,7 +37,7 @@ func newTokenCreateCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			pc := config.PrincipalConfig{Name: name, Role: role, Datasets: datasets}
 			tok := newToken()
-			pc.TokenSHA256 = app.TokenHash(tok)
+			pc.TokenSHA256 = kit.TokenHash(tok)
 			probe := config.AuthConfig{Principals: []config.PrincipalConfig{pc}}
 			if err := probe.Validate(); err != nil {
 				return &ExitError{Code: 2, Err: fmt.Errorf("token create: %w", err)}
@@ -63,7 +63,7 @@ func newTokenHashCmd() *cobra.Command {
 		Short: "Print the SHA-256 of an existing token, as token_sha256 and secondary_sha256 hold it",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			fmt.Fprintln(cmd.OutOrStdout(), app.TokenHash(strings.TrimSpace(args[0])))
+			fmt.Fprintln(cmd.OutOrStdout(), kit.TokenHash(strings.TrimSpace(args[0])))
 			return nil
 		},
 	}

@@ -7,8 +7,8 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
-	"lakehouse/app"
 	"lakehouse/config"
+	"lakehouse/modules/kit"
 )
 
 // TestTokenCreatePrintsTokenOnceAndOnlyItsHashInTheEntry: the printed
@@ -38,7 +38,7 @@ func TestTokenCreatePrintsTokenOnceAndOnlyItsHashInTheEntry(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := cfg.Auth.Principals[0]
-	if p.Name != "agent" || p.Role != "reader" || p.TokenSHA256 != app.TokenHash(tok) || strings.Join(p.Datasets, ",") != "candidates,jobs_*" {
+	if p.Name != "agent" || p.Role != "reader" || p.TokenSHA256 != kit.TokenHash(tok) || strings.Join(p.Datasets, ",") != "candidates,jobs_*" {
 		t.Fatalf("entry %+v", p)
 	}
 	out.Reset()
@@ -53,7 +53,7 @@ func TestTokenCreatePrintsTokenOnceAndOnlyItsHashInTheEntry(t *testing.T) {
 // TestPrincipalConfigIsValidated: a principal needs a known role, a
 // token source that is not plaintext, a valid hash and a unique name.
 func TestPrincipalConfigIsValidated(t *testing.T) {
-	h := app.TokenHash("x")
+	h := kit.TokenHash("x")
 	for _, c := range []struct {
 		p    config.PrincipalConfig
 		want string

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"lakehouse/app"
 	"lakehouse/app/apptest"
 	"lakehouse/config"
+	"lakehouse/modules/kit"
 )
 
 // TestMCPAsReaderListsNoWriteTools: `lakehouse mcp --as NAME` acts as
@@ -21,7 +21,7 @@ func TestMCPAsReaderListsNoWriteTools(t *testing.T) {
 	s0 := apptest.Start(t, func(c *config.Config) { c.DataDir = dir })
 	ingest(t, s0, "payroll", "id,salary\n1,99999\n")
 	s0.Stop(t)
-	principals := fmt.Sprintf("[[auth.principals]]\nname = \"agent\"\nrole = \"reader\"\ndatasets = [\"candidates\"]\ntoken_sha256 = %q\n", app.TokenHash("agent-tok"))
+	principals := fmt.Sprintf("[[auth.principals]]\nname = \"agent\"\nrole = \"reader\"\ndatasets = [\"candidates\"]\ntoken_sha256 = %q\n", kit.TokenHash("agent-tok"))
 	s := connect(t, []string{"AUTH_TOKEN=in-process-token"}, "--config", testConfig(t, "[auth]\n"+principals), "--data-dir", dir, "mcp", "--as", "agent")
 	tools, err := s.ListTools(context.Background(), nil)
 	if err != nil {

@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"lakehouse/app/client"
+	"lakehouse/internal/client"
 )
 
 // streamObjects is client.Stream with every NDJSON line decoded as a JSON

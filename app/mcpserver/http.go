@@ -9,6 +9,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"lakehouse/app"
+	"lakehouse/modules/kit"
 )
 
 // ModeHTTP is reported by sessions served over Streamable HTTP (/mcp).
@@ -19,7 +20,7 @@ const ModeHTTP = "http"
 // principal that opened it — its role decides the tools listed, its
 // grants what the tools can see, since every tool call goes through the
 // API routes in-process as that principal. A session id is honoured only
-// for the principal that opened it. It implements app.Endpoint.
+// for the principal that opened it. It implements kit.Endpoint.
 type HTTPEndpoint struct {
 	// Opts are the caps and timeouts every session uses (Server, HTTP,
 	// Mode and Role are set per session).
@@ -28,14 +29,14 @@ type HTTPEndpoint struct {
 	SessionTimeout time.Duration
 }
 
-// Path implements app.Endpoint.
+// Path implements kit.Endpoint.
 func (HTTPEndpoint) Path() string { return "/mcp" }
 
-// Need implements app.Endpoint: any principal may speak MCP; what it can
+// Need implements kit.Endpoint: any principal may speak MCP; what it can
 // do there is its role's.
-func (HTTPEndpoint) Need() app.Role { return app.RoleReader }
+func (HTTPEndpoint) Need() kit.Role { return kit.RoleReader }
 
-// Handler implements app.Endpoint.
+// Handler implements kit.Endpoint.
 func (h HTTPEndpoint) Handler(api http.Handler) http.Handler {
 	timeout := h.SessionTimeout
 	if timeout <= 0 {
@@ -43,14 +44,14 @@ func (h HTTPEndpoint) Handler(api http.Handler) http.Handler {
 	}
 	owners := &sessionOwners{m: map[string]*owned{}, idle: timeout}
 	sh := mcp.NewStreamableHTTPHandler(func(r *http.Request) *mcp.Server {
-		p := app.PrincipalOf(r.Context())
+		p := kit.PrincipalOf(r.Context())
 		if p == nil {
 			return nil
 		}
 		opts := h.Opts
 		opts.Mode, opts.Server, opts.Role = ModeHTTP, "http://localhost", p.Role
 		var rt http.RoundTripper = HandlerTransport(api)
-		if p != app.Anonymous {
+		if p != kit.Anonymous {
 			rt = AsPrincipalTransport(p.Name, rt)
 		}
 		opts.HTTP = &http.Client{Transport: rt}
@@ -61,7 +62,7 @@ func (h HTTPEndpoint) Handler(api http.Handler) http.Handler {
 		return s.mcp
 	}, &mcp.StreamableHTTPOptions{SessionTimeout: timeout, Logger: h.Opts.Log})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := app.PrincipalOf(r.Context())
+		p := kit.PrincipalOf(r.Context())
 		if p == nil {
 			writeJSONError(w, http.StatusUnauthorized, "unauthorized", "no principal")
 			return

@@ -12,9 +12,9 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"lakehouse/app"
 	"lakehouse/app/apptest"
 	"lakehouse/config"
+	"lakehouse/modules/kit"
 )
 
 // bearer adds a token to every request of an MCP client.
@@ -49,7 +49,7 @@ func connectHTTP(t *testing.T, s *apptest.Server, token string) (*mcp.ClientSess
 func TestMCPOverStreamableHTTP(t *testing.T) {
 	s := apptest.Start(t, func(c *config.Config) {
 		c.Auth.Principals = []config.PrincipalConfig{{Name: "agent", Role: "reader", Datasets: []string{"candidates"},
-			TokenSHA256: app.TokenHash("agent-tok")}}
+			TokenSHA256: kit.TokenHash("agent-tok")}}
 	})
 	ingest(t, s, "candidates", candidatesCSV)
 	ingest(t, s, "payroll", "id,salary\n1,99999\n")

@@ -13,7 +13,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"lakehouse/app/client"
+	"lakehouse/internal/client"
 )
 
 // Dataset resources: lakehouse://dataset/<name> is the latest version,

@@ -18,8 +18,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"lakehouse/app"
-	"lakehouse/app/client"
+	"lakehouse/internal/client"
+	"lakehouse/modules/kit"
 )
 
 // Modes an MCP server reports (logs, observer events).
@@ -42,7 +42,7 @@ type Options struct {
 	Token string
 	// Role is the caller's role: tools it could not call are not listed.
 	// 0 = every tool (Run asks the server with GET /v1/session).
-	Role app.Role
+	Role kit.Role
 	// Timeout bounds each tool call (default 30s).
 	Timeout time.Duration
 	// IndexTimeout bounds index_dataset, which embeds a whole dataset
@@ -166,7 +166,7 @@ func Run(ctx context.Context, opts Options) error {
 }
 
 // whoami asks the server which role the credentials carry.
-func whoami(ctx context.Context, opts Options) (app.Role, error) {
+func whoami(ctx context.Context, opts Options) (kit.Role, error) {
 	api := client.New(opts.Server, opts.Token, opts.HTTP)
 	var ans struct {
 		Authenticated bool   `json:"authenticated"`
@@ -181,9 +181,9 @@ func whoami(ctx context.Context, opts Options) (app.Role, error) {
 	if !ans.Authenticated {
 		return 0, errors.New("mcp: the server refused the credentials (check auth.token or the env var auth.token_env names; in-process, `--as NAME` acts as a configured principal)")
 	}
-	role, err := app.ParseRole(ans.Role)
+	role, err := kit.ParseRole(ans.Role)
 	if err != nil {
-		return app.RoleAdmin, nil // a server from before roles: every tool, as before
+		return kit.RoleAdmin, nil // a server from before roles: every tool, as before
 	}
 	return role, nil
 }

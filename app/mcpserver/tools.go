@@ -11,8 +11,8 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"lakehouse/app"
-	"lakehouse/app/client"
+	"lakehouse/internal/client"
+	"lakehouse/modules/kit"
 )
 
 // toolSpec describes one tool beyond its input type.
@@ -33,18 +33,18 @@ type toolSpec struct {
 	reportsProgress bool
 	// needs is the role the tool's routes need; 0 means reader for a
 	// read-only tool and admin otherwise (a write tool must say).
-	needs app.Role
+	needs kit.Role
 }
 
 // role is what the tool needs of the caller.
-func (t toolSpec) role() app.Role {
+func (t toolSpec) role() kit.Role {
 	switch {
 	case t.needs != 0:
 		return t.needs
 	case t.readOnly:
-		return app.RoleReader
+		return kit.RoleReader
 	}
-	return app.RoleAdmin
+	return kit.RoleAdmin
 }
 
 // toolFunc does one call; out is the answer's JSON object.

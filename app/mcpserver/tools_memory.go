@@ -3,12 +3,11 @@ package mcpserver
 import (
 	"context"
 	"fmt"
+	"lakehouse/modules/kit"
 	"net/url"
 	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-
-	"lakehouse/app"
 )
 
 type traceDoc struct {
@@ -78,7 +77,7 @@ type eventIn struct {
 
 func (h *handler) addMemoryTools(s *mcp.Server) {
 	addTool(s, h, toolSpec{
-		name: "remember", needs: app.RoleAnalyst, title: "Remember a trace",
+		name: "remember", needs: kit.RoleAnalyst, title: "Remember a trace",
 		description: "Store a trace in the pathway memory: what was asked, what was tried and what worked (any JSON), with tags for later recall. Answers the stored trace with its uid.",
 		hint:        "store less content",
 		output:      schemaFor[traceDoc](),
@@ -124,7 +123,7 @@ func (h *handler) addMemoryTools(s *mcp.Server) {
 	})
 
 	addTool(s, h, toolSpec{
-		name: "pathway_retire", needs: app.RoleAnalyst, title: "Retire a trace", destructive: true, idempotent: true,
+		name: "pathway_retire", needs: kit.RoleAnalyst, title: "Retire a trace", destructive: true, idempotent: true,
 		description: "Retire a trace: it stays in the log and its history, but recall never returns it again. Use it for a trace that turned out wrong.",
 		hint:        "retire one trace at a time",
 		output:      schemaFor[traceDoc](),
@@ -138,7 +137,7 @@ func (h *handler) addMemoryTools(s *mcp.Server) {
 	})
 
 	addTool(s, h, toolSpec{
-		name: "observer_event", needs: app.RoleAnalyst, title: "Report an event",
+		name: "observer_event", needs: kit.RoleAnalyst, title: "Report an event",
 		description: "Record an event in the lakehouse observer (source \"mcp\"), e.g. the outcome of a multi-step task, so people auditing the agent see it beside the tool calls. Every tool call is recorded already; use this for facts the calls do not show.",
 		hint:        "send fewer fields",
 		output:      schemaFor[eventAckDoc](),

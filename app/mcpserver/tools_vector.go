@@ -3,13 +3,12 @@ package mcpserver
 import (
 	"context"
 	"fmt"
+	"lakehouse/modules/kit"
 	"net/url"
 	"strings"
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-
-	"lakehouse/app"
 )
 
 type indexDoc struct {
@@ -257,7 +256,7 @@ func (h *handler) addVectorTools(s *mcp.Server) {
 	})
 
 	addTool(s, h, toolSpec{
-		name: "index_dataset", needs: app.RoleWriter, title: "Index a dataset for search", idempotent: true, reportsProgress: true,
+		name: "index_dataset", needs: kit.RoleWriter, title: "Index a dataset for search", idempotent: true, reportsProgress: true,
 		timeout:     h.opts.IndexTimeout,
 		description: "Build or update a vector index from a dataset: embeds the text columns of every row (only new or changed rows on a re-run) under the row's id, with metadata columns for filtering. Reports progress (rows processed of total) when the client sends a progress token. Then search it with search_vectors.",
 		hint:        "index a smaller dataset",

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"lakehouse/app/client"
+	"lakehouse/internal/client"
 )
 
 // FK is one foreign key of a demo table: Columns hold the key of the

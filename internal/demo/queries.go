@@ -4,7 +4,7 @@ import (
 	"context"
 	"net/http"
 
-	"lakehouse/app/client"
+	"lakehouse/internal/client"
 )
 
 // Param is one parameter of a saved query; the SQL refers to the i-th

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"lakehouse/app/client"
+	"lakehouse/internal/client"
 )
 
 // IndexName is the vector index the seed builds from candidates.summary.

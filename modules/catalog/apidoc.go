@@ -1,11 +1,11 @@
 package catalog
 
-import "lakehouse/app"
+import "lakehouse/modules/kit"
 
-// RouteDocs implements app.Documented: the request and answer types of
+// RouteDocs implements kit.Documented: the request and answer types of
 // the catalog routes, for GET /openapi.json.
-func (m *Module) RouteDocs() map[string]app.RouteDoc {
-	return map[string]app.RouteDoc{
+func (m *Module) RouteDocs() map[string]kit.RouteDoc {
+	return map[string]kit.RouteDoc{
 		"POST /register":              {Summary: "register a dataset version", Request: registerBody{}, Response: ManifestResponse{}, Status: 201},
 		"GET /list":                   {Summary: "every dataset's latest version"},
 		"GET /manifest/:name":         {Summary: "a dataset's manifest", Response: ManifestResponse{}},

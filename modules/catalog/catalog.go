@@ -5,24 +5,23 @@ package catalog
 
 import (
 	"context"
+	"lakehouse/modules/kit"
 	"net/http"
 	"time"
-
-	"lakehouse/app"
 )
 
 // Errors callers match with errors.Is; each carries its HTTP answer, so
 // every route that meets one (catalog, ingest, indexer) answers alike.
 var (
-	ErrNotFound            = app.NewKind(http.StatusNotFound, "not_found", "dataset not found")
-	ErrInvalidName         = app.NewKind(http.StatusBadRequest, "invalid_name", "invalid dataset name")
-	ErrSchemaDrift         = app.NewKind(http.StatusConflict, "schema_drift", "schema drift") // details in *DriftError
-	ErrIdempotencyConflict = app.NewKind(http.StatusConflict, "idempotency_conflict", "idempotency key reused with different content")
-	ErrExpired             = app.NewKind(http.StatusGone, "version_expired", "version expired under the dataset's retention")
-	ErrRetry               = app.NewKind(http.StatusServiceUnavailable, "retry", "write raced with maintenance")
+	ErrNotFound            = kit.NewKind(http.StatusNotFound, "not_found", "dataset not found")
+	ErrInvalidName         = kit.NewKind(http.StatusBadRequest, "invalid_name", "invalid dataset name")
+	ErrSchemaDrift         = kit.NewKind(http.StatusConflict, "schema_drift", "schema drift") // details in *DriftError
+	ErrIdempotencyConflict = kit.NewKind(http.StatusConflict, "idempotency_conflict", "idempotency key reused with different content")
+	ErrExpired             = kit.NewKind(http.StatusGone, "version_expired", "version expired under the dataset's retention")
+	ErrRetry               = kit.NewKind(http.StatusServiceUnavailable, "retry", "write raced with maintenance")
 	// ErrBaseMoved: a request built on a version (RegisterRequest.BaseVersion)
 	// that is no longer the latest; the caller rebuilds it on the new one.
-	ErrBaseMoved = app.NewKind(http.StatusConflict, "base_moved", "the dataset changed while the request was built")
+	ErrBaseMoved = kit.NewKind(http.StatusConflict, "base_moved", "the dataset changed while the request was built")
 )
 
 // Column is one column of a dataset's schema. Type is a DuckDB type name

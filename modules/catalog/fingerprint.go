@@ -91,13 +91,13 @@ func (e *DriftError) Error() string {
 // Is makes errors.Is(err, ErrSchemaDrift) true.
 func (e *DriftError) Is(target error) bool { return target == ErrSchemaDrift }
 
-// HTTPStatus implements app.StatusError: a drift is a 409.
+// HTTPStatus implements kit.StatusError: a drift is a 409.
 func (e *DriftError) HTTPStatus() int { return ErrSchemaDrift.HTTPStatus() }
 
-// ErrorCode implements app.StatusError.
+// ErrorCode implements kit.StatusError.
 func (e *DriftError) ErrorCode() string { return ErrSchemaDrift.ErrorCode() }
 
-// ErrorDetails implements app.ErrorDetailer with Details.
+// ErrorDetails implements kit.ErrorDetailer with Details.
 func (e *DriftError) ErrorDetails() map[string]any { return e.Details() }
 
 // Details is the JSON details object of the 409 answer.

@@ -10,14 +10,14 @@ import (
 	"strconv"
 	"strings"
 
-	"lakehouse/app"
 	"lakehouse/modules/catalog/iceberg"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/storage"
 )
 
 // ErrIceberg wraps a failed Iceberg commit: the version was not
 // committed anywhere and the dataset stays at its previous version (503).
-var ErrIceberg = app.NewKind(http.StatusServiceUnavailable, "iceberg_commit_failed", "iceberg commit failed")
+var ErrIceberg = kit.NewKind(http.StatusServiceUnavailable, "iceberg_commit_failed", "iceberg commit failed")
 
 // Option tunes Open.
 type Option func(*openOptions)

@@ -5,14 +5,13 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"lakehouse/modules/kit"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
-
-	"lakehouse/app"
 )
 
 // Limits that keep a dataset's keys small: they are read whole by every
@@ -266,7 +265,7 @@ func (m *Module) keyRoutes(g *echo.Group) {
 func visible(ctx context.Context, info KeysInfo) KeysInfo {
 	refs := info.ReferencedBy[:0:0]
 	for _, r := range info.ReferencedBy {
-		if app.SeesDataset(ctx, r.Dataset) {
+		if kit.SeesDataset(ctx, r.Dataset) {
 			refs = append(refs, r)
 		}
 	}
@@ -290,17 +289,17 @@ func (m *Module) handlePutKeys(c echo.Context) error {
 		return err
 	}
 	var b keysBody
-	if err := app.DecodeJSON(c.Request().Body, &b, app.Strict()); err != nil {
+	if err := kit.DecodeJSON(c.Request().Body, &b, kit.Strict()); err != nil {
 		return err
 	}
 	if b.Key == nil && b.ForeignKeys == nil {
-		return app.BadRequest("give key and/or foreign_keys (an empty list drops them)")
+		return kit.BadRequest("give key and/or foreign_keys (an empty list drops them)")
 	}
 	ctx := c.Request().Context()
 	if b.ForeignKeys != nil {
 		for i, fk := range *b.ForeignKeys {
-			if fk.References != "" && !app.SeesDataset(ctx, fk.References) {
-				return app.BadRequest("foreign_keys[%d].references: %q is not a dataset", i, fk.References)
+			if fk.References != "" && !kit.SeesDataset(ctx, fk.References) {
+				return kit.BadRequest("foreign_keys[%d].references: %q is not a dataset", i, fk.References)
 			}
 		}
 	}
@@ -321,7 +320,7 @@ func (m *Module) handleAllKeys(c echo.Context) error {
 	}
 	out := []KeysInfo{}
 	for _, x := range ms {
-		if !app.SeesDataset(ctx, x.Name) {
+		if !kit.SeesDataset(ctx, x.Name) {
 			continue
 		}
 		info, err := m.store.KeysOf(ctx, x.Name)

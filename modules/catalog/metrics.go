@@ -1,14 +1,13 @@
 package catalog
 
 import (
+	"lakehouse/modules/kit"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"lakehouse/app"
 )
 
 // maxMetricDatasets bounds the dataset label: the datasets with the most
@@ -85,7 +84,7 @@ func (c metricsCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // registerMetrics publishes the catalog's series.
-func registerMetrics(reg *app.Metrics, s *Store) error {
+func registerMetrics(reg *kit.Metrics, s *Store) error {
 	s.met.commit = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "lakehouse_catalog_commit_seconds",
 		Help:    "Time to commit one version (manifest object, Iceberg metadata, database), group commits counted once.",

@@ -8,9 +8,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"lakehouse/app"
 	"lakehouse/config"
 	"lakehouse/modules/catalog/iceberg"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/storage"
 )
 
@@ -22,31 +22,31 @@ type Module struct {
 }
 
 var (
-	_ app.Module     = (*Module)(nil)
-	_ app.Router     = (*Module)(nil)
-	_ app.RootRouter = (*Module)(nil)
-	_ app.Stopper    = (*Module)(nil)
-	_ app.Starter    = (*Module)(nil)
-	_ app.Checker    = (*Module)(nil)
+	_ kit.Module     = (*Module)(nil)
+	_ kit.Router     = (*Module)(nil)
+	_ kit.RootRouter = (*Module)(nil)
+	_ kit.Stopper    = (*Module)(nil)
+	_ kit.Starter    = (*Module)(nil)
+	_ kit.Checker    = (*Module)(nil)
 )
 
 // New returns the catalog module.
 func New() *Module { return &Module{} }
 
-// Name implements app.Module.
+// Name implements kit.Module.
 func (m *Module) Name() string { return "catalog" }
 
-// ConfigSection implements app.Configured: the [catalog] section.
+// ConfigSection implements kit.Configured: the [catalog] section.
 func (m *Module) ConfigSection() string { return "catalog" }
 
-// Deps implements app.Module.
+// Deps implements kit.Module.
 func (m *Module) Deps() []string { return []string{"storage"} }
 
 // Init opens the metadata database, applies migrations (before the server
 // listens), repairs missing manifest objects and publishes Catalog and
 // MetaDB.
-func (m *Module) Init(ctx context.Context, c *app.Container) error {
-	objects, err := app.Resolve[storage.Store](c)
+func (m *Module) Init(ctx context.Context, c *kit.Container) error {
+	objects, err := kit.Resolve[storage.Store](c)
 	if err != nil {
 		return err
 	}
@@ -61,10 +61,10 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 	if name := c.Config().Observer.Dataset; name != "" {
 		st.Reserve(name, ObserverOwner)
 	}
-	app.Provide[Catalog](c, st)
-	app.Provide[MetaDB](c, st)
-	app.Provide[storage.ReferenceChecker](c, st)
-	if reg, ok := app.Lookup[*app.Metrics](c); ok {
+	kit.Provide[Catalog](c, st)
+	kit.Provide[MetaDB](c, st)
+	kit.Provide[storage.ReferenceChecker](c, st)
+	if reg, ok := kit.Lookup[*kit.Metrics](c); ok {
 		if err := registerMetrics(reg, st); err != nil {
 			return err
 		}
@@ -101,7 +101,7 @@ func (m *Module) RootRoutes(e *echo.Echo, gate echo.MiddlewareFunc) {
 		}
 		names := make([]string, 0, len(ms))
 		for _, mf := range ms {
-			if app.SeesDataset(ctx, mf.Name) {
+			if kit.SeesDataset(ctx, mf.Name) {
 				names = append(names, mf.Name)
 			}
 		}

@@ -1,29 +1,29 @@
 package catalog
 
-import "lakehouse/app"
+import "lakehouse/modules/kit"
 
-// RoutePerms declares who may call each catalog route (app.Permissioned).
+// RoutePerms declares who may call each catalog route (kit.Permissioned).
 // Register is an admin's: it names arbitrary objects as a dataset's
 // files, which could point at another dataset's parts (ingest registers
 // its own parts in-process). The list filters by the caller's grants.
-func (m *Module) RoutePerms() map[string]app.Perm {
-	return map[string]app.Perm{
-		"POST /register":              app.Need(app.RoleAdmin),
-		"GET /list":                   app.Need(app.RoleReader),
-		"GET /manifest/:name":         app.NeedOn(app.RoleReader, "name"),
-		"GET /versions/:name":         app.NeedOn(app.RoleReader, "name"),
-		"DELETE /datasets/:name":      app.NeedOn(app.RoleAdmin, "name"),
-		"GET /datasets/:name/changes": app.NeedOn(app.RoleReader, "name"),
-		"GET /maintenance":            app.Need(app.RoleAdmin),
-		"POST /maintenance":           app.Need(app.RoleAdmin),
-		"GET /retention/:name":        app.NeedOn(app.RoleReader, "name"),
-		"PUT /retention/:name":        app.NeedOn(app.RoleAdmin, "name"),
-		"GET /tags/:name":             app.NeedOn(app.RoleReader, "name"),
-		"PUT /tags/:name/:tag":        app.NeedOn(app.RoleWriter, "name"),
-		"DELETE /tags/:name/:tag":     app.NeedOn(app.RoleWriter, "name"),
-		"GET /keys":                   app.Need(app.RoleReader),
-		"GET /keys/:name":             app.NeedOn(app.RoleReader, "name"),
-		"PUT /keys/:name":             app.NeedOn(app.RoleWriter, "name"),
+func (m *Module) RoutePerms() map[string]kit.Perm {
+	return map[string]kit.Perm{
+		"POST /register":              kit.Need(kit.RoleAdmin),
+		"GET /list":                   kit.Need(kit.RoleReader),
+		"GET /manifest/:name":         kit.NeedOn(kit.RoleReader, "name"),
+		"GET /versions/:name":         kit.NeedOn(kit.RoleReader, "name"),
+		"DELETE /datasets/:name":      kit.NeedOn(kit.RoleAdmin, "name"),
+		"GET /datasets/:name/changes": kit.NeedOn(kit.RoleReader, "name"),
+		"GET /maintenance":            kit.Need(kit.RoleAdmin),
+		"POST /maintenance":           kit.Need(kit.RoleAdmin),
+		"GET /retention/:name":        kit.NeedOn(kit.RoleReader, "name"),
+		"PUT /retention/:name":        kit.NeedOn(kit.RoleAdmin, "name"),
+		"GET /tags/:name":             kit.NeedOn(kit.RoleReader, "name"),
+		"PUT /tags/:name/:tag":        kit.NeedOn(kit.RoleWriter, "name"),
+		"DELETE /tags/:name/:tag":     kit.NeedOn(kit.RoleWriter, "name"),
+		"GET /keys":                   kit.Need(kit.RoleReader),
+		"GET /keys/:name":             kit.NeedOn(kit.RoleReader, "name"),
+		"PUT /keys/:name":             kit.NeedOn(kit.RoleWriter, "name"),
 	}
 }
 
@@ -31,22 +31,22 @@ func (m *Module) RoutePerms() map[string]app.Perm {
 // is read-only, its write endpoints answer an error for everyone); a
 // table route checks the grant of the dataset it names, and the table
 // list filters by the caller's grants.
-func (m *Module) RootRoutePerms() map[string]app.Perm {
+func (m *Module) RootRoutePerms() map[string]kit.Perm {
 	if m.store.Iceberg() == nil {
 		return nil
 	}
-	return map[string]app.Perm{
-		"* /iceberg/v1/config":                               app.Need(app.RoleReader),
-		"* /iceberg/v1/namespaces":                           app.Need(app.RoleReader),
-		"* /iceberg/v1/namespaces/:ns":                       app.Need(app.RoleReader),
-		"* /iceberg/v1/namespaces/:ns/properties":            app.Need(app.RoleReader),
-		"* /iceberg/v1/namespaces/:ns/tables":                app.Need(app.RoleReader),
-		"* /iceberg/v1/namespaces/:ns/register":              app.Need(app.RoleReader),
-		"* /iceberg/v1/namespaces/:ns/tables/:table":         app.NeedOn(app.RoleReader, "table"),
-		"* /iceberg/v1/namespaces/:ns/tables/:table/metrics": app.NeedOn(app.RoleReader, "table"),
-		"* /iceberg/v1/tables/rename":                        app.Need(app.RoleReader),
-		"* /iceberg/v1/transactions/commit":                  app.Need(app.RoleReader),
-		"* /iceberg/v1/oauth/tokens":                         app.Need(app.RoleReader),
-		"* /iceberg/*":                                       app.Need(app.RoleReader),
+	return map[string]kit.Perm{
+		"* /iceberg/v1/config":                               kit.Need(kit.RoleReader),
+		"* /iceberg/v1/namespaces":                           kit.Need(kit.RoleReader),
+		"* /iceberg/v1/namespaces/:ns":                       kit.Need(kit.RoleReader),
+		"* /iceberg/v1/namespaces/:ns/properties":            kit.Need(kit.RoleReader),
+		"* /iceberg/v1/namespaces/:ns/tables":                kit.Need(kit.RoleReader),
+		"* /iceberg/v1/namespaces/:ns/register":              kit.Need(kit.RoleReader),
+		"* /iceberg/v1/namespaces/:ns/tables/:table":         kit.NeedOn(kit.RoleReader, "table"),
+		"* /iceberg/v1/namespaces/:ns/tables/:table/metrics": kit.NeedOn(kit.RoleReader, "table"),
+		"* /iceberg/v1/tables/rename":                        kit.Need(kit.RoleReader),
+		"* /iceberg/v1/transactions/commit":                  kit.Need(kit.RoleReader),
+		"* /iceberg/v1/oauth/tokens":                         kit.Need(kit.RoleReader),
+		"* /iceberg/*":                                       kit.Need(kit.RoleReader),
 	}
 }

@@ -1,15 +1,14 @@
 package catalog
 
 import (
+	"lakehouse/modules/kit"
 	"net/http"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
-
-	"lakehouse/app"
 )
 
-// Routes implements app.Router: every catalog route, handlers below.
+// Routes implements kit.Router: every catalog route, handlers below.
 func (m *Module) Routes(g *echo.Group) {
 	g.POST("/register", m.handleRegister)
 	g.GET("/list", m.handleList)
@@ -75,14 +74,14 @@ func Response(m Manifest, existing *bool) ManifestResponse {
 
 func (m *Module) handleRegister(c echo.Context) error {
 	var b registerBody
-	if err := app.DecodeJSON(c.Request().Body, &b); err != nil {
+	if err := kit.DecodeJSON(c.Request().Body, &b); err != nil {
 		return err
 	}
 	if b.Name == "" {
-		return app.BadRequest("name is required")
+		return kit.BadRequest("name is required")
 	}
 	if b.SchemaFingerprint == "" {
-		return app.BadRequest("schema_fingerprint is required")
+		return kit.BadRequest("schema_fingerprint is required")
 	}
 	files := b.Files
 	for _, k := range append([]string{b.ObjectKey}, b.ObjectKeys...) {
@@ -111,7 +110,7 @@ func (m *Module) handleList(c echo.Context) error {
 	}
 	out := make([]ManifestResponse, 0, len(ms))
 	for _, x := range ms {
-		if !app.SeesDataset(c.Request().Context(), x.Name) {
+		if !kit.SeesDataset(c.Request().Context(), x.Name) {
 			continue // beyond the caller's grants: as if it did not exist
 		}
 		r := Response(x, nil)
@@ -129,7 +128,7 @@ func (m *Module) handleManifest(c echo.Context) error {
 	if v := c.QueryParam("version"); v != "" {
 		n, convErr := strconv.Atoi(v)
 		if convErr != nil || n < 1 {
-			return app.BadRequest("version must be a positive integer, got %q", v)
+			return kit.BadRequest("version must be a positive integer, got %q", v)
 		}
 		man, err = m.store.GetVersion(ctx, name, n)
 	} else {
@@ -148,7 +147,7 @@ func (m *Module) handleVersions(c echo.Context) error {
 	}
 	out := make([]ManifestResponse, 0, len(ms))
 	for _, x := range ms {
-		if !app.SeesDataset(c.Request().Context(), x.Name) {
+		if !kit.SeesDataset(c.Request().Context(), x.Name) {
 			continue // beyond the caller's grants: as if it did not exist
 		}
 		r := Response(x, nil)

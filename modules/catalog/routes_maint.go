@@ -1,13 +1,12 @@
 package catalog
 
 import (
+	"lakehouse/modules/kit"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
-
-	"lakehouse/app"
 )
 
 // retentionBody is PUT /v1/catalog/retention/<name>: the dataset's own
@@ -44,13 +43,13 @@ func (m *Module) handleGetRetention(c echo.Context) error {
 
 func (m *Module) handlePutRetention(c echo.Context) error {
 	var b retentionBody
-	if err := app.DecodeJSON(c.Request().Body, &b, app.Strict()); err != nil {
+	if err := kit.DecodeJSON(c.Request().Body, &b, kit.Strict()); err != nil {
 		return err
 	}
 	var r *Retention
 	if !b.Reset {
 		if b.KeepVersions == nil && b.KeepAge == "" {
-			return app.BadRequest("give keep_versions and/or keep_age, or reset: true to go back to the default")
+			return kit.BadRequest("give keep_versions and/or keep_age, or reset: true to go back to the default")
 		}
 		// A field left out keeps the value in effect now (the dataset's
 		// own, or the default it inherits).
@@ -58,19 +57,19 @@ func (m *Module) handlePutRetention(c echo.Context) error {
 		r = &cur
 		if b.KeepVersions != nil {
 			if *b.KeepVersions < 0 {
-				return app.BadRequest("keep_versions must be 0 (no count limit) or more, got %d", *b.KeepVersions)
+				return kit.BadRequest("keep_versions must be 0 (no count limit) or more, got %d", *b.KeepVersions)
 			}
 			r.KeepVersions = *b.KeepVersions
 		}
 		if b.KeepAge != "" {
 			d, err := time.ParseDuration(b.KeepAge)
 			if err != nil || d < 0 {
-				return app.BadRequest("keep_age must be a duration such as \"72h\" or \"0s\" (no age limit), got %q", b.KeepAge)
+				return kit.BadRequest("keep_age must be a duration such as \"72h\" or \"0s\" (no age limit), got %q", b.KeepAge)
 			}
 			r.KeepAge = d
 		}
 	} else if b.KeepVersions != nil || b.KeepAge != "" {
-		return app.BadRequest("reset takes no keep_versions or keep_age")
+		return kit.BadRequest("reset takes no keep_versions or keep_age")
 	}
 	ctx := c.Request().Context()
 	expired, err := m.store.SetRetention(ctx, c.Param("name"), r)
@@ -97,11 +96,11 @@ func (m *Module) handleTags(c echo.Context) error {
 
 func (m *Module) handlePutTag(c echo.Context) error {
 	var b tagBody
-	if err := app.DecodeJSON(c.Request().Body, &b, app.Strict()); err != nil {
+	if err := kit.DecodeJSON(c.Request().Body, &b, kit.Strict()); err != nil {
 		return err
 	}
 	if b.Version < 1 {
-		return app.BadRequest("version must be a positive integer, got %d", b.Version)
+		return kit.BadRequest("version must be a positive integer, got %d", b.Version)
 	}
 	name, tag := c.Param("name"), c.Param("tag")
 	if err := m.store.Tag(c.Request().Context(), name, tag, b.Version); err != nil {
@@ -131,7 +130,7 @@ func (m *Module) handleMaintain(c echo.Context) error {
 	if v := c.QueryParam("dry_run"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return app.BadRequest("dry_run must be true or false, got %q", v)
+			return kit.BadRequest("dry_run must be true or false, got %q", v)
 		}
 		dry = b
 	}

@@ -14,13 +14,13 @@ import (
 	"sync"
 	"time"
 
-	"lakehouse/app"
 	"lakehouse/modules/catalog/iceberg"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/storage"
 )
 
 // ErrInvalidRequest wraps every other bad-input error of Register (400).
-var ErrInvalidRequest = app.NewKind(http.StatusBadRequest, "bad_request", "invalid register request")
+var ErrInvalidRequest = kit.NewKind(http.StatusBadRequest, "bad_request", "invalid register request")
 
 // Store is the Catalog backed by the metadata database, mirroring every
 // version as a manifest object in storage.

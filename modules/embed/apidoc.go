@@ -1,10 +1,10 @@
 package embed
 
-import "lakehouse/app"
+import "lakehouse/modules/kit"
 
-// RouteDocs implements app.Documented for GET /openapi.json.
-func (m *Module) RouteDocs() map[string]app.RouteDoc {
-	return map[string]app.RouteDoc{
+// RouteDocs implements kit.Documented for GET /openapi.json.
+func (m *Module) RouteDocs() map[string]kit.RouteDoc {
+	return map[string]kit.RouteDoc{
 		"POST ":      {Summary: "embed texts", Request: EmbedRequest{}, Response: EmbedResponse{}},
 		"GET /stats": {Summary: "embedding cache counters", Response: StatsResponse{}},
 	}

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"net/http"
 
-	"lakehouse/app"
 	"lakehouse/modules/embed/builtin"
 	"lakehouse/modules/embed/remote"
+	"lakehouse/modules/kit"
 )
 
 // Errors a provider's EmbedBatch may wrap; match with errors.Is. Routes
@@ -38,13 +38,13 @@ func WithPurpose(ctx context.Context, p Purpose) context.Context { return remote
 // ErrNoEmbedder: a route needs an embedder (text without vectors, an index
 // built from a dataset) and none is running in this process. The same 503
 // wherever it happens.
-var ErrNoEmbedder = app.NewKind(http.StatusServiceUnavailable, "no_embedder", "no embedder is configured")
+var ErrNoEmbedder = kit.NewKind(http.StatusServiceUnavailable, "no_embedder", "no embedder is configured")
 
 // classify makes every error out of a provider carry its answer: one that
 // names no kind of failure is the provider being unavailable. A cancelled
 // request stays as it is.
 func classify(err error) error {
-	var se app.StatusError
+	var se kit.StatusError
 	if err == nil || errors.Is(err, context.Canceled) || errors.As(err, &se) {
 		return err
 	}

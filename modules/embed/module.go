@@ -6,11 +6,11 @@ import (
 	"log/slog"
 	"net/http"
 
-	"lakehouse/app"
 	"lakehouse/config"
 	"lakehouse/modules/embed/builtin"
 	"lakehouse/modules/embed/ollama"
 	"lakehouse/modules/embed/openai"
+	"lakehouse/modules/kit"
 )
 
 // Module is the embed module: it builds the configured provider, wraps it
@@ -19,7 +19,7 @@ import (
 type Module struct {
 	cfg      config.EmbedConfig
 	log      *slog.Logger
-	c        *app.Container
+	c        *kit.Container
 	provider Embedder // the configured provider, uncached
 	cache    *LRU
 	cached   *Cached
@@ -27,25 +27,25 @@ type Module struct {
 }
 
 var (
-	_ app.Module  = (*Module)(nil)
-	_ app.Router  = (*Module)(nil)
-	_ app.Checker = (*Module)(nil)
+	_ kit.Module  = (*Module)(nil)
+	_ kit.Router  = (*Module)(nil)
+	_ kit.Checker = (*Module)(nil)
 )
 
 // New returns the embed module.
 func New() *Module { return &Module{} }
 
-// Name implements app.Module.
+// Name implements kit.Module.
 func (m *Module) Name() string { return "embed" }
 
-// ConfigSection implements app.Configured: the [embed] section.
+// ConfigSection implements kit.Configured: the [embed] section.
 func (m *Module) ConfigSection() string { return "embed" }
 
-// Deps implements app.Module.
+// Deps implements kit.Module.
 func (m *Module) Deps() []string { return []string{} }
 
-// Init implements app.Module.
-func (m *Module) Init(ctx context.Context, c *app.Container) error {
+// Init implements kit.Module.
+func (m *Module) Init(ctx context.Context, c *kit.Container) error {
 	m.c = c
 	m.cfg = c.Config().Embed
 	m.log = c.Logger("embed")
@@ -57,7 +57,7 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 	m.provider = p
 	m.cache = NewLRU(m.cfg.CacheSize)
 	m.cached = NewCached(p, m.cache)
-	reg, err := app.Resolve[*app.Metrics](c)
+	reg, err := kit.Resolve[*kit.Metrics](c)
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 			m.log.Warn("builtin embedder unavailable", "err", err)
 		}
 	}
-	app.Provide[Embedder](c, m.cached)
+	kit.Provide[Embedder](c, m.cached)
 	return nil
 }
 
@@ -108,7 +108,7 @@ func (m *Module) forModel(model string) (Embedder, error) {
 	return nil, fmt.Errorf("%w: %q (the builtin provider serves %q only)", ErrUnknownModel, model, m.provider.Model())
 }
 
-// Check implements app.Checker: the builtin model must be embedded;
+// Check implements kit.Checker: the builtin model must be embedded;
 // remote providers are not probed (a remote outage is a 502 per request,
 // not a reason to take the whole server out of rotation).
 func (m *Module) Check(ctx context.Context) error {

@@ -1,12 +1,12 @@
 package embed
 
-import "lakehouse/app"
+import "lakehouse/modules/kit"
 
-// RoutePerms declares who may embed (app.Permissioned): embedding reads
+// RoutePerms declares who may embed (kit.Permissioned): embedding reads
 // no stored data, so every role may.
-func (m *Module) RoutePerms() map[string]app.Perm {
-	return map[string]app.Perm{
-		"POST ":      app.Need(app.RoleReader),
-		"GET /stats": app.Need(app.RoleReader),
+func (m *Module) RoutePerms() map[string]kit.Perm {
+	return map[string]kit.Perm{
+		"POST ":      kit.Need(kit.RoleReader),
+		"GET /stats": kit.Need(kit.RoleReader),
 	}
 }

@@ -2,17 +2,16 @@ package embed
 
 import (
 	"fmt"
+	"lakehouse/modules/kit"
 	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
-
-	"lakehouse/app"
 )
 
-// Routes implements app.Router.
+// Routes implements kit.Router.
 func (m *Module) Routes(g *echo.Group) {
-	g.POST("", m.handleEmbed, app.ReadOnly)
+	g.POST("", m.handleEmbed, kit.ReadOnly)
 	g.GET("/stats", m.handleStats)
 }
 
@@ -34,19 +33,19 @@ type EmbedResponse struct {
 
 func (m *Module) handleEmbed(c echo.Context) error {
 	var req EmbedRequest
-	if err := app.DecodeJSON(c.Request().Body, &req); err != nil {
+	if err := kit.DecodeJSON(c.Request().Body, &req); err != nil {
 		return err
 	}
 	if len(req.Texts) == 0 {
-		return app.BadRequest("texts: at least one text is required")
+		return kit.BadRequest("texts: at least one text is required")
 	}
 	if len(req.Texts) > m.cfg.MaxTexts {
-		return app.TooLarge("texts: %d texts in one request, at most %d (embed.max_texts)", len(req.Texts), m.cfg.MaxTexts).
+		return kit.TooLarge("texts: %d texts in one request, at most %d (embed.max_texts)", len(req.Texts), m.cfg.MaxTexts).
 			WithDetails(map[string]any{"count": len(req.Texts), "max": m.cfg.MaxTexts})
 	}
 	for i, t := range req.Texts {
 		if strings.TrimSpace(t) == "" {
-			return app.BadRequest("texts[%d]: empty text", i).WithDetails(map[string]any{"index": i})
+			return kit.BadRequest("texts[%d]: empty text", i).WithDetails(map[string]any{"index": i})
 		}
 	}
 	ctx := c.Request().Context()
@@ -55,7 +54,7 @@ func (m *Module) handleEmbed(c echo.Context) error {
 	case "query":
 		ctx = WithPurpose(ctx, Query)
 	default:
-		return app.BadRequest("purpose: %q is not document or query", req.Purpose)
+		return kit.BadRequest("purpose: %q is not document or query", req.Purpose)
 	}
 	emb, err := m.forModel(req.Model)
 	if err != nil {

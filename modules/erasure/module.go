@@ -17,9 +17,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"lakehouse/app"
 	"lakehouse/modules/catalog"
 	"lakehouse/modules/indexer"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/observer"
 	"lakehouse/modules/pathway"
 	"lakehouse/modules/storage"
@@ -42,7 +42,7 @@ type Module struct {
 	tmp     string
 	// scrub keeps the server's paths out of a failed job's saved error
 	// (GET /v1/erasure/<id> shows it).
-	scrub app.PathScrubber
+	scrub kit.PathScrubber
 
 	// mu serialises jobs: one erasure at a time (each rewrites history).
 	mu     sync.Mutex
@@ -58,25 +58,25 @@ type Module struct {
 // New returns the erasure module.
 func New() *Module { return &Module{snaps: map[string][]byte{}} }
 
-// Name implements app.Module.
+// Name implements kit.Module.
 func (*Module) Name() string { return "erasure" }
 
-// Deps implements app.Module.
+// Deps implements kit.Module.
 func (*Module) Deps() []string { return []string{"storage", "catalog"} }
 
-// OptionalDeps implements app.OptionalDepender: indexes are erased when
+// OptionalDeps implements kit.OptionalDepender: indexes are erased when
 // the vector module runs, the receipt is audited when the observer does.
 func (*Module) OptionalDeps() []string {
 	return []string{"vector", "indexer", "pathway", "observer", "workbench"}
 }
 
-// Init implements app.Module.
-func (m *Module) Init(_ context.Context, c *app.Container) error {
-	objects, err := app.Resolve[storage.Store](c)
+// Init implements kit.Module.
+func (m *Module) Init(_ context.Context, c *kit.Container) error {
+	objects, err := kit.Resolve[storage.Store](c)
 	if err != nil {
 		return err
 	}
-	cat, err := app.Resolve[catalog.Catalog](c)
+	cat, err := kit.Resolve[catalog.Catalog](c)
 	if err != nil {
 		return err
 	}
@@ -85,22 +85,22 @@ func (m *Module) Init(_ context.Context, c *app.Container) error {
 		return errors.New("erasure: the catalog cannot rewrite history")
 	}
 	m.objects, m.cat = objects, hc
-	m.vs, _ = app.Lookup[vector.Service](c)
-	m.forget, _ = app.Lookup[indexer.RowForgetter](c)
-	if ps, ok := app.Lookup[pathway.Store](c); ok {
+	m.vs, _ = kit.Lookup[vector.Service](c)
+	m.forget, _ = kit.Lookup[indexer.RowForgetter](c)
+	if ps, ok := kit.Lookup[pathway.Store](c); ok {
 		m.purger, _ = ps.(pathway.Purger)
 	}
-	m.rec, _ = app.Lookup[observer.Recorder](c)
-	m.redact, _ = app.Lookup[observer.Redactor](c)
-	m.texts, _ = app.Lookup[workbench.TextRedactor](c)
+	m.rec, _ = kit.Lookup[observer.Recorder](c)
+	m.redact, _ = kit.Lookup[observer.Redactor](c)
+	m.texts, _ = kit.Lookup[workbench.TextRedactor](c)
 	m.audit = c.Config().Observer.Dataset
 	m.log = c.Logger("erasure")
 	m.tmp = filepath.Join(c.Config().DataDir, "tmp", "erasure")
-	m.scrub = app.NewPathScrubber(c.Config().DataDir)
+	m.scrub = kit.NewPathScrubber(c.Config().DataDir)
 	return nil
 }
 
-// Start implements app.Starter: jobs a crash (or a failure) left
+// Start implements kit.Starter: jobs a crash (or a failure) left
 // unfinished run again.
 func (m *Module) Start(ctx context.Context) error {
 	m.ctx, m.cancel = context.WithCancel(context.Background())
@@ -117,7 +117,7 @@ func (m *Module) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop implements app.Stopper: a running job is cancelled (it resumes at
+// Stop implements kit.Stopper: a running job is cancelled (it resumes at
 // the next start) and waited for.
 func (m *Module) Stop(context.Context) error {
 	if m.cancel != nil {
@@ -127,25 +127,25 @@ func (m *Module) Stop(context.Context) error {
 	return nil
 }
 
-// Routes implements app.Router.
+// Routes implements kit.Router.
 func (m *Module) Routes(g *echo.Group) {
 	g.POST("", m.handleStart)
 	g.GET("", m.handleList)
 	g.GET("/:id", m.handleGet)
 }
 
-// RoutePerms implements app.Permissioned: erasure is an admin's.
-func (m *Module) RoutePerms() map[string]app.Perm {
-	return map[string]app.Perm{
-		"POST ":    app.Need(app.RoleAdmin),
-		"GET ":     app.Need(app.RoleAdmin),
-		"GET /:id": app.Need(app.RoleAdmin),
+// RoutePerms implements kit.Permissioned: erasure is an admin's.
+func (m *Module) RoutePerms() map[string]kit.Perm {
+	return map[string]kit.Perm{
+		"POST ":    kit.Need(kit.RoleAdmin),
+		"GET ":     kit.Need(kit.RoleAdmin),
+		"GET /:id": kit.Need(kit.RoleAdmin),
 	}
 }
 
-// RouteDocs implements app.Documented.
-func (m *Module) RouteDocs() map[string]app.RouteDoc {
-	return map[string]app.RouteDoc{
+// RouteDocs implements kit.Documented.
+func (m *Module) RouteDocs() map[string]kit.RouteDoc {
+	return map[string]kit.RouteDoc{
 		"POST ":    {Summary: "erase a person everywhere: every version, Iceberg, vector items (202 with the job; ?wait=true waits for it)", Request: Request{}, Response: Job{}, Status: http.StatusAccepted},
 		"GET ":     {Summary: "the erasure jobs, newest first (values never shown)"},
 		"GET /:id": {Summary: "one erasure job: progress, then its receipt", Response: Job{}},
@@ -154,7 +154,7 @@ func (m *Module) RouteDocs() map[string]app.RouteDoc {
 
 func (m *Module) handleStart(c echo.Context) error {
 	var req Request
-	if err := app.DecodeJSON(c.Request().Body, &req); err != nil {
+	if err := kit.DecodeJSON(c.Request().Body, &req); err != nil {
 		return err
 	}
 	only, err := req.normalized()
@@ -163,16 +163,16 @@ func (m *Module) handleStart(c echo.Context) error {
 	}
 	for _, n := range only {
 		if _, err := m.cat.Get(c.Request().Context(), n); err != nil {
-			return app.NotFound("dataset %q not found", n)
+			return kit.NotFound("dataset %q not found", n)
 		}
 	}
 	now := time.Now().UTC()
-	j := &Job{ID: newID(now), By: app.PrincipalName(c), CreatedAt: now, UpdatedAt: now, Status: "running", Phase: "queued",
+	j := &Job{ID: newID(now), By: kit.PrincipalName(c), CreatedAt: now, UpdatedAt: now, Status: "running", Phase: "queued",
 		Request: &req, Only: only}
 	if err := m.save(j); err != nil {
 		return err
 	}
-	app.AuditNote(c, "job", j.ID) // the receipt the Activity page links to
+	kit.AuditNote(c, "job", j.ID) // the receipt the Activity page links to
 	done := m.launch(j)
 	if c.QueryParam("wait") == "true" {
 		select {
@@ -199,7 +199,7 @@ func (m *Module) handleList(c echo.Context) error {
 func (m *Module) handleGet(c echo.Context) error {
 	id := c.Param("id")
 	if !validID(id) {
-		return app.NotFound("no erasure job %q", id)
+		return kit.NotFound("no erasure job %q", id)
 	}
 	if j := m.view(id); j != nil {
 		return c.JSON(http.StatusOK, j)
@@ -207,7 +207,7 @@ func (m *Module) handleGet(c echo.Context) error {
 	var j Job
 	if err := m.load(c.Request().Context(), id, &j); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
-			return app.NotFound("no erasure job %q", id)
+			return kit.NotFound("no erasure job %q", id)
 		}
 		return err
 	}

@@ -2,11 +2,10 @@ package erasure
 
 import (
 	"fmt"
+	"lakehouse/modules/kit"
 	"regexp"
 	"sort"
 	"strings"
-
-	"lakehouse/app"
 )
 
 // Request is POST /v1/erasure's body.
@@ -32,26 +31,26 @@ func (r *Request) normalized() ([]string, error) {
 	n := 0
 	for col, vals := range r.Match {
 		if strings.TrimSpace(col) == "" {
-			return nil, app.BadRequest("match: a column name is empty")
+			return nil, kit.BadRequest("match: a column name is empty")
 		}
 		if len(vals) == 0 {
-			return nil, app.BadRequest("match: column %q lists no value", col)
+			return nil, kit.BadRequest("match: column %q lists no value", col)
 		}
 		for _, v := range vals {
 			if v == "" {
-				return nil, app.BadRequest("match: column %q has an empty value", col)
+				return nil, kit.BadRequest("match: column %q has an empty value", col)
 			}
 		}
 		n += len(vals)
 	}
 	if r.Value != "" && len([]rune(strings.TrimSpace(r.Value))) < minValueLen {
-		return nil, app.BadRequest("value: at least %d characters (a shorter text would match far more than one person)", minValueLen)
+		return nil, kit.BadRequest("value: at least %d characters (a shorter text would match far more than one person)", minValueLen)
 	}
 	if n == 0 && r.Value == "" {
-		return nil, app.BadRequest(`name what to erase: "match": {"column": ["value", ...]} and/or "value": "text"`)
+		return nil, kit.BadRequest(`name what to erase: "match": {"column": ["value", ...]} and/or "value": "text"`)
 	}
 	if n > maxValues {
-		return nil, app.BadRequest("match: %d values; at most %d per request", n, maxValues)
+		return nil, kit.BadRequest("match: %d values; at most %d per request", n, maxValues)
 	}
 	switch d := r.Datasets.(type) {
 	case nil:
@@ -66,17 +65,17 @@ func (r *Request) normalized() ([]string, error) {
 		for _, x := range d {
 			s, ok := x.(string)
 			if !ok || s == "" {
-				return nil, app.BadRequest(`datasets: "all" or a list of dataset names`)
+				return nil, kit.BadRequest(`datasets: "all" or a list of dataset names`)
 			}
 			out = append(out, s)
 		}
 		if len(out) == 0 {
-			return nil, app.BadRequest(`datasets: "all" or a list of dataset names`)
+			return nil, kit.BadRequest(`datasets: "all" or a list of dataset names`)
 		}
 		sort.Strings(out)
 		return out, nil
 	}
-	return nil, app.BadRequest(`datasets: "all" or a list of dataset names, got %T`, r.Datasets)
+	return nil, kit.BadRequest(`datasets: "all" or a list of dataset names, got %T`, r.Datasets)
 }
 
 // values is every value the request erases, for matching outside tables

@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"lakehouse/app"
 	"lakehouse/modules/catalog"
+	"lakehouse/modules/kit"
 )
 
 // follower keeps the indexes built with follow=true in step with their
@@ -216,7 +216,7 @@ func (h *handler) follow(ctx context.Context, index string) error {
 		return err
 	}
 	err = run.execute(ctx, nil)
-	var ae *app.APIError
+	var ae *kit.APIError
 	if err != nil && run.changes != "" && errors.As(err, &ae) && (ae.Status == http.StatusGone || ae.Status == http.StatusConflict) {
 		// A version in between expired, or the schema changed: read it all.
 		h.log.Info("indexer: the change feed cannot be read; following with a full pass", "index", index, "err", err)

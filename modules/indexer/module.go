@@ -5,9 +5,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"lakehouse/app"
 	"lakehouse/modules/catalog"
 	"lakehouse/modules/embed"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/query"
 	"lakehouse/modules/vector"
 )
@@ -23,51 +23,51 @@ type Module struct {
 }
 
 var (
-	_ app.Module  = (*Module)(nil)
-	_ app.Router  = (*Module)(nil)
-	_ app.Guest   = (*Module)(nil)
-	_ app.Starter = (*Module)(nil)
-	_ app.Stopper = (*Module)(nil)
+	_ kit.Module  = (*Module)(nil)
+	_ kit.Router  = (*Module)(nil)
+	_ kit.Guest   = (*Module)(nil)
+	_ kit.Starter = (*Module)(nil)
+	_ kit.Stopper = (*Module)(nil)
 )
 
 // New returns the indexer module.
 func New() *Module { return &Module{} }
 
-// Name implements app.Module.
+// Name implements kit.Module.
 func (m *Module) Name() string { return "indexer" }
 
-// RoutePrefix implements app.Prefixed: its one route extends an index,
+// RoutePrefix implements kit.Prefixed: its one route extends an index,
 // /v1/vectors/index/<name>/from-dataset (the path clients know).
 func (m *Module) RoutePrefix() string { return "vectors" }
 
-// HostModule implements app.Guest: the prefix is the vector module's.
+// HostModule implements kit.Guest: the prefix is the vector module's.
 func (m *Module) HostModule() string { return "vector" }
 
-// Deps implements app.Module.
+// Deps implements kit.Module.
 func (m *Module) Deps() []string { return []string{"catalog", "embed", "query", "vector"} }
 
-// Init implements app.Module.
-func (m *Module) Init(_ context.Context, c *app.Container) error {
+// Init implements kit.Module.
+func (m *Module) Init(_ context.Context, c *kit.Container) error {
 	h := &handler{dataDir: c.Config().DataDir, log: c.Logger("indexer"), runs: newPipelines()}
 	var err error
-	if h.vs, err = app.Resolve[vector.Service](c); err != nil {
+	if h.vs, err = kit.Resolve[vector.Service](c); err != nil {
 		return err
 	}
-	if h.q, err = app.Resolve[query.Querier](c); err != nil {
+	if h.q, err = kit.Resolve[query.Querier](c); err != nil {
 		return err
 	}
-	if h.cat, err = app.Resolve[catalog.Catalog](c); err != nil {
+	if h.cat, err = kit.Resolve[catalog.Catalog](c); err != nil {
 		return err
 	}
-	if h.emb, err = app.Resolve[embed.Embedder](c); err != nil {
+	if h.emb, err = kit.Resolve[embed.Embedder](c); err != nil {
 		return err
 	}
 	m.h = h
-	app.Provide[RowForgetter](c, h)
+	kit.Provide[RowForgetter](c, h)
 	return nil
 }
 
-// Start implements app.Starter: indexes built with follow=true are kept
+// Start implements kit.Starter: indexes built with follow=true are kept
 // in step with their datasets, and first caught up with the versions
 // committed while the server was down.
 func (m *Module) Start(ctx context.Context) error {
@@ -84,7 +84,7 @@ func (m *Module) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop implements app.Stopper.
+// Stop implements kit.Stopper.
 func (m *Module) Stop(context.Context) error {
 	if m.unwatch != nil {
 		m.unwatch()
@@ -95,7 +95,7 @@ func (m *Module) Stop(context.Context) error {
 	return nil
 }
 
-// Routes implements app.Router.
+// Routes implements kit.Router.
 func (m *Module) Routes(g *echo.Group) {
 	g.POST("/index/:name/from-dataset", m.h.fromDataset)
 }

@@ -1,10 +1,10 @@
 package indexer
 
-import "lakehouse/app"
+import "lakehouse/modules/kit"
 
-// RoutePerms declares who may index a dataset (app.Permissioned):
+// RoutePerms declares who may index a dataset (kit.Permissioned):
 // writers; the dataset in the body must be granted (checked by the
 // handler).
-func (m *Module) RoutePerms() map[string]app.Perm {
-	return map[string]app.Perm{"POST /index/:name/from-dataset": app.Need(app.RoleWriter)}
+func (m *Module) RoutePerms() map[string]kit.Perm {
+	return map[string]kit.Perm{"POST /index/:name/from-dataset": kit.Need(kit.RoleWriter)}
 }

@@ -17,9 +17,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"lakehouse/app"
 	"lakehouse/modules/catalog"
 	"lakehouse/modules/embed"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/query"
 	"lakehouse/modules/vector"
 )
@@ -108,27 +108,27 @@ func (p *pipelines) release(index string) {
 func (h *handler) fromDataset(c echo.Context) error {
 	index := c.Param("name")
 	var req FromDatasetRequest
-	if err := app.DecodeJSON(c.Request().Body, &req); err != nil {
+	if err := kit.DecodeJSON(c.Request().Body, &req); err != nil {
 		return err
 	}
 	if req.Dataset == "" || req.IDColumn == "" || len(req.TextColumns) == 0 {
-		return app.BadRequest("dataset, id_column and text_columns are required")
+		return kit.BadRequest("dataset, id_column and text_columns are required")
 	}
 	if req.BatchSize == 0 {
 		req.BatchSize = 256
 	}
 	if req.BatchSize < 1 || req.BatchSize > 2048 {
-		return app.BadRequest("batch_size: must be 1..2048, got %d", req.BatchSize)
+		return kit.BadRequest("batch_size: must be 1..2048, got %d", req.BatchSize)
 	}
 	vs, q, cat := h.vs, h.q, h.cat
 	ctx := c.Request().Context()
 	// Both the dataset read and the index written (when it exists and came
 	// from another dataset) must be within the caller's grants.
-	if !app.SeesDataset(ctx, req.Dataset) {
-		return app.NotFound("dataset %q not found", req.Dataset)
+	if !kit.SeesDataset(ctx, req.Dataset) {
+		return kit.NotFound("dataset %q not found", req.Dataset)
 	}
 	if info, err := vs.Info(ctx, index); err == nil {
-		if info.Dataset != "" && !app.SeesDataset(ctx, info.Dataset) {
+		if info.Dataset != "" && !kit.SeesDataset(ctx, info.Dataset) {
 			return fmt.Errorf("indexer: %q: %w", index, vector.ErrIndexNotFound)
 		}
 		// An index made by hand and now filled from a dataset holds that
@@ -141,7 +141,7 @@ func (h *handler) fromDataset(c echo.Context) error {
 	}
 	man, err := cat.Get(ctx, req.Dataset)
 	if errors.Is(err, catalog.ErrNotFound) || errors.Is(err, catalog.ErrInvalidName) {
-		return app.NotFound("dataset %q not found", req.Dataset)
+		return kit.NotFound("dataset %q not found", req.Dataset)
 	}
 	if err != nil {
 		return err
@@ -154,7 +154,7 @@ func (h *handler) fromDataset(c echo.Context) error {
 		return embed.ErrNoEmbedder
 	}
 	if !h.runs.acquire(index) {
-		return app.Conflict("pipeline_running", "a from-dataset run for index %q is already in progress", index)
+		return kit.Conflict("pipeline_running", "a from-dataset run for index %q is already in progress", index)
 	}
 	defer h.runs.release(index)
 
@@ -193,11 +193,11 @@ func (h *handler) fromDataset(c echo.Context) error {
 		w.Flush()
 	}
 	if err := run.execute(ctx, progress); err != nil {
-		ae := app.AsAPIError(err)
+		ae := kit.AsAPIError(err)
 		if ae.Status == http.StatusInternalServerError {
 			// the cause stays in the log, as the error handler would do
 			h.log.Error("from-dataset run failed", "index", index, "err", err)
-			ae = app.Errorf(http.StatusInternalServerError, "internal", "internal error")
+			ae = kit.Errorf(http.StatusInternalServerError, "internal", "internal error")
 		}
 		_ = enc.Encode(map[string]any{"event": "error", "error": ae})
 		w.Flush()
@@ -219,10 +219,10 @@ func checkColumns(man catalog.Manifest, req FromDatasetRequest) error {
 		// Names are quoted as identifiers in the SQL, so any schema column
 		// is safe; control characters never are.
 		if name == "" || strings.IndexFunc(name, unicode.IsControl) >= 0 {
-			return app.BadRequest("column %q: invalid column name", name).WithDetails(map[string]any{"column": name})
+			return kit.BadRequest("column %q: invalid column name", name).WithDetails(map[string]any{"column": name})
 		}
 		if !have[name] {
-			return app.BadRequest("column %q is not in dataset %q (version %d)", name, man.Name, man.Version).
+			return kit.BadRequest("column %q is not in dataset %q (version %d)", name, man.Name, man.Version).
 				WithDetails(map[string]any{"column": name, "dataset": man.Name})
 		}
 	}

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"lakehouse/app"
 	"lakehouse/modules/catalog"
 	"lakehouse/modules/embed"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/query"
 	"lakehouse/modules/vector"
 )
@@ -66,7 +66,7 @@ func (r *pipelineRun) prepare(ctx context.Context) error {
 	case errors.Is(err, vector.ErrIndexNotFound):
 		_, err = r.vs.Create(ctx, vector.IndexSpec{Name: r.index, Dim: dim, Metric: "cosine", Model: model, Dataset: r.req.Dataset})
 		if errors.Is(err, vector.ErrInvalid) {
-			return app.BadRequest("%v", err)
+			return kit.BadRequest("%v", err)
 		}
 		if err != nil && !errors.Is(err, vector.ErrIndexExists) {
 			return fmt.Errorf("embed: create index %q: %w", r.index, err)
@@ -80,7 +80,7 @@ func (r *pipelineRun) prepare(ctx context.Context) error {
 		return fmt.Errorf("embed: index %q: %w", r.index, err)
 	}
 	if info.Dim != dim || (info.Model != "" && info.Model != model) {
-		return app.BadRequest("index %q holds model %q (dimension %d) but the embedder is model %q (dimension %d)",
+		return kit.BadRequest("index %q holds model %q (dimension %d) but the embedder is model %q (dimension %d)",
 			r.index, info.Model, info.Dim, model, dim).
 			WithDetails(map[string]any{"index_model": info.Model, "index_dimension": info.Dim, "model": model, "dimension": dim})
 	}
@@ -334,7 +334,7 @@ func (r *pipelineRun) add(ctx context.Context, b batch) error {
 	}
 	if err := r.vs.Add(ctx, r.index, b.items); err != nil {
 		if errors.Is(err, vector.ErrInvalid) {
-			return app.BadRequest("%v", err)
+			return kit.BadRequest("%v", err)
 		}
 		return fmt.Errorf("embed: add %d items to %q: %w", len(b.items), r.index, err)
 	}

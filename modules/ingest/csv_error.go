@@ -2,13 +2,12 @@ package ingest
 
 import (
 	"fmt"
+	"lakehouse/modules/kit"
 	"net/http"
-
-	"lakehouse/app"
 )
 
 // ErrBadCSV is matched by every *CSVError.
-var ErrBadCSV = app.NewKind(http.StatusBadRequest, "bad_csv", "bad CSV")
+var ErrBadCSV = kit.NewKind(http.StatusBadRequest, "bad_csv", "bad CSV")
 
 // CSVError is a problem in the input at a position: Line is the 1-based
 // physical line (the header is line 1; quoted newlines count), Column the
@@ -31,13 +30,13 @@ func (e *CSVError) Error() string {
 // Is makes errors.Is(err, ErrBadCSV) true.
 func (e *CSVError) Is(target error) bool { return target == ErrBadCSV }
 
-// HTTPStatus implements app.StatusError: bad input is a 400.
+// HTTPStatus implements kit.StatusError: bad input is a 400.
 func (e *CSVError) HTTPStatus() int { return http.StatusBadRequest }
 
-// ErrorCode implements app.StatusError.
+// ErrorCode implements kit.StatusError.
 func (e *CSVError) ErrorCode() string { return "bad_csv" }
 
-// ErrorDetails implements app.ErrorDetailer: where in the input.
+// ErrorDetails implements kit.ErrorDetailer: where in the input.
 func (e *CSVError) ErrorDetails() map[string]any {
 	d := map[string]any{"line": e.Line, "column": e.Column}
 	if e.ColumnName != "" {

@@ -189,7 +189,7 @@ func (e *InputError) Error() string {
 	return strings.Join(where, ", ") + ": " + e.Msg
 }
 
-// HTTPStatus implements app.StatusError.
+// HTTPStatus implements kit.StatusError.
 func (e *InputError) HTTPStatus() int {
 	if e.Status != 0 {
 		return e.Status
@@ -197,7 +197,7 @@ func (e *InputError) HTTPStatus() int {
 	return http.StatusBadRequest
 }
 
-// ErrorCode implements app.StatusError: bad_json, bad_parquet, bad_xlsx.
+// ErrorCode implements kit.StatusError: bad_json, bad_parquet, bad_xlsx.
 func (e *InputError) ErrorCode() string {
 	if e.Code != "" {
 		return e.Code
@@ -205,7 +205,7 @@ func (e *InputError) ErrorCode() string {
 	return "bad_" + e.Format
 }
 
-// ErrorDetails implements app.ErrorDetailer: where in the input.
+// ErrorDetails implements kit.ErrorDetailer: where in the input.
 func (e *InputError) ErrorDetails() map[string]any {
 	d := map[string]any{}
 	if e.Format != "" {

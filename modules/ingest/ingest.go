@@ -18,10 +18,10 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"lakehouse/app"
 	"lakehouse/internal/cpus"
 	"lakehouse/internal/fsx"
 	"lakehouse/modules/catalog"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/storage"
 )
 
@@ -32,7 +32,7 @@ const (
 )
 
 // ErrInvalid wraps bad request parameters (400).
-var ErrInvalid = app.NewKind(http.StatusBadRequest, "bad_request", "invalid ingest request")
+var ErrInvalid = kit.NewKind(http.StatusBadRequest, "bad_request", "invalid ingest request")
 
 // Options tune the converter (config [ingest]).
 type Options struct {

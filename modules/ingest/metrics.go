@@ -1,9 +1,9 @@
 package ingest
 
 import (
-	"github.com/prometheus/client_golang/prometheus"
+	"lakehouse/modules/kit"
 
-	"lakehouse/app"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // metrics are ingest's series on /metrics. A nil *metrics (an Ingester
@@ -13,7 +13,7 @@ type metrics struct {
 	ingests     *prometheus.CounterVec
 }
 
-func newMetrics(reg *app.Metrics) (*metrics, error) {
+func newMetrics(reg *kit.Metrics) (*metrics, error) {
 	m := &metrics{
 		rows: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "lakehouse_ingest_rows_total", Help: "CSV rows ingested into new dataset versions."}),

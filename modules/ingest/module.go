@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"lakehouse/app"
 	"lakehouse/config"
 	"lakehouse/modules/catalog"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/storage"
 )
 
@@ -29,21 +29,21 @@ type Module struct {
 }
 
 var (
-	_ app.Module = (*Module)(nil)
-	_ app.Router = (*Module)(nil)
+	_ kit.Module = (*Module)(nil)
+	_ kit.Router = (*Module)(nil)
 	_ Service    = (*Ingester)(nil)
 )
 
 // New returns the ingest module.
 func New() *Module { return &Module{} }
 
-// Name implements app.Module.
+// Name implements kit.Module.
 func (m *Module) Name() string { return "ingest" }
 
-// ConfigSection implements app.Configured: the [ingest] section.
+// ConfigSection implements kit.Configured: the [ingest] section.
 func (m *Module) ConfigSection() string { return "ingest" }
 
-// Deps implements app.Module.
+// Deps implements kit.Module.
 func (m *Module) Deps() []string { return []string{"catalog", "storage"} }
 
 // TempDir is where ingest spools uploads and writes parts for cfg.
@@ -52,12 +52,12 @@ func TempDir(cfg *config.Config) string { return filepath.Join(cfg.DataDir, "tmp
 // Init builds the Ingester and clears work directories a crashed ingest
 // left behind (the catalog holds the metadata database lock by now, so no
 // other process is ingesting into this data dir).
-func (m *Module) Init(ctx context.Context, c *app.Container) error {
-	cat, err := app.Resolve[catalog.Catalog](c)
+func (m *Module) Init(ctx context.Context, c *kit.Container) error {
+	cat, err := kit.Resolve[catalog.Catalog](c)
 	if err != nil {
 		return err
 	}
-	store, err := app.Resolve[storage.Store](c)
+	store, err := kit.Resolve[storage.Store](c)
 	if err != nil {
 		return err
 	}
@@ -79,13 +79,13 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 		Workers: cfg.Ingest.Workers, TempDir: tmp,
 		MaxColumns: cfg.Ingest.MaxColumns, MaxRecordBytes: int(cfg.Ingest.MaxRecordBytes),
 	}, c.Logger("ingest"))
-	reg, err := app.Resolve[*app.Metrics](c)
+	reg, err := kit.Resolve[*kit.Metrics](c)
 	if err != nil {
 		return err
 	}
 	if m.ing.met, err = newMetrics(reg); err != nil {
 		return fmt.Errorf("ingest: metrics: %w", err)
 	}
-	app.Provide[Service](c, m.ing)
+	kit.Provide[Service](c, m.ing)
 	return nil
 }

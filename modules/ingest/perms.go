@@ -1,9 +1,9 @@
 package ingest
 
-import "lakehouse/app"
+import "lakehouse/modules/kit"
 
-// RoutePerms declares who may ingest (app.Permissioned): writers, into
+// RoutePerms declares who may ingest (kit.Permissioned): writers, into
 // the datasets granted to them (?name=).
-func (m *Module) RoutePerms() map[string]app.Perm {
-	return map[string]app.Perm{"POST ": app.NeedOn(app.RoleWriter, "name")}
+func (m *Module) RoutePerms() map[string]kit.Perm {
+	return map[string]kit.Perm{"POST ": kit.NeedOn(kit.RoleWriter, "name")}
 }

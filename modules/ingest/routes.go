@@ -13,13 +13,13 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"lakehouse/app"
 	"lakehouse/modules/catalog"
+	"lakehouse/modules/kit"
 )
 
-// Routes implements app.Router.
+// Routes implements kit.Router.
 func (m *Module) Routes(g *echo.Group) {
-	g.POST("", m.handleIngest, app.BodyLimit(int64(m.maxUpload)), app.MediaTypes(IngestMediaTypes...))
+	g.POST("", m.handleIngest, kit.BodyLimit(int64(m.maxUpload)), kit.MediaTypes(IngestMediaTypes...))
 }
 
 // IngestResponse is the answer of POST /v1/ingest: the version's manifest
@@ -90,19 +90,19 @@ func (m *Module) handleIngest(c echo.Context) error {
 	mt, mp, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt == "multipart/form-data" {
 		if mp["boundary"] == "" {
-			return app.BadRequest("malformed multipart body: no boundary in Content-Type")
+			return kit.BadRequest("malformed multipart body: no boundary in Content-Type")
 		}
 		mr := multipart.NewReader(r.Body, mp["boundary"])
 		for {
 			part, err := mr.NextPart()
 			if err == io.EOF {
-				return app.BadRequest("multipart body has no \"file\" field (send the CSV as form field \"file\")")
+				return kit.BadRequest("multipart body has no \"file\" field (send the CSV as form field \"file\")")
 			}
 			if err != nil {
-				if errors.Is(err, app.ErrBodyTooLarge) {
+				if errors.Is(err, kit.ErrBodyTooLarge) {
 					return err
 				}
-				return app.BadRequest("malformed multipart body: %v", err)
+				return kit.BadRequest("malformed multipart body: %v", err)
 			}
 			field := part.FormName()
 			if field == "file" {
@@ -111,7 +111,7 @@ func (m *Module) handleIngest(c echo.Context) error {
 			}
 			val, err := io.ReadAll(io.LimitReader(part, 4096))
 			if err != nil {
-				return app.BadRequest("malformed multipart body: %v", err)
+				return kit.BadRequest("malformed multipart body: %v", err)
 			}
 			ps.set(field, strings.TrimSpace(string(val)))
 		}
@@ -122,11 +122,11 @@ func (m *Module) handleIngest(c echo.Context) error {
 
 func (m *Module) run(ctx context.Context, body io.Reader, ps params, source, contentType string) (Result, error) {
 	if ps.name == "" {
-		return Result{}, app.BadRequest("name is required (POST /v1/ingest?name=<dataset>)")
+		return Result{}, kit.BadRequest("name is required (POST /v1/ingest?name=<dataset>)")
 	}
 	delim, err := parseDelimiter(ps.delim)
 	if err != nil {
-		return Result{}, app.BadRequest("%v", err)
+		return Result{}, kit.BadRequest("%v", err)
 	}
 	key, err := ParseKey(ps.key)
 	if err != nil {
@@ -135,7 +135,7 @@ func (m *Module) run(ctx context.Context, body io.Reader, ps params, source, con
 	headerRow := 0
 	if ps.header != "" {
 		if headerRow, err = strconv.Atoi(ps.header); err != nil || headerRow < 1 {
-			return Result{}, app.BadRequest("header_row must be a row number (1 is the first row), not %q", ps.header)
+			return Result{}, kit.BadRequest("header_row must be a row number (1 is the first row), not %q", ps.header)
 		}
 	}
 	fileName := source
@@ -161,12 +161,12 @@ func (m *Module) answer(c echo.Context, res Result, err error) error {
 		status = http.StatusOK
 	}
 	existing := res.Existing
-	app.AuditNote(c, "dataset", res.Manifest.Name)
-	app.AuditNote(c, "version", res.Manifest.Version)
-	app.AuditNote(c, "rows", res.Stats.Rows)
-	app.AuditNote(c, "existing", res.Existing)
+	kit.AuditNote(c, "dataset", res.Manifest.Name)
+	kit.AuditNote(c, "version", res.Manifest.Version)
+	kit.AuditNote(c, "rows", res.Stats.Rows)
+	kit.AuditNote(c, "existing", res.Existing)
 	if ch := res.Stats.Change; ch != nil { // an upsert or a delete by key: what changed, not rows read
-		app.AuditNote(c, "change", map[string]any{"key": ch.Key, "inserted": ch.Inserted, "updated": ch.Updated, "deleted": ch.Deleted})
+		kit.AuditNote(c, "change", map[string]any{"key": ch.Key, "inserted": ch.Inserted, "updated": ch.Updated, "deleted": ch.Deleted})
 	}
 	return c.JSON(status, IngestResponse{ManifestResponse: catalog.Response(res.Manifest, &existing), Ingest: res.Stats})
 }

@@ -1,9 +1,8 @@
 package observer
 
 import (
+	"lakehouse/modules/kit"
 	"time"
-
-	"lakehouse/app"
 )
 
 // Health is GET /v1/observer/health: the ring's fill, persistence (a
@@ -49,11 +48,11 @@ type Flushed struct {
 	Dataset *DatasetStatus `json:"dataset,omitempty"`
 }
 
-// RouteDocs implements app.Documented for GET /openapi.json. An event's
+// RouteDocs implements kit.Documented for GET /openapi.json. An event's
 // body is Event's named fields (endpoint required; timestamp as RFC 3339
 // or Unix seconds/milliseconds) plus any free-form fields.
-func (m *Module) RouteDocs() map[string]app.RouteDoc {
-	return map[string]app.RouteDoc{
+func (m *Module) RouteDocs() map[string]kit.RouteDoc {
+	return map[string]kit.RouteDoc{
 		"GET /health": {Summary: "the ring's fill, persistence and the Parquet dataset", Response: Health{}},
 		"GET /stats":  {Summary: "event counters and the ring's fill", Response: Stats{}},
 		"GET /events": {Summary: "events, newest first or forward from ?since (an id or a time), filtered by ?source, ?workflow, ?run_id, ?module", Response: EventsPage{}},

@@ -7,13 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"lakehouse/app"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/storage"
 )
 
 // auditEvent is a typical middleware row.
-func auditEvent() app.AuditEvent {
-	return app.AuditEvent{Time: time.Now(), RequestID: "r-123", Principal: "primary", ClientIP: "127.0.0.1",
+func auditEvent() kit.AuditEvent {
+	return kit.AuditEvent{Time: time.Now(), RequestID: "r-123", Principal: "primary", ClientIP: "127.0.0.1",
 		Module: "storage", Method: "PUT", Route: "/v1/storage/put/*", Path: "/v1/storage/put/a/b.txt",
 		Status: 201, Success: true, DurationMS: 0.42}
 }

@@ -1,5 +1,5 @@
 // Package observer is lakehouse's audit witness. It provides the process's
-// app.AuditSink (one row per mutating /v1 call, recorded by the server's
+// kit.AuditSink (one row per mutating /v1 call, recorded by the server's
 // audit middleware), accepts ops reported by outside clients and inbox
 // messages, and records the rows of the workflow runner (the workflow
 // module, one row per node as each finishes; it runs the workflows).

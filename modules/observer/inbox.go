@@ -2,12 +2,11 @@ package observer
 
 import (
 	"errors"
+	"lakehouse/modules/kit"
 	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
-
-	"lakehouse/app"
 )
 
 // Inbox limits from the original: the whole body at most 8 KiB; sender,
@@ -30,9 +29,9 @@ type InboxMessage struct {
 
 func (m *Module) postInbox(c echo.Context) error {
 	var msg InboxMessage
-	if err := app.DecodeJSON(c.Request().Body, &msg); err != nil {
-		if errors.Is(err, app.ErrBodyTooLarge) {
-			return app.TooLarge("inbox message exceeds %d bytes", inboxMaxBytes)
+	if err := kit.DecodeJSON(c.Request().Body, &msg); err != nil {
+		if errors.Is(err, kit.ErrBodyTooLarge) {
+			return kit.TooLarge("inbox message exceeds %d bytes", inboxMaxBytes)
 		}
 		return err
 	}
@@ -41,7 +40,7 @@ func (m *Module) postInbox(c echo.Context) error {
 	}
 	ev := m.obs.Record(Event{
 		Source: SourceInbox, Endpoint: "inbox/" + msg.Type, Success: true,
-		Principal: app.PrincipalName(c), ClientIP: app.ClientIP(c), RequestID: c.Response().Header().Get(echo.HeaderXRequestID),
+		Principal: kit.PrincipalName(c), ClientIP: kit.ClientIP(c), RequestID: c.Response().Header().Get(echo.HeaderXRequestID),
 		Fields: map[string]any{
 			"type": msg.Type, "sender": msg.Sender, "subject": msg.Subject, "body": msg.Body,
 			"priority": msg.Priority, "tag": msg.Tag,
@@ -53,7 +52,7 @@ func (m *Module) postInbox(c echo.Context) error {
 // normalize validates and cleans a message in place.
 func (msg *InboxMessage) normalize() error {
 	if strings.TrimSpace(msg.Body) == "" {
-		return app.BadRequest("body is required").WithDetails(map[string]any{"field": "body"})
+		return kit.BadRequest("body is required").WithDetails(map[string]any{"field": "body"})
 	}
 	msg.Type = strings.ToLower(strings.TrimSpace(msg.Type))
 	switch msg.Type {
@@ -61,7 +60,7 @@ func (msg *InboxMessage) normalize() error {
 		msg.Type = "email"
 	case "email", "sms":
 	default:
-		return app.BadRequest("type: %q is not email or sms", msg.Type).WithDetails(map[string]any{"field": "type"})
+		return kit.BadRequest("type: %q is not email or sms", msg.Type).WithDetails(map[string]any{"field": "type"})
 	}
 	msg.Priority = strings.ToLower(strings.TrimSpace(msg.Priority))
 	switch msg.Priority {
@@ -69,7 +68,7 @@ func (msg *InboxMessage) normalize() error {
 		msg.Priority = "medium"
 	case "urgent", "high", "medium", "low":
 	default:
-		return app.BadRequest("priority: %q is not urgent, high, medium or low", msg.Priority).
+		return kit.BadRequest("priority: %q is not urgent, high, medium or low", msg.Priority).
 			WithDetails(map[string]any{"field": "priority"})
 	}
 	msg.Sender = cleanHeader(msg.Sender)

@@ -1,11 +1,11 @@
 package observer
 
-import "lakehouse/app"
+import "lakehouse/modules/kit"
 
 // registerMetrics publishes the ring's fill and the counters GET
 // /v1/observer/stats shows on the process's /metrics, read at scrape time.
-func (m *Module) registerMetrics(reg *app.Metrics) error {
-	return reg.CollectFunc([]app.ScrapeMetric{
+func (m *Module) registerMetrics(reg *kit.Metrics) error {
+	return reg.CollectFunc([]kit.ScrapeMetric{
 		{Name: "lakehouse_observer_ring_events", Help: "Events held in the observer's in-memory ring."},
 		{Name: "lakehouse_observer_ring_capacity", Help: "Events the observer's ring can hold (observer.ring_size)."},
 		{Name: "lakehouse_observer_ring_bytes", Help: "Encoded size of the events in the observer's ring."},

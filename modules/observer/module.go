@@ -7,8 +7,8 @@ import (
 	"log/slog"
 	"sync"
 
-	"lakehouse/app"
 	"lakehouse/config"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/storage"
 )
 
@@ -28,45 +28,45 @@ type Module struct {
 	obs  *Observer
 	pers *persister       // nil when persistence is off
 	pq   *parquetExporter // nil until Start finds a catalog
-	c    *app.Container
+	c    *kit.Container
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
 
 var (
-	_ app.Module           = (*Module)(nil)
-	_ app.OptionalDepender = (*Module)(nil)
-	_ app.Router           = (*Module)(nil)
-	_ app.Starter          = (*Module)(nil)
-	_ app.Stopper          = (*Module)(nil)
-	_ app.Checker          = (*Module)(nil)
+	_ kit.Module           = (*Module)(nil)
+	_ kit.OptionalDepender = (*Module)(nil)
+	_ kit.Router           = (*Module)(nil)
+	_ kit.Starter          = (*Module)(nil)
+	_ kit.Stopper          = (*Module)(nil)
+	_ kit.Checker          = (*Module)(nil)
 	_ Recorder             = (*Observer)(nil)
 )
 
 // New returns the observer module.
 func New() *Module { return &Module{} }
 
-// Name implements app.Module.
+// Name implements kit.Module.
 func (m *Module) Name() string { return "observer" }
 
-// ConfigSection implements app.Configured: the [observer] section.
+// ConfigSection implements kit.Configured: the [observer] section.
 func (m *Module) ConfigSection() string { return "observer" }
 
-// Deps implements app.Module.
+// Deps implements kit.Module.
 func (m *Module) Deps() []string { return []string{"storage"} }
 
-// OptionalDeps implements app.OptionalDepender: the catalog receives the
+// OptionalDeps implements kit.OptionalDepender: the catalog receives the
 // Parquet copy of the events when it runs.
 func (m *Module) OptionalDeps() []string { return []string{"catalog"} }
 
 // Init builds the ring, replays persisted events, and provides the
-// observer as the process's app.AuditSink (and as observer.Recorder).
-func (m *Module) Init(ctx context.Context, c *app.Container) error {
+// observer as the process's kit.AuditSink (and as observer.Recorder).
+func (m *Module) Init(ctx context.Context, c *kit.Container) error {
 	m.c = c
 	m.cfg = c.Config().Observer
 	m.log = c.Logger("observer")
-	store, err := app.Resolve[storage.Store](c)
+	store, err := kit.Resolve[storage.Store](c)
 	if err != nil {
 		return err
 	}
@@ -81,16 +81,16 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 		m.obs.onRecord(m.pers.enqueue)
 		m.log.Info("observer replayed", "events", r.counts.Total, "ring", len(r.ring), "last_id", r.lastID)
 	}
-	reg, err := app.Resolve[*app.Metrics](c)
+	reg, err := kit.Resolve[*kit.Metrics](c)
 	if err != nil {
 		return err
 	}
 	if err := m.registerMetrics(reg); err != nil {
 		return fmt.Errorf("observer: metrics: %w", err)
 	}
-	app.Provide[app.AuditSink](c, m.obs)
-	app.Provide[Recorder](c, m.obs)
-	app.Provide[Redactor](c, m)
+	kit.Provide[kit.AuditSink](c, m.obs)
+	kit.Provide[Recorder](c, m.obs)
+	kit.Provide[Redactor](c, m)
 	return nil
 }
 

@@ -1,13 +1,12 @@
 package observer
 
 import (
+	"lakehouse/modules/kit"
 	"log/slog"
 	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"lakehouse/app"
 )
 
 // recentScenarioKeep is how many "scenario" events stats returns.
@@ -15,7 +14,7 @@ const recentScenarioKeep = 20
 
 // Observer is the audit witness: a bounded ring of events, counters over
 // every event ever recorded, and hooks that persist each event. It is safe
-// for concurrent use and implements app.AuditSink.
+// for concurrent use and implements kit.AuditSink.
 type Observer struct {
 	log *slog.Logger
 
@@ -72,7 +71,7 @@ func (c counters) clone() counters {
 	return c
 }
 
-var _ app.AuditSink = (*Observer)(nil)
+var _ kit.AuditSink = (*Observer)(nil)
 
 // NewObserver returns an observer whose ring holds ringSize events and at most
 // ringMaxBytes of encoded events (0 = no byte bound).
@@ -180,8 +179,8 @@ func (o *Observer) continueAfter(id int64) {
 	}
 }
 
-// Audit implements app.AuditSink: one row per mutating /v1 call.
-func (o *Observer) Audit(a app.AuditEvent) {
+// Audit implements kit.AuditSink: one row per mutating /v1 call.
+func (o *Observer) Audit(a kit.AuditEvent) {
 	endpoint := a.Route
 	if endpoint == "" {
 		endpoint = a.Path

@@ -15,8 +15,8 @@ import (
 	"sync"
 	"time"
 
-	"lakehouse/app"
 	"lakehouse/modules/catalog"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/storage"
 )
 
@@ -72,12 +72,12 @@ func (m *Module) startParquet(ctx context.Context, bg context.Context) error {
 	if m.cfg.Dataset == "" {
 		return nil
 	}
-	cat, ok := app.Lookup[catalog.Catalog](m.c)
+	cat, ok := kit.Lookup[catalog.Catalog](m.c)
 	if !ok {
 		m.log.Info("observer: catalog not running; events are not published as a dataset")
 		return nil
 	}
-	store, err := app.Resolve[storage.Store](m.c)
+	store, err := kit.Resolve[storage.Store](m.c)
 	if err != nil {
 		return err
 	}

@@ -13,20 +13,20 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"lakehouse/app"
 	"lakehouse/internal/jsonx"
+	"lakehouse/modules/kit"
 )
 
-// Routes implements app.Router. POST /event and /inbox are marked
-// app.ReadOnly: the event they carry IS the audit row (with the caller's
+// Routes implements kit.Router. POST /event and /inbox are marked
+// kit.ReadOnly: the event they carry IS the audit row (with the caller's
 // principal and address filled in), so the middleware does not add a
 // second one. Workflow routes (/workflow/...) are the workflow module's.
 func (m *Module) Routes(g *echo.Group) {
 	g.GET("/health", m.health)
 	g.GET("/stats", m.stats)
 	g.GET("/events", m.events)
-	g.POST("/event", m.postEvent, app.ReadOnly, app.BodyLimit(int64(m.cfg.MaxEventBytes)))
-	g.POST("/inbox", m.postInbox, app.ReadOnly, app.BodyLimit(inboxMaxBytes))
+	g.POST("/event", m.postEvent, kit.ReadOnly, kit.BodyLimit(int64(m.cfg.MaxEventBytes)))
+	g.POST("/inbox", m.postInbox, kit.ReadOnly, kit.BodyLimit(inboxMaxBytes))
 	g.POST("/flush", m.flush)
 }
 
@@ -58,7 +58,7 @@ func (m *Module) events(c echo.Context) error {
 		Source: c.QueryParam("source"), Workflow: c.QueryParam("workflow"),
 		RunID: c.QueryParam("run_id"), Module: c.QueryParam("module"), Limit: defaultEventsLimit,
 	}
-	if p := app.PrincipalOf(c.Request().Context()); p != nil && !p.AllDatasets() {
+	if p := kit.PrincipalOf(c.Request().Context()); p != nil && !p.AllDatasets() {
 		f.Principal = p.Name
 	}
 	if s := c.QueryParam("since"); s != "" {
@@ -68,14 +68,14 @@ func (m *Module) events(c echo.Context) error {
 		} else if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 			f.SinceTime = t
 		} else {
-			return app.BadRequest("since: %q is neither an event id nor an RFC 3339 time", s).
+			return kit.BadRequest("since: %q is neither an event id nor an RFC 3339 time", s).
 				WithDetails(map[string]any{"param": "since"})
 		}
 	}
 	if s := c.QueryParam("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n <= 0 {
-			return app.BadRequest("limit: %q is not a positive integer", s).WithDetails(map[string]any{"param": "limit"})
+			return kit.BadRequest("limit: %q is not a positive integer", s).WithDetails(map[string]any{"param": "limit"})
 		}
 		f.Limit = min(n, m.cfg.RingSize)
 	}
@@ -123,7 +123,7 @@ func (m *Module) readJSONObject(c echo.Context) (map[string]any, error) {
 		depth = jsonx.DefaultMaxDepth
 	}
 	var obj map[string]any
-	if err := app.DecodeJSON(c.Request().Body, &obj, app.UseNumber(), app.MaxDepth(depth, "observer.max_json_depth")); err != nil {
+	if err := kit.DecodeJSON(c.Request().Body, &obj, kit.UseNumber(), kit.MaxDepth(depth, "observer.max_json_depth")); err != nil {
 		return nil, err
 	}
 	return obj, nil
@@ -138,8 +138,8 @@ func (m *Module) postEvent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ev.Principal = app.PrincipalName(c)
-	ev.ClientIP = app.ClientIP(c)
+	ev.Principal = kit.PrincipalName(c)
+	ev.ClientIP = kit.ClientIP(c)
 	ev.RequestID = c.Response().Header().Get(echo.HeaderXRequestID)
 	ev = m.obs.Record(ev)
 	return c.JSON(http.StatusOK, EventAccepted{Accepted: true, ID: ev.ID, Timestamp: ev.Timestamp, Source: ev.Source})
@@ -158,7 +158,7 @@ func eventFromJSON(obj map[string]any) (Event, error) {
 		}
 		s, ok := v.(string)
 		if !ok {
-			return "", app.BadRequest("%s: must be a string", k).WithDetails(map[string]any{"field": k})
+			return "", kit.BadRequest("%s: must be a string", k).WithDetails(map[string]any{"field": k})
 		}
 		return s, nil
 	}
@@ -168,7 +168,7 @@ func eventFromJSON(obj map[string]any) (Event, error) {
 	}
 	ev.Endpoint = strings.TrimSpace(ev.Endpoint)
 	if ev.Endpoint == "" {
-		return ev, app.BadRequest("endpoint is required").WithDetails(map[string]any{"field": "endpoint"})
+		return ev, kit.BadRequest("endpoint is required").WithDetails(map[string]any{"field": "endpoint"})
 	}
 	if ev.Source, err = str("source"); err != nil {
 		return ev, err
@@ -178,7 +178,7 @@ func eventFromJSON(obj map[string]any) (Event, error) {
 		ev.Source = SourceMCP
 	}
 	if len(ev.Source) > 64 || strings.IndexFunc(ev.Source, unicode.IsControl) >= 0 {
-		return ev, app.BadRequest("source: at most 64 characters, no control characters").WithDetails(map[string]any{"field": "source"})
+		return ev, kit.BadRequest("source: at most 64 characters, no control characters").WithDetails(map[string]any{"field": "source"})
 	}
 	if ev.Timestamp, err = parseTimestamp(obj["timestamp"]); err != nil {
 		return ev, err
@@ -198,7 +198,7 @@ func eventFromJSON(obj map[string]any) (Event, error) {
 		n, ok := v.(json.Number)
 		i, err := n.Int64()
 		if !ok || err != nil || i < 0 || i > 999 {
-			return ev, app.BadRequest("status: must be an integer status code").WithDetails(map[string]any{"field": "status"})
+			return ev, kit.BadRequest("status: must be an integer status code").WithDetails(map[string]any{"field": "status"})
 		}
 		ev.Status = int(i)
 	}
@@ -206,7 +206,7 @@ func eventFromJSON(obj map[string]any) (Event, error) {
 		n, ok := v.(json.Number)
 		f, err := n.Float64()
 		if !ok || err != nil || f < 0 || math.IsInf(f, 0) {
-			return ev, app.BadRequest("duration_ms: must be a non-negative number").WithDetails(map[string]any{"field": "duration_ms"})
+			return ev, kit.BadRequest("duration_ms: must be a non-negative number").WithDetails(map[string]any{"field": "duration_ms"})
 		}
 		ev.DurationMS = f
 	}
@@ -216,7 +216,7 @@ func eventFromJSON(obj map[string]any) (Event, error) {
 	case nil:
 		ev.Success = ev.Error == "" && (ev.Status == 0 || ev.Status < 400)
 	default:
-		return ev, app.BadRequest("success: must be true or false").WithDetails(map[string]any{"field": "success"})
+		return ev, kit.BadRequest("success: must be true or false").WithDetails(map[string]any{"field": "success"})
 	}
 	for k, v := range obj {
 		if named[k] {
@@ -248,7 +248,7 @@ func validEventTime(t time.Time) bool {
 // outside years 0000-9999 is a 400.
 func parseTimestamp(v any) (time.Time, error) {
 	bad := func() (time.Time, error) {
-		return time.Time{}, app.BadRequest("timestamp: use RFC 3339 (2026-01-02T15:04:05Z) or Unix seconds/milliseconds, between years 0000 and 9999").
+		return time.Time{}, kit.BadRequest("timestamp: use RFC 3339 (2026-01-02T15:04:05Z) or Unix seconds/milliseconds, between years 0000 and 9999").
 			WithDetails(map[string]any{"field": "timestamp"})
 	}
 	switch t := v.(type) {
@@ -279,7 +279,7 @@ func parseTimestamp(v any) (time.Time, error) {
 
 func (m *Module) flush(c echo.Context) error {
 	if err := m.Flush(c.Request().Context()); err != nil {
-		return app.Errorf(http.StatusServiceUnavailable, "persist_failed", "flush: %v", err)
+		return kit.Errorf(http.StatusServiceUnavailable, "persist_failed", "flush: %v", err)
 	}
 	out := Flushed{Flushed: true}
 	if m.pers != nil {

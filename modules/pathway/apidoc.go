@@ -1,10 +1,10 @@
 package pathway
 
-import "lakehouse/app"
+import "lakehouse/modules/kit"
 
-// RouteDocs implements app.Documented for GET /openapi.json.
-func (m *Module) RouteDocs() map[string]app.RouteDoc {
-	return map[string]app.RouteDoc{
+// RouteDocs implements kit.Documented for GET /openapi.json.
+func (m *Module) RouteDocs() map[string]kit.RouteDoc {
+	return map[string]kit.RouteDoc{
 		"POST /add":            {Summary: "add a trace", Request: addBody{}, Response: Trace{}},
 		"POST /add_idempotent": {Summary: "add a trace under a uid, or replay it", Request: addBody{}, Response: Trace{}},
 		"POST /update":         {Summary: "replace a trace's content", Request: addBody{}, Response: Trace{}},

@@ -6,9 +6,9 @@ import (
 	"log/slog"
 	"path/filepath"
 
-	"lakehouse/app"
 	"lakehouse/config"
 	"lakehouse/modules/embed"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/storage"
 	"lakehouse/modules/vector"
 )
@@ -19,31 +19,31 @@ type Module struct {
 	cfg config.PathwayConfig
 	log *slog.Logger
 	svc *Service
-	c   *app.Container
+	c   *kit.Container
 }
 
 var (
-	_ app.Module           = (*Module)(nil)
-	_ app.OptionalDepender = (*Module)(nil)
-	_ app.Router           = (*Module)(nil)
-	_ app.Starter          = (*Module)(nil)
-	_ app.Stopper          = (*Module)(nil)
-	_ app.Checker          = (*Module)(nil)
+	_ kit.Module           = (*Module)(nil)
+	_ kit.OptionalDepender = (*Module)(nil)
+	_ kit.Router           = (*Module)(nil)
+	_ kit.Starter          = (*Module)(nil)
+	_ kit.Stopper          = (*Module)(nil)
+	_ kit.Checker          = (*Module)(nil)
 )
 
 // New returns the pathway module.
 func New() *Module { return &Module{} }
 
-// Name implements app.Module.
+// Name implements kit.Module.
 func (m *Module) Name() string { return "pathway" }
 
-// ConfigSection implements app.Configured: the [pathway] section.
+// ConfigSection implements kit.Configured: the [pathway] section.
 func (m *Module) ConfigSection() string { return "pathway" }
 
-// Deps implements app.Module.
+// Deps implements kit.Module.
 func (m *Module) Deps() []string { return []string{} }
 
-// OptionalDeps implements app.OptionalDepender: embed and vector for
+// OptionalDeps implements kit.OptionalDepender: embed and vector for
 // semantic search, storage for the log itself with an object-store
 // backend.
 func (m *Module) OptionalDeps() []string { return []string{"embed", "vector", "storage"} }
@@ -63,12 +63,12 @@ func UsesBucket(cfg *config.Config) bool { return cfg.Storage.Backend == "s3" }
 // Init replays the log and provides the Store. With an object-store
 // backend the log lives in the bucket (see remote.go): a node on a new
 // data dir rebuilds everything acknowledged from it.
-func (m *Module) Init(ctx context.Context, c *app.Container) error {
+func (m *Module) Init(ctx context.Context, c *kit.Container) error {
 	cfg := c.Config()
 	m.cfg, m.log, m.c = cfg.Pathway, c.Logger("pathway"), c
 	opts := Options{CompactBytes: int64(cfg.Pathway.CompactBytes), Logger: m.log, MaxJSONDepth: cfg.Pathway.MaxJSONDepth}
 	if UsesBucket(cfg) {
-		st, ok := app.Lookup[storage.Store](c)
+		st, ok := kit.Lookup[storage.Store](c)
 		if !ok || st == nil {
 			return fmt.Errorf("pathway: storage.backend is %q but the storage module is not running; enable it (the log lives in the bucket)", cfg.Storage.Backend)
 		}
@@ -83,7 +83,7 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 	st, _ := svc.Stats(ctx)
 	m.log.Info("pathway: log replayed", "path", svc.Path(), "source", svc.ReplaySource(), "traces", st.Total, "lines", rs.Lines,
 		"corrupted", rs.Corrupted, "apply_errors", rs.ApplyErrors)
-	app.Provide[Store](c, svc)
+	kit.Provide[Store](c, svc)
 	return nil
 }
 
@@ -94,8 +94,8 @@ func (m *Module) Start(ctx context.Context) error {
 	if !m.cfg.Semantic {
 		return nil
 	}
-	emb, okE := app.Lookup[embed.Embedder](m.c)
-	vec, okV := app.Lookup[vector.Service](m.c)
+	emb, okE := kit.Lookup[embed.Embedder](m.c)
+	vec, okV := kit.Lookup[vector.Service](m.c)
 	if !okE || !okV || emb == nil || vec == nil {
 		m.log.Info("pathway: embed or vector not running; search ranks lexically")
 		return nil

@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"sync"
 
-	"lakehouse/app"
 	"lakehouse/internal/fsx"
+	"lakehouse/modules/kit"
 )
 
 // persistor is the append-only JSONL log with group commit.
@@ -52,7 +52,7 @@ type persistor struct {
 
 // errLogFailed wraps the sticky persistor error.
 // (503 with Retry-After: the operator must act, the client may retry).
-var errLogFailed = app.NewKind(http.StatusServiceUnavailable, "overloaded", "pathway: log write failed").RetryAfter(30)
+var errLogFailed = kit.NewKind(http.StatusServiceUnavailable, "overloaded", "pathway: log write failed").RetryAfter(30)
 
 // openPersistor opens (creating the parent dir and file) the log for
 // appending. It does not replay; see replayFile.

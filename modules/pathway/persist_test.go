@@ -5,12 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"lakehouse/modules/kit"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"lakehouse/app"
 )
 
 // writeLog writes lines (each followed by a newline) as a log file.
@@ -253,7 +252,7 @@ func TestPersistor_WriteFailurePoisons(t *testing.T) {
 	if err := m.Check(ctx); err == nil || !strings.Contains(err.Error(), "restart") {
 		t.Fatalf("check: %v", err)
 	}
-	if ae := app.AsAPIError(fmt.Errorf("add: %w", errLogFailed)); ae.Status != 503 || ae.Header.Get("Retry-After") == "" {
+	if ae := kit.AsAPIError(fmt.Errorf("add: %w", errLogFailed)); ae.Status != 503 || ae.Header.Get("Retry-After") == "" {
 		t.Fatalf("status for a failed log: %+v", ae)
 	}
 	s.Close()

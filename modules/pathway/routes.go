@@ -10,21 +10,21 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"lakehouse/app"
 	"lakehouse/internal/jsonx"
+	"lakehouse/modules/kit"
 )
 
 // Routes mounts the original's pathway routes (API-COMPAT.md) and the
 // compaction route beside them.
 func (m *Module) Routes(g *echo.Group) {
-	limit := app.BodyLimit(int64(m.cfg.MaxBody))
+	limit := kit.BodyLimit(int64(m.cfg.MaxBody))
 	p := g.Group("", limit)
 	p.POST("/add", m.handleAdd)
 	p.POST("/add_idempotent", m.handleAddIdempotent)
 	p.POST("/update", m.handleUpdate)
 	p.POST("/revise", m.handleRevise)
 	p.POST("/retire", m.handleRetire)
-	p.POST("/search", m.handleSearch, app.ReadOnly)
+	p.POST("/search", m.handleSearch, kit.ReadOnly)
 	p.GET("/get/*", m.handleGet)
 	p.GET("/history/*", m.handleHistory)
 	p.GET("/stats", m.handleStats)
@@ -100,7 +100,7 @@ func (m *Module) handleRetire(c echo.Context) error {
 		return err
 	}
 	if b.UID == "" {
-		return app.BadRequest("uid is required")
+		return kit.BadRequest("uid is required")
 	}
 	t, err := m.svc.Retire(c.Request().Context(), b.UID)
 	if err != nil {
@@ -173,7 +173,7 @@ func (m *Module) handleHistory(c echo.Context) error {
 			for i, t := range chain {
 				uids[i] = t.UID
 			}
-			return app.Conflict("history_cycle", "%v", err).WithDetails(map[string]any{"chain": uids})
+			return kit.Conflict("history_cycle", "%v", err).WithDetails(map[string]any{"chain": uids})
 		}
 		return err
 	}
@@ -214,15 +214,15 @@ func pathUID(c echo.Context) (string, error) {
 	prefix := strings.TrimSuffix(c.Path(), "*")
 	escaped := c.Request().URL.EscapedPath()
 	if !strings.HasPrefix(escaped, prefix) {
-		return "", app.BadRequest("uid is required in the path")
+		return "", kit.BadRequest("uid is required in the path")
 	}
 	raw := escaped[len(prefix):]
 	uid, err := url.PathUnescape(raw)
 	if err != nil {
-		return "", app.BadRequest("uid %q is not a valid escaped path: %v", raw, err)
+		return "", kit.BadRequest("uid %q is not a valid escaped path: %v", raw, err)
 	}
 	if uid == "" {
-		return "", app.BadRequest("uid is required in the path")
+		return "", kit.BadRequest("uid is required in the path")
 	}
 	return uid, nil
 }
@@ -234,20 +234,20 @@ func pathUID(c echo.Context) (string, error) {
 func (m *Module) decodeBody(c echo.Context, v any) error {
 	data, err := io.ReadAll(c.Request().Body)
 	if err != nil {
-		if errors.Is(err, app.ErrBodyTooLarge) {
+		if errors.Is(err, kit.ErrBodyTooLarge) {
 			return err
 		}
-		return app.BadRequest("read request body: %v", err)
+		return kit.BadRequest("read request body: %v", err)
 	}
 	if len(data) == 0 {
-		return app.BadRequest("request body is empty; expected a JSON object")
+		return kit.BadRequest("request body is empty; expected a JSON object")
 	}
 	depth := m.cfg.MaxJSONDepth
 	if depth <= 0 {
 		depth = jsonx.DefaultMaxDepth
 	}
 	if err := jsonx.CheckDepth(data, depth+1); err != nil {
-		return app.Errorf(http.StatusBadRequest, "too_deep", "request body %v: content may nest at most %d levels (pathway.max_json_depth)", err, depth).
+		return kit.Errorf(http.StatusBadRequest, "too_deep", "request body %v: content may nest at most %d levels (pathway.max_json_depth)", err, depth).
 			WithDetails(map[string]any{"max_depth": depth})
 	}
 	if err := json.Unmarshal(data, v); err != nil {
@@ -263,15 +263,15 @@ func jsonError(data []byte, err error) error {
 	switch {
 	case errors.As(err, &se):
 		line, col := lineCol(data, se.Offset)
-		return app.Errorf(http.StatusBadRequest, "invalid_json", "invalid JSON at line %d, column %d: %v", line, col, se).
+		return kit.Errorf(http.StatusBadRequest, "invalid_json", "invalid JSON at line %d, column %d: %v", line, col, se).
 			WithDetails(map[string]any{"line": line, "column": col, "offset": se.Offset})
 	case errors.As(err, &te):
 		line, col := lineCol(data, te.Offset)
-		return app.Errorf(http.StatusBadRequest, "invalid_json", "field %q: expected %s, got JSON %s (line %d, column %d)",
+		return kit.Errorf(http.StatusBadRequest, "invalid_json", "field %q: expected %s, got JSON %s (line %d, column %d)",
 			te.Field, te.Type, te.Value, line, col).
 			WithDetails(map[string]any{"field": te.Field, "line": line, "column": col, "offset": te.Offset})
 	}
-	return app.Errorf(http.StatusBadRequest, "invalid_json", "invalid JSON body: %v", err)
+	return kit.Errorf(http.StatusBadRequest, "invalid_json", "invalid JSON body: %v", err)
 }
 
 // lineCol converts a byte offset into 1-based line and column.

@@ -3,26 +3,25 @@ package pathway
 import (
 	"context"
 	"encoding/json"
+	"lakehouse/modules/kit"
 	"net/http"
 	"slices"
-
-	"lakehouse/app"
 )
 
 // Errors callers match with errors.Is; each carries its HTTP answer.
 var (
 	// ErrInvalidContent: content is missing or not valid JSON (400).
-	ErrInvalidContent = app.NewKind(http.StatusBadRequest, "invalid_content", "pathway: content is not valid JSON")
+	ErrInvalidContent = kit.NewKind(http.StatusBadRequest, "invalid_content", "pathway: content is not valid JSON")
 	// ErrNotFound: the uid (or a revision's predecessor) is unknown (404).
-	ErrNotFound = app.NewKind(http.StatusNotFound, "not_found", "pathway: trace not found")
+	ErrNotFound = kit.NewKind(http.StatusNotFound, "not_found", "pathway: trace not found")
 	// ErrCycle: a History walk met a uid it had already visited (409).
-	ErrCycle = app.NewKind(http.StatusConflict, "history_cycle", "pathway: predecessor cycle")
+	ErrCycle = kit.NewKind(http.StatusConflict, "history_cycle", "pathway: predecessor cycle")
 	// ErrInvalid: any other bad argument (empty uid, bad limit...) (400).
-	ErrInvalid = app.NewKind(http.StatusBadRequest, "bad_request", "pathway: invalid request")
+	ErrInvalid = kit.NewKind(http.StatusBadRequest, "bad_request", "pathway: invalid request")
 	// ErrExists: Add/Revise was asked to create a uid that is taken (409).
-	ErrExists = app.NewKind(http.StatusConflict, "exists", "pathway: uid already exists")
+	ErrExists = kit.NewKind(http.StatusConflict, "exists", "pathway: uid already exists")
 	// ErrClosed: the store was closed (503, retry later).
-	ErrClosed = app.NewKind(http.StatusServiceUnavailable, "overloaded", "pathway: store closed").RetryAfter(30)
+	ErrClosed = kit.NewKind(http.StatusServiceUnavailable, "overloaded", "pathway: store closed").RetryAfter(30)
 )
 
 // Trace is one remembered item. Its JSON shape is the original system's

@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	"lakehouse/app"
 	"lakehouse/modules/catalog"
+	"lakehouse/modules/kit"
 )
 
 // A change view is the change feed of a dataset between two versions,
@@ -59,14 +59,14 @@ func (v *views) changeVersions(viewName string) ([]catalog.Manifest, error) {
 	defer v.mu.Unlock()
 	known, ok := v.datasets[name]
 	if !ok {
-		return nil, app.Errorf(http.StatusNotFound, "not_found", "dataset %q not found", name)
+		return nil, kit.Errorf(http.StatusNotFound, "not_found", "dataset %q not found", name)
 	}
 	latest := v.latest[name]
 	if to < 0 {
 		to = latest
 	}
 	if from < 1 || to <= from || to > latest {
-		return nil, app.Errorf(http.StatusBadRequest, "bad_request",
+		return nil, kit.Errorf(http.StatusBadRequest, "bad_request",
 			"%q: a change range is <from>..<to> with 1 ≤ from < to ≤ %d (the latest version)", viewName, latest)
 	}
 	ms := make([]catalog.Manifest, 0, to-from+1)
@@ -74,12 +74,12 @@ func (v *views) changeVersions(viewName string) ([]catalog.Manifest, error) {
 		m, ok := known[ver]
 		if !ok {
 			kept := slices.Sorted(maps.Keys(known))
-			return nil, app.Errorf(http.StatusGone, "version_expired",
+			return nil, kit.Errorf(http.StatusGone, "version_expired",
 				"%q version %d expired under the dataset's retention, so changes from %d to %d cannot be read; versions %s remain",
 				name, ver, from, to, catalog.FormatVersions(kept)).WithDetails(map[string]any{"dataset": name, "version": ver})
 		}
 		if len(ms) > 0 && m.SchemaFingerprint != ms[len(ms)-1].SchemaFingerprint {
-			return nil, app.Errorf(http.StatusConflict, "schema_changed",
+			return nil, kit.Errorf(http.StatusConflict, "schema_changed",
 				"%q changed its schema at version %d; read changes from %d on, or up to %d", name, ver, ver, ver-1)
 		}
 		ms = append(ms, m)

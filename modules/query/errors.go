@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"errors"
+	"lakehouse/modules/kit"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -10,8 +11,6 @@ import (
 	"unicode/utf8"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
-
-	"lakehouse/app"
 )
 
 // Error is an error out of the engine together with the HTTP answer it
@@ -21,7 +20,7 @@ import (
 // errors.As reach both the answer and the cause.
 type Error struct {
 	cause  error
-	answer *app.APIError
+	answer *kit.APIError
 }
 
 // Error implements error with the cause's text.
@@ -47,8 +46,8 @@ func wrapErr(err error, sqlText string) error {
 // context becomes line/column. Messages are DuckDB's own (the service
 // has scrubbed server paths from them); the route replaces a 500's
 // message by "internal error".
-func classify(err error, sqlText string) *app.APIError {
-	var ae *app.APIError
+func classify(err error, sqlText string) *kit.APIError {
+	var ae *kit.APIError
 	var pe *ParseError
 	var tc *TooComplexError
 	var lb *ListBombError
@@ -56,31 +55,31 @@ func classify(err error, sqlText string) *app.APIError {
 	case errors.As(err, &ae):
 		return ae
 	case errors.As(err, &pe):
-		out := app.Errorf(http.StatusBadRequest, "syntax_error", "%s", pe.Msg)
+		out := kit.Errorf(http.StatusBadRequest, "syntax_error", "%s", pe.Msg)
 		if pe.HasOffset {
 			line, col := lineCol(sqlText, pe.Offset)
 			out.WithDetails(map[string]any{"line": line, "column": col})
 		}
 		return out
 	case errors.Is(err, ErrEmptySQL):
-		return app.Errorf(http.StatusBadRequest, "empty_sql", "sql is empty: send {\"sql\": \"SELECT ...\"}")
+		return kit.Errorf(http.StatusBadRequest, "empty_sql", "sql is empty: send {\"sql\": \"SELECT ...\"}")
 	case errors.As(err, &tc):
-		return app.Errorf(http.StatusBadRequest, "sql_too_complex", "%v", tc).
+		return kit.Errorf(http.StatusBadRequest, "sql_too_complex", "%v", tc).
 			WithDetails(map[string]any{"select_blocks": tc.Selects, "limit": tc.Max})
 	case errors.As(err, &lb):
 		d := map[string]any{"function": lb.Function, "max_elements": maxBuiltListElements}
 		if lb.Limit > 0 {
 			d["limit"], d["unit"] = lb.Limit, lb.Unit
 		}
-		return app.Errorf(http.StatusBadRequest, "unbounded_value", "%v", lb).WithDetails(d)
+		return kit.Errorf(http.StatusBadRequest, "unbounded_value", "%v", lb).WithDetails(d)
 	case errors.Is(err, ErrMultipleStatements):
-		return app.Errorf(http.StatusBadRequest, "multiple_statements", "%v", err)
+		return kit.Errorf(http.StatusBadRequest, "multiple_statements", "%v", err)
 	case errors.Is(err, ErrForbidden):
-		return app.Errorf(http.StatusForbidden, "forbidden_statement", "%v", err)
+		return kit.Errorf(http.StatusForbidden, "forbidden_statement", "%v", err)
 	case errors.Is(err, context.DeadlineExceeded):
-		return app.Errorf(http.StatusGatewayTimeout, "timeout", "query exceeded its timeout and was interrupted")
+		return kit.Errorf(http.StatusGatewayTimeout, "timeout", "query exceeded its timeout and was interrupted")
 	case errors.Is(err, context.Canceled):
-		return app.Errorf(499, "canceled", "query canceled: the client went away")
+		return kit.Errorf(499, "canceled", "query canceled: the client went away")
 	}
 	var de *duckdb.Error
 	isDuck := errors.As(err, &de)
@@ -91,33 +90,33 @@ func classify(err error, sqlText string) *app.APIError {
 		}
 	}
 	if !isDuck {
-		return app.Errorf(http.StatusInternalServerError, "query_failed", "%v", err)
+		return kit.Errorf(http.StatusInternalServerError, "query_failed", "%v", err)
 	}
 	msg := de.Msg
 	if strings.TrimSpace(msg) == "" {
 		msg = err.Error()
 	}
-	var out *app.APIError
+	var out *kit.APIError
 	switch de.Type {
 	case duckdb.ErrorTypePermission:
-		out = app.Errorf(http.StatusForbidden, "forbidden", "%s", firstLine(msg))
+		out = kit.Errorf(http.StatusForbidden, "forbidden", "%s", firstLine(msg))
 	case duckdb.ErrorTypeInterrupt:
-		out = app.Errorf(http.StatusGatewayTimeout, "timeout", "query exceeded its timeout and was interrupted")
+		out = kit.Errorf(http.StatusGatewayTimeout, "timeout", "query exceeded its timeout and was interrupted")
 	case duckdb.ErrorTypeOutOfMemory:
-		out = app.Errorf(http.StatusServiceUnavailable, "out_of_memory", "%s (raise [query] memory_limit or narrow the query)", firstLine(msg))
+		out = kit.Errorf(http.StatusServiceUnavailable, "out_of_memory", "%s (raise [query] memory_limit or narrow the query)", firstLine(msg))
 	case duckdb.ErrorTypeParser, duckdb.ErrorTypeSyntax:
-		out = app.Errorf(http.StatusBadRequest, "syntax_error", "%s", firstLine(msg))
+		out = kit.Errorf(http.StatusBadRequest, "syntax_error", "%s", firstLine(msg))
 	case duckdb.ErrorTypeCatalog:
 		if m := unknownTableRe.FindStringSubmatch(msg); m != nil {
-			out = app.Errorf(http.StatusBadRequest, "unknown_table", "unknown table %q (datasets are queried by name; older versions as \"name@N\")", m[1]).
+			out = kit.Errorf(http.StatusBadRequest, "unknown_table", "unknown table %q (datasets are queried by name; older versions as \"name@N\")", m[1]).
 				WithDetails(map[string]any{"table": m[1]})
 		} else {
-			out = app.Errorf(http.StatusBadRequest, "bad_sql", "%s", firstLine(msg))
+			out = kit.Errorf(http.StatusBadRequest, "bad_sql", "%s", firstLine(msg))
 		}
 	case duckdb.ErrorTypeIO, duckdb.ErrorTypeInternal, duckdb.ErrorTypeFatal, duckdb.ErrorTypeConnection, duckdb.ErrorTypeTransaction:
-		out = app.Errorf(http.StatusInternalServerError, "query_failed", "%s", firstLine(msg))
+		out = kit.Errorf(http.StatusInternalServerError, "query_failed", "%s", firstLine(msg))
 	default:
-		out = app.Errorf(http.StatusBadRequest, "bad_sql", "%s", firstLine(msg))
+		out = kit.Errorf(http.StatusBadRequest, "bad_sql", "%s", firstLine(msg))
 	}
 	if line, col, ok := errorPosition(msg, sqlText); ok {
 		out.WithDetails(map[string]any{"line": line, "column": col})
@@ -175,23 +174,23 @@ var bindIndexRe = regexp.MustCompile(`index: (\d+)`)
 // driverError maps the driver's own errors (not DuckDB's) that the
 // request caused: params it cannot bind or a wrong param count, and
 // values it cannot read. nil for anything else.
-func driverError(err error) *app.APIError {
+func driverError(err error) *kit.APIError {
 	msg := strings.TrimSpace(err.Error())
 	flat := strings.Join(strings.Fields(msg), " ")
 	switch {
 	case strings.Contains(msg, "could not bind parameter") || strings.Contains(msg, "bind parameter"):
-		out := app.Errorf(http.StatusBadRequest, "bad_params", "params: %s", flat)
+		out := kit.Errorf(http.StatusBadRequest, "bad_params", "params: %s", flat)
 		if m := bindIndexRe.FindStringSubmatch(msg); m != nil {
 			if i, err := strconv.Atoi(m[1]); err == nil && i >= 1 {
-				out = app.Errorf(http.StatusBadRequest, "bad_params", "params[%d]: %s", i-1, flat).
+				out = kit.Errorf(http.StatusBadRequest, "bad_params", "params[%d]: %s", i-1, flat).
 					WithDetails(map[string]any{"param": i - 1})
 			}
 		}
 		return out
 	case strings.Contains(msg, "argument count"):
-		return app.Errorf(http.StatusBadRequest, "bad_params", "params: %s", flat)
+		return kit.Errorf(http.StatusBadRequest, "bad_params", "params: %s", flat)
 	case strings.Contains(msg, "unsupported data type"):
-		return app.Errorf(http.StatusBadRequest, "unsupported_type",
+		return kit.Errorf(http.StatusBadRequest, "unsupported_type",
 			"a result column has a type json, ndjson and csv answers cannot render (%s); cast it in the query, e.g. col::VARCHAR", flat)
 	}
 	return nil

@@ -19,6 +19,7 @@ import (
 	"lakehouse/app"
 	"lakehouse/config"
 	"lakehouse/modules/catalog"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/storage"
 )
 
@@ -209,12 +210,12 @@ type harness struct {
 
 type provideModule struct {
 	name string
-	init func(c *app.Container)
+	init func(c *kit.Container)
 }
 
 func (p provideModule) Name() string   { return p.name }
 func (p provideModule) Deps() []string { return nil }
-func (p provideModule) Init(_ context.Context, c *app.Container) error {
+func (p provideModule) Init(_ context.Context, c *kit.Container) error {
 	p.init(c)
 	return nil
 }
@@ -240,11 +241,11 @@ func newHarness(t testing.TB, store storage.Store, edit ...func(*config.Config))
 	if os.Getenv("LAKEHOUSE_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	c := app.NewContainer(cfg, log)
+	c := kit.NewContainer(cfg, log)
 	mod := New()
 	must(t, c.Register(
-		provideModule{"storage", func(c *app.Container) { app.Provide[storage.Store](c, store) }},
-		provideModule{"catalog", func(c *app.Container) { app.Provide[catalog.Catalog](c, cat) }},
+		provideModule{"storage", func(c *kit.Container) { kit.Provide[storage.Store](c, store) }},
+		provideModule{"catalog", func(c *kit.Container) { kit.Provide[catalog.Catalog](c, cat) }},
 		mod,
 	))
 	plan, err := c.Plan([]string{"query"})

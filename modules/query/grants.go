@@ -3,13 +3,12 @@ package query
 import (
 	"context"
 	"fmt"
+	"lakehouse/modules/kit"
 	"net/http"
 	"slices"
 	"strings"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
-
-	"lakehouse/app"
 )
 
 // Grants in SQL. A principal limited to some datasets must find every
@@ -43,14 +42,14 @@ var (
 // grantCheck is the restrict gate for the principal in ctx, nil when it
 // sees every dataset.
 func (s *Service) grantCheck(ctx context.Context) func(serialized) error {
-	p := app.PrincipalOf(ctx)
+	p := kit.PrincipalOf(ctx)
 	if p == nil || p.AllDatasets() {
 		return nil
 	}
 	return func(tree serialized) error { return s.checkGrants(p, tree) }
 }
 
-func (s *Service) checkGrants(p *app.Principal, tree serialized) error {
+func (s *Service) checkGrants(p *kit.Principal, tree serialized) error {
 	for _, kind := range tree.Shows {
 		if kind != "DESCRIBE" && kind != "SUMMARY" {
 			return fmt.Errorf("%w: SHOW lists the whole catalog; principal %q sees only its granted datasets (GET /v1/sql/tables lists them)", ErrForbidden, p.Name)
@@ -80,7 +79,7 @@ func (s *Service) checkGrants(p *app.Principal, tree serialized) error {
 // unknownTable is the answer DuckDB itself gives for a name it does not
 // know, so a grant reveals nothing about what exists beyond it.
 func unknownTable(name string) error {
-	return app.Errorf(http.StatusBadRequest, "unknown_table", "unknown table %q (datasets are queried by name; older versions as \"name@N\")", name).
+	return kit.Errorf(http.StatusBadRequest, "unknown_table", "unknown table %q (datasets are queried by name; older versions as \"name@N\")", name).
 		WithDetails(map[string]any{"table": name})
 }
 
@@ -108,7 +107,7 @@ var _ Reachability = (*Service)(nil)
 // tables and functions checked like a query's. A statement that does not
 // parse is reachable: running it fails on its own.
 func (s *Service) Reachable(ctx context.Context, sqlText string) (bool, error) {
-	p := app.PrincipalOf(ctx)
+	p := kit.PrincipalOf(ctx)
 	if p == nil || p.AllDatasets() {
 		return true, nil
 	}

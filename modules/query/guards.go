@@ -3,14 +3,13 @@ package query
 import (
 	"encoding/json"
 	"fmt"
+	"lakehouse/modules/kit"
 	"net/http"
 	"strings"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 	"github.com/duckdb/duckdb-go/v2/mapping"
-
-	"lakehouse/app"
 )
 
 // checkParams refuses, before anything runs, the params the driver cannot
@@ -19,7 +18,7 @@ import (
 func checkParams(params []any) error {
 	for i, p := range params {
 		if msg := paramProblem(p, 0); msg != "" {
-			return app.Errorf(http.StatusBadRequest, "bad_params", "params[%d]: %s", i, msg).
+			return kit.Errorf(http.StatusBadRequest, "bad_params", "params[%d]: %s", i, msg).
 				WithDetails(map[string]any{"param": i})
 		}
 	}
@@ -86,7 +85,7 @@ func checkReadable(st *duckdb.Stmt) error {
 	if bad == nil {
 		return nil
 	}
-	return app.Errorf(http.StatusBadRequest, "unsupported_type",
+	return kit.Errorf(http.StatusBadRequest, "unsupported_type",
 		"column %s cannot be rendered as json, ndjson or csv; cast it in the query (e.g. %s::VARCHAR) or ask for format \"arrow\"",
 		strings.Join(bad, ", "), quoteIdent(first["column"].(string))).WithDetails(first)
 }

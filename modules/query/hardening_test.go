@@ -18,8 +18,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
-	"lakehouse/app"
 	"lakehouse/config"
+	"lakehouse/modules/kit"
 )
 
 // postFull sends a body to /v1/sql and returns the response (body read,
@@ -294,7 +294,7 @@ func TestBadParamsNamed(t *testing.T) {
 	}
 	// The Querier refuses them the same way, before running anything.
 	_, err := h.mod.svc.Query(context.Background(), `SELECT $1`, []any{map[string]any{"a": 1.0}}, 0)
-	var ae *app.APIError
+	var ae *kit.APIError
 	if !errors.As(err, &ae) || ae.Status != 400 || !strings.Contains(ae.Message, "params[0]") {
 		t.Fatalf("querier: %v", err)
 	}

@@ -3,11 +3,10 @@ package query
 import (
 	"context"
 	"errors"
+	"lakehouse/modules/kit"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"lakehouse/app"
 )
 
 // metrics are the query engine's series on /metrics. A nil *metrics (a
@@ -17,7 +16,7 @@ type metrics struct {
 	timeouts prometheus.Counter
 }
 
-func newMetrics(reg *app.Metrics) (*metrics, error) {
+func newMetrics(reg *kit.Metrics) (*metrics, error) {
 	m := &metrics{
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "lakehouse_query_duration_seconds",

@@ -7,8 +7,8 @@ import (
 	"log/slog"
 	"path/filepath"
 
-	"lakehouse/app"
 	"lakehouse/modules/catalog"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/storage"
 )
 
@@ -21,37 +21,37 @@ type Module struct {
 }
 
 var (
-	_ app.Module  = (*Module)(nil)
-	_ app.Router  = (*Module)(nil)
-	_ app.Stopper = (*Module)(nil)
-	_ app.Checker = (*Module)(nil)
+	_ kit.Module  = (*Module)(nil)
+	_ kit.Router  = (*Module)(nil)
+	_ kit.Stopper = (*Module)(nil)
+	_ kit.Checker = (*Module)(nil)
 )
 
 // New returns the query module.
 func New() *Module { return &Module{} }
 
-// Name implements app.Module.
+// Name implements kit.Module.
 func (m *Module) Name() string { return "query" }
 
-// ConfigSection implements app.Configured: the [query] section.
+// ConfigSection implements kit.Configured: the [query] section.
 func (m *Module) ConfigSection() string { return "query" }
 
-// RoutePrefix implements app.Prefixed: routes live under /v1/sql.
+// RoutePrefix implements kit.Prefixed: routes live under /v1/sql.
 func (m *Module) RoutePrefix() string { return "sql" }
 
-// Deps implements app.Module.
+// Deps implements kit.Module.
 func (m *Module) Deps() []string { return []string{"catalog", "storage"} }
 
 // Init opens the engine, builds the views of every dataset and watches the
 // catalog for new versions; it provides Querier.
-func (m *Module) Init(ctx context.Context, c *app.Container) error {
+func (m *Module) Init(ctx context.Context, c *kit.Container) error {
 	cfg := c.Config()
 	m.log = c.Logger("query")
-	cat, err := app.Resolve[catalog.Catalog](c)
+	cat, err := kit.Resolve[catalog.Catalog](c)
 	if err != nil {
 		return err
 	}
-	store, err := app.Resolve[storage.Store](c)
+	store, err := kit.Resolve[storage.Store](c)
 	if err != nil {
 		return err
 	}
@@ -66,15 +66,15 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 		return err
 	}
 	m.svc, m.cache = svc, svc.cache
-	reg, err := app.Resolve[*app.Metrics](c)
+	reg, err := kit.Resolve[*kit.Metrics](c)
 	if err != nil {
 		return errors.Join(err, svc.Close())
 	}
 	if svc.metrics, err = newMetrics(reg); err != nil {
 		return errors.Join(fmt.Errorf("query: metrics: %w", err), svc.Close())
 	}
-	app.Provide[Querier](c, svc)
-	app.Provide[Reachability](c, svc)
+	kit.Provide[Querier](c, svc)
+	kit.Provide[Reachability](c, svc)
 	return nil
 }
 

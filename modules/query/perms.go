@@ -1,14 +1,14 @@
 package query
 
-import "lakehouse/app"
+import "lakehouse/modules/kit"
 
-// RoutePerms declares who may call each SQL route (app.Permissioned).
+// RoutePerms declares who may call each SQL route (kit.Permissioned).
 // Statements see only the caller's granted datasets (grants.go).
-func (m *Module) RoutePerms() map[string]app.Perm {
-	return map[string]app.Perm{
-		"POST ":              app.Need(app.RoleReader),
-		"GET /tables":        app.Need(app.RoleReader),
-		"GET /cache":         app.Need(app.RoleReader),
-		"GET /changes/:name": app.NeedOn(app.RoleReader, "name"),
+func (m *Module) RoutePerms() map[string]kit.Perm {
+	return map[string]kit.Perm{
+		"POST ":              kit.Need(kit.RoleReader),
+		"GET /tables":        kit.Need(kit.RoleReader),
+		"GET /cache":         kit.Need(kit.RoleReader),
+		"GET /changes/:name": kit.NeedOn(kit.RoleReader, "name"),
 	}
 }

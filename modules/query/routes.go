@@ -12,15 +12,15 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"lakehouse/app"
 	"lakehouse/modules/catalog"
+	"lakehouse/modules/kit"
 )
 
-// Routes implements app.Router: POST /v1/sql (a read, so not audited),
+// Routes implements kit.Router: POST /v1/sql (a read, so not audited),
 // GET /v1/sql/tables (the queryable names) and GET /v1/sql/cache (S3
 // part-cache statistics).
 func (m *Module) Routes(g *echo.Group) {
-	g.POST("", m.handleSQL, app.ReadOnly)
+	g.POST("", m.handleSQL, kit.ReadOnly)
 	g.GET("/tables", m.handleTables)
 	g.GET("/cache", m.handleCache)
 	g.GET("/changes/:name", m.handleChanges)
@@ -39,17 +39,17 @@ type sqlRequest struct {
 
 func decodeSQLRequest(r io.Reader) (sqlRequest, error) {
 	var req sqlRequest
-	if err := app.DecodeJSON(r, &req, app.UseNumber()); err != nil {
+	if err := kit.DecodeJSON(r, &req, kit.UseNumber()); err != nil {
 		return req, err
 	}
 	if req.SQL == "" {
 		req.SQL = req.Query
 	}
 	if req.Limit < 0 {
-		return req, app.BadRequest("limit: must not be negative")
+		return req, kit.BadRequest("limit: must not be negative")
 	}
 	if req.TimeoutMS < 0 {
-		return req, app.BadRequest("timeout_ms: must not be negative")
+		return req, kit.BadRequest("timeout_ms: must not be negative")
 	}
 	req.Format = strings.ToLower(strings.TrimSpace(req.Format))
 	switch req.Format {
@@ -57,7 +57,7 @@ func decodeSQLRequest(r io.Reader) (sqlRequest, error) {
 		req.Format = "json"
 	case "json", "ndjson", "csv", "arrow":
 	default:
-		return req, app.BadRequest("format: %q is not json, ndjson, csv or arrow", req.Format)
+		return req, kit.BadRequest("format: %q is not json, ndjson, csv or arrow", req.Format)
 	}
 	for i, p := range req.Params {
 		req.Params[i] = paramValue(p)
@@ -125,20 +125,20 @@ func (m *Module) handleChanges(c echo.Context) error {
 	}
 	from, err := strconv.Atoi(c.QueryParam("from"))
 	if err != nil || from < 1 {
-		return app.BadRequest("from: the version to read changes after (a positive integer), not %q", c.QueryParam("from"))
+		return kit.BadRequest("from: the version to read changes after (a positive integer), not %q", c.QueryParam("from"))
 	}
 	to := ""
 	if v := c.QueryParam("to"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= from {
-			return app.BadRequest("to: a version after from (%d), not %q", from, v)
+			return kit.BadRequest("to: a version after from (%d), not %q", from, v)
 		}
 		to = strconv.Itoa(n)
 	}
 	req := sqlRequest{SQL: fmt.Sprintf("SELECT * FROM %s", quoteIdent(fmt.Sprintf("%s@%d..%s", name, from, to))), Format: c.QueryParam("format")}
 	if v := c.QueryParam("limit"); v != "" {
 		if req.Limit, err = strconv.Atoi(v); err != nil || req.Limit < 0 {
-			return app.BadRequest("limit: a non-negative integer, not %q", v)
+			return kit.BadRequest("limit: a non-negative integer, not %q", v)
 		}
 	}
 	if req.Format == "" {
@@ -147,7 +147,7 @@ func (m *Module) handleChanges(c echo.Context) error {
 	switch req.Format {
 	case "json", "ndjson", "csv", "arrow":
 	default:
-		return app.BadRequest("format: %q is not json, ndjson, csv or arrow", req.Format)
+		return kit.BadRequest("format: %q is not json, ndjson, csv or arrow", req.Format)
 	}
 	return m.answerSQL(c, req)
 }
@@ -198,11 +198,11 @@ func (m *Module) answerSQL(c echo.Context, req sqlRequest) error {
 // streamError is the answer for an error met once rows flow, written as
 // the stream's last line: a 500 (a failure that is not the request's
 // fault) says only "internal error"; its cause goes to the log.
-func (m *Module) streamError(err error, sqlText string) *app.APIError {
-	ae := app.AsAPIError(wrapErr(err, sqlText))
+func (m *Module) streamError(err error, sqlText string) *kit.APIError {
+	ae := kit.AsAPIError(wrapErr(err, sqlText))
 	if ae.Status == http.StatusInternalServerError {
 		m.log.Error("query failed", "err", err)
-		ae = app.Errorf(http.StatusInternalServerError, "internal", "internal error")
+		ae = kit.Errorf(http.StatusInternalServerError, "internal", "internal error")
 	}
 	return ae
 }
@@ -237,7 +237,7 @@ func writeAnswer(c echo.Context, a *encodedAnswer, start time.Time) error {
 func (m *Module) handleTables(c echo.Context) error {
 	tables := []string{}
 	for _, n := range m.svc.views.names() {
-		if base, _, _ := strings.Cut(n, "@"); app.SeesDataset(c.Request().Context(), base) {
+		if base, _, _ := strings.Cut(n, "@"); kit.SeesDataset(c.Request().Context(), base) {
 			tables = append(tables, n)
 		}
 	}

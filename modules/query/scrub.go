@@ -2,19 +2,18 @@ package query
 
 import (
 	"errors"
+	"lakehouse/modules/kit"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
-
-	"lakehouse/app"
 )
 
-// scrubber is the server's one path scrubber (app.PathScrubber), with
+// scrubber is the server's one path scrubber (kit.PathScrubber), with
 // the error wrapping the SQL module needs: DuckDB names files by absolute
 // path (a view's missing part, the spill directory in an out-of-memory
 // message), and errors are scrubbed before they are classified.
-type scrubber struct{ app.PathScrubber }
+type scrubber struct{ kit.PathScrubber }
 
-func newScrubber(dirs ...string) scrubber { return scrubber{app.NewPathScrubber(dirs...)} }
+func newScrubber(dirs ...string) scrubber { return scrubber{kit.NewPathScrubber(dirs...)} }
 
 func (s scrubber) text(msg string) string { return s.Text(msg) }
 
@@ -52,8 +51,8 @@ func (e *scrubbedError) As(target any) bool {
 			*t = &c
 			return true
 		}
-	case **app.APIError:
-		var ae *app.APIError
+	case **kit.APIError:
+		var ae *kit.APIError
 		if errors.As(e.err, &ae) {
 			*t = e.s.APIError(ae)
 			return true

@@ -5,14 +5,13 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"lakehouse/modules/kit"
 	"net/http"
 	"regexp"
 	"strings"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
-
-	"lakehouse/app"
 )
 
 // Service runs user SQL on the engine's pool. It implements Querier.
@@ -200,7 +199,7 @@ func (s *Service) runConn(ctx context.Context, sqlText string, fn func(dc *duckd
 		return ErrEmptySQL
 	}
 	if s.limits.sqlBytes > 0 && len(sqlText) > s.limits.sqlBytes {
-		return app.Errorf(http.StatusRequestEntityTooLarge, "sql_too_large",
+		return kit.Errorf(http.StatusRequestEntityTooLarge, "sql_too_large",
 			"sql is %d bytes; at most %d are accepted (query.max_sql_bytes)", len(sqlText), s.limits.sqlBytes).
 			WithDetails(map[string]any{"limit": s.limits.sqlBytes, "size": len(sqlText)})
 	}

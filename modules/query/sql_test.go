@@ -12,9 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"lakehouse/config"
+
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
-	"lakehouse/config"
 )
 
 type jsonAnswer struct {

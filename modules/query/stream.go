@@ -9,11 +9,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"lakehouse/modules/kit"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
-
-	"lakehouse/app"
 )
 
 // Content types of the streamed formats.
@@ -77,7 +76,7 @@ func (m *Module) streamRows(ctx context.Context, c echo.Context, req sqlRequest)
 
 // failStream is the answer for an error met once a stream's first byte
 // is out (see streamError), also set as the stream's ErrorTrailer.
-func (m *Module) failStream(c echo.Context, err error, sqlText string) *app.APIError {
+func (m *Module) failStream(c echo.Context, err error, sqlText string) *kit.APIError {
 	ae := m.streamError(m.svc.scrub.err(err), sqlText)
 	c.Response().Header().Set(ErrorTrailer, ae.Code+": "+ae.Message)
 	return ae

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"sync"
 
-	"lakehouse/app"
 	"lakehouse/modules/catalog"
+	"lakehouse/modules/kit"
 )
 
 // views keeps one DuckDB view per dataset version: the latest as
@@ -173,7 +173,7 @@ func (v *views) expired(viewName string) error {
 		return nil
 	}
 	kept := slices.Sorted(maps.Keys(known))
-	return app.Errorf(http.StatusGone, "version_expired",
+	return kit.Errorf(http.StatusGone, "version_expired",
 		"%q version %d expired under the dataset's retention; versions %s remain (GET /v1/catalog/retention/%s; a tag keeps a version: PUT /v1/catalog/tags/%s/<tag>)",
 		name, ver, catalog.FormatVersions(kept), name, name).WithDetails(map[string]any{"dataset": name, "version": ver, "latest": v.latest[name]})
 }

@@ -1,6 +1,6 @@
 package storage
 
-import "lakehouse/app"
+import "lakehouse/modules/kit"
 
 // Deleted is the answer of DELETE /v1/storage/delete/<key> (and
 // /objects/<key>).
@@ -19,14 +19,14 @@ type ListAnswer struct {
 	Truncated bool         `json:"truncated"`
 }
 
-// RouteDocs implements app.Documented for GET /openapi.json. Object
+// RouteDocs implements kit.Documented for GET /openapi.json. Object
 // bodies are opaque bytes of any type, so PUT has no JSON request and GET
 // answers the bytes themselves.
-func (m *Module) RouteDocs() map[string]app.RouteDoc {
-	put := app.RouteDoc{Summary: "store an object (raw bytes of any type) under the key", Response: ObjectInfo{}, Status: 201}
-	get := app.RouteDoc{Summary: "an object's bytes, with its ETag, size and modification time"}
-	del := app.RouteDoc{Summary: "delete an object", Response: Deleted{}}
-	return map[string]app.RouteDoc{
+func (m *Module) RouteDocs() map[string]kit.RouteDoc {
+	put := kit.RouteDoc{Summary: "store an object (raw bytes of any type) under the key", Response: ObjectInfo{}, Status: 201}
+	get := kit.RouteDoc{Summary: "an object's bytes, with its ETag, size and modification time"}
+	del := kit.RouteDoc{Summary: "delete an object", Response: Deleted{}}
+	return map[string]kit.RouteDoc{
 		"PUT /put/*":        put,
 		"PUT /objects/*":    put,
 		"GET /get/*":        get,

@@ -4,20 +4,19 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"lakehouse/modules/kit"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
-
-	"lakehouse/app"
 )
 
 // ErrSizeMismatch: the body was shorter or longer than its declared size.
-var ErrSizeMismatch = app.NewKind(http.StatusBadRequest, "bad_request", "body size differs from the declared length")
+var ErrSizeMismatch = kit.NewKind(http.StatusBadRequest, "bad_request", "body size differs from the declared length")
 
 // ErrNoSpace: the backend is out of space or quota.
-var ErrNoSpace = app.NewKind(http.StatusInsufficientStorage, "insufficient_storage", "storage is full")
+var ErrNoSpace = kit.NewKind(http.StatusInsufficientStorage, "insufficient_storage", "storage is full")
 
 // fsErr turns an OS error of the local backend into one that names the
 // key, never the file's path: *fs.PathError and *os.LinkError carry the

@@ -5,39 +5,39 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"lakehouse/app"
 	"lakehouse/config"
+	"lakehouse/modules/kit"
 )
 
 // Module is the storage module: it builds the configured backend and
 // publishes it as a Store.
 type Module struct {
-	c     *app.Container
+	c     *kit.Container
 	cfg   config.StorageConfig
 	store Store
 	lim   *limiter
 }
 
 var (
-	_ app.Module  = (*Module)(nil)
-	_ app.Router  = (*Module)(nil)
-	_ app.Checker = (*Module)(nil)
+	_ kit.Module  = (*Module)(nil)
+	_ kit.Router  = (*Module)(nil)
+	_ kit.Checker = (*Module)(nil)
 )
 
 // New returns the storage module.
 func New() *Module { return &Module{} }
 
-// Name implements app.Module.
+// Name implements kit.Module.
 func (m *Module) Name() string { return "storage" }
 
-// ConfigSection implements app.Configured: the [storage] section.
+// ConfigSection implements kit.Configured: the [storage] section.
 func (m *Module) ConfigSection() string { return "storage" }
 
-// Deps implements app.Module.
+// Deps implements kit.Module.
 func (m *Module) Deps() []string { return nil }
 
 // Init opens the backend and provides it as storage.Store.
-func (m *Module) Init(ctx context.Context, c *app.Container) error {
+func (m *Module) Init(ctx context.Context, c *kit.Container) error {
 	cfg := c.Config()
 	m.c = c
 	m.cfg = cfg.Storage
@@ -47,7 +47,7 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 	}
 	m.store = st
 	m.lim = newLimiter(cfg.Storage.MaxConcurrentPuts, cfg.Storage.MaxConcurrentGets)
-	app.Provide[Store](c, st)
+	kit.Provide[Store](c, st)
 	return nil
 }
 

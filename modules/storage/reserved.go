@@ -3,10 +3,9 @@ package storage
 import (
 	"context"
 	"fmt"
+	"lakehouse/modules/kit"
 	"net/http"
 	"strings"
-
-	"lakehouse/app"
 )
 
 // Errors the public routes map to statuses; backends and the catalog's
@@ -14,13 +13,13 @@ import (
 var (
 	// ErrReserved: the key belongs to a module (internal state, Iceberg
 	// metadata, an internal dataset); the public API may not touch it (403).
-	ErrReserved = app.NewKind(http.StatusForbidden, "reserved", "reserved for internal use")
+	ErrReserved = kit.NewKind(http.StatusForbidden, "reserved", "reserved for internal use")
 	// ErrReferenced: a registered dataset version points at the object, so
 	// the public API may read it but not overwrite or delete it (409).
-	ErrReferenced = app.NewKind(http.StatusConflict, "referenced", "object is referenced by a registered dataset version")
+	ErrReferenced = kit.NewKind(http.StatusConflict, "referenced", "object is referenced by a registered dataset version")
 	// ErrConflict: the key clashes with the store's layout, e.g. an object
 	// "a/b" and an object "a/b/c" cannot both exist on local disk (409).
-	ErrConflict = app.NewKind(http.StatusConflict, "key_conflict", "key conflicts with an existing object")
+	ErrConflict = kit.NewKind(http.StatusConflict, "key_conflict", "key conflicts with an existing object")
 )
 
 // DatasetsPrefix is where dataset parts live: datasets/<name>/...; the

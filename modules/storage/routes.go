@@ -3,13 +3,12 @@ package storage
 import (
 	"fmt"
 	"io"
+	"lakehouse/modules/kit"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
-
-	"lakehouse/app"
 )
 
 // MaxListPage is the most objects one list call returns.
@@ -19,7 +18,7 @@ const MaxListPage = 10000
 // paths and the /objects/ resource paths).
 func (m *Module) Routes(g *echo.Group) {
 	put := m.putLimit
-	anyType := app.MediaTypes("*/*") // objects are opaque bytes of any type
+	anyType := kit.MediaTypes("*/*") // objects are opaque bytes of any type
 	g.PUT("/put/*", m.handlePut, anyType, put)
 	g.PUT("/objects/*", m.handlePut, anyType, put)
 	g.GET("/get/*", m.handleGet)
@@ -37,10 +36,10 @@ func keyParam(c echo.Context) (string, error) {
 	prefix := strings.TrimSuffix(c.Path(), "*")
 	key := strings.TrimPrefix(c.Request().URL.Path, prefix)
 	if err := ValidateKey(key); err != nil {
-		return "", app.BadRequest("%v", err).WithDetails(map[string]any{"key": key})
+		return "", kit.BadRequest("%v", err).WithDetails(map[string]any{"key": key})
 	}
 	if err := CheckPublicKey(key); err != nil {
-		return "", app.WithDetails(err, map[string]any{"key": key})
+		return "", kit.WithDetails(err, map[string]any{"key": key})
 	}
 	return key, nil
 }
@@ -52,13 +51,13 @@ func keyParam(c echo.Context) (string, error) {
 // under datasets/ unreferenced, so writes there are refused.
 func (m *Module) checkMutable(c echo.Context, key string) error {
 	var err error
-	if rc, ok := app.Lookup[ReferenceChecker](m.c); ok {
+	if rc, ok := kit.Lookup[ReferenceChecker](m.c); ok {
 		err = rc.CheckMutable(c.Request().Context(), key)
 	} else if strings.HasPrefix(key, DatasetsPrefix) {
 		err = fmt.Errorf("%w: %q is under %s, which the catalog manages, and the catalog module is not running in this process", ErrReserved, key, DatasetsPrefix)
 	}
 	if err != nil {
-		return app.WithDetails(err, map[string]any{"key": key})
+		return kit.WithDetails(err, map[string]any{"key": key})
 	}
 	return nil
 }
@@ -76,10 +75,10 @@ func (m *Module) putLimit(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		limit := m.cfg.CapFor(key)
-		return app.BodyLimit(limit)(func(c echo.Context) error {
+		return kit.BodyLimit(limit)(func(c echo.Context) error {
 			release, ok := m.lim.acquirePut()
 			if !ok {
-				return app.Unavailable(5, "too many concurrent uploads (max %d); retry later", m.cfg.MaxConcurrentPuts)
+				return kit.Unavailable(5, "too many concurrent uploads (max %d); retry later", m.cfg.MaxConcurrentPuts)
 			}
 			defer release()
 			return next(c)
@@ -107,7 +106,7 @@ func (m *Module) handleGet(c echo.Context) error {
 	}
 	release, ok := m.lim.acquireGet()
 	if !ok {
-		return app.Unavailable(5, "too many concurrent downloads (max %d); retry later", m.cfg.MaxConcurrentGets)
+		return kit.Unavailable(5, "too many concurrent downloads (max %d); retry later", m.cfg.MaxConcurrentGets)
 	}
 	defer release()
 	rc, info, err := m.store.Get(c.Request().Context(), key)
@@ -161,15 +160,15 @@ func (m *Module) handleList(c echo.Context) error {
 	if s := c.QueryParam("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n <= 0 {
-			return app.BadRequest("limit must be a positive integer, got %q", s)
+			return kit.BadRequest("limit must be a positive integer, got %q", s)
 		}
 		limit = min(n, MaxListPage)
 	}
 	if err := ValidatePrefix(prefix); err != nil {
-		return app.BadRequest("%v", err).WithDetails(map[string]any{"prefix": prefix})
+		return kit.BadRequest("%v", err).WithDetails(map[string]any{"prefix": prefix})
 	}
 	if err := CheckPublicPrefix(prefix); err != nil {
-		return app.WithDetails(err, map[string]any{"prefix": prefix})
+		return kit.WithDetails(err, map[string]any{"prefix": prefix})
 	}
 	page, err := publicList(c.Request().Context(), m.store, prefix, cursor, limit)
 	if err != nil {

@@ -7,19 +7,18 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"lakehouse/modules/kit"
 	"net/http"
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"lakehouse/app"
 )
 
 // ErrNotFound is returned for a key that holds no object.
-var ErrNotFound = app.NewKind(http.StatusNotFound, "not_found", "object not found")
+var ErrNotFound = kit.NewKind(http.StatusNotFound, "not_found", "object not found")
 
 // ErrInvalidKey wraps every key validation failure.
-var ErrInvalidKey = app.NewKind(http.StatusBadRequest, "bad_request", "invalid key")
+var ErrInvalidKey = kit.NewKind(http.StatusBadRequest, "bad_request", "invalid key")
 
 // MaxKeyLen is the longest key accepted, in bytes.
 const MaxKeyLen = 1024

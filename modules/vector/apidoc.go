@@ -1,10 +1,10 @@
 package vector
 
-import "lakehouse/app"
+import "lakehouse/modules/kit"
 
-// RouteDocs implements app.Documented for GET /openapi.json.
-func (m *Module) RouteDocs() map[string]app.RouteDoc {
-	return map[string]app.RouteDoc{
+// RouteDocs implements kit.Documented for GET /openapi.json.
+func (m *Module) RouteDocs() map[string]kit.RouteDoc {
+	return map[string]kit.RouteDoc{
 		"POST /index":              {Summary: "create an index", Request: createRequest{}, Response: IndexInfo{}, Status: 201},
 		"GET /index/:name":         {Summary: "an index's info", Response: IndexInfo{}},
 		"POST /index/:name/add":    {Summary: "add or upsert items", Request: addRequest{}},

@@ -8,7 +8,7 @@ import (
 	"lakehouse/config"
 )
 
-// The vector routes read their bodies with the shared app.DecodeJSON, so
+// The vector routes read their bodies with the shared kit.DecodeJSON, so
 // a bad body answers as on every other module: 400 malformed_json naming
 // line, column and field; one object only; the add cap a 413; unknown
 // fields still allowed (API-COMPAT clients send more than a route reads).

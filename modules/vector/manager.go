@@ -10,16 +10,16 @@ import (
 	"slices"
 	"sync"
 
-	"lakehouse/app"
 	"lakehouse/config"
 	"lakehouse/modules/embed"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/storage"
 	"lakehouse/modules/vector/hnsw"
 )
 
 // More errors callers match with errors.Is.
 var (
-	ErrItemNotFound = app.NewKind(http.StatusNotFound, "not_found", "item not found")
+	ErrItemNotFound = kit.NewKind(http.StatusNotFound, "not_found", "item not found")
 	// ErrEmbed marks an embedding failure; the embedder's own error,
 	// wrapped with it, says how it is answered (502 with the embed code).
 	ErrEmbed = errors.New("embedding failed")
@@ -88,10 +88,10 @@ func (e limitError) Error() string { return "too large: " + e.msg }
 
 func (e limitError) Is(target error) bool { return target == ErrTooLarge || target == ErrInvalid }
 
-// HTTPStatus implements app.StatusError: a limit exceeded is a 413.
+// HTTPStatus implements kit.StatusError: a limit exceeded is a 413.
 func (e limitError) HTTPStatus() int { return ErrTooLarge.HTTPStatus() }
 
-// ErrorCode implements app.StatusError.
+// ErrorCode implements kit.StatusError.
 func (e limitError) ErrorCode() string { return ErrTooLarge.ErrorCode() }
 
 // noEmbedder is a request that needs the embedder when none runs: answered

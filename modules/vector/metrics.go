@@ -2,12 +2,11 @@ package vector
 
 import (
 	"cmp"
+	"lakehouse/modules/kit"
 	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"lakehouse/app"
 )
 
 // maxIndexSeries bounds the per-index series (items, vector memory): index
@@ -42,7 +41,7 @@ type metrics struct {
 // registerMetrics adds the search counters and histogram, the write
 // counters and the scrape-time gauges (indexes, items and vector memory
 // per index, quarantined objects) to reg, and has s count into them.
-func registerMetrics(reg *app.Metrics, s *service) error {
+func registerMetrics(reg *kit.Metrics, s *service) error {
 	m := &metrics{
 		searches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lakehouse_vector_searches_total",
@@ -109,7 +108,7 @@ func (m *metrics) search(mode string, start time.Time, vecPlan string, err error
 	outcome := outcomeOK
 	if err != nil {
 		outcome = outcomeError
-		if st := app.AsAPIError(err).Status; st >= 400 && st < 500 {
+		if st := kit.AsAPIError(err).Status; st >= 400 && st < 500 {
 			outcome = outcomeClientError
 		}
 	}

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"lakehouse/app"
 	"lakehouse/modules/embed"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/storage"
 )
 
@@ -19,41 +19,41 @@ type Module struct {
 }
 
 var (
-	_ app.Module  = (*Module)(nil)
-	_ app.Router  = (*Module)(nil)
-	_ app.Starter = (*Module)(nil)
-	_ app.Stopper = (*Module)(nil)
-	_ app.Checker = (*Module)(nil)
-	_ app.Warner  = (*Module)(nil)
+	_ kit.Module  = (*Module)(nil)
+	_ kit.Router  = (*Module)(nil)
+	_ kit.Starter = (*Module)(nil)
+	_ kit.Stopper = (*Module)(nil)
+	_ kit.Checker = (*Module)(nil)
+	_ kit.Warner  = (*Module)(nil)
 )
 
 // New returns the vector module.
 func New() *Module { return &Module{} }
 
-// Name implements app.Module.
+// Name implements kit.Module.
 func (m *Module) Name() string { return "vector" }
 
-// ConfigSection implements app.Configured: the [vector] section.
+// ConfigSection implements kit.Configured: the [vector] section.
 func (m *Module) ConfigSection() string { return "vector" }
 
-// RoutePrefix implements app.Prefixed: routes live under /v1/vectors.
+// RoutePrefix implements kit.Prefixed: routes live under /v1/vectors.
 func (m *Module) RoutePrefix() string { return "vectors" }
 
-// Deps implements app.Module.
+// Deps implements kit.Module.
 func (m *Module) Deps() []string { return []string{"storage"} }
 
-// OptionalDeps implements app.OptionalDepender: with embed present,
+// OptionalDeps implements kit.OptionalDepender: with embed present,
 // items and queries may be given as text.
 func (m *Module) OptionalDeps() []string { return []string{"embed"} }
 
 // Init loads every persisted index (snapshot, then WAL replay) and
 // provides the Service.
-func (m *Module) Init(ctx context.Context, c *app.Container) error {
-	st, err := app.Resolve[storage.Store](c)
+func (m *Module) Init(ctx context.Context, c *kit.Container) error {
+	st, err := kit.Resolve[storage.Store](c)
 	if err != nil {
 		return err
 	}
-	emb, _ := app.Lookup[embed.Embedder](c)
+	emb, _ := kit.Lookup[embed.Embedder](c)
 	cfg := c.Config().Vector
 	m.maxBatch = int64(cfg.MaxBatchBytes)
 	m.svc = newService(st, emb, cfg, c.Logger("vector"))
@@ -61,14 +61,14 @@ func (m *Module) Init(ctx context.Context, c *app.Container) error {
 	if err := m.svc.load(ctx); err != nil {
 		return fmt.Errorf("vector: %w", err)
 	}
-	reg, err := app.Resolve[*app.Metrics](c)
+	reg, err := kit.Resolve[*kit.Metrics](c)
 	if err != nil {
 		return err
 	}
 	if err := registerMetrics(reg, m.svc); err != nil {
 		return fmt.Errorf("vector: metrics: %w", err)
 	}
-	app.Provide[Service](c, m.svc)
+	kit.Provide[Service](c, m.svc)
 	return nil
 }
 
@@ -102,6 +102,6 @@ func (m *Module) Check(context.Context) error {
 	return nil
 }
 
-// Warnings implements app.Warner: the objects start-up quarantined, per
+// Warnings implements kit.Warner: the objects start-up quarantined, per
 // index. The module is ready meanwhile: everything else was loaded.
 func (m *Module) Warnings(context.Context) []string { return m.svc.warnings() }

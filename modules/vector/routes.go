@@ -2,22 +2,21 @@ package vector
 
 import (
 	"fmt"
+	"lakehouse/modules/kit"
 	"net/http"
 	"net/url"
 
 	"github.com/labstack/echo/v4"
-
-	"lakehouse/app"
 )
 
-// Routes implements app.Router.
+// Routes implements kit.Router.
 func (m *Module) Routes(g *echo.Group) {
 	g.POST("/index", m.create)
 	g.GET("/index", m.list)
 	g.GET("/index/:name", m.info, m.granted)
 	g.DELETE("/index/:name", m.drop, m.granted)
-	g.POST("/index/:name/add", m.add, m.granted, app.BodyLimit(m.maxBatch))
-	g.POST("/index/:name/search", m.search, m.granted, app.ReadOnly)
+	g.POST("/index/:name/add", m.add, m.granted, kit.BodyLimit(m.maxBatch))
+	g.POST("/index/:name/search", m.search, m.granted, kit.ReadOnly)
 	g.DELETE("/index/:name/items/:id", m.deleteItem, m.granted)
 }
 
@@ -43,7 +42,7 @@ type createRequest struct {
 // decode reads a JSON route's body with the shared reader: one object,
 // errors with line and column, the route's cap as a 413, unknown fields
 // allowed (older and newer clients send more than a route reads).
-func decode(c echo.Context, v any) error { return app.DecodeJSON(c.Request().Body, v) }
+func decode(c echo.Context, v any) error { return kit.DecodeJSON(c.Request().Body, v) }
 
 func (m *Module) create(c echo.Context) error {
 	var req createRequest
@@ -51,14 +50,14 @@ func (m *Module) create(c echo.Context) error {
 		return err
 	}
 	if req.Name == "" {
-		return app.BadRequest("missing field \"name\"").WithDetails(map[string]any{"field": "name"})
+		return kit.BadRequest("missing field \"name\"").WithDetails(map[string]any{"field": "name"})
 	}
 	dim := req.Dimension
 	if dim == nil {
 		dim = req.Dim
 	}
 	if dim == nil && req.Model == "" {
-		return app.BadRequest("missing field \"dimension\" (or \"model\" to take the embedder's)").WithDetails(map[string]any{"field": "dimension"})
+		return kit.BadRequest("missing field \"dimension\" (or \"model\" to take the embedder's)").WithDetails(map[string]any{"field": "dimension"})
 	}
 	spec := IndexSpec{Name: req.Name, Metric: req.Distance, M: req.M, EfConstruction: req.EfConstruction,
 		EfSearch: req.EfSearch, TargetRecall: req.TargetRecall, Model: req.Model,
@@ -69,7 +68,7 @@ func (m *Module) create(c echo.Context) error {
 	if dim != nil {
 		spec.Dim = *dim
 		if spec.Dim <= 0 {
-			return app.BadRequest("dimension must be positive, got %d", spec.Dim)
+			return kit.BadRequest("dimension must be positive, got %d", spec.Dim)
 		}
 	}
 	info, err := m.svc.Create(c.Request().Context(), spec)
@@ -86,7 +85,7 @@ func (m *Module) list(c echo.Context) error {
 	}
 	shown := all[:0]
 	for _, ix := range all {
-		if ix.Dataset == "" || app.SeesDataset(c.Request().Context(), ix.Dataset) {
+		if ix.Dataset == "" || kit.SeesDataset(c.Request().Context(), ix.Dataset) {
 			shown = append(shown, ix)
 		}
 	}
@@ -99,7 +98,7 @@ func (m *Module) list(c echo.Context) error {
 func (m *Module) granted(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ix, err := m.svc.get(c.Param("name"))
-		if err == nil && ix.spec.Dataset != "" && !app.SeesDataset(c.Request().Context(), ix.spec.Dataset) {
+		if err == nil && ix.spec.Dataset != "" && !kit.SeesDataset(c.Request().Context(), ix.spec.Dataset) {
 			return fmt.Errorf("vector: %q: %w", c.Param("name"), ErrIndexNotFound)
 		}
 		return next(c)
@@ -135,7 +134,7 @@ func (m *Module) add(c echo.Context) error {
 		return err
 	}
 	if req.Items == nil {
-		return app.BadRequest("missing field \"items\"").WithDetails(map[string]any{"field": "items"})
+		return kit.BadRequest("missing field \"items\"").WithDetails(map[string]any{"field": "items"})
 	}
 	if err := m.svc.Add(c.Request().Context(), name, req.Items); err != nil {
 		return err

@@ -197,7 +197,7 @@ func TestHTTPLargeBatch(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Fatalf("over the cap: %d", resp.StatusCode)
 	}
-	// Search is a read: POST, but not audited as a write (app.ReadOnly).
+	// Search is a read: POST, but not audited as a write (kit.ReadOnly).
 	s.JSON(t, "POST", "/v1/vectors/index/big/search", map[string]any{"vector": make([]float32, 512), "k": 1}, 400, nil)
 }
 

@@ -2,19 +2,18 @@ package vector
 
 import (
 	"context"
+	"lakehouse/modules/kit"
 	"net/http"
-
-	"lakehouse/app"
 )
 
 // Errors callers match with errors.Is; each carries its HTTP answer.
 var (
-	ErrIndexNotFound = app.NewKind(http.StatusNotFound, "not_found", "index not found")
-	ErrIndexExists   = app.NewKind(http.StatusConflict, "index_exists", "index already exists")
-	ErrInvalid       = app.NewKind(http.StatusBadRequest, "bad_request", "invalid request") // dim mismatch, NaN, bad filter...
+	ErrIndexNotFound = kit.NewKind(http.StatusNotFound, "not_found", "index not found")
+	ErrIndexExists   = kit.NewKind(http.StatusConflict, "index_exists", "index already exists")
+	ErrInvalid       = kit.NewKind(http.StatusBadRequest, "bad_request", "invalid request") // dim mismatch, NaN, bad filter...
 	// ErrTooLarge: more items than vector.max_batch_items and the like;
 	// such errors also match ErrInvalid.
-	ErrTooLarge = app.NewKind(http.StatusRequestEntityTooLarge, "too_large", "request too large")
+	ErrTooLarge = kit.NewKind(http.StatusRequestEntityTooLarge, "too_large", "request too large")
 )
 
 // IndexSpec creates an index.

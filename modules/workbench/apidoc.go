@@ -1,6 +1,6 @@
 package workbench
 
-import "lakehouse/app"
+import "lakehouse/modules/kit"
 
 // QueryList is GET /v1/workbench/queries.
 type QueryList struct {
@@ -15,9 +15,9 @@ type SavedAnswer struct {
 	Changed bool `json:"changed"`
 }
 
-// RouteDocs implements app.Documented for GET /openapi.json.
-func (m *Module) RouteDocs() map[string]app.RouteDoc {
-	return map[string]app.RouteDoc{
+// RouteDocs implements kit.Documented for GET /openapi.json.
+func (m *Module) RouteDocs() map[string]kit.RouteDoc {
+	return map[string]kit.RouteDoc{
 		"GET /queries":              {Summary: "the saved queries", Response: QueryList{}},
 		"GET /queries/:id":          {Summary: "one saved query", Response: SavedQuery{}},
 		"PUT /queries/:id":          {Summary: "create (201) or replace (200) a saved query, as its next version; it must plan (EXPLAIN through POST /v1/sql); base_version guards against overwriting another's save (409)", Request: putBody{}, Response: SavedAnswer{}},

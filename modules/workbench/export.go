@@ -15,7 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/labstack/echo/v4"
 
-	"lakehouse/app"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/query"
 )
 
@@ -33,12 +33,12 @@ var unsafeFileChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 func (m *Module) export(c echo.Context) error {
 	sql := c.QueryParam("sql")
 	if sql == "" {
-		return app.BadRequest("sql is required (GET /v1/workbench/export?sql=...&format=csv)")
+		return kit.BadRequest("sql is required (GET /v1/workbench/export?sql=...&format=csv)")
 	}
 	var params []any
 	if p := c.QueryParam("params"); p != "" {
 		if err := json.Unmarshal([]byte(p), &params); err != nil {
-			return app.BadRequest("params: must be a JSON array: %v", err)
+			return kit.BadRequest("params: must be a JSON array: %v", err)
 		}
 	}
 	format := c.QueryParam("format")
@@ -47,7 +47,7 @@ func (m *Module) export(c echo.Context) error {
 	}
 	wire := map[string]string{"csv": "csv", "json": "ndjson", "parquet": "arrow"}[format]
 	if wire == "" {
-		return app.BadRequest("format: %q is not csv, json or parquet", format)
+		return kit.BadRequest("format: %q is not csv, json or parquet", format)
 	}
 	name := unsafeFileChars.ReplaceAllString(c.QueryParam("filename"), "_")
 	if name == "" || len(name) > 100 {
@@ -59,7 +59,7 @@ func (m *Module) export(c echo.Context) error {
 		return m.exportParquet(c, body, disposition)
 	}
 	w := &downloadWriter{ResponseWriter: c.Response(), disposition: disposition, jsonArray: format == "json"}
-	app.SubRequest(c, w, http.MethodPost, "/v1/sql", "application/json", bytes.NewReader(body))
+	kit.SubRequest(c, w, http.MethodPost, "/v1/sql", "application/json", bytes.NewReader(body))
 	return m.finishDownload(c, w)
 }
 
@@ -241,7 +241,7 @@ func (m *Module) exportParquet(c echo.Context, body []byte, disposition string) 
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		app.SubRequest(c, sub, http.MethodPost, "/v1/sql", "application/json", bytes.NewReader(body))
+		kit.SubRequest(c, sub, http.MethodPost, "/v1/sql", "application/json", bytes.NewReader(body))
 		sub.WriteHeader(http.StatusInternalServerError) // no answer at all
 		_ = pw.Close()
 	}()
@@ -263,7 +263,7 @@ func (m *Module) exportParquet(c echo.Context, body []byte, disposition string) 
 	if err != nil {
 		ended()
 		if failed := sub.header.Get(query.ErrorTrailer); failed != "" {
-			return app.Errorf(http.StatusInternalServerError, "export_failed", "export: the query failed: %s", failed)
+			return kit.Errorf(http.StatusInternalServerError, "export_failed", "export: the query failed: %s", failed)
 		}
 		return fmt.Errorf("workbench: read arrow stream: %w", err)
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"lakehouse/app"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/storage"
 )
 
@@ -39,7 +39,7 @@ func (m *Module) visible(ctx context.Context, q SavedQuery) bool {
 func (m *Module) granted(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
-		if p := app.PrincipalOf(ctx); m.reach == nil || p == nil || p.AllDatasets() {
+		if p := kit.PrincipalOf(ctx); m.reach == nil || p == nil || p.AllDatasets() {
 			return next(c)
 		}
 		id := c.Param("id")
@@ -50,7 +50,7 @@ func (m *Module) granted(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		if err == nil && !m.visible(ctx, q) {
-			return app.NotFound("no saved query %q", id)
+			return kit.NotFound("no saved query %q", id)
 		}
 		return next(c)
 	}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"lakehouse/app"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/storage"
 )
 
@@ -106,7 +106,7 @@ func (s *queryStore) restore(ctx context.Context, id string, v int, by string) (
 	var old SavedQuery
 	if err := s.getJSON(ctx, historyKey(id, v), &old); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
-			return old, false, app.NotFound("saved query %q has no version %d", id, v)
+			return old, false, kit.NotFound("saved query %q has no version %d", id, v)
 		}
 		return old, false, err
 	}
@@ -156,7 +156,7 @@ func (m *Module) queryVersions(c echo.Context) error {
 	case !errors.Is(err, storage.ErrNotFound):
 		return err
 	case len(vs) == 0:
-		return app.NotFound("no saved query %q", id)
+		return kit.NotFound("no saved query %q", id)
 	}
 	return c.JSON(http.StatusOK, h)
 }
@@ -167,13 +167,13 @@ func (m *Module) restoreQuery(c echo.Context) error {
 		return err
 	}
 	var b restoreBody
-	if err := app.DecodeJSON(c.Request().Body, &b, app.Strict()); err != nil {
+	if err := kit.DecodeJSON(c.Request().Body, &b, kit.Strict()); err != nil {
 		return err
 	}
 	if b.Version < 1 {
-		return app.BadRequest("version: the version to restore (1 or more) is required")
+		return kit.BadRequest("version: the version to restore (1 or more) is required")
 	}
-	q, created, err := m.queries.restore(c.Request().Context(), id, b.Version, app.PrincipalName(c))
+	q, created, err := m.queries.restore(c.Request().Context(), id, b.Version, kit.PrincipalName(c))
 	if err != nil {
 		return err
 	}
@@ -181,9 +181,9 @@ func (m *Module) restoreQuery(c echo.Context) error {
 	if created {
 		status = http.StatusCreated
 	}
-	app.AuditNote(c, "name", q.Name)
-	app.AuditNote(c, "version", q.Version)
-	app.AuditNote(c, "restored", b.Version)
+	kit.AuditNote(c, "name", q.Name)
+	kit.AuditNote(c, "version", q.Version)
+	kit.AuditNote(c, "restored", b.Version)
 	return c.JSON(status, SavedAnswer{SavedQuery: q, Changed: true})
 }
 
@@ -213,7 +213,7 @@ func (m *Module) plan(c echo.Context, q SavedQuery) error {
 	}
 	body, _ := json.Marshal(map[string]any{"sql": text, "params": defaults(q), "timeout_ms": planTimeoutMS})
 	rec := httptest.NewRecorder()
-	app.SubRequest(c, rec, http.MethodPost, "/v1/sql", "application/json", bytes.NewReader(body))
+	kit.SubRequest(c, rec, http.MethodPost, "/v1/sql", "application/json", bytes.NewReader(body))
 	if rec.Code == http.StatusOK {
 		return nil
 	}
@@ -225,9 +225,9 @@ func (m *Module) plan(c echo.Context, q SavedQuery) error {
 	}
 	_ = json.Unmarshal(rec.Body.Bytes(), &e)
 	if rec.Code >= 500 {
-		return app.Errorf(http.StatusBadGateway, "plan_failed", "could not check the query (the SQL route answered %d: %s); not saved", rec.Code, e.Error.Message)
+		return kit.Errorf(http.StatusBadGateway, "plan_failed", "could not check the query (the SQL route answered %d: %s); not saved", rec.Code, e.Error.Message)
 	}
-	err := app.BadRequest("sql: the query does not plan, so it was not saved: %s", e.Error.Message)
+	err := kit.BadRequest("sql: the query does not plan, so it was not saved: %s", e.Error.Message)
 	err.Code = "invalid_query"
 	err.Details["sql_error"] = e.Error.Code
 	return err
@@ -253,13 +253,13 @@ func (m *Module) runQuery(c echo.Context) error {
 		format = "json"
 	case "csv":
 	default:
-		return app.BadRequest("format: %q is not json or csv", format)
+		return kit.BadRequest("format: %q is not json or csv", format)
 	}
 	req := map[string]any{"sql": q.SQL, "format": format}
 	if l := qs.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 0 {
-			return app.BadRequest("limit: %q is not a whole number of rows", l)
+			return kit.BadRequest("limit: %q is not a whole number of rows", l)
 		}
 		req["limit"] = n
 	}
@@ -273,7 +273,7 @@ func (m *Module) runQuery(c echo.Context) error {
 		}
 		if !given {
 			if p.Default == nil {
-				return app.BadRequest("parameter %q ($%d) has no default: give ?%s=…", p.Name, i+1, p.Name)
+				return kit.BadRequest("parameter %q ($%d) has no default: give ?%s=…", p.Name, i+1, p.Name)
 			}
 			continue
 		}
@@ -281,7 +281,7 @@ func (m *Module) runQuery(c echo.Context) error {
 		if p.Type == "number" {
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil {
-				return app.BadRequest("parameter %q ($%d) is a number, got %q", p.Name, i+1, v)
+				return kit.BadRequest("parameter %q ($%d) is a number, got %q", p.Name, i+1, v)
 			}
 			params[i] = f
 		} else {
@@ -294,12 +294,12 @@ func (m *Module) runQuery(c echo.Context) error {
 			for i, p := range q.Params {
 				names[i] = p.Name
 			}
-			return app.BadRequest("unknown query parameter %q: saved query %q takes format, limit and its parameters [%s]", k, id, strings.Join(names, ", "))
+			return kit.BadRequest("unknown query parameter %q: saved query %q takes format, limit and its parameters [%s]", k, id, strings.Join(names, ", "))
 		}
 	}
 	req["params"] = params
 	body, _ := json.Marshal(req)
 	c.Response().Header().Set("X-Saved-Query-Version", strconv.Itoa(max(q.Version, 1)))
-	app.SubRequest(c, c.Response(), http.MethodPost, "/v1/sql", "application/json", bytes.NewReader(body))
+	kit.SubRequest(c, c.Response(), http.MethodPost, "/v1/sql", "application/json", bytes.NewReader(body))
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"lakehouse/app"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/query"
 	"lakehouse/modules/storage"
 )
@@ -30,26 +30,26 @@ type Module struct {
 // New returns the module.
 func New() *Module { return &Module{} }
 
-// Name implements app.Module.
+// Name implements kit.Module.
 func (m *Module) Name() string { return "workbench" }
 
-// Deps implements app.Module: saved queries live in object storage.
+// Deps implements kit.Module: saved queries live in object storage.
 func (m *Module) Deps() []string { return []string{"storage"} }
 
-// OptionalDeps implements app.OptionalDepender: exports run SQL through
+// OptionalDeps implements kit.OptionalDepender: exports run SQL through
 // the query module's route when it is there.
 func (m *Module) OptionalDeps() []string { return []string{"query"} }
 
-// Init implements app.Module.
-func (m *Module) Init(_ context.Context, c *app.Container) error {
-	st, err := app.Resolve[storage.Store](c)
+// Init implements kit.Module.
+func (m *Module) Init(_ context.Context, c *kit.Container) error {
+	st, err := kit.Resolve[storage.Store](c)
 	if err != nil {
 		return err
 	}
 	m.log = c.Logger("workbench")
 	m.queries = &queryStore{st: st}
-	m.reach, _ = app.Lookup[query.Reachability](c)
-	app.Provide[TextRedactor](c, m)
+	m.reach, _ = kit.Lookup[query.Reachability](c)
+	kit.Provide[TextRedactor](c, m)
 	// OptionalDeps puts the query module first when it runs at all.
 	for _, r := range c.Running() {
 		if r.Name() == "query" {
@@ -59,7 +59,7 @@ func (m *Module) Init(_ context.Context, c *app.Container) error {
 	return nil
 }
 
-// Routes implements app.Router.
+// Routes implements kit.Router.
 func (m *Module) Routes(g *echo.Group) {
 	w := g
 	w.GET("/queries", m.listQueries)

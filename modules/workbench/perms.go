@@ -1,20 +1,20 @@
 package workbench
 
-import "lakehouse/app"
+import "lakehouse/modules/kit"
 
 // RoutePerms declares who may call each workbench route
-// (app.Permissioned): saving queries is an analyst's; exports run
+// (kit.Permissioned): saving queries is an analyst's; exports run
 // through POST /v1/sql, so the caller's grants hold there.
-func (m *Module) RoutePerms() map[string]app.Perm {
-	return map[string]app.Perm{
-		"GET /queries":        app.Need(app.RoleReader),
-		"GET /queries/:id":    app.Need(app.RoleReader),
-		"PUT /queries/:id":    app.Need(app.RoleAnalyst),
-		"DELETE /queries/:id": app.Need(app.RoleAnalyst),
+func (m *Module) RoutePerms() map[string]kit.Perm {
+	return map[string]kit.Perm{
+		"GET /queries":        kit.Need(kit.RoleReader),
+		"GET /queries/:id":    kit.Need(kit.RoleReader),
+		"PUT /queries/:id":    kit.Need(kit.RoleAnalyst),
+		"DELETE /queries/:id": kit.Need(kit.RoleAnalyst),
 		// Running goes through POST /v1/sql, where the caller's grants hold.
-		"GET /queries/:id/run":      app.Need(app.RoleReader),
-		"GET /queries/:id/versions": app.Need(app.RoleReader),
-		"POST /queries/:id/restore": app.Need(app.RoleAnalyst),
-		"GET /export":               app.Need(app.RoleReader),
+		"GET /queries/:id/run":      kit.Need(kit.RoleReader),
+		"GET /queries/:id/versions": kit.Need(kit.RoleReader),
+		"POST /queries/:id/restore": kit.Need(kit.RoleAnalyst),
+		"GET /export":               kit.Need(kit.RoleReader),
 	}
 }

@@ -17,7 +17,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"lakehouse/app"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/storage"
 )
 
@@ -79,15 +79,15 @@ func (q *SavedQuery) validate() error {
 	q.Name = strings.TrimSpace(q.Name)
 	switch {
 	case q.Name == "" || len(q.Name) > 200:
-		return app.BadRequest("name: required, at most 200 bytes")
+		return kit.BadRequest("name: required, at most 200 bytes")
 	case strings.TrimSpace(q.SQL) == "":
-		return app.BadRequest("sql: required")
+		return kit.BadRequest("sql: required")
 	case len(q.SQL) > maxSQLBytes:
-		return app.TooLarge("sql: %d bytes, at most %d", len(q.SQL), maxSQLBytes)
+		return kit.TooLarge("sql: %d bytes, at most %d", len(q.SQL), maxSQLBytes)
 	case len(q.Description) > 2000:
-		return app.BadRequest("description: at most 2000 bytes")
+		return kit.BadRequest("description: at most 2000 bytes")
 	case len(q.Params) > maxParams:
-		return app.BadRequest("params: at most %d", maxParams)
+		return kit.BadRequest("params: at most %d", maxParams)
 	}
 	if q.Params == nil {
 		q.Params = []Param{}
@@ -96,7 +96,7 @@ func (q *SavedQuery) validate() error {
 	for i := range q.Params {
 		p := &q.Params[i]
 		if !paramPattern.MatchString(p.Name) || seen[strings.ToLower(p.Name)] {
-			return app.BadRequest("params[%d].name: %q must be a unique identifier ([A-Za-z_][A-Za-z0-9_]*)", i, p.Name)
+			return kit.BadRequest("params[%d].name: %q must be a unique identifier ([A-Za-z_][A-Za-z0-9_]*)", i, p.Name)
 		}
 		seen[strings.ToLower(p.Name)] = true
 		switch p.Type {
@@ -104,12 +104,12 @@ func (q *SavedQuery) validate() error {
 			p.Type = "text"
 		case "text", "number":
 		default:
-			return app.BadRequest("params[%d].type: %q is not text or number", i, p.Type)
+			return kit.BadRequest("params[%d].type: %q is not text or number", i, p.Type)
 		}
 		switch p.Default.(type) {
 		case nil, string, float64, bool:
 		default:
-			return app.BadRequest("params[%d].default: must be a string, number or boolean", i)
+			return kit.BadRequest("params[%d].default: must be a string, number or boolean", i)
 		}
 	}
 	return nil
@@ -187,11 +187,11 @@ func (s *queryStore) put(ctx context.Context, q SavedQuery, by string, base *int
 	}
 	switch {
 	case base != nil && created && *base != 0:
-		return q, false, false, app.Conflict("query_gone", "saved query %q no longer exists (deleted since version %d was loaded); save it under a new name or restore it from its history", q.ID, *base)
+		return q, false, false, kit.Conflict("query_gone", "saved query %q no longer exists (deleted since version %d was loaded); save it under a new name or restore it from its history", q.ID, *base)
 	case base != nil && !created && *base == 0:
-		return q, false, false, app.Conflict("query_exists", "a saved query %q already exists (version %d by %s); open it, or save under another name", q.ID, old.Version, old.UpdatedBy)
+		return q, false, false, kit.Conflict("query_exists", "a saved query %q already exists (version %d by %s); open it, or save under another name", q.ID, old.Version, old.UpdatedBy)
 	case base != nil && !created && *base != old.Version:
-		return q, false, false, app.Conflict("version_conflict", "saved query %q is at version %d (saved by %s at %s), not %d: reload it before saving", q.ID, old.Version, old.UpdatedBy, old.UpdatedAt.Format(time.RFC3339), *base)
+		return q, false, false, kit.Conflict("version_conflict", "saved query %q is at version %d (saved by %s at %s), not %d: reload it before saving", q.ID, old.Version, old.UpdatedBy, old.UpdatedAt.Format(time.RFC3339), *base)
 	}
 	switch {
 	case created:
@@ -210,7 +210,7 @@ func (s *queryStore) put(ctx context.Context, q SavedQuery, by string, base *int
 		if n, err := s.count(ctx); err != nil {
 			return q, false, false, err
 		} else if n >= maxQueries {
-			return q, false, false, app.Errorf(http.StatusConflict, "too_many_queries", "at most %d saved queries; delete some first", maxQueries)
+			return q, false, false, kit.Errorf(http.StatusConflict, "too_many_queries", "at most %d saved queries; delete some first", maxQueries)
 		}
 	}
 	q.UpdatedAt, q.UpdatedBy = now, by
@@ -267,14 +267,14 @@ func timeNow() time.Time { return time.Now().UTC() }
 
 func checkID(id string) error {
 	if !idPattern.MatchString(id) {
-		return app.BadRequest("query id %q: use 1-64 of a-z, 0-9, '-' and '_', starting with a letter or digit", id)
+		return kit.BadRequest("query id %q: use 1-64 of a-z, 0-9, '-' and '_', starting with a letter or digit", id)
 	}
 	return nil
 }
 
 func notFound(err error, id string) error {
 	if errors.Is(err, storage.ErrNotFound) {
-		return app.NotFound("no saved query %q", id)
+		return kit.NotFound("no saved query %q", id)
 	}
 	return err
 }
@@ -313,26 +313,26 @@ func (m *Module) putQuery(c echo.Context) error {
 		return err
 	}
 	var b putBody
-	if err := app.DecodeJSON(c.Request().Body, &b); err != nil {
+	if err := kit.DecodeJSON(c.Request().Body, &b); err != nil {
 		return err
 	}
 	q := b.SavedQuery
 	if q.ID != "" && q.ID != id {
-		return app.BadRequest("id in the body (%q) differs from the path (%q)", q.ID, id)
+		return kit.BadRequest("id in the body (%q) differs from the path (%q)", q.ID, id)
 	}
 	q.ID = id
 	if err := q.validate(); err != nil {
 		return err
 	}
 	if b.BaseVersion != nil && *b.BaseVersion < 0 {
-		return app.BadRequest("base_version must be 0 (create) or the version edited, got %d", *b.BaseVersion)
+		return kit.BadRequest("base_version must be 0 (create) or the version edited, got %d", *b.BaseVersion)
 	}
 	// Stored or not, a query must parse and plan: a broken edit is
 	// refused here, not found by the next person who runs it.
 	if err := m.plan(c, q); err != nil {
 		return err
 	}
-	saved, created, changed, err := m.queries.put(c.Request().Context(), q, app.PrincipalName(c), b.BaseVersion)
+	saved, created, changed, err := m.queries.put(c.Request().Context(), q, kit.PrincipalName(c), b.BaseVersion)
 	if err != nil {
 		return err
 	}
@@ -340,9 +340,9 @@ func (m *Module) putQuery(c echo.Context) error {
 	if created {
 		status = http.StatusCreated
 	}
-	app.AuditNote(c, "name", saved.Name)
-	app.AuditNote(c, "version", saved.Version)
-	app.AuditNote(c, "created", created)
+	kit.AuditNote(c, "name", saved.Name)
+	kit.AuditNote(c, "version", saved.Version)
+	kit.AuditNote(c, "created", created)
 	return c.JSON(status, SavedAnswer{SavedQuery: saved, Changed: changed})
 }
 

@@ -2,11 +2,10 @@ package workflow
 
 import (
 	"fmt"
+	"lakehouse/modules/kit"
 	"regexp"
 	"slices"
 	"strings"
-
-	"lakehouse/app"
 )
 
 // Workflow is a DAG of nodes POSTed to /v1/observer/workflow/run.
@@ -39,12 +38,12 @@ const maxWorkflowName = 256
 
 // badWorkflow is the 400 every definition problem answers with; details
 // name the node and the problem so a client can point at it.
-func badWorkflow(problem, node, format string, args ...any) *app.APIError {
+func badWorkflow(problem, node, format string, args ...any) *kit.APIError {
 	d := map[string]any{"problem": problem}
 	if node != "" {
 		d["node"] = node
 	}
-	return app.Errorf(400, "bad_workflow", format, args...).WithDetails(d)
+	return kit.Errorf(400, "bad_workflow", format, args...).WithDetails(d)
 }
 
 // plan is a validated workflow: nodes by id and their full dependency

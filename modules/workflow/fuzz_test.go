@@ -3,9 +3,8 @@ package workflow
 import (
 	"encoding/json"
 	"errors"
+	"lakehouse/modules/kit"
 	"testing"
-
-	"lakehouse/app"
 )
 
 // FuzzWorkflowDefinition: any JSON body decoded as a workflow and
@@ -33,7 +32,7 @@ func FuzzWorkflowDefinition(f *testing.F) {
 		}
 		p, err := r.validate(wf)
 		if err != nil {
-			var ae *app.APIError
+			var ae *kit.APIError
 			if !errors.As(err, &ae) || ae.Status < 400 || ae.Status >= 500 {
 				t.Fatalf("validate(%s) = %v: not a 4xx", data, err)
 			}

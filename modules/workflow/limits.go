@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"strconv"
 
-	"lakehouse/app"
 	"lakehouse/config"
+	"lakehouse/modules/kit"
 )
 
 // withLimitDefaults fills the workflow limits a hand-built configuration
@@ -45,8 +45,8 @@ func withLimitDefaults(cfg config.WorkflowConfig) config.WorkflowConfig {
 const runsRetryAfter = 5
 
 // tooManyRuns is the 429 a run past workflow.max_runs answers.
-func tooManyRuns(running, limit int) *app.APIError {
-	e := app.Errorf(http.StatusTooManyRequests, "too_many_runs",
+func tooManyRuns(running, limit int) *kit.APIError {
+	e := kit.Errorf(http.StatusTooManyRequests, "too_many_runs",
 		"%d workflow runs are in progress; at most %d may run at once (workflow.max_runs): retry later", running, limit).
 		WithDetails(map[string]any{"running": running, "max_runs": limit})
 	e.Header = http.Header{"Retry-After": []string{strconv.Itoa(runsRetryAfter)}}

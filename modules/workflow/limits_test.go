@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"lakehouse/app"
 	"lakehouse/config"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/observer"
 	"lakehouse/modules/query"
 )
@@ -141,7 +141,7 @@ func TestWorkflowConcurrentRunsCapped(t *testing.T) {
 		started = append(started, rs)
 	}
 	_, err := r.Start(nil, wf, Caller{})
-	var apiErr *app.APIError
+	var apiErr *kit.APIError
 	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusTooManyRequests || apiErr.Header.Get("Retry-After") == "" ||
 		!strings.Contains(apiErr.Message, "workflow.max_runs") {
 		t.Fatalf("third run: %v", err)
@@ -175,7 +175,7 @@ func TestWorkflowTimeoutsCapped(t *testing.T) {
 		{Workflow{Nodes: []Node{{ID: "a", Mode: "echo", TimeoutMS: -1}}}, "negative"},
 	} {
 		_, err := r.Start(context.Background(), tc.wf, Caller{})
-		var apiErr *app.APIError
+		var apiErr *kit.APIError
 		if !errors.As(err, &apiErr) || apiErr.Status != 400 || apiErr.Details["problem"] != "bad_timeout" || !strings.Contains(apiErr.Message, tc.key) {
 			t.Errorf("%s: %v", tc.key, err)
 		}
@@ -203,9 +203,9 @@ func TestWorkflowSQLNodesUseAtMostHalfThePool(t *testing.T) {
 	r, _ := testRunner(t)
 	cfg := config.Default()
 	cfg.Query.MaxConcurrent = 4
-	c := app.NewContainer(cfg, nil)
+	c := kit.NewContainer(cfg, nil)
 	b := newBlocker()
-	app.Provide[query.Querier](c, fakeQuerier{b})
+	kit.Provide[query.Querier](c, fakeQuerier{b})
 	registerServiceModes(r, c)
 	var runs []*runState
 	for range 3 {
@@ -247,7 +247,7 @@ func TestWorkflowSQLNodesUseAtMostHalfThePool(t *testing.T) {
 func TestWorkflowNameAndErrorTextBounded(t *testing.T) {
 	r, o := testRunner(t)
 	_, err := r.Start(context.Background(), Workflow{Name: strings.Repeat("n", 300), Nodes: []Node{{ID: "a", Mode: "echo"}}}, Caller{})
-	var apiErr *app.APIError
+	var apiErr *kit.APIError
 	if !errors.As(err, &apiErr) || apiErr.Status != 400 || apiErr.Details["problem"] != "bad_name" {
 		t.Fatalf("long name: %v", err)
 	}

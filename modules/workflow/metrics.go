@@ -1,9 +1,9 @@
 package workflow
 
 import (
-	"github.com/prometheus/client_golang/prometheus"
+	"lakehouse/modules/kit"
 
-	"lakehouse/app"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // metrics are the runner's series on /metrics. A nil *metrics (a Runner
@@ -15,7 +15,7 @@ type metrics struct {
 
 // registerMetrics adds the run and node counters and the runs in
 // progress to reg, and has r count into them.
-func registerMetrics(reg *app.Metrics, r *Runner) error {
+func registerMetrics(reg *kit.Metrics, r *Runner) error {
 	m := &metrics{
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lakehouse_workflow_runs_total", Help: "Finished workflow runs, by status (succeeded, failed)."}, []string{"status"}),

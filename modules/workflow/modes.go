@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"strings"
 
-	"lakehouse/app"
 	"lakehouse/modules/embed"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/pathway"
 	"lakehouse/modules/query"
 	"lakehouse/modules/vector"
@@ -15,8 +15,8 @@ import (
 
 // need resolves a collaborator at run time, so a module that is not
 // running fails the node with a clear message instead of the process.
-func need[T any](c *app.Container, mode, module string) (T, error) {
-	v, ok := app.Lookup[T](c)
+func need[T any](c *kit.Container, mode, module string) (T, error) {
+	v, ok := kit.Lookup[T](c)
 	if !ok {
 		return v, fmt.Errorf("mode %s needs the %s module, which is not running in this process", mode, module)
 	}
@@ -26,7 +26,7 @@ func need[T any](c *app.Container, mode, module string) (T, error) {
 // registerServiceModes adds the built-in modes, each calling another
 // module through its published interface, under the same limits that
 // module's own routes apply.
-func registerServiceModes(r *Runner, c *app.Container) {
+func registerServiceModes(r *Runner, c *kit.Container) {
 	cfg := c.Config()
 	r.limitMode("sql", sqlSlots(r.cfg.MaxSQLNodes, cfg.Query.MaxConcurrent))
 	embedLim := embedLimits{maxTexts: cfg.Embed.MaxTexts, maxBytes: int(cfg.Server.BodyLimit)}

@@ -10,8 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 
-	"lakehouse/app"
 	"lakehouse/config"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/observer"
 )
 
@@ -26,42 +26,42 @@ type Module struct {
 }
 
 var (
-	_ app.Module           = (*Module)(nil)
-	_ app.OptionalDepender = (*Module)(nil)
-	_ app.Router           = (*Module)(nil)
-	_ app.Guest            = (*Module)(nil)
-	_ app.Stopper          = (*Module)(nil)
-	_ app.Documented       = (*Module)(nil)
+	_ kit.Module           = (*Module)(nil)
+	_ kit.OptionalDepender = (*Module)(nil)
+	_ kit.Router           = (*Module)(nil)
+	_ kit.Guest            = (*Module)(nil)
+	_ kit.Stopper          = (*Module)(nil)
+	_ kit.Documented       = (*Module)(nil)
 )
 
 // New returns the workflow module.
 func New() *Module { return &Module{} }
 
-// Name implements app.Module.
+// Name implements kit.Module.
 func (m *Module) Name() string { return "workflow" }
 
-// RoutePrefix implements app.Prefixed: runs live at
+// RoutePrefix implements kit.Prefixed: runs live at
 // /v1/observer/workflow, the paths clients (and the UI) already use.
 func (m *Module) RoutePrefix() string { return "observer/workflow" }
 
-// HostModule implements app.Guest: the prefix is inside the observer's.
+// HostModule implements kit.Guest: the prefix is inside the observer's.
 func (m *Module) HostModule() string { return "observer" }
 
-// ConfigSection implements app.Configured: [workflow] (the keys used to
+// ConfigSection implements kit.Configured: [workflow] (the keys used to
 // be in [observer]; a file that still sets them there is read, with a
 // warning).
 func (m *Module) ConfigSection() string { return "workflow" }
 
-// Deps implements app.Module: every node's row is recorded in the observer.
+// Deps implements kit.Module: every node's row is recorded in the observer.
 func (m *Module) Deps() []string { return []string{"observer"} }
 
-// OptionalDeps implements app.OptionalDepender: the built-in modes call
+// OptionalDeps implements kit.OptionalDepender: the built-in modes call
 // these when they run; a node whose module is absent fails saying so.
 func (m *Module) OptionalDeps() []string { return []string{"embed", "pathway", "query", "vector"} }
 
 // Init builds the runner and its built-in modes.
-func (m *Module) Init(_ context.Context, c *app.Container) error {
-	rec, err := app.Resolve[observer.Recorder](c)
+func (m *Module) Init(_ context.Context, c *kit.Container) error {
+	rec, err := kit.Resolve[observer.Recorder](c)
 	if err != nil {
 		return err
 	}
@@ -70,14 +70,14 @@ func (m *Module) Init(_ context.Context, c *app.Container) error {
 	m.log = c.Logger("workflow")
 	m.runner = NewRunner(rec, m.cfg, m.log)
 	registerServiceModes(m.runner, c)
-	reg, err := app.Resolve[*app.Metrics](c)
+	reg, err := kit.Resolve[*kit.Metrics](c)
 	if err != nil {
 		return err
 	}
 	if err := registerMetrics(reg, m.runner); err != nil {
 		return fmt.Errorf("workflow: metrics: %w", err)
 	}
-	app.Provide(c, m.runner)
+	kit.Provide(c, m.runner)
 	return nil
 }
 

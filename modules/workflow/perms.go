@@ -1,12 +1,12 @@
 package workflow
 
-import "lakehouse/app"
+import "lakehouse/modules/kit"
 
-// RoutePerms declares who may call each workflow route (app.Permissioned).
-func (m *Module) RoutePerms() map[string]app.Perm {
-	return map[string]app.Perm{
-		"POST /run": app.Need(app.RoleAnalyst),
-		"GET ":      app.Need(app.RoleReader),
-		"GET /:id":  app.Need(app.RoleReader),
+// RoutePerms declares who may call each workflow route (kit.Permissioned).
+func (m *Module) RoutePerms() map[string]kit.Perm {
+	return map[string]kit.Perm{
+		"POST /run": kit.Need(kit.RoleAnalyst),
+		"GET ":      kit.Need(kit.RoleReader),
+		"GET /:id":  kit.Need(kit.RoleReader),
 	}
 }

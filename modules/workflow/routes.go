@@ -1,14 +1,13 @@
 package workflow
 
 import (
+	"lakehouse/modules/kit"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
-
-	"lakehouse/app"
 )
 
-// Routes implements app.Router: the group is /v1/observer/workflow (see
+// Routes implements kit.Router: the group is /v1/observer/workflow (see
 // Mount). Runs are audited by the middleware (who ran it) and by one row
 // per node.
 func (m *Module) Routes(g *echo.Group) {
@@ -24,10 +23,10 @@ func (m *Module) Routes(g *echo.Group) {
 // decode again at replay.
 func (m *Module) runWorkflow(c echo.Context) error {
 	var wf Workflow
-	if err := app.DecodeJSON(c.Request().Body, &wf, app.MaxDepth(m.maxDepth, "observer.max_json_depth")); err != nil {
+	if err := kit.DecodeJSON(c.Request().Body, &wf, kit.MaxDepth(m.maxDepth, "observer.max_json_depth")); err != nil {
 		return err
 	}
-	who := Caller{Principal: app.PrincipalName(c), ClientIP: app.ClientIP(c)}
+	who := Caller{Principal: kit.PrincipalName(c), ClientIP: kit.ClientIP(c)}
 	if wf.Async {
 		rs, err := m.runner.Start(nil, wf, who)
 		if err != nil {
@@ -42,7 +41,7 @@ func (m *Module) runWorkflow(c echo.Context) error {
 		return err
 	}
 	if err := rs.wait(ctx); err != nil {
-		return app.Errorf(http.StatusServiceUnavailable, "cancelled", "workflow run %s: %v", rs.snapshot().ID, err)
+		return kit.Errorf(http.StatusServiceUnavailable, "cancelled", "workflow run %s: %v", rs.snapshot().ID, err)
 	}
 	return c.JSON(http.StatusOK, rs.snapshot())
 }
@@ -66,7 +65,7 @@ type RunList struct {
 func (m *Module) getRun(c echo.Context) error {
 	run, ok := m.runner.Get(c.Param("id"))
 	if !ok {
-		return app.NotFound("no workflow run %q (runs are kept in memory; the newest %d survive)", c.Param("id"), m.cfg.KeepRuns)
+		return kit.NotFound("no workflow run %q (runs are kept in memory; the newest %d survive)", c.Param("id"), m.cfg.KeepRuns)
 	}
 	return c.JSON(http.StatusOK, run)
 }
@@ -76,9 +75,9 @@ func (m *Module) listRuns(c echo.Context) error {
 	return c.JSON(http.StatusOK, RunList{Runs: runs, Count: len(runs), Modes: m.runner.Modes()})
 }
 
-// RouteDocs implements app.Documented for GET /openapi.json.
-func (m *Module) RouteDocs() map[string]app.RouteDoc {
-	return map[string]app.RouteDoc{
+// RouteDocs implements kit.Documented for GET /openapi.json.
+func (m *Module) RouteDocs() map[string]kit.RouteDoc {
+	return map[string]kit.RouteDoc{
 		"POST /run": {Summary: "run a workflow (a DAG of sql, embed, vector and pathway nodes); 202 with an id when async",
 			Request: Workflow{}, Response: Run{}},
 		"GET ":     {Summary: "the kept workflow runs, newest first, and the known modes", Response: RunList{}},

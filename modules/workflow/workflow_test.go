@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"lakehouse/app"
 	"lakehouse/config"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/observer"
 )
 
@@ -260,7 +260,7 @@ func TestWorkflowValidation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		_, err := r.Start(context.Background(), tc.wf, Caller{})
-		var apiErr *app.APIError
+		var apiErr *kit.APIError
 		if !errors.As(err, &apiErr) || apiErr.Status != 400 {
 			t.Errorf("%s: err = %v, want a 400", tc.name, err)
 			continue
@@ -284,7 +284,7 @@ func TestWorkflowBadReferencePathFailsNode(t *testing.T) {
 
 func TestServiceModeWithoutModuleFailsClearly(t *testing.T) {
 	r, _ := testRunner(t)
-	registerServiceModes(r, app.NewContainer(config.Default(), nil))
+	registerServiceModes(r, kit.NewContainer(config.Default(), nil))
 	run := runSync(t, r, Workflow{Nodes: []Node{
 		{ID: "q", Mode: "sql", Inputs: map[string]any{"sql": "SELECT 1"}},
 		{ID: "p", Mode: "pathway_add", Inputs: map[string]any{"content": "x"}},

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	apiclient "lakehouse/app/client"
+	apiclient "lakehouse/internal/client"
 )
 
 // catalogSample is what the catalog says of its datasets at one moment

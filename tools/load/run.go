@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	apiclient "lakehouse/app/client"
+	apiclient "lakehouse/internal/client"
 	"math/rand/v2"
 	"net/http"
 	"os"

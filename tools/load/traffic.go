@@ -10,7 +10,7 @@ import (
 	"net/http"
 	"time"
 
-	apiclient "lakehouse/app/client"
+	apiclient "lakehouse/internal/client"
 )
 
 // op is one kind of request the clients send; weight is its share of the mix.

@@ -13,7 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"lakehouse/app"
+	"lakehouse/modules/kit"
 	"lakehouse/modules/storage"
 )
 
@@ -44,7 +44,7 @@ func specErrors(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		status, msg := http.StatusInternalServerError, "internal error"
-		var ae *app.APIError
+		var ae *kit.APIError
 		var he *echo.HTTPError
 		switch {
 		case errors.As(err, &ae):

@@ -4,9 +4,8 @@ import (
 	"embed"
 	"errors"
 	"io/fs"
+	"lakehouse/modules/kit"
 	"net/http"
-
-	"lakehouse/app"
 )
 
 // modelDir holds the converted model when `make deps` has run; README.md
@@ -20,7 +19,7 @@ const ModelFileName = "model/use-lite.bin"
 
 // ErrModelMissing is returned when the binary was built without the
 // converted model (the generated file is made by `make deps`).
-var ErrModelMissing = app.NewKind(http.StatusBadGateway, "embed_model_missing", "builtin embed model not embedded in this binary: run `make deps` (or `make build`) to fetch and convert "+NPMPackage)
+var ErrModelMissing = kit.NewKind(http.StatusBadGateway, "embed_model_missing", "builtin embed model not embedded in this binary: run `make deps` (or `make build`) to fetch and convert "+NPMPackage)
 
 // embeddedPresent reports whether the model file was embedded, without
 // reading it (cheap enough for every server start and /ready).

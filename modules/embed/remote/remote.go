@@ -10,11 +10,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"lakehouse/modules/kit"
 	"net/http"
 	"strconv"
 	"time"
-
-	"lakehouse/app"
 )
 
 // Errors of an embedding provider: each is a 502 Bad Gateway with its own
@@ -22,12 +21,12 @@ import (
 // indexer).
 var (
 	// ErrUnavailable: the provider could not be reached or kept failing.
-	ErrUnavailable = app.NewKind(http.StatusBadGateway, "embed_unavailable", "embedding provider unavailable")
+	ErrUnavailable = kit.NewKind(http.StatusBadGateway, "embed_unavailable", "embedding provider unavailable")
 	// ErrUnknownModel: the provider does not have the model (not pulled).
-	ErrUnknownModel = app.NewKind(http.StatusBadGateway, "unknown_model", "embedding model unknown to the provider")
+	ErrUnknownModel = kit.NewKind(http.StatusBadGateway, "unknown_model", "embedding model unknown to the provider")
 	// ErrBadResponse: the provider answered something that is not a valid
 	// embedding response (wrong count, dimension, JSON).
-	ErrBadResponse = app.NewKind(http.StatusBadGateway, "embed_bad_response", "invalid answer from the embedding provider")
+	ErrBadResponse = kit.NewKind(http.StatusBadGateway, "embed_bad_response", "invalid answer from the embedding provider")
 )
 
 // Purpose tells a provider what texts are for, so it can apply a model's

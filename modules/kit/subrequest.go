@@ -1,4 +1,4 @@
-package app
+package kit
 
 import (
 	"io"
@@ -7,7 +7,13 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-const contextSession = "lakehouse.session"
+// ContextCSRF is the echo context key holding the CSRF token of the
+// session that authenticated the request (set by the gate), which
+// SubRequest passes on with a state-changing sub-request.
+const ContextCSRF = "lakehouse.session_csrf"
+
+// CSRFHeader carries the session's CSRF token on cookie-authenticated writes.
+const CSRFHeader = "X-CSRF-Token"
 
 // SubRequest serves method path with body through the whole server again
 // — gate, limits, the target route's own checks — on behalf of the
@@ -36,8 +42,8 @@ func SubRequest(c echo.Context, w http.ResponseWriter, method, path, contentType
 	if contentType != "" {
 		r.Header.Set(echo.HeaderContentType, contentType)
 	}
-	if sess, ok := c.Get(contextSession).(*session); ok && isStateChanging(method) {
-		r.Header.Set(CSRFHeader, string(sess.csrf))
+	if csrf, ok := c.Get(ContextCSRF).(string); ok && csrf != "" && StateChanging(method) {
+		r.Header.Set(CSRFHeader, csrf)
 	}
 	c.Echo().ServeHTTP(w, r)
 }

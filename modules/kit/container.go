@@ -3,7 +3,7 @@
 // shape. Modules import this package for the container contract (Module,
 // Provide, Resolve, APIError); app never imports a module, and the
 // registration of concrete modules happens in app/cli.
-package app
+package kit
 
 import (
 	"context"

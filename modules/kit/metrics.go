@@ -1,4 +1,4 @@
-package app
+package kit
 
 import (
 	"strconv"
@@ -41,34 +41,15 @@ func NewMetrics() *Metrics {
 	return m
 }
 
-// middleware records one request: its route template (c.Path(), "" for
-// unrouted paths becomes "unmatched"), module and final status.
-func (m *Metrics) middleware() echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			start := time.Now()
-			err := next(c)
-			status := c.Response().Status
-			if err != nil {
-				status = toAPIError(err).Status
-			}
-			route := c.Path()
-			if !routesOf(c).isRoute(c.Request().Method, route) {
-				route = "unmatched"
-			}
-			module := moduleOf(c) // set from the route table
-			if module == "" || route == "unmatched" {
-				module = "server"
-			}
-			m.requests.WithLabelValues(module, route, c.Request().Method, strconv.Itoa(status)).Inc()
-			m.duration.WithLabelValues(module, route, c.Request().Method).Observe(time.Since(start).Seconds())
-			return err
-		}
-	}
+// Observe records one served request by module, route template, method
+// and final status (the server's middleware calls it).
+func (m *Metrics) Observe(module, route, method string, status int, took time.Duration) {
+	m.requests.WithLabelValues(module, route, method, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(module, route, method).Observe(took.Seconds())
 }
 
-// handler serves the registry in the Prometheus text format.
-func (m *Metrics) handler() echo.HandlerFunc {
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() echo.HandlerFunc {
 	return echo.WrapHandler(promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 }
 

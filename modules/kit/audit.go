@@ -1,4 +1,4 @@
-package app
+package kit
 
 import (
 	"time"
@@ -56,52 +56,6 @@ func ReadOnly(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-func isMutating(method string) bool {
-	switch method {
-	case "POST", "PUT", "PATCH", "DELETE":
-		return true
-	}
-	return false
-}
-
-// auditMiddleware records every mutating call through the container's
-// AuditSink, when one is provided.
-func auditMiddleware(c *Container) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(ec echo.Context) error {
-			start := time.Now()
-			err := next(ec)
-			if !isMutating(ec.Request().Method) || ec.Get(contextNoAudit) == true {
-				return err
-			}
-			sink, ok := Lookup[AuditSink](c)
-			if !ok {
-				return err
-			}
-			status := ec.Response().Status
-			ev := AuditEvent{
-				Time:       start.UTC(),
-				RequestID:  ec.Response().Header().Get(echo.HeaderXRequestID),
-				Principal:  PrincipalName(ec),
-				ClientIP:   ClientIP(ec),
-				Module:     stringOr(moduleOf(ec), "server"),
-				Method:     ec.Request().Method,
-				Route:      ec.Path(),
-				Path:       ec.Request().URL.Path,
-				DurationMS: float64(time.Since(start).Microseconds()) / 1000,
-			}
-			ev.Fields, _ = ec.Get(contextAuditFields).(map[string]any)
-			if err != nil {
-				apiErr := toAPIError(err)
-				status, ev.Error = apiErr.Status, apiErr.Message
-			}
-			ev.Status, ev.Success = status, status < 400
-			sink.Audit(ev)
-			return err
-		}
-	}
-}
-
 // PrincipalName is who the gate authenticated for the request ("anonymous"
 // in development mode), as audit rows record it.
 func PrincipalName(c echo.Context) string { return stringOr(c.Get(ContextPrincipal), "anonymous") }
@@ -115,4 +69,21 @@ func stringOr(v any, def string) string {
 		return s
 	}
 	return def
+}
+
+// AuditSkipped says whether the route marked the request as a read
+// (ReadOnly), which the audit middleware does not record.
+func AuditSkipped(c echo.Context) bool { return c.Get(contextNoAudit) == true }
+
+// AuditFields is what the handler noted about the call (AuditNote).
+func AuditFields(c echo.Context) map[string]any {
+	m, _ := c.Get(contextAuditFields).(map[string]any)
+	return m
+}
+
+// ModuleOf is the module whose route serves the request ("" for the
+// server's own and unrouted paths), as the route table recorded it.
+func ModuleOf(c echo.Context) string {
+	s, _ := c.Get(ContextModule).(string)
+	return s
 }

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"lakehouse/app/client"
+	"lakehouse/internal/client"
 )
 
 func TestClient(t *testing.T) {

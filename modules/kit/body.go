@@ -1,4 +1,4 @@
-package app
+package kit
 
 import (
 	"errors"
@@ -21,14 +21,14 @@ var errBodyRefused = errors.New("request body refused")
 
 const contextBody = "lakehouse.body"
 
-// bodyPace bounds how slowly a client may send a body: each read must make
+// BodyPace bounds how slowly a client may send a body: each read must make
 // progress within idle, and after a grace of idle the bytes received must
 // keep up with minRate per second of time spent waiting for the client.
 // Time the handler spends working between reads is not counted, so a slow
 // consumer never blames the client.
-type bodyPace struct {
-	idle    time.Duration
-	minRate int64 // bytes per second; 0 = no rate floor
+type BodyPace struct {
+	Idle    time.Duration
+	MinRate int64 // bytes per second; 0 = no rate floor
 }
 
 // limitedBody caps a request body and polices it. The cap and the media
@@ -42,7 +42,7 @@ type limitedBody struct {
 	started     bool
 	contentType string
 	media       []string // allowed media types; nil = JSON
-	pace        bodyPace
+	pace        BodyPace
 	setDeadline func(time.Time) error // nil when the connection cannot take deadlines
 	waited      time.Duration
 	refusal     *APIError // why the body was refused, for the route's answer
@@ -74,8 +74,8 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 	if int64(len(p)) > b.limit-b.read+1 {
 		p = p[:b.limit-b.read+1]
 	}
-	if b.setDeadline != nil && b.pace.idle > 0 {
-		_ = b.setDeadline(time.Now().Add(b.pace.idle))
+	if b.setDeadline != nil && b.pace.Idle > 0 {
+		_ = b.setDeadline(time.Now().Add(b.pace.Idle))
 	}
 	start := time.Now()
 	n, err := b.rc.Read(p)
@@ -92,13 +92,13 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 	var ne interface{ Timeout() bool }
 	if err != nil && errors.As(err, &ne) && ne.Timeout() {
 		b.refuse(Errorf(http.StatusRequestTimeout, "body_timeout",
-			"request body stalled: no data for %s (server.body_idle_timeout)", b.pace.idle))
+			"request body stalled: no data for %s (server.body_idle_timeout)", b.pace.Idle))
 		return n, fmt.Errorf("%w: %v", errBodyRefused, err)
 	}
-	if b.pace.minRate > 0 && err == nil {
-		if over := b.waited - b.pace.idle; over > 0 && b.read < int64(over.Seconds()*float64(b.pace.minRate)) {
+	if b.pace.MinRate > 0 && err == nil {
+		if over := b.waited - b.pace.Idle; over > 0 && b.read < int64(over.Seconds()*float64(b.pace.MinRate)) {
 			b.refuse(Errorf(http.StatusRequestTimeout, "body_too_slow",
-				"request body arrived at under %d bytes/s (server.body_min_rate)", b.pace.minRate))
+				"request body arrived at under %d bytes/s (server.body_min_rate)", b.pace.MinRate))
 			return n, fmt.Errorf("%w: too slow", errBodyRefused)
 		}
 	}
@@ -116,11 +116,11 @@ func unsupportedMedia(got string, allowed []string) *APIError {
 		truncate(got, 100), allowed)
 }
 
-// policedBody wraps every request body with the group's default cap, the
+// PolicedBody wraps every request body with the group's default cap, the
 // JSON media default and the pace floor. After the handler, a refusal the
 // body recorded wins over whatever the handler made of the failed read,
 // so every route answers 413/415/408 the same way.
-func policedBody(limit int64, pace bodyPace) echo.MiddlewareFunc {
+func PolicedBody(limit int64, pace BodyPace) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r := c.Request()
@@ -163,4 +163,13 @@ func BodyLimit(limit int64) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// truncate cuts s to n bytes, marking the cut, for error messages that
+// quote client input.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
