@@ -24,7 +24,7 @@ func gateServer(t *testing.T, a config.AuthConfig) *echo.Echo {
 		t.Fatal(err)
 	}
 	e := echo.New()
-	e.HTTPErrorHandler = errorHandler(nil)
+	e.HTTPErrorHandler = errorHandler(nil, kit.PathScrubber{})
 	e.GET("/v1/x", func(c echo.Context) error {
 		return c.String(200, c.Get(kit.ContextPrincipal).(string)+"@"+c.Get(kit.ContextClientIP).(string))
 	}, g.Middleware())
@@ -169,7 +169,7 @@ func TestGateForwardedForJoinsEveryHeaderLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := echo.New()
-	e.HTTPErrorHandler = errorHandler(nil)
+	e.HTTPErrorHandler = errorHandler(nil, kit.PathScrubber{})
 	e.GET("/v1/x", func(c echo.Context) error { return c.String(200, c.Get(kit.ContextClientIP).(string)) }, g.Middleware())
 	send := func(lines ...string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(http.MethodGet, "/v1/x", nil)

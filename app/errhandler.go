@@ -9,32 +9,23 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// errorHandler renders every error a handler returns in the one shape.
-// A 500 never shows its cause: the body says "internal error" and the
-// request id, and the cause goes to the log under that id. Every message
-// is scrubbed of the server's own paths (data dir, temp dir, working dir),
-// whichever module produced it.
-func errorHandler(log *slog.Logger, serverPaths ...string) echo.HTTPErrorHandler {
-	scrub := kit.NewPathScrubber(serverPaths...)
+// errorHandler renders every error a handler returns in the one shape,
+// through kit.Answer: a 500 never shows its cause (the body says
+// "internal error" and the request id, the cause goes to the log under
+// that id), and every message is scrubbed of the server's own paths
+// (data dir, temp dir, working dir), whichever module produced it. A path
+// that is a route for other methods answers 405.
+func errorHandler(log *slog.Logger, scrub kit.PathScrubber) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
 		}
-		apiErr := kit.AsAPIError(err)
-		if apiErr.Status == http.StatusNotFound && isRouterNotFound(err) {
+		if kit.AsAPIError(err).Status == http.StatusNotFound && isRouterNotFound(err) {
 			if e405 := methodNotAllowed(c.Echo(), routesOf(c), c.Request()); e405 != nil {
-				apiErr = e405
+				err = e405
 			}
 		}
-		reqID := c.Response().Header().Get(echo.HeaderXRequestID)
-		if apiErr.Status >= 500 && apiErr.Status != http.StatusServiceUnavailable && apiErr.Status != http.StatusGatewayTimeout && log != nil {
-			log.Error("request failed", "err", err, "path", c.Request().URL.Path, "request_id", reqID)
-		}
-		if apiErr.Status == http.StatusInternalServerError {
-			apiErr = kit.InternalError(reqID)
-		} else {
-			apiErr = scrub.APIError(apiErr)
-		}
+		apiErr := kit.Answer(err, c.Response().Header().Get(echo.HeaderXRequestID), scrub, log, "path", c.Request().URL.Path)
 		for k, vs := range apiErr.Header {
 			for _, v := range vs {
 				c.Response().Header().Add(k, v)

@@ -44,7 +44,7 @@ func TestStatusErrorsRender(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			e := echo.New()
-			e.HTTPErrorHandler = errorHandler(nil)
+			e.HTTPErrorHandler = errorHandler(nil, kit.PathScrubber{})
 			rec := httptest.NewRecorder()
 			c := e.NewContext(httptest.NewRequest(http.MethodGet, "/v1/x", nil), rec)
 			c.Response().Header().Set(echo.HeaderXRequestID, "rid")

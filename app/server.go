@@ -47,8 +47,15 @@ func NewServer(c *kit.Container, exposed []string) (*Server, error) {
 	log := c.Logger("http")
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = errorHandler(log, cfg.DataDir)
+	scrub := kit.NewPathScrubber(cfg.DataDir)
+	e.HTTPErrorHandler = errorHandler(log, scrub)
 	e.Use(middleware.RequestID())
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			c.Set(kit.ContextScrubber, scrub) // for kit.AnswerFor
+			return next(c)
+		}
+	})
 	e.Use(requestLogger(log))
 	e.Use(recoverJSON(log))
 	e.Use(securityHeaders())

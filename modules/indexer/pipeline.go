@@ -193,12 +193,7 @@ func (h *handler) fromDataset(c echo.Context) error {
 		w.Flush()
 	}
 	if err := run.execute(ctx, progress); err != nil {
-		ae := kit.AsAPIError(err)
-		if ae.Status == http.StatusInternalServerError {
-			// the cause stays in the log, as the error handler would do
-			h.log.Error("from-dataset run failed", "index", index, "err", err)
-			ae = kit.Errorf(http.StatusInternalServerError, "internal", "internal error")
-		}
+		ae := kit.AnswerFor(c, err, h.log, "index", index) // the stream's last line
 		_ = enc.Encode(map[string]any{"event": "error", "error": ae})
 		w.Flush()
 		return nil

@@ -196,15 +196,11 @@ func (m *Module) answerSQL(c echo.Context, req sqlRequest) error {
 }
 
 // streamError is the answer for an error met once rows flow, written as
-// the stream's last line: a 500 (a failure that is not the request's
-// fault) says only "internal error"; its cause goes to the log.
-func (m *Module) streamError(err error, sqlText string) *kit.APIError {
-	ae := kit.AsAPIError(wrapErr(err, sqlText))
-	if ae.Status == http.StatusInternalServerError {
-		m.log.Error("query failed", "err", err)
-		ae = kit.Errorf(http.StatusInternalServerError, "internal", "internal error")
-	}
-	return ae
+// the stream's last line, made as every error answer is (kit.Answer): a
+// 500 says only "internal error" and the request id; its cause goes to
+// the log.
+func (m *Module) streamError(c echo.Context, err error, sqlText string) *kit.APIError {
+	return kit.AnswerFor(c, wrapErr(err, sqlText), m.log)
 }
 
 // writeAnswer writes a json answer in the shape of Result, the rows

@@ -77,7 +77,7 @@ func (m *Module) streamRows(ctx context.Context, c echo.Context, req sqlRequest)
 // failStream is the answer for an error met once a stream's first byte
 // is out (see streamError), also set as the stream's ErrorTrailer.
 func (m *Module) failStream(c echo.Context, err error, sqlText string) *kit.APIError {
-	ae := m.streamError(m.svc.scrub.err(err), sqlText)
+	ae := m.streamError(c, m.svc.scrub.err(err), sqlText)
 	c.Response().Header().Set(ErrorTrailer, ae.Code+": "+ae.Message)
 	return ae
 }

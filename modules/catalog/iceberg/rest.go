@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -43,17 +44,10 @@ func specErrors(next echo.HandlerFunc) echo.HandlerFunc {
 		if err == nil || c.Response().Committed {
 			return err
 		}
-		status, msg := http.StatusInternalServerError, "internal error"
-		var ae *kit.APIError
-		var he *echo.HTTPError
-		switch {
-		case errors.As(err, &ae):
-			status, msg = ae.Status, ae.Message
-		case errors.As(err, &he):
-			status, msg = he.Code, fmt.Sprint(he.Message)
-		default:
-			c.Logger().Error(err)
-		}
+		// The one error answer (kit.Answer: typed status, a 500 without
+		// its cause, paths scrubbed), in the spec's JSON shape.
+		ae := kit.AnswerFor(c, err, slog.Default())
+		status, msg := ae.Status, ae.Message
 		typ := map[int]string{
 			http.StatusBadRequest: "BadRequestException", http.StatusUnauthorized: "NotAuthorizedException",
 			http.StatusForbidden: "ForbiddenException", http.StatusNotFound: "NotFoundException",
