@@ -15,8 +15,6 @@ import (
 	"lakehouse/modules/storage"
 )
 
-func init() { extraCommands = append(extraCommands, newCatalogCmd, newGCCmd) }
-
 // openOfflineCatalog opens storage and the catalog without the server (the
 // metadata database must not be held by a running server).
 func openOfflineCatalog(ctx context.Context, cfg *config.Config, what string) (*catalog.Store, error) {

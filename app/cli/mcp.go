@@ -22,8 +22,6 @@ import (
 	"lakehouse/modules/pathway"
 )
 
-func init() { extraCommands = append(extraCommands, newMCPCmd) }
-
 // mcpFlags are `lakehouse mcp`'s own flags.
 type mcpFlags struct {
 	server    string
@@ -85,7 +83,7 @@ func (f mcpFlags) applyTo(c *config.MCPConfig) {
 func runMCP(ctx context.Context, cfg *config.Config, f mcpFlags, serverSet bool, stderr io.Writer) error {
 	log := newLogger(cfg.Log, stderrFile(stderr))
 	opts := mcpserver.Options{
-		Token: pathwayToken(cfg), Version: app.Version, Log: log.With("component", "mcp"),
+		Token: configToken(cfg), Version: app.Version, Log: log.With("component", "mcp"),
 		Timeout: cfg.MCP.Timeout.D(), IndexTimeout: cfg.MCP.IndexTimeout.D(),
 		MaxRows: cfg.MCP.MaxRows, MaxChars: cfg.MCP.MaxChars,
 		SampleRows: cfg.MCP.SampleRows, PollInterval: cfg.MCP.PollInterval.D(),

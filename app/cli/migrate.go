@@ -12,8 +12,6 @@ import (
 	"lakehouse/modules/catalog"
 )
 
-func init() { extraCommands = append(extraCommands, newMigrateCmd) }
-
 // lockedHint turns the DuckDB file-lock error into advice.
 func lockedHint(err error, what string) error {
 	if errors.Is(err, catalog.ErrLocked) {

@@ -18,8 +18,6 @@ import (
 	"lakehouse/modules/storage"
 )
 
-func init() { extraCommands = append(extraCommands, newPathwayCmd) }
-
 func newPathwayCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "pathway",
@@ -87,7 +85,7 @@ func compactPathway(ctx context.Context, cfg *config.Config, server string, serv
 	if !serverSet {
 		server = "http://" + cfg.Listen
 	}
-	res, herr := compactViaServer(ctx, server, pathwayToken(cfg))
+	res, herr := compactViaServer(ctx, server, configToken(cfg))
 	if herr != nil {
 		return res, "", fmt.Errorf("%v; asking the server at %s failed too: %w", err, server, herr)
 	}
@@ -100,16 +98,4 @@ func compactViaServer(ctx context.Context, server, token string) (pathway.Compac
 	defer cancel()
 	err := client.New(server, token, nil).Call(ctx, http.MethodPost, "/v1/pathway/compact", nil, &res)
 	return res, err
-}
-
-// pathwayToken is the token a CLI command presents to the server: auth.token,
-// else the env var auth.token_env names.
-func pathwayToken(cfg *config.Config) string {
-	if cfg.Auth.Token != "" {
-		return cfg.Auth.Token
-	}
-	if cfg.Auth.TokenEnv != "" {
-		return os.Getenv(cfg.Auth.TokenEnv)
-	}
-	return ""
 }

