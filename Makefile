@@ -51,8 +51,8 @@ $(USE_BIN): $(USE_TGZ) modules/embed/builtin/convert.go modules/embed/builtin/fo
 # each under -race, 1-5 s without, bar the encoder-bound hybrid check),
 # which the second pass runs without -race. The concurrency those checks
 # touch stays in the race pass through smaller tests of the same paths.
-HEAVY_TESTS := ^(TestFilteredRecallAtAnySelectivity|TestFilteredWalkNeverStarves|TestHybridBeatsSingleModes|TestTargetRecallChoosesEf|TestRecallDefaults|TestInt8SearchRecallAndCodec|TestDiskRescoreMatchesMemory)$$
-HEAVY_PKGS := ./modules/vector ./modules/vector/hnsw
+HEAVY_TESTS := ^(TestExportStreamsInBoundedMemory|TestFilteredRecallAtAnySelectivity|TestFilteredWalkNeverStarves|TestHybridBeatsSingleModes|TestTargetRecallChoosesEf|TestRecallDefaults|TestInt8SearchRecallAndCodec|TestDiskRescoreMatchesMemory)$$
+HEAVY_PKGS := ./modules/vector ./modules/vector/hnsw ./modules/workbench
 # The race pass runs beside vet and the pass without -race (which follows
 # vet: both compile the packages without -race, so they share that work):
 # the race pass leaves cores idle while its tests wait on child processes,
