@@ -34,6 +34,8 @@ type Encoder struct {
 	err     error
 	load    func() ([]byte, error)
 	present func() error
+	// noAsm forces the Go kernels (tests of the fallback).
+	noAsm bool
 }
 
 // New returns the encoder over the model embedded in the binary.
@@ -78,7 +80,7 @@ func (e *Encoder) model() (*model, error) {
 			e.err = fmt.Errorf("builtin: %w", err)
 			return
 		}
-		e.m, e.err = newModel(mf)
+		e.m, e.err = newModel(mf, hasAVX2FMA && !e.noAsm)
 	})
 	return e.m, e.err
 }

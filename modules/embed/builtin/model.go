@@ -3,6 +3,7 @@ package builtin
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"unsafe"
 
@@ -48,9 +49,11 @@ type model struct {
 	// without AVX2 or FMA, and the test that checks them).
 	asm     bool
 	scratch sync.Pool // *scratch, one forward pass's buffers
+	l0      layer0Tables
+	pieces  pieceTable
 }
 
-func newModel(mf *modelFile) (*model, error) {
+func newModel(mf *modelFile, asm bool) (*model, error) {
 	var err error
 	get := func(name string, shape ...int) []float32 {
 		t, ok := mf.tensors[name]
@@ -86,7 +89,7 @@ func newModel(mf *modelFile) (*model, error) {
 		return packedB{}
 	}
 	const e = 256
-	m := &model{embDim: e, tok: newTokenizer(mf.pieces), asm: hasAVX2FMA}
+	m := &model{embDim: e, tok: newTokenizer(mf.pieces), asm: asm}
 	m.emb = get("emb", len(mf.pieces)+2, e)
 	invTime := get("timing", 1, e/2)
 	m.tanh = pack("tanh.w", Dimension, Dimension)
@@ -103,12 +106,26 @@ func newModel(mf *modelFile) (*model, error) {
 		l.in, l.width, l.hidden, l.heads = in, Dimension, 3*Dimension, 4
 		l.dk = in / l.heads
 		l.ln1s, l.ln1b = get(p+"ln1.s", in), get(p+"ln1.b", in)
-		l.qkv, l.qkvB = pack(p+"qkv.w", in, 3*in), get(p+"qkv.b", 3*in)
+		l.qscale = scalar(p + "qscale")
+		w, b := get(p+"qkv.w", in, 3*in), get(p+"qkv.b", 3*in)
+		if i == 1 && w != nil && b != nil {
+			// Queries are scaled before attention: fold the scale into
+			// their columns (a copy: the file's tensors stay as read).
+			// Layer 0 scales through its tables (newLayer0Tables).
+			w, b = slices.Clone(w), slices.Clone(b)
+			for r := 0; r < in; r++ {
+				vek32.MulNumber_Inplace(w[r*3*in:r*3*in+in], l.qscale)
+			}
+			vek32.MulNumber_Inplace(b[:in], l.qscale)
+		}
+		if w != nil {
+			l.qkv = packB(w, in, 3*in)
+		}
+		l.qkvB = b
 		l.out, l.outB = pack(p+"out.w", in, Dimension), get(p+"out.b", Dimension)
 		l.ln2s, l.ln2b = get(p+"ln2.s", Dimension), get(p+"ln2.b", Dimension)
 		l.ffn1, l.ffn1B = pack(p+"ffn1.w", Dimension, 3*Dimension), get(p+"ffn1.b", 3*Dimension)
 		l.ffn2, l.ffn2B = pack(p+"ffn2.w", 3*Dimension, Dimension), get(p+"ffn2.b", Dimension)
-		l.qscale = scalar(p + "qscale")
 		if i == 0 {
 			l.res, l.resB = pack("l0.res.w", e, Dimension), get("l0.res.b", Dimension)
 		}
@@ -128,6 +145,7 @@ func newModel(mf *modelFile) (*model, error) {
 			row[half+j] = float32(math.Cos(float64(arg)))
 		}
 	}
+	m.newLayer0Tables()
 	return m, nil
 }
 
@@ -150,7 +168,8 @@ const rowBlock = 192
 type scratch struct {
 	g        gemm
 	off      []int     // start row of each text; off[len] = total rows
-	x0       []float32 // [rows, 256] layer 0's input
+	row      []float32 // [768] one token's temporaries
+	ids      []int32   // pieces not yet in the piece table
 	x1       []float32 // [rows, 512] the residual stream after layer 0's input projection
 	qkv      []float32 // [rows, 3·in] the current layer's queries, keys, values
 	ctx      []float32 // [rows, in] attention's output
@@ -175,7 +194,7 @@ func (m *model) getScratch() *scratch {
 	if s, ok := m.scratch.Get().(*scratch); ok {
 		return s
 	}
-	s := &scratch{}
+	s := &scratch{row: make([]float32, 3*Dimension)}
 	s.ln = make([]float32, rowBlock*Dimension)
 	s.hid = make([]float32, rowBlock*3*Dimension)
 	s.scores = make([]float32, maxTokens*maxTokens)
@@ -202,37 +221,22 @@ func (m *model) forward(tokens [][]int32, out [][]float32) {
 		s.off[i+1] = s.off[i] + len(t)
 	}
 	total := s.off[nt]
-	e, w, h := m.embDim, Dimension, 3*Dimension
+	w, h := Dimension, 3*Dimension
 	l0, l1 := &m.layers[0], &m.layers[1]
-	s.x0 = grow(s.x0, total*e)
 	s.x1 = grow(s.x1, total*w)
 	s.qkv = grow(s.qkv, total*3*w)
 	s.ctx = grow(s.ctx, total*w)
 	s.textRows = grow(s.textRows, total)
+	// Layer 0 up to attention, from the piece and position tables.
+	m.ensurePieces(s, tokens)
 	for i, t := range tokens {
 		for pos, id := range t {
 			r := s.off[i] + pos
 			s.textRows[r] = i
-			row := s.x0[r*e : (r+1)*e]
-			src := m.emb[int(id)*e : (int(id)+1)*e]
-			tim := m.timing[pos*e : (pos+1)*e]
-			// The graph adds the embeddings to the timing-signalled copy of
-			// themselves (Layer_0/add = Scatter + AddTimingSignal/Scatter).
-			for j := range row {
-				row[j] = 2*src[j] + tim[j]
-			}
+			m.layer0Input(s, r, id, pos, m.lnEps)
 		}
 	}
 	g := &s.g
-	// Layer 0 up to attention: its queries, keys and values, and the
-	// residual stream's projection to 512.
-	for r0 := 0; r0 < total; r0 += rowBlock {
-		n := min(rowBlock, total-r0)
-		x := s.x0[r0*e : (r0+n)*e]
-		layerNorm(s.ln[:n*e], x, l0.ln1s, l0.ln1b, e, m.lnEps)
-		g.mul(s.qkv[r0*3*e:], 3*e, s.ln, e, n, &l0.qkv, l0.qkvB, kBias)
-		g.mul(s.x1[r0*w:], w, x, e, n, &l0.res, l0.resB, kBias)
-	}
 	m.attention(l0, s)
 	// The rest of layer 0, then layer 1 up to attention.
 	for r0 := 0; r0 < total; r0 += rowBlock {
@@ -282,7 +286,7 @@ func (m *model) forward(tokens [][]int32, out [][]float32) {
 			v[j] = t
 			ss += t * t
 		}
-		inv := float32(1 / math.Sqrt(float64(max(ss, m.l2Eps))))
+		inv := 1 / sqrtf(max(ss, m.l2Eps))
 		vek32.MulNumber_Inplace(v, inv)
 		out[i] = v
 	}
@@ -300,14 +304,11 @@ func (l *layer) ffn(s *scratch, x []float32, r0, n int, eps float32) {
 
 // attention computes multi-head self-attention of every text from s.qkv
 // into s.ctx; padding never enters, so no mask is needed. Each head is
-// two small products on the same kernel: scores = (q·scale)·kᵀ, softmax
-// by row, scores·v.
+// two small products on the same kernel: scores = q·kᵀ (the queries come
+// scaled: the scale is folded into their weights), softmax by row,
+// scores·v.
 func (m *model) attention(l *layer, s *scratch) {
 	in, dk, stride := l.in, l.dk, 3*l.in
-	total := s.off[len(s.off)-1]
-	for r := 0; r < total; r++ {
-		vek32.MulNumber_Inplace(s.qkv[r*stride:r*stride+in], l.qscale)
-	}
 	for i := 0; i+1 < len(s.off); i++ {
 		a, b := s.off[i], s.off[i+1]
 		n := b - a
@@ -394,9 +395,11 @@ func layerNorm(out, x, scale, bias []float32, d int, eps float32) {
 		mean := vek32.Sum(row) / float32(d)
 		vek32.SubNumber_Into(o, row, mean)
 		variance := vek32.Dot(o, o) / float32(d)
-		inv := float32(1 / math.Sqrt(float64(variance+eps)))
+		inv := 1 / sqrtf(variance+eps)
 		vek32.Mul_Inplace(o, scale)
 		vek32.MulNumber_Inplace(o, inv)
 		vek32.Add_Inplace(o, bias)
 	}
 }
+
+func sqrtf(x float32) float32 { return float32(math.Sqrt(float64(x))) }
