@@ -3,7 +3,7 @@ package pathway
 import (
 	"encoding/json"
 	"errors"
-	"io"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -227,62 +227,16 @@ func pathUID(c echo.Context) (string, error) {
 	return uid, nil
 }
 
-// decodeBody reads the (capped) body and decodes it into v; a syntax
-// error answers 400 with its line and column, an over-cap body 413, and a
-// body nesting deeper than the content may (pathway.max_json_depth, plus
-// the body object itself) a 400 before anything is decoded.
+// decodeBody decodes the request's JSON object into v with the server's
+// one decoder (kit.DecodeJSON): 400 malformed_json with the line and
+// column, 413 over the cap, and a body nesting deeper than the content
+// may (pathway.max_json_depth, plus the body object itself) a 400
+// too_deep before anything is decoded.
 func (m *Module) decodeBody(c echo.Context, v any) error {
-	data, err := io.ReadAll(c.Request().Body)
-	if err != nil {
-		if errors.Is(err, kit.ErrBodyTooLarge) {
-			return err
-		}
-		return kit.BadRequest("read request body: %v", err)
-	}
-	if len(data) == 0 {
-		return kit.BadRequest("request body is empty; expected a JSON object")
-	}
 	depth := m.cfg.MaxJSONDepth
 	if depth <= 0 {
 		depth = jsonx.DefaultMaxDepth
 	}
-	if err := jsonx.CheckDepth(data, depth+1); err != nil {
-		return kit.Errorf(http.StatusBadRequest, "too_deep", "request body %v: content may nest at most %d levels (pathway.max_json_depth)", err, depth).
-			WithDetails(map[string]any{"max_depth": depth})
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return jsonError(data, err)
-	}
-	return nil
-}
-
-// jsonError turns a decode error into a 400 naming where it happened.
-func jsonError(data []byte, err error) error {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		line, col := lineCol(data, se.Offset)
-		return kit.Errorf(http.StatusBadRequest, "invalid_json", "invalid JSON at line %d, column %d: %v", line, col, se).
-			WithDetails(map[string]any{"line": line, "column": col, "offset": se.Offset})
-	case errors.As(err, &te):
-		line, col := lineCol(data, te.Offset)
-		return kit.Errorf(http.StatusBadRequest, "invalid_json", "field %q: expected %s, got JSON %s (line %d, column %d)",
-			te.Field, te.Type, te.Value, line, col).
-			WithDetails(map[string]any{"field": te.Field, "line": line, "column": col, "offset": te.Offset})
-	}
-	return kit.Errorf(http.StatusBadRequest, "invalid_json", "invalid JSON body: %v", err)
-}
-
-// lineCol converts a byte offset into 1-based line and column.
-func lineCol(data []byte, off int64) (line, col int) {
-	line, col = 1, 1
-	for i := int64(0); i < off && i < int64(len(data)); i++ {
-		if data[i] == '\n' {
-			line, col = line+1, 1
-		} else {
-			col++
-		}
-	}
-	return line, col
+	return kit.DecodeJSON(c.Request().Body, v,
+		kit.MaxDepth(depth+1, fmt.Sprintf("pathway.max_json_depth: content may nest at most %d levels", depth)))
 }

@@ -167,11 +167,12 @@ func TestHTTP_Errors(t *testing.T) {
 		status     int
 		code       string
 	}{
-		{"/v1/pathway/add", `{"content": {"a":1,}}`, 400, "invalid_json"},
+		{"/v1/pathway/add", `{"content": {"a":1,}}`, 400, "malformed_json"},
 		{"/v1/pathway/add", `{"tags":["x"]}`, 400, "invalid_content"},
 		{"/v1/pathway/add", `{"content": null}`, 400, "invalid_content"},
-		{"/v1/pathway/add", ``, 400, "bad_request"},
-		{"/v1/pathway/add", `{"content":1,"tags":"notalist"}`, 400, "invalid_json"},
+		{"/v1/pathway/add", ``, 400, "malformed_json"},
+		{"/v1/pathway/add", `[1]`, 400, "malformed_json"},
+		{"/v1/pathway/add", `{"content":1,"tags":"notalist"}`, 400, "malformed_json"},
 		{"/v1/pathway/add_idempotent", `{"content":1}`, 400, "bad_request"},
 		{"/v1/pathway/update", `{"uid":"nope","content":1}`, 404, "not_found"},
 		{"/v1/pathway/revise", `{"predecessor_uid":"nope","content":1}`, 404, "not_found"},

@@ -3,9 +3,9 @@ package pathway
 import (
 	"bytes"
 	"encoding/json"
+	"lakehouse/modules/vector/bm25"
 	"sort"
 	"strings"
-	"unicode"
 )
 
 // maxTextBytes bounds the text derived from one trace for ranking and
@@ -81,9 +81,7 @@ func writeLine(b *strings.Builder, key, val string) {
 	b.WriteByte('\n')
 }
 
-// tokenize lower-cases s and splits it into letter/digit runs.
-func tokenize(s string) []string {
-	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
-	})
-}
+// tokenize is the vector indexes' tokeniser (bm25.Tokenize): the same
+// text yields the same terms in a trace search as in a keyword search
+// (codes such as EPA-608 kept whole and in pieces, stopwords dropped).
+func tokenize(s string) []string { return bm25.Tokenize(s) }
