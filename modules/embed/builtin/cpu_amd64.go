@@ -16,7 +16,7 @@ func fmaPeak(iters int)
 // kern6x16 is the AVX2/FMA micro-kernel: see kernelGo for its contract.
 //
 //go:noescape
-func kern6x16(a *float32, lda int, b, c *float32, kc, ldc int, bias *float32, flags int)
+func kern6x16(a *float32, lda int, b, c *float32, kc, ldc int, bias *float32, flags, ns int)
 
 // expSub sets w[i] = exp(w[i]-mx) for the first n (a multiple of 8)
 // values at w and returns their sum.

@@ -7,7 +7,7 @@ const hasAVX2FMA = false
 
 func fmaPeak(int) {}
 
-func kern6x16(a *float32, lda int, b, c *float32, kc, ldc int, bias *float32, flags int) {
+func kern6x16(a *float32, lda int, b, c *float32, kc, ldc int, bias *float32, flags, ns int) {
 	panic("builtin: no assembly kernels on this architecture")
 }
 

@@ -135,18 +135,17 @@ func (g *gemm) mul(c []float32, ldc int, a []float32, lda int, m int, b *packedB
 					}
 				}
 				cols := min(nr, b.n-p*nr)
+				if cols == nr && full > 0 {
+					g.kernel(a[i0*lda+k0:], lda, bp, c[i0*ldc+p*nr:], kc, ldc, bs, f, full/mr)
+				}
 				for s := 0; s < mc; s += mr {
 					off := (i0+s)*ldc + p*nr
-					if s == full {
+					switch {
+					case s == full:
 						g.edge(g.apad[:mr*kc], kc, bp, c[off:], ldc, mc-full, cols, kc, bs, f)
-						continue
+					case cols < nr:
+						g.edge(a[(i0+s)*lda+k0:], lda, bp, c[off:], ldc, mr, cols, kc, bs, f)
 					}
-					ap := a[(i0+s)*lda+k0:]
-					if cols == nr {
-						g.kernel(ap, lda, bp, c[off:], kc, ldc, bs, f)
-						continue
-					}
-					g.edge(ap, lda, bp, c[off:], ldc, mr, cols, kc, bs, f)
 				}
 			}
 		}
@@ -171,25 +170,28 @@ func (g *gemm) edge(a []float32, lda int, bp, c []float32, ldc, rows, cols, kc i
 			copy(t[r*nr:r*nr+cols], c[r*ldc:r*ldc+cols])
 		}
 	}
-	g.kernel(a, lda, bp, t, kc, nr, bias, f)
+	g.kernel(a, lda, bp, t, kc, nr, bias, f, 1)
 	for r := 0; r < rows; r++ {
 		copy(c[r*ldc:r*ldc+cols], t[r*nr:r*nr+cols])
 	}
 }
 
-// kernel runs one 6×16 block: the assembly kernel when the CPU has AVX2
-// and FMA, else kernelGo. The slices' lengths are checked here so the
-// assembly never reads or writes past them.
-func (g *gemm) kernel(a []float32, lda int, b, c []float32, kc, ldc int, bias []float32, flags int) {
-	_ = a[(mr-1)*lda+kc-1]
+// kernel runs ns 6×16 blocks down C (rows advance by 6 in A and C, B
+// and the bias stay): the assembly kernel when the CPU has AVX2 and FMA,
+// else kernelGo. The slices' lengths are checked here so the assembly
+// never reads or writes past them.
+func (g *gemm) kernel(a []float32, lda int, b, c []float32, kc, ldc int, bias []float32, flags, ns int) {
+	_ = a[(ns*mr-1)*lda+kc-1]
 	_ = b[kc*nr-1]
-	_ = c[(mr-1)*ldc+nr-1]
+	_ = c[(ns*mr-1)*ldc+nr-1]
 	_ = bias[nr-1]
 	if g.asm {
-		kern6x16(unsafe.SliceData(a), lda, unsafe.SliceData(b), unsafe.SliceData(c), kc, ldc, unsafe.SliceData(bias), flags)
+		kern6x16(unsafe.SliceData(a), lda, unsafe.SliceData(b), unsafe.SliceData(c), kc, ldc, unsafe.SliceData(bias), flags, ns)
 		return
 	}
-	kernelGo(a, lda, b, c, kc, ldc, bias, flags)
+	for s := 0; s < ns; s++ {
+		kernelGo(a[s*mr*lda:], lda, b, c[s*mr*ldc:], kc, ldc, bias, flags)
+	}
 }
 
 // kernelGo is the portable micro-kernel: C[6×16] (row stride ldc) =

@@ -26,22 +26,28 @@
 	VFMADD231PS  Y12, Y15, Y10 \
 	VFMADD231PS  Y13, Y15, Y11
 
-// func kern6x16(a *float32, lda int, b, c *float32, kc, ldc int, bias *float32, flags int)
-TEXT ·kern6x16(SB), NOSPLIT, $0-64
-	MOVQ a+0(FP), SI
+// func kern6x16(a *float32, lda int, b, c *float32, kc, ldc int, bias *float32, flags, ns int)
+//
+// ns slivers of 6 rows, one after the other (A and C advance by 6 rows,
+// B and the bias are the same), so one call covers a whole panel.
+TEXT ·kern6x16(SB), NOSPLIT, $0-72
+	MOVQ a+0(FP), AX
 	MOVQ lda+8(FP), BX
-	MOVQ b+16(FP), DI
 	MOVQ c+24(FP), DX
-	MOVQ kc+32(FP), CX
 	MOVQ ldc+40(FP), R8
 	MOVQ bias+48(FP), R9
 	MOVQ flags+56(FP), R10
 	SHLQ $2, BX
+	SHLQ $2, R8
+
+sliver:
+	MOVQ AX, SI
 	LEAQ (BX)(BX*2), R13
 	ADDQ SI, R13 // R13 = row 3 of A
-	SHLQ $2, R8
 	LEAQ (R8)(R8*2), R11
 	ADDQ DX, R11 // R11 = row 3 of C
+	MOVQ b+16(FP), DI
+	MOVQ kc+32(FP), CX
 
 	TESTQ $1, R10
 	JZ    zero
@@ -149,5 +155,12 @@ store:
 	VMOVUPS Y9, 32(R11)(R8*1)
 	VMOVUPS Y10, (R11)(R8*2)
 	VMOVUPS Y11, 32(R11)(R8*2)
+
+	LEAQ (BX)(BX*2), R12
+	LEAQ (AX)(R12*2), AX // next 6 rows of A
+	LEAQ (R8)(R8*2), R12
+	LEAQ (DX)(R12*2), DX // and of C
+	DECQ ns+64(FP)
+	JNZ  sliver
 	VZEROUPPER
 	RET
