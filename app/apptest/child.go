@@ -9,41 +9,44 @@ import (
 	"time"
 
 	"lakehouse/app/cli"
+	"lakehouse/internal/crashtest"
 )
 
-// The one way a test runs lakehouse as a separate process (to SIGKILL it,
-// or to talk to it over stdio): the test binary re-executes itself with
-// the CLI's arguments in an environment variable, and TestMain hands such
-// a process to the CLI instead of running tests.
+// A test runs lakehouse as a separate process (to SIGKILL it, or to talk
+// to it over stdio) through internal/crashtest: the CLI is the child
+// named CLIChild, its arguments (JSON) the child's argument.
 
-// ChildArgsEnv holds the CLI arguments (JSON) of a child process.
-const ChildArgsEnv = "LAKEHOUSE_TEST_CLI_ARGS"
+// CLIChild is the crashtest child that runs the CLI.
+const CLIChild = "cli"
 
-// Main is a test package's TestMain body: in a child started by Child it
-// runs setup (test hooks, e.g. a stall at a kill point) and then the CLI,
-// and exits with its status; otherwise it runs the tests.
-func Main(m *testing.M, setup func()) {
-	if raw := os.Getenv(ChildArgsEnv); raw != "" {
+// CLI is the crashtest child running `lakehouse <args>` (a JSON list),
+// after setup (test hooks, e.g. a stall at a kill point) when not nil.
+// Packages with children of their own add it to theirs.
+func CLI(setup func()) func(arg string) int {
+	return func(raw string) int {
 		var args []string
 		if err := json.Unmarshal([]byte(raw), &args); err != nil {
-			fmt.Fprintln(os.Stderr, "bad", ChildArgsEnv, err)
-			os.Exit(2)
+			fmt.Fprintln(os.Stderr, "apptest: bad CLI arguments:", err)
+			return 2
 		}
 		if setup != nil {
 			setup()
 		}
-		os.Exit(cli.Main(args, os.Stdout, os.Stderr))
+		return cli.Main(args, os.Stdout, os.Stderr)
 	}
-	os.Exit(m.Run())
+}
+
+// Main is a test package's TestMain body for packages whose only child
+// is the CLI (see CLI).
+func Main(m *testing.M, setup func()) {
+	crashtest.Main(m, crashtest.Children{CLIChild: CLI(setup)})
 }
 
 // Child is a command running `lakehouse <args>` as this test binary, with
 // env added to the process's environment; the caller starts it.
 func Child(env []string, args ...string) *exec.Cmd {
 	a, _ := json.Marshal(args)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(append(os.Environ(), ChildArgsEnv+"="+string(a)), env...)
-	return cmd
+	return crashtest.Command(CLIChild, string(a), env...)
 }
 
 // ChildScript is a shell line that runs `lakehouse <args>` as this test
@@ -51,21 +54,12 @@ func Child(env []string, args ...string) *exec.Cmd {
 // Inspector, which passes its server a minimal environment).
 func ChildScript(args ...string) string {
 	a, _ := json.Marshal(args)
-	return "export " + ChildArgsEnv + "='" + string(a) + "'\nexec '" + os.Args[0] + "' -test.run='^$'\n"
+	return crashtest.Script(CLIChild, string(a))
 }
 
 // WaitForFile waits until path exists (a child's hook writes it when it
 // reached a kill point), failing the test after limit.
 func WaitForFile(t testing.TB, path string, limit time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		if _, err := os.Stat(path); err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the child never wrote %s", path)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	crashtest.WaitForFile(t, path, limit)
 }

@@ -7,25 +7,20 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"lakehouse/internal/crashtest"
 	"lakehouse/modules/storage"
 )
 
-const crashChildEnv = "OBSERVER_CRASH_CHILD_ROOT"
-
-// TestMain lets the test binary double as the crash child.
+// TestMain lets the test binary double as the crash child
+// (internal/crashtest).
 func TestMain(m *testing.M) {
-	if root := os.Getenv(crashChildEnv); root != "" {
-		crashChild(root)
-		return
-	}
-	os.Exit(m.Run())
+	crashtest.Main(m, crashtest.Children{"recorder": func(root string) int { crashChild(root); return 0 }})
 }
 
 // crashChild records events as fast as it can, with a tight flush
@@ -76,8 +71,7 @@ func TestCrashKeepsEveryFlushedEvent(t *testing.T) {
 	root := t.TempDir()
 	var acked int64
 	for round := range 2 {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), crashChildEnv+"="+root)
+		cmd := crashtest.Command("recorder", root)
 		out, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
 	"sync"
 	"syscall"
 	"testing"
@@ -18,6 +17,7 @@ import (
 
 	"lakehouse/app/cli"
 	"lakehouse/config"
+	"lakehouse/internal/crashtest"
 	"lakehouse/modules/pathway"
 )
 
@@ -26,7 +26,7 @@ const crashToken = "crash-token"
 func init() {
 	// The child: a real lakehouse server (pathway only) on the data dir,
 	// printing its address, until it is killed.
-	pathway.CrashChildren["http"] = func(dataDir string) {
+	pathway.CrashChildren["http"] = func(dataDir string) int {
 		cfg := config.Default()
 		cfg.DataDir, cfg.Listen, cfg.Modules = dataDir, "127.0.0.1:0", []string{"pathway"}
 		cfg.Auth.Token = crashToken
@@ -38,8 +38,9 @@ func init() {
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))
 		if err := cli.Serve(context.Background(), cfg, log, ready); err != nil {
 			fmt.Fprintln(os.Stderr, "child serve:", err)
-			os.Exit(2)
+			return 2
 		}
+		return 0
 	}
 }
 
@@ -50,8 +51,7 @@ func TestCrash_Kill9_HTTP(t *testing.T) {
 		t.Skip("subprocess crash test")
 	}
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "PATHWAY_CRASH_CHILD_KIND=http", "PATHWAY_CRASH_CHILD_ARG="+dir)
+	cmd := crashtest.Command("http", dir)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

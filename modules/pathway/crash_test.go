@@ -4,8 +4,8 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"lakehouse/internal/crashtest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,8 +14,6 @@ import (
 	"time"
 )
 
-const crashChildEnv = "PATHWAY_CRASH_CHILD_LOG"
-
 // ack is one acknowledged write the crash child reports on stdout.
 type ack struct {
 	Op      string `json:"op"`
@@ -23,22 +21,15 @@ type ack struct {
 	Version int    `json:"version"`
 }
 
-// CrashChildren are extra crash-child modes (external tests register an
-// HTTP server child here); PATHWAY_CRASH_CHILD_KIND picks one and
-// PATHWAY_CRASH_CHILD_ARG is its argument.
-var CrashChildren = map[string]func(arg string){}
+// CrashChildren are the package's crash children (internal/crashtest):
+// "log" here, others registered by the files that use them (the external
+// tests' HTTP server child included).
+var CrashChildren = crashtest.Children{}
 
-// TestMain lets the test binary double as the crash child.
+// TestMain lets the test binary double as a crash child.
 func TestMain(m *testing.M) {
-	if path := os.Getenv(crashChildEnv); path != "" {
-		crashChild(path)
-		return
-	}
-	if kind := os.Getenv("PATHWAY_CRASH_CHILD_KIND"); kind != "" {
-		CrashChildren[kind](os.Getenv("PATHWAY_CRASH_CHILD_ARG"))
-		return
-	}
-	os.Exit(m.Run())
+	CrashChildren["log"] = func(path string) int { crashChild(path); return 0 }
+	crashtest.Main(m, CrashChildren)
 }
 
 // crashChild writes forever from several goroutines and prints an ack
@@ -104,17 +95,17 @@ func TestCrash_Kill9_AcknowledgedWritesSurvive(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "pathway", "traces.jsonl")
 	for round := 0; round < 2; round++ { // the second round appends to a log with a crash in it
-		acks := runCrashChild(t, round, crashChildEnv+"="+path)
+		acks := runCrashChild(t, round, "log", path)
 		verifyAcks(t, path, acks, round+1)
 	}
 }
 
-// runCrashChild starts this test binary as a crash child with env, reads
-// its acknowledgements and SIGKILLs it after 400 of them (or 20 s).
-func runCrashChild(t *testing.T, round int, env ...string) []ack {
+// runCrashChild starts this test binary as the crash child name with
+// arg, reads its acknowledgements and SIGKILLs it after 400 of them (or
+// 20 s).
+func runCrashChild(t *testing.T, round int, name, arg string) []ack {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), env...)
+	cmd := crashtest.Command(name, arg)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -21,7 +21,7 @@ type bucketChildArg struct {
 func init() {
 	// The crash child over a bucket: small compact_bytes, so compactions
 	// run (and may be cut by the kill) among the writes.
-	CrashChildren["bucket"] = func(arg string) {
+	CrashChildren["bucket"] = func(arg string) int {
 		var a bucketChildArg
 		if err := json.Unmarshal([]byte(arg), &a); err != nil {
 			fmt.Fprintln(os.Stderr, "child arg:", err)
@@ -38,6 +38,7 @@ func init() {
 			os.Exit(2)
 		}
 		crashWrites(s)
+		return 0
 	}
 }
 
@@ -55,7 +56,7 @@ func TestBucket_Kill9_EmptyDirRestart(t *testing.T) {
 	arg, _ := json.Marshal(bucketChildArg{DataDir: writerDir, S3: s3})
 	var all []ack
 	for round := 0; round < 2; round++ {
-		acks := runCrashChild(t, round, "PATHWAY_CRASH_CHILD_KIND=bucket", "PATHWAY_CRASH_CHILD_ARG="+string(arg))
+		acks := runCrashChild(t, round, "bucket", string(arg))
 		all = append(all, acks...)
 		s := openBucketAt(t, t.TempDir(), openS3(t, s3), Options{})
 		verifyAcksIn(t, s, acks, round+1)

@@ -20,22 +20,19 @@ import (
 
 	"lakehouse/app/cli"
 	"lakehouse/config"
+	"lakehouse/internal/crashtest"
 )
 
 const (
-	childDirEnv     = "LAKEHOUSE_VECTOR_CHILD_DIR"
 	childCompactEnv = "LAKEHOUSE_VECTOR_CHILD_COMPACT"
 	childToken      = "kill9-token"
 )
 
-// TestMain lets the test binary double as a lakehouse server: with
-// childDirEnv set it serves on 127.0.0.1:0 over that data dir and prints
-// its address, so a test can kill -9 it.
+// TestMain lets the test binary double as a lakehouse server (the crash
+// child "server", internal/crashtest): it serves on 127.0.0.1:0 over the
+// data dir it is given and prints its address, so a test can kill -9 it.
 func TestMain(m *testing.M) {
-	if dir := os.Getenv(childDirEnv); dir != "" {
-		os.Exit(runChild(dir))
-	}
-	os.Exit(m.Run())
+	crashtest.Main(m, crashtest.Children{"server": runChild})
 }
 
 func runChild(dir string) int {
@@ -66,8 +63,7 @@ type child struct {
 
 func startChild(t *testing.T, dir string) *child {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childDirEnv+"="+dir, childCompactEnv+"=200000")
+	cmd := crashtest.Command("server", dir, childCompactEnv+"=200000")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

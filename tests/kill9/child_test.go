@@ -16,21 +16,17 @@ import (
 
 	"lakehouse/app/cli"
 	"lakehouse/config"
+	"lakehouse/internal/crashtest"
 )
 
-const (
-	childDirEnv = "LAKEHOUSE_KILL9_CHILD_DIR"
-	childToken  = "kill9-token"
-)
+const childToken = "kill9-token"
 
-// TestMain lets the test binary double as a lakehouse server: with
-// childDirEnv set it serves every module over that data dir on
-// 127.0.0.1:0 and prints its address, so the test can kill -9 it.
+// TestMain lets the test binary double as a lakehouse server (the crash
+// child "server", internal/crashtest): it serves every module over the
+// data dir it is given on 127.0.0.1:0 and prints its address, so the test
+// can kill -9 it.
 func TestMain(m *testing.M) {
-	if dir := os.Getenv(childDirEnv); dir != "" {
-		os.Exit(runChild(dir))
-	}
-	os.Exit(m.Run())
+	crashtest.Main(m, crashtest.Children{"server": runChild})
 }
 
 // childKeepVersions is the retention the child runs with.
@@ -70,8 +66,7 @@ type child struct {
 
 func startChild(t *testing.T, dir string) *child {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childDirEnv+"="+dir)
+	cmd := crashtest.Command("server", dir)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
