@@ -16,10 +16,7 @@ func metricsMiddleware(m *kit.Metrics) echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
 			err := next(c)
-			status := c.Response().Status
-			if err != nil {
-				status = kit.AsAPIError(err).Status
-			}
+			status := statusOf(c, err)
 			route := c.Path()
 			if !routesOf(c).isRoute(c.Request().Method, route) {
 				route = "unmatched"
@@ -32,4 +29,13 @@ func metricsMiddleware(m *kit.Metrics) echo.MiddlewareFunc {
 			return err
 		}
 	}
+}
+
+// statusOf is the status a request was (or, for an error the handler
+// returned, will be) answered with.
+func statusOf(c echo.Context, err error) int {
+	if err != nil {
+		return kit.AsAPIError(err).Status
+	}
+	return c.Response().Status
 }

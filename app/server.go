@@ -217,10 +217,7 @@ func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
 			err := next(c)
-			status := c.Response().Status
-			if err != nil {
-				status = kit.AsAPIError(err).Status
-			}
+			status := statusOf(c, err)
 			level := slog.LevelInfo
 			switch {
 			case c.Path() == "/health" && status == http.StatusOK:
