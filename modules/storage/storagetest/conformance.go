@@ -19,6 +19,7 @@ import (
 // newStore returns an empty store for each subtest.
 func RunConformance(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	ctx := context.Background()
+	runConditional(t, newStore)
 	t.Run("PutGetRoundTrip", func(t *testing.T) {
 		s := newStore(t)
 		data := randomBytes(t, 3<<20+17) // over several internal buffers
