@@ -350,7 +350,9 @@ func TestPlanPasses(t *testing.T) {
 		{[]int{13}, 2, []int{0, 1}},
 		{[]int{10, 10, 10, 10}, 2, []int{0, 2, 4}},
 		{[]int{0, 0, 5}, 2, []int{0, 3}}, // empty texts never make a pass of their own
-		{[]int{128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128}, 1, []int{0, 9, 17}},
+		// 17 texts of 1/16 of a pass on one worker: two passes, the first
+		// cut once it holds its half.
+		{slices.Repeat([]int{maxBatchTokens / 16}, 17), 1, []int{0, 9, 17}},
 	} {
 		ids := mk(c.lens...)
 		total := 0

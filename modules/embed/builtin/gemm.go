@@ -39,12 +39,27 @@ type packedB struct {
 
 func roundUp(x, to int) int { return (x + to - 1) / to * to }
 
-// packB packs the row-major [k, n] matrix w.
+// packB packs the row-major [k, n] matrix w into new memory.
 func packB(w []float32, k, n int) packedB {
 	np := roundUp(n, nr)
 	p := packedB{k: k, n: n, data: make([]float32, k*np)}
 	packBInto(p.data, k, n, func(kk, j int) float32 { return w[kk*n+j] })
 	return p
+}
+
+// packBInPlace packs w (n a multiple of 16, so the layout has the same
+// size) into its own memory, copying it first into *tmp, which grows to
+// the largest matrix and is reused: loading the model then holds one
+// copy of the weights, not two.
+func packBInPlace(w []float32, k, n int, tmp *[]float32) packedB {
+	if n%nr != 0 {
+		return packB(w, k, n)
+	}
+	*tmp = grow(*tmp, len(w))
+	src := *tmp
+	copy(src, w)
+	packBInto(w, k, n, func(kk, j int) float32 { return src[kk*n+j] })
+	return packedB{k: k, n: n, data: w}
 }
 
 // packBInto fills dst ([k, roundUp(n,16)] floats) from at(kk, j), zero

@@ -3,7 +3,6 @@ package builtin
 import (
 	"fmt"
 	"math"
-	"slices"
 	"sync"
 	"unsafe"
 
@@ -81,10 +80,12 @@ func newModel(mf *modelFile, asm bool) (*model, error) {
 		}
 		return 0
 	}
-	// pack packs a [k, n] weight, or nothing when it is missing (err says so).
+	// pack packs a [k, n] weight in place (the file's tensors are ours),
+	// or nothing when it is missing (err says so).
+	var tmp []float32
 	pack := func(name string, k, n int) packedB {
 		if w := get(name, k, n); w != nil {
-			return packB(w, k, n)
+			return packBInPlace(w, k, n, &tmp)
 		}
 		return packedB{}
 	}
@@ -110,16 +111,15 @@ func newModel(mf *modelFile, asm bool) (*model, error) {
 		w, b := get(p+"qkv.w", in, 3*in), get(p+"qkv.b", 3*in)
 		if i == 1 && w != nil && b != nil {
 			// Queries are scaled before attention: fold the scale into
-			// their columns (a copy: the file's tensors stay as read).
-			// Layer 0 scales through its tables (newLayer0Tables).
-			w, b = slices.Clone(w), slices.Clone(b)
+			// their columns. Layer 0 scales through its tables
+			// (newLayer0Tables).
 			for r := 0; r < in; r++ {
 				vek32.MulNumber_Inplace(w[r*3*in:r*3*in+in], l.qscale)
 			}
 			vek32.MulNumber_Inplace(b[:in], l.qscale)
 		}
 		if w != nil {
-			l.qkv = packB(w, in, 3*in)
+			l.qkv = packBInPlace(w, in, 3*in, &tmp)
 		}
 		l.qkvB = b
 		l.out, l.outB = pack(p+"out.w", in, Dimension), get(p+"out.b", Dimension)
