@@ -1,8 +1,10 @@
-// Package app is the process around the modules: the container that orders
-// and runs them, the HTTP server, the auth gate and the shared HTTP error
-// shape. Modules import this package for the container contract (Module,
-// Provide, Resolve, APIError); app never imports a module, and the
-// registration of concrete modules happens in app/cli.
+// Package kit is the contract every module builds on, below them all: the
+// module interfaces and the container that orders and runs them
+// (Provide, Resolve, Lookup), the typed errors and the one error answer,
+// route docs and permissions, roles and principals, the request helpers
+// (DecodeJSON, BodyLimit, MediaTypes), audit notes, metrics and
+// SubRequest. It imports no module; the server that serves the modules'
+// routes is package app, the composition root on top of them.
 package kit
 
 import (

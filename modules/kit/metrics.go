@@ -11,7 +11,7 @@ import (
 )
 
 // Metrics is the process's Prometheus registry. Modules register their own
-// collectors on it (app.Resolve[*app.Metrics]); the server records every
+// collectors on it (kit.Resolve[*kit.Metrics]); the server records every
 // request by module and route template (never the raw path, so labels stay
 // bounded whatever clients send).
 type Metrics struct {
