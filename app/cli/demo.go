@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -40,10 +38,11 @@ func newDemoCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return &ExitError{Code: 2, Err: err}
 			}
-			opts := demo.Options{Scale: scale, Force: force, Log: cmd.OutOrStdout()}
-			if isTerminal(cmd.ErrOrStderr()) {
-				opts.Progress = indexBar(cmd.ErrOrStderr(), time.Now())
-			}
+			// The embedding's progress, with rows/s and an ETA: a bar on a
+			// terminal, a line every few seconds elsewhere.
+			bar := newProgress(cmd.ErrOrStderr(), "embedding candidates")
+			opts := demo.Options{Scale: scale, Force: force, Log: cmd.OutOrStdout(),
+				Progress: func(done, total int64) { bar.update(done, total, count, nil, "rows", "") }}
 			ctx := cmd.Context()
 			var rep demo.Report
 			if server == "" && g.dataDir != "" {
@@ -59,9 +58,7 @@ func newDemoCmd(g *globalFlags) *cobra.Command {
 						"or seed a data dir directly with --data-dir", err, server)
 				}
 			}
-			if opts.Progress != nil {
-				fmt.Fprint(cmd.ErrOrStderr(), "\r\033[K")
-			}
+			bar.done()
 			if err != nil {
 				if errors.Is(err, demo.ErrForeignDataset) {
 					return &ExitError{Code: 1, Err: err}
@@ -126,18 +123,4 @@ func seedInProcess(ctx context.Context, base *config.Config, opts demo.Options) 
 		err = serr
 	}
 	return rep, err
-}
-
-// indexBar draws the embedding progress on a terminal.
-func indexBar(w io.Writer, began time.Time) func(done, total int64) {
-	return func(done, total int64) {
-		pct := 0.0
-		if total > 0 {
-			pct = float64(done) / float64(total)
-		}
-		n := int(pct * 30)
-		rate := float64(done) / max(time.Since(began).Seconds(), 0.001)
-		fmt.Fprintf(w, "\r\033[K  embedding candidates [%s%s] %3.0f%% %d/%d rows  %.0f rows/s",
-			strings.Repeat("#", n), strings.Repeat(".", 30-n), pct*100, done, total, rate)
-	}
 }

@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -73,7 +71,8 @@ func newIndexCmd(g *globalFlags) *cobra.Command {
 }
 
 // runIndex posts the request and follows the NDJSON progress stream.
-func runIndex(cmd *cobra.Command, server, token, index string, req indexer.FromDatasetRequest, bar io.Writer) (indexer.FromDatasetSummary, error) {
+func runIndex(cmd *cobra.Command, server, token, index string, req indexer.FromDatasetRequest, w io.Writer) (indexer.FromDatasetSummary, error) {
+	bar := newProgress(w, "indexing")
 	var sum indexer.FromDatasetSummary
 	done := false
 	path := "/v1/vectors/index/" + url.PathEscape(index) + "/from-dataset"
@@ -89,7 +88,7 @@ func runIndex(cmd *cobra.Command, server, token, index string, req indexer.FromD
 		case "progress":
 			drawBar(bar, line.FromDatasetSummary)
 		case "error":
-			fmt.Fprintln(bar)
+			bar.done()
 			msg := "unknown error"
 			if line.Error != nil {
 				msg = line.Error.Message + " (" + line.Error.Code + ")"
@@ -97,7 +96,7 @@ func runIndex(cmd *cobra.Command, server, token, index string, req indexer.FromD
 			return errors.New(msg)
 		case "done":
 			drawBar(bar, line.FromDatasetSummary)
-			fmt.Fprintln(bar)
+			bar.done()
 			sum, done = line.FromDatasetSummary, true
 		}
 		return nil
@@ -114,19 +113,12 @@ func runIndex(cmd *cobra.Command, server, token, index string, req indexer.FromD
 	return sum, nil
 }
 
-// drawBar redraws one progress line: [#####-----] 40% 400/1000 rows ...
-func drawBar(w io.Writer, s indexer.FromDatasetSummary) {
-	const width = 30
-	frac := 1.0
-	if s.Total > 0 {
-		frac = min(float64(s.Processed)/float64(s.Total), 1)
-	}
-	filled := int(frac * width)
+// drawBar draws the run's progress line from the server's summary (its
+// own rows/s, measured where the work is).
+func drawBar(p *progress, s indexer.FromDatasetSummary) {
 	rate := 0.0
 	if s.ElapsedMS > 0 {
 		rate = float64(s.Processed) / (s.ElapsedMS / 1000)
 	}
-	fmt.Fprintf(w, "\r[%s%s] %3.0f%% %d/%d rows, %d embedded, %d unchanged, %.0f rows/s, %s   ",
-		strings.Repeat("#", filled), strings.Repeat("-", width-filled), frac*100, s.Processed, s.Total,
-		s.Embedded, s.Unchanged, rate, (time.Duration(s.ElapsedMS) * time.Millisecond).Round(time.Second))
+	p.update(s.Processed, s.Total, count, &rate, "rows", fmt.Sprintf("  (%d embedded, %d unchanged)", s.Embedded, s.Unchanged))
 }

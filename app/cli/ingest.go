@@ -71,32 +71,28 @@ func newIngestCmd(g *globalFlags) *cobra.Command {
 	return cmd
 }
 
-// progressLoop redraws a progress bar on a terminal until stop is closed.
-func progressLoop(w io.Writer, began time.Time, done func() (bytes, rows, total int64), stop <-chan struct{}) {
+// progressLoop draws the ingest's progress line (see progress) until stop
+// is closed: bytes read of the file, and rows/s (MB/s while uploading,
+// when the server counts the rows: rows < 0).
+func progressLoop(w io.Writer, done func() (bytes, rows, total int64), stop <-chan struct{}) {
+	p := newProgress(w, "ingest")
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
 	for {
 		select {
 		case <-stop:
-			fmt.Fprint(w, "\r\033[K")
+			p.done()
 			return
 		case <-t.C:
 			b, rows, total := done()
-			el := time.Since(began).Seconds()
-			pct := 0.0
-			if total > 0 {
-				pct = float64(b) / float64(total)
+			el := max(time.Since(p.began).Seconds(), 0.001)
+			if rows < 0 {
+				rate := float64(b) / 1e6 / el
+				p.update(b, total, human, &rate, "MB", "")
+			} else {
+				rate := float64(rows) / el
+				p.update(b, total, human, &rate, "rows", "")
 			}
-			bar := strings.Repeat("#", int(pct*30)) + strings.Repeat(".", 30-int(pct*30))
-			eta := "?"
-			if pct > 0.01 {
-				eta = (time.Duration(el/pct*(1-pct)) * time.Second).Round(time.Second).String()
-			}
-			rate := fmt.Sprintf("%.0f rows/s", float64(rows)/max(el, 0.001))
-			if rows < 0 { // uploading: the server counts rows
-				rate = fmt.Sprintf("%.1f MB/s", float64(b)/1e6/max(el, 0.001))
-			}
-			fmt.Fprintf(w, "\r\033[K[%s] %3.0f%% %s/%s  %s  ETA %s", bar, pct*100, human(b), human(total), rate, eta)
 		}
 	}
 }
@@ -169,7 +165,7 @@ func ingestLocal(ctx context.Context, cmd *cobra.Command, g *globalFlags, path s
 	finished := make(chan struct{})
 	if isTerminal(cmd.ErrOrStderr()) {
 		go func() {
-			progressLoop(cmd.ErrOrStderr(), began, func() (int64, int64, int64) {
+			progressLoop(cmd.ErrOrStderr(), func() (int64, int64, int64) {
 				b, r := prog.Done()
 				return b, r, prog.Total.Load()
 			}, stop)
@@ -272,7 +268,7 @@ func ingestRemote(ctx context.Context, cmd *cobra.Command, path string, f ingest
 	finished := make(chan struct{})
 	if isTerminal(cmd.ErrOrStderr()) && size > 0 {
 		go func() {
-			progressLoop(cmd.ErrOrStderr(), began, func() (int64, int64, int64) { return cr.n.Load(), -1, size }, stop)
+			progressLoop(cmd.ErrOrStderr(), func() (int64, int64, int64) { return cr.n.Load(), -1, size }, stop)
 			close(finished)
 		}()
 	} else {
