@@ -30,6 +30,10 @@ type Server struct {
 	memory *memoryGuard
 
 	sessions *sessionStore // the UI's login sessions (session.go)
+	// stopping is closed when the drain begins: long-lived endpoint
+	// streams (MCP sessions) end then, instead of holding the drain
+	// until its timeout.
+	stopping chan struct{}
 }
 
 // NewServer builds the echo server: open /health, and /ready plus the
@@ -123,8 +127,9 @@ func NewServer(c *kit.Container, exposed []string) (*Server, error) {
 			}
 		}
 	}
+	stopping := make(chan struct{})
 	if ep, ok := kit.Lookup[kit.Endpoint](c); ok {
-		h := echo.WrapHandler(ep.Handler(e))
+		h := echo.WrapHandler(endStreamsAt(stopping, ep.Handler(e)))
 		if err := routes.server(e, func() {
 			e.Match([]string{http.MethodGet, http.MethodPost, http.MethodDelete}, ep.Path(), h,
 				gate.Middleware(), sameOriginWrites(), inFlightLimit(cfg.Server.MaxInFlight), memory.middleware())
@@ -139,7 +144,8 @@ func NewServer(c *kit.Container, exposed []string) (*Server, error) {
 	if missing := routes.unpermitted(); len(missing) > 0 {
 		return nil, fmt.Errorf("server: routes with no declared permission (kit.Permissioned): %s", strings.Join(missing, ", "))
 	}
-	return &Server{Echo: e, routes: routes, c: c, log: log, conns: newConnGuard(maxConnections(cfg.Server), log), memory: memory, sessions: gate.sessions}, nil
+	return &Server{Echo: e, routes: routes, c: c, log: log, conns: newConnGuard(maxConnections(cfg.Server), log), memory: memory,
+		sessions: gate.sessions, stopping: stopping}, nil
 }
 
 // Routes lists the mounted module routes and their owners.
@@ -197,6 +203,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info("shutting down", "drain_timeout", cfg.Server.ShutdownTimeout.D().String())
 	dctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout.D())
 	defer cancel()
+	close(s.stopping)
 	if err := srv.Shutdown(dctx); err != nil {
 		return fmt.Errorf("http: shutdown: %w", err)
 	}
@@ -258,4 +265,23 @@ func recoverJSON(log *slog.Logger) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// endStreamsAt cancels the context of h's requests when stopping closes,
+// so a request that streams for as long as its client stays (an MCP
+// session's responses) ends when the server drains; ordinary requests
+// finish on their own within the drain.
+func endStreamsAt(stopping <-chan struct{}, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		go func() {
+			select {
+			case <-stopping:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
