@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"lakehouse/internal/demo"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -60,7 +61,7 @@ func benchCSVOf(b *testing.B, mb int64) (string, int64) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rows, err := GenerateStaffingCSV(f, mb<<20, 42)
+	rows, err := demo.GenerateStaffingCSV(f, mb<<20, 42)
 	if err == nil {
 		err = f.Close()
 	}

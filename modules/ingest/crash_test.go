@@ -14,6 +14,7 @@ import (
 
 	"lakehouse/app/apptest"
 	"lakehouse/config"
+	"lakehouse/internal/demo"
 	"lakehouse/modules/catalog"
 	"lakehouse/modules/ingest"
 )
@@ -58,7 +59,7 @@ func writeStaffing(t *testing.T, path string, size int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ingest.GenerateStaffingCSV(f, size, 7); err != nil {
+	if _, err := demo.GenerateStaffingCSV(f, size, 7); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/csv"
 	"fmt"
+	"lakehouse/internal/demo"
 	"os"
 	"path/filepath"
 	"testing"
@@ -28,7 +29,7 @@ func BenchmarkFormatsVsCSV(b *testing.B) {
 	}
 	// ~275 bytes a row in this recipe: ask for a little less than 100 000
 	// rows' worth and cut at exactly 100 000 with DuckDB below.
-	if _, err := GenerateStaffingCSV(f, rows*290, 7); err != nil {
+	if _, err := demo.GenerateStaffingCSV(f, rows*290, 7); err != nil {
 		b.Fatal(err)
 	}
 	f.Close()

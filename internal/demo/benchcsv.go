@@ -1,4 +1,4 @@
-package ingest
+package demo
 
 import (
 	"bufio"
@@ -23,12 +23,14 @@ var (
 // StaffingHeader is the header GenerateStaffingCSV writes (15 columns).
 const StaffingHeader = "candidate_id,first_name,last_name,email,phone,city,state,role,skills,years_experience,hourly_rate,reliability,available_from,last_contacted,summary\n"
 
-// GenerateStaffingCSV writes a deterministic staffing-like candidates CSV
-// (the benchmark recipe of BENCHMARKS.md: ids, names, email, phone, city,
+// GenerateStaffingCSV writes about `bytes` bytes of a deterministic
+// staffing-like candidates CSV and returns the rows written: the
+// benchmark recipe of BENCHMARKS.md (ids, names, email, phone, city,
 // state, role, a quoted skills list, an int, two floats, a date, an RFC
 // 3339 timestamp and a quoted free-text summary, sometimes multi-line
-// with doubled quotes) of about `bytes` bytes, and returns the rows
-// written.
+// with doubled quotes), for benchmarks and large-input tests. It lives
+// beside the demo's generator but keeps its own vocabulary, so the
+// benchmark figures stay comparable from one version to the next.
 func GenerateStaffingCSV(w io.Writer, bytes int64, seed uint64) (int64, error) {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
