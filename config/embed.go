@@ -14,6 +14,10 @@ type EmbedConfig struct {
 	Provider string `toml:"provider"`
 	// CacheSize is the LRU cache's entry count; 0 turns it off.
 	CacheSize int `toml:"cache_size"`
+	// DiskCacheBytes bounds the embeddings kept on the node's disk
+	// (<data_dir>/embed/cache), so a restart or a new index over the same
+	// texts asks the model only for new ones; 0 turns it off.
+	DiskCacheBytes ByteSize `toml:"disk_cache_bytes"`
 	// MaxTexts caps the texts of one POST /v1/embed (more → 413).
 	MaxTexts int `toml:"max_texts"`
 	// BatchSize is how many texts go to the provider in one call.
@@ -69,13 +73,14 @@ type OpenAIConfig struct {
 
 func defaultEmbed() EmbedConfig {
 	return EmbedConfig{
-		Provider:     "builtin",
-		CacheSize:    10000,
-		MaxTexts:     512,
-		BatchSize:    64,
-		Timeout:      Duration(60 * time.Second),
-		Retries:      3,
-		RetryBackoff: Duration(250 * time.Millisecond),
+		Provider:       "builtin",
+		CacheSize:      10000,
+		DiskCacheBytes: 256 << 20,
+		MaxTexts:       512,
+		BatchSize:      64,
+		Timeout:        Duration(60 * time.Second),
+		Retries:        3,
+		RetryBackoff:   Duration(250 * time.Millisecond),
 		Ollama: OllamaConfig{
 			BaseURL:   "http://127.0.0.1:11434",
 			Model:     "nomic-embed-text",
@@ -109,6 +114,9 @@ func (c *EmbedConfig) Validate() error {
 	}
 	if c.CacheSize < 0 {
 		errs = append(errs, errors.New("cache_size: must be ≥ 0 (0 = off)"))
+	}
+	if c.DiskCacheBytes < 0 {
+		errs = append(errs, errors.New("disk_cache_bytes: must be ≥ 0 (0 = off)"))
 	}
 	if c.MaxTexts < 1 {
 		errs = append(errs, errors.New("max_texts: must be ≥ 1"))

@@ -16,10 +16,19 @@ import (
 type Cached struct {
 	inner Embedder
 	cache *LRU
+	disk  *DiskCache // nil: memory only
 }
 
 // NewCached wraps inner with cache (nil cache = no caching).
 func NewCached(inner Embedder, cache *LRU) *Cached { return &Cached{inner: inner, cache: cache} }
+
+// WithDisk adds disk below the memory cache: a text missing from memory
+// is looked up there before the model is asked, and what the model
+// answers is kept in both.
+func (c *Cached) WithDisk(disk *DiskCache) *Cached {
+	c.disk = disk
+	return c
+}
 
 // Model implements Embedder.
 func (c *Cached) Model() string { return c.inner.Model() }
@@ -40,7 +49,7 @@ func (c *Cached) EmbedBatch(ctx context.Context, texts []string) ([][]float32, e
 }
 
 func (c *Cached) embedBatch(ctx context.Context, texts []string) ([][]float32, error) {
-	if c.cache == nil || c.cache.capacity == 0 {
+	if c.cache == nil || (c.cache.capacity == 0 && c.disk == nil) {
 		c.cache.count(0, len(texts))
 		return c.inner.EmbedBatch(ctx, texts)
 	}
@@ -54,6 +63,12 @@ func (c *Cached) embedBatch(ctx context.Context, texts []string) ([][]float32, e
 	for i, t := range texts {
 		keys[i] = cacheKey{model: model, purpose: purpose, sum: sha256.Sum256([]byte(t))}
 		if v, ok := c.cache.get(keys[i]); ok {
+			out[i] = v
+			hits++
+			continue
+		}
+		if v, ok := c.disk.get(keys[i]); ok {
+			c.cache.put(keys[i], v)
 			out[i] = v
 			hits++
 			continue
@@ -74,6 +89,7 @@ func (c *Cached) embedBatch(ctx context.Context, texts []string) ([][]float32, e
 	for j, t := range missTexts {
 		k := cacheKey{model: model, purpose: purpose, sum: sha256.Sum256([]byte(t))}
 		c.cache.put(k, vecs[j])
+		_ = c.disk.put(k, vecs[j]) // a cache: a failed write costs a later re-embed
 		for n, i := range missAt[k] {
 			if n == 0 {
 				out[i] = vecs[j]

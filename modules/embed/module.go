@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 
 	"lakehouse/config"
 	"lakehouse/modules/embed/builtin"
@@ -22,6 +23,7 @@ type Module struct {
 	c        *kit.Container
 	provider Embedder // the configured provider, uncached
 	cache    *LRU
+	disk     *DiskCache // nil when embed.disk_cache_bytes is 0
 	cached   *Cached
 	hc       *http.Client
 }
@@ -30,7 +32,11 @@ var (
 	_ kit.Module  = (*Module)(nil)
 	_ kit.Router  = (*Module)(nil)
 	_ kit.Checker = (*Module)(nil)
+	_ kit.Stopper = (*Module)(nil)
 )
+
+// Stop implements kit.Stopper: the disk cache's files are closed.
+func (m *Module) Stop(context.Context) error { return m.disk.Close() }
 
 // New returns the embed module.
 func New() *Module { return &Module{} }
@@ -56,7 +62,13 @@ func (m *Module) Init(ctx context.Context, c *kit.Container) error {
 	}
 	m.provider = p
 	m.cache = NewLRU(m.cfg.CacheSize)
-	m.cached = NewCached(p, m.cache)
+	if m.cfg.DiskCacheBytes > 0 {
+		dir := filepath.Join(c.Config().DataDir, "embed", "cache")
+		if m.disk, err = OpenDiskCache(dir, int64(m.cfg.DiskCacheBytes)); err != nil {
+			return err
+		}
+	}
+	m.cached = NewCached(p, m.cache).WithDisk(m.disk)
 	reg, err := kit.Resolve[*kit.Metrics](c)
 	if err != nil {
 		return err
@@ -72,6 +84,7 @@ func (m *Module) Init(ctx context.Context, c *kit.Container) error {
 		}
 	}
 	kit.Provide[Embedder](c, m.cached)
+	kit.Provide[CachePurger](c, m.cached)
 	return nil
 }
 
@@ -99,11 +112,11 @@ func (m *Module) forModel(model string) (Embedder, error) {
 	case "ollama":
 		cfg := m.cfg
 		cfg.Ollama.Model, cfg.Ollama.Dimension = model, 0
-		return NewCached(ollama.New(cfg, m.hc), m.cache), nil
+		return NewCached(ollama.New(cfg, m.hc), m.cache).WithDisk(m.disk), nil
 	case "openai":
 		cfg := m.cfg
 		cfg.OpenAI.Model, cfg.OpenAI.Dimension = model, 0
-		return NewCached(openai.New(cfg, m.hc), m.cache), nil
+		return NewCached(openai.New(cfg, m.hc), m.cache).WithDisk(m.disk), nil
 	}
 	return nil, fmt.Errorf("%w: %q (the builtin provider serves %q only)", ErrUnknownModel, model, m.provider.Model())
 }

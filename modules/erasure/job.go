@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"lakehouse/modules/catalog"
+	"lakehouse/modules/embed"
 	"lakehouse/modules/indexer"
 	"lakehouse/modules/observer"
 	"lakehouse/modules/pathway"
@@ -110,6 +111,7 @@ type runner struct {
 	purger  pathway.Purger
 	redact  observer.Redactor
 	texts   workbench.TextRedactor
+	embeds  embed.CachePurger
 	// auditDataset is the observer's dataset: redacted, not deleted from.
 	auditDataset string
 	duck         *duck
@@ -166,6 +168,14 @@ func (j *runner) run(ctx context.Context) error {
 	}
 	if err := j.vectors(ctx); err != nil {
 		return err
+	}
+	// Cached embeddings are derived from texts, the person's among them:
+	// the whole cache goes (it is only a cache).
+	if j.embeds != nil {
+		j.job.Phase = "embedding cache"
+		if err := j.embeds.PurgeCache(); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"lakehouse/modules/catalog"
+	"lakehouse/modules/embed"
 	"lakehouse/modules/indexer"
 	"lakehouse/modules/kit"
 	"lakehouse/modules/observer"
@@ -36,6 +37,7 @@ type Module struct {
 	purger  pathway.Purger
 	redact  observer.Redactor
 	texts   workbench.TextRedactor
+	embeds  embed.CachePurger
 	rec     observer.Recorder
 	audit   string // the observer's dataset (config observer.dataset)
 	log     *slog.Logger
@@ -67,7 +69,7 @@ func (*Module) Deps() []string { return []string{"storage", "catalog"} }
 // OptionalDeps implements kit.OptionalDepender: indexes are erased when
 // the vector module runs, the receipt is audited when the observer does.
 func (*Module) OptionalDeps() []string {
-	return []string{"vector", "indexer", "pathway", "observer", "workbench"}
+	return []string{"vector", "indexer", "pathway", "observer", "workbench", "embed"}
 }
 
 // Init implements kit.Module.
@@ -93,6 +95,7 @@ func (m *Module) Init(_ context.Context, c *kit.Container) error {
 	m.rec, _ = kit.Lookup[observer.Recorder](c)
 	m.redact, _ = kit.Lookup[observer.Redactor](c)
 	m.texts, _ = kit.Lookup[workbench.TextRedactor](c)
+	m.embeds, _ = kit.Lookup[embed.CachePurger](c)
 	m.audit = c.Config().Observer.Dataset
 	m.log = c.Logger("erasure")
 	m.tmp = filepath.Join(c.Config().DataDir, "tmp", "erasure")
@@ -257,7 +260,7 @@ func (m *Module) execute(j *Job) {
 	d, err := openDuck(ctx, filepath.Join(m.tmp, j.ID))
 	if err == nil {
 		defer d.Close()
-		r := &runner{job: j, req: j.Request, objects: m.objects, cat: m.cat, vs: m.vs, forget: m.forget, purger: m.purger, redact: m.redact, texts: m.texts, auditDataset: m.audit, duck: d, log: m.log, save: m.save}
+		r := &runner{job: j, req: j.Request, objects: m.objects, cat: m.cat, vs: m.vs, forget: m.forget, purger: m.purger, redact: m.redact, texts: m.texts, embeds: m.embeds, auditDataset: m.audit, duck: d, log: m.log, save: m.save}
 		err = r.run(ctx)
 	}
 	m.jobsMu.Lock()
