@@ -30,12 +30,16 @@ func auditMiddleware(c *kit.Container) echo.MiddlewareFunc {
 				return err
 			}
 			status := ec.Response().Status
+			module := kit.ModuleOf(ec)
+			if module == "" {
+				module = "server" // the server's own routes
+			}
 			ev := kit.AuditEvent{
 				Time:       start.UTC(),
 				RequestID:  ec.Response().Header().Get(echo.HeaderXRequestID),
 				Principal:  kit.PrincipalName(ec),
 				ClientIP:   kit.ClientIP(ec),
-				Module:     stringOr(kit.ModuleOf(ec), "server"),
+				Module:     module,
 				Method:     ec.Request().Method,
 				Route:      ec.Path(),
 				Path:       ec.Request().URL.Path,
@@ -51,11 +55,4 @@ func auditMiddleware(c *kit.Container) echo.MiddlewareFunc {
 			return err
 		}
 	}
-}
-
-func stringOr(v any, def string) string {
-	if s, ok := v.(string); ok && s != "" {
-		return s
-	}
-	return def
 }

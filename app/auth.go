@@ -181,7 +181,7 @@ func (g *Gate) clientIP(r *http.Request) (netip.Addr, error) {
 		}
 		a, err := parseHopAddr(h)
 		if err != nil {
-			return netip.Addr{}, fmt.Errorf("%w %q", errBadForwardedHop, truncate(h, 64))
+			return netip.Addr{}, fmt.Errorf("%w %q", errBadForwardedHop, kit.Truncate(h, 64))
 		}
 		if !containsAddr(g.proxies, a) {
 			return a, nil
@@ -202,13 +202,6 @@ func parseHopAddr(h string) (netip.Addr, error) {
 		return netip.Addr{}, err
 	}
 	return ap.Addr().Unmap(), nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }
 
 func parseHostAddr(hostport string) netip.Addr {

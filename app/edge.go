@@ -49,7 +49,7 @@ func loopbackHostOnly() echo.MiddlewareFunc {
 			if !isLoopbackHost(c.Request().Host) {
 				return kit.Errorf(http.StatusForbidden, "forbidden_host",
 					"host %q is not a loopback name; without a token lakehouse answers only localhost, 127.0.0.1 and [::1] "+
-						"(set auth.token to serve other host names)", truncate(c.Request().Host, 128))
+						"(set auth.token to serve other host names)", kit.Truncate(c.Request().Host, 128))
 			}
 			return next(c)
 		}
@@ -85,14 +85,14 @@ func sameOriginWrites() echo.MiddlewareFunc {
 			default:
 				return kit.Errorf(http.StatusForbidden, "cross_site",
 					"cross-site %s refused (Sec-Fetch-Site: %s): lakehouse accepts writes only from its own pages and non-browser clients",
-					r.Method, truncate(site, 32))
+					r.Method, kit.Truncate(site, 32))
 			}
 			if origin := r.Header.Get("Origin"); origin != "" {
 				u, err := url.Parse(origin)
 				if origin == "null" || err != nil || !strings.EqualFold(u.Host, r.Host) {
 					return kit.Errorf(http.StatusForbidden, "cross_site",
 						"cross-origin %s from %q refused: lakehouse accepts writes only from its own origin",
-						r.Method, truncate(origin, 128))
+						r.Method, kit.Truncate(origin, 128))
 				}
 			}
 			return next(c)

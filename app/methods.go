@@ -53,7 +53,7 @@ func methodNotAllowed(e *echo.Echo, t *routeTable, r *http.Request) *kit.APIErro
 		}
 	}
 	err := kit.Errorf(http.StatusMethodNotAllowed, "method_not_allowed", "%s is not allowed on %s; allowed: %s",
-		r.Method, truncate(r.URL.Path, 200), strings.Join(allow, ", "))
+		r.Method, kit.Truncate(r.URL.Path, 200), strings.Join(allow, ", "))
 	err.Header = http.Header{"Allow": []string{strings.Join(allow, ", ")}}
 	return err
 }

@@ -91,7 +91,8 @@ func (g *Gate) login(c echo.Context) error {
 	if err := kit.DecodeJSON(c.Request().Body, &req); err != nil {
 		return err
 	}
-	ip, _ := netip.ParseAddr(stringOr(c.Get(kit.ContextClientIP), ""))
+	resolved, _ := c.Get(kit.ContextClientIP).(string) // the gate's view, proxies unwrapped
+	ip, _ := netip.ParseAddr(resolved)
 	if !ip.IsValid() {
 		ip = parseHostAddr(c.Request().RemoteAddr)
 	}
@@ -191,7 +192,7 @@ func (t *routeTable) mountSessionAdmin(e *echo.Echo, api *echo.Group, g *Gate) e
 				return err
 			}
 			if n == 0 {
-				return kit.Errorf(http.StatusNotFound, "not_found", "no live session %q", truncate(id, 32))
+				return kit.Errorf(http.StatusNotFound, "not_found", "no live session %q", kit.Truncate(id, 32))
 			}
 			return c.JSON(http.StatusOK, map[string]int{"revoked": n})
 		})

@@ -113,7 +113,7 @@ func unsupportedMedia(got string, allowed []string) *APIError {
 	}
 	return Errorf(http.StatusUnsupportedMediaType, "unsupported_media_type",
 		"Content-Type %q is not accepted here; send %v (e.g. curl -H 'Content-Type: application/json')",
-		truncate(got, 100), allowed)
+		Truncate(got, 100), allowed)
 }
 
 // PolicedBody wraps every request body with the group's default cap, the
@@ -165,9 +165,9 @@ func BodyLimit(limit int64) echo.MiddlewareFunc {
 	}
 }
 
-// truncate cuts s to n bytes, marking the cut, for error messages that
-// quote client input.
-func truncate(s string, n int) string {
+// Truncate cuts s to n bytes, marking the cut, for error messages that
+// quote client input (a header, a path, an id).
+func Truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
