@@ -307,7 +307,7 @@ func (s *keySession) changeParts(ctx context.Context, req Request, base catalog.
 					results <- done{i: i, err: fmt.Errorf("ingest: duckdb: %w", err)}
 					continue
 				}
-				out, perr := rewritePart(wctx, conn, req, base, pl.paths[i], base.Files[i].Rows-(pl.hits[i]-same[i]), i, dir, rowGroup)
+				out, perr := rewritePart(wctx, conn, req, base, keyTypes, pl.paths[i], base.Files[i].Rows-(pl.hits[i]-same[i]), i, dir, rowGroup)
 				out.unchanged = same[i]
 				results <- done{i: i, out: out, err: perr}
 			}
@@ -339,7 +339,7 @@ func (s *keySession) changeParts(ctx context.Context, req Request, base catalog.
 // rows of hits for it whose incoming row differs), keeping want rows, and
 // hashes the result: on the worker's goroutine, so the hashing of one
 // part overlaps DuckDB writing the next.
-func rewritePart(ctx context.Context, conn *sql.Conn, req Request, base catalog.Manifest, path string, want int64, i int,
+func rewritePart(ctx context.Context, conn *sql.Conn, req Request, base catalog.Manifest, keyTypes []string, path string, want int64, i int,
 	dir string, rowGroup int) (partOutcome, error) {
 	if rowGroup <= 0 {
 		rowGroup = 122880
@@ -347,7 +347,7 @@ func rewritePart(ctx context.Context, conn *sql.Conn, req Request, base catalog.
 	out := filepath.Join(dir, fmt.Sprintf("rewritten-%d.parquet", i))
 	q := fmt.Sprintf(`COPY (SELECT %s FROM read_parquet(%s) p ANTI JOIN (SELECT %s FROM hits WHERE _part = %d AND NOT _same) c ON %s)
 		TO %s (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE %d)`,
-		partColumns(base.Schema), sqlQuote(path), identList(req.Key, ""), i, keyMatch(req.Key, keyTypesOf(base.Schema, req.Key), "c"),
+		partColumns(base.Schema), sqlQuote(path), identList(req.Key, ""), i, keyMatch(req.Key, keyTypes, "c"),
 		sqlQuote(out), rowGroup)
 	if _, err := conn.ExecContext(ctx, q); err != nil {
 		return partOutcome{}, fmt.Errorf("ingest: rewrite part %d: %w", i, err)
@@ -365,17 +365,6 @@ func rewritePart(ctx context.Context, conn *sql.Conn, req Request, base catalog.
 	}
 	p.rows = n
 	return partOutcome{path: out, rows: n, part: p}, nil
-}
-
-// keyTypesOf is the types of the key columns in schema.
-func keyTypesOf(schema []catalog.Column, key []string) []string {
-	out := make([]string, len(key))
-	for i, k := range key {
-		if j := slices.IndexFunc(schema, func(c catalog.Column) bool { return c.Name == k }); j >= 0 {
-			out[i] = schema[j].Type
-		}
-	}
-	return out
 }
 
 // keyMatchOn is the condition that rows a and b hold the same key (both
