@@ -64,24 +64,23 @@ func (in *Ingester) planParts(ctx context.Context, s *keySession, req Request, b
 		pl.paths[i] = p
 		return err
 	}
-	needPaths := make([]string, len(need))
-	for j, i := range need {
+	var read []int // parts whose range comes from their footer
+	var readPaths []string
+	for _, i := range need {
 		if pl.filters[i] != nil {
 			continue // the filter decides without a download
 		}
 		if err := fetch(i); err != nil {
 			return nil, err
 		}
-		needPaths[j] = pl.paths[i]
+		read, readPaths = append(read, i), append(readPaths, pl.paths[i])
 	}
-	footer, err := s.footerRanges(ctx, slices.DeleteFunc(slices.Clone(needPaths), func(p string) bool { return p == "" }), col, keyTypes[0])
+	footer, err := s.footerRanges(ctx, readPaths, col, keyTypes[0])
 	if err != nil {
 		return nil, err
 	}
-	for _, i := range need {
-		if pl.paths[i] != "" {
-			pl.ranges[i], footer = footer[0], footer[1:]
-		}
+	for j, i := range read {
+		pl.ranges[i] = footer[j]
 	}
 	maybe, err := s.candidates(ctx, pl.ranges, col, keyTypes[0])
 	if err != nil {
